@@ -1,0 +1,87 @@
+/** `keyward serve` and `keyward bootstrap`: run the service, or seed its store directly. */
+import { Command, Option } from 'commander';
+import { KeyService } from '../server/service.ts';
+import { configFromEnv, resolveConfig, type ServerConfigInput } from '../server/config.ts';
+import { startServer } from '../server/server.ts';
+import { openStore } from '../store/index.ts';
+import { printJson, type OutputFormat } from './output.ts';
+
+interface ServeFlags {
+  port?: string;
+  host?: string;
+  store?: string;
+  databaseUrl?: string;
+  tokenPrefix?: string;
+  logLevel?: string;
+}
+
+const storeOptions = (command: Command): Command =>
+  command
+    .option('--store <file>', 'lowdb store file [env: KEYWARD_STORE] (default: "./.keyward/db.json")')
+    .option('--database-url <url>', 'PostgreSQL URL; selects that store [env: KEYWARD_DATABASE_URL]')
+    .option('--token-prefix <prefix>', 'secret prefix [env: KEYWARD_TOKEN_PREFIX] (default: "kw_")');
+
+const flagsToConfig = (flags: ServeFlags): ServerConfigInput =>
+  ({
+    port: flags.port,
+    host: flags.host,
+    storeFile: flags.store,
+    databaseUrl: flags.databaseUrl,
+    tokenPrefix: flags.tokenPrefix,
+    logLevel: flags.logLevel,
+  }) as ServerConfigInput;
+
+function printBootstrapped(result: { organizationId: string; keyId: string; secret: string }, organization: string): void {
+  process.stderr.write(
+    `\nCreated organization "${organization}" (${result.organizationId}) and its admin key ${result.keyId}.\n` +
+      'Store this secret now: it is shown once and cannot be retrieved again.\n' +
+      `  export KEYWARD_API_KEY=${result.secret}\n\n`,
+  );
+}
+
+export function serveCommand(): Command {
+  const serve = new Command('serve')
+    .description('run the key service (creates an organization and admin key on an empty store)')
+    .option('-p, --port <port>', 'listen port [env: KEYWARD_PORT] (default: 8080)')
+    .option('--host <host>', 'listen address [env: KEYWARD_HOST] (default: "127.0.0.1")')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug [env: KEYWARD_LOG_LEVEL]');
+  storeOptions(serve).action(async (flags: ServeFlags) => {
+    const config = resolveConfig(configFromEnv(), flagsToConfig(flags), { bootstrapOrganization: 'default' });
+    const running = await startServer(config, { onBootstrap: (result) => printBootstrapped(result, 'default') });
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.info({ signal }, 'shutting down');
+      running.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          running.logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+  return serve;
+}
+
+export function bootstrapCommand(): Command {
+  const bootstrap = new Command('bootstrap')
+    .description('create an organization and its admin key directly in the store; prints the secret once')
+    .requiredOption('--org <name>', 'organization name')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
+  storeOptions(bootstrap).action(async (flags: ServeFlags & { org: string; output: OutputFormat }) => {
+    const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
+    const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
+    try {
+      const result = await new KeyService(store, { tokenPrefix: config.tokenPrefix }).bootstrapOrganization(flags.org);
+      if (flags.output === 'json') printJson(result);
+      else printBootstrapped(result, flags.org);
+    } finally {
+      await store.close();
+    }
+  });
+  return bootstrap;
+}

@@ -1,0 +1,81 @@
+/**
+ * Every failure a client can cause has its own code, HTTP status and a hint
+ * that says what to do. The wire shape is {"error":{code,message,hint}}.
+ */
+export const ERROR_CATALOG = {
+  // Authentication: which of the "Invalid API Key" causes hit.
+  MISSING_AUTHORIZATION: { status: 401, hint: 'Send the secret as "Authorization: Bearer <secret>".' },
+  MISSING_BEARER: { status: 401, hint: 'The Authorization header must start with "Bearer " followed by the secret key.' },
+  MALFORMED_AUTHORIZATION: { status: 401, hint: 'Use exactly one space between "Bearer" and the secret, and nothing after the secret.' },
+  KEY_HAS_WHITESPACE: { status: 401, hint: 'The key contains spaces, tabs or line breaks, usually picked up when copying. Remove them and try again.' },
+  KEY_ID_USED_AS_SECRET: { status: 401, hint: 'That is a Key ID (key_…), which is public. Send the secret key that was shown once when the key was created.' },
+  MALFORMED_KEY: { status: 401, hint: 'This does not look like a keyward secret. Check that you copied the whole secret key.' },
+  KEY_TRUNCATED: { status: 401, hint: 'The secret is shorter than a keyward secret: it was probably cut off when copied. Copy it again in full.' },
+  KEY_CHECKSUM_MISMATCH: { status: 401, hint: 'The secret has a typo (its checksum does not match). Copy it again instead of retyping it.' },
+  UNKNOWN_KEY: { status: 401, hint: 'No key with this secret exists here. Check the service URL (is this the right environment?) and that the key was not created elsewhere.' },
+  KEY_REVOKED: { status: 401, hint: 'This key was revoked and cannot be used again. Create a new key and deploy it.' },
+  KEY_EXPIRED: { status: 401, hint: 'This key expired (for example at the end of a rotation grace period). Use its successor or create a new key.' },
+  // Authorization.
+  INSUFFICIENT_PERMISSIONS: { status: 403, hint: 'Use a key whose role grants this permission, or ask an admin to change the role.' },
+  PRIVILEGE_ESCALATION: { status: 403, hint: 'A key can only grant permissions it holds itself. Use a key with a broader role.' },
+  IP_NOT_ALLOWED: { status: 403, hint: 'Add this address to the IP allowlist, or call from an allowed network.' },
+  KEY_LIMIT_REACHED: { status: 403, hint: 'Revoke unused keys or upgrade the plan.' },
+  // Request shape.
+  INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'Send the body with "Content-Type: application/json".' },
+  VALIDATION_FAILED: { status: 400, hint: 'Fix the fields listed in details and send the request again.' },
+  IMMUTABLE_FIELD: { status: 400, hint: 'Only name and role can be changed. To get a new secret, rotate the key.' },
+  UNKNOWN_ROLE: { status: 400, hint: 'List the roles with GET /v1/roles and use one of their ids.' },
+  UNKNOWN_PERMISSION: { status: 400, hint: 'List the permissions with GET /v1/permissions, or define your own with POST /v1/permissions.' },
+  PAYLOAD_TOO_LARGE: { status: 413, hint: 'Request bodies are limited to 64 KiB.' },
+  // Resources.
+  ROUTE_NOT_FOUND: { status: 404, hint: 'Check the service URL: the API lives under /v1 (see /openapi.json).' },
+  METHOD_NOT_ALLOWED: { status: 405, hint: 'See /openapi.json for the methods this path accepts.' },
+  KEY_NOT_FOUND: { status: 404, hint: 'Check the Key ID (key_…). Keys of other organizations are not visible.' },
+  ROLE_NOT_FOUND: { status: 404, hint: 'List the roles with GET /v1/roles.' },
+  ORGANIZATION_NOT_FOUND: { status: 404, hint: 'Check the organization id.' },
+  KEY_ALREADY_REVOKED: { status: 409, hint: 'Revocation cannot be undone; nothing to do.' },
+  KEY_NOT_ACTIVE: { status: 409, hint: 'Only active keys can be rotated or edited. Rotate or edit its successor instead.' },
+  KEY_ALREADY_ROTATED: { status: 409, hint: 'Rotate the successor key instead.' },
+  ROLE_IN_USE: { status: 409, hint: 'Move the keys that use this role to another role, or revoke them, then delete the role.' },
+  ROLE_EXISTS: { status: 409, hint: 'Choose another role id.' },
+  BUILTIN_ROLE: { status: 409, hint: 'Built-in roles cannot be changed; create a custom role instead.' },
+  PERMISSION_EXISTS: { status: 409, hint: 'Choose another permission name.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 409, hint: 'A key was already created with this idempotency key; its secret cannot be shown again. Revoke it if it was never delivered.' },
+  // Server side.
+  SERVICE_UNAVAILABLE: { status: 503, hint: 'The service is starting or shutting down; retry shortly.' },
+  INTERNAL: { status: 500, hint: 'This is a bug in keyward; the request id is in the logs.' },
+} as const satisfies Record<string, { status: number; hint: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  details?: unknown;
+}
+
+export class KeywardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly hint: string;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; details?: unknown } = {}) {
+    super(message);
+    this.name = 'KeywardError';
+    this.code = code;
+    this.status = ERROR_CATALOG[code].status;
+    this.hint = options.hint ?? ERROR_CATALOG[code].hint;
+    this.details = options.details;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message, hint: this.hint };
+    if (this.details !== undefined) body.details = this.details;
+    return body;
+  }
+}
+
+export const isKeywardError = (e: unknown): e is KeywardError => e instanceof KeywardError;

@@ -1,0 +1,50 @@
+/** Minting a key record and its one-time secret. */
+import type { KeyRecord, Metadata, Organization } from './model.ts';
+import { rotationDueAt, type Environment, type RotationDays } from './rotation.ts';
+import { hashSecret, newKeyId, newSecret, randomBase62, secretHint } from './token.ts';
+
+export interface IssueKeyInput {
+  organizationId: string;
+  name: string;
+  roleId: string;
+  environment: Environment;
+  metadata?: Metadata;
+  ipAllowlist?: string[];
+  expiresAt?: string | null;
+  createdBy: string | null;
+  idempotencyKey?: string | null;
+  rotatedFromId?: string | null;
+  tokenPrefix: string;
+  rotationDays: RotationDays;
+  now: Date;
+}
+
+export function issueKey(input: IssueKeyInput): { record: KeyRecord; secret: string } {
+  const secret = newSecret(input.tokenPrefix);
+  const record: KeyRecord = {
+    id: newKeyId(),
+    organizationId: input.organizationId,
+    name: input.name,
+    roleId: input.roleId,
+    environment: input.environment,
+    secretHash: hashSecret(secret),
+    secretHint: secretHint(secret),
+    metadata: input.metadata ?? {},
+    ipAllowlist: input.ipAllowlist ?? [],
+    createdAt: input.now.toISOString(),
+    createdBy: input.createdBy,
+    expiresAt: input.expiresAt ?? null,
+    revokedAt: null,
+    rotationDueAt: rotationDueAt(input.now, input.environment, input.rotationDays).toISOString(),
+    lastUsedAt: null,
+    lastUsedIp: null,
+    rotatedFromId: input.rotatedFromId ?? null,
+    rotatedToId: null,
+    idempotencyKey: input.idempotencyKey ?? null,
+  };
+  return { record, secret };
+}
+
+export function newOrganization(name: string, now: Date, plan = 'default'): Organization {
+  return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, createdAt: now.toISOString() };
+}

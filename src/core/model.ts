@@ -1,0 +1,106 @@
+/** The records keyward keeps, and the public views the API returns. */
+import type { Environment, RotationDays } from './rotation.ts';
+
+export type Metadata = Record<string, string | number | boolean>;
+
+export interface Organization {
+  id: string;
+  name: string;
+  plan: string;
+  ipAllowlist: string[];
+  rotationDays: RotationDays;
+  createdAt: string;
+}
+
+/** A key as stored: the secret itself is never here, only its SHA-256. */
+export interface KeyRecord {
+  id: string;
+  organizationId: string;
+  name: string;
+  roleId: string;
+  environment: Environment;
+  secretHash: string;
+  secretHint: string;
+  metadata: Metadata;
+  ipAllowlist: string[];
+  createdAt: string;
+  createdBy: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  rotationDueAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  rotatedFromId: string | null;
+  rotatedToId: string | null;
+  idempotencyKey: string | null;
+}
+
+export interface CustomRole {
+  organizationId: string;
+  id: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CustomPermission {
+  organizationId: string;
+  name: string;
+  description: string;
+  createdAt: string;
+}
+
+export type KeyStatus = 'active' | 'expired' | 'revoked';
+
+export function keyStatus(key: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, now: number): KeyStatus {
+  if (key.revokedAt !== null) return 'revoked';
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return 'expired';
+  return 'active';
+}
+
+/** What the API shows of a key: everything but the hash. */
+export interface KeyView {
+  id: string;
+  organizationId: string;
+  name: string;
+  role: string;
+  environment: Environment;
+  status: KeyStatus;
+  hint: string;
+  metadata: Metadata;
+  ipAllowlist: string[];
+  createdAt: string;
+  createdBy: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  rotationDueAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  rotatedFromId: string | null;
+  rotatedToId: string | null;
+}
+
+export function toKeyView(key: KeyRecord, now: number): KeyView {
+  return {
+    id: key.id,
+    organizationId: key.organizationId,
+    name: key.name,
+    role: key.roleId,
+    environment: key.environment,
+    status: keyStatus(key, now),
+    hint: key.secretHint,
+    metadata: key.metadata,
+    ipAllowlist: key.ipAllowlist,
+    createdAt: key.createdAt,
+    createdBy: key.createdBy,
+    expiresAt: key.expiresAt,
+    revokedAt: key.revokedAt,
+    rotationDueAt: key.rotationDueAt,
+    lastUsedAt: key.lastUsedAt,
+    lastUsedIp: key.lastUsedIp,
+    rotatedFromId: key.rotatedFromId,
+    rotatedToId: key.rotatedToId,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Permissions, built-in roles and the rules for granting them.
+ * Pure data and decisions; the store holds custom roles and permissions.
+ */
+import { KeywardError } from './errors.ts';
+
+export const BUILTIN_PERMISSIONS = {
+  'api.key.create': 'Create API keys',
+  'api.key.view': 'List and view API keys',
+  'api.key.update': 'Change the name and role of API keys',
+  'api.key.delete': 'Revoke API keys',
+  'api.key.rotate': 'Rotate API keys (issue a successor, expire the old key)',
+  'api.key.verify': 'Verify presented API keys through /v1/verify',
+  'role.view': 'List roles and permissions',
+  'role.manage': 'Create, edit and delete custom roles and permissions',
+  'org.view': 'View organization settings',
+  'org.manage': 'Change organization settings (IP allowlist, plan)',
+  'usage.view': 'View key usage',
+  'audit.view': 'Read the audit log',
+} as const;
+
+export type BuiltinPermission = keyof typeof BUILTIN_PERMISSIONS;
+
+/** Grants every permission, including ones an organization defines later. */
+export const ALL_PERMISSIONS = '*';
+
+/** Namespaces reserved for keyward's own permissions. */
+export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit'] as const;
+export const PERMISSION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,4}$/;
+
+export interface RoleDefinition {
+  id: string;
+  name: string;
+  description: string;
+  permissions: string[];
+  builtin: boolean;
+}
+
+export const BUILTIN_ROLES: readonly RoleDefinition[] = [
+  {
+    id: 'admin',
+    name: 'Admin',
+    description: 'Everything, including roles and organization settings.',
+    permissions: [ALL_PERMISSIONS],
+    builtin: true,
+  },
+  {
+    id: 'key-manager',
+    name: 'Key manager',
+    description: 'Creates, edits, rotates and revokes keys; cannot manage roles.',
+    permissions: ['api.key.create', 'api.key.view', 'api.key.update', 'api.key.delete', 'api.key.rotate', 'role.view', 'usage.view'],
+    builtin: true,
+  },
+  {
+    id: 'viewer',
+    name: 'Viewer',
+    description: 'Read-only access to keys, roles and usage.',
+    permissions: ['api.key.view', 'role.view', 'usage.view', 'org.view'],
+    builtin: true,
+  },
+  {
+    id: 'verifier',
+    name: 'Verifier',
+    description: 'For API gateways: verifies presented keys, nothing else.',
+    permissions: ['api.key.verify'],
+    builtin: true,
+  },
+];
+
+const BUILTIN_ROLE_BY_ID = new Map(BUILTIN_ROLES.map((role) => [role.id, role]));
+
+export const builtinRole = (id: string): RoleDefinition | undefined => BUILTIN_ROLE_BY_ID.get(id);
+export const isBuiltinPermission = (name: string): name is BuiltinPermission => Object.hasOwn(BUILTIN_PERMISSIONS, name);
+export const isReservedPermissionName = (name: string): boolean =>
+  (RESERVED_PERMISSION_NAMESPACES as readonly string[]).includes(name.split('.')[0] ?? '');
+
+export function holds(granted: readonly string[], permission: string): boolean {
+  return granted.includes(ALL_PERMISSIONS) || granted.includes(permission);
+}
+
+/** The permissions of `wanted` that `granted` does not hold (what an escalation would add). */
+export function missingPermissions(granted: readonly string[], wanted: readonly string[]): string[] {
+  if (granted.includes(ALL_PERMISSIONS)) return [];
+  return wanted.filter((permission) => !granted.includes(permission));
+}
+
+export function requirePermission(granted: readonly string[], permission: string): void {
+  if (!holds(granted, permission)) {
+    throw new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${permission}".`, {
+      details: { required: permission },
+    });
+  }
+}
+
+/** A key may never hand out a role that holds more than the key itself. */
+export function requireCanGrant(granted: readonly string[], role: RoleDefinition): void {
+  const missing = missingPermissions(granted, role.permissions);
+  if (missing.length > 0) {
+    throw new KeywardError(
+      'PRIVILEGE_ESCALATION',
+      `Role "${role.id}" grants ${missing.map((p) => `"${p}"`).join(', ')}, which this key does not hold.`,
+      { details: { role: role.id, missing } },
+    );
+  }
+}

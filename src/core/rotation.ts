@@ -1,0 +1,29 @@
+/** Rotation policy: how long a key may live per environment, and successor names. */
+export const ENVIRONMENTS = ['production', 'staging', 'development'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const DAY_MS = 86_400_000;
+
+/** SPEC: production every 90 days, development every 180; staging follows production. */
+export const DEFAULT_ROTATION_DAYS: Readonly<Record<Environment, number>> = {
+  production: 90,
+  staging: 90,
+  development: 180,
+};
+
+export type RotationDays = Partial<Record<Environment, number>>;
+
+export function rotationIntervalMs(environment: Environment, overrides: RotationDays = {}): number {
+  return (overrides[environment] ?? DEFAULT_ROTATION_DAYS[environment]) * DAY_MS;
+}
+
+export function rotationDueAt(createdAt: Date, environment: Environment, overrides: RotationDays = {}): Date {
+  return new Date(createdAt.getTime() + rotationIntervalMs(environment, overrides));
+}
+
+/** "Production Server" -> "Production Server v2"; "Production Server v2" -> "Production Server v3". */
+export function successorName(name: string): string {
+  const match = /^(.*) v(\d+)$/.exec(name);
+  if (match?.[1] !== undefined && match[2] !== undefined) return `${match[1]} v${Number(match[2]) + 1}`;
+  return `${name} v2`;
+}

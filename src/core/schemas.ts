@@ -1,0 +1,201 @@
+/**
+ * One schema per request and response: the server validates with it, the
+ * OpenAPI document is generated from it, the client takes its types from it.
+ */
+import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { PERMISSION_NAME_PATTERN } from './permissions.ts';
+import { ENVIRONMENTS } from './rotation.ts';
+import { KEY_ID_PATTERN } from './token.ts';
+
+export const NAME_MAX_LENGTH = 100;
+// Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+export const Name = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`)
+  .refine((s) => s.trim() === s, 'must not start or end with whitespace')
+  .refine((s) => s.trim().length > 0, 'must not be blank')
+  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters or line breaks')
+  .transform((s) => s.normalize('NFC'))
+  .meta({ description: 'Descriptive label, e.g. "Production Server"', example: 'Production Server' });
+
+export const RoleId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes, starting with a letter (e.g. "key-manager")')
+  .meta({ description: 'Role id: built-in (admin, key-manager, viewer, verifier) or custom', example: 'key-manager' });
+
+export const KeyId = z.string().regex(KEY_ID_PATTERN, 'must be a Key ID like key_ followed by 20 letters and digits');
+
+export const Environment = z.enum(ENVIRONMENTS).meta({ description: 'Decides the default rotation interval' });
+
+export const Duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'must be a duration like 0, 30s, 15m, 24h, 90d or 1h30m')
+  .refine((s) => {
+    try {
+      parseDuration(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be at most ten years')
+  .meta({ example: '24h' });
+
+export const PermissionName = z
+  .string()
+  .regex(PERMISSION_NAME_PATTERN, 'must be dotted lowercase words, e.g. "geo.read"')
+  .meta({ example: 'geo.read' });
+
+export const Metadata = z
+  .record(
+    z.string().min(1).max(64).regex(/^[A-Za-z0-9_.\-/]+$/, 'metadata keys are letters, digits and _ . - /'),
+    z.union([z.string().max(512), z.number(), z.boolean()]),
+  )
+  .refine((m) => Object.keys(m).length <= 32, 'at most 32 metadata entries')
+  .meta({ description: 'Free-form labels returned by verify (never secrets)' });
+
+const FutureDateTime = z.iso
+  .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-01T00:00:00Z' })
+  .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
+
+export const CreateKeyBody = z.strictObject({
+  name: Name,
+  role: RoleId,
+  environment: Environment.default('production'),
+  expiresAt: FutureDateTime.optional(),
+  metadata: Metadata.default({}),
+  idempotencyKey: z
+    .string()
+    .min(8)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:\-/]+$/)
+    .optional()
+    .meta({ description: 'Makes creation safe to retry: a second create with the same value fails with IDEMPOTENCY_KEY_REUSED naming the first key' }),
+});
+export type CreateKeyBody = z.input<typeof CreateKeyBody>;
+
+export const UpdateKeyBody = z
+  .strictObject({ name: Name.optional(), role: RoleId.optional() })
+  .refine((b) => b.name !== undefined || b.role !== undefined, 'send name and/or role');
+export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
+
+/** Fields a client may try to edit but never can. */
+export const IMMUTABLE_KEY_FIELDS = ['id', 'keyId', 'secret', 'hint', 'organizationId', 'createdAt', 'status'] as const;
+
+export const RotateKeyBody = z.strictObject({
+  gracePeriod: Duration.default('24h').meta({
+    description: 'How long the old key keeps working (0 = stops now). Default 24h.',
+  }),
+  name: Name.optional(),
+});
+export type RotateKeyBody = z.input<typeof RotateKeyBody>;
+
+export const KeyStatusFilter = z.enum(['active', 'expired', 'revoked', 'all']);
+
+export const ListKeysQuery = z.strictObject({
+  status: KeyStatusFilter.default('active'),
+  role: RoleId.optional(),
+  environment: Environment.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+export type ListKeysQuery = z.input<typeof ListKeysQuery>;
+
+export const VerifyBody = z.strictObject({
+  key: z.string().max(512, 'must be at most 512 characters').meta({ description: 'The secret presented to your API' }),
+  permission: PermissionName.optional().meta({ description: 'Also require this permission' }),
+});
+export type VerifyBody = z.input<typeof VerifyBody>;
+
+export const CreateRoleBody = z.strictObject({
+  id: RoleId,
+  name: Name,
+  description: z.string().max(500).default(''),
+  permissions: z.array(PermissionName).min(1, 'a role needs at least one permission').max(64),
+});
+export type CreateRoleBody = z.input<typeof CreateRoleBody>;
+
+export const UpdateRoleBody = z
+  .strictObject({
+    name: Name.optional(),
+    description: z.string().max(500).optional(),
+    permissions: z.array(PermissionName).min(1).max(64).optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'send name, description and/or permissions');
+export type UpdateRoleBody = z.input<typeof UpdateRoleBody>;
+
+export const CreatePermissionBody = z.strictObject({
+  name: PermissionName,
+  description: z.string().max(500).default(''),
+});
+export type CreatePermissionBody = z.input<typeof CreatePermissionBody>;
+
+// ---- responses (documented in OpenAPI; the server builds them from records) ----
+
+export const KeyView = z.object({
+  id: KeyId,
+  organizationId: z.string(),
+  name: z.string(),
+  role: z.string(),
+  environment: Environment,
+  status: z.enum(['active', 'expired', 'revoked']),
+  hint: z.string().meta({ description: 'Prefix and last four characters of the secret' }),
+  metadata: Metadata,
+  ipAllowlist: z.array(z.string()),
+  createdAt: z.string(),
+  createdBy: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  rotationDueAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  lastUsedIp: z.string().nullable(),
+  rotatedFromId: z.string().nullable(),
+  rotatedToId: z.string().nullable(),
+});
+
+export const CreatedKey = z.object({
+  key: KeyView,
+  secret: z.string().meta({ description: 'Shown once. Store it now: it cannot be retrieved again.' }),
+});
+
+export const RotatedKey = CreatedKey.extend({ previous: KeyView });
+
+export const KeyList = z.object({ items: z.array(KeyView), nextCursor: z.string().nullable() });
+
+export const Role = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  permissions: z.array(z.string()),
+  builtin: z.boolean(),
+});
+
+export const Permission = z.object({ name: z.string(), description: z.string(), builtin: z.boolean() });
+
+export const VerifyResult = z.object({
+  valid: z.boolean(),
+  code: z.string().meta({ description: 'VALID, or the error code that names why the key is not valid' }),
+  message: z.string().optional(),
+  hint: z.string().optional(),
+  keyId: z.string().optional(),
+  name: z.string().optional(),
+  role: z.string().optional(),
+  permissions: z.array(z.string()).optional(),
+  organizationId: z.string().optional(),
+  environment: Environment.optional(),
+  expiresAt: z.string().nullable().optional(),
+  metadata: Metadata.optional(),
+});
+
+export const ErrorResponse = z.object({
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string(), details: z.unknown().optional() }),
+});
+
+export const WhoAmI = z.object({
+  key: KeyView,
+  organization: z.object({ id: z.string(), name: z.string(), plan: z.string() }),
+  permissions: z.array(z.string()),
+});

@@ -1,0 +1,111 @@
+/**
+ * Key ids and secrets.
+ *
+ *   key id:  key_ + 20 base62 chars (public, safe to log)
+ *   secret:  <prefix> + 22 base62 chars of CSPRNG (~131 bits) + 6 base62 chars of CRC32(prefix+random)
+ *
+ * The checksum lets us tell a typo or a truncated copy from an unknown key
+ * before touching the store. Only sha256(secret) is ever stored.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { KeywardError } from './errors.ts';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const KEY_ID_PREFIX = 'key_';
+export const DEFAULT_TOKEN_PREFIX = 'kw_';
+const RANDOM_LENGTH = 22;
+const CHECKSUM_LENGTH = 6;
+const BODY_LENGTH = RANDOM_LENGTH + CHECKSUM_LENGTH;
+const KEY_ID_RANDOM_LENGTH = 20;
+
+export const TOKEN_PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}_$/;
+export const KEY_ID_PATTERN = /^key_[0-9A-Za-z]{20}$/;
+
+/** Uniform base62 string from the CSPRNG (rejection sampling, no modulo bias). */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += BASE62[byte % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}
+
+function toBase62Fixed(value: number, width: number): string {
+  let out = '';
+  let n = value;
+  for (let i = 0; i < width; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+const checksumOf = (text: string): string => toBase62Fixed(crc32(text), CHECKSUM_LENGTH);
+
+export function newKeyId(): string {
+  return KEY_ID_PREFIX + randomBase62(KEY_ID_RANDOM_LENGTH);
+}
+
+export function newSecret(prefix: string = DEFAULT_TOKEN_PREFIX): string {
+  if (!TOKEN_PREFIX_PATTERN.test(prefix)) {
+    throw new Error(`token prefix "${prefix}" must match ${TOKEN_PREFIX_PATTERN}`);
+  }
+  const head = prefix + randomBase62(RANDOM_LENGTH);
+  return head + checksumOf(head);
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time comparison of two hex digests. */
+export function digestsEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** What may be shown of a secret after creation: its prefix and last four characters. */
+export function secretHint(secret: string): string {
+  const prefix = secret.slice(0, secret.length - BODY_LENGTH);
+  return `${prefix}…${secret.slice(-4)}`;
+}
+
+const SECRET_SHAPE = /^([a-z][a-z0-9]{0,15}_)([0-9A-Za-z]+)$/;
+
+/**
+ * Checks a presented secret's shape and checksum, throwing the error code that
+ * names the cause. Returns the secret unchanged when it is well formed.
+ * The prefix is not pinned, so keys survive a change of the configured prefix.
+ */
+export function checkSecretFormat(presented: string): string {
+  if (presented.length === 0) {
+    throw new KeywardError('MALFORMED_KEY', 'The API key is empty.');
+  }
+  if (/\s/.test(presented)) {
+    throw new KeywardError('KEY_HAS_WHITESPACE', 'The API key contains whitespace.');
+  }
+  if (presented.startsWith(KEY_ID_PREFIX)) {
+    throw new KeywardError('KEY_ID_USED_AS_SECRET', `"${presented.slice(0, 40)}" is a Key ID, not a secret key.`);
+  }
+  const match = SECRET_SHAPE.exec(presented);
+  const body = match?.[2];
+  if (!match || body === undefined) {
+    throw new KeywardError('MALFORMED_KEY', 'The API key is not in keyward format (<prefix>_<28 letters and digits>).');
+  }
+  if (body.length < BODY_LENGTH) {
+    throw new KeywardError('KEY_TRUNCATED', `The API key is ${BODY_LENGTH - body.length} characters too short.`);
+  }
+  if (body.length > BODY_LENGTH) {
+    throw new KeywardError('MALFORMED_KEY', `The API key is ${body.length - BODY_LENGTH} characters too long.`);
+  }
+  const head = presented.slice(0, presented.length - CHECKSUM_LENGTH);
+  if (checksumOf(head) !== presented.slice(-CHECKSUM_LENGTH)) {
+    throw new KeywardError('KEY_CHECKSUM_MISMATCH', 'The API key failed its checksum: it has a typo.');
+  }
+  return presented;
+}

@@ -1,0 +1,165 @@
+/**
+ * HTTP: the Express app for the management API, and a lean path for
+ * POST /v1/verify that skips Express (the verify path is what downstream
+ * APIs hit on every request, so it must run at bare node:http speed).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import { KeywardError } from '../core/errors.ts';
+import { errorOutcome, executeRoute, type RouteOutcome } from './execute.ts';
+import type { Logger } from './logger.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { routes, type Route } from './routes.ts';
+import type { KeyService } from './service.ts';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+const VERSION = '0.1.0';
+
+export interface AppState {
+  ready: boolean;
+}
+
+function send(res: ServerResponse, outcome: RouteOutcome): void {
+  if (outcome.status === 204) {
+    res.writeHead(204).end();
+    return;
+  }
+  const payload = JSON.stringify(outcome.body);
+  res.writeHead(outcome.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
+}
+
+const sendError = (res: ServerResponse, error: KeywardError): void => send(res, errorOutcome(error));
+
+const isJson = (req: IncomingMessage): boolean => /^application\/([a-z.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '');
+const hasBody = (req: IncomingMessage): boolean =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+export function createApp(service: KeyService, logger: Logger, state: AppState) {
+  const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error');
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(
+    pinoHttp({
+      logger,
+      customProps: (_req, res) => ({ keyId: res.locals.keyId, code: res.locals.errorCode }),
+      serializers: {
+        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
+  const openapi = buildOpenApiDocument(routes, VERSION);
+  app.get('/openapi.json', (_req, res) => void res.json(openapi));
+
+  app.use('/v1', (req: Request, _res: Response, next: NextFunction) => {
+    if (hasBody(req) && !isJson(req)) {
+      next(new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`));
+      return;
+    }
+    next();
+  });
+  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: false }));
+
+  for (const route of routes) {
+    app[route.method](route.path, async (req: Request, res: Response) => {
+      const outcome = await executeRoute(
+        route,
+        {
+          authorization: req.headers.authorization,
+          body: req.body,
+          query: req.query as Record<string, unknown>,
+          params: req.params as Record<string, string>,
+          ip: req.ip ?? null,
+        },
+        service,
+        onError,
+      );
+      res.locals.keyId = outcome.keyId;
+      res.locals.errorCode = outcome.errorCode;
+      send(res, outcome);
+    });
+  }
+
+  app.use((req: Request, res: Response) => {
+    const allowed = routes.filter((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`).test(req.path));
+    const error =
+      allowed.length > 0
+        ? new KeywardError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; use ${allowed.map((r) => r.method.toUpperCase()).join(', ')}.`)
+        : new KeywardError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}.`);
+    res.locals.errorCode = error.code;
+    sendError(res, error);
+  });
+
+  // Express 5 error handler: body-parser failures are the client's, anything else is ours.
+  app.use((error: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    let mapped: KeywardError;
+    if (error instanceof KeywardError) mapped = error;
+    else if (error.type === 'entity.too.large') mapped = new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`);
+    else if (error.type === 'entity.parse.failed') mapped = new KeywardError('INVALID_JSON', 'The body is not valid JSON.');
+    else if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') mapped = new KeywardError('UNSUPPORTED_MEDIA_TYPE', error.message);
+    else if (error.status !== undefined && error.status >= 400 && error.status < 500) mapped = new KeywardError('VALIDATION_FAILED', error.message);
+    else {
+      onError(error);
+      mapped = new KeywardError('INTERNAL', 'Internal error.');
+    }
+    res.locals.errorCode = mapped.code;
+    sendError(res, mapped);
+  });
+  return app;
+}
+
+/** The verify route without Express: read the body, parse, run the shared route logic. */
+export function createVerifyHandler(service: KeyService, logger: Logger) {
+  const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
+  const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error');
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (hasBody(req) && !isJson(req)) {
+      sendError(res, new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > BODY_LIMIT_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (tooLarge) {
+        res.setHeader('connection', 'close');
+        sendError(res, new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`));
+        return;
+      }
+      let body: unknown;
+      try {
+        body = chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        sendError(res, new KeywardError('INVALID_JSON', 'The body is not valid JSON.'));
+        return;
+      }
+      const request = {
+        authorization: req.headers.authorization,
+        body,
+        query: {},
+        params: {},
+        ip: req.socket.remoteAddress ?? null,
+      };
+      void executeRoute(route, request, service, onError).then((outcome) => {
+        if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');
+        send(res, outcome);
+      });
+    });
+  };
+}

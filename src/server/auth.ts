@@ -1,0 +1,78 @@
+/**
+ * Authentication: from an Authorization header to a principal (key,
+ * organization, permissions), or the error code that names the cause.
+ */
+import { KeywardError } from '../core/errors.ts';
+import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
+import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
+import type { Store } from '../store/store.ts';
+import type { RoleResolver } from './roles.ts';
+
+export interface Principal {
+  key: KeyRecord;
+  organization: Organization;
+  permissions: readonly string[];
+}
+
+/** Pure: extracts the presented secret from an Authorization header value. */
+export function secretFromAuthorization(header: string | undefined): string {
+  if (header === undefined || header.length === 0) {
+    throw new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
+  }
+  const space = header.indexOf(' ');
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (scheme.toLowerCase() !== 'bearer') {
+    const looksLikeKey = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]+$/.test(header);
+    throw new KeywardError(
+      'MISSING_BEARER',
+      looksLikeKey
+        ? 'The Authorization header holds a bare key; put "Bearer " in front of it.'
+        : `The Authorization header uses the "${scheme.slice(0, 20)}" scheme; keyward expects "Bearer".`,
+    );
+  }
+  const credentials = header.slice(space + 1);
+  if (space < 0 || credentials.length === 0) {
+    throw new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header says "Bearer" but carries no key.');
+  }
+  if (credentials.trim() !== credentials || /\s/.test(credentials)) {
+    throw new KeywardError('KEY_HAS_WHITESPACE', 'The key in the Authorization header contains or is surrounded by extra whitespace.');
+  }
+  return credentials;
+}
+
+/** Pure: why a stored key may not be used right now, if it may not. */
+export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | undefined {
+  const status = keyStatus(key, now);
+  if (status === 'revoked') return new KeywardError('KEY_REVOKED', `Key ${key.id} was revoked at ${key.revokedAt}.`);
+  if (status === 'expired') {
+    const successor = key.rotatedToId ? ` It was rotated to ${key.rotatedToId}.` : '';
+    return new KeywardError('KEY_EXPIRED', `Key ${key.id} expired at ${key.expiresAt}.${successor}`);
+  }
+  return undefined;
+}
+
+/** Finds the stored key for a presented secret, or throws the cause. */
+export async function findKeyForSecret(store: Store, presented: string, now: number): Promise<KeyRecord> {
+  const secret = checkSecretFormat(presented);
+  const hash = hashSecret(secret);
+  const key = await store.findKeyByHash(hash);
+  if (!key || !digestsEqual(key.secretHash, hash)) {
+    throw new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
+  }
+  const unusable = keyUsabilityError(key, now);
+  if (unusable) throw unusable;
+  return key;
+}
+
+export async function authenticate(
+  store: Store,
+  roles: RoleResolver,
+  header: string | undefined,
+  now: number,
+): Promise<Principal> {
+  const key = await findKeyForSecret(store, secretFromAuthorization(header), now);
+  const organization = await store.getOrganization(key.organizationId);
+  if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
+  const permissions = await roles.permissionsOf(key.organizationId, key.roleId);
+  return { key, organization, permissions };
+}

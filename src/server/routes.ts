@@ -1,0 +1,200 @@
+/**
+ * The /v1 API as data: one table feeds the Express routes, the fast verify
+ * path and the OpenAPI document, so validation and documentation agree.
+ */
+import { z } from 'zod';
+import type { ErrorCode } from '../core/errors.ts';
+import * as schemas from '../core/schemas.ts';
+import type { Principal } from './auth.ts';
+import type { KeyService } from './service.ts';
+
+export interface RouteContext<Body, Query> {
+  principal: Principal;
+  body: Body;
+  query: Query;
+  params: Record<string, string>;
+  ip: string | null;
+  service: KeyService;
+}
+
+export interface Route<BodySchema extends z.ZodType = z.ZodType, QuerySchema extends z.ZodType = z.ZodType> {
+  method: 'get' | 'post' | 'patch' | 'put' | 'delete';
+  /** Express-style path, e.g. /v1/keys/:id */
+  path: string;
+  operationId: string;
+  summary: string;
+  permission?: string;
+  body?: BodySchema;
+  query?: QuerySchema;
+  /** Top-level body fields that can never be changed (answered with IMMUTABLE_FIELD). */
+  immutableFields?: readonly string[];
+  success: { status: number; description: string; schema?: z.ZodType };
+  errors: readonly ErrorCode[];
+  handle(ctx: RouteContext<z.output<BodySchema>, z.output<QuerySchema>>): Promise<unknown>;
+}
+
+const route = <B extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType>(r: Route<B, Q>): Route =>
+  r as unknown as Route;
+
+const KEY_ERRORS = ['KEY_NOT_FOUND'] as const;
+
+export const routes: readonly Route[] = [
+  route({
+    method: 'get',
+    path: '/v1/whoami',
+    operationId: 'whoami',
+    summary: 'The calling key, its organization and permissions',
+    success: { status: 200, description: 'The caller', schema: schemas.WhoAmI },
+    errors: [],
+    handle: async ({ service, principal }) => service.whoami(principal),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/keys',
+    operationId: 'createKey',
+    summary: 'Create a key; the secret is in this response only',
+    permission: 'api.key.create',
+    body: schemas.CreateKeyBody,
+    success: { status: 201, description: 'Created. Store the secret now.', schema: schemas.CreatedKey },
+    errors: ['UNKNOWN_ROLE', 'PRIVILEGE_ESCALATION', 'KEY_LIMIT_REACHED', 'IDEMPOTENCY_KEY_REUSED'],
+    handle: async ({ service, principal, body }) => service.createKey(principal, body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/keys',
+    operationId: 'listKeys',
+    summary: 'List keys (active by default), oldest first, cursor-paginated',
+    permission: 'api.key.view',
+    query: schemas.ListKeysQuery,
+    success: { status: 200, description: 'A page of keys', schema: schemas.KeyList },
+    errors: [],
+    handle: async ({ service, principal, query }) => service.listKeys(principal, query),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/keys/:id',
+    operationId: 'getKey',
+    summary: 'Get one key (never its secret)',
+    permission: 'api.key.view',
+    success: { status: 200, description: 'The key', schema: schemas.KeyView },
+    errors: KEY_ERRORS,
+    handle: async ({ service, principal, params }) => service.getKey(principal, params.id!),
+  }),
+  route({
+    method: 'patch',
+    path: '/v1/keys/:id',
+    operationId: 'updateKey',
+    summary: 'Change the name and/or role of a key',
+    permission: 'api.key.update',
+    body: schemas.UpdateKeyBody,
+    immutableFields: schemas.IMMUTABLE_KEY_FIELDS,
+    success: { status: 200, description: 'The updated key', schema: schemas.KeyView },
+    errors: [...KEY_ERRORS, 'IMMUTABLE_FIELD', 'UNKNOWN_ROLE', 'PRIVILEGE_ESCALATION', 'KEY_NOT_ACTIVE'],
+    handle: async ({ service, principal, params, body }) => service.updateKey(principal, params.id!, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/keys/:id',
+    operationId: 'revokeKey',
+    summary: 'Revoke a key: it fails on its next request; cannot be undone',
+    permission: 'api.key.delete',
+    success: { status: 200, description: 'The revoked key', schema: schemas.KeyView },
+    errors: [...KEY_ERRORS, 'KEY_ALREADY_REVOKED'],
+    handle: async ({ service, principal, params }) => service.revokeKey(principal, params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/keys/:id/rotate',
+    operationId: 'rotateKey',
+    summary: 'Issue a successor with the same role and settings; the old key expires after the grace period',
+    permission: 'api.key.rotate',
+    body: schemas.RotateKeyBody,
+    success: { status: 201, description: 'The successor (secret shown once) and the old key', schema: schemas.RotatedKey },
+    errors: [...KEY_ERRORS, 'KEY_NOT_ACTIVE', 'KEY_ALREADY_ROTATED', 'PRIVILEGE_ESCALATION', 'KEY_LIMIT_REACHED'],
+    handle: async ({ service, principal, params, body }) => service.rotateKey(principal, params.id!, body),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/verify',
+    operationId: 'verifyKey',
+    summary: 'For your APIs: check a presented key (and optionally a permission)',
+    permission: 'api.key.verify',
+    body: schemas.VerifyBody,
+    success: { status: 200, description: 'valid:true with the key, or valid:false with the code that says why', schema: schemas.VerifyResult },
+    errors: [],
+    handle: async ({ service, principal, body, ip }) => service.verify(principal, body, ip),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/roles',
+    operationId: 'listRoles',
+    summary: 'Built-in and custom roles',
+    permission: 'role.view',
+    success: { status: 200, description: 'Roles', schema: z.object({ items: z.array(schemas.Role) }) },
+    errors: [],
+    handle: async ({ service, principal }) => ({ items: await service.listRoles(principal) }),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/roles/:id',
+    operationId: 'getRole',
+    summary: 'One role',
+    permission: 'role.view',
+    success: { status: 200, description: 'The role', schema: schemas.Role },
+    errors: ['ROLE_NOT_FOUND'],
+    handle: async ({ service, principal, params }) => service.getRole(principal, params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/roles',
+    operationId: 'createRole',
+    summary: 'Define a custom role (only with permissions the caller holds)',
+    permission: 'role.manage',
+    body: schemas.CreateRoleBody,
+    success: { status: 201, description: 'The role', schema: schemas.Role },
+    errors: ['ROLE_EXISTS', 'UNKNOWN_PERMISSION', 'PRIVILEGE_ESCALATION'],
+    handle: async ({ service, principal, body }) => service.createRole(principal, body),
+  }),
+  route({
+    method: 'patch',
+    path: '/v1/roles/:id',
+    operationId: 'updateRole',
+    summary: 'Change a custom role',
+    permission: 'role.manage',
+    body: schemas.UpdateRoleBody,
+    success: { status: 200, description: 'The role', schema: schemas.Role },
+    errors: ['ROLE_NOT_FOUND', 'BUILTIN_ROLE', 'UNKNOWN_PERMISSION', 'PRIVILEGE_ESCALATION'],
+    handle: async ({ service, principal, params, body }) => service.updateRole(principal, params.id!, body),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/roles/:id',
+    operationId: 'deleteRole',
+    summary: 'Delete a custom role that no key holds',
+    permission: 'role.manage',
+    success: { status: 204, description: 'Deleted' },
+    errors: ['ROLE_NOT_FOUND', 'BUILTIN_ROLE', 'ROLE_IN_USE'],
+    handle: async ({ service, principal, params }) => service.deleteRole(principal, params.id!),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/permissions',
+    operationId: 'listPermissions',
+    summary: 'The permission catalog: keyward\'s own and the organization\'s',
+    permission: 'role.view',
+    success: { status: 200, description: 'Permissions', schema: z.object({ items: z.array(schemas.Permission) }) },
+    errors: [],
+    handle: async ({ service, principal }) => ({ items: await service.listPermissions(principal) }),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/permissions',
+    operationId: 'createPermission',
+    summary: 'Define a permission for your own API (e.g. geo.read)',
+    permission: 'role.manage',
+    body: schemas.CreatePermissionBody,
+    success: { status: 201, description: 'The permission', schema: schemas.Permission },
+    errors: ['PERMISSION_EXISTS'],
+    handle: async ({ service, principal, body }) => service.createPermission(principal, body),
+  }),
+];

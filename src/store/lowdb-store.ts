@@ -1,0 +1,310 @@
+/**
+ * The embedded default store: one lowdb JSON file owned by one process.
+ * Reads are served from in-memory indexes; every mutation is applied in
+ * memory and then group-committed with an atomic file replace.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { DataFile } from 'lowdb/node';
+import { KeywardError } from '../core/errors.ts';
+import { keyStatus, type CustomPermission, type CustomRole, type KeyRecord, type Organization } from '../core/model.ts';
+import { acquireFileLock } from './file-lock.ts';
+import { GroupCommit } from './group-commit.ts';
+import {
+  compareKeyOrder,
+  type InsertKeyOptions,
+  type KeyFilter,
+  type KeyPage,
+  type KeyPatch,
+  type RolePatch,
+  type RotateKeyInput,
+  type Store,
+  type UsageUpdate,
+} from './store.ts';
+
+export interface LowdbData {
+  schemaVersion: 1;
+  organizations: Organization[];
+  keys: KeyRecord[];
+  roles: CustomRole[];
+  permissions: CustomPermission[];
+}
+
+const emptyData = (): LowdbData => ({ schemaVersion: 1, organizations: [], keys: [], roles: [], permissions: [] });
+
+const activeCount = (keys: readonly KeyRecord[], now: number): number =>
+  keys.reduce((n, key) => (keyStatus(key, now) === 'active' ? n + 1 : n), 0);
+
+export function keyLimitError(active: number, limit: number): KeywardError {
+  return new KeywardError(
+    'KEY_LIMIT_REACHED',
+    `Can't create more keys: this organization has ${active} active keys and its plan allows ${limit}. ` +
+      'Revoke unused keys or upgrade the plan.',
+    { details: { active, limit } },
+  );
+}
+
+export class LowdbStore implements Store {
+  readonly kind = 'lowdb';
+  readonly file: string;
+  readonly #db: Low<LowdbData>;
+  readonly #commit: GroupCommit;
+  readonly #release: () => void;
+  readonly #orgs = new Map<string, Organization>();
+  readonly #keysById = new Map<string, KeyRecord>();
+  readonly #keysByHash = new Map<string, KeyRecord>();
+  /** Per organization, keys in (createdAt, id) order. */
+  readonly #keysByOrg = new Map<string, KeyRecord[]>();
+  readonly #idempotency = new Map<string, KeyRecord>();
+  #closed = false;
+
+  private constructor(file: string, db: Low<LowdbData>, release: () => void) {
+    this.file = file;
+    this.#db = db;
+    this.#release = release;
+    this.#commit = new GroupCommit(() => db.write());
+    for (const org of db.data.organizations) this.#orgs.set(org.id, org);
+    for (const key of db.data.keys) this.#index(key);
+    for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
+  }
+
+  static async open(file: string): Promise<LowdbStore> {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const release = acquireFileLock(file);
+    try {
+      // Compact JSON: the file is rewritten whole on each group commit.
+      const adapter = new DataFile<LowdbData>(file, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) });
+      const db = new Low<LowdbData>(adapter, emptyData());
+      await db.read();
+      if (db.data.schemaVersion !== 1) {
+        throw new Error(`${file}: unsupported store schema version ${String(db.data.schemaVersion)}`);
+      }
+      return new LowdbStore(file, db, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  set onBatch(callback: ((mutations: number, ms: number) => void) | undefined) {
+    this.#commit.onBatch = callback;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#commit.idle();
+    this.#release();
+  }
+
+  #index(key: KeyRecord): void {
+    this.#keysById.set(key.id, key);
+    this.#keysByHash.set(key.secretHash, key);
+    if (key.idempotencyKey) this.#idempotency.set(`${key.organizationId}\u0000${key.idempotencyKey}`, key);
+    let list = this.#keysByOrg.get(key.organizationId);
+    if (!list) this.#keysByOrg.set(key.organizationId, (list = []));
+    // New keys almost always sort last; walk back from the end to place them.
+    let at = list.length;
+    while (at > 0 && compareKeyOrder(list[at - 1]!, key) > 0) at--;
+    list.splice(at, 0, key);
+  }
+
+  #save(): Promise<void> {
+    if (this.#closed) return Promise.reject(new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.'));
+    return this.#commit.commit();
+  }
+
+  #orgKey(organizationId: string, keyId: string): KeyRecord {
+    const key = this.#keysById.get(keyId);
+    if (!key || key.organizationId !== organizationId) {
+      throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
+    }
+    return key;
+  }
+
+  // ---- organizations ----
+
+  async createOrganization(org: Organization, adminKey: KeyRecord): Promise<void> {
+    this.#orgs.set(org.id, org);
+    this.#db.data.organizations.push(org);
+    this.#db.data.keys.push(adminKey);
+    this.#index(adminKey);
+    await this.#save();
+  }
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    return this.#orgs.get(id);
+  }
+
+  async listOrganizations(): Promise<Organization[]> {
+    return [...this.#orgs.values()];
+  }
+
+  // ---- keys ----
+
+  async findKeyByHash(secretHash: string): Promise<KeyRecord | undefined> {
+    return this.#keysByHash.get(secretHash);
+  }
+
+  async getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
+    const key = this.#keysById.get(keyId);
+    return key?.organizationId === organizationId ? key : undefined;
+  }
+
+  async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
+    const all = this.#keysByOrg.get(organizationId) ?? [];
+    const items: KeyRecord[] = [];
+    let start = 0;
+    if (filter.after) {
+      const after = filter.after;
+      // Binary search for the first key after the cursor.
+      let lo = 0;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (compareKeyOrder(all[mid]!, after) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      start = lo;
+    }
+    for (let i = start; i < all.length; i++) {
+      const key = all[i]!;
+      if (filter.status !== 'all' && keyStatus(key, filter.now) !== filter.status) continue;
+      if (filter.roleId !== undefined && key.roleId !== filter.roleId) continue;
+      if (filter.environment !== undefined && key.environment !== filter.environment) continue;
+      if (items.length === filter.limit) {
+        const last = items[items.length - 1]!;
+        return { items, next: { createdAt: last.createdAt, id: last.id } };
+      }
+      items.push(key);
+    }
+    return { items, next: null };
+  }
+
+  #checkInsert(key: KeyRecord, options: InsertKeyOptions): void {
+    if (key.idempotencyKey) {
+      const existing = this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`);
+      if (existing) {
+        throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+          details: { keyId: existing.id, status: keyStatus(existing, options.now) },
+        });
+      }
+    }
+    if (options.activeLimit !== null) {
+      const active = activeCount(this.#keysByOrg.get(key.organizationId) ?? [], options.now);
+      if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
+    }
+  }
+
+  async insertKey(key: KeyRecord, options: InsertKeyOptions): Promise<void> {
+    this.#checkInsert(key, options);
+    this.#db.data.keys.push(key);
+    this.#index(key);
+    await this.#save();
+  }
+
+  async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number): Promise<KeyRecord> {
+    const key = this.#orgKey(organizationId, keyId);
+    const status = keyStatus(key, now);
+    if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+    if (patch.name !== undefined) key.name = patch.name;
+    if (patch.roleId !== undefined) key.roleId = patch.roleId;
+    await this.#save();
+    return key;
+  }
+
+  async revokeKey(organizationId: string, keyId: string, at: string): Promise<KeyRecord> {
+    const key = this.#orgKey(organizationId, keyId);
+    if (key.revokedAt !== null) {
+      throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
+    }
+    key.revokedAt = at;
+    await this.#save();
+    return key;
+  }
+
+  async rotateKey(input: RotateKeyInput): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    const previous = this.#orgKey(input.organizationId, input.keyId);
+    const status = keyStatus(previous, input.now);
+    if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
+    if (previous.rotatedToId !== null) {
+      throw new KeywardError('KEY_ALREADY_ROTATED', `Key ${input.keyId} was already rotated to ${previous.rotatedToId}.`, {
+        details: { successorId: previous.rotatedToId },
+      });
+    }
+    // The old key is on its way out: it does not count against the plan limit.
+    this.#checkInsert(input.successor, { activeLimit: null, now: input.now });
+    previous.rotatedToId = input.successor.id;
+    const expiry = Date.parse(input.previousExpiresAt);
+    if (previous.expiresAt === null || Date.parse(previous.expiresAt) > expiry) previous.expiresAt = input.previousExpiresAt;
+    this.#db.data.keys.push(input.successor);
+    this.#index(input.successor);
+    await this.#save();
+    return { previous, successor: input.successor };
+  }
+
+  async recordUsage(updates: UsageUpdate[]): Promise<void> {
+    for (const update of updates) {
+      const key = this.#keysById.get(update.keyId);
+      if (!key) continue;
+      if (key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt) {
+        key.lastUsedAt = update.lastUsedAt;
+        key.lastUsedIp = update.lastUsedIp;
+      }
+    }
+    if (updates.length > 0) await this.#save();
+  }
+
+  // ---- roles and permissions ----
+
+  async listCustomRoles(organizationId: string): Promise<CustomRole[]> {
+    return this.#db.data.roles.filter((role) => role.organizationId === organizationId);
+  }
+
+  async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    return this.#db.data.roles.find((role) => role.organizationId === organizationId && role.id === roleId);
+  }
+
+  async insertCustomRole(role: CustomRole): Promise<void> {
+    if (await this.getCustomRole(role.organizationId, role.id)) {
+      throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
+    }
+    this.#db.data.roles.push(role);
+    await this.#save();
+  }
+
+  async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string): Promise<CustomRole> {
+    const role = await this.getCustomRole(organizationId, roleId);
+    if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    Object.assign(role, patch, { updatedAt: now });
+    await this.#save();
+    return role;
+  }
+
+  async deleteCustomRole(organizationId: string, roleId: string): Promise<void> {
+    const index = this.#db.data.roles.findIndex((role) => role.organizationId === organizationId && role.id === roleId);
+    if (index < 0) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => key.roleId === roleId && key.revokedAt === null);
+    if (holders.length > 0) {
+      throw new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.length} key(s).`, {
+        details: { keyIds: holders.slice(0, 20).map((key) => key.id) },
+      });
+    }
+    this.#db.data.roles.splice(index, 1);
+    await this.#save();
+  }
+
+  async listCustomPermissions(organizationId: string): Promise<CustomPermission[]> {
+    return this.#db.data.permissions.filter((p) => p.organizationId === organizationId);
+  }
+
+  async insertCustomPermission(permission: CustomPermission): Promise<void> {
+    const exists = this.#db.data.permissions.some(
+      (p) => p.organizationId === permission.organizationId && p.name === permission.name,
+    );
+    if (exists) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
+    this.#db.data.permissions.push(permission);
+    await this.#save();
+  }
+}
