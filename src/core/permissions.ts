@@ -48,7 +48,7 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
     id: 'key-manager',
     name: 'Key manager',
     description: 'Creates, edits, rotates and revokes keys; cannot manage roles.',
-    permissions: ['api.key.create', 'api.key.view', 'api.key.update', 'api.key.delete', 'api.key.rotate', 'role.view', 'usage.view'],
+    permissions: ['api.key.create', 'api.key.view', 'api.key.update', 'api.key.delete', 'api.key.rotate', 'role.view', 'usage.view', 'org.view'],
     builtin: true,
   },
   {

@@ -80,9 +80,10 @@ const SECRET_SHAPE = /^([a-z][a-z0-9]{0,15}_)([0-9A-Za-z]+)$/;
 /**
  * Checks a presented secret's shape and checksum, throwing the error code that
  * names the cause. Returns the secret unchanged when it is well formed.
- * The prefix is not pinned, so keys survive a change of the configured prefix.
+ * Any well-formed prefix is accepted, so keys survive a change of the
+ * configured prefix; `expectedPrefix` only sharpens the error message.
  */
-export function checkSecretFormat(presented: string): string {
+export function checkSecretFormat(presented: string, expectedPrefix: string = DEFAULT_TOKEN_PREFIX): string {
   if (presented.length === 0) {
     throw new KeywardError('MALFORMED_KEY', 'The API key is empty.');
   }
@@ -94,10 +95,12 @@ export function checkSecretFormat(presented: string): string {
   }
   const match = SECRET_SHAPE.exec(presented);
   const body = match?.[2];
-  if (!match || body === undefined) {
-    throw new KeywardError('MALFORMED_KEY', 'The API key is not in keyward format (<prefix>_<28 letters and digits>).');
-  }
+  const notOurs = () =>
+    new KeywardError('MALFORMED_KEY', `The API key is not in keyward format (${expectedPrefix} followed by ${BODY_LENGTH} letters and digits).`);
+  if (!match || body === undefined) throw notOurs();
   if (body.length < BODY_LENGTH) {
+    // Only a secret with our prefix is a truncated keyward key; anything else is another system's token.
+    if (match[1] !== expectedPrefix) throw notOurs();
     throw new KeywardError('KEY_TRUNCATED', `The API key is ${BODY_LENGTH - body.length} characters too short.`);
   }
   if (body.length > BODY_LENGTH) {

@@ -6,7 +6,6 @@ import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
 import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
 import type { Store } from '../store/store.ts';
-import type { RoleResolver } from './roles.ts';
 
 export interface Principal {
   key: KeyRecord;
@@ -22,12 +21,13 @@ export function secretFromAuthorization(header: string | undefined): string {
   const space = header.indexOf(' ');
   const scheme = space < 0 ? header : header.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') {
-    const looksLikeKey = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]+$/.test(header);
+    // Name the scheme only when it is a plain word: never echo anything that may be part of a secret.
+    const namedScheme = /^[A-Za-z][A-Za-z-]{0,15}$/.test(scheme) ? `the "${scheme}" scheme` : 'no "Bearer" scheme';
     throw new KeywardError(
       'MISSING_BEARER',
-      looksLikeKey
+      /_/.test(scheme)
         ? 'The Authorization header holds a bare key; put "Bearer " in front of it.'
-        : `The Authorization header uses the "${scheme.slice(0, 20)}" scheme; keyward expects "Bearer".`,
+        : `The Authorization header uses ${namedScheme}; keyward expects "Bearer <secret>".`,
     );
   }
   const credentials = header.slice(space + 1);
@@ -52,8 +52,8 @@ export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | u
 }
 
 /** Finds the stored key for a presented secret, or throws the cause. */
-export async function findKeyForSecret(store: Store, presented: string, now: number): Promise<KeyRecord> {
-  const secret = checkSecretFormat(presented);
+export async function findKeyForSecret(store: Store, presented: string, now: number, prefix: string): Promise<KeyRecord> {
+  const secret = checkSecretFormat(presented, prefix);
   const hash = hashSecret(secret);
   const key = await store.findKeyByHash(hash);
   if (!key || !digestsEqual(key.secretHash, hash)) {
@@ -62,17 +62,4 @@ export async function findKeyForSecret(store: Store, presented: string, now: num
   const unusable = keyUsabilityError(key, now);
   if (unusable) throw unusable;
   return key;
-}
-
-export async function authenticate(
-  store: Store,
-  roles: RoleResolver,
-  header: string | undefined,
-  now: number,
-): Promise<Principal> {
-  const key = await findKeyForSecret(store, secretFromAuthorization(header), now);
-  const organization = await store.getOrganization(key.organizationId);
-  if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
-  const permissions = await roles.permissionsOf(key.organizationId, key.roleId);
-  return { key, organization, permissions };
 }

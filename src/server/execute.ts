@@ -4,7 +4,6 @@
  */
 import type { z } from 'zod';
 import { KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
-import { authenticate } from './auth.ts';
 import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
 
@@ -49,9 +48,8 @@ export const errorOutcome = (error: KeywardError): RouteOutcome => ({
 export async function executeRoute(route: Route, request: RawRequest, service: KeyService, onError: (e: unknown) => void): Promise<RouteOutcome> {
   let keyId: string | undefined;
   try {
-    const principal = await authenticate(service.store, service.roles, request.authorization, service.now().getTime());
+    const principal = await service.authenticate(request.authorization, request.ip);
     keyId = principal.key.id;
-    service.recordUse(principal.key, request.ip);
     let body: unknown = undefined;
     if (route.body) {
       const raw = request.body === undefined ? {} : request.body;

@@ -29,7 +29,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
   const usage = new UsageTracker(store, config.usageFlushMs);
-  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, onKeyUsed: (key, ip) => usage.seen(key, ip) });
+  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage });
 
   if (config.bootstrapOrganization && (await store.listOrganizations()).length === 0) {
     const result = await service.bootstrapOrganization(config.bootstrapOrganization);

@@ -20,7 +20,7 @@ import { successorName } from '../core/rotation.ts';
 import type { z } from 'zod';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor, Store } from '../store/store.ts';
-import { findKeyForSecret, type Principal } from './auth.ts';
+import { findKeyForSecret, secretFromAuthorization, type Principal } from './auth.ts';
 import { RoleResolver, toRoleDefinition } from './roles.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -29,9 +29,16 @@ export type VerifyResult = z.output<typeof schemas.VerifyResult>;
 export interface ServiceOptions {
   tokenPrefix: string;
   clock?: () => Date;
-  /** Called for every key presented successfully (usage tracking). */
-  onKeyUsed?: (key: KeyRecord, ip: string | null) => void;
+  /** Usage tracking: told of every key presented successfully, asked for what is not flushed yet. */
+  usage?: UsageSink;
 }
+
+export interface UsageSink {
+  seen(key: KeyRecord, ip: string | null): void;
+  pending(keyId: string): { lastUsedAt: string; lastUsedIp: string | null } | undefined;
+}
+
+const noUsage: UsageSink = { seen: () => {}, pending: () => undefined };
 
 const encodeCursor = (cursor: KeyCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
 
@@ -50,27 +57,39 @@ export class KeyService {
   readonly roles: RoleResolver;
   readonly #prefix: string;
   readonly #clock: () => Date;
-  readonly #onKeyUsed: (key: KeyRecord, ip: string | null) => void;
+  readonly #usage: UsageSink;
 
   constructor(store: Store, options: ServiceOptions) {
     this.store = store;
     this.roles = new RoleResolver(store);
     this.#prefix = options.tokenPrefix;
     this.#clock = options.clock ?? (() => new Date());
-    this.#onKeyUsed = options.onKeyUsed ?? (() => {});
+    this.#usage = options.usage ?? noUsage;
   }
 
-  /** Usage tracking for the calling key and for verified keys. */
-  recordUse(key: KeyRecord, ip: string | null): void {
-    this.#onKeyUsed(key, ip);
+  /** Who is calling: the key behind an Authorization header, its organization and permissions. */
+  async authenticate(authorization: string | undefined, ip: string | null): Promise<Principal> {
+    const key = await findKeyForSecret(this.store, secretFromAuthorization(authorization), this.#clock().getTime(), this.#prefix);
+    const organization = await this.store.getOrganization(key.organizationId);
+    if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
+    const permissions = await this.roles.permissionsOf(key.organizationId, key.roleId);
+    this.#usage.seen(key, ip);
+    return { key, organization, permissions };
   }
 
   now(): Date {
     return this.#clock();
   }
 
+  /** The public view, with usage seen since the last flush already applied. */
   view(key: KeyRecord): KeyView {
-    return toKeyView(key, this.#clock().getTime());
+    const view = toKeyView(key, this.#clock().getTime());
+    const pending = this.#usage.pending(key.id);
+    if (pending) {
+      view.lastUsedAt = pending.lastUsedAt;
+      view.lastUsedIp = pending.lastUsedIp;
+    }
+    return view;
   }
 
   async #requireKey(principal: Principal, keyId: string): Promise<KeyRecord> {
@@ -196,13 +215,13 @@ export class KeyService {
     requirePermission(principal.permissions, 'api.key.verify');
     const now = this.#clock().getTime();
     try {
-      const key = await findKeyForSecret(this.store, body.key, now);
+      const key = await findKeyForSecret(this.store, body.key, now, this.#prefix);
       if (key.organizationId !== principal.organization.id) {
         throw new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
       }
       const permissions = await this.roles.permissionsOf(key.organizationId, key.roleId);
       if (body.permission !== undefined) requirePermission(permissions, body.permission);
-      this.#onKeyUsed(key, ip);
+      this.#usage.seen(key, ip);
       return {
         valid: true,
         code: 'VALID',

@@ -4,8 +4,9 @@
  */
 import type { KeyRecord } from '../core/model.ts';
 import type { Store, UsageUpdate } from '../store/store.ts';
+import type { UsageSink } from './service.ts';
 
-export class UsageTracker {
+export class UsageTracker implements UsageSink {
   readonly #store: Store;
   readonly #pending = new Map<string, UsageUpdate>();
   readonly #timer: NodeJS.Timeout;
@@ -28,6 +29,10 @@ export class UsageTracker {
     } else {
       this.#pending.set(key.id, { keyId: key.id, lastUsedAt: at, lastUsedIp: ip });
     }
+  }
+
+  pending(keyId: string): UsageUpdate | undefined {
+    return this.#pending.get(keyId);
   }
 
   async flush(): Promise<void> {

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { KeywardError } from '../../src/core/errors.ts';
+import { checkSecretFormat, hashSecret, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
+
+const codeOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    return (error as KeywardError).code;
+  }
+  return 'NO_ERROR';
+};
+
+describe('token format', () => {
+  it('mints key ids and secrets of the documented shape', () => {
+    const secret = newSecret();
+    expect(secret).toMatch(/^kw_[0-9A-Za-z]{28}$/);
+    expect(newKeyId()).toMatch(KEY_ID_PATTERN);
+    expect(newSecret('acme_')).toMatch(/^acme_[0-9A-Za-z]{28}$/);
+    expect(() => newSecret('BAD')).toThrow(/prefix/);
+  });
+
+  it('never repeats (128+ bits of randomness)', () => {
+    const seen = new Set(Array.from({ length: 5_000 }, () => newSecret()));
+    expect(seen.size).toBe(5_000);
+  });
+
+  it('accepts its own secrets, whatever the prefix', () => {
+    for (const prefix of ['kw_', 'sk_', 'acme1_']) {
+      const secret = newSecret(prefix);
+      expect(checkSecretFormat(secret)).toBe(secret);
+    }
+  });
+
+  it('names each malformed cause', () => {
+    const secret = newSecret();
+    expect(codeOf(() => checkSecretFormat(secret.slice(0, -3)))).toBe('KEY_TRUNCATED');
+    const typo = secret.slice(0, 5) + (secret[5] === 'a' ? 'b' : 'a') + secret.slice(6);
+    expect(codeOf(() => checkSecretFormat(typo))).toBe('KEY_CHECKSUM_MISMATCH');
+    expect(codeOf(() => checkSecretFormat(` ${secret}`))).toBe('KEY_HAS_WHITESPACE');
+    expect(codeOf(() => checkSecretFormat(`${secret}\n`))).toBe('KEY_HAS_WHITESPACE');
+    expect(codeOf(() => checkSecretFormat(newKeyId()))).toBe('KEY_ID_USED_AS_SECRET');
+    expect(codeOf(() => checkSecretFormat('hunter2'))).toBe('MALFORMED_KEY');
+    expect(codeOf(() => checkSecretFormat(`${secret}xyz`))).toBe('MALFORMED_KEY');
+    expect(codeOf(() => checkSecretFormat(''))).toBe('MALFORMED_KEY');
+  });
+
+  it('catches every single-character typo', () => {
+    const secret = newSecret();
+    let caught = 0;
+    for (let i = 3; i < secret.length; i++) {
+      const replacement = secret[i] === 'Q' ? 'R' : 'Q';
+      const typo = secret.slice(0, i) + replacement + secret.slice(i + 1);
+      if (codeOf(() => checkSecretFormat(typo)) === 'KEY_CHECKSUM_MISMATCH') caught++;
+    }
+    expect(caught).toBe(secret.length - 3);
+  });
+
+  it('hashes with SHA-256 and shows only a short hint', () => {
+    const secret = newSecret();
+    expect(hashSecret(secret)).toMatch(/^[0-9a-f]{64}$/);
+    expect(secretHint(secret)).toBe(`kw_…${secret.slice(-4)}`);
+  });
+});

@@ -1,0 +1,173 @@
+/** The manual's flows end to end over HTTP: create, use, edit, rotate, grace, revoke. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeywardApiError } from '../../src/client/index.ts';
+import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+
+let service: TestService;
+let verifierSecret: string;
+
+beforeAll(async () => {
+  service = await startTestService();
+  verifierSecret = (await service.client().createKey({ name: 'Gateway', role: 'verifier' })).secret;
+});
+afterAll(async () => service.stop());
+
+const errorCode = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KeywardApiError) return error.code;
+    throw error;
+  }
+  return 'NO_ERROR';
+};
+
+describe('key lifecycle', () => {
+  it('create -> use -> edit -> rotate -> overlap -> revoke', async () => {
+    const admin = service.client();
+    // Create: secret and Key ID shown at once.
+    const created = await admin.createKey({ name: 'Production Server', role: 'key-manager', environment: 'production' });
+    expect(created.key).toMatchObject({ name: 'Production Server', role: 'key-manager', status: 'active', environment: 'production' });
+    expect(created.key.id).toMatch(/^key_/);
+    expect(created.secret).toMatch(/^kw_/);
+    expect(created.key.hint).toBe(`kw_…${created.secret.slice(-4)}`);
+    expect(Date.parse(created.key.rotationDueAt) - Date.parse(created.key.createdAt)).toBe(90 * 86_400_000);
+
+    // Use it: the key authenticates and is marked used.
+    const user = service.client(created.secret);
+    expect((await user.whoami()).key.id).toBe(created.key.id);
+    expect((await user.listKeys()).items.map((k) => k.id)).toContain(created.key.id);
+
+    // The table: Name, Key ID, Role, Created, Status.
+    const listed = (await admin.listKeys()).items.find((k) => k.id === created.key.id)!;
+    expect(listed).toMatchObject({ name: 'Production Server', role: 'key-manager', status: 'active' });
+    expect(listed).not.toHaveProperty('secret');
+    expect(listed).not.toHaveProperty('secretHash');
+
+    // Edit name and role.
+    const edited = await admin.updateKey(created.key.id, { name: 'Production Server (EU)', role: 'viewer' });
+    expect(edited).toMatchObject({ id: created.key.id, name: 'Production Server (EU)', role: 'viewer' });
+    expect(await errorCode(user.createKey({ name: 'x', role: 'viewer' }))).toBe('INSUFFICIENT_PERMISSIONS');
+
+    // Rotate with a grace period: both keys work during the overlap.
+    const rotated = await admin.rotateKey(created.key.id, { gracePeriod: '2s' });
+    expect(rotated.key).toMatchObject({ name: 'Production Server (EU) v2', role: 'viewer', environment: 'production', rotatedFromId: created.key.id });
+    expect(rotated.previous).toMatchObject({ id: created.key.id, rotatedToId: rotated.key.id, status: 'active' });
+    expect(Date.parse(rotated.previous.expiresAt!) - Date.now()).toBeLessThanOrEqual(2_000);
+    const successor = service.client(rotated.secret);
+    expect((await successor.whoami()).key.id).toBe(rotated.key.id);
+    expect((await user.whoami()).key.id).toBe(created.key.id);
+    // Rotating the old key again is refused: rotate the successor.
+    expect(await errorCode(admin.rotateKey(created.key.id, { gracePeriod: '0' }))).toBe('KEY_ALREADY_ROTATED');
+
+    // The grace period ends on the server, with no client involved.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    expect(await errorCode(user.whoami())).toBe('KEY_EXPIRED');
+    expect((await admin.getKey(created.key.id)).status).toBe('expired');
+    const expiredVerify = await service.client(verifierSecret).verify({ key: created.secret });
+    expect(expiredVerify).toMatchObject({ valid: false, code: 'KEY_EXPIRED' });
+    expect(expiredVerify.message).toContain(rotated.key.id);
+
+    // Revoke: the very next request fails; the key leaves the table but stays reachable.
+    await admin.revokeKey(rotated.key.id);
+    expect(await errorCode(successor.whoami())).toBe('KEY_REVOKED');
+    expect((await admin.listKeys()).items.map((k) => k.id)).not.toContain(rotated.key.id);
+    expect((await admin.listKeys({ status: 'revoked' })).items.map((k) => k.id)).toContain(rotated.key.id);
+    expect((await admin.getKey(rotated.key.id)).status).toBe('revoked');
+    expect(await errorCode(admin.revokeKey(rotated.key.id))).toBe('KEY_ALREADY_REVOKED');
+    expect(await errorCode(admin.rotateKey(rotated.key.id))).toBe('KEY_NOT_ACTIVE');
+    expect(await errorCode(admin.updateKey(rotated.key.id, { name: 'again' }))).toBe('KEY_NOT_ACTIVE');
+  });
+
+  it('names successors v2, v3 … and defaults the grace period to 24h', async () => {
+    const admin = service.client();
+    const first = await admin.createKey({ name: 'Mobile App', role: 'viewer', environment: 'development' });
+    expect(Date.parse(first.key.rotationDueAt) - Date.parse(first.key.createdAt)).toBe(180 * 86_400_000);
+    const second = await admin.rotateKey(first.key.id);
+    const third = await admin.rotateKey(second.key.id, { gracePeriod: '0' });
+    expect([second.key.name, third.key.name]).toEqual(['Mobile App v2', 'Mobile App v3']);
+    expect(Date.parse(second.previous.expiresAt!) - Date.parse(second.key.createdAt)).toBe(86_400_000);
+    // Grace 0: the old key stops at once.
+    expect(third.previous.status).toBe('expired');
+    expect(await errorCode(service.client(second.secret).whoami())).toBe('KEY_EXPIRED');
+    const custom = await admin.rotateKey(third.key.id, { name: 'Mobile App (2027)' });
+    expect(custom.key.name).toBe('Mobile App (2027)');
+  });
+
+  it('lists with filters and cursor pagination', async () => {
+    const admin = service.client();
+    for (let i = 0; i < 7; i++) await admin.createKey({ name: `page ${i}`, role: 'viewer', environment: 'staging' });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await admin.listKeys({ environment: 'staging', limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((k) => k.name));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor);
+    expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `page ${i}`));
+    expect(pages).toBe(3);
+    const verifiers = await admin.listKeys({ role: 'verifier' });
+    expect(verifiers.items.every((k) => k.role === 'verifier')).toBe(true);
+    expect(verifiers.items.length).toBeGreaterThan(0);
+    const all = await admin.listKeys({ status: 'all', limit: 500 });
+    expect(all.items.length).toBeGreaterThan((await admin.listKeys({ limit: 500 })).items.length);
+  });
+
+  it('records when a key was last used (flushed in batches)', async () => {
+    const admin = service.client();
+    const created = await admin.createKey({ name: 'Cron job', role: 'viewer' });
+    expect(created.key.lastUsedAt).toBeNull();
+    await service.client(created.secret).whoami();
+    const seen = await admin.getKey(created.key.id);
+    expect(seen.lastUsedAt).not.toBeNull();
+    expect(seen.lastUsedIp).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('verify answers 200 with the key for downstream APIs, or valid:false with the cause', async () => {
+    const admin = service.client();
+    const created = await admin.createKey({ name: 'Geo client', role: 'viewer', metadata: { team: 'maps', tier: 2 } });
+    const gateway = service.client(verifierSecret);
+    const ok = await gateway.verify({ key: created.secret });
+    expect(ok).toMatchObject({
+      valid: true,
+      code: 'VALID',
+      keyId: created.key.id,
+      name: 'Geo client',
+      role: 'viewer',
+      organizationId: service.organizationId,
+      environment: 'production',
+      metadata: { team: 'maps', tier: 2 },
+    });
+    expect(ok.permissions).toContain('api.key.view');
+    expect(await gateway.verify({ key: created.secret, permission: 'api.key.view' })).toMatchObject({ valid: true });
+    expect(await gateway.verify({ key: created.secret, permission: 'api.key.create' })).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
+    expect(await gateway.verify({ key: created.key.id })).toMatchObject({ valid: false, code: 'KEY_ID_USED_AS_SECRET' });
+    // The verify caller itself needs api.key.verify.
+    expect(await errorCode(service.client(created.secret).verify({ key: created.secret }))).toBe('INSUFFICIENT_PERMISSIONS');
+    const response = await raw(service.url, '/v1/verify', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${verifierSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'kw_nope' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ valid: false, code: 'KEY_TRUNCATED' });
+  });
+
+  it('serves health, readiness and the OpenAPI document built from the request schemas', async () => {
+    expect((await raw(service.url, '/healthz')).status).toBe(200);
+    expect((await raw(service.url, '/readyz')).status).toBe(200);
+    const doc = (await raw(service.url, '/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const create = doc.paths['/v1/keys'].post;
+    const schema = create.requestBody.content['application/json'].schema;
+    expect(schema.required).toEqual(expect.arrayContaining(['name', 'role']));
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.name.maxLength).toBe(100);
+    expect(create['x-keyward-permission']).toBe('api.key.create');
+    expect(create.responses['403'].description).toContain('PRIVILEGE_ESCALATION');
+    expect(doc.paths['/v1/keys/{id}/rotate'].post.requestBody.content['application/json'].schema.properties.gracePeriod.default).toBe('24h');
+    expect(doc.paths['/v1/verify'].post).toBeDefined();
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * Starts the real key service on an ephemeral loopback port with a fresh
+ * lowdb store in a temp dir, bootstrapped with one organization.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { KeywardClient } from '../../src/client/index.ts';
+import { resolveConfig, type ServerConfigInput } from '../../src/server/config.ts';
+import { createLogger } from '../../src/server/logger.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+
+export interface TestService {
+  url: string;
+  dir: string;
+  storeFile: string;
+  server: RunningServer;
+  adminSecret: string;
+  adminKeyId: string;
+  organizationId: string;
+  /** Every log line the server wrote (for "no secret in logs" checks). */
+  logs: string[];
+  client(secret?: string): KeywardClient;
+  /** A second organization with its own admin key. */
+  newOrganization(name: string): Promise<{ organizationId: string; secret: string; keyId: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestService(config: ServerConfigInput = {}): Promise<TestService> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
+  const storeFile = join(dir, 'db.json');
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  let bootstrapped: { organizationId: string; keyId: string; secret: string } | undefined;
+  const server = await startServer(
+    resolveConfig({ port: 0, host: '127.0.0.1', storeFile, bootstrapOrganization: 'acme', logLevel: 'debug', ...config }),
+    { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result) },
+  );
+  if (!bootstrapped) throw new Error('test store was not bootstrapped');
+  const admin = bootstrapped;
+  return {
+    url: server.url,
+    dir,
+    storeFile,
+    server,
+    adminSecret: admin.secret,
+    adminKeyId: admin.keyId,
+    organizationId: admin.organizationId,
+    logs,
+    client: (secret = admin.secret) => new KeywardClient({ url: server.url, apiKey: secret }),
+    newOrganization: (name) => server.service.bootstrapOrganization(name),
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Raw HTTP for cases the typed client would not send (bad headers, bad JSON). */
+export async function raw(
+  url: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const response = await fetch(url + path, { method: init.method ?? 'GET', headers: init.headers, body: init.body });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, body, text, headers: response.headers };
+}
