@@ -3,7 +3,8 @@
  * owner's pid, created exclusively; a lock left by a process that no longer
  * runs (kill -9) is taken over, so a crashed server restarts at once.
  */
-import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export class StoreLockedError extends Error {
   constructor(file: string, pid: number) {
@@ -25,18 +26,26 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds (a second open in the same process is refused too). */
+const held = new Set<string>();
+
 export function acquireFileLock(dataFile: string): () => void {
-  const lockFile = `${dataFile}.lock`;
+  const lockFile = resolve(`${dataFile}.lock`);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(lockFile, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
-      return () => rmSync(lockFile, { force: true });
+      held.add(lockFile);
+      return () => {
+        held.delete(lockFile);
+        rmSync(lockFile, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && processIsAlive(owner)) {
+      const ownerIsUs = owner === process.pid;
+      if (Number.isInteger(owner) && ((ownerIsUs && held.has(lockFile)) || (!ownerIsUs && processIsAlive(owner)))) {
         throw new StoreLockedError(dataFile, owner);
       }
       rmSync(lockFile, { force: true }); // stale: its owner is gone
