@@ -1,0 +1,303 @@
+/**
+ * The `keyward` command as a user runs it: a child process (the pinned Node
+ * running src/cli/main.ts) talking to the real key service on a loopback
+ * port. Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
+import { resolveConfig } from '../../src/server/config.ts';
+import { createLogger } from '../../src/server/logger.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const SECRET_PATTERN = /^kw_[0-9A-Za-z]{28}$/;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment without any KEYWARD_* setting of the machine running the tests. */
+function cleanEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('KEYWARD_')) env[name] = value;
+  for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
+  env.NO_COLOR = '1';
+  return env;
+}
+
+/** Runs `keyward …` asynchronously (the service runs in this process, so never block the event loop). */
+function keyward(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const { port } = server.address() as { port: number };
+  await new Promise((closed) => server.close(closed));
+  return port;
+}
+
+let dir: string;
+let storeFile: string;
+let server: RunningServer;
+let bootstrapped: { organizationId: string; keyId: string; secret: string };
+/** Environment for client commands against the running service as the admin key. */
+let asAdmin: Record<string, string>;
+
+const client = (secret: string) => new KeywardClient({ url: server.url, apiKey: secret });
+const errorCode = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KeywardApiError) return error.code;
+    throw error;
+  }
+  return 'NO_ERROR';
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'));
+  storeFile = join(dir, 'db.json');
+  // Bootstrap the store with the CLI before any server owns it.
+  const run = await keyward(['bootstrap', '--org', 'acme', '--output', 'json'], { KEYWARD_STORE: storeFile });
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  bootstrapped = JSON.parse(run.stdout);
+  server = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', storeFile }), { logger: createLogger('silent') });
+  asAdmin = { KEYWARD_URL: server.url, KEYWARD_API_KEY: bootstrapped.secret };
+});
+
+afterAll(async () => {
+  await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('keyward CLI: usage', () => {
+  it('--help exits 0 and lists the commands', async () => {
+    const [top, keys] = await Promise.all([keyward(['--help']), keyward(['keys', '--help'])]);
+    expect(top.code).toBe(0);
+    for (const command of ['serve', 'bootstrap', 'keys']) expect(top.stdout).toContain(command);
+    expect(keys.code).toBe(0);
+    for (const command of ['create', 'list', 'get', 'update', 'rotate', 'revoke']) expect(keys.stdout).toContain(command);
+  });
+
+  it('usage errors exit 2: unknown command, missing required option, bad choice, nothing to update', async () => {
+    const [unknown, missingName, badOutput, emptyUpdate] = await Promise.all([
+      keyward(['frobnicate']),
+      keyward(['keys', 'create', '--role', 'viewer'], asAdmin),
+      keyward(['keys', 'list', '-o', 'yaml'], asAdmin),
+      keyward(['keys', 'update', bootstrapped.keyId], asAdmin),
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(missingName.code).toBe(2);
+    expect(missingName.stderr).toContain('--name');
+    expect(badOutput.code).toBe(2);
+    expect(badOutput.stderr).toContain('yaml');
+    expect(emptyUpdate.code).toBe(2);
+    expect(emptyUpdate.stderr).toContain('--name and/or --role');
+  });
+
+  it('a client command without KEYWARD_API_KEY exits 2 and says what to set', async () => {
+    const run = await keyward(['keys', 'list'], { KEYWARD_URL: server.url });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: .*KEYWARD_API_KEY/);
+    expect(run.stderr).toContain('keyward bootstrap');
+    expect(run.stdout).toBe('');
+  });
+
+  it('an unreachable service exits 1 and names the URL', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await keyward(['keys', 'list', '--url', url], { KEYWARD_API_KEY: bootstrapped.secret });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot reach the keyward service at ${url}`);
+    expect(run.stdout).toBe('');
+  });
+});
+
+describe('keyward CLI: bootstrap', () => {
+  it('bootstrap --output json prints exactly {organizationId,keyId,secret}, and the secret is the admin key', async () => {
+    expect(Object.keys(bootstrapped).sort()).toEqual(['keyId', 'organizationId', 'secret']);
+    expect(bootstrapped.secret).toMatch(SECRET_PATTERN);
+    expect(bootstrapped.keyId).toMatch(/^key_[0-9A-Za-z]{20}$/);
+    const me = await client(bootstrapped.secret).whoami();
+    expect(me.key).toMatchObject({ id: bootstrapped.keyId, role: 'admin', status: 'active' });
+    expect(me.organization).toMatchObject({ id: bootstrapped.organizationId, name: 'acme' });
+  });
+
+  it('bootstrap on a store a running service owns fails with exit 1 and a lock message', async () => {
+    const run = await keyward(['bootstrap', '--org', 'other', '--output', 'json'], { KEYWARD_STORE: storeFile });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('in use by another keyward process');
+    expect(run.stdout).toBe('');
+  });
+
+  it('bootstrap in table mode prints the secret once, as an export line on stderr', async () => {
+    const other = join(dir, 'other.json');
+    const run = await keyward(['bootstrap', '--org', 'globex'], { KEYWARD_STORE: other });
+    expect(run.code).toBe(0);
+    const match = /export KEYWARD_API_KEY=(\S+)/.exec(run.stderr);
+    expect(match?.[1]).toMatch(SECRET_PATTERN);
+    expect(run.stderr).toContain('shown once');
+    expect(run.stderr.split(match![1]!).length - 1).toBe(1);
+    expect(run.stdout).not.toContain(match![1]);
+  });
+});
+
+describe('keyward CLI: the key lifecycle', () => {
+  let keyId: string;
+  let secret: string;
+
+  it('keys create -o json prints the key and its secret; the secret works', async () => {
+    const run = await keyward(['keys', 'create', '--name', 'CI runner', '--role', 'viewer', '--environment', 'staging', '-o', 'json'], asAdmin);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const created = JSON.parse(run.stdout);
+    expect(created.key).toMatchObject({ name: 'CI runner', role: 'viewer', environment: 'staging', status: 'active' });
+    expect(created.secret).toMatch(SECRET_PATTERN);
+    expect(created.key).not.toHaveProperty('secret');
+    keyId = created.key.id;
+    secret = created.secret;
+    expect(run.stdout.split(secret).length - 1).toBe(1);
+    expect((await client(secret).whoami()).key.id).toBe(keyId);
+  });
+
+  it('keys create (table) shows the key row, prints the secret once on stdout and warns on stderr', async () => {
+    const run = await keyward(['keys', 'create', '--name', 'Mobile App', '--role', 'viewer'], asAdmin);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+ENVIRONMENT\s+STATUS\s+LAST USED\s+AGE$/);
+    expect(lines[1]).toMatch(/^Mobile App\s+key_[0-9A-Za-z]{20}\s+viewer\s+production\s+active\s+<never>\s+\d+s$/);
+    const printed = lines.at(-1)!;
+    expect(printed).toMatch(SECRET_PATTERN);
+    expect(`${run.stdout}${run.stderr}`.split(printed).length - 1).toBe(1);
+    expect(run.stderr).toContain('shown once');
+    const newId = /key_[0-9A-Za-z]{20}/.exec(lines[1]!)![0];
+    expect(run.stderr).toContain(newId);
+    expect((await client(printed).whoami()).key.id).toBe(newId);
+  });
+
+  it('keys create with a key that lacks api.key.create exits 1 and names the code and hint', async () => {
+    const run = await keyward(['keys', 'create', '--name', 'x', '--role', 'viewer'], { KEYWARD_URL: server.url, KEYWARD_API_KEY: secret });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('(INSUFFICIENT_PERMISSIONS)');
+    expect(run.stderr).toContain('hint: Use a key whose role grants this permission');
+  });
+
+  it('keys list shows a NAME / KEY ID / ROLE table, and -o json the same keys', async () => {
+    const [table, json] = await Promise.all([keyward(['keys', 'list'], asAdmin), keyward(['keys', 'list', '-o', 'json'], asAdmin)]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    const header = lines[0]!;
+    expect(header).toMatch(/^NAME\s+KEY ID\s+ROLE\s/);
+    // Columns are aligned: each row's Key ID starts under the KEY ID header.
+    const idColumn = header.indexOf('KEY ID');
+    const row = lines.find((line) => line.includes(keyId));
+    expect(row).toBeDefined();
+    expect(row!.slice(0, idColumn).trim()).toBe('CI runner');
+    expect(row!.slice(idColumn)).toMatch(new RegExp(`^${keyId}\\s+viewer\\s+staging\\s+active\\s`));
+    expect(lines.some((line) => line.includes(bootstrapped.keyId) && /\badmin\b/.test(line))).toBe(true);
+    expect(table.stdout).not.toContain(secret);
+
+    expect(json.code).toBe(0);
+    const items = JSON.parse(json.stdout) as { id: string; name: string; role: string }[];
+    expect(items.map((k) => k.id).sort()).toEqual(
+      lines
+        .slice(1)
+        .map((line) => /key_[0-9A-Za-z]{20}/.exec(line)![0])
+        .sort(),
+    );
+    expect(items.find((k) => k.id === keyId)).toMatchObject({ name: 'CI runner', role: 'viewer' });
+    expect(json.stdout).not.toContain(secret);
+  });
+
+  it('keys get shows one key, never its secret', async () => {
+    const [table, json] = await Promise.all([keyward(['keys', 'get', keyId], asAdmin), keyward(['keys', 'get', keyId, '-o', 'json'], asAdmin)]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(keyId);
+    expect(json.code).toBe(0);
+    const [view] = JSON.parse(json.stdout);
+    expect(view).toMatchObject({ id: keyId, name: 'CI runner', role: 'viewer', hint: `kw_…${secret.slice(-4)}` });
+    expect(`${table.stdout}${json.stdout}`).not.toContain(secret);
+    const missing = await keyward(['keys', 'get', 'key_00000000000000000000'], asAdmin);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('(KEY_NOT_FOUND)');
+  });
+
+  it('keys update --name renames the key on the server', async () => {
+    const run = await keyward(['keys', 'update', keyId, '--name', 'CI runner (eu)', '-o', 'json'], asAdmin);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)[0]).toMatchObject({ id: keyId, name: 'CI runner (eu)', role: 'viewer' });
+    expect((await client(bootstrapped.secret).getKey(keyId)).name).toBe('CI runner (eu)');
+  });
+
+  let successorId: string;
+  let successorSecret: string;
+
+  it('keys rotate --grace-period 1h -o json prints the successor secret once and sets the old key to expire in 1h', async () => {
+    const before = Date.now();
+    const run = await keyward(['keys', 'rotate', keyId, '--grace-period', '1h', '-o', 'json'], asAdmin);
+    const after = Date.now();
+    expect(run.code).toBe(0);
+    const rotated = JSON.parse(run.stdout);
+    expect(rotated.secret).toMatch(SECRET_PATTERN);
+    expect(rotated.secret).not.toBe(secret);
+    expect(`${run.stdout}${run.stderr}`.split(rotated.secret).length - 1).toBe(1);
+    expect(rotated.key).toMatchObject({ name: 'CI runner (eu) v2', role: 'viewer', environment: 'staging', rotatedFromId: keyId, status: 'active' });
+    expect(rotated.previous).toMatchObject({ id: keyId, rotatedToId: rotated.key.id, status: 'active' });
+    const expiry = Date.parse(rotated.previous.expiresAt);
+    expect(expiry).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(expiry).toBeLessThanOrEqual(after + 3_600_000);
+    successorId = rotated.key.id;
+    successorSecret = rotated.secret;
+    // Both work during the overlap.
+    expect((await client(successorSecret).whoami()).key.id).toBe(successorId);
+    expect((await client(secret).whoami()).key.id).toBe(keyId);
+    // The server kept the expiry.
+    expect((await client(bootstrapped.secret).getKey(keyId)).expiresAt).toBe(rotated.previous.expiresAt);
+  });
+
+  it('keys revoke revokes; revoking again exits 1 with KEY_ALREADY_REVOKED and its hint', async () => {
+    const run = await keyward(['keys', 'revoke', successorId], asAdmin);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`key ${successorId} revoked\n`);
+    expect(await errorCode(client(successorSecret).whoami())).toBe('KEY_REVOKED');
+    expect((await client(bootstrapped.secret).getKey(successorId)).status).toBe('revoked');
+
+    const again = await keyward(['keys', 'revoke', successorId], asAdmin);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toMatch(/^error: .*\(KEY_ALREADY_REVOKED\)\nhint: Revocation cannot be undone/);
+
+    // Revoked keys leave the default list but stay reachable with --status revoked.
+    const [active, revoked] = await Promise.all([
+      keyward(['keys', 'list', '-o', 'json'], asAdmin),
+      keyward(['keys', 'list', '--status', 'revoked', '-o', 'json'], asAdmin),
+    ]);
+    expect((JSON.parse(active.stdout) as { id: string }[]).map((k) => k.id)).not.toContain(successorId);
+    expect((JSON.parse(revoked.stdout) as { id: string }[]).map((k) => k.id)).toEqual([successorId]);
+  });
+
+  it('a revoked key used by the CLI exits 1 with KEY_REVOKED', async () => {
+    const run = await keyward(['keys', 'list'], { KEYWARD_URL: server.url, KEYWARD_API_KEY: successorSecret });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('(KEY_REVOKED)');
+    expect(run.stderr).toContain('hint: This key was revoked');
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * Crash safety of the lowdb store: `keyward serve` runs as a child process,
+ * is killed with SIGKILL in the middle of 500 concurrent creates, and is
+ * restarted on the same store file. Every create that was answered 201 must
+ * survive (a 201 promises the key is durable), the file must still be JSON,
+ * the stale lock must not block the restart, and a second live process on the
+ * same file must be refused.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const TOTAL_CREATES = 500;
+const IN_FLIGHT = 64;
+/** Kill once this many 201s have arrived: well before the end of the load. */
+const KILL_AFTER = 250;
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+interface Child {
+  process: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const children: Child[] = [];
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('KEYWARD_')) env[name] = value;
+  return { ...env, KEYWARD_LOG_LEVEL: 'warn', ...extra };
+}
+
+function keyward(args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const handle: Child = {
+    process: child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((done) => child.once('exit', (code, signal) => done({ code, signal }))),
+  };
+  child.stdout!.on('data', (chunk: Buffer) => (handle.stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (handle.stderr += chunk.toString('utf8')));
+  children.push(handle);
+  return handle;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  const { port } = server.address() as { port: number };
+  await new Promise((closed) => server.close(closed));
+  return port;
+}
+
+/** Waits until the child answers /readyz, or fails with its output if it exits first. */
+async function waitReady(child: Child, url: string): Promise<void> {
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  for (;;) {
+    if (exited) throw new Error(`keyward serve exited before it was ready:\n${child.stderr}${child.stdout}`);
+    try {
+      const response = await fetch(`${url}/readyz`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function serve(storeFile: string, port: number): Promise<Child> {
+  const child = keyward(['serve'], { KEYWARD_STORE: storeFile, KEYWARD_PORT: String(port), KEYWARD_HOST: '127.0.0.1' });
+  await waitReady(child, `http://127.0.0.1:${port}`);
+  return child;
+}
+
+async function post(url: string, path: string, secret: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Runs `task` for 0..count-1 with at most `limit` in flight; stops taking new work once `stop()` is true. */
+async function pool(count: number, limit: number, task: (i: number) => Promise<void>, stop: () => boolean = () => false) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count && !stop()) await task(next++);
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+let dir: string;
+let storeFile: string;
+let lockFile: string;
+let port: number;
+let url: string;
+let adminSecret: string;
+let verifierSecret: string;
+let verifierId: string;
+let first: Child;
+let restarted: Child | undefined;
+
+/** Creates answered 201, in arrival order. */
+const acknowledged: { index: number; keyId: string; secret: string }[] = [];
+const failed: { index: number; reason: string }[] = [];
+let attempted = 0;
+let firstExit: { code: number | null; signal: NodeJS.Signals | null };
+let lockAfterKill = '';
+let storeAfterKill = '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'keyward-crash-'));
+  storeFile = join(dir, 'db.json');
+  lockFile = `${storeFile}.lock`;
+  port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+
+  const bootstrap = keyward(['bootstrap', '--org', 'crash', '--output', 'json'], { KEYWARD_STORE: storeFile });
+  expect((await bootstrap.exited).code).toBe(0);
+  adminSecret = JSON.parse(bootstrap.stdout).secret;
+
+  first = await serve(storeFile, port);
+  const verifier = await post(url, '/v1/keys', adminSecret, { name: 'Gateway', role: 'verifier' });
+  expect(verifier.status).toBe(201);
+  verifierSecret = verifier.body.secret;
+  verifierId = verifier.body.key.id;
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+  await Promise.all(children.map((child) => child.exited));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('lowdb store: one process per file, kill -9 safe', () => {
+  it('a second server on the same store file fails at start with a lock message', async () => {
+    const secondPort = await freePort();
+    const second = keyward(['serve'], { KEYWARD_STORE: storeFile, KEYWARD_PORT: String(secondPort) });
+    // Either it exits, or (the bug this guards against) it comes up serving the same file.
+    const outcome = await Promise.race([
+      second.exited.then((exit) => ({ exit })),
+      waitReady(second, `http://127.0.0.1:${secondPort}`).then(
+        () => ({ exit: 'second server is serving the same store file' as const }),
+        () => new Promise<never>(() => {}), // it exited: the other branch settles
+      ),
+    ]);
+    expect(outcome.exit).not.toBe('second server is serving the same store file');
+    const exit = await second.exited;
+    expect(exit.code).toBe(1);
+    expect(second.stderr).toContain('in use by another keyward process');
+    expect(second.stderr).toContain(`pid ${first.process.pid}`);
+    // The refused process did not take the lock away, nor print a bootstrap secret.
+    expect(second.stderr).not.toContain('KEYWARD_API_KEY=');
+    expect(readFileSync(lockFile, 'utf8')).toBe(String(first.process.pid));
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+  });
+
+  it('kill -9 during 500 concurrent creates, after some hundreds of 201s', async () => {
+    let killed = false;
+    await pool(
+      TOTAL_CREATES,
+      IN_FLIGHT,
+      async (index) => {
+        attempted++;
+        try {
+          const response = await post(url, '/v1/keys', adminSecret, { name: `load ${index}`, role: 'viewer' });
+          if (response.status !== 201) {
+            failed.push({ index, reason: `HTTP ${response.status} ${JSON.stringify(response.body)}` });
+            return;
+          }
+          acknowledged.push({ index, keyId: response.body.key.id, secret: response.body.secret });
+          if (acknowledged.length === KILL_AFTER && !killed) {
+            killed = true;
+            first.process.kill('SIGKILL');
+          }
+        } catch (error) {
+          failed.push({ index, reason: String((error as Error).cause ?? error) });
+        }
+      },
+      () => killed,
+    );
+    firstExit = await first.exited;
+    lockAfterKill = existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : '';
+    storeAfterKill = readFileSync(storeFile, 'utf8');
+
+    expect(killed).toBe(true);
+    expect(firstExit.signal).toBe('SIGKILL');
+    // Killed in the middle: some creates never got their answer.
+    expect(acknowledged.length).toBeGreaterThanOrEqual(KILL_AFTER);
+    expect(acknowledged.length).toBeLessThan(TOTAL_CREATES);
+    expect(attempted).toBeLessThan(TOTAL_CREATES);
+    // Before the kill every create succeeded: failures are only the ones the kill cut off.
+    expect(failed.every((f) => !f.reason.startsWith('HTTP'))).toBe(true);
+  });
+
+  it('after kill -9 the store file is valid JSON and holds every acknowledged key (by hash)', () => {
+    const data = JSON.parse(storeAfterKill) as { schemaVersion: number; keys: { id: string; secretHash: string; revokedAt: string | null }[] };
+    expect(data.schemaVersion).toBe(1);
+    const byId = new Map(data.keys.map((key) => [key.id, key]));
+    const missing = acknowledged.filter((key) => byId.get(key.keyId)?.secretHash !== sha256(key.secret)).map((key) => key.keyId);
+    expect(missing, 'keys answered 201 but not in the store file').toEqual([]);
+    expect(byId.has(verifierId)).toBe(true);
+    expect(storeAfterKill).not.toContain(adminSecret);
+  });
+
+  it('the stale lock of the killed process does not block the restart', async () => {
+    // kill -9 left the lock behind, naming the dead process.
+    expect(lockAfterKill).toBe(String(first.process.pid));
+    restarted = await serve(storeFile, port);
+    expect(readFileSync(lockFile, 'utf8')).toBe(String(restarted.process.pid));
+    // A non-empty store is not bootstrapped again.
+    expect(restarted.stderr).not.toContain('KEYWARD_API_KEY=');
+  });
+
+  it('after the restart every key whose create got a 201 verifies', async () => {
+    expect(restarted).toBeDefined();
+    const results = new Map<string, { status: number; body: any }>();
+    await pool(acknowledged.length, 32, async (i) => {
+      const key = acknowledged[i]!;
+      results.set(key.keyId, await post(url, '/v1/verify', verifierSecret, { key: key.secret }));
+    });
+    const invalid = acknowledged
+      .filter((key) => results.get(key.keyId)?.body?.valid !== true || results.get(key.keyId)?.body?.keyId !== key.keyId)
+      .map((key) => ({ keyId: key.keyId, result: results.get(key.keyId)?.body }));
+    expect(invalid, 'keys answered 201 that no longer verify').toEqual([]);
+
+    // And the secrets authenticate directly (first and last acknowledged).
+    for (const key of [...acknowledged.slice(0, 3), ...acknowledged.slice(-3)]) {
+      const response = await fetch(`${url}/v1/whoami`, { headers: { authorization: `Bearer ${key.secret}` } });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { key: { id: string; role: string } }).key).toMatchObject({ id: key.keyId, role: 'viewer' });
+    }
+
+    // The restarted service keeps working on the recovered store.
+    const created = await post(url, '/v1/keys', adminSecret, { name: 'after restart', role: 'viewer' });
+    expect(created.status).toBe(201);
+    expect((await post(url, '/v1/verify', verifierSecret, { key: created.body.secret })).body).toMatchObject({ valid: true });
+  });
+
+  it('a clean SIGTERM shutdown exits 0 and releases the lock', async () => {
+    expect(restarted).toBeDefined();
+    restarted!.process.kill('SIGTERM');
+    const exit = await restarted!.exited;
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(existsSync(lockFile)).toBe(false);
+    const data = JSON.parse(readFileSync(storeFile, 'utf8')) as { keys: { id: string }[] };
+    const ids = new Set(data.keys.map((key) => key.id));
+    expect(acknowledged.filter((key) => !ids.has(key.keyId))).toEqual([]);
+  });
+});
