@@ -112,10 +112,8 @@ async function main(): Promise<void> {
   log('a cold build takes a while (see docs/testing.md); later runs reuse the cache');
 
   const started = Date.now();
-  const manifest: Record<string, { module: string; version: string; pkg: string }> = {};
   for (const [i, b] of todo.entries()) {
     const mod = pinnedModule(b);
-    manifest[b.name] = { module: b.module, version: mod.version, pkg: b.pkg };
     const t0 = Date.now();
     log(`[${i + 1}/${todo.length}] ${b.name} (${b.module}@${mod.version}) …`);
     const final = path.join(dir, b.name);
@@ -129,6 +127,8 @@ async function main(): Promise<void> {
     }
     log(`[${i + 1}/${todo.length}] ${b.name} built in ${fmt(Date.now() - t0)}`);
   }
+  const manifest: Record<string, { module: string; version: string; pkg: string }> = {};
+  for (const b of TESTBIN_BINARIES) manifest[b.name] = { module: b.module, version: pinnedModule(b).version, pkg: b.pkg };
   writeFileSync(path.join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`done in ${fmt(Date.now() - started)}`);
   if (printDirOnly) console.log(dir);

@@ -1,0 +1,101 @@
+// `keyward dev cluster`: a real Kubernetes control plane (etcd,
+// kube-apiserver, kube-controller-manager) in the foreground for local work,
+// the way `kind create cluster` is for kind users. Binaries come from
+// `npm run testbin` (or KUBEBUILDER_ASSETS). Ctrl-C / SIGTERM stops it and
+// removes all its state.
+
+import { copyFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { startControlPlane, DEFAULT_CRD_DIR, type ControlPlane } from '../devcluster/controlplane.ts';
+
+interface ClusterOptions {
+  crds: string[];
+  kubeconfig?: string;
+  controllerManager: boolean;
+}
+
+export async function runDevCluster(options: ClusterOptions): Promise<number> {
+  const info = (line: string): void => {
+    process.stderr.write(`[dev cluster] ${line}\n`);
+  };
+  let cp: ControlPlane | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  let wake: (() => void) | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) {
+      info(`${sig} again: still stopping…`);
+      return;
+    }
+    signalled = sig;
+    info(`${sig}: stopping`);
+    wake?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    cp = await startControlPlane({
+      crdDirs: options.crds,
+      controllerManager: options.controllerManager,
+      log: info,
+    });
+    if (signalled) return 0;
+    let kubeconfig = cp.kubeconfigPath;
+    if (options.kubeconfig) {
+      kubeconfig = path.resolve(options.kubeconfig);
+      mkdirSync(path.dirname(kubeconfig), { recursive: true });
+      copyFileSync(cp.kubeconfigPath, kubeconfig);
+    }
+    info(`kube-apiserver ${cp.server}; kubectl: ${cp.binaries.kubectl}`);
+    info('Ctrl-C to stop. In another shell:');
+    process.stdout.write(`export KUBECONFIG=${kubeconfig}\n`);
+
+    const died = await Promise.race([
+      cp.died,
+      new Promise<undefined>((resolve) => {
+        wake = () => resolve(undefined);
+        if (signalled) resolve(undefined);
+      }),
+    ]);
+    if (died) {
+      info(died);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    info((err as Error).message);
+    return 1;
+  } finally {
+    await cp?.stop();
+    if (cp) info('stopped');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Adds `dev cluster` to the keyward CLI. */
+export function registerDevCommands(program: Command): Command {
+  const dev = program.command('dev').description('local development helpers');
+  dev
+    .command('cluster')
+    .description(
+      'run a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) in the foreground; ' +
+        'installs the CRDs, prints `export KUBECONFIG=…`, stops on Ctrl-C',
+    )
+    .option(
+      '--crds <dir>',
+      'directory of CRD manifests to install (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--kubeconfig <path>', 'also write the kubeconfig here (it is removed from the temp dir on stop, not from here)')
+    .option('--no-controller-manager', 'do not run kube-controller-manager (no garbage collection or rollouts)')
+    .action(async (opts: { crds?: string[]; kubeconfig?: string; controllerManager: boolean }) => {
+      const code = await runDevCluster({
+        crds: opts.crds ?? [DEFAULT_CRD_DIR],
+        controllerManager: opts.controllerManager,
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      });
+      process.exitCode = code;
+    });
+  return dev;
+}
