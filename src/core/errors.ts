@@ -20,12 +20,14 @@ export const ERROR_CATALOG = {
   PRIVILEGE_ESCALATION: { status: 403, hint: 'A key can only grant permissions it holds itself. Use a key with a broader role.' },
   IP_NOT_ALLOWED: { status: 403, hint: 'Add this address to the IP allowlist, or call from an allowed network.' },
   KEY_LIMIT_REACHED: { status: 403, hint: 'Revoke unused keys or upgrade the plan.' },
+  RATE_LIMITED: { status: 429, hint: 'Too many failed authentication attempts from this address. Wait for Retry-After seconds and check the key you are sending.' },
   // Request shape.
   INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'Send the body with "Content-Type: application/json".' },
   VALIDATION_FAILED: { status: 400, hint: 'Fix the fields listed in details and send the request again.' },
   IMMUTABLE_FIELD: { status: 400, hint: 'Only name and role can be changed. To get a new secret, rotate the key.' },
   UNKNOWN_ROLE: { status: 400, hint: 'List the roles with GET /v1/roles and use one of their ids.' },
+  UNKNOWN_PLAN: { status: 400, hint: 'Use one of the plans the service is configured with (KEYWARD_PLANS).' },
   UNKNOWN_PERMISSION: { status: 400, hint: 'List the permissions with GET /v1/permissions, or define your own with POST /v1/permissions.' },
   PAYLOAD_TOO_LARGE: { status: 413, hint: 'Request bodies are limited to 64 KiB.' },
   // Resources.
@@ -37,6 +39,7 @@ export const ERROR_CATALOG = {
   KEY_ALREADY_REVOKED: { status: 409, hint: 'Revocation cannot be undone; nothing to do.' },
   KEY_NOT_ACTIVE: { status: 409, hint: 'Only active keys can be rotated or edited. Rotate or edit its successor instead.' },
   KEY_ALREADY_ROTATED: { status: 409, hint: 'Rotate the successor key instead.' },
+  SELF_LOCKOUT: { status: 409, hint: 'Add your own address (or its range) to the list, or send "force": true if you really mean to lock this address out.' },
   ROLE_IN_USE: { status: 409, hint: 'Move the keys that use this role to another role, or revoke them, then delete the role.' },
   ROLE_EXISTS: { status: 409, hint: 'Choose another role id.' },
   BUILTIN_ROLE: { status: 409, hint: 'Built-in roles cannot be changed; create a custom role instead.' },

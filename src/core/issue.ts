@@ -1,5 +1,5 @@
 /** Minting a key record and its one-time secret. */
-import type { KeyRecord, Metadata, Organization } from './model.ts';
+import type { AuditEvent, KeyRecord, Metadata, Organization } from './model.ts';
 import { rotationDueAt, type Environment, type RotationDays } from './rotation.ts';
 import { hashSecret, newKeyId, newSecret, randomBase62, secretHint } from './token.ts';
 
@@ -45,6 +45,15 @@ export function issueKey(input: IssueKeyInput): { record: KeyRecord; secret: str
   return { record, secret };
 }
 
-export function newOrganization(name: string, now: Date, plan = 'default'): Organization {
+let auditSequence = 0;
+
+/** Audit ids sort in the order they were made (time, then a per-process counter, then randomness). */
+export function newAuditEvent(event: Omit<AuditEvent, 'id' | 'at'>, now: Date): AuditEvent {
+  auditSequence = (auditSequence + 1) % 1_679_616;
+  const id = `aud_${now.getTime().toString(36).padStart(9, '0')}${auditSequence.toString(36).padStart(4, '0')}${randomBase62(6)}`;
+  return { id, at: now.toISOString(), ...event };
+}
+
+export function newOrganization(name: string, now: Date, plan: string): Organization {
   return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, createdAt: now.toISOString() };
 }

@@ -104,3 +104,41 @@ export function toKeyView(key: KeyRecord, now: number): KeyView {
     rotatedToId: key.rotatedToId,
   };
 }
+
+/** One entry of the append-only audit log. Never holds a secret: only ids, names and changed fields. */
+export interface AuditEvent {
+  id: string;
+  organizationId: string;
+  at: string;
+  action: AuditAction;
+  actorKeyId: string | null;
+  ip: string | null;
+  targetType: 'key' | 'role' | 'permission' | 'organization' | 'address';
+  targetId: string;
+  changes?: { before?: Record<string, unknown>; after?: Record<string, unknown> };
+}
+
+export const AUDIT_ACTIONS = [
+  'organization.created',
+  'organization.updated',
+  'ip-allowlist.updated',
+  'key.created',
+  'key.updated',
+  'key.rotated',
+  'key.revoked',
+  'role.created',
+  'role.updated',
+  'role.deleted',
+  'permission.created',
+  'auth.throttled',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Requests seen for one key on one UTC day with one outcome (VALID or the error code). */
+export interface UsageCount {
+  organizationId: string;
+  keyId: string;
+  day: string;
+  outcome: string;
+  count: number;
+}

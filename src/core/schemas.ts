@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { canonicalEntry, isAllowlistEntry, MAX_ALLOWLIST_ENTRIES } from './ip.ts';
+import { AUDIT_ACTIONS } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
@@ -57,6 +59,18 @@ export const Metadata = z
   .refine((m) => Object.keys(m).length <= 32, 'at most 32 metadata entries')
   .meta({ description: 'Free-form labels returned by verify (never secrets)' });
 
+export const AllowlistEntry = z
+  .string()
+  .max(64)
+  .refine(isAllowlistEntry, 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8 or 2001:db8::/32')
+  .transform(canonicalEntry);
+
+export const IpAllowlist = z
+  .array(AllowlistEntry)
+  .max(MAX_ALLOWLIST_ENTRIES, `at most ${MAX_ALLOWLIST_ENTRIES} entries`)
+  .transform((entries) => [...new Set(entries)])
+  .meta({ description: 'When non-empty, only these addresses may use the key', example: ['10.0.0.0/8', '2001:db8::/32'] });
+
 const FutureDateTime = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-01T00:00:00Z' })
   .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
@@ -67,6 +81,7 @@ export const CreateKeyBody = z.strictObject({
   environment: Environment.default('production'),
   expiresAt: FutureDateTime.optional(),
   metadata: Metadata.default({}),
+  ipAllowlist: IpAllowlist.default([]),
   idempotencyKey: z
     .string()
     .min(8)
@@ -78,8 +93,8 @@ export const CreateKeyBody = z.strictObject({
 export type CreateKeyBody = z.input<typeof CreateKeyBody>;
 
 export const UpdateKeyBody = z
-  .strictObject({ name: Name.optional(), role: RoleId.optional() })
-  .refine((b) => b.name !== undefined || b.role !== undefined, 'send name and/or role');
+  .strictObject({ name: Name.optional(), role: RoleId.optional(), ipAllowlist: IpAllowlist.optional() })
+  .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined, 'send name and/or role (or ipAllowlist)');
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
 /** Fields a client may try to edit but never can. */
@@ -101,12 +116,20 @@ export const ListKeysQuery = z.strictObject({
   environment: Environment.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(200).optional(),
+  unusedFor: Duration.optional().meta({ description: 'Only keys not used for this long, e.g. 30d (review and revoke unused keys)' }),
+  rotationDue: z.enum(['true', 'false']).optional().meta({ description: 'true: only keys whose rotation is due' }),
 });
 export type ListKeysQuery = z.input<typeof ListKeysQuery>;
 
 export const VerifyBody = z.strictObject({
   key: z.string().max(512, 'must be at most 512 characters').meta({ description: 'The secret presented to your API' }),
   permission: PermissionName.optional().meta({ description: 'Also require this permission' }),
+  ip: z
+    .string()
+    .max(64)
+    .refine((s) => isAllowlistEntry(s) && !s.includes('/'), 'must be an IPv4 or IPv6 address')
+    .optional()
+    .meta({ description: "The client's address, checked against the key's and organization's IP allowlists" }),
 });
 export type VerifyBody = z.input<typeof VerifyBody>;
 
@@ -199,3 +222,79 @@ export const WhoAmI = z.object({
   organization: z.object({ id: z.string(), name: z.string(), plan: z.string() }),
   permissions: z.array(z.string()),
 });
+
+// ---- organization, allowlist, usage, audit ----
+
+export const OrganizationView = z.object({
+  id: z.string(),
+  name: z.string(),
+  plan: z.string(),
+  activeKeyLimit: z.number().nullable(),
+  activeKeys: z.number(),
+  ipAllowlist: z.array(z.string()),
+  rotationDays: z.record(z.string(), z.number()),
+  createdAt: z.string(),
+});
+
+export const UpdateOrganizationBody = z
+  .strictObject({
+    name: Name.optional(),
+    plan: z.string().min(1).max(64).optional(),
+    rotationDays: z
+      .strictObject({
+        production: z.number().int().min(1).max(3650).optional(),
+        staging: z.number().int().min(1).max(3650).optional(),
+        development: z.number().int().min(1).max(3650).optional(),
+      })
+      .optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'send name, plan and/or rotationDays');
+export type UpdateOrganizationBody = z.input<typeof UpdateOrganizationBody>;
+
+export const PutIpAllowlistBody = z.strictObject({
+  entries: IpAllowlist,
+  force: z.boolean().default(false).meta({ description: 'Save even if it locks out the address making this call' }),
+});
+export type PutIpAllowlistBody = z.input<typeof PutIpAllowlistBody>;
+
+export const IpAllowlistView = z.object({ entries: z.array(z.string()), callerIp: z.string().nullable() });
+
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');
+
+export const UsageQuery = z.strictObject({
+  keyId: KeyId.optional(),
+  from: Day.optional().meta({ description: 'First day (UTC), default 30 days ago' }),
+  to: Day.optional().meta({ description: 'Last day (UTC), default today' }),
+});
+export type UsageQuery = z.input<typeof UsageQuery>;
+
+export const UsageView = z.object({
+  from: z.string(),
+  to: z.string(),
+  items: z.array(z.object({ keyId: z.string(), day: z.string(), outcome: z.string(), count: z.number() })),
+});
+
+export const AuditQuery = z.strictObject({
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  actorKeyId: KeyId.optional(),
+  targetId: z.string().max(100).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(100).optional(),
+});
+export type AuditQuery = z.input<typeof AuditQuery>;
+
+export const AuditEventView = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  at: z.string(),
+  action: z.enum(AUDIT_ACTIONS),
+  actorKeyId: z.string().nullable(),
+  ip: z.string().nullable(),
+  targetType: z.string(),
+  targetId: z.string(),
+  changes: z.object({ before: z.record(z.string(), z.unknown()).optional(), after: z.record(z.string(), z.unknown()).optional() }).optional(),
+});
+
+export const AuditPage = z.object({ items: z.array(AuditEventView), nextCursor: z.string().nullable() });

@@ -7,17 +7,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { KeywardError } from '../core/errors.ts';
-import { errorOutcome, executeRoute, type RouteOutcome } from './execute.ts';
-import type { Logger } from './logger.ts';
+import proxyaddr from 'proxy-addr';
+import { errorOutcome, executeRoute, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
-import type { KeyService } from './service.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const VERSION = '0.1.0';
 
 export interface AppState {
   ready: boolean;
+}
+
+export interface AppOptions {
+  /** Express "trust proxy": which hops may set X-Forwarded-For. */
+  trustProxy: boolean | number | string;
+  metricsEnabled: boolean;
 }
 
 function send(res: ServerResponse, outcome: RouteOutcome): void {
@@ -27,6 +32,7 @@ function send(res: ServerResponse, outcome: RouteOutcome): void {
   }
   const payload = JSON.stringify(outcome.body);
   res.writeHead(outcome.status, {
+    ...outcome.headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),
     'cache-control': 'no-store',
@@ -40,11 +46,21 @@ const isJson = (req: IncomingMessage): boolean => /^application\/([a-z.+-]*\+)?j
 const hasBody = (req: IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-export function createApp(service: KeyService, logger: Logger, state: AppState) {
-  const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error');
+export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
+  const { logger, metrics } = env;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', options.trustProxy);
+  if (metrics) {
+    app.use((req: Request, res: Response, next: NextFunction) => {
+      res.on('finish', () => {
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
+      });
+      next();
+    });
+  }
   app.use(
     pinoHttp({
       logger,
@@ -60,6 +76,12 @@ export function createApp(service: KeyService, logger: Logger, state: AppState) 
   app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
   const openapi = buildOpenApiDocument(routes, VERSION);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
+  if (metrics && options.metricsEnabled) {
+    app.get('/metrics', async (_req, res) => {
+      res.set('content-type', metrics.registry.contentType);
+      res.send(await metrics.registry.metrics());
+    });
+  }
 
   app.use('/v1', (req: Request, _res: Response, next: NextFunction) => {
     if (hasBody(req) && !isJson(req)) {
@@ -81,8 +103,7 @@ export function createApp(service: KeyService, logger: Logger, state: AppState) 
           params: req.params as Record<string, string>,
           ip: req.ip ?? null,
         },
-        service,
-        onError,
+        env,
       );
       res.locals.keyId = outcome.keyId;
       res.locals.errorCode = outcome.errorCode;
@@ -109,7 +130,7 @@ export function createApp(service: KeyService, logger: Logger, state: AppState) 
     else if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') mapped = new KeywardError('UNSUPPORTED_MEDIA_TYPE', error.message);
     else if (error.status !== undefined && error.status >= 400 && error.status < 500) mapped = new KeywardError('VALIDATION_FAILED', error.message);
     else {
-      onError(error);
+      logger.error({ err: error }, 'unhandled error');
       mapped = new KeywardError('INTERNAL', 'Internal error.');
     }
     res.locals.errorCode = mapped.code;
@@ -118,13 +139,25 @@ export function createApp(service: KeyService, logger: Logger, state: AppState) 
   return app;
 }
 
-/** The verify route without Express: read the body, parse, run the shared route logic. */
-export function createVerifyHandler(service: KeyService, logger: Logger) {
+/**
+ * The verify route without Express: read the body, parse, run the shared
+ * route logic. `trust` is the Express app's compiled trust-proxy function, so
+ * client addresses are derived exactly as on the other routes.
+ */
+export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean) {
   const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
-  const onError = (error: unknown) => logger.error({ err: error }, 'unhandled error');
+  const { logger, metrics } = env;
+  const finish = (res: ServerResponse, outcome: RouteOutcome): void => {
+    if (metrics) {
+      metrics.requests.inc({ method: 'POST', route: route.path, status: String(outcome.status) });
+      const code = outcome.status === 200 ? (outcome.body as { code?: string }).code : undefined;
+      if (code) metrics.verifications.inc({ code });
+    }
+    send(res, outcome);
+  };
   return (req: IncomingMessage, res: ServerResponse): void => {
     if (hasBody(req) && !isJson(req)) {
-      sendError(res, new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`));
+      finish(res, errorOutcome(new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`)));
       req.resume();
       return;
     }
@@ -139,14 +172,14 @@ export function createVerifyHandler(service: KeyService, logger: Logger) {
     req.on('end', () => {
       if (tooLarge) {
         res.setHeader('connection', 'close');
-        sendError(res, new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`));
+        finish(res, errorOutcome(new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`)));
         return;
       }
       let body: unknown;
       try {
         body = chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
-        sendError(res, new KeywardError('INVALID_JSON', 'The body is not valid JSON.'));
+        finish(res, errorOutcome(new KeywardError('INVALID_JSON', 'The body is not valid JSON.')));
         return;
       }
       const request = {
@@ -154,11 +187,11 @@ export function createVerifyHandler(service: KeyService, logger: Logger) {
         body,
         query: {},
         params: {},
-        ip: req.socket.remoteAddress ?? null,
+        ip: proxyaddr(req, trust) || null,
       };
-      void executeRoute(route, request, service, onError).then((outcome) => {
+      void executeRoute(route, request, env).then((outcome) => {
         if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');
-        send(res, outcome);
+        finish(res, outcome);
       });
     });
   };

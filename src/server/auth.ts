@@ -4,6 +4,7 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
+import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
 import type { Store } from '../store/store.ts';
 
@@ -11,6 +12,8 @@ export interface Principal {
   key: KeyRecord;
   organization: Organization;
   permissions: readonly string[];
+  /** The client address the request came from (after trust-proxy rules). */
+  ip: string | null;
 }
 
 /** Pure: extracts the presented secret from an Authorization header value. */
@@ -43,10 +46,10 @@ export function secretFromAuthorization(header: string | undefined): string {
 /** Pure: why a stored key may not be used right now, if it may not. */
 export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | undefined {
   const status = keyStatus(key, now);
-  if (status === 'revoked') return new KeywardError('KEY_REVOKED', `Key ${key.id} was revoked at ${key.revokedAt}.`);
+  if (status === 'revoked') return new KeywardError('KEY_REVOKED', `Key ${key.id} was revoked at ${key.revokedAt}.`, { details: { keyId: key.id } });
   if (status === 'expired') {
     const successor = key.rotatedToId ? ` It was rotated to ${key.rotatedToId}.` : '';
-    return new KeywardError('KEY_EXPIRED', `Key ${key.id} expired at ${key.expiresAt}.${successor}`);
+    return new KeywardError('KEY_EXPIRED', `Key ${key.id} expired at ${key.expiresAt}.${successor}`, { details: { keyId: key.id } });
   }
   return undefined;
 }
@@ -62,4 +65,25 @@ export async function findKeyForSecret(store: Store, presented: string, now: num
   const unusable = keyUsabilityError(key, now);
   if (unusable) throw unusable;
   return key;
+}
+
+/** Pure: the allowlist error for a key used from `ip`, if its organization's or its own list excludes it. */
+export function allowlistError(organization: Organization, key: KeyRecord, ip: string | null): KeywardError | undefined {
+  for (const [list, owner] of [
+    [organization.ipAllowlist, "the organization's"],
+    [key.ipAllowlist, `key ${key.id}'s`],
+  ] as const) {
+    if (list.length === 0) continue;
+    if (ip === null) {
+      return new KeywardError('IP_NOT_ALLOWED', `This key may only be used from addresses on ${owner} IP allowlist, and no client address was given.`, {
+        details: { keyId: key.id, ip: null },
+      });
+    }
+    if (!addressAllowed(ip, list)) {
+      return new KeywardError('IP_NOT_ALLOWED', `Requests from ${normalizeAddress(ip)} are not on ${owner} IP allowlist.`, {
+        details: { keyId: key.id, ip: normalizeAddress(ip) },
+      });
+    }
+  }
+  return undefined;
 }

@@ -1,9 +1,13 @@
 /**
  * Runs one route for one request, whatever carried it (Express or the fast
- * verify path): authenticate, validate, handle, and map errors to the wire.
+ * verify path): throttle check, authenticate, validate, handle, and map
+ * errors to the wire. Failed authentications feed brute-force protection.
  */
 import type { z } from 'zod';
 import { KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
+import type { FailedAuthMonitor } from './failed-auth.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
 
@@ -18,10 +22,34 @@ export interface RawRequest {
 export interface RouteOutcome {
   status: number;
   body: unknown;
+  headers?: Record<string, string>;
   /** Set when the caller authenticated; logged instead of anything secret. */
   keyId?: string;
   errorCode?: string;
 }
+
+/** Everything a route needs besides the request. */
+export interface RouteEnv {
+  service: KeyService;
+  logger: Logger;
+  failedAuth: FailedAuthMonitor;
+  metrics: Metrics | undefined;
+}
+
+/** Codes that mean "this caller could not prove who it is" (counted towards throttling). */
+const AUTH_FAILURES = new Set<string>([
+  'MISSING_BEARER',
+  'MALFORMED_AUTHORIZATION',
+  'KEY_HAS_WHITESPACE',
+  'KEY_ID_USED_AS_SECRET',
+  'MALFORMED_KEY',
+  'KEY_TRUNCATED',
+  'KEY_CHECKSUM_MISMATCH',
+  'UNKNOWN_KEY',
+  'KEY_REVOKED',
+  'KEY_EXPIRED',
+  'IP_NOT_ALLOWED',
+]);
 
 export function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
@@ -45,30 +73,54 @@ export const errorOutcome = (error: KeywardError): RouteOutcome => ({
   errorCode: error.code,
 });
 
-export async function executeRoute(route: Route, request: RawRequest, service: KeyService, onError: (e: unknown) => void): Promise<RouteOutcome> {
+function rejectImmutableFields(route: Route, raw: unknown): void {
+  if (!route.immutableFields || typeof raw !== 'object' || raw === null) return;
+  const touched = route.immutableFields.filter((field) => Object.hasOwn(raw, field));
+  if (touched.length > 0) {
+    throw new KeywardError('IMMUTABLE_FIELD', `${touched.join(', ')} cannot be changed; only name and role can.`, {
+      details: { fields: touched },
+    });
+  }
+}
+
+async function authenticated(env: RouteEnv, request: RawRequest) {
+  try {
+    return await env.service.authenticate(request.authorization, request.ip);
+  } catch (error) {
+    if (isKeywardError(error) && AUTH_FAILURES.has(error.code)) {
+      const details = error.details as { keyId?: string } | undefined;
+      env.metrics?.failedAuth.inc({ code: error.code });
+      env.failedAuth.failure(request.ip, error.code, details?.keyId ?? null);
+    }
+    throw error;
+  }
+}
+
+export async function executeRoute(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
   let keyId: string | undefined;
   try {
-    const principal = await service.authenticate(request.authorization, request.ip);
+    const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
+    if (retryAfter > 0) {
+      return {
+        ...errorOutcome(new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${request.ip}; retry in ${retryAfter} s.`)),
+        headers: { 'retry-after': String(retryAfter) },
+      };
+    }
+    const principal = await authenticated(env, request);
     keyId = principal.key.id;
     let body: unknown = undefined;
     if (route.body) {
       const raw = request.body === undefined ? {} : request.body;
-      if (route.immutableFields && typeof raw === 'object' && raw !== null) {
-        const touched = route.immutableFields.filter((field) => Object.hasOwn(raw, field));
-        if (touched.length > 0) {
-          throw new KeywardError('IMMUTABLE_FIELD', `${touched.join(', ')} cannot be changed; only name and role can.`, {
-            details: { fields: touched },
-          });
-        }
-      }
+      rejectImmutableFields(route, raw);
       body = parseWith(route.body, raw, 'body');
     }
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
-    const result = await route.handle({ principal, body, query, params: request.params, ip: request.ip, service });
+    const result = await route.handle({ principal, body, query, params: request.params, ip: request.ip, service: env.service });
     return { status: route.success.status, body: result, keyId };
   } catch (error) {
-    if (isKeywardError(error)) return { ...errorOutcome(error), ...(keyId ? { keyId } : {}) };
-    onError(error);
-    return { ...errorOutcome(new KeywardError('INTERNAL', 'Internal error.')), ...(keyId ? { keyId } : {}) };
+    const withKey = keyId ? { keyId } : {};
+    if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
+    env.logger.error({ err: error, route: route.operationId }, 'unhandled error');
+    return { ...errorOutcome(new KeywardError('INTERNAL', 'Internal error.')), ...withKey };
   }
 }

@@ -1,10 +1,15 @@
 /** Starts and stops the key service: store, usage tracking, HTTP. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseDuration } from '../core/duration.ts';
 import { openStore, type Store } from '../store/index.ts';
+import { AlertSender } from './alerts.ts';
 import { createApp, createVerifyHandler, type AppState } from './app.ts';
 import type { ServerConfig } from './config.ts';
+import type { RouteEnv } from './execute.ts';
+import { FailedAuthMonitor, type ThrottleEvent } from './failed-auth.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
 import { KeyService } from './service.ts';
 import { UsageTracker } from './usage.ts';
 
@@ -29,7 +34,20 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
   const usage = new UsageTracker(store, config.usageFlushMs);
-  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage });
+  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan });
+  const metrics = config.metrics === 'on' ? new Metrics(store, () => Date.now()) : undefined;
+  if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
+  const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, logger });
+  const onThrottle = (event: ThrottleEvent) => {
+    metrics?.throttled.inc();
+    alerts.send({ type: 'auth.throttled', at: new Date().toISOString(), ...event });
+    void recordThrottle(service, event).catch((error: unknown) => logger.error({ err: error }, 'could not audit a throttling event'));
+  };
+  const failedAuth = new FailedAuthMonitor(
+    { threshold: config.failedAuthThreshold, windowMs: parseDuration(config.failedAuthWindow), throttleMs: parseDuration(config.throttleDuration) },
+    onThrottle,
+  );
+  const env: RouteEnv = { service, logger, failedAuth, metrics };
 
   if (config.bootstrapOrganization && (await store.listOrganizations()).length === 0) {
     const result = await service.bootstrapOrganization(config.bootstrapOrganization);
@@ -38,8 +56,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
 
   const state: AppState = { ready: false };
-  const app = createApp(service, logger, state);
-  const verify = createVerifyHandler(service, logger);
+  const app = createApp(env, state, { trustProxy: config.trustProxy, metricsEnabled: metrics !== undefined });
+  const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean);
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/v1/verify') verify(req, res);
     else app(req, res);
@@ -69,9 +87,27 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await closed;
       clearTimeout(forceAfter);
       await usage.stop();
+      await alerts.drain();
       await store.close();
       logger.info('keyward key service stopped');
     })());
 
   return { url, port, server, service, store, logger, close };
+}
+
+/** A throttled address goes into the audit log of each organization whose keys it tried. */
+async function recordThrottle(service: KeyService, event: ThrottleEvent): Promise<void> {
+  const organizations = new Set<string>();
+  for (const keyId of event.keyIds) {
+    for (const org of await service.store.listOrganizations()) {
+      if (await service.store.getKey(org.id, keyId)) organizations.add(org.id);
+    }
+  }
+  for (const organizationId of organizations) {
+    await service.store.appendAudit(
+      service.context.audit(null, organizationId, 'auth.throttled', 'address', event.ip, {
+        after: { failures: event.failures, until: event.until, codes: event.codes, keyIds: event.keyIds },
+      }),
+    );
+  }
 }

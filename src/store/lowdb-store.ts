@@ -8,12 +8,18 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import { KeywardError } from '../core/errors.ts';
-import { keyStatus, type CustomPermission, type CustomRole, type KeyRecord, type Organization } from '../core/model.ts';
+import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../core/model.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import {
+  changesOf,
   compareKeyOrder,
+  countsAgainstLimit,
+  type Audit,
+  type AuditFilter,
   type InsertKeyOptions,
+  type OrganizationPatch,
+  type UsageFilter,
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
@@ -29,12 +35,17 @@ export interface LowdbData {
   keys: KeyRecord[];
   roles: CustomRole[];
   permissions: CustomPermission[];
+  /** Append-only, in id (= time) order. */
+  audit: AuditEvent[];
+  usage: UsageCount[];
 }
 
-const emptyData = (): LowdbData => ({ schemaVersion: 1, organizations: [], keys: [], roles: [], permissions: [] });
+const emptyData = (): LowdbData => ({ schemaVersion: 1, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [] });
 
-const activeCount = (keys: readonly KeyRecord[], now: number): number =>
-  keys.reduce((n, key) => (keyStatus(key, now) === 'active' ? n + 1 : n), 0);
+const activeCount = (keys: readonly KeyRecord[], now: number, except?: string): number =>
+  keys.reduce((n, key) => (key.id !== except && countsAgainstLimit(key, now) ? n + 1 : n), 0);
+
+const usageKey = (u: Pick<UsageCount, 'keyId' | 'day' | 'outcome'>): string => `${u.keyId}|${u.day}|${u.outcome}`;
 
 export function keyLimitError(active: number, limit: number): KeywardError {
   return new KeywardError(
@@ -57,6 +68,7 @@ export class LowdbStore implements Store {
   /** Per organization, keys in (createdAt, id) order. */
   readonly #keysByOrg = new Map<string, KeyRecord[]>();
   readonly #idempotency = new Map<string, KeyRecord>();
+  readonly #usage = new Map<string, UsageCount>();
   #closed = false;
 
   private constructor(file: string, db: Low<LowdbData>, release: () => void) {
@@ -65,7 +77,11 @@ export class LowdbStore implements Store {
     this.#release = release;
     this.#commit = new GroupCommit(() => db.write());
     for (const org of db.data.organizations) this.#orgs.set(org.id, org);
+    // Files written before audit and usage existed get the new collections.
+    db.data.audit ??= [];
+    db.data.usage ??= [];
     for (const key of db.data.keys) this.#index(key);
+    for (const row of db.data.usage) this.#usage.set(usageKey(row), row);
     for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
   }
 
@@ -87,7 +103,7 @@ export class LowdbStore implements Store {
     }
   }
 
-  set onBatch(callback: ((mutations: number, ms: number) => void) | undefined) {
+  observeWrites(callback: (mutations: number, ms: number) => void): void {
     this.#commit.onBatch = callback;
   }
 
@@ -125,12 +141,27 @@ export class LowdbStore implements Store {
 
   // ---- organizations ----
 
-  async createOrganization(org: Organization, adminKey: KeyRecord): Promise<void> {
+  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void> {
     this.#orgs.set(org.id, org);
     this.#db.data.organizations.push(org);
     this.#db.data.keys.push(adminKey);
     this.#index(adminKey);
+    this.#db.data.audit.push(audit);
     await this.#save();
+  }
+
+  async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {
+    const org = this.#orgs.get(id);
+    if (!org) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
+    const changes = changesOf(org, patch);
+    Object.assign(org, patch);
+    this.#db.data.audit.push({ ...audit, changes });
+    await this.#save();
+    return org;
+  }
+
+  async countActiveKeys(organizationId: string, now: number): Promise<number> {
+    return activeCount(this.#keysByOrg.get(organizationId) ?? [], now);
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -173,6 +204,8 @@ export class LowdbStore implements Store {
       if (filter.status !== 'all' && keyStatus(key, filter.now) !== filter.status) continue;
       if (filter.roleId !== undefined && key.roleId !== filter.roleId) continue;
       if (filter.environment !== undefined && key.environment !== filter.environment) continue;
+      if (filter.unusedSince !== undefined && (key.lastUsedAt ?? key.createdAt) >= filter.unusedSince) continue;
+      if (filter.rotationDueBefore !== undefined && key.rotationDueAt >= filter.rotationDueBefore) continue;
       if (items.length === filter.limit) {
         const last = items[items.length - 1]!;
         return { items, next: { createdAt: last.createdAt, id: last.id } };
@@ -182,7 +215,7 @@ export class LowdbStore implements Store {
     return { items, next: null };
   }
 
-  #checkInsert(key: KeyRecord, options: InsertKeyOptions): void {
+  #checkInsert(key: KeyRecord, options: InsertKeyOptions, replacing?: string): void {
     if (key.idempotencyKey) {
       const existing = this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`);
       if (existing) {
@@ -192,39 +225,44 @@ export class LowdbStore implements Store {
       }
     }
     if (options.activeLimit !== null) {
-      const active = activeCount(this.#keysByOrg.get(key.organizationId) ?? [], options.now);
+      const active = activeCount(this.#keysByOrg.get(key.organizationId) ?? [], options.now, replacing);
       if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
     }
   }
 
-  async insertKey(key: KeyRecord, options: InsertKeyOptions): Promise<void> {
+  async insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void> {
     this.#checkInsert(key, options);
     this.#db.data.keys.push(key);
     this.#index(key);
+    this.#db.data.audit.push(audit);
     await this.#save();
   }
 
-  async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number): Promise<KeyRecord> {
+  async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord> {
     const key = this.#orgKey(organizationId, keyId);
     const status = keyStatus(key, now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+    const changes = changesOf(key, patch);
     if (patch.name !== undefined) key.name = patch.name;
     if (patch.roleId !== undefined) key.roleId = patch.roleId;
+    if (patch.ipAllowlist !== undefined) key.ipAllowlist = patch.ipAllowlist;
+    this.#db.data.audit.push({ ...audit, changes });
     await this.#save();
     return key;
   }
 
-  async revokeKey(organizationId: string, keyId: string, at: string): Promise<KeyRecord> {
+  async revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord> {
     const key = this.#orgKey(organizationId, keyId);
     if (key.revokedAt !== null) {
       throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
     }
     key.revokedAt = at;
+    this.#db.data.audit.push(audit);
     await this.#save();
     return key;
   }
 
-  async rotateKey(input: RotateKeyInput): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+  async rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
     const previous = this.#orgKey(input.organizationId, input.keyId);
     const status = keyStatus(previous, input.now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
@@ -234,17 +272,27 @@ export class LowdbStore implements Store {
       });
     }
     // The old key is on its way out: it does not count against the plan limit.
-    this.#checkInsert(input.successor, { activeLimit: null, now: input.now });
+    this.#checkInsert(input.successor, { activeLimit: input.activeLimit, now: input.now }, previous.id);
     previous.rotatedToId = input.successor.id;
     const expiry = Date.parse(input.previousExpiresAt);
     if (previous.expiresAt === null || Date.parse(previous.expiresAt) > expiry) previous.expiresAt = input.previousExpiresAt;
     this.#db.data.keys.push(input.successor);
     this.#index(input.successor);
+    this.#db.data.audit.push(audit);
     await this.#save();
     return { previous, successor: input.successor };
   }
 
-  async recordUsage(updates: UsageUpdate[]): Promise<void> {
+  async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {
+    for (const count of counts) {
+      const row = this.#usage.get(usageKey(count));
+      if (row) row.count += count.count;
+      else {
+        const added = { ...count };
+        this.#usage.set(usageKey(added), added);
+        this.#db.data.usage.push(added);
+      }
+    }
     for (const update of updates) {
       const key = this.#keysById.get(update.keyId);
       if (!key) continue;
@@ -253,7 +301,40 @@ export class LowdbStore implements Store {
         key.lastUsedIp = update.lastUsedIp;
       }
     }
-    if (updates.length > 0) await this.#save();
+    if (updates.length > 0 || counts.length > 0) await this.#save();
+  }
+
+  async listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]> {
+    return this.#db.data.usage.filter(
+      (row) =>
+        row.organizationId === organizationId &&
+        (filter.keyId === undefined || row.keyId === filter.keyId) &&
+        row.day >= filter.from &&
+        row.day <= filter.to,
+    );
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    this.#db.data.audit.push(event);
+    await this.#save();
+  }
+
+  async listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }> {
+    const events = this.#db.data.audit;
+    const items: AuditEvent[] = [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (event.organizationId !== organizationId) continue;
+      if (filter.before !== undefined && event.id >= filter.before) continue;
+      if (filter.action !== undefined && event.action !== filter.action) continue;
+      if (filter.actorKeyId !== undefined && event.actorKeyId !== filter.actorKeyId) continue;
+      if (filter.targetId !== undefined && event.targetId !== filter.targetId) continue;
+      if (filter.from !== undefined && event.at < filter.from) continue;
+      if (filter.to !== undefined && event.at > filter.to) continue;
+      if (items.length === filter.limit) return { items, next: items[items.length - 1]!.id };
+      items.push(event);
+    }
+    return { items, next: null };
   }
 
   // ---- roles and permissions ----
@@ -263,26 +344,33 @@ export class LowdbStore implements Store {
   }
 
   async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    return this.#customRole(organizationId, roleId);
+  }
+
+  #customRole(organizationId: string, roleId: string): CustomRole | undefined {
     return this.#db.data.roles.find((role) => role.organizationId === organizationId && role.id === roleId);
   }
 
-  async insertCustomRole(role: CustomRole): Promise<void> {
-    if (await this.getCustomRole(role.organizationId, role.id)) {
+  async insertCustomRole(role: CustomRole, audit: Audit): Promise<void> {
+    if (this.#customRole(role.organizationId, role.id)) {
       throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
     }
     this.#db.data.roles.push(role);
+    this.#db.data.audit.push(audit);
     await this.#save();
   }
 
-  async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string): Promise<CustomRole> {
-    const role = await this.getCustomRole(organizationId, roleId);
+  async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
+    const role = this.#customRole(organizationId, roleId);
     if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    const changes = changesOf(role, patch);
     Object.assign(role, patch, { updatedAt: now });
+    this.#db.data.audit.push({ ...audit, changes });
     await this.#save();
     return role;
   }
 
-  async deleteCustomRole(organizationId: string, roleId: string): Promise<void> {
+  async deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void> {
     const index = this.#db.data.roles.findIndex((role) => role.organizationId === organizationId && role.id === roleId);
     if (index < 0) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
     const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => key.roleId === roleId && key.revokedAt === null);
@@ -292,6 +380,7 @@ export class LowdbStore implements Store {
       });
     }
     this.#db.data.roles.splice(index, 1);
+    this.#db.data.audit.push(audit);
     await this.#save();
   }
 
@@ -299,12 +388,13 @@ export class LowdbStore implements Store {
     return this.#db.data.permissions.filter((p) => p.organizationId === organizationId);
   }
 
-  async insertCustomPermission(permission: CustomPermission): Promise<void> {
+  async insertCustomPermission(permission: CustomPermission, audit: Audit): Promise<void> {
     const exists = this.#db.data.permissions.some(
       (p) => p.organizationId === permission.organizationId && p.name === permission.name,
     );
     if (exists) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
     this.#db.data.permissions.push(permission);
+    this.#db.data.audit.push(audit);
     await this.#save();
   }
 }

@@ -3,8 +3,9 @@
  * Operations are shaped like SQL statements: each one is atomic on its own and
  * enforces the invariants it names, so callers never read-modify-write.
  */
-import type { CustomPermission, CustomRole, KeyRecord, KeyStatus, Organization } from '../core/model.ts';
+import type { AuditAction, AuditEvent, CustomPermission, CustomRole, KeyRecord, KeyStatus, Organization, UsageCount } from '../core/model.ts';
 import type { Environment } from '../core/rotation.ts';
+import { keyStatus } from '../core/model.ts';
 
 export interface KeyCursor {
   createdAt: string;
@@ -18,6 +19,10 @@ export interface KeyFilter {
   limit: number;
   after?: KeyCursor | undefined;
   now: number;
+  /** Only keys not used since this time (never-used keys count from their creation). */
+  unusedSince?: string | undefined;
+  /** Only keys whose rotation is due before this time. */
+  rotationDueBefore?: string | undefined;
 }
 
 export interface KeyPage {
@@ -37,11 +42,39 @@ export interface RotateKeyInput {
   successor: KeyRecord;
   /** When the old key stops working (now + grace period). */
   previousExpiresAt: string;
+  /** Plan limit for the successor; the old key, on its way out, does not count. */
+  activeLimit: number | null;
   now: number;
 }
 
-export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId'>>;
+export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist'>>;
 export type RolePatch = Partial<Pick<CustomRole, 'name' | 'description' | 'permissions'>>;
+export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays'>>;
+
+/**
+ * Each mutation takes the audit event that records it and stores both in one
+ * atomic step; for edits the store fills in `changes` (before/after of the
+ * fields that changed).
+ */
+export type Audit = AuditEvent;
+
+export interface AuditFilter {
+  action?: AuditAction | undefined;
+  actorKeyId?: string | undefined;
+  targetId?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  limit: number;
+  /** Newest first: only events with an id below this one. */
+  before?: string | undefined;
+}
+
+export interface UsageFilter {
+  keyId?: string | undefined;
+  /** Inclusive UTC days, YYYY-MM-DD. */
+  from: string;
+  to: string;
+}
 
 /** Usage seen since the last flush, merged into the stored records. */
 export interface UsageUpdate {
@@ -53,37 +86,66 @@ export interface UsageUpdate {
 export interface Store {
   readonly kind: string;
   close(): Promise<void>;
+  /** Reports each physical write: how many mutations it carried and how long it took. */
+  observeWrites(callback: (mutations: number, ms: number) => void): void;
 
-  createOrganization(org: Organization, adminKey: KeyRecord): Promise<void>;
+  createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void>;
   getOrganization(id: string): Promise<Organization | undefined>;
   listOrganizations(): Promise<Organization[]>;
+  /** Throws ORGANIZATION_NOT_FOUND. */
+  updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization>;
+  /** Keys that count against the plan: active and not already rotated away. */
+  countActiveKeys(organizationId: string, now: number): Promise<number>;
 
   findKeyByHash(secretHash: string): Promise<KeyRecord | undefined>;
   getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined>;
   listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage>;
   /** Throws KEY_LIMIT_REACHED or IDEMPOTENCY_KEY_REUSED; both checks are atomic with the insert. */
-  insertKey(key: KeyRecord, options: InsertKeyOptions): Promise<void>;
+  insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void>;
   /** Throws KEY_NOT_FOUND, or KEY_NOT_ACTIVE for a revoked or expired key. */
-  updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number): Promise<KeyRecord>;
+  updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord>;
   /** Throws KEY_NOT_FOUND or KEY_ALREADY_REVOKED. */
-  revokeKey(organizationId: string, keyId: string, at: string): Promise<KeyRecord>;
-  /** Inserts the successor and sets the old key's expiry in one step. Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE, KEY_ALREADY_ROTATED. */
-  rotateKey(input: RotateKeyInput): Promise<{ previous: KeyRecord; successor: KeyRecord }>;
-  recordUsage(updates: UsageUpdate[]): Promise<void>;
+  revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord>;
+  /** Inserts the successor and sets the old key's expiry in one step. Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE, KEY_ALREADY_ROTATED, KEY_LIMIT_REACHED. */
+  rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }>;
+  /** Merges last-used times and adds request counts (upsert), in one write. */
+  recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void>;
+  listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]>;
+
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }>;
 
   listCustomRoles(organizationId: string): Promise<CustomRole[]>;
   getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined>;
   /** Throws ROLE_EXISTS. */
-  insertCustomRole(role: CustomRole): Promise<void>;
+  insertCustomRole(role: CustomRole, audit: Audit): Promise<void>;
   /** Throws ROLE_NOT_FOUND. */
-  updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string): Promise<CustomRole>;
+  updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole>;
   /** Throws ROLE_NOT_FOUND, or ROLE_IN_USE while a key that is not revoked holds it. */
-  deleteCustomRole(organizationId: string, roleId: string): Promise<void>;
+  deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void>;
 
   listCustomPermissions(organizationId: string): Promise<CustomPermission[]>;
   /** Throws PERMISSION_EXISTS. */
-  insertCustomPermission(permission: CustomPermission): Promise<void>;
+  insertCustomPermission(permission: CustomPermission, audit: Audit): Promise<void>;
 }
+
+/** The before/after of the fields a patch really changes (for audit records). */
+export function changesOf<T extends object>(current: T, patch: Partial<T>): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  const before: Record<string, unknown> = {};
+  const after: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(patch)) {
+    const old = (current as Record<string, unknown>)[field];
+    if (value !== undefined && JSON.stringify(old) !== JSON.stringify(value)) {
+      before[field] = old;
+      after[field] = value;
+    }
+  }
+  return { before, after };
+}
+
+/** Keys that count against a plan's limit: active, and not already replaced by a rotation. */
+export const countsAgainstLimit = (key: KeyRecord, now: number): boolean => key.rotatedToId === null && keyStatus(key, now) === 'active';
 
 export const compareKeyOrder = (a: KeyCursor, b: KeyCursor): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

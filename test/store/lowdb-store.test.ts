@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { issueKey, newOrganization } from '../../src/core/issue.ts';
+import { issueKey, newAuditEvent, newOrganization } from '../../src/core/issue.ts';
 import { KeywardError } from '../../src/core/errors.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 
@@ -18,20 +18,21 @@ async function freshStore() {
   const file = join(dir, 'db.json');
   const store = await LowdbStore.open(file);
   const now = new Date();
-  const org = newOrganization('acme', now);
+  const org = newOrganization('acme', now, 'enterprise');
+  const audit = (targetId = 'x') => newAuditEvent({ organizationId: org.id, action: 'key.created', actorKeyId: null, ip: null, targetType: 'key', targetId }, new Date());
   const mint = (name: string, extra: { idempotencyKey?: string } = {}) =>
     issueKey({ organizationId: org.id, name, roleId: 'viewer', environment: 'production', createdBy: null, tokenPrefix: 'kw_', rotationDays: {}, now: new Date(), ...extra }).record;
-  await store.createOrganization(org, mint('admin'));
-  return { dir, file, store, org, mint };
+  await store.createOrganization(org, mint('admin'), audit());
+  return { dir, file, store, org, mint, audit };
 }
 
 describe('lowdb store', () => {
   it('groups concurrent mutations into few writes and persists every acknowledged one', async () => {
-    const { file, store, org, mint } = await freshStore();
+    const { file, store, org, mint, audit } = await freshStore();
     const batches: number[] = [];
-    store.onBatch = (mutations) => batches.push(mutations);
+    store.observeWrites((mutations) => batches.push(mutations));
     const keys = Array.from({ length: 300 }, (_, i) => mint(`k${i}`));
-    await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() })));
+    await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
     expect(batches.reduce((a, b) => a + b, 0)).toBe(300);
     expect(batches.length).toBeLessThan(30);
     await store.close();
@@ -54,10 +55,10 @@ describe('lowdb store', () => {
   });
 
   it('checks the active-key limit atomically with the insert', async () => {
-    const { store, org, mint } = await freshStore();
+    const { store, org, mint, audit } = await freshStore();
     // One active key (the admin) exists; the limit is 5, so exactly 4 of 50 concurrent inserts fit.
     const results = await Promise.allSettled(
-      Array.from({ length: 50 }, (_, i) => store.insertKey(mint(`c${i}`), { activeLimit: 5, now: Date.now() })),
+      Array.from({ length: 50 }, (_, i) => store.insertKey(mint(`c${i}`), { activeLimit: 5, now: Date.now() }, audit())),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(4);
     const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -67,10 +68,10 @@ describe('lowdb store', () => {
   });
 
   it('makes creation idempotent per organization', async () => {
-    const { store, mint } = await freshStore();
+    const { store, mint, audit } = await freshStore();
     const first = mint('a', { idempotencyKey: 'uid-1234/rotation-1' });
-    await store.insertKey(first, { activeLimit: null, now: Date.now() });
-    const error = await store.insertKey(mint('b', { idempotencyKey: 'uid-1234/rotation-1' }), { activeLimit: null, now: Date.now() }).catch((e: unknown) => e);
+    await store.insertKey(first, { activeLimit: null, now: Date.now() }, audit());
+    const error = await store.insertKey(mint('b', { idempotencyKey: 'uid-1234/rotation-1' }), { activeLimit: null, now: Date.now() }, audit()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeywardError);
     expect((error as KeywardError).code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((error as KeywardError).details).toMatchObject({ keyId: first.id });
@@ -78,14 +79,14 @@ describe('lowdb store', () => {
   });
 
   it('rotates in one step: successor in, old key expiring, old key cannot be rotated twice', async () => {
-    const { store, org, mint } = await freshStore();
+    const { store, org, mint, audit } = await freshStore();
     const old = mint('svc');
-    await store.insertKey(old, { activeLimit: null, now: Date.now() });
+    await store.insertKey(old, { activeLimit: null, now: Date.now() }, audit());
     const successor = mint('svc v2');
     const expires = new Date(Date.now() + 60_000).toISOString();
-    const result = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor, previousExpiresAt: expires, now: Date.now() });
+    const result = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor, previousExpiresAt: expires, activeLimit: null, now: Date.now() }, audit());
     expect(result.previous).toMatchObject({ rotatedToId: successor.id, expiresAt: expires });
-    const again = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor: mint('svc v2b'), previousExpiresAt: expires, now: Date.now() }).catch((e: unknown) => e);
+    const again = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor: mint('svc v2b'), previousExpiresAt: expires, activeLimit: null, now: Date.now() }, audit()).catch((e: unknown) => e);
     expect((again as KeywardError).code).toBe('KEY_ALREADY_ROTATED');
     await store.close();
   });

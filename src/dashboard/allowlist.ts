@@ -1,0 +1,135 @@
+/** IP allowlist tab: the organization's allowed addresses, the caller's own address, and the lock-out guard. */
+import { h } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { KeywardApiError } from './api.ts';
+import type { Ctx } from './context.ts';
+import { ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function AllowlistTab({ ctx }: { ctx: Ctx }) {
+  const loaded = useAsync(() => ctx.api.allowlist(), []);
+  const [entries, setEntries] = useState<string[]>([]);
+  const [draft, setDraft] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [lockout, setLockout] = useState<KeywardApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const manage = ctx.can('org.manage');
+
+  useEffect(() => {
+    if (loaded.data) setEntries(loaded.data.entries);
+  }, [loaded.data]);
+
+  const callerIp = loaded.data?.callerIp ?? '';
+  const saved = loaded.data?.entries ?? [];
+  const dirty = !sameList(entries, saved);
+
+  const add = (event: Event) => {
+    event.preventDefault();
+    const value = draft.trim();
+    if (!value) return;
+    setEntries((list) => (list.includes(value) ? list : [...list, value]));
+    setDraft('');
+  };
+  const save = async (force: boolean) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const result = await ctx.api.saveAllowlist(entries, force);
+      setLockout(null);
+      loaded.setData(result);
+      ctx.announce(result.entries.length === 0 ? 'IP allowlist cleared: keys work from any address.' : `IP allowlist saved: ${result.entries.length} entries.`);
+      ctx.reloadOrg();
+    } catch (e) {
+      if (e instanceof KeywardApiError && e.code === 'SELF_LOCKOUT') setLockout(e);
+      else setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return h(
+    'section',
+    { 'aria-labelledby': 'tab-title' },
+    h('div', { class: 'page-head' }, h('h1', { id: 'tab-title', tabIndex: -1 }, 'IP allowlist')),
+    h(
+      'p',
+      { class: 'summary' },
+      'An extra layer on top of keys: when the list has entries, requests with any of this organization’s keys are accepted only from these addresses or ranges (IPv4 and IPv6, CIDR). When it is empty, keys work from anywhere.',
+    ),
+    loaded.error ? h(LoadError, { error: loaded.error, feature: 'The IP allowlist', endpoint: 'GET /v1/ip-allowlist' }) : null,
+    loaded.loading && !loaded.data ? h(Loading, { what: 'the allowlist' }) : null,
+    loaded.data
+      ? h(
+          'div',
+          { class: 'allowlist' },
+          h(
+            'p',
+            { class: 'caller-ip' },
+            'Your address, as the service sees it: ',
+            h('code', { 'data-testid': 'caller-ip' }, callerIp),
+            manage && !entries.includes(callerIp)
+              ? h('button', { type: 'button', class: 'button small', onClick: () => setEntries((l) => [...l, callerIp]) }, 'Add my address')
+              : null,
+          ),
+          h(
+            'ul',
+            { class: 'entry-list', 'aria-label': 'Allowed addresses' },
+            entries.length === 0
+              ? h('li', { class: 'muted' }, 'No entries: every address is allowed.')
+              : entries.map((entry) =>
+                  h(
+                    'li',
+                    { key: entry },
+                    h('code', null, entry),
+                    entry === callerIp ? h('span', { class: 'you' }, ' (you)') : null,
+                    manage
+                      ? h('button', { type: 'button', class: 'button small', 'aria-label': `Remove ${entry}`, onClick: () => setEntries((l) => l.filter((x) => x !== entry)) }, 'Remove')
+                      : null,
+                  ),
+                ),
+          ),
+          manage
+            ? h(
+                'form',
+                { class: 'inline-form', onSubmit: add },
+                h('label', { for: 'allowlist-entry' }, 'Address or range'),
+                h('input', {
+                  id: 'allowlist-entry',
+                  class: 'mono',
+                  value: draft,
+                  placeholder: '10.0.0.0/8 or 2001:db8::/32',
+                  autocomplete: 'off',
+                  onInput: (e: Event) => setDraft((e.target as HTMLInputElement).value),
+                }),
+                h('button', { type: 'submit', class: 'button' }, 'Add'),
+              )
+            : h('p', { class: 'help' }, 'Changing the allowlist needs the org.manage permission.'),
+          h(ErrorBox, { error, title: 'The allowlist was not saved' }),
+          lockout
+            ? h(
+                'div',
+                { class: 'confirm-box', role: 'alertdialog', 'aria-labelledby': 'lockout-title', 'aria-describedby': 'lockout-text' },
+                h('h2', { id: 'lockout-title' }, 'This would lock you out'),
+                h('p', { id: 'lockout-text' }, lockout.message, ' ', lockout.hint),
+                h(
+                  'div',
+                  { class: 'dialog-actions' },
+                  h('button', { type: 'button', class: 'button', onClick: () => (setEntries((l) => (l.includes(callerIp) ? l : [...l, callerIp])), setLockout(null)) }, 'Add my address instead'),
+                  h('button', { type: 'button', class: 'button danger', onClick: () => save(true), disabled: busy }, 'Save anyway and lock me out'),
+                ),
+              )
+            : null,
+          manage
+            ? h(
+                'div',
+                { class: 'form-actions' },
+                h('button', { type: 'button', class: 'button primary', onClick: () => save(false), disabled: busy || !dirty }, busy ? 'Saving…' : 'Save allowlist'),
+                dirty ? h('button', { type: 'button', class: 'button', onClick: () => (setEntries(saved), setLockout(null), setError(null)) }, 'Discard changes') : null,
+                dirty ? h('span', { class: 'muted' }, 'Unsaved changes') : null,
+              )
+            : null,
+        )
+      : null,
+  );
+}

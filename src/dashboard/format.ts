@@ -1,0 +1,106 @@
+/** Pure helpers: dates, key attention badges, filtering. No DOM. */
+
+export const DAY_MS = 86_400_000;
+export const UNUSED_DAYS = 30;
+
+export interface KeyLike {
+  id: string;
+  name: string;
+  role: string;
+  environment: string;
+  status: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  rotationDueAt: string;
+  expiresAt: string | null;
+}
+
+/** Rotation is due once rotationDueAt has passed. */
+export const rotationDue = (key: KeyLike, now: number): boolean => Date.parse(key.rotationDueAt) < now;
+
+/** Not used for 30+ days: last use (or creation, if never used) is at least 30 days ago. */
+export const unusedFor30Days = (key: KeyLike, now: number): boolean =>
+  now - Date.parse(key.lastUsedAt ?? key.createdAt) >= UNUSED_DAYS * DAY_MS;
+
+export type Attention = 'all' | 'rotation-due' | 'unused';
+
+export interface KeyQuery {
+  search: string;
+  role: string;
+  environment: string;
+  attention: Attention;
+}
+
+export function filterKeys<K extends KeyLike>(keys: readonly K[], query: KeyQuery, now: number): K[] {
+  const needle = query.search.trim().toLowerCase();
+  return keys.filter(
+    (key) =>
+      (needle === '' || key.name.toLowerCase().includes(needle) || key.id.toLowerCase().includes(needle)) &&
+      (query.role === '' || key.role === query.role) &&
+      (query.environment === '' || key.environment === query.environment) &&
+      (query.attention !== 'rotation-due' || rotationDue(key, now)) &&
+      (query.attention !== 'unused' || unusedFor30Days(key, now)),
+  );
+}
+
+const dateFormat = new Intl.DateTimeFormat('en', { year: 'numeric', month: 'short', day: 'numeric' });
+const dateTimeFormat = new Intl.DateTimeFormat('en', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+export const formatDate = (iso: string): string => dateFormat.format(new Date(iso));
+export const formatDateTime = (iso: string): string => dateTimeFormat.format(new Date(iso));
+
+/** "just now", "5 minutes ago", "in 3 hours", "2 days ago". */
+export function relativeTime(iso: string, now: number): string {
+  const diff = Date.parse(iso) - now;
+  const abs = Math.abs(diff);
+  if (abs < 45_000) return diff < 0 ? 'just now' : 'in a few seconds';
+  const units: [number, string][] = [
+    [DAY_MS * 365, 'year'],
+    [DAY_MS * 30, 'month'],
+    [DAY_MS, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+  ];
+  for (const [size, unit] of units) {
+    if (abs >= size) {
+      const n = Math.round(abs / size);
+      const label = `${n} ${unit}${n === 1 ? '' : 's'}`;
+      return diff < 0 ? `${label} ago` : `in ${label}`;
+    }
+  }
+  return diff < 0 ? 'just now' : 'soon';
+}
+
+/** UTC calendar day, YYYY-MM-DD. */
+export const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The last `days` UTC days ending today, oldest first. */
+export function lastDays(days: number, now: number): string[] {
+  const out: string[] = [];
+  for (let i = days - 1; i >= 0; i--) out.push(isoDay(now - i * DAY_MS));
+  return out;
+}
+
+/** A role id a user might type from a name: "Read Only" -> "read-only". */
+export const slugify = (name: string): string =>
+  name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 63);
+
+/** Compact "field: before → after" lines for an audit entry. */
+export function describeChanges(changes: { before?: Record<string, unknown>; after?: Record<string, unknown> } | undefined): string[] {
+  if (!changes) return [];
+  const before = changes.before ?? {};
+  const after = changes.after ?? {};
+  const fields = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const show = (v: unknown): string => (v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
+  return fields.map((field) => {
+    if (!(field in before)) return `${field}: ${show(after[field])}`;
+    if (!(field in after)) return `${field}: ${show(before[field])} → —`;
+    return `${field}: ${show(before[field])} → ${show(after[field])}`;
+  });
+}

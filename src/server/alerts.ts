@@ -1,0 +1,80 @@
+/**
+ * Alerts to a webhook: JSON POSTs sent in the background (never on the
+ * request path), retried with exponential backoff, and rate-limited so an
+ * attack cannot turn into a flood of alerts.
+ */
+import type { Logger } from './logger.ts';
+
+export interface Alert {
+  type: 'auth.throttled';
+  at: string;
+  [field: string]: unknown;
+}
+
+export interface AlertSenderOptions {
+  webhookUrl: string | undefined;
+  logger: Logger;
+  /** Most alerts sent per minute; the rest are counted and reported in the next one. */
+  perMinute?: number;
+  retries?: number;
+  baseDelayMs?: number;
+  timeoutMs?: number;
+}
+
+export class AlertSender {
+  readonly #options: Required<Omit<AlertSenderOptions, 'webhookUrl'>> & { webhookUrl: string | undefined };
+  #windowStart = 0;
+  #sentInWindow = 0;
+  #suppressed = 0;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(options: AlertSenderOptions) {
+    this.#options = { perMinute: 10, retries: 4, baseDelayMs: 500, timeoutMs: 5_000, ...options };
+  }
+
+  /** Returns at once; delivery happens in the background. */
+  send(alert: Alert): void {
+    this.#options.logger.warn({ alert }, `alert: ${alert.type}`);
+    if (!this.#options.webhookUrl) return;
+    const now = Date.now();
+    if (now - this.#windowStart >= 60_000) {
+      this.#windowStart = now;
+      this.#sentInWindow = 0;
+    }
+    if (this.#sentInWindow >= this.#options.perMinute) {
+      this.#suppressed++;
+      return;
+    }
+    this.#sentInWindow++;
+    const payload = { ...alert, suppressedSinceLast: this.#suppressed };
+    this.#suppressed = 0;
+    const delivery = this.#deliver(this.#options.webhookUrl, payload);
+    this.#inFlight.add(delivery);
+    void delivery.finally(() => this.#inFlight.delete(delivery));
+  }
+
+  async #deliver(url: string, payload: unknown): Promise<void> {
+    const { retries, baseDelayMs, timeoutMs, logger } = this.#options;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': 'keyward-alerts' },
+          body: JSON.stringify(payload),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (response.ok) return;
+        logger.warn({ status: response.status, attempt }, 'alert webhook refused the alert');
+      } catch (error) {
+        logger.warn({ err: (error as Error).message, attempt }, 'alert webhook unreachable');
+      }
+      if (attempt < retries) await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** attempt).unref());
+    }
+    logger.error('alert dropped after retries');
+  }
+
+  /** For shutdown and tests: wait for deliveries under way. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}

@@ -1,0 +1,89 @@
+/** What every part of the service shares: the store, roles, clock, plans, usage and audit helpers. */
+import { KeywardError } from '../core/errors.ts';
+import { newAuditEvent } from '../core/issue.ts';
+import { toKeyView, type AuditAction, type AuditEvent, type KeyRecord, type KeyView, type Organization } from '../core/model.ts';
+import type { Store } from '../store/store.ts';
+import type { Principal } from './auth.ts';
+import { RoleResolver } from './roles.ts';
+
+/** Plan name -> most active keys (null = unlimited). */
+export type Plans = Readonly<Record<string, number | null>>;
+
+export interface UsageSink {
+  /** A key was presented and accepted (or refused with `outcome`). Hot path: memory only. */
+  seen(key: KeyRecord, ip: string | null, outcome?: string): void;
+  /** Usage not flushed yet, so views are current. */
+  pending(keyId: string): { lastUsedAt: string; lastUsedIp: string | null } | undefined;
+  flush(): Promise<void>;
+}
+
+const noUsage: UsageSink = { seen: () => {}, pending: () => undefined, flush: async () => {} };
+
+export interface ServiceOptions {
+  tokenPrefix: string;
+  clock?: () => Date;
+  usage?: UsageSink;
+  plans?: Plans;
+  defaultPlan?: string;
+}
+
+export const DEFAULT_PLANS: Plans = { free: 3, team: 50, enterprise: null };
+export const DEFAULT_PLAN = 'enterprise';
+
+export class ServiceContext {
+  readonly store: Store;
+  readonly roles: RoleResolver;
+  readonly tokenPrefix: string;
+  readonly clock: () => Date;
+  readonly usage: UsageSink;
+  readonly plans: Plans;
+  readonly defaultPlan: string;
+
+  constructor(store: Store, options: ServiceOptions) {
+    this.store = store;
+    this.roles = new RoleResolver(store);
+    this.tokenPrefix = options.tokenPrefix;
+    this.clock = options.clock ?? (() => new Date());
+    this.usage = options.usage ?? noUsage;
+    this.plans = options.plans ?? DEFAULT_PLANS;
+    this.defaultPlan = options.defaultPlan ?? DEFAULT_PLAN;
+    if (!Object.hasOwn(this.plans, this.defaultPlan)) throw new Error(`default plan "${this.defaultPlan}" is not among the plans`);
+  }
+
+  /** Most active keys the organization's plan allows; a plan no longer configured is not limited. */
+  activeKeyLimit(organization: Organization): number | null {
+    return Object.hasOwn(this.plans, organization.plan) ? (this.plans[organization.plan] ?? null) : null;
+  }
+
+  /** The public view, with usage seen since the last flush already applied. */
+  view(key: KeyRecord): KeyView {
+    const view = toKeyView(key, this.clock().getTime());
+    const pending = this.usage.pending(key.id);
+    if (pending) {
+      view.lastUsedAt = pending.lastUsedAt;
+      view.lastUsedIp = pending.lastUsedIp;
+    }
+    return view;
+  }
+
+  audit(principal: Principal | null, organizationId: string, action: AuditAction, targetType: AuditEvent['targetType'], targetId: string, changes?: AuditEvent['changes']): AuditEvent {
+    return newAuditEvent(
+      {
+        organizationId,
+        action,
+        actorKeyId: principal?.key.id ?? null,
+        ip: principal?.ip ?? null,
+        targetType,
+        targetId,
+        ...(changes ? { changes } : {}),
+      },
+      this.clock(),
+    );
+  }
+
+  async requireKey(principal: Principal, keyId: string): Promise<KeyRecord> {
+    const key = await this.store.getKey(principal.organization.id, keyId);
+    if (!key) throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
+    return key;
+  }
+}

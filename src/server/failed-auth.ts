@@ -1,0 +1,92 @@
+/**
+ * Brute-force protection: failed authentications are counted per client
+ * address (and per key id, for the alert); an address that reaches the
+ * threshold within the window is throttled for a while.
+ */
+export interface FailedAuthPolicy {
+  threshold: number;
+  windowMs: number;
+  throttleMs: number;
+}
+
+export interface ThrottleEvent {
+  ip: string;
+  failures: number;
+  windowMs: number;
+  until: string;
+  codes: Record<string, number>;
+  keyIds: string[];
+}
+
+/** Pure: given the failure times in the window (oldest first), should the address be throttled now? */
+export function shouldThrottle(failureTimes: readonly number[], now: number, policy: FailedAuthPolicy): boolean {
+  const recent = failureTimes.filter((t) => now - t < policy.windowMs);
+  return recent.length >= policy.threshold;
+}
+
+interface AddressState {
+  times: number[];
+  codes: Record<string, number>;
+  keyIds: Set<string>;
+  throttledUntil: number;
+}
+
+/** Bound on tracked addresses, so a spray from many addresses cannot exhaust memory. */
+const MAX_TRACKED = 100_000;
+
+export class FailedAuthMonitor {
+  readonly #policy: FailedAuthPolicy;
+  readonly #clock: () => number;
+  readonly #onThrottle: (event: ThrottleEvent) => void;
+  readonly #addresses = new Map<string, AddressState>();
+
+  constructor(policy: FailedAuthPolicy, onThrottle: (event: ThrottleEvent) => void, clock: () => number = Date.now) {
+    this.#policy = policy;
+    this.#onThrottle = onThrottle;
+    this.#clock = clock;
+  }
+
+  /** Seconds this address must wait, or 0. Hot path: one Map lookup. */
+  retryAfterSeconds(ip: string | null): number {
+    if (ip === null) return 0;
+    const state = this.#addresses.get(ip);
+    if (!state || state.throttledUntil === 0) return 0;
+    const remaining = state.throttledUntil - this.#clock();
+    if (remaining <= 0) {
+      this.#addresses.delete(ip);
+      return 0;
+    }
+    return Math.ceil(remaining / 1000);
+  }
+
+  failure(ip: string | null, code: string, keyId: string | null): void {
+    if (ip === null) return;
+    const now = this.#clock();
+    let state = this.#addresses.get(ip);
+    if (!state) {
+      if (this.#addresses.size >= MAX_TRACKED) this.#addresses.delete(this.#addresses.keys().next().value!);
+      state = { times: [], codes: {}, keyIds: new Set(), throttledUntil: 0 };
+      this.#addresses.set(ip, state);
+    }
+    if (state.throttledUntil > now) return;
+    state.times.push(now);
+    // Only the last `threshold` failures can matter.
+    if (state.times.length > this.#policy.threshold) state.times.shift();
+    state.codes[code] = (state.codes[code] ?? 0) + 1;
+    if (keyId !== null && state.keyIds.size < 100) state.keyIds.add(keyId);
+    if (shouldThrottle(state.times, now, this.#policy)) {
+      state.throttledUntil = now + this.#policy.throttleMs;
+      this.#onThrottle({
+        ip,
+        failures: state.times.length,
+        windowMs: this.#policy.windowMs,
+        until: new Date(state.throttledUntil).toISOString(),
+        codes: state.codes,
+        keyIds: [...state.keyIds],
+      });
+      state.times = [];
+      state.codes = {};
+      state.keyIds = new Set();
+    }
+  }
+}

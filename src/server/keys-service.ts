@@ -1,0 +1,200 @@
+/** Keys: create, list, get, edit, revoke, rotate, and verify for downstream APIs. */
+import type { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+import { KeywardError } from '../core/errors.ts';
+import { issueKey } from '../core/issue.ts';
+import type { KeyView } from '../core/model.ts';
+import { requireCanGrant, requirePermission } from '../core/permissions.ts';
+import { successorName } from '../core/rotation.ts';
+import type * as schemas from '../core/schemas.ts';
+import type { KeyCursor } from '../store/store.ts';
+import { allowlistError, findKeyForSecret, type Principal } from './auth.ts';
+import type { ServiceContext } from './context.ts';
+
+type Parsed<T extends z.ZodType> = z.output<T>;
+export type VerifyResult = z.output<typeof schemas.VerifyResult>;
+
+const encodeCursor = (cursor: KeyCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
+
+function decodeCursor(text: string): KeyCursor {
+  const [createdAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt))) {
+    throw new KeywardError('VALIDATION_FAILED', 'cursor: not a cursor returned by this API', {
+      details: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
+    });
+  }
+  return { createdAt, id };
+}
+
+export class KeysService {
+  readonly #ctx: ServiceContext;
+
+  constructor(ctx: ServiceContext) {
+    this.#ctx = ctx;
+  }
+
+  async create(principal: Principal, body: Parsed<typeof schemas.CreateKeyBody>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.create');
+    const role = await ctx.roles.require(principal.organization.id, body.role);
+    requireCanGrant(principal.permissions, role);
+    const now = ctx.clock();
+    const { record, secret } = issueKey({
+      organizationId: principal.organization.id,
+      name: body.name,
+      roleId: role.id,
+      environment: body.environment,
+      metadata: body.metadata,
+      ipAllowlist: body.ipAllowlist,
+      expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
+      createdBy: principal.key.id,
+      idempotencyKey: body.idempotencyKey ?? null,
+      tokenPrefix: ctx.tokenPrefix,
+      rotationDays: principal.organization.rotationDays,
+      now,
+    });
+    const audit = ctx.audit(principal, record.organizationId, 'key.created', 'key', record.id, {
+      after: { name: record.name, role: record.roleId, environment: record.environment, ipAllowlist: record.ipAllowlist },
+    });
+    await ctx.store.insertKey(record, { activeLimit: ctx.activeKeyLimit(principal.organization), now: now.getTime() }, audit);
+    return { key: ctx.view(record), secret };
+  }
+
+  async list(principal: Principal, query: Parsed<typeof schemas.ListKeysQuery>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.view');
+    const now = ctx.clock().getTime();
+    // Usage filters read lastUsedAt from the store: bring it up to date first.
+    if (query.unusedFor !== undefined) await ctx.usage.flush();
+    const page = await ctx.store.listKeys(principal.organization.id, {
+      status: query.status,
+      roleId: query.role,
+      environment: query.environment,
+      limit: query.limit,
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      now,
+      unusedSince: query.unusedFor !== undefined ? new Date(now - parseDuration(query.unusedFor)).toISOString() : undefined,
+      rotationDueBefore: query.rotationDue === 'true' ? new Date(now).toISOString() : undefined,
+    });
+    return { items: page.items.map((key) => ctx.view(key)), nextCursor: page.next ? encodeCursor(page.next) : null };
+  }
+
+  async get(principal: Principal, keyId: string): Promise<KeyView> {
+    requirePermission(principal.permissions, 'api.key.view');
+    return this.#ctx.view(await this.#ctx.requireKey(principal, keyId));
+  }
+
+  async update(principal: Principal, keyId: string, body: Parsed<typeof schemas.UpdateKeyBody>): Promise<KeyView> {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.update');
+    const key = await ctx.requireKey(principal, keyId);
+    // Editing a key that holds more than the caller would let the caller act on it.
+    const current = await ctx.roles.find(principal.organization.id, key.roleId);
+    if (current) requireCanGrant(principal.permissions, current);
+    if (body.role !== undefined && body.role !== key.roleId) {
+      requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, body.role));
+    }
+    const patch: { name?: string; roleId?: string; ipAllowlist?: string[] } = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.role !== undefined) patch.roleId = body.role;
+    if (body.ipAllowlist !== undefined) patch.ipAllowlist = body.ipAllowlist;
+    const audit = ctx.audit(principal, key.organizationId, 'key.updated', 'key', key.id);
+    return ctx.view(await ctx.store.updateKey(principal.organization.id, keyId, patch, ctx.clock().getTime(), audit));
+  }
+
+  async revoke(principal: Principal, keyId: string): Promise<KeyView> {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.delete');
+    const key = await ctx.requireKey(principal, keyId);
+    const audit = ctx.audit(principal, key.organizationId, 'key.revoked', 'key', key.id, { before: { status: 'active', name: key.name } });
+    return ctx.view(await ctx.store.revokeKey(principal.organization.id, keyId, ctx.clock().toISOString(), audit));
+  }
+
+  async rotate(principal: Principal, keyId: string, body: Parsed<typeof schemas.RotateKeyBody>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.rotate');
+    const old = await ctx.requireKey(principal, keyId);
+    requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, old.roleId));
+    const now = ctx.clock();
+    const previousExpiresAt = new Date(now.getTime() + parseDuration(body.gracePeriod)).toISOString();
+    const { record, secret } = issueKey({
+      organizationId: old.organizationId,
+      name: body.name ?? successorName(old.name),
+      roleId: old.roleId,
+      environment: old.environment,
+      metadata: old.metadata,
+      ipAllowlist: old.ipAllowlist,
+      expiresAt: null,
+      createdBy: principal.key.id,
+      rotatedFromId: old.id,
+      tokenPrefix: ctx.tokenPrefix,
+      rotationDays: principal.organization.rotationDays,
+      now,
+    });
+    const audit = ctx.audit(principal, old.organizationId, 'key.rotated', 'key', old.id, {
+      after: { successorId: record.id, successorName: record.name, gracePeriod: body.gracePeriod, previousExpiresAt },
+    });
+    const { previous, successor } = await ctx.store.rotateKey(
+      {
+        organizationId: old.organizationId,
+        keyId: old.id,
+        successor: record,
+        previousExpiresAt,
+        activeLimit: ctx.activeKeyLimit(principal.organization),
+        now: now.getTime(),
+      },
+      audit,
+    );
+    return { key: ctx.view(successor), secret, previous: ctx.view(previous) };
+  }
+
+  /** For downstream APIs: is this key valid (and does it hold `permission`)? Never throws for the presented key. */
+  async verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): Promise<VerifyResult> {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.verify');
+    const now = ctx.clock().getTime();
+    const ip = body.ip ?? null;
+    try {
+      const key = await findKeyForSecret(ctx.store, body.key, now, ctx.tokenPrefix).catch((error: unknown) => {
+        // A revoked or expired key of this organization still counts as a use, with its outcome.
+        if (error instanceof KeywardError && error.details && typeof error.details === 'object' && 'keyId' in error.details) {
+          void this.#countRefusal(principal, String(error.details.keyId), ip, error.code);
+        }
+        throw error;
+      });
+      if (key.organizationId !== principal.organization.id) {
+        throw new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
+      }
+      const refused = allowlistError(principal.organization, key, ip);
+      const permissions = await ctx.roles.permissionsOf(key.organizationId, key.roleId);
+      try {
+        if (refused) throw refused;
+        if (body.permission !== undefined) requirePermission(permissions, body.permission);
+      } catch (error) {
+        if (error instanceof KeywardError) ctx.usage.seen(key, ip, error.code);
+        throw error;
+      }
+      ctx.usage.seen(key, ip);
+      return {
+        valid: true,
+        code: 'VALID',
+        keyId: key.id,
+        name: key.name,
+        role: key.roleId,
+        permissions: [...permissions],
+        organizationId: key.organizationId,
+        environment: key.environment,
+        expiresAt: key.expiresAt,
+        metadata: key.metadata,
+      };
+    } catch (error) {
+      if (!(error instanceof KeywardError)) throw error;
+      return { valid: false, code: error.code, message: error.message, hint: error.hint };
+    }
+  }
+
+  async #countRefusal(principal: Principal, keyId: string, ip: string | null, outcome: string): Promise<void> {
+    const key = await this.#ctx.store.getKey(principal.organization.id, keyId);
+    if (key) this.#ctx.usage.seen(key, ip, outcome);
+  }
+}

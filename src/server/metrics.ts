@@ -1,0 +1,51 @@
+/** Prometheus metrics (prom-client), one registry per server so several can run in one process. */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Store } from '../store/store.ts';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly verifications: Counter<'code'>;
+  readonly failedAuth: Counter<'code'>;
+  readonly throttled: Counter;
+  readonly storeWriteSeconds: Histogram;
+  readonly storeWriteBatch: Histogram;
+
+  constructor(store: Store, now: () => number) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'keyward_' });
+    this.requests = new Counter({ name: 'keyward_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers });
+    this.verifications = new Counter({ name: 'keyward_verify_total', help: 'POST /v1/verify outcomes by code (VALID or the error code)', labelNames: ['code'], registers });
+    this.failedAuth = new Counter({ name: 'keyward_failed_auth_total', help: 'Failed authentications by error code', labelNames: ['code'], registers });
+    this.throttled = new Counter({ name: 'keyward_auth_throttled_total', help: 'Client addresses throttled after repeated failed authentication', registers });
+    this.storeWriteSeconds = new Histogram({
+      name: 'keyward_store_write_seconds',
+      help: 'Store write (group commit) latency',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.storeWriteBatch = new Histogram({
+      name: 'keyward_store_write_batch_size',
+      help: 'Mutations carried by one store write',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    new Gauge({
+      name: 'keyward_active_keys',
+      help: 'Active keys per organization',
+      labelNames: ['organization'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const org of await store.listOrganizations()) {
+          this.set({ organization: org.id }, await store.countActiveKeys(org.id, now()));
+        }
+      },
+    });
+  }
+
+  observeWrite(mutations: number, ms: number): void {
+    this.storeWriteBatch.observe(mutations);
+    this.storeWriteSeconds.observe(ms / 1000);
+  }
+}

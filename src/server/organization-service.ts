@@ -1,0 +1,107 @@
+/** The organization: plan, IP allowlist, usage and the audit log. */
+import type { z } from 'zod';
+import { KeywardError } from '../core/errors.ts';
+import { addressAllowed, normalizeAddress } from '../core/ip.ts';
+import type { Organization } from '../core/model.ts';
+import { requirePermission } from '../core/permissions.ts';
+import type * as schemas from '../core/schemas.ts';
+import type { Principal } from './auth.ts';
+import type { ServiceContext } from './context.ts';
+
+type Parsed<T extends z.ZodType> = z.output<T>;
+
+const DAY_MS = 86_400_000;
+const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export class OrganizationService {
+  readonly #ctx: ServiceContext;
+
+  constructor(ctx: ServiceContext) {
+    this.#ctx = ctx;
+  }
+
+  async #view(organization: Organization) {
+    return {
+      id: organization.id,
+      name: organization.name,
+      plan: organization.plan,
+      activeKeyLimit: this.#ctx.activeKeyLimit(organization),
+      activeKeys: await this.#ctx.store.countActiveKeys(organization.id, this.#ctx.clock().getTime()),
+      ipAllowlist: organization.ipAllowlist,
+      rotationDays: organization.rotationDays,
+      createdAt: organization.createdAt,
+    };
+  }
+
+  async get(principal: Principal) {
+    requirePermission(principal.permissions, 'org.view');
+    return this.#view(principal.organization);
+  }
+
+  async update(principal: Principal, body: Parsed<typeof schemas.UpdateOrganizationBody>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'org.manage');
+    if (body.plan !== undefined && !Object.hasOwn(ctx.plans, body.plan)) {
+      throw new KeywardError('UNKNOWN_PLAN', `There is no plan "${body.plan}"; plans: ${Object.keys(ctx.plans).join(', ')}.`);
+    }
+    const patch: Partial<Pick<Organization, 'name' | 'plan' | 'rotationDays'>> = {};
+    if (body.name !== undefined) patch.name = body.name;
+    if (body.plan !== undefined) patch.plan = body.plan;
+    if (body.rotationDays !== undefined) patch.rotationDays = { ...principal.organization.rotationDays, ...body.rotationDays };
+    const audit = ctx.audit(principal, principal.organization.id, 'organization.updated', 'organization', principal.organization.id);
+    return this.#view(await ctx.store.updateOrganization(principal.organization.id, patch, audit));
+  }
+
+  getAllowlist(principal: Principal) {
+    requirePermission(principal.permissions, 'org.view');
+    return { entries: principal.organization.ipAllowlist, callerIp: principal.ip === null ? null : normalizeAddress(principal.ip) };
+  }
+
+  async putAllowlist(principal: Principal, body: Parsed<typeof schemas.PutIpAllowlistBody>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'org.manage');
+    const callerIp = principal.ip === null ? null : normalizeAddress(principal.ip);
+    if (!body.force && body.entries.length > 0 && (callerIp === null || !addressAllowed(callerIp, body.entries))) {
+      throw new KeywardError('SELF_LOCKOUT', `This list does not include your address ${callerIp ?? '(unknown)'}: saving it would lock you out.`, {
+        details: { callerIp },
+      });
+    }
+    const audit = ctx.audit(principal, principal.organization.id, 'ip-allowlist.updated', 'organization', principal.organization.id);
+    const organization = await ctx.store.updateOrganization(principal.organization.id, { ipAllowlist: body.entries }, audit);
+    return { entries: organization.ipAllowlist, callerIp };
+  }
+
+  async usage(principal: Principal, query: Parsed<typeof schemas.UsageQuery>) {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'usage.view');
+    const now = ctx.clock().getTime();
+    const to = query.to ?? day(now);
+    const from = query.from ?? day(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS);
+    if (from > to) {
+      throw new KeywardError('VALIDATION_FAILED', 'from: must not be after to', { details: [{ path: 'from', message: 'must not be after to' }] });
+    }
+    await ctx.usage.flush();
+    const items = await ctx.store.listUsage(principal.organization.id, { keyId: query.keyId, from, to });
+    return {
+      from,
+      to,
+      items: items
+        .map(({ keyId, day: d, outcome, count }) => ({ keyId, day: d, outcome, count }))
+        .sort((a, b) => (a.day === b.day ? a.keyId.localeCompare(b.keyId) : a.day.localeCompare(b.day))),
+    };
+  }
+
+  async auditLog(principal: Principal, query: Parsed<typeof schemas.AuditQuery>) {
+    requirePermission(principal.permissions, 'audit.view');
+    const page = await this.#ctx.store.listAudit(principal.organization.id, {
+      action: query.action,
+      actorKeyId: query.actorKeyId,
+      targetId: query.targetId,
+      from: query.from ? new Date(query.from).toISOString() : undefined,
+      to: query.to ? new Date(query.to).toISOString() : undefined,
+      limit: query.limit,
+      before: query.cursor,
+    });
+    return { items: page.items, nextCursor: page.next };
+  }
+}
