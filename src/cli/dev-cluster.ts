@@ -28,11 +28,18 @@ export async function runDevCluster(options: ClusterOptions): Promise<number> {
       return;
     }
     signalled = sig;
-    info(`${sig}: stopping`);
+    info(`${sig === 'SIGHUP' && process.ppid !== parent ? 'parent process gone' : sig}: stopping`);
     wake?.();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // `npm run cluster` runs us under `sh -c`; when npm is sent SIGTERM the
+  // shell dies without passing it on. Treat losing our parent as a stop signal.
+  const parent = process.ppid;
+  const orphanCheck = setInterval(() => {
+    if (!signalled && process.ppid !== parent) onSignal('SIGHUP');
+  }, 1000);
   try {
     cp = await startControlPlane({
       crdDirs: options.crds,
@@ -68,8 +75,10 @@ export async function runDevCluster(options: ClusterOptions): Promise<number> {
   } finally {
     await cp?.stop();
     if (cp) info('stopped');
+    clearInterval(orphanCheck);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
   }
 }
 

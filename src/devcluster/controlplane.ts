@@ -451,7 +451,7 @@ async function startOnce(binaries: ControlPlaneBinaries, opts: ControlPlaneOptio
         for (const p of procs) killGroup(p.child.pid, 'SIGTERM');
         await Promise.all(
           procs.map(async (p) => {
-            const done = await Promise.race([p.exited.then(() => true), sleep(5000).then(() => false)]);
+            const done = await Promise.race([p.exited.then(() => true), sleep(5000, false, { ref: false })]);
             if (!done) {
               killGroup(p.child.pid, 'SIGKILL');
               await p.exited;

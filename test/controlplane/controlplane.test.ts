@@ -2,6 +2,7 @@
 // built by `npm run testbin`, driven through @kubernetes/client-node and the
 // real kubectl.
 
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import {
   AppsV1Api,
@@ -16,6 +17,7 @@ import {
 import { describeControlPlane } from '../support/controlplane.ts';
 
 const NS = 'cp-test';
+const GADGET_CRD_FILE = path.join(import.meta.dirname, 'fixtures', 'gadget-crd.yaml');
 const GROUP = 'testing.keyward.dev';
 
 const widgetCrd: V1CustomResourceDefinition = {
@@ -115,6 +117,30 @@ describeControlPlane('real control plane', (getCp) => {
 
     const ns = JSON.parse((await cp.kubectl(['get', 'namespace', NS, '-o', 'json'])).stdout) as { status: { phase: string } };
     expect(ns.status.phase).toBe('Active');
+  });
+
+  it('installs CRDs from files at start, keeping wire-format schema keywords', async () => {
+    const cp = getCp();
+    const crd = JSON.parse((await cp.kubectl(['get', 'crd', `gadgets.${GROUP}`, '-o', 'json'])).stdout) as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, Record<string, unknown>> } } } } }[] };
+    };
+    const props = crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties;
+    expect(props.mode).toMatchObject({ enum: ['fast', 'slow'], default: 'slow' });
+    expect(props.extra).toMatchObject({ 'x-kubernetes-preserve-unknown-fields': true });
+
+    await cp.kubectl(['apply', '-n', NS, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: `${GROUP}/v1`, kind: 'Gadget', metadata: { name: 'g1' }, spec: { extra: { any: { thing: 1 } } } }),
+    });
+    const g = JSON.parse((await cp.kubectl(['get', `gadgets.${GROUP}`, 'g1', '-n', NS, '-o', 'json'])).stdout) as {
+      spec: { mode: string; extra: unknown };
+    };
+    expect(g.spec).toEqual({ mode: 'slow', extra: { any: { thing: 1 } } });
+
+    // A CRD passed as a typed client-node object keeps its x-kubernetes-* keywords too.
+    const widget = JSON.parse((await cp.kubectl(['get', 'crd', `widgets.${GROUP}`, '-o', 'json'])).stdout) as typeof crd;
+    expect(widget.spec.versions[0]!.schema.openAPIV3Schema.properties).toMatchObject({
+      status: { 'x-kubernetes-preserve-unknown-fields': true },
+    });
   });
 
   it('delivers a change made with kubectl to a client-node watch', async () => {
@@ -271,4 +297,4 @@ describeControlPlane('real control plane', (getCp) => {
     });
     expect(stdout).toMatch(/\n1\s/);
   }, 90_000);
-});
+}, { crds: [GADGET_CRD_FILE] });
