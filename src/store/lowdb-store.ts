@@ -1,16 +1,23 @@
 /**
  * The embedded default store: one lowdb JSON file owned by one process.
- * Reads are served from in-memory indexes; every mutation is applied in
- * memory and then group-committed with an atomic file replace.
+ *
+ * Reads are served from in-memory indexes. Every mutation is applied in
+ * memory, then group-committed: the records it changed are appended to a
+ * write-ahead journal (db.json.journal, one fdatasync'ed line per commit),
+ * so a commit costs what it changed, not the size of the store. When the
+ * journal outgrows the snapshot, lowdb rewrites db.json whole (atomically,
+ * fsync'ed) and the journal starts again. Opening replays the journal over the
+ * snapshot; `journalSeq` in the snapshot says which entries it already holds.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../core/model.ts';
+import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
+import { Journal } from './journal.ts';
 import {
   changesOf,
   compareKeyOrder,
@@ -31,6 +38,8 @@ import {
 
 export interface LowdbData {
   schemaVersion: 1;
+  /** The last journal entry this snapshot contains. */
+  journalSeq: number;
   organizations: Organization[];
   keys: KeyRecord[];
   roles: CustomRole[];
@@ -40,7 +49,24 @@ export interface LowdbData {
   usage: UsageCount[];
 }
 
-const emptyData = (): LowdbData => ({ schemaVersion: 1, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [] });
+const emptyData = (): LowdbData => ({ schemaVersion: 1, journalSeq: 0, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [] });
+
+/** A journal record: the new state of one record (puts are idempotent), or a deletion. */
+type Op =
+  | { t: 'org'; v: Organization }
+  | { t: 'key'; v: KeyRecord }
+  | { t: 'role'; v: CustomRole }
+  | { t: 'role-'; org: string; id: string }
+  | { t: 'perm'; v: CustomPermission }
+  | { t: 'audit'; v: AuditEvent }
+  | { t: 'usage'; v: UsageCount };
+
+export interface LowdbStoreOptions {
+  /** Rewrite the snapshot once the journal is larger than this and than the last snapshot. */
+  minCompactBytes?: number;
+}
+
+const DEFAULT_MIN_COMPACT_BYTES = 4 * 1024 * 1024;
 
 const activeCount = (keys: readonly KeyRecord[], now: number, except?: string): number =>
   keys.reduce((n, key) => (key.id !== except && countsAgainstLimit(key, now) ? n + 1 : n), 0);
@@ -69,38 +95,128 @@ export class LowdbStore implements Store {
   readonly #keysByOrg = new Map<string, KeyRecord[]>();
   readonly #idempotency = new Map<string, KeyRecord>();
   readonly #usage = new Map<string, UsageCount>();
+  readonly #journal: Journal<Op>;
+  readonly #snapshotFile: DurableJsonFile<LowdbData>;
+  #pendingOps: Op[] = [];
+  #seq: number;
+  readonly #minCompactBytes: number;
   #closed = false;
 
-  private constructor(file: string, db: Low<LowdbData>, release: () => void) {
+  private constructor(
+    file: string,
+    db: Low<LowdbData>,
+    snapshotFile: DurableJsonFile<LowdbData>,
+    journal: Journal<Op>,
+    release: () => void,
+    options: LowdbStoreOptions,
+  ) {
     this.file = file;
+    this.#minCompactBytes = options.minCompactBytes ?? DEFAULT_MIN_COMPACT_BYTES;
     this.#db = db;
+    this.#snapshotFile = snapshotFile;
+    this.#journal = journal;
     this.#release = release;
-    this.#commit = new GroupCommit(() => db.write());
-    for (const org of db.data.organizations) this.#orgs.set(org.id, org);
-    // Files written before audit and usage existed get the new collections.
+    this.#commit = new GroupCommit(() => this.#write());
+    // Files written before these fields existed get them now.
+    db.data.journalSeq ??= 0;
     db.data.audit ??= [];
     db.data.usage ??= [];
+    for (const org of db.data.organizations) this.#orgs.set(org.id, org);
     for (const key of db.data.keys) this.#index(key);
     for (const row of db.data.usage) this.#usage.set(usageKey(row), row);
     for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
+    this.#seq = db.data.journalSeq;
+    for (const entry of journal.recover()) {
+      if (entry.seq <= db.data.journalSeq) continue; // already in the snapshot
+      for (const op of entry.ops) this.#apply(op);
+      this.#seq = entry.seq;
+    }
   }
 
-  static async open(file: string): Promise<LowdbStore> {
+  static async open(file: string, options: LowdbStoreOptions = {}): Promise<LowdbStore> {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const release = acquireFileLock(file);
     try {
-      // Compact JSON: the file is rewritten whole on each group commit.
-      const adapter = new DataFile<LowdbData>(file, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) });
-      const db = new Low<LowdbData>(adapter, emptyData());
+      const snapshotFile = new DurableJsonFile<LowdbData>(file);
+      const db = new Low<LowdbData>(snapshotFile, emptyData());
       await db.read();
       if (db.data.schemaVersion !== 1) {
         throw new Error(`${file}: unsupported store schema version ${String(db.data.schemaVersion)}`);
       }
-      return new LowdbStore(file, db, release);
+      const store = new LowdbStore(file, db, snapshotFile, new Journal<Op>(`${file}.journal`), release, options);
+      // Start from a self-contained snapshot: db.json alone then holds everything.
+      await store.#snapshot();
+      return store;
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /** Replays one journal record into memory (the data arrays and the indexes). */
+  #apply(op: Op): void {
+    const data = this.#db.data;
+    switch (op.t) {
+      case 'org': {
+        const existing = this.#orgs.get(op.v.id);
+        if (existing) Object.assign(existing, op.v);
+        else {
+          this.#orgs.set(op.v.id, op.v);
+          data.organizations.push(op.v);
+        }
+        return;
+      }
+      case 'key': {
+        const existing = this.#keysById.get(op.v.id);
+        if (existing) Object.assign(existing, op.v);
+        else {
+          data.keys.push(op.v);
+          this.#index(op.v);
+        }
+        return;
+      }
+      case 'role': {
+        const existing = this.#customRole(op.v.organizationId, op.v.id);
+        if (existing) Object.assign(existing, op.v);
+        else data.roles.push(op.v);
+        return;
+      }
+      case 'role-': {
+        const index = data.roles.findIndex((role) => role.organizationId === op.org && role.id === op.id);
+        if (index >= 0) data.roles.splice(index, 1);
+        return;
+      }
+      case 'perm':
+        if (!data.permissions.some((p) => p.organizationId === op.v.organizationId && p.name === op.v.name)) data.permissions.push(op.v);
+        return;
+      case 'audit':
+        data.audit.push(op.v);
+        return;
+      case 'usage': {
+        const existing = this.#usage.get(usageKey(op.v));
+        if (existing) existing.count = op.v.count;
+        else {
+          this.#usage.set(usageKey(op.v), op.v);
+          data.usage.push(op.v);
+        }
+        return;
+      }
+    }
+  }
+
+  /** One group commit: append what changed to the journal, or rewrite the snapshot when the journal has grown. */
+  #write(): Promise<void> {
+    const ops = this.#pendingOps;
+    this.#pendingOps = [];
+    if (this.#journal.bytes >= Math.max(this.#minCompactBytes, this.#snapshotFile.lastBytes)) return this.#snapshot();
+    // Serializes synchronously, so the line holds the state as of now.
+    return this.#journal.append({ seq: ++this.#seq, ops });
+  }
+
+  async #snapshot(): Promise<void> {
+    this.#db.data.journalSeq = this.#seq;
+    await this.#db.write();
+    await this.#journal.reset();
   }
 
   observeWrites(callback: (mutations: number, ms: number) => void): void {
@@ -111,6 +227,8 @@ export class LowdbStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#commit.idle();
+    await this.#snapshot();
+    await this.#journal.close();
     this.#release();
   }
 
@@ -126,8 +244,14 @@ export class LowdbStore implements Store {
     list.splice(at, 0, key);
   }
 
-  #save(): Promise<void> {
+  /**
+   * Applies changed records in memory (the same code replays the journal),
+   * journals them, and resolves once they are durable.
+   */
+  #change(...ops: Op[]): Promise<void> {
     if (this.#closed) return Promise.reject(new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.'));
+    for (const op of ops) this.#apply(op);
+    this.#pendingOps.push(...ops);
     return this.#commit.commit();
   }
 
@@ -142,21 +266,14 @@ export class LowdbStore implements Store {
   // ---- organizations ----
 
   async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void> {
-    this.#orgs.set(org.id, org);
-    this.#db.data.organizations.push(org);
-    this.#db.data.keys.push(adminKey);
-    this.#index(adminKey);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'org', v: org }, { t: 'key', v: adminKey }, { t: 'audit', v: audit });
   }
 
   async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {
     const org = this.#orgs.get(id);
     if (!org) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
     const changes = changesOf(org, patch);
-    Object.assign(org, patch);
-    this.#db.data.audit.push({ ...audit, changes });
-    await this.#save();
+    await this.#change({ t: 'org', v: { ...org, ...patch } }, { t: 'audit', v: { ...audit, changes } });
     return org;
   }
 
@@ -232,10 +349,7 @@ export class LowdbStore implements Store {
 
   async insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void> {
     this.#checkInsert(key, options);
-    this.#db.data.keys.push(key);
-    this.#index(key);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'key', v: key }, { t: 'audit', v: audit });
   }
 
   async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord> {
@@ -243,11 +357,11 @@ export class LowdbStore implements Store {
     const status = keyStatus(key, now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
     const changes = changesOf(key, patch);
-    if (patch.name !== undefined) key.name = patch.name;
-    if (patch.roleId !== undefined) key.roleId = patch.roleId;
-    if (patch.ipAllowlist !== undefined) key.ipAllowlist = patch.ipAllowlist;
-    this.#db.data.audit.push({ ...audit, changes });
-    await this.#save();
+    const updated: KeyRecord = { ...key };
+    if (patch.name !== undefined) updated.name = patch.name;
+    if (patch.roleId !== undefined) updated.roleId = patch.roleId;
+    if (patch.ipAllowlist !== undefined) updated.ipAllowlist = patch.ipAllowlist;
+    await this.#change({ t: 'key', v: updated }, { t: 'audit', v: { ...audit, changes } });
     return key;
   }
 
@@ -256,9 +370,7 @@ export class LowdbStore implements Store {
     if (key.revokedAt !== null) {
       throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
     }
-    key.revokedAt = at;
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'key', v: { ...key, revokedAt: at } }, { t: 'audit', v: audit });
     return key;
   }
 
@@ -273,35 +385,29 @@ export class LowdbStore implements Store {
     }
     // The old key is on its way out: it does not count against the plan limit.
     this.#checkInsert(input.successor, { activeLimit: input.activeLimit, now: input.now }, previous.id);
-    previous.rotatedToId = input.successor.id;
     const expiry = Date.parse(input.previousExpiresAt);
-    if (previous.expiresAt === null || Date.parse(previous.expiresAt) > expiry) previous.expiresAt = input.previousExpiresAt;
-    this.#db.data.keys.push(input.successor);
-    this.#index(input.successor);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    const expiresAt = previous.expiresAt === null || Date.parse(previous.expiresAt) > expiry ? input.previousExpiresAt : previous.expiresAt;
+    await this.#change(
+      { t: 'key', v: { ...previous, rotatedToId: input.successor.id, expiresAt } },
+      { t: 'key', v: input.successor },
+      { t: 'audit', v: audit },
+    );
     return { previous, successor: input.successor };
   }
 
   async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {
+    const ops: Op[] = [];
     for (const count of counts) {
-      const row = this.#usage.get(usageKey(count));
-      if (row) row.count += count.count;
-      else {
-        const added = { ...count };
-        this.#usage.set(usageKey(added), added);
-        this.#db.data.usage.push(added);
-      }
+      const total = (this.#usage.get(usageKey(count))?.count ?? 0) + count.count;
+      ops.push({ t: 'usage', v: { ...count, count: total } });
     }
     for (const update of updates) {
       const key = this.#keysById.get(update.keyId);
-      if (!key) continue;
-      if (key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt) {
-        key.lastUsedAt = update.lastUsedAt;
-        key.lastUsedIp = update.lastUsedIp;
+      if (key && (key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt)) {
+        ops.push({ t: 'key', v: { ...key, lastUsedAt: update.lastUsedAt, lastUsedIp: update.lastUsedIp } });
       }
     }
-    if (updates.length > 0 || counts.length > 0) await this.#save();
+    if (ops.length > 0) await this.#change(...ops);
   }
 
   async listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]> {
@@ -315,8 +421,7 @@ export class LowdbStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    this.#db.data.audit.push(event);
-    await this.#save();
+    await this.#change({ t: 'audit', v: event });
   }
 
   async listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }> {
@@ -355,33 +460,26 @@ export class LowdbStore implements Store {
     if (this.#customRole(role.organizationId, role.id)) {
       throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
     }
-    this.#db.data.roles.push(role);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'role', v: role }, { t: 'audit', v: audit });
   }
 
   async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
     const role = this.#customRole(organizationId, roleId);
     if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
     const changes = changesOf(role, patch);
-    Object.assign(role, patch, { updatedAt: now });
-    this.#db.data.audit.push({ ...audit, changes });
-    await this.#save();
+    await this.#change({ t: 'role', v: { ...role, ...patch, updatedAt: now } }, { t: 'audit', v: { ...audit, changes } });
     return role;
   }
 
   async deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void> {
-    const index = this.#db.data.roles.findIndex((role) => role.organizationId === organizationId && role.id === roleId);
-    if (index < 0) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    if (!this.#customRole(organizationId, roleId)) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
     const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => key.roleId === roleId && key.revokedAt === null);
     if (holders.length > 0) {
       throw new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.length} key(s).`, {
         details: { keyIds: holders.slice(0, 20).map((key) => key.id) },
       });
     }
-    this.#db.data.roles.splice(index, 1);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'role-', org: organizationId, id: roleId }, { t: 'audit', v: audit });
   }
 
   async listCustomPermissions(organizationId: string): Promise<CustomPermission[]> {
@@ -393,8 +491,6 @@ export class LowdbStore implements Store {
       (p) => p.organizationId === permission.organizationId && p.name === permission.name,
     );
     if (exists) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
-    this.#db.data.permissions.push(permission);
-    this.#db.data.audit.push(audit);
-    await this.#save();
+    await this.#change({ t: 'perm', v: permission }, { t: 'audit', v: audit });
   }
 }

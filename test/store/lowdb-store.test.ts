@@ -1,5 +1,5 @@
 /** The embedded store: group commit, atomic replace, indexes, the invariants it enforces. */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,11 +12,11 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function freshStore() {
+async function freshStore(options: { minCompactBytes?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-store-'));
   dirs.push(dir);
   const file = join(dir, 'db.json');
-  const store = await LowdbStore.open(file);
+  const store = await LowdbStore.open(file, options);
   const now = new Date();
   const org = newOrganization('acme', now, 'enterprise');
   const audit = (targetId = 'x') => newAuditEvent({ organizationId: org.id, action: 'key.created', actorKeyId: null, ip: null, targetType: 'key', targetId }, new Date());
@@ -36,14 +36,55 @@ describe('lowdb store', () => {
     expect(batches.reduce((a, b) => a + b, 0)).toBe(300);
     expect(batches.length).toBeLessThan(30);
     await store.close();
-    // Nothing but the data file (no temp file, no lock) is left behind, and it parses.
-    expect(readdirSync(join(file, '..')).sort()).toEqual(['db.json']);
+    // Closing leaves a self-contained snapshot and an empty journal (no temp file, no lock), and it parses.
+    expect(readdirSync(join(file, '..')).sort()).toEqual(['db.json', 'db.json.journal']);
+    expect(readFileSync(`${file}.journal`, 'utf8')).toBe('');
     const data = JSON.parse(readFileSync(file, 'utf8'));
     expect(data.keys).toHaveLength(301);
     const reopened = await LowdbStore.open(file);
     for (const key of keys) expect(await reopened.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
     expect((await reopened.listKeys(org.id, { status: 'all', limit: 1000, now: Date.now() })).items).toHaveLength(301);
     await reopened.close();
+  });
+
+  it('recovers acknowledged writes from the journal after a crash, and cuts a torn tail', async () => {
+    const { dir, file, store, org, mint, audit } = await freshStore();
+    const keys = Array.from({ length: 50 }, (_, i) => mint(`j${i}`));
+    await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
+    await store.revokeKey(org.id, keys[0]!.id, new Date().toISOString(), audit());
+    // "Crash": copy the files as they are now, without closing (no final snapshot).
+    const crashed = join(dir, 'crashed');
+    mkdirSync(crashed);
+    copyFileSync(file, join(crashed, 'db.json'));
+    copyFileSync(`${file}.journal`, join(crashed, 'db.json.journal'));
+    // Everything since the store was opened is only in the journal.
+    expect(JSON.parse(readFileSync(join(crashed, 'db.json'), 'utf8')).keys).toHaveLength(0);
+    // A write torn by the crash: never acknowledged, so it must simply be dropped.
+    appendFileSync(join(crashed, 'db.json.journal'), '{"seq":999,"ops":[{"t":"key","v":{"id":"key_');
+    const recovered = await LowdbStore.open(join(crashed, 'db.json'));
+    for (const key of keys) expect(await recovered.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
+    expect((await recovered.getKey(org.id, keys[0]!.id))?.revokedAt).not.toBeNull();
+    expect((await recovered.listAudit(org.id, { limit: 1000 })).items).toHaveLength(52);
+    // Opening compacted everything into the snapshot.
+    expect(JSON.parse(readFileSync(join(crashed, 'db.json'), 'utf8')).keys).toHaveLength(51);
+    expect(readFileSync(join(crashed, 'db.json.journal'), 'utf8')).toBe('');
+    await recovered.close();
+    await store.close();
+  });
+
+  it('compacts: the journal is folded into the snapshot once it outgrows it', async () => {
+    const { file, store, mint, audit } = await freshStore({ minCompactBytes: 256 * 1024 });
+    let maxJournal = 0;
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.insertKey(mint(`c${round}-${i}`), { activeLimit: null, now: Date.now() }, audit())));
+      maxJournal = Math.max(maxJournal, statSync(`${file}.journal`).size);
+    }
+    // 1,000 keys journal ~850 KB: compactions happened, so the snapshot holds keys and the journal stayed bounded.
+    const snapshotKeys = JSON.parse(readFileSync(file, 'utf8')).keys.length;
+    expect(snapshotKeys).toBeGreaterThan(100);
+    expect(maxJournal).toBeLessThan(2 * Math.max(256 * 1024, statSync(file).size));
+    await store.close();
+    expect(JSON.parse(readFileSync(file, 'utf8')).keys).toHaveLength(1001);
   });
 
   it('refuses a second owner of the same file with a clear message', async () => {
