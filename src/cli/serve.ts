@@ -1,10 +1,16 @@
 /** `keyward serve` and `keyward bootstrap`: run the service, or seed its store directly. */
 import { Command, Option } from 'commander';
-import { KeyService } from '../server/service.ts';
-import { configFromEnv, resolveConfig, type ServerConfigInput } from '../server/config.ts';
-import { startServer } from '../server/server.ts';
-import { openStore } from '../store/index.ts';
+import type { ServerConfigInput } from '../server/config.ts';
 import { printJson, type OutputFormat } from './output.ts';
+
+// The server stack loads only when a command needs it, so `keyward --help` and
+// the client commands start fast.
+const loadServer = async () => ({
+  ...(await import('../server/config.ts')),
+  ...(await import('../server/server.ts')),
+  ...(await import('../server/service.ts')),
+  ...(await import('../store/index.ts')),
+});
 
 interface ServeFlags {
   port?: string;
@@ -46,6 +52,7 @@ export function serveCommand(): Command {
     .option('--host <host>', 'listen address [env: KEYWARD_HOST] (default: "127.0.0.1")')
     .option('--log-level <level>', 'fatal|error|warn|info|debug [env: KEYWARD_LOG_LEVEL]');
   storeOptions(serve).action(async (flags: ServeFlags) => {
+    const { configFromEnv, resolveConfig, startServer } = await loadServer();
     const config = resolveConfig(configFromEnv(), flagsToConfig(flags), { bootstrapOrganization: 'default' });
     const running = await startServer(config, { onBootstrap: (result) => printBootstrapped(result, 'default') });
     let stopping = false;
@@ -73,6 +80,7 @@ export function bootstrapCommand(): Command {
     .requiredOption('--org <name>', 'organization name')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
   storeOptions(bootstrap).action(async (flags: ServeFlags & { org: string; output: OutputFormat }) => {
+    const { configFromEnv, resolveConfig, openStore, KeyService } = await loadServer();
     const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
     const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
     try {
