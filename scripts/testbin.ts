@@ -35,6 +35,17 @@ function fmt(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** `go` on PATH, else $GOROOT/bin/go or /usr/local/go/bin/go (CI shells may not source ~/.bashrc). */
+function goBinary(): string {
+  const onPath = spawnSync('go', ['version'], { stdio: 'ignore' });
+  if (onPath.status === 0) return 'go';
+  for (const dir of [process.env.GOROOT, '/usr/local/go']) {
+    if (dir && existsSync(path.join(dir, 'bin', 'go'))) return path.join(dir, 'bin', 'go');
+  }
+  return 'go';
+}
+const GO = goBinary();
+
 function goEnv(): NodeJS.ProcessEnv {
   return {
     ...process.env,
@@ -47,7 +58,7 @@ function goEnv(): NodeJS.ProcessEnv {
 }
 
 function pinnedModule(b: TestbinBinary): PinnedModule {
-  const res = spawnSync('go', ['list', '-m', '-json', b.module], {
+  const res = spawnSync(GO, ['list', '-m', '-json', b.module], {
     cwd: path.join(REPO_ROOT, b.wrapper),
     env: goEnv(),
     encoding: 'utf8',
@@ -62,7 +73,7 @@ function goBuild(b: TestbinBinary, mod: PinnedModule, out: string, jobs: number)
   const ldflags = ['-s', '-w', ...b.ldflags(mod)].join(' ');
   const argv = ['build', '-p', String(jobs), '-trimpath', '-ldflags', ldflags, '-o', out, b.pkg];
   return new Promise((resolve, reject) => {
-    const child = spawn('go', argv, {
+    const child = spawn(GO, argv, {
       cwd: path.join(REPO_ROOT, b.wrapper),
       env: goEnv(),
       stdio: ['ignore', printDirOnly ? 'ignore' : 'inherit', 'inherit'],
@@ -102,7 +113,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const go = spawnSync('go', ['version'], { encoding: 'utf8', env: goEnv() });
+  const go = spawnSync(GO, ['version'], { encoding: 'utf8', env: goEnv() });
   if (go.status !== 0) {
     throw new Error('Go is needed to build the control-plane binaries (or set KUBEBUILDER_ASSETS to existing ones)');
   }
