@@ -57,11 +57,14 @@ export function keysCommand(): Command {
     .addOption(new Option('--status <status>', 'which keys').choices(['active', 'expired', 'revoked', 'all']).default('active'))
     .option('--role <role>', 'only this role')
     .addOption(new Option('--environment <env>', 'only this environment').choices(['production', 'staging', 'development']))
+    .option('--unused-for <duration>', 'only keys not used for this long, e.g. 30d (review and revoke unused keys)')
+    .option('--rotation-due', 'only keys whose rotation is due')
     .addOption(urlOption())
     .addOption(outputOption())
-    .action(async (o: ConnectionOptions & { status: 'active'; role?: string; environment?: 'production' }) => {
+    .action(async (o: ConnectionOptions & { status: 'active'; role?: string; environment?: 'production'; unusedFor?: string; rotationDue?: boolean }) => {
       const items: KeyView[] = [];
-      for await (const key of clientFrom(o).allKeys({ status: o.status, role: o.role, environment: o.environment })) items.push(key);
+      const query = { status: o.status, role: o.role, environment: o.environment, unusedFor: o.unusedFor, rotationDue: o.rotationDue ? ('true' as const) : undefined };
+      for await (const key of clientFrom(o).allKeys(query)) items.push(key);
       printKeys(items, o.output);
     });
 

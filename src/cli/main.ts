@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { KeywardApiError, KeywardUnreachableError } from '../client/index.ts';
 import { registerDevCommands } from './dev-cluster.ts';
 import { CliUsageError } from './errors.ts';
+import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
 import { bootstrapCommand, serveCommand } from './serve.ts';
 
@@ -18,6 +19,7 @@ const program = new Command('keyward')
 program.addCommand(serveCommand());
 program.addCommand(bootstrapCommand());
 program.addCommand(keysCommand());
+program.addCommand(auditCommand());
 registerDevCommands(program);
 const overrideExits = (command: Command): void => {
   command.exitOverride();

@@ -15,8 +15,45 @@ export type Role = Out<typeof schemas.Role>;
 export type Permission = Out<typeof schemas.Permission>;
 export type VerifyResult = Out<typeof schemas.VerifyResult>;
 export type WhoAmI = Out<typeof schemas.WhoAmI>;
-export type { CreateKeyBody, UpdateKeyBody, RotateKeyBody, ListKeysQuery, VerifyBody, CreateRoleBody, UpdateRoleBody, CreatePermissionBody } from '../core/schemas.ts';
-import type { CreateKeyBody, CreatePermissionBody, CreateRoleBody, ListKeysQuery, RotateKeyBody, UpdateKeyBody, UpdateRoleBody, VerifyBody } from '../core/schemas.ts';
+export type OrganizationView = Out<typeof schemas.OrganizationView>;
+export type IpAllowlistView = Out<typeof schemas.IpAllowlistView>;
+export type UsageView = Out<typeof schemas.UsageView>;
+export type AuditEvent = Out<typeof schemas.AuditEventView>;
+export type AuditPage = Out<typeof schemas.AuditPage>;
+export type {
+  AuditQuery,
+  CreateKeyBody,
+  CreatePermissionBody,
+  CreateRoleBody,
+  ListKeysQuery,
+  PutIpAllowlistBody,
+  RotateKeyBody,
+  UpdateKeyBody,
+  UpdateOrganizationBody,
+  UpdateRoleBody,
+  UsageQuery,
+  VerifyBody,
+} from '../core/schemas.ts';
+import type {
+  AuditQuery,
+  CreateKeyBody,
+  CreatePermissionBody,
+  CreateRoleBody,
+  ListKeysQuery,
+  PutIpAllowlistBody,
+  RotateKeyBody,
+  UpdateKeyBody,
+  UpdateOrganizationBody,
+  UpdateRoleBody,
+  UsageQuery,
+  VerifyBody,
+} from '../core/schemas.ts';
+
+const queryString = (query: object): string => {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  return params.size > 0 ? `?${params}` : '';
+};
 
 export class KeywardApiError extends Error {
   readonly status: number;
@@ -107,10 +144,7 @@ export class KeywardClient {
   }
 
   listKeys(query: ListKeysQuery = {}): Promise<KeyList> {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
-    const search = params.size > 0 ? `?${params}` : '';
-    return this.request('GET', `/v1/keys${search}`);
+    return this.request('GET', `/v1/keys${queryString(query)}`);
   }
 
   /** Follows cursors to the end. */
@@ -165,5 +199,39 @@ export class KeywardClient {
 
   createPermission(body: CreatePermissionBody): Promise<Permission> {
     return this.request('POST', '/v1/permissions', body);
+  }
+
+  getOrganization(): Promise<OrganizationView> {
+    return this.request('GET', '/v1/organization');
+  }
+
+  updateOrganization(body: UpdateOrganizationBody): Promise<OrganizationView> {
+    return this.request('PATCH', '/v1/organization', body);
+  }
+
+  getIpAllowlist(): Promise<IpAllowlistView> {
+    return this.request('GET', '/v1/ip-allowlist');
+  }
+
+  putIpAllowlist(body: PutIpAllowlistBody): Promise<IpAllowlistView> {
+    return this.request('PUT', '/v1/ip-allowlist', body);
+  }
+
+  usage(query: UsageQuery = {}): Promise<UsageView> {
+    return this.request('GET', `/v1/usage${queryString(query)}`);
+  }
+
+  auditLog(query: AuditQuery = {}): Promise<AuditPage> {
+    return this.request('GET', `/v1/audit-log${queryString(query)}`);
+  }
+
+  /** The whole audit log (newest first), following cursors. */
+  async *allAuditEvents(query: Omit<AuditQuery, 'cursor'> = {}): AsyncGenerator<AuditEvent> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.auditLog({ limit: 1000, ...query, ...(cursor ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
   }
 }

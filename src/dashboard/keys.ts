@@ -418,7 +418,7 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
           'p',
           { class: 'summary', 'data-testid': 'key-limit' },
           org.activeKeyLimit === null
-            ? `${org.activeKeys} active keys on the ${org.plan} plan (no limit).`
+            ? `${org.activeKeys} active ${org.activeKeys === 1 ? 'key' : 'keys'} on the ${org.plan} plan (no limit).`
             : `${org.activeKeys} of ${org.activeKeyLimit} active keys on the ${org.plan} plan.`,
         )
       : null,

@@ -1,5 +1,5 @@
 /** The keyward dashboard: sign in with an API key, then tabs for keys, roles, allowlist, usage and audit. */
-import { h, render } from 'preact';
+import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AllowlistTab } from './allowlist.ts';
 import { Api, grants, isNotAvailable, session, type Organization, type Role, type WhoAmI } from './api.ts';
@@ -14,7 +14,7 @@ interface Tab {
   id: string;
   label: string;
   permission: string;
-  view: (props: { ctx: Ctx }) => ReturnType<typeof h> | null;
+  view: ComponentType<{ ctx: Ctx }>;
 }
 
 const TABS: Tab[] = [

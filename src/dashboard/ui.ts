@@ -43,7 +43,7 @@ export function LoadError({ error, feature, endpoint }: { error: unknown; featur
  * A modal <dialog>: focus moves in and is trapped by the browser, Escape
  * closes it (unless `closable` is false), focus returns to where it was.
  */
-export function Dialog(props: { title: string; onClose: () => void; closable?: boolean; children: ComponentChildren; class?: string }) {
+export function Dialog(props: { title: string; onClose: () => void; closable?: boolean; children?: ComponentChildren; class?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const closable = props.closable ?? true;
@@ -66,6 +66,10 @@ export function Dialog(props: { title: string; onClose: () => void; closable?: b
       onCancel: (event: Event) => {
         event.preventDefault();
         if (closable) props.onClose();
+      },
+      // The browser may close it anyway (a repeated Escape): keep our state in step.
+      onClose: () => {
+        if (ref.current?.isConnected) props.onClose();
       },
     },
     h('h2', { id: titleId, class: 'dialog-title' }, props.title),
@@ -149,7 +153,7 @@ export function SecretReveal({ keyId, secret, onDone }: { keyId: string; secret:
 }
 
 export type BadgeTone = 'success' | 'warning' | 'danger' | 'neutral' | 'info';
-export const Badge = ({ tone, children, title }: { tone: BadgeTone; children: ComponentChildren; title?: string }) =>
+export const Badge = ({ tone, children, title }: { tone: BadgeTone; children?: ComponentChildren; title?: string }) =>
   h('span', { class: `badge badge-${tone}`, title }, children);
 
 /** Loads data on mount and when deps change; `reload` runs it again. */

@@ -87,7 +87,7 @@ export class OrganizationService {
       to,
       items: items
         .map(({ keyId, day: d, outcome, count }) => ({ keyId, day: d, outcome, count }))
-        .sort((a, b) => (a.day === b.day ? a.keyId.localeCompare(b.keyId) : a.day.localeCompare(b.day))),
+        .sort((a, b) => a.day.localeCompare(b.day) || a.keyId.localeCompare(b.keyId) || a.outcome.localeCompare(b.outcome)),
     };
   }
 

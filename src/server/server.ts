@@ -82,9 +82,12 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     (closing ??= (async () => {
       state.ready = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive connections become idle as their last response goes out: close them as they do.
+      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       const forceAfter = setTimeout(() => server.closeAllConnections(), 10_000);
       await closed;
+      clearInterval(closeIdle);
       clearTimeout(forceAfter);
       await usage.stop();
       await alerts.drain();

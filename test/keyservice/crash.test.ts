@@ -6,81 +6,19 @@
  * the stale lock must not block the restart, and a second live process on the
  * same file must be refused.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, killAll, startKeyward as keyward, serve, waitReady, type Child } from '../support/cli-process.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const TOTAL_CREATES = 500;
 const IN_FLIGHT = 64;
 /** Kill once this many 201s have arrived: well before the end of the load. */
 const KILL_AFTER = 250;
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children: Child[] = [];
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('KEYWARD_')) env[name] = value;
-  return { ...env, KEYWARD_LOG_LEVEL: 'warn', ...extra };
-}
-
-function keyward(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  const handle: Child = {
-    process: child,
-    stdout: '',
-    stderr: '',
-    exited: new Promise((done) => child.once('exit', (code, signal) => done({ code, signal }))),
-  };
-  child.stdout!.on('data', (chunk: Buffer) => (handle.stdout += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (handle.stderr += chunk.toString('utf8')));
-  children.push(handle);
-  return handle;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const { port } = server.address() as { port: number };
-  await new Promise((closed) => server.close(closed));
-  return port;
-}
-
-/** Waits until the child answers /readyz, or fails with its output if it exits first. */
-async function waitReady(child: Child, url: string): Promise<void> {
-  let exited = false;
-  void child.exited.then(() => (exited = true));
-  for (;;) {
-    if (exited) throw new Error(`keyward serve exited before it was ready:\n${child.stderr}${child.stdout}`);
-    try {
-      const response = await fetch(`${url}/readyz`);
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function serve(storeFile: string, port: number): Promise<Child> {
-  const child = keyward(['serve'], { KEYWARD_STORE: storeFile, KEYWARD_PORT: String(port), KEYWARD_HOST: '127.0.0.1' });
-  await waitReady(child, `http://127.0.0.1:${port}`);
-  return child;
-}
 
 async function post(url: string, path: string, secret: string, body: unknown): Promise<{ status: number; body: any }> {
   const response = await fetch(url + path, {
@@ -139,8 +77,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
-  await Promise.all(children.map((child) => child.exited));
+  await killAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

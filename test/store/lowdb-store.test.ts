@@ -87,6 +87,22 @@ describe('lowdb store', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).keys).toHaveLength(1001);
   });
 
+  it('filters keys by last use and by rotation due date', async () => {
+    const { store, org, mint, audit } = await freshStore();
+    const used = mint('used');
+    const idle = mint('idle');
+    await store.insertKey(used, { activeLimit: null, now: Date.now() }, audit());
+    await store.insertKey(idle, { activeLimit: null, now: Date.now() }, audit());
+    await store.recordUsage([{ keyId: used.id, lastUsedAt: new Date(Date.now() + 1000).toISOString(), lastUsedIp: '10.0.0.1' }], []);
+    const since = new Date(Date.now() + 500).toISOString();
+    const unused = await store.listKeys(org.id, { status: 'all', limit: 10, now: Date.now(), unusedSince: since });
+    expect(unused.items.map((k) => k.name).sort()).toEqual(['admin', 'idle']);
+    const dueIn100Days = new Date(Date.now() + 100 * 86_400_000).toISOString();
+    expect((await store.listKeys(org.id, { status: 'all', limit: 10, now: Date.now(), rotationDueBefore: dueIn100Days })).items).toHaveLength(3);
+    expect((await store.listKeys(org.id, { status: 'all', limit: 10, now: Date.now(), rotationDueBefore: new Date().toISOString() })).items).toHaveLength(0);
+    await store.close();
+  });
+
   it('refuses a second owner of the same file with a clear message', async () => {
     const { file, store } = await freshStore();
     await expect(LowdbStore.open(file)).rejects.toThrow(/in use by another keyward process \(pid \d+\)/);

@@ -1,0 +1,186 @@
+/** Usage counts, failed-auth throttling with a webhook alert, the audit log and /metrics. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSecret } from '../../src/core/token.ts';
+import { raw, requestFrom, startTestService, type TestService } from '../support/keyservice.ts';
+
+/** A real HTTP receiver on loopback standing in for the alert webhook's endpoint. */
+async function webhookReceiver(options: { failFirst?: number } = {}) {
+  const received: any[] = [];
+  let refused = 0;
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      if (refused < (options.failFirst ?? 0)) {
+        refused++;
+        res.writeHead(503).end();
+        return;
+      }
+      received.push(JSON.parse(body));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, received, close: () => new Promise((r) => server.close(r)) };
+}
+
+const until = async (condition: () => boolean, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('brute-force protection', () => {
+  let service: TestService;
+  let webhook: Awaited<ReturnType<typeof webhookReceiver>>;
+
+  beforeAll(async () => {
+    // The first delivery fails: the alert must still arrive (retried with backoff).
+    webhook = await webhookReceiver({ failFirst: 1 });
+    service = await startTestService({ failedAuthThreshold: 20, failedAuthWindow: '1m', throttleDuration: '5m', alertWebhookUrl: webhook.url });
+  });
+  afterAll(async () => {
+    await service.stop();
+    await webhook.close();
+  });
+
+  it('1,000 bad keys from one address: throttled after the threshold, one alert, other addresses unaffected', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      const response = await requestFrom('127.0.0.2', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${newSecret()}` } });
+      statuses.push(response.status);
+      if (i === 999) {
+        expect(response.body.error.code).toBe('RATE_LIMITED');
+        expect(Number(response.headers['retry-after'])).toBeGreaterThan(200);
+      }
+    }
+    expect(statuses.slice(0, 19).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
+    // Even a good key is refused from the throttled address…
+    expect((await requestFrom('127.0.0.2', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).status).toBe(429);
+    // …while other addresses carry on.
+    expect((await requestFrom('127.0.0.3', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).status).toBe(200);
+    expect((await requestFrom('127.0.0.3', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${newSecret()}` } })).status).toBe(401);
+
+    await until(() => webhook.received.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(webhook.received).toHaveLength(1);
+    expect(webhook.received[0]).toMatchObject({ type: 'auth.throttled', ip: '127.0.0.2', failures: 20, codes: { UNKNOWN_KEY: 20 } });
+    expect(JSON.stringify(webhook.received[0])).not.toMatch(/kw_[0-9A-Za-z]{10}/);
+    expect(service.logs.some((line) => line.includes('"alert: auth.throttled"') && line.includes('127.0.0.2'))).toBe(true);
+
+    const metrics = (await raw(service.url, '/metrics')).text;
+    expect(metrics).toMatch(/keyward_failed_auth_total\{code="UNKNOWN_KEY"\} 21/);
+    expect(metrics).toMatch(/keyward_auth_throttled_total 1/);
+  });
+
+  it('a throttling caused by a known (revoked) key is recorded in its organization\'s audit log', async () => {
+    const admin = service.client();
+    const doomed = await admin.createKey({ name: 'Leaked', role: 'viewer' });
+    await admin.revokeKey(doomed.key.id);
+    for (let i = 0; i < 20; i++) {
+      await requestFrom('127.0.0.4', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${doomed.secret}` } });
+    }
+    expect((await requestFrom('127.0.0.4', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${doomed.secret}` } })).status).toBe(429);
+    await until(() => webhook.received.length === 2);
+    const audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+    expect(audit.items).toHaveLength(1);
+    expect(audit.items[0]).toMatchObject({ targetType: 'address', targetId: '127.0.0.4', changes: { after: { keyIds: [doomed.key.id], codes: { KEY_REVOKED: 20 } } } });
+  });
+});
+
+describe('usage and the audit log', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService();
+  });
+  afterAll(async () => service.stop());
+
+  it('counts requests per key per day and outcome; finds unused keys and keys due for rotation', async () => {
+    const admin = service.client();
+    const gateway = service.client((await admin.createKey({ name: 'Gateway', role: 'verifier' })).secret);
+    const app = await admin.createKey({ name: 'App', role: 'viewer' });
+    const idle = await admin.createKey({ name: 'Idle', role: 'viewer' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    for (let i = 0; i < 5; i++) await gateway.verify({ key: app.secret });
+    await gateway.verify({ key: app.secret, permission: 'api.key.create' });
+    const usage = await admin.request<{ items: { keyId: string; outcome: string; count: number; day: string }[] }>('GET', `/v1/usage?keyId=${app.key.id}`);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(usage.items).toEqual([
+      { keyId: app.key.id, day: today, outcome: 'INSUFFICIENT_PERMISSIONS', count: 1 },
+      { keyId: app.key.id, day: today, outcome: 'VALID', count: 5 },
+    ]);
+    expect((await admin.getKey(app.key.id)).lastUsedAt).not.toBeNull();
+
+    // Unused for 30 days: nothing yet (every key is new). Unused for 1s: the idle key, not the app just used.
+    expect((await admin.request<{ items: unknown[] }>('GET', '/v1/keys?unusedFor=30d')).items).toEqual([]);
+    const unusedNow = (await admin.request<{ items: { id: string }[] }>('GET', '/v1/keys?unusedFor=1s')).items.map((k) => k.id);
+    expect(unusedNow).toContain(idle.key.id);
+    expect(unusedNow).not.toContain(app.key.id);
+    // Rotation due: every key here is new, so none is due (the filter itself is tested on the store).
+    expect((await admin.request<{ items: unknown[] }>('GET', '/v1/keys?rotationDue=true')).items).toEqual([]);
+  });
+
+  it('records every action with its actor and address, newest first, never a secret', async () => {
+    const admin = service.client();
+    const manager = await admin.createKey({ name: 'Manager', role: 'key-manager' });
+    const asManager = service.client(manager.secret);
+    const created = await asManager.createKey({ name: 'Worker', role: 'viewer' });
+    await asManager.updateKey(created.key.id, { name: 'Worker (EU)' });
+    const rotated = await asManager.rotateKey(created.key.id, { gracePeriod: '1h' });
+    await asManager.revokeKey(rotated.key.id);
+    await admin.createPermission({ name: 'geo.read' });
+    await admin.createRole({ id: 'geo', name: 'Geo', permissions: ['geo.read'] });
+    await admin.request('PUT', '/v1/ip-allowlist', { entries: ['127.0.0.0/8'] });
+
+    const log = await admin.request<{ items: any[]; nextCursor: string | null }>('GET', '/v1/audit-log?limit=200');
+    const actions = log.items.map((e) => e.action);
+    expect(actions.slice(0, 8)).toEqual([
+      'ip-allowlist.updated',
+      'role.created',
+      'permission.created',
+      'key.revoked',
+      'key.rotated',
+      'key.updated',
+      'key.created',
+      'key.created',
+    ]);
+    const byManager = log.items.filter((e) => e.actorKeyId === manager.key.id).map((e) => e.action);
+    expect(byManager).toEqual(['key.revoked', 'key.rotated', 'key.updated', 'key.created']);
+    const update = log.items.find((e) => e.action === 'key.updated');
+    expect(update).toMatchObject({ targetId: created.key.id, ip: '127.0.0.1', changes: { before: { name: 'Worker' }, after: { name: 'Worker (EU)' } } });
+    expect(log.items.find((e) => e.action === 'key.rotated').changes.after).toMatchObject({ successorId: rotated.key.id, gracePeriod: '1h' });
+    expect(log.items.at(-1).action).toBe('organization.created');
+
+    // Filters and pagination.
+    const filtered = await admin.request<{ items: any[] }>('GET', `/v1/audit-log?targetId=${created.key.id}`);
+    expect(filtered.items.map((e) => e.action)).toEqual(['key.rotated', 'key.updated', 'key.created']);
+    const page1 = await admin.request<{ items: any[]; nextCursor: string }>('GET', '/v1/audit-log?limit=3');
+    const page2 = await admin.request<{ items: any[] }>('GET', `/v1/audit-log?limit=3&cursor=${page1.nextCursor}`);
+    expect([...page1.items, ...page2.items].map((e) => e.id)).toEqual(log.items.slice(0, 6).map((e) => e.id));
+
+    // Only with audit.view; and no secret anywhere in it.
+    expect((await raw(service.url, '/v1/audit-log', { headers: { authorization: `Bearer ${manager.secret}` } })).body.error.code).toBe('INSUFFICIENT_PERMISSIONS');
+    const text = JSON.stringify(log);
+    for (const secret of [service.adminSecret, manager.secret, created.secret, rotated.secret]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(secret.slice(3, 25));
+    }
+  });
+
+  it('exposes Prometheus metrics: requests by route and status, verify outcomes, active keys, store writes', async () => {
+    const metrics = (await raw(service.url, '/metrics')).text;
+    expect(metrics).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/keys",status="201"\} \d+/);
+    expect(metrics).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/verify",status="200"\} 6/);
+    expect(metrics).toMatch(/keyward_verify_total\{code="VALID"\} 5/);
+    expect(metrics).toMatch(/keyward_verify_total\{code="INSUFFICIENT_PERMISSIONS"\} 1/);
+    expect(metrics).toMatch(new RegExp(`keyward_active_keys\\{organization="${service.organizationId}"\\} \\d+`));
+    expect(metrics).toMatch(/keyward_store_write_batch_size_count \d+/);
+    expect(metrics).toMatch(/keyward_store_write_seconds_bucket/);
+    expect(metrics).not.toMatch(/kw_[0-9A-Za-z]{20}/);
+  });
+});
