@@ -1,0 +1,352 @@
+/**
+ * keyward benchmarks (issue 2). `npm run bench` (full, ~3-4 min on 2 cores) or
+ * `npm run bench -- --quick` (smoke run, ~1 min).
+ *
+ *   1. verify: POST /v1/verify at 64 connections against the real key service
+ *      and, in the same run, against a bare node:http baseline
+ *      (bench/baseline-server.ts) doing the unavoidable per-request work.
+ *   2. create: POST /v1/keys latency and throughput with 1k / 10k / 100k keys
+ *      already in the lowdb store, sequentially and with 64 concurrent clients.
+ *
+ * Every server runs in its own child process on 127.0.0.1; the load generator
+ * (autocannon, programmatic) runs in this process. Results go to
+ * docs/benchmarks.md (between the generated-results markers; the prose
+ * around them is kept) and to a JSON file next to the temp stores.
+ *
+ * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
+ *        --no-write (print only), --profile (run keyward with --cpu-prof).
+ */
+import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { hashSecret } from '../src/core/token.ts';
+import { renderResults, writeReport, type BenchResults, type CreateRow, type LoadStats, type VerifyRun } from './report.ts';
+import { seedStore } from './seed.ts';
+import { cpuSeconds, machineTicks, freePort, HOST, log, machineInfo, pool, rssMiB, runNode, Samples, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    sizes: { type: 'string' },
+    out: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`npm run bench\` from the repository.\n`);
+  process.exit(1);
+}
+
+const QUICK = flags.quick;
+const PLAN = QUICK
+  ? { verifyKeys: 200, rounds: 1, firstWarmupS: 1, warmupS: 1, durationS: 3, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
+  : { verifyKeys: 1_000, rounds: 3, firstWarmupS: 5, warmupS: 2, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
+const sizes = flags.sizes ? flags.sizes.split(',').map((s) => Number(s.trim())) : PLAN.sizes;
+const CONNECTIONS = 64;
+
+const workDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
+const profileDir = join(workDir, 'profiles');
+log(`mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; work dir ${workDir}`);
+
+// ---------------------------------------------------------------- helpers
+
+type LoadResult = LoadStats;
+
+/**
+ * One autocannon run. Latency samples are taken from every 2xx 'response'
+ * event (exact, sub-millisecond; autocannon's own histogram has 1 ms
+ * resolution), throughput is 2xx responses / (last response - start).
+ */
+function load(options: AutocannonOptions, serverPid: number, capSeconds?: number): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const samples = new Samples();
+    let ok = 0;
+    let other = 0;
+    let last = 0;
+    let stoppedEarly = false;
+    const cpu0 = cpuSeconds(serverPid);
+    const client0 = process.cpuUsage();
+    const machine0 = machineTicks();
+    const start = performance.now();
+    const instance = autocannon(options, (error: Error | null, result: AutocannonResult) => {
+      clearTimeout(cap);
+      if (error) {
+        reject(error);
+        return;
+      }
+      const end = last > 0 ? last : performance.now();
+      const seconds = (end - start) / 1000;
+      const wall = (performance.now() - start) / 1000;
+      const client = process.cpuUsage(client0);
+      const machine1 = machineTicks();
+      const serverCpuSeconds = cpuSeconds(serverPid) - cpu0;
+      const serverCpu = serverCpuSeconds / wall;
+      const clientCpu = (client.user + client.system) / 1e6 / wall;
+      const [p50, p99, max] = samples.percentiles(50, 99, 100);
+      resolve({
+        ok,
+        other,
+        errors: result.errors,
+        timeouts: result.timeouts,
+        seconds,
+        perSecond: ok / seconds,
+        p50: p50!,
+        p99: p99!,
+        max: max!,
+        serverCpu,
+        serverUsPerRequest: (serverCpuSeconds * 1e6) / Math.max(1, ok),
+        clientCpu,
+        otherCpu: Math.max(0, (machine1.busy - machine0.busy) / wall - serverCpu - clientCpu),
+        stoppedEarly,
+      });
+    });
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      if (status >= 200 && status < 300) {
+        ok++;
+        samples.add(responseTime);
+        last = performance.now();
+      } else other++;
+    });
+    const cap =
+      capSeconds === undefined
+        ? undefined
+        : setTimeout(() => {
+            stoppedEarly = true;
+            instance.stop();
+          }, capSeconds * 1000);
+  });
+}
+
+async function api(url: string, secret: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? null : JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+async function startKeyward(name: string, storeFile: string): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const args = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, CLI, 'serve'] : [CLI, 'serve'];
+  const child = startNode(name, args, {
+    KEYWARD_PORT: String(port),
+    KEYWARD_HOST: HOST,
+    KEYWARD_STORE: storeFile,
+    KEYWARD_LOG_LEVEL: 'warn',
+  });
+  const url = `http://${HOST}:${port}`;
+  await waitReady(child, `${url}/healthz`, 180_000);
+  return { child, url };
+}
+
+const describe = (r: LoadResult): string =>
+  `${fmtInt(r.ok)} ok in ${fmt(r.seconds, 2)} s = ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms` +
+  `${r.other || r.errors || r.timeouts ? `, NON-2XX ${r.other} errors ${r.errors} timeouts ${r.timeouts}` : ''}` +
+  `, server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmtInt(r.serverUsPerRequest)} µs/req), load-gen CPU ${fmt(r.clientCpu * 100, 0)}%, other processes ${fmt(r.otherCpu * 100, 0)}%${r.stoppedEarly ? ' (time cap hit)' : ''}`;
+
+// ---------------------------------------------------------------- 1. verify
+
+async function benchVerify(): Promise<BenchResults['verify']> {
+  log(`verify: bootstrapping a store and starting keyward`);
+  const storeFile = join(workDir, 'verify', 'db.json');
+  const boot = JSON.parse(await runNode([CLI, 'bootstrap', '--org', 'bench', '--output', 'json'], { KEYWARD_STORE: storeFile })) as {
+    organizationId: string;
+    secret: string;
+  };
+  const keyward = await startKeyward('keyward-verify', storeFile);
+
+  const verifier = await api(keyward.url, boot.secret, 'POST', '/v1/keys', { name: 'bench verifier', role: 'verifier' });
+  if (verifier.status !== 201) throw new Error(`creating the verifier key failed: ${JSON.stringify(verifier.json)}`);
+  const verifierSecret = verifier.json.secret as string;
+
+  log(`verify: creating ${PLAN.verifyKeys} viewer keys via POST /v1/keys`);
+  const created = await pool(Array.from({ length: PLAN.verifyKeys }, (_, i) => i), 16, async (i) => {
+    const r = await api(keyward.url, boot.secret, 'POST', '/v1/keys', {
+      name: `verify target ${i}`,
+      role: 'viewer',
+      environment: (['production', 'staging', 'development'] as const)[i % 3],
+      metadata: { team: `team-${i % 17}`, tier: i % 2 === 0 ? 'gold' : 'silver' },
+    });
+    if (r.status !== 201) throw new Error(`create failed: ${JSON.stringify(r.json)}`);
+    return r.json.secret as string;
+  });
+
+  log(`verify: checking every key verifies (valid:true) and recording keyward's answers for the baseline`);
+  const answers = await pool(created, 16, async (secret) => {
+    const r = await api(keyward.url, verifierSecret, 'POST', '/v1/verify', { key: secret });
+    if (r.status !== 200 || r.json.valid !== true) throw new Error(`verify pre-check failed: ${JSON.stringify(r.json)}`);
+    return r.json as Record<string, unknown>;
+  });
+  const baselineData = {
+    callers: [{ hash: hashSecret(verifierSecret), organizationId: boot.organizationId }],
+    keys: created.map((secret, i) => ({ hash: hashSecret(secret), organizationId: boot.organizationId, result: answers[i] })),
+  };
+  const dataFile = join(workDir, 'verify', 'baseline.json');
+  writeFileSync(dataFile, JSON.stringify(baselineData));
+
+  const baselinePort = await freePort();
+  const baseline = startNode('baseline', [BASELINE], { BASELINE_PORT: String(baselinePort), BASELINE_DATA: dataFile });
+  const baselineUrl = `http://${HOST}:${baselinePort}`;
+  await waitReady(baseline, `${baselineUrl}/healthz`);
+  await pool(created, 16, async (secret, i) => {
+    const r = await api(baselineUrl, verifierSecret, 'POST', '/v1/verify', { key: secret });
+    if (JSON.stringify(r.json) !== JSON.stringify(answers[i])) throw new Error(`baseline answers differently: ${JSON.stringify(r.json)}`);
+  });
+
+  const requests = created.map((secret) => ({
+    method: 'POST',
+    path: '/v1/verify',
+    headers: { authorization: `Bearer ${verifierSecret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key: secret }),
+  }));
+  const responseBytes = Math.round(answers.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0) / answers.length);
+  const targets = [
+    { server: 'keyward' as const, url: keyward.url, pid: keyward.child.pid, child: keyward.child },
+    { server: 'baseline' as const, url: baselineUrl, pid: baseline.pid, child: baseline },
+  ];
+  const runs: VerifyRun[] = [];
+  for (let round = 1; round <= PLAN.rounds; round++) {
+    // Alternate who goes first so drift (thermal, noisy neighbours) hits both.
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const warm = round === 1 ? PLAN.firstWarmupS : PLAN.warmupS;
+      log(`verify: round ${round}/${PLAN.rounds} ${target.server}: warm-up ${warm} s, then ${PLAN.durationS} s at ${CONNECTIONS} connections`);
+      await load({ url: target.url, connections: CONNECTIONS, duration: warm, requests }, target.pid);
+      const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.durationS, timeout: 30, requests }, target.pid);
+      log(`verify:   ${target.server}: ${describe(r)}`);
+      if (r.other > 0 || r.errors > 0) {
+        const exit = target.child.process.exitCode ?? target.child.process.signalCode;
+        throw new Error(
+          `${target.server} answered ${r.other} non-2xx and ${r.errors} errors` +
+            `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
+        );
+      }
+      runs.push({ server: target.server, round, ...r });
+    }
+  }
+  await keyward.child.stop();
+  await baseline.stop();
+  return { keys: PLAN.verifyKeys, connections: CONNECTIONS, durationS: PLAN.durationS, responseBytes, runs };
+}
+
+// ---------------------------------------------------------------- 2. create
+
+async function benchCreate(): Promise<CreateRow[]> {
+  const rows: CreateRow[] = [];
+  const body = JSON.stringify({ name: 'bench create', role: 'viewer', environment: 'production', metadata: { team: 'bench' } });
+  for (const size of sizes) {
+    const label = `${fmtInt(size)} keys`;
+    log(`create @ ${label}: seeding the lowdb store`);
+    const storeFile = join(workDir, `create-${size}`, 'db.json');
+    const t0 = performance.now();
+    const seeded = seedStore(storeFile, size - 1); // the admin key counts
+    log(`create @ ${label}: seeded ${fmtInt(seeded.keys)} keys, ${fmt(seeded.bytes / 1e6)} MB in ${fmt((performance.now() - t0) / 1000, 1)} s; starting keyward`);
+    const t1 = performance.now();
+    const { child, url } = await startKeyward(`keyward-create-${size}`, storeFile);
+    const startupS = (performance.now() - t1) / 1000;
+    const base = {
+      url,
+      timeout: 120,
+      requests: [{ method: 'POST', path: '/v1/keys', headers: { authorization: `Bearer ${seeded.adminSecret}`, 'content-type': 'application/json' }, body }],
+    };
+    log(`create @ ${label}: keyward up in ${fmt(startupS, 1)} s (RSS ${fmtInt(rssMiB(child.pid))} MiB); warm-up ${PLAN.warmCreates} creates`);
+    await load({ ...base, connections: 1, amount: PLAN.warmCreates }, child.pid, 15);
+
+    log(`create @ ${label}: sequential, ${PLAN.seq} creates on 1 connection (cap ${PLAN.seqCapS} s)`);
+    const seq = await load({ ...base, connections: 1, amount: PLAN.seq }, child.pid, PLAN.seqCapS);
+    log(`create @ ${label}:   sequential: ${describe(seq)}`);
+
+    log(`create @ ${label}: concurrent, ${PLAN.conc} creates on ${CONNECTIONS} connections (cap ${PLAN.concCapS} s)`);
+    const conc = await load({ ...base, connections: CONNECTIONS, amount: PLAN.conc }, child.pid, PLAN.concCapS);
+    log(`create @ ${label}:   concurrent: ${describe(conc)}`);
+    // Verify against this store too: the usage flush (every 5 s) rewrites the whole file.
+    const caller = seeded.sample.find((k) => k.roleId === 'verifier')!;
+    const verifyRequests = seeded.sample.map((k) => ({
+      method: 'POST',
+      path: '/v1/verify',
+      headers: { authorization: `Bearer ${caller.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: k.secret }),
+    }));
+    log(`create @ ${label}: verify at ${CONNECTIONS} connections for ${PLAN.sizeVerifyS} s (usage is flushed to the store every 5 s meanwhile)`);
+    await load({ url, connections: CONNECTIONS, duration: PLAN.warmupS, requests: verifyRequests }, child.pid);
+    const verify = await load({ url, connections: CONNECTIONS, duration: PLAN.sizeVerifyS, timeout: 30, requests: verifyRequests }, child.pid);
+    log(`create @ ${label}:   verify: ${describe(verify)}`);
+    const rss = rssMiB(child.pid);
+    await child.stop();
+    for (const r of [seq, conc, verify]) {
+      if (r.other > 0 || r.errors > 0) throw new Error(`create @ ${label}: ${r.other} non-2xx answers, ${r.errors} errors; keyward's output:\n${child.output().slice(-4000)}`);
+    }
+    rows.push({ size, keysAtEnd: seeded.keys + PLAN.warmCreates + seq.ok + conc.ok, fileMB: seeded.bytes / 1e6, startupS, rssMiB: rss, sequential: seq, concurrent: conc, verify });
+    if (!flags.keep) rmSync(join(workDir, `create-${size}`), { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- main
+
+function gitState(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim();
+    if (!dirty) return head;
+    // Pin the exact code measured: a digest of every file under src/.
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', 'src'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    const digest = createHash('sha256');
+    for (const f of files) if (existsSync(f)) digest.update(f).update('\0').update(readFileSync(f)).update('\0');
+    return `${head} + uncommitted src/ (${files.length} files, sha256 ${digest.digest('hex').slice(0, 12)})`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const started = performance.now();
+const results: BenchResults = {
+  machine: machineInfo(),
+  mode: QUICK ? 'quick' : 'full',
+  git: gitState(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  verify: null,
+  create: [],
+  totalS: 0,
+};
+try {
+  if (flags.only !== 'create') results.verify = await benchVerify();
+  if (flags.only !== 'verify') results.create = await benchCreate();
+} catch (error) {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+}
+results.totalS = (performance.now() - started) / 1000;
+
+const text = renderResults(results);
+process.stdout.write(`\n${text}\n`);
+const jsonFile = join(workDir, 'results.json');
+writeFileSync(jsonFile, JSON.stringify(results, null, 2));
+log(`raw results: ${jsonFile}`);
+if (flags.profile) log(`CPU profiles: ${profileDir} (summarise with: npx node bench/profile-summary.ts <file>)`);
+
+const out = flags.out ?? (QUICK || flags['no-write'] || flags.only || flags.sizes ? undefined : DOC);
+if (out) {
+  writeReport(out, text);
+  log(`wrote ${out}`);
+} else {
+  log('not writing docs/benchmarks.md (quick/partial run; pass --out FILE to write one)');
+}
+if (!flags.keep && !flags.profile) rmSync(join(workDir, 'verify'), { recursive: true, force: true });
+log(`done in ${fmt(results.totalS, 0)} s`);
