@@ -105,6 +105,13 @@ export const RotateKeyBody = z.strictObject({
     description: 'How long the old key keeps working (0 = stops now). Default 24h.',
   }),
   name: Name.optional(),
+  idempotencyKey: z
+    .string()
+    .min(8)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:\-/]+$/)
+    .optional()
+    .meta({ description: 'Makes the rotation safe to retry: a second rotation with the same value fails with IDEMPOTENCY_KEY_REUSED naming the successor it made' }),
 });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;
 

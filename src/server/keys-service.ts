@@ -126,6 +126,7 @@ export class KeysService {
       ipAllowlist: old.ipAllowlist,
       expiresAt: null,
       createdBy: principal.key.id,
+      idempotencyKey: body.idempotencyKey ?? null,
       rotatedFromId: old.id,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,

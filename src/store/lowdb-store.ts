@@ -73,6 +73,25 @@ const activeCount = (keys: readonly KeyRecord[], now: number, except?: string): 
 
 const usageKey = (u: Pick<UsageCount, 'keyId' | 'day' | 'outcome'>): string => `${u.keyId}|${u.day}|${u.outcome}`;
 
+/**
+ * When the rotated key stops working. A key is rotated once; but if its
+ * successor was revoked (say, its secret was never delivered), the old key is
+ * still the one in use and may be rotated again, with a fresh grace period.
+ * Otherwise an expiry already set earlier is never pushed back.
+ */
+export function rotatedExpiry(previous: KeyRecord, input: Pick<RotateKeyInput, 'keyId' | 'previousExpiresAt'>, successor: KeyRecord | undefined): string {
+  if (previous.rotatedToId !== null) {
+    if (successor === undefined || successor.revokedAt === null) {
+      throw new KeywardError('KEY_ALREADY_ROTATED', `Key ${input.keyId} was already rotated to ${previous.rotatedToId}.`, {
+        details: { successorId: previous.rotatedToId },
+      });
+    }
+    return input.previousExpiresAt;
+  }
+  if (previous.expiresAt !== null && Date.parse(previous.expiresAt) < Date.parse(input.previousExpiresAt)) return previous.expiresAt;
+  return input.previousExpiresAt;
+}
+
 export function keyLimitError(active: number, limit: number): KeywardError {
   return new KeywardError(
     'KEY_LIMIT_REACHED',
@@ -378,15 +397,9 @@ export class LowdbStore implements Store {
     const previous = this.#orgKey(input.organizationId, input.keyId);
     const status = keyStatus(previous, input.now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
-    if (previous.rotatedToId !== null) {
-      throw new KeywardError('KEY_ALREADY_ROTATED', `Key ${input.keyId} was already rotated to ${previous.rotatedToId}.`, {
-        details: { successorId: previous.rotatedToId },
-      });
-    }
     // The old key is on its way out: it does not count against the plan limit.
     this.#checkInsert(input.successor, { activeLimit: input.activeLimit, now: input.now }, previous.id);
-    const expiry = Date.parse(input.previousExpiresAt);
-    const expiresAt = previous.expiresAt === null || Date.parse(previous.expiresAt) > expiry ? input.previousExpiresAt : previous.expiresAt;
+    const expiresAt = rotatedExpiry(previous, input, this.#keysById.get(previous.rotatedToId ?? ''));
     await this.#change(
       { t: 'key', v: { ...previous, rotatedToId: input.successor.id, expiresAt } },
       { t: 'key', v: input.successor },
