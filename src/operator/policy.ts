@@ -1,0 +1,114 @@
+/**
+ * Pure decisions, in the manner of cert-manager's trigger policies: the
+ * observed state is gathered into one input, an ordered chain of small named
+ * policies each says whether a new key must be issued and why, and the first
+ * that fires decides. Its reason becomes the status reason and the Event.
+ * The clock is an input, so time-based policies are tested without sleeping.
+ */
+import type { EffectiveApiKeySpec } from '../core/apikey.ts';
+import { formatDuration } from '../core/duration.ts';
+import type { ApiKeyStatus, ObservedKey, ObservedSecret, PendingIssue, PreviousKey, RotationReason } from './types.ts';
+
+export interface PolicyInput {
+  spec: EffectiveApiKeySpec;
+  status: ApiKeyStatus;
+  secret: ObservedSecret;
+  /** The key service's view of status.keyId; undefined if it was not asked. */
+  key: ObservedKey | undefined;
+  now: number;
+}
+
+export interface IssueDecision {
+  operation: 'Create' | 'Rotate';
+  reason: RotationReason;
+  message: string;
+}
+
+type Policy = (input: PolicyInput) => IssueDecision | null;
+
+const noKeyYet: Policy = ({ status }) =>
+  status.keyId ? null : { operation: 'Create', reason: 'Created', message: 'No key has been issued for this ApiKey yet.' };
+
+const keyRevokedOrExpired: Policy = ({ status, key }) => {
+  if (!key || key.status === 'active') return null;
+  const what = key.status === 'missing' ? 'no longer exists in the key service' : `was ${key.status} outside the operator`;
+  return { operation: 'Create', reason: 'KeyRevoked', message: `Key ${status.keyId} ${what}; issuing a new key.` };
+};
+
+const secretMissing: Policy = ({ secret, spec }) =>
+  secret.exists ? null : { operation: 'Rotate', reason: 'Drift', message: `Secret ${spec.secretName} is missing; re-issuing its key.` };
+
+const secretTampered: Policy = ({ secret, status, spec }) => {
+  if (!secret.hasSecretValue) return { operation: 'Rotate', reason: 'Drift', message: `Secret ${spec.secretName} has no "${spec.dataKeys.secret}" entry; re-issuing.` };
+  if (secret.keyId !== status.keyId) {
+    return { operation: 'Rotate', reason: 'Drift', message: `Secret ${spec.secretName} names key ${secret.keyId ?? '(none)'} instead of ${status.keyId}; re-issuing.` };
+  }
+  if (secret.recordedSha256 === undefined || secret.dataSha256 !== secret.recordedSha256) {
+    return { operation: 'Rotate', reason: 'Drift', message: `The secret value in Secret ${spec.secretName} was changed outside the operator; re-issuing.` };
+  }
+  return null;
+};
+
+const secretRenamed: Policy = ({ status, spec }) =>
+  status.secretName !== undefined && status.secretName !== spec.secretName
+    ? { operation: 'Rotate', reason: 'SpecChange', message: `spec.secret.name changed from ${status.secretName} to ${spec.secretName}.` }
+    : null;
+
+const tokenChanged: Policy = ({ status, spec }) =>
+  spec.token !== null && spec.token !== (status.observedRotationToken ?? null)
+    ? { operation: 'Rotate', reason: 'Token', message: `spec.rotation.token changed to "${spec.token}".` }
+    : null;
+
+const intervalElapsed: Policy = ({ status, spec, now }) => {
+  if (spec.suspend || !status.lastRotationTime) return null;
+  const due = Date.parse(status.lastRotationTime) + spec.intervalMs;
+  return now >= due
+    ? { operation: 'Rotate', reason: 'Scheduled', message: `The key is older than the rotation interval (${formatDuration(spec.intervalMs)}).` }
+    : null;
+};
+
+/** Order matters: the first policy that fires decides. */
+export const ISSUE_POLICIES: readonly [name: string, policy: Policy][] = [
+  ['NoKeyYet', noKeyYet],
+  ['KeyRevokedOrExpired', keyRevokedOrExpired],
+  ['SecretMissing', secretMissing],
+  ['SecretTampered', secretTampered],
+  ['SecretRenamed', secretRenamed],
+  ['TokenChanged', tokenChanged],
+  ['IntervalElapsed', intervalElapsed],
+];
+
+export function shouldIssue(input: PolicyInput): IssueDecision | null {
+  for (const [, policy] of ISSUE_POLICIES) {
+    const decision = policy(input);
+    if (decision) return decision;
+  }
+  return null;
+}
+
+/** After a crash with an issue under way: was the Secret already written (finish the status), or must the service be asked again? */
+export function resumeStep(pending: PendingIssue, secret: ObservedSecret): 'FinishStatus' | 'CallService' {
+  return secret.exists && secret.sequence === pending.sequence ? 'FinishStatus' : 'CallService';
+}
+
+/** Idempotency key of one issue: stable across retries and operator restarts, new for each issue. */
+export const idempotencyKeyFor = (uid: string, sequence: number): string => `apikey:${uid}:${sequence}`;
+
+export const nextRotationTime = (spec: EffectiveApiKeySpec, lastRotationTime: string | undefined): string | undefined =>
+  spec.suspend || !lastRotationTime ? undefined : new Date(Date.parse(lastRotationTime) + spec.intervalMs).toISOString();
+
+export const livePreviousKeys = (previous: readonly PreviousKey[] | undefined, now: number): PreviousKey[] =>
+  (previous ?? []).filter((p) => Date.parse(p.expiresAt) > now);
+
+export function shouldRestartConsumers(spec: EffectiveApiKeySpec, status: ApiKeyStatus): boolean {
+  return spec.restartTargets.length > 0 && status.keyId !== undefined && !status.pending && status.consumersRestartedFor !== status.keyId;
+}
+
+/** When to look again: the next rotation or the end of an overlap, whichever is first (bounded by the resync period). */
+export function requeueAfterMs(spec: EffectiveApiKeySpec, status: ApiKeyStatus, now: number, resyncMs: number): number {
+  const times = [resyncMs];
+  const next = nextRotationTime(spec, status.lastRotationTime);
+  if (next) times.push(Date.parse(next) - now);
+  for (const previous of status.previousKeys ?? []) times.push(Date.parse(previous.expiresAt) - now);
+  return Math.max(100, Math.min(...times) + 50);
+}
