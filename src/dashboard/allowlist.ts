@@ -6,6 +6,8 @@ import type { Ctx } from './context.ts';
 import { ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+/** The service stores a single address as address/32 (IPv4) or /128 (IPv6). */
+const isAddress = (entry: string, ip: string) => entry === ip || entry === `${ip}/32` || entry === `${ip}/128`;
 
 export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const loaded = useAsync(() => ctx.api.allowlist(), []);
@@ -68,7 +70,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
             { class: 'caller-ip' },
             'Your address, as the service sees it: ',
             h('code', { 'data-testid': 'caller-ip' }, callerIp),
-            manage && !entries.includes(callerIp)
+            manage && !entries.some((e) => isAddress(e, callerIp))
               ? h('button', { type: 'button', class: 'button small', onClick: () => setEntries((l) => [...l, callerIp]) }, 'Add my address')
               : null,
           ),
@@ -82,7 +84,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
                     'li',
                     { key: entry },
                     h('code', null, entry),
-                    entry === callerIp ? h('span', { class: 'you' }, ' (you)') : null,
+                    isAddress(entry, callerIp) ? h('span', { class: 'you' }, ' (your address)') : null,
                     manage
                       ? h('button', { type: 'button', class: 'button small', 'aria-label': `Remove ${entry}`, onClick: () => setEntries((l) => l.filter((x) => x !== entry)) }, 'Remove')
                       : null,
@@ -115,7 +117,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
                 h(
                   'div',
                   { class: 'dialog-actions' },
-                  h('button', { type: 'button', class: 'button', onClick: () => (setEntries((l) => (l.includes(callerIp) ? l : [...l, callerIp])), setLockout(null)) }, 'Add my address instead'),
+                  h('button', { type: 'button', class: 'button', onClick: () => (setEntries((l) => (l.some((e) => isAddress(e, callerIp)) ? l : [...l, callerIp])), setLockout(null)) }, 'Add my address instead'),
                   h('button', { type: 'button', class: 'button danger', onClick: () => save(true), disabled: busy }, 'Save anyway and lock me out'),
                 ),
               )

@@ -69,7 +69,7 @@ export function AuditTab({ ctx }: { ctx: Ctx }) {
                       h('td', { 'data-label': 'Action' }, h('code', null, event.action)),
                       h('td', { 'data-label': 'Actor key' }, event.actorKeyId ? h('code', null, event.actorKeyId) : h('span', { class: 'muted' }, 'system')),
                       h('td', { 'data-label': 'IP' }, event.ip ?? '—'),
-                      h('td', { 'data-label': 'Target' }, `${event.targetType} `, h('code', null, event.targetId)),
+                      h('td', { 'data-label': 'Target' }, h('span', null, `${event.targetType} `, h('code', null, event.targetId))),
                       h(
                         'td',
                         { 'data-label': 'Changes' },

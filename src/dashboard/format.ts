@@ -54,21 +54,16 @@ export function relativeTime(iso: string, now: number): string {
   const diff = Date.parse(iso) - now;
   const abs = Math.abs(diff);
   if (abs < 45_000) return diff < 0 ? 'just now' : 'in a few seconds';
-  const units: [number, string][] = [
-    [DAY_MS * 365, 'year'],
-    [DAY_MS * 30, 'month'],
-    [DAY_MS, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-  ];
-  for (const [size, unit] of units) {
-    if (abs >= size) {
-      const n = Math.round(abs / size);
-      const label = `${n} ${unit}${n === 1 ? '' : 's'}`;
-      return diff < 0 ? `${label} ago` : `in ${label}`;
-    }
+  // Round step by step (59.9 minutes is "1 hour", not "60 minutes").
+  let n = Math.max(1, Math.round(abs / 60_000));
+  let unit = 'minute';
+  for (const [factor, next] of [[60, 'hour'], [24, 'day'], [30, 'month'], [12, 'year']] as const) {
+    if (n < factor) break;
+    n = Math.round(n / factor);
+    unit = next;
   }
-  return diff < 0 ? 'just now' : 'soon';
+  const label = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return diff < 0 ? `${label} ago` : `in ${label}`;
 }
 
 /** UTC calendar day, YYYY-MM-DD. */

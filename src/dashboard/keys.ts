@@ -341,7 +341,7 @@ function KeyRow({ ctx, apiKey, now, open }: { ctx: Ctx; apiKey: KeyView; now: nu
   return h(
     'tr',
     { 'data-key-id': apiKey.id },
-    h('th', { scope: 'row', 'data-label': 'Name' }, apiKey.name, own ? h('span', { class: 'you' }, ' (this session)') : null),
+    h('th', { scope: 'row', 'data-label': 'Name' }, h('span', null, apiKey.name, own ? h('span', { class: 'you' }, ' (this session)') : null)),
     h('td', { 'data-label': 'Key ID' }, h('span', { class: 'nowrap' }, h('code', { class: 'key-id' }, apiKey.id), ' ', h(CopyButton, { text: apiKey.id, label: `Copy Key ID of ${apiKey.name}` }))),
     h('td', { 'data-label': 'Role' }, roleName),
     h('td', { 'data-label': 'Environment' }, apiKey.environment),
@@ -418,8 +418,8 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
           'p',
           { class: 'summary', 'data-testid': 'key-limit' },
           org.activeKeyLimit === null
-            ? `${org.activeKeys} active ${org.activeKeys === 1 ? 'key' : 'keys'} on the ${org.plan} plan (no limit).`
-            : `${org.activeKeys} of ${org.activeKeyLimit} active keys on the ${org.plan} plan.`,
+            ? `${org.plan} plan: no limit on active keys (${org.activeKeys} counted).`
+            : `${org.plan} plan: ${org.activeKeys} of ${org.activeKeyLimit} active keys used.${org.activeKeys >= org.activeKeyLimit ? ' Revoke unused keys or upgrade the plan to create more.' : ''}`,
         )
       : null,
     h(
@@ -465,7 +465,7 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
           h('option', { value: 'unused' }, 'Unused 30+ days'),
         ),
       ),
-      h('button', { type: 'button', class: 'button', onClick: reload }, 'Refresh'),
+      h('button', { type: 'button', class: 'button', onClick: () => (reload(), ctx.reloadOrg()) }, 'Refresh'),
     ),
     h(ErrorBox, { error, title: 'Could not load the keys' }),
     keys === null && !error
@@ -487,7 +487,7 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
                 'tbody',
                 null,
                 visible.length === 0
-                  ? h('tr', null, h('td', { colSpan: 8, class: 'empty' }, keys.length === 0 ? 'No active keys.' : 'No key matches these filters.'))
+                  ? h('tr', null, h('td', { colSpan: 8, class: 'empty' }, keys.length === 0 && query.attention === 'all' ? 'No active keys.' : 'No key matches these filters.'))
                   : visible.map((key) => h(KeyRow, { key: key.id, ctx, apiKey: key, now, open: setDialog })),
               ),
             ),

@@ -2,7 +2,8 @@
 import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AllowlistTab } from './allowlist.ts';
-import { Api, grants, isNotAvailable, session, type Organization, type Role, type WhoAmI } from './api.ts';
+import { ERROR_CATALOG } from '../core/errors.ts';
+import { Api, grants, isNotAvailable, KeywardApiError, session, type Organization, type Role, type WhoAmI } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
 import { KeysTab } from './keys.ts';
@@ -36,7 +37,11 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (secret: string, me: WhoAm
     setBusy(true);
     setError(null);
     try {
-      // Sent as typed: the service names whitespace, truncation, typos and Key IDs instead of guessing.
+      // Not trimmed: the key is checked as pasted, and the cause is named (fetch would silently
+      // strip spaces around a header value, so that one is caught here).
+      if (/\s/.test(secret)) {
+        throw new KeywardApiError(401, 'KEY_HAS_WHITESPACE', 'The key contains spaces, tabs or line breaks.', ERROR_CATALOG.KEY_HAS_WHITESPACE.hint);
+      }
       const me = await new Api(secret).whoami();
       setSecret('');
       onSignedIn(secret, me);

@@ -205,7 +205,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
                 h(
                   'tr',
                   { key: role.id, 'data-role-id': role.id },
-                  h('th', { scope: 'row', 'data-label': 'Role' }, role.name, ' ', h('code', { class: 'muted' }, role.id), role.description ? h('p', { class: 'help' }, role.description) : null),
+                  h('th', { scope: 'row', 'data-label': 'Role' }, h('div', null, role.name, ' ', h('code', { class: 'muted' }, role.id), role.description ? h('p', { class: 'help' }, role.description) : null)),
                   h(
                     'td',
                     { 'data-label': 'Permissions' },

@@ -83,7 +83,7 @@ function UsageView({ summary, label }: { summary: UsageSummary; label: (keyId: s
           h('figure', { class: 'chart-figure' }, h(BarChart, { id: 'failures-chart', title: 'Failed authentications per day', days: summary.days, layers: failedLayer, label: () => 'failed' })),
           h(
             'div',
-            { class: 'table-wrap' },
+            { class: 'table-wrap', tabIndex: 0, role: 'region', 'aria-label': 'Failed authentications by key and cause' },
             h(
               'table',
               { class: 'data-table' },
@@ -106,7 +106,7 @@ function UsageView({ summary, label }: { summary: UsageSummary; label: (keyId: s
           h('summary', null, 'Requests per day as a table'),
           h(
             'div',
-            { class: 'table-wrap' },
+            { class: 'table-wrap', tabIndex: 0, role: 'region', 'aria-label': 'Requests per day as a table' },
             h(
               'table',
               { class: 'data-table' },

@@ -1,0 +1,175 @@
+/** The dashboard build and router (no browser), and the pure helpers behind the tables and the chart. */
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import { afterAll, describe, expect, it } from 'vitest';
+import { niceScale, stackBars, summarizeUsage } from '../../src/dashboard/chart.ts';
+import { describeChanges, filterKeys, lastDays, relativeTime, rotationDue, slugify, unusedFor30Days } from '../../src/dashboard/format.ts';
+import { buildDashboard, DASHBOARD_SOURCE_DIR, dashboardIsStale, dashboardRouter } from '../../src/server/dashboard.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-dashboard-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+async function serve(router: express.Router): Promise<{ url: string; close: () => Promise<void> }> {
+  const app = express();
+  app.use(router);
+  app.use((_req, res) => void res.status(404).json({ error: { code: 'ROUTE_NOT_FOUND' } }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('dashboard build', () => {
+  it('bundles the sources into hashed assets and an index page; a source change makes it stale', async () => {
+    const out = tempDir();
+    const started = performance.now();
+    const manifest = await buildDashboard({ outDir: out });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(manifest.script).toMatch(/^assets\/main-[A-Z0-9]+\.js$/);
+    expect(manifest.style).toMatch(/^assets\/styles-[A-Z0-9]+\.css$/);
+    const index = readFileSync(join(out, 'index.html'), 'utf8');
+    expect(index).toContain(`src="/${manifest.script}"`);
+    expect(index).toContain(`href="/${manifest.style}"`);
+    expect(manifest.inputs).toContain('src/dashboard/main.ts');
+    expect(manifest.inputs.some((p) => p.includes('node_modules/preact'))).toBe(true);
+    expect(dashboardIsStale(out)).toBe(false);
+
+    const source = join(DASHBOARD_SOURCE_DIR, 'format.ts');
+    const { atime, mtime } = statSync(source);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = new Date();
+    utimesSync(source, now, now);
+    try {
+      expect(dashboardIsStale(out)).toBe(true);
+    } finally {
+      utimesSync(source, atime, mtime);
+    }
+    expect(dashboardIsStale(tempDir())).toBe(true);
+  });
+
+  it('the router builds on first request when there is no build, and serves assets with long caching', async () => {
+    const out = tempDir();
+    const server = await serve(dashboardRouter({ outDir: out }));
+    try {
+      const page = await fetch(`${server.url}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('cache-control')).toBe('no-cache');
+      const html = await page.text();
+      const script = /src="([^"]+)"/.exec(html)![1]!;
+      const asset = await fetch(server.url + script);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('cache-control')).toContain('immutable');
+      expect((await asset.text()).length).toBeGreaterThan(1_000);
+      expect((await fetch(`${server.url}/assets/favicon.svg`)).headers.get('content-type')).toBe('image/svg+xml');
+      // Anything else passes through to the app (here: its 404).
+      expect((await fetch(`${server.url}/assets/other.js`)).status).toBe(404);
+      expect((await fetch(`${server.url}/v1/keys`)).headers.get('content-security-policy')).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('without a build and without building, it answers 503 saying how to build', async () => {
+    const server = await serve(dashboardRouter({ outDir: tempDir(), build: false }));
+    try {
+      const page = await fetch(`${server.url}/`);
+      expect(page.status).toBe(503);
+      expect(await page.text()).toContain('npm run build');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('dashboard helpers', () => {
+  const now = Date.parse('2026-06-01T12:00:00Z');
+  const key = (over: Partial<Parameters<typeof rotationDue>[0]> = {}) => ({
+    id: 'key_aaaaaaaaaaaaaaaaaaaa',
+    name: 'Production Server',
+    role: 'viewer',
+    environment: 'production',
+    status: 'active',
+    createdAt: '2026-05-01T00:00:00Z',
+    lastUsedAt: null,
+    rotationDueAt: '2026-07-30T00:00:00Z',
+    expiresAt: null,
+    ...over,
+  });
+
+  it('badges: rotation due once rotationDueAt passed; unused when the last use (or creation) is 30+ days ago', () => {
+    expect(rotationDue(key(), now)).toBe(false);
+    expect(rotationDue(key({ rotationDueAt: '2026-05-31T00:00:00Z' }), now)).toBe(true);
+    expect(unusedFor30Days(key(), now)).toBe(true); // created 31.5 days ago, never used
+    expect(unusedFor30Days(key({ createdAt: '2026-05-20T00:00:00Z' }), now)).toBe(false);
+    expect(unusedFor30Days(key({ lastUsedAt: '2026-05-30T00:00:00Z' }), now)).toBe(false);
+  });
+
+  it('search and filters', () => {
+    const keys = [key(), key({ id: 'key_bbbbbbbbbbbbbbbbbbbb', name: 'Mobile App', environment: 'development', lastUsedAt: '2026-05-31T00:00:00Z' })];
+    const q = { search: '', role: '', environment: '', attention: 'all' as const };
+    expect(filterKeys(keys, { ...q, search: 'MOBILE' }, now).map((k) => k.name)).toEqual(['Mobile App']);
+    expect(filterKeys(keys, { ...q, search: 'key_aaa' }, now).map((k) => k.name)).toEqual(['Production Server']);
+    expect(filterKeys(keys, { ...q, environment: 'development' }, now)).toHaveLength(1);
+    expect(filterKeys(keys, { ...q, attention: 'unused' }, now).map((k) => k.name)).toEqual(['Production Server']);
+  });
+
+  it('relative times round sensibly', () => {
+    expect(relativeTime(new Date(now + 3_599_000).toISOString(), now)).toBe('in 1 hour');
+    expect(relativeTime(new Date(now - 5 * 60_000).toISOString(), now)).toBe('5 minutes ago');
+    expect(relativeTime(new Date(now - 2 * 86_400_000).toISOString(), now)).toBe('2 days ago');
+    expect(relativeTime(new Date(now - 10_000).toISOString(), now)).toBe('just now');
+  });
+
+  it('role ids from names, audit change lines, day ranges', () => {
+    expect(slugify('Key Auditor (EU)')).toBe('key-auditor-eu');
+    expect(slugify('2nd team')).toBe('nd-team');
+    expect(describeChanges({ before: { name: 'a', role: 'viewer' }, after: { name: 'b', role: 'viewer' } })).toEqual(['name: a → b', 'role: viewer → viewer']);
+    expect(describeChanges({ after: { name: 'x' } })).toEqual(['name: x']);
+    expect(lastDays(3, now)).toEqual(['2026-05-30', '2026-05-31', '2026-06-01']);
+  });
+
+  it('usage: requests per key per day, failures apart, busiest keys first', () => {
+    const days = ['2026-05-31', '2026-06-01'];
+    const summary = summarizeUsage(
+      [
+        { keyId: 'key_a', day: '2026-05-31', outcome: 'VALID', count: 5 },
+        { keyId: 'key_a', day: '2026-06-01', outcome: 'KEY_REVOKED', count: 2 },
+        { keyId: 'key_b', day: '2026-06-01', outcome: 'VALID', count: 10 },
+        { keyId: 'key_c', day: '2020-01-01', outcome: 'VALID', count: 99 }, // outside the range
+      ],
+      days,
+    );
+    expect(summary.series.map((s) => [s.keyId, s.perDay])).toEqual([
+      ['key_b', [0, 10]],
+      ['key_a', [5, 2]],
+    ]);
+    expect(summary.failedPerDay).toEqual([0, 2]);
+    expect(summary.failures).toEqual([{ keyId: 'key_a', outcome: 'KEY_REVOKED', count: 2 }]);
+    expect([summary.totalRequests, summary.totalFailed]).toEqual([17, 2]);
+  });
+
+  it('chart geometry: nice scale, stacked bars inside the plot', () => {
+    expect(niceScale(0)).toEqual({ max: 1, ticks: [0, 1] });
+    expect(niceScale(47)).toEqual({ max: 60, ticks: [0, 20, 40, 60] });
+    expect(niceScale(3).max).toBeGreaterThanOrEqual(3);
+    const area = { x: 0, y: 0, width: 100, height: 100 };
+    const { bars } = stackBars(['d1', 'd2'], [{ keyId: 'a', perDay: [10, 0], color: '#000' }, { keyId: 'b', perDay: [10, 20], color: '#111' }], area);
+    expect(bars).toHaveLength(3);
+    for (const bar of bars) {
+      expect(bar.y).toBeGreaterThanOrEqual(0);
+      expect(bar.y + bar.height).toBeLessThanOrEqual(100.0001);
+    }
+    const d1 = bars.filter((b) => b.day === 'd1');
+    expect(d1[0]!.y).toBeCloseTo(d1[1]!.y + d1[1]!.height); // stacked
+  });
+});

@@ -1,0 +1,575 @@
+/**
+ * The dashboard in real Chromium against the real key service: the manual's
+ * flows click by click, least privilege, security headers, accessibility.
+ * Screenshots land in test-results/dashboard/.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeywardApiError } from '../../src/client/index.ts';
+import { browserAvailable, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
+import { raw } from '../support/keyservice.ts';
+
+const available = browserAvailable();
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+const DAY = 86_400_000;
+
+if (!available && REQUIRE_BROWSER) {
+  describe('dashboard in Chromium', () => {
+    it('needs Chromium (KEYWARD_REQUIRE_BROWSER=1)', () => {
+      throw new Error('KEYWARD_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install -y chromium');
+    });
+  });
+}
+
+const errorCode = async (promise: Promise<unknown>): Promise<string> => {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KeywardApiError) return error.code;
+    throw error;
+  }
+  return 'NO_ERROR';
+};
+
+describe.skipIf(!available)('dashboard in Chromium', () => {
+  let service: DashboardService;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** Every request the page made (the dashboard must work offline: same origin only). */
+  const requested: string[] = [];
+  const problems: string[] = [];
+  /** Secrets the UI displayed: none may stay in the DOM, storage or logs. */
+  const shownSecrets: string[] = [];
+
+  const watch = (p: Page) => {
+    p.on('request', (r) => requested.push(r.url()));
+    p.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/status of 40[0-9]/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+  };
+
+  const newPage = async (width = 1280, height = 900): Promise<{ context: BrowserContext; page: Page }> => {
+    const ctx = await browser.newContext({ viewport: { width, height } });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: service.url });
+    const p = await ctx.newPage();
+    watch(p);
+    // CSP violations are reported as events: collect them.
+    await p.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    });
+    return { context: ctx, page: p };
+  };
+
+  const signIn = async (p: Page, secret: string) => {
+    await p.goto(`${service.url}/`);
+    await p.getByLabel('API key', { exact: true }).fill(secret);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('navigation', { name: 'Dashboard sections' }).waitFor();
+  };
+
+  const openTab = async (p: Page, name: string) => {
+    await p.getByRole('navigation', { name: 'Dashboard sections' }).getByRole('link', { name, exact: true }).click();
+    await p.getByRole('heading', { level: 1, name }).waitFor();
+  };
+
+  const row = (p: Page, name: string) => p.getByRole('row').filter({ has: p.getByRole('rowheader', { name, exact: true }) });
+  const dialog = (p: Page) => p.getByRole('dialog');
+
+  const axeSource = readFileSync(AXE_PATH, 'utf8');
+  const axe = async (p: Page, label: string) => {
+    // page.addScriptTag would add an inline <script>, which the page's CSP (rightly) blocks;
+    // evaluate runs through the DevTools protocol instead.
+    await p.evaluate(axeSource);
+    const result = await p.evaluate(async () => {
+      const r = await (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe.run(document, {
+        resultTypes: ['violations'],
+      });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
+    });
+    const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious, `${label}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    service = await startDashboardService({ usageFlushMs: 50 });
+    browser = await launchChromium();
+    ({ context, page } = await newPage());
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  it('serves the page with a strict Content-Security-Policy and security headers; the API is untouched', async () => {
+    const index = await raw(service.url, '/');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(index.headers.get('referrer-policy')).toBe('no-referrer');
+    // No inline script or style in the page, nothing from another origin.
+    expect(index.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(index.text).not.toMatch(/<style|style=/);
+    expect(index.text).not.toMatch(/https?:\/\//);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(index.text)![1]!;
+    const asset = await raw(service.url, script);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await raw(service.url, '/assets/nope.js')).body.error.code).toBe('ROUTE_NOT_FOUND');
+    // The JSON API keeps its own behaviour.
+    const api = await raw(service.url, '/v1/whoami');
+    expect(api.status).toBe(401);
+    expect(api.headers.get('content-type')).toMatch(/json/);
+  });
+
+  it('sign-in errors say which cause hit', async () => {
+    await page.goto(`${service.url}/`);
+    await page.getByLabel('API key', { exact: true }).fill(service.adminKeyId);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('KEY_ID_USED_AS_SECRET');
+    expect(await alert.textContent()).toContain('What to do:');
+    await page.getByLabel('API key', { exact: true }).fill(`${service.adminSecret} `);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => alert.textContent()).toContain('KEY_HAS_WHITESPACE');
+    await screenshot(page, '00-sign-in-error');
+  });
+
+  it('signs in with a pasted key, kept in sessionStorage only; shows organization and role', async () => {
+    await signIn(page, service.adminSecret);
+    await page.getByRole('heading', { level: 1, name: 'API Keys' }).waitFor();
+    expect(await page.getByTestId('org').textContent()).toContain('acme');
+    expect(await page.getByTestId('my-role').textContent()).toBe('Admin');
+    const storage = await page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: localStorage.length, url: location.href, cookie: document.cookie }));
+    expect(storage.session).toContain(service.adminSecret);
+    expect(storage.local).toBe(0);
+    expect(storage.cookie).toBe('');
+    expect(storage.url).not.toContain(service.adminSecret);
+    expect(row(page, 'acme admin (this session)')).toBeDefined();
+    await expect.poll(() => page.getByText('Active', { exact: true }).count()).toBeGreaterThan(0);
+  });
+
+  let productionSecret = '';
+  let productionKeyId = '';
+
+  it('creates a key: the secret and Key ID are shown once, and are gone after "I have copied it"', async () => {
+    await page.getByRole('button', { name: '+ Create New Key' }).click();
+    const d = dialog(page);
+    await d.getByRole('heading', { name: 'Create New Key' }).waitFor();
+    await d.getByLabel('Name').fill('Production Server');
+    // Built-in and custom roles are offered; a key can only grant what it holds.
+    const options = await d.getByLabel('Role').locator('option').allTextContents();
+    expect(options.join('|')).toMatch(/Admin.*Key manager.*Viewer.*Verifier/);
+    await d.getByLabel('Role').selectOption('key-manager');
+    await d.getByLabel('Environment').selectOption('production');
+    await screenshot(page, '02-create-key-dialog');
+    await d.getByRole('button', { name: 'Create Key' }).click();
+
+    await d.getByRole('heading', { name: 'Save your secret key' }).waitFor();
+    productionSecret = (await d.getByTestId('secret').textContent())!;
+    productionKeyId = (await d.locator('code.key-id').textContent())!;
+    shownSecrets.push(productionSecret);
+    expect(productionSecret).toMatch(/^kw_[A-Za-z0-9]{28}$/);
+    expect(productionKeyId).toMatch(/^key_/);
+    expect(await d.textContent()).toContain('only time it is shown');
+    await d.getByRole('button', { name: 'Copy secret key' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(productionSecret);
+    expect(await page.content()).toContain(productionSecret);
+    await screenshot(page, '03-secret-shown-once');
+
+    await d.getByRole('button', { name: 'I have copied it' }).click();
+    await expect.poll(() => dialog(page).count()).toBe(0);
+    // Gone from the DOM, storage and the URL.
+    const html = await page.content();
+    expect(html).not.toContain(productionSecret);
+    expect(await page.evaluate(() => JSON.stringify(sessionStorage) + JSON.stringify(localStorage) + location.href)).not.toContain(productionSecret);
+
+    // The row is in the table with a green Active badge, and the key really works.
+    const r = row(page, 'Production Server');
+    await r.waitFor();
+    expect(await r.textContent()).toContain(productionKeyId);
+    expect(await r.locator('.badge-success').textContent()).toBe('Active');
+    expect((await service.client(productionSecret).whoami()).key.id).toBe(productionKeyId);
+  });
+
+  it('edits the name and role; the Key ID is read-only', async () => {
+    await page.getByRole('button', { name: 'Edit Production Server' }).click();
+    const d = dialog(page);
+    const keyId = d.getByLabel('Key ID');
+    expect(await keyId.inputValue()).toBe(productionKeyId);
+    expect(await keyId.getAttribute('readonly')).not.toBeNull();
+    await d.getByLabel('Name').fill('Production Server (EU)');
+    await d.getByLabel('Role').selectOption('viewer');
+    await screenshot(page, '04-edit-key');
+    await d.getByRole('button', { name: 'Save Changes' }).click();
+    await row(page, 'Production Server (EU)').waitFor();
+    expect(await row(page, 'Production Server (EU)').textContent()).toContain('Viewer');
+    const key = await service.client().getKey(productionKeyId);
+    expect(key).toMatchObject({ name: 'Production Server (EU)', role: 'viewer' });
+  });
+
+  let rotatedSecret = '';
+
+  it('rotates with a grace period: new secret once; the old key with its expiry and last use', async () => {
+    await service.client(productionSecret).whoami(); // the old key is in use
+    await page.getByRole('button', { name: 'Rotate Production Server (EU)' }).click();
+    const d = dialog(page);
+    await d.getByLabel('Grace period').selectOption('1h');
+    expect(await d.getByLabel('Name of the new key').inputValue()).toBe('Production Server (EU) v2');
+    await d.getByRole('button', { name: 'Rotate Key' }).click();
+    await d.getByRole('heading', { name: 'Key rotated: save the new secret' }).waitFor();
+    rotatedSecret = (await d.getByTestId('secret').textContent())!;
+    shownSecrets.push(rotatedSecret);
+    expect(rotatedSecret).toMatch(/^kw_/);
+    expect(rotatedSecret).not.toBe(productionSecret);
+    expect(await d.getByTestId('old-key-expiry').textContent()).toContain('in 1 hour');
+    expect(await d.getByTestId('old-key-last-used').textContent()).toMatch(/ago|just now/);
+    await screenshot(page, '05-rotated');
+    await d.getByRole('button', { name: 'Refresh old key' }).click();
+    await d.getByRole('button', { name: 'I have copied it' }).click();
+    await expect.poll(() => dialog(page).count()).toBe(0);
+    expect(await page.content()).not.toContain(rotatedSecret);
+
+    // Both keys are listed during the overlap; the old one shows when it expires and cannot be rotated again.
+    const old = row(page, 'Production Server (EU)');
+    await row(page, 'Production Server (EU) v2').waitFor();
+    expect(await old.textContent()).toContain('Expires in 1 hour');
+    expect(await old.getByRole('button', { name: /^Rotate/ }).count()).toBe(0);
+    expect((await service.client(rotatedSecret).whoami()).key.name).toBe('Production Server (EU) v2');
+    expect((await service.client(productionSecret).whoami()).key.id).toBe(productionKeyId);
+  });
+
+  it('revokes after a confirmation; the row leaves the table and the key stops working', async () => {
+    await page.getByRole('button', { name: 'Revoke Production Server (EU) v2' }).click();
+    const d = dialog(page);
+    expect(await d.textContent()).toContain('Applications using this key will stop working');
+    await screenshot(page, '06-revoke-confirm');
+    await d.getByRole('button', { name: 'Revoke Key' }).click();
+    await expect.poll(() => row(page, 'Production Server (EU) v2').count()).toBe(0);
+    expect(await errorCode(service.client(rotatedSecret).whoami())).toBe('KEY_REVOKED');
+  });
+
+  it('shows API errors with their hint', async () => {
+    await page.getByRole('button', { name: '+ Create New Key' }).click();
+    const d = dialog(page);
+    await d.getByLabel('Name').fill(' leading space');
+    await d.getByLabel('Role').selectOption('viewer');
+    await d.getByRole('button', { name: 'Create Key' }).click();
+    const alert = d.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('VALIDATION_FAILED');
+    expect(await alert.textContent()).toContain('must not start or end with whitespace');
+    expect(await alert.textContent()).toContain('What to do:');
+    await screenshot(page, '07-api-error-with-hint');
+    await d.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog(page).count()).toBe(0);
+  });
+
+  it('searches and filters the table', async () => {
+    const admin = service.client();
+    await admin.createKey({ name: 'Mobile App', role: 'viewer', environment: 'development' });
+    await admin.createKey({ name: 'Staging Worker', role: 'verifier', environment: 'staging' });
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await row(page, 'Mobile App').waitFor();
+    const bodyRows = page.locator('table.keys-table tbody tr');
+    await page.getByLabel('Search').fill('mobile');
+    await expect.poll(() => bodyRows.count()).toBe(1);
+    await page.getByLabel('Search').fill('');
+    await page.getByLabel('Environment').selectOption('staging');
+    await expect.poll(() => bodyRows.allTextContents()).toEqual([expect.stringContaining('Staging Worker')]);
+    await page.getByLabel('Environment').selectOption('');
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await expect.poll(async () => (await bodyRows.allTextContents()).length).toBe(2);
+    await page.getByLabel('Role', { exact: true }).selectOption('');
+    // Nothing is due yet: the server-side (or local) attention filters find nothing.
+    await page.getByLabel('Show').selectOption('rotation-due');
+    await expect.poll(() => bodyRows.allTextContents()).toEqual(['No key matches these filters.']);
+    await page.getByLabel('Show').selectOption('unused');
+    await expect.poll(() => bodyRows.allTextContents()).toEqual(['No key matches these filters.']);
+    await page.getByLabel('Show').selectOption('all');
+    await expect.poll(() => bodyRows.count()).toBeGreaterThan(3);
+    await screenshot(page, '01-keys-tab');
+  });
+
+  it('badges keys whose rotation is due and keys unused for 30+ days', async () => {
+    // The same keys seen 100 days later (the browser's clock moves; the server's does not).
+    const later = await newPage();
+    await later.page.clock.setFixedTime(Date.now() + 100 * DAY);
+    await signIn(later.page, service.adminSecret);
+    const mobile = row(later.page, 'Mobile App');
+    await mobile.waitFor();
+    const staging = row(later.page, 'Staging Worker');
+    expect(await staging.textContent()).toContain('Rotation due'); // staging: 90 days
+    expect(await staging.textContent()).toContain('Unused 30+ days');
+    expect(await mobile.textContent()).not.toContain('Rotation due'); // development: 180 days
+    expect(await mobile.textContent()).toContain('Unused 30+ days');
+    await screenshot(later.page, '01b-keys-badges-100-days-later');
+    await later.context.close();
+  });
+
+  it('defines a custom role with the permission picker, then offers it for new keys', async () => {
+    await openTab(page, 'Roles');
+    await page.getByRole('button', { name: '+ New Role' }).click();
+    const d = dialog(page);
+    await d.getByLabel('Name', { exact: true }).fill('Key auditor');
+    expect(await d.getByLabel('Role ID').inputValue()).toBe('key-auditor');
+    await d.getByLabel('api.key.view').check();
+    await d.getByLabel('usage.view').check();
+    await screenshot(page, '08-new-role');
+    await d.getByRole('button', { name: 'Create Role' }).click();
+    const r = page.locator('tr[data-role-id="key-auditor"]');
+    await r.waitFor();
+    expect(await r.textContent()).toContain('Custom');
+    expect(await r.textContent()).toContain('api.key.view');
+    expect((await service.client().listRoles()).items.find((role) => role.id === 'key-auditor')?.permissions.sort()).toEqual(['api.key.view', 'usage.view']);
+    await screenshot(page, '08-roles-tab');
+
+    await openTab(page, 'API Keys');
+    await page.getByRole('button', { name: '+ Create New Key' }).click();
+    expect(await dialog(page).getByLabel('Role').locator('option[value="key-auditor"]').count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog(page).count()).toBe(0);
+  });
+
+  it('IP allowlist: shows the caller address and guards against locking yourself out', async () => {
+    await openTab(page, 'IP allowlist');
+    const available = await page.getByTestId('caller-ip').or(page.getByText('is not available on this key service')).first().textContent();
+    if (!available?.match(/^[0-9a-f:.]+$/i)) {
+      expect(available).toContain('not available');
+      console.log('dashboard: GET /v1/ip-allowlist is not served yet; the tab says so');
+      return;
+    }
+    expect(available).toBe('127.0.0.1');
+    await page.getByLabel('Address or range').fill('10.0.0.0/8');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('button', { name: 'Save allowlist' }).click();
+    // The service refuses to lock the caller out; the page offers the way out, or force.
+    const guard = page.getByRole('alertdialog', { name: 'This would lock you out' });
+    await guard.waitFor();
+    expect(await guard.getByRole('button', { name: 'Save anyway and lock me out' }).count()).toBe(1);
+    await screenshot(page, '09-allowlist-lockout-guard');
+    await guard.getByRole('button', { name: 'Add my address instead' }).click();
+    await page.getByRole('button', { name: 'Save allowlist' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'IP allowlist saved' }).count()).toBe(1);
+    const saved = await service.client().request<{ entries: string[] }>('GET', '/v1/ip-allowlist');
+    expect(saved.entries).toHaveLength(2);
+    expect(saved.entries).toContain('10.0.0.0/8');
+    expect(saved.entries.find((e) => e.startsWith('127.0.0.1'))).toMatch(/^127\.0\.0\.1(\/32)?$/);
+    expect(await page.getByRole('list', { name: 'Allowed addresses' }).textContent()).toContain('(your address)');
+    await screenshot(page, '09-allowlist-tab');
+    // Back to "any address" so the rest of the suite is unaffected.
+    await page.getByRole('button', { name: 'Remove 10.0.0.0/8' }).click();
+    await page.getByRole('button', { name: /^Remove 127\.0\.0\.1/ }).click();
+    await page.getByRole('button', { name: 'Save allowlist' }).click();
+    await expect.poll(async () => (await service.client().request<{ entries: string[] }>('GET', '/v1/ip-allowlist')).entries).toEqual([]);
+  });
+
+  it('IP allowlist: forcing a lock-out is possible after the confirm step, and the page then names the cause', async () => {
+    const other = await service.newOrganization('globex');
+    const { context: ctx, page: p } = await newPage();
+    await signIn(p, other.secret);
+    await openTab(p, 'IP allowlist');
+    if ((await p.getByTestId('caller-ip').count()) === 0) return; // not served yet: covered above
+    await p.getByLabel('Address or range').fill('192.0.2.0/24');
+    await p.getByRole('button', { name: 'Add', exact: true }).click();
+    await p.getByRole('button', { name: 'Save allowlist' }).click();
+    await p.getByRole('button', { name: 'Save anyway and lock me out' }).click();
+    await openTab(p, 'API Keys');
+    await expect.poll(() => p.getByRole('alert').first().textContent()).toContain('IP_NOT_ALLOWED');
+    await ctx.close();
+  });
+
+  it('Usage: requests per day per key as a chart, and failed authentication', async () => {
+    // Some traffic: the admin's, plus failures with the revoked key.
+    for (let i = 0; i < 3; i++) await errorCode(service.client(rotatedSecret).whoami());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await openTab(page, 'Usage');
+    const chart = page.getByTestId('requests-chart').or(page.getByText('is not available on this key service')).first();
+    await chart.waitFor();
+    if ((await page.getByTestId('requests-chart').count()) === 0) {
+      console.log('dashboard: GET /v1/usage is not served yet; the tab says so');
+      return;
+    }
+    expect(await page.getByTestId('requests-chart').locator('rect.bar').count()).toBeGreaterThan(0);
+    expect(await page.getByRole('img', { name: /Requests per day, by key/ }).count()).toBe(1);
+    const total = Number(await page.getByTestId('total-requests').textContent());
+    expect(total).toBeGreaterThan(0);
+    // The page adds up what the API says.
+    const today = new Date().toISOString().slice(0, 10);
+    const from = new Date(Date.now() - 13 * DAY).toISOString().slice(0, 10);
+    const api = await service.client().request<{ items: { outcome: string; count: number }[] }>('GET', `/v1/usage?from=${from}&to=${today}`);
+    const failed = api.items.filter((i) => i.outcome !== 'VALID').reduce((s, i) => s + i.count, 0);
+    expect(Number(await page.getByTestId('total-failed').textContent())).toBe(failed);
+    if (failed > 0) {
+      expect(await page.getByTestId('failures-chart').locator('rect.bar').count()).toBeGreaterThan(0);
+      expect(await page.getByRole('table', { name: 'Failed authentications by key and cause' }).textContent()).toContain('KEY_REVOKED');
+    }
+    await screenshot(page, '10-usage-tab');
+  });
+
+  it('Audit log: a table of who did what', async () => {
+    await openTab(page, 'Audit log');
+    const table = page.locator('table.audit-table').or(page.getByText('is not available on this key service')).first();
+    await table.waitFor();
+    if ((await page.locator('table.audit-table').count()) === 0) {
+      console.log('dashboard: GET /v1/audit-log is not served yet; the tab says so');
+      return;
+    }
+    const text = await page.locator('table.audit-table').textContent();
+    for (const action of ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'role.created']) expect(text).toContain(action);
+    expect(text).not.toContain(productionSecret);
+    await screenshot(page, '11-audit-tab');
+  });
+
+  it('at the plan limit, creating says which limit and what to do (KEY_LIMIT_REACHED)', async () => {
+    const org = await service.newOrganization('initech');
+    const admin = service.client(org.secret);
+    try {
+      await admin.request('PATCH', '/v1/organization', { plan: 'free' });
+    } catch (error) {
+      if (error instanceof KeywardApiError && error.code === 'ROUTE_NOT_FOUND') {
+        console.log('dashboard: PATCH /v1/organization is not served yet; plan-limit check skipped');
+        return;
+      }
+      throw error;
+    }
+    const { activeKeyLimit } = await admin.request<{ activeKeyLimit: number | null }>('GET', '/v1/organization');
+    if (activeKeyLimit === null) return;
+    for (let i = 1; i < activeKeyLimit; i++) await admin.createKey({ name: `Worker ${i}`, role: 'viewer' });
+    const { context: ctx, page: p } = await newPage();
+    await signIn(p, org.secret);
+    await expect.poll(() => p.getByTestId('key-limit').textContent()).toContain(`${activeKeyLimit} of ${activeKeyLimit} active keys used`);
+    await p.getByRole('button', { name: '+ Create New Key' }).click();
+    const d = dialog(p);
+    await d.getByLabel('Name').fill('One too many');
+    await d.getByLabel('Role').selectOption('viewer');
+    await d.getByRole('button', { name: 'Create Key' }).click();
+    const alert = d.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('KEY_LIMIT_REACHED');
+    expect(await alert.textContent()).toMatch(/Revoke unused keys or upgrade the plan/);
+    await screenshot(p, '07b-key-limit-reached');
+    await ctx.close();
+  });
+
+  it('a viewer key sees no Create/Edit/Rotate/Revoke, and the API refuses them anyway', async () => {
+    const viewer = await service.client().createKey({ name: 'Read-only Dashboard', role: 'viewer' });
+    const { context: ctx, page: p } = await newPage();
+    await signIn(p, viewer.secret);
+    await row(p, 'Production Server (EU)').waitFor();
+    expect(await p.getByTestId('my-role').textContent()).toBe('Viewer');
+    expect(await p.getByRole('button', { name: '+ Create New Key' }).count()).toBe(0);
+    expect(await p.getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
+    const tabs = await p.getByRole('navigation', { name: 'Dashboard sections' }).getByRole('link').allTextContents();
+    expect(tabs).not.toContain('Audit log');
+    await screenshot(p, '12-viewer-keys-tab');
+    await openTab(p, 'Roles');
+    expect(await p.getByRole('button', { name: '+ New Role' }).count()).toBe(0);
+    // The same requests the hidden buttons would send, from the page itself.
+    const refused = await p.evaluate(
+      async ({ secret, id }) => {
+        const call = async (method: string, path: string, body?: unknown) => {
+          const r = await fetch(path, { method, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+          return ((await r.json()) as { error?: { code: string } }).error?.code ?? String(r.status);
+        };
+        return [await call('POST', '/v1/keys', { name: 'x', role: 'viewer' }), await call('PATCH', `/v1/keys/${id}`, { name: 'y' }), await call('DELETE', `/v1/keys/${id}`), await call('POST', `/v1/keys/${id}/rotate`, {})];
+      },
+      { secret: viewer.secret, id: productionKeyId },
+    );
+    expect(refused).toEqual(['INSUFFICIENT_PERMISSIONS', 'INSUFFICIENT_PERMISSIONS', 'INSUFFICIENT_PERMISSIONS', 'INSUFFICIENT_PERMISSIONS']);
+    await axe(p, 'viewer keys tab');
+    await ctx.close();
+  });
+
+  it('is keyboard accessible: open the create dialog, move through it, close with Escape; focus returns', async () => {
+    await openTab(page, 'API Keys');
+    await page.getByRole('heading', { level: 1, name: 'API Keys' }).focus();
+    let found = false;
+    for (let i = 0; i < 20 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = (await page.evaluate(() => document.activeElement?.textContent)) === '+ Create New Key';
+    }
+    expect(found).toBe(true);
+    await page.keyboard.press('Enter');
+    await dialog(page).waitFor();
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('create-name');
+    await page.keyboard.type('Keyboard Key');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('create-role');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog(page).count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('+ Create New Key');
+  });
+
+  it('has no serious or critical accessibility violations (axe-core) on any tab or dialog', async () => {
+    for (const tab of ['API Keys', 'Roles', 'IP allowlist', 'Usage', 'Audit log']) {
+      await openTab(page, tab);
+      await page.waitForLoadState('networkidle');
+      await axe(page, tab);
+    }
+    await openTab(page, 'API Keys');
+    await page.getByRole('button', { name: '+ Create New Key' }).click();
+    await axe(page, 'create dialog');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Revoke Mobile App' }).click();
+    await axe(page, 'revoke dialog');
+    await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await axe(page, 'sign-in');
+  });
+
+  it('is usable at phone width (390 px): no sideways scrolling, tables become cards', async () => {
+    const { context: ctx, page: p } = await newPage(390, 844);
+    await signIn(p, service.adminSecret);
+    await row(p, 'Mobile App').waitFor();
+    const overflow = async () => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await screenshot(p, '13-phone-keys');
+    await p.getByRole('button', { name: '+ Create New Key' }).click();
+    await dialog(p).getByLabel('Name').fill('Phone Key');
+    await dialog(p).getByLabel('Role').selectOption('viewer');
+    await dialog(p).getByRole('button', { name: 'Create Key' }).click();
+    await dialog(p).getByTestId('secret').waitFor();
+    shownSecrets.push((await dialog(p).getByTestId('secret').textContent())!);
+    await screenshot(p, '13-phone-secret');
+    await dialog(p).getByRole('button', { name: 'I have copied it' }).click();
+    for (const tab of ['Roles', 'Usage', 'Audit log']) {
+      await openTab(p, tab);
+      await p.waitForLoadState('networkidle');
+      expect(await overflow(), tab).toBeLessThanOrEqual(0);
+      await screenshot(p, `13-phone-${tab.toLowerCase().replace(/ /g, '-')}`);
+    }
+    await axe(p, 'phone width');
+    await ctx.close();
+  });
+
+  it('signs out: the key is cleared from sessionStorage and a reload stays signed out', async () => {
+    await signIn(page, service.adminSecret);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Dashboard sections' }).count()).toBe(0);
+  });
+
+  it('worked offline (same-origin requests only), with no script errors or CSP violations, and no secret in the logs', async () => {
+    expect(requested.length).toBeGreaterThan(0);
+    expect(requested.filter((url) => !url.startsWith(`${service.url}/`))).toEqual([]);
+    expect(requested.filter((url) => /kw_/.test(url))).toEqual([]);
+    expect(problems).toEqual([]);
+    const logs = service.logs.join('\n');
+    for (const secret of [service.adminSecret, ...shownSecrets]) expect(logs).not.toContain(secret);
+    expect(shownSecrets.length).toBeGreaterThanOrEqual(3);
+  });
+});
