@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
-import { browserAvailable, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
+import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
 import { raw } from '../support/keyservice.ts';
 
 const available = browserAvailable();
@@ -18,7 +18,7 @@ const DAY = 86_400_000;
 if (!available && REQUIRE_BROWSER) {
   describe('dashboard in Chromium', () => {
     it('needs Chromium (KEYWARD_REQUIRE_BROWSER=1)', () => {
-      throw new Error('KEYWARD_REQUIRE_BROWSER=1 but /usr/bin/chromium is missing: apt-get install -y chromium');
+      throw new Error(`KEYWARD_REQUIRE_BROWSER=1 but ${CHROMIUM_PATH} is missing: apt-get install -y chromium`);
     });
   });
 }
