@@ -93,6 +93,10 @@ export class KeywardClient {
   readonly #fetch: typeof fetch;
 
   constructor(options: ClientOptions) {
+    // HTTP trims spaces around header values, which would hide a key copied with a stray newline: say so here.
+    if (/\s/.test(options.apiKey)) {
+      throw new KeywardApiError(0, 'KEY_HAS_WHITESPACE', 'The API key contains spaces, tabs or line breaks.', 'Remove the whitespace picked up when copying the key (check KEYWARD_API_KEY).');
+    }
     this.url = options.url.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? 10_000;

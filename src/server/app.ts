@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import { KeywardError } from '../core/errors.ts';
 import proxyaddr from 'proxy-addr';
 import { errorOutcome, executeRoute, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { dashboardRouter } from './dashboard.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
 
@@ -76,6 +77,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
   const openapi = buildOpenApiDocument(routes, VERSION);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
+  // The dashboard (static assets; its own security headers and CSP).
+  app.use(dashboardRouter());
   if (metrics && options.metricsEnabled) {
     app.get('/metrics', async (_req, res) => {
       res.set('content-type', metrics.registry.contentType);
