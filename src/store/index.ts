@@ -1,4 +1,4 @@
-/** Picks the store adapter from configuration. */
+/** Picks the store adapter from configuration: PostgreSQL when a database URL is set, else the lowdb file. */
 import { LowdbStore } from './lowdb-store.ts';
 import type { Store } from './store.ts';
 
@@ -9,7 +9,9 @@ export interface StoreConfig {
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.databaseUrl) {
-    throw new Error('The PostgreSQL store (KEYWARD_DATABASE_URL) is not available in this build yet; unset it to use the lowdb file store.');
+    // Loaded only when selected: the default lowdb setup never loads pg.
+    const { PostgresStore } = await import('./postgres/postgres-store.ts');
+    return PostgresStore.open(config.databaseUrl);
   }
   return LowdbStore.open(config.file);
 }

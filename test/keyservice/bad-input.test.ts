@@ -1,5 +1,4 @@
 /** Bad input gets a clear 4xx with the field named, and changes nothing in the store. */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
 
@@ -62,13 +61,13 @@ const cases: Case[] = [
 
 describe('bad input', () => {
   it.each(cases)('%s -> %i %s', async (_label, method, path, body, status, code, mentions) => {
-    const before = readFileSync(service.storeFile, 'utf8');
+    const before = await service.store.snapshot();
     const response = await send(method, path(), method === 'GET' ? (undefined as unknown as string) : body, _label === 'a text/plain body' ? 'text/plain' : 'application/json');
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);
     expect(response.body.error.hint.length).toBeGreaterThan(10);
     if (mentions) expect(response.body.error.message).toMatch(mentions);
-    expect(readFileSync(service.storeFile, 'utf8')).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
   });
 
   it('accepts unicode names and keeps them exact', async () => {

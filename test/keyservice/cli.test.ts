@@ -12,11 +12,12 @@ import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { freshTestStore, TEST_STORE, type TestStore } from '../support/keyservice.ts';
 
 const SECRET_PATTERN = /^kw_[0-9A-Za-z]{28}$/;
 
 let dir: string;
-let storeFile: string;
+let store: TestStore;
 let server: RunningServer;
 let bootstrapped: { organizationId: string; keyId: string; secret: string };
 /** Environment for client commands against the running service as the admin key. */
@@ -35,18 +36,19 @@ const errorCode = async (promise: Promise<unknown>): Promise<string> => {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'));
-  storeFile = join(dir, 'db.json');
+  store = await freshTestStore(dir);
   // Bootstrap the store with the CLI before any server owns it.
-  const run = await keyward(['bootstrap', '--org', 'acme', '--output', 'json'], { KEYWARD_STORE: storeFile });
+  const run = await keyward(['bootstrap', '--org', 'acme', '--output', 'json'], store.env);
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   bootstrapped = JSON.parse(run.stdout);
-  server = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', storeFile }), { logger: createLogger('silent') });
+  server = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', ...store.config }), { logger: createLogger('silent') });
   asAdmin = { KEYWARD_URL: server.url, KEYWARD_API_KEY: bootstrapped.secret };
 });
 
 afterAll(async () => {
   await server?.close();
+  await store?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -103,16 +105,29 @@ describe('keyward CLI: bootstrap', () => {
     expect(me.organization).toMatchObject({ id: bootstrapped.organizationId, name: 'acme' });
   });
 
-  it('bootstrap on a store a running service owns fails with exit 1 and a lock message', async () => {
-    const run = await keyward(['bootstrap', '--org', 'other', '--output', 'json'], { KEYWARD_STORE: storeFile });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('in use by another keyward process');
-    expect(run.stdout).toBe('');
+  // lowdb: one process owns the file. PostgreSQL is shared by design: bootstrap is one more writer, like a replica.
+  const bootstrapWhileServing =
+    TEST_STORE === 'lowdb'
+      ? 'bootstrap on a store a running service owns fails with exit 1 and a lock message'
+      : 'bootstrap next to a running service on PostgreSQL succeeds, and the service sees the new organization at once';
+  it(bootstrapWhileServing, async () => {
+    const run = await keyward(['bootstrap', '--org', 'other', '--output', 'json'], store.env);
+    if (store.kind === 'lowdb') {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('in use by another keyward process');
+      expect(run.stdout).toBe('');
+      return;
+    }
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const other = JSON.parse(run.stdout) as { organizationId: string; secret: string };
+    expect((await client(other.secret).whoami()).organization).toMatchObject({ id: other.organizationId, name: 'other' });
   });
 
   it('bootstrap in table mode prints the secret once, as an export line on stderr', async () => {
-    const other = join(dir, 'other.json');
-    const run = await keyward(['bootstrap', '--org', 'globex'], { KEYWARD_STORE: other });
+    const other = await freshTestStore(dir, 'other.json');
+    const run = await keyward(['bootstrap', '--org', 'globex'], other.env);
+    await other.drop();
     expect(run.code).toBe(0);
     const match = /export KEYWARD_API_KEY=(\S+)/.exec(run.stderr);
     expect(match?.[1]).toMatch(SECRET_PATTERN);

@@ -87,7 +87,12 @@ describe('brute-force protection', () => {
     }
     expect((await requestFrom('127.0.0.4', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${doomed.secret}` } })).status).toBe(429);
     await until(() => webhook.received.length === 2);
-    const audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+    // The audit event is written in the background (a store round trip on PostgreSQL): wait for it.
+    let audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+    for (const deadline = Date.now() + 10_000; audit.items.length === 0 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 25));
+      audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+    }
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ targetType: 'address', targetId: '127.0.0.4', changes: { after: { keyIds: [doomed.key.id], codes: { KEY_REVOKED: 20 } } } });
   });

@@ -101,8 +101,9 @@ describe('organization isolation', () => {
     const acme = service.client();
     const ours = await acme.createKey({ name: 'Acme gateway', role: 'verifier' });
 
-    for (const attempt of [acme.getKey(theirs.key.id), acme.revokeKey(theirs.key.id), acme.updateKey(theirs.key.id, { name: 'pwned' }), acme.rotateKey(theirs.key.id)]) {
-      const error = await failure(attempt);
+    // Each attempt is handled as it is made (awaiting them one by one would leave a later rejection unhandled).
+    const attempts = [acme.getKey(theirs.key.id), acme.revokeKey(theirs.key.id), acme.updateKey(theirs.key.id, { name: 'pwned' }), acme.rotateKey(theirs.key.id)].map(failure);
+    for (const error of await Promise.all(attempts)) {
       expect(error.status).toBe(404);
       expect(error.code).toBe('KEY_NOT_FOUND');
     }

@@ -171,9 +171,11 @@ beforeAll(async () => {
 
   // Clean shutdown flushes usage and pending writes; then read everything on disk.
   await service.server.close();
-  storeText = readFileSync(service.storeFile, 'utf8');
+  // The store's whole content: the lowdb file, or every row of the PostgreSQL database.
+  storeText = await service.store.snapshot();
   storeDirText = readdirSync(service.dir)
     .map((file) => `${file}\n${readFileSync(join(service.dir, file), 'utf8')}`)
+    .concat(service.store.kind === 'postgres' ? [storeText] : [])
     .join('\n');
 });
 

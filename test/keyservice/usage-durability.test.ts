@@ -9,26 +9,28 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardClient } from '../../src/client/index.ts';
 import { freePort, killAll, run, serve } from '../support/cli-process.ts';
+import { freshTestStore, type TestStore } from '../support/keyservice.ts';
 
 const FLUSH_MS = 400;
 let dir: string;
-let storeFile: string;
+let store: TestStore;
 let admin: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-usage-'));
-  storeFile = join(dir, 'db.json');
-  const bootstrap = await run(['bootstrap', '--org', 'usage', '--output', 'json'], { KEYWARD_STORE: storeFile });
+  store = await freshTestStore(dir);
+  const bootstrap = await run(['bootstrap', '--org', 'usage', '--output', 'json'], store.env);
   admin = JSON.parse(bootstrap.stdout).secret;
 });
 afterAll(async () => {
   await killAll();
+  await store?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function start() {
   const port = await freePort();
-  const child = await serve(storeFile, port, { KEYWARD_USAGE_FLUSH_MS: String(FLUSH_MS) });
+  const child = await serve(store.storeFile, port, { ...store.env, KEYWARD_USAGE_FLUSH_MS: String(FLUSH_MS) });
   const url = `http://127.0.0.1:${port}`;
   return { child, url, client: (secret = admin) => new KeywardClient({ url, apiKey: secret }) };
 }

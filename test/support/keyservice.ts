@@ -1,8 +1,10 @@
 /**
  * Starts the real key service on an ephemeral loopback port with a fresh
- * lowdb store in a temp dir, bootstrapped with one organization.
+ * store, bootstrapped with one organization: a lowdb file in a temp dir, or,
+ * with KEYWARD_TEST_STORE=postgres (the `postgres` vitest project), a fresh
+ * database on the run's PostgreSQL server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +13,62 @@ import { KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig, type ServerConfigInput } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { inject } from 'vitest';
+import { createDatabase, dropDatabase, dumpDatabase } from './postgres.ts';
+
+/** Which store the key-service suites run on (set per vitest project). */
+export const TEST_STORE: 'lowdb' | 'postgres' = process.env.KEYWARD_TEST_STORE === 'postgres' ? 'postgres' : 'lowdb';
+
+export interface TestStore {
+  kind: 'lowdb' | 'postgres';
+  /** The lowdb file (unused on PostgreSQL, where it never exists). */
+  storeFile: string;
+  /** Set on PostgreSQL: a fresh database of its own. */
+  databaseUrl: string | undefined;
+  /** For child processes (`keyward serve`, `keyward bootstrap`): KEYWARD_STORE, plus KEYWARD_DATABASE_URL on PostgreSQL. */
+  env: Record<string, string>;
+  /** For startServer: storeFile, and databaseUrl on PostgreSQL. */
+  config: { storeFile: string; databaseUrl?: string };
+  /** Everything the store holds, as text (the lowdb file; on PostgreSQL a JSON dump of every row, shaped like that file). */
+  snapshot(): Promise<string>;
+  /** Drops the database (PostgreSQL); the caller removes `dir`. */
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty store of the kind this run tests, with its lowdb file (if any) in `dir`. */
+export async function freshTestStore(dir: string, name = 'db.json'): Promise<TestStore> {
+  const storeFile = join(dir, name);
+  if (TEST_STORE === 'lowdb') {
+    return {
+      kind: 'lowdb',
+      storeFile,
+      databaseUrl: undefined,
+      env: { KEYWARD_STORE: storeFile },
+      config: { storeFile },
+      snapshot: async () => readFileSync(storeFile, 'utf8'),
+      drop: async () => {},
+    };
+  }
+  const server = inject('postgresUrl');
+  if (!server) throw new Error('KEYWARD_TEST_STORE=postgres needs the postgres vitest project (its globalSetup provides the server)');
+  const databaseUrl = await createDatabase(server);
+  return {
+    kind: 'postgres',
+    storeFile,
+    databaseUrl,
+    env: { KEYWARD_STORE: storeFile, KEYWARD_DATABASE_URL: databaseUrl },
+    config: { storeFile, databaseUrl },
+    snapshot: () => dumpDatabase(databaseUrl),
+    drop: () => dropDatabase(server, databaseUrl),
+  };
+}
 
 export interface TestService {
   url: string;
   dir: string;
   storeFile: string;
+  /** The store this service runs on. */
+  store: TestStore;
   server: RunningServer;
   adminSecret: string;
   adminKeyId: string;
@@ -30,7 +83,8 @@ export interface TestService {
 
 export async function startTestService(config: ServerConfigInput = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
-  const storeFile = join(dir, 'db.json');
+  const store = await freshTestStore(dir);
+  const storeFile = store.storeFile;
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -40,7 +94,7 @@ export async function startTestService(config: ServerConfigInput = {}): Promise<
   });
   let bootstrapped: { organizationId: string; keyId: string; secret: string } | undefined;
   const server = await startServer(
-    resolveConfig({ port: 0, host: '127.0.0.1', storeFile, bootstrapOrganization: 'acme', logLevel: 'debug', ...config }),
+    resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', ...config }),
     { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result) },
   );
   if (!bootstrapped) throw new Error('test store was not bootstrapped');
@@ -49,6 +103,7 @@ export async function startTestService(config: ServerConfigInput = {}): Promise<
     url: server.url,
     dir,
     storeFile,
+    store,
     server,
     adminSecret: admin.secret,
     adminKeyId: admin.keyId,
@@ -58,6 +113,7 @@ export async function startTestService(config: ServerConfigInput = {}): Promise<
     newOrganization: (name) => server.service.bootstrapOrganization(name),
     async stop() {
       await server.close();
+      await store.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

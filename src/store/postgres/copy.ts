@@ -1,0 +1,151 @@
+/**
+ * Copies everything a store holds (organizations, custom roles and
+ * permissions, keys with their hashes only, usage counts, the audit log) into
+ * a PostgreSQL database, in one transaction, and verifies that every source
+ * row is there afterwards. Safe to re-run: rows already present are left as
+ * they are (ON CONFLICT DO NOTHING), so a second run copies only what is new.
+ */
+import type pg from 'pg';
+import type { AuditEvent, KeyRecord, UsageCount } from '../../core/model.ts';
+import type { KeyCursor, Store } from '../store.ts';
+import { migrate } from './migrate.ts';
+import { auditParams, keyParams, organizationParams, roleParams } from './rows.ts';
+
+export interface TableCount {
+  table: string;
+  source: number;
+  /** Source rows found in the target after the copy (must equal `source`). */
+  verified: number;
+  /** Rows this run inserted (0 on a re-run). */
+  inserted: number;
+}
+
+export interface CopyResult {
+  tables: TableCount[];
+  ok: boolean;
+}
+
+const BATCH = 1_000;
+
+const chunks = <T>(items: readonly T[], size = BATCH): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+const KEY_NAMES = ['id', 'organization_id', 'name', 'role_id', 'environment', 'secret_hash', 'secret_hint', 'metadata', 'ip_allowlist', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'rotation_due_at', 'last_used_at', 'last_used_ip', 'rotated_from_id', 'rotated_to_id', 'idempotency_key'];
+const ORG_NAMES = ['id', 'name', 'plan', 'ip_allowlist', 'rotation_days', 'created_at'];
+const ROLE_NAMES = ['organization_id', 'id', 'name', 'description', 'permissions', 'created_at', 'updated_at'];
+const AUDIT_NAMES = ['id', 'organization_id', 'at', 'action', 'actor_key_id', 'ip', 'target_type', 'target_id', 'changes'];
+const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes']);
+
+function rowObject(names: string[], values: unknown[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  names.forEach((name, i) => {
+    const value = values[i];
+    row[name] = JSON_COLUMNS.has(name) && typeof value === 'string' ? JSON.parse(value) : value;
+  });
+  return row;
+}
+
+async function insertRows(client: pg.ClientBase, table: string, names: string[], rows: Record<string, unknown>[]): Promise<number> {
+  let inserted = 0;
+  const columns = names.join(', ');
+  for (const batch of chunks(rows)) {
+    const result = await client.query(
+      `INSERT INTO ${table} (${columns}) SELECT ${columns} FROM json_populate_recordset(null::${table}, $1::json) ON CONFLICT DO NOTHING`,
+      [JSON.stringify(batch)],
+    );
+    inserted += result.rowCount ?? 0;
+  }
+  return inserted;
+}
+
+/** How many of `rows` are in `table`, matched on `match` (columns that must be equal). */
+async function countPresent(client: pg.ClientBase, table: string, match: string[], rows: Record<string, unknown>[]): Promise<number> {
+  let present = 0;
+  const on = match.map((column) => `t.${column} = s.${column}`).join(' AND ');
+  for (const batch of chunks(rows, 10_000)) {
+    const result = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${table} t JOIN json_populate_recordset(null::${table}, $1::json) s ON ${on}`,
+      [JSON.stringify(batch)],
+    );
+    present += result.rows[0]!.n;
+  }
+  return present;
+}
+
+async function allKeys(source: Store, organizationId: string): Promise<KeyRecord[]> {
+  const keys: KeyRecord[] = [];
+  let after: KeyCursor | undefined;
+  for (;;) {
+    const page = await source.listKeys(organizationId, { status: 'all', limit: 10_000, after, now: Date.now() });
+    keys.push(...page.items);
+    if (!page.next) return keys;
+    after = page.next;
+  }
+}
+
+async function allAudit(source: Store, organizationId: string): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const page = await source.listAudit(organizationId, { limit: 10_000, before });
+    events.push(...page.items);
+    if (!page.next) return events;
+    before = page.next;
+  }
+}
+
+export async function copyStoreToPostgres(source: Store, client: pg.ClientBase): Promise<CopyResult> {
+  await migrate(client);
+  const organizations = await source.listOrganizations();
+  const keys: KeyRecord[] = [];
+  const roles = [];
+  const permissions = [];
+  const audit: AuditEvent[] = [];
+  const usage: UsageCount[] = [];
+  for (const org of organizations) {
+    keys.push(...(await allKeys(source, org.id)));
+    roles.push(...(await source.listCustomRoles(org.id)));
+    permissions.push(...(await source.listCustomPermissions(org.id)));
+    audit.push(...(await allAudit(source, org.id)));
+    usage.push(...(await source.listUsage(org.id, { from: '0000-01-01', to: '9999-12-31' })));
+  }
+  // Oldest first, so identity columns (listing order) follow the source's order.
+  audit.reverse();
+
+  const orgRows = organizations.map((org) => rowObject(ORG_NAMES, organizationParams(org)));
+  const roleRows = roles.map((role) => rowObject(ROLE_NAMES, roleParams(role)));
+  const permissionRows = permissions.map((p) => ({ organization_id: p.organizationId, name: p.name, description: p.description, created_at: p.createdAt }));
+  const keyRows = keys.map((key) => rowObject(KEY_NAMES, keyParams(key)));
+  const usageRows = usage.map((u) => ({ organization_id: u.organizationId, key_id: u.keyId, day: u.day, outcome: u.outcome, count: u.count }));
+  const auditRows = audit.map((event) => rowObject(AUDIT_NAMES, auditParams(event)));
+
+  await client.query('BEGIN');
+  try {
+    const tables: TableCount[] = [];
+    const copy = async (table: string, names: string[], match: string[], rows: Record<string, unknown>[], label = table) => {
+      const inserted = await insertRows(client, table, names, rows);
+      const verified = await countPresent(client, table, match, rows);
+      tables.push({ table: label, source: rows.length, verified, inserted });
+    };
+    await copy('organizations', ORG_NAMES, ['id'], orgRows);
+    await copy('custom_roles', ROLE_NAMES, ['organization_id', 'id'], roleRows, 'roles');
+    await copy('custom_permissions', ['organization_id', 'name', 'description', 'created_at'], ['organization_id', 'name'], permissionRows, 'permissions');
+    // A key is the same key only in the same organization with the same secret hash.
+    await copy('keys', KEY_NAMES, ['id', 'organization_id', 'secret_hash'], keyRows);
+    await copy('usage_counts', ['organization_id', 'key_id', 'day', 'outcome', 'count'], ['key_id', 'day', 'outcome'], usageRows, 'usage');
+    await copy('audit_events', AUDIT_NAMES, ['id'], auditRows, 'audit');
+    const ok = tables.every((t) => t.verified === t.source);
+    if (!ok) {
+      await client.query('ROLLBACK');
+      return { tables, ok };
+    }
+    await client.query('COMMIT');
+    return { tables, ok };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Versioned schema migrations, applied in order; `schema_migrations` records
+ * which ones a database holds. Never edit a released migration: add the next.
+ */
+import * as m0001 from './0001_initial.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];

@@ -1,0 +1,740 @@
+/**
+ * The PostgreSQL store: many key-service replicas on one database.
+ *
+ * Every mutation is one transaction that takes the row locks its invariant
+ * needs (the organization row for the plan limit, the key row for edits,
+ * revocation and rotation), writes its audit event, and NOTIFYs the other
+ * replicas, all committed together. Constraints in the schema (unique secret
+ * hash, unique idempotency key per organization, rotation links inside one
+ * organization) back up what the code checks.
+ *
+ * Verification is served from each replica's KeyCache. A dedicated LISTEN
+ * connection (reconnecting by itself) drops entries other replicas changed;
+ * a poll every `refreshMs` re-reads rows changed since the last poll, in case
+ * a notification was lost; losing the LISTEN connection empties the cache.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { KeywardError } from '../../core/errors.ts';
+import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
+import { keyLimitError, rotatedExpiry } from '../lowdb-store.ts';
+import {
+  changesOf,
+  type Audit,
+  type AuditFilter,
+  type InsertKeyOptions,
+  type KeyFilter,
+  type KeyPage,
+  type KeyPatch,
+  type OrganizationPatch,
+  type RolePatch,
+  type RotateKeyInput,
+  type Store,
+  type UsageFilter,
+  type UsageUpdate,
+} from '../store.ts';
+import { KeyCache } from './key-cache.ts';
+import { migrate } from './migrate.ts';
+import {
+  AUDIT_COLUMNS,
+  INSERT_AUDIT,
+  INSERT_KEY,
+  KEY_COLUMNS,
+  ORGANIZATION_COLUMNS,
+  ROLE_COLUMNS,
+  auditFromRow,
+  auditParams,
+  keyFromRow,
+  keyParams,
+  organizationFromRow,
+  organizationParams,
+  permissionFromRow,
+  roleFromRow,
+  roleParams,
+  usageFromRow,
+  type AuditRow,
+  type KeyRow,
+  type OrganizationRow,
+  type PermissionRow,
+  type RoleRow,
+  type UsageRow,
+} from './rows.ts';
+
+/** The channel replicas tell each other about changed keys and organizations on. */
+export const CHANGES_CHANNEL = 'keyward_changes';
+
+export interface PostgresStoreOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** How often rows changed since the last poll are re-read into the cache (default 1000 ms). */
+  refreshMs?: number;
+  /** Most keys (and organizations) kept in memory (default 200,000). */
+  cacheSize?: number;
+  /** Apply pending migrations when opening (default true). */
+  migrate?: boolean;
+  /** Reported as application_name to PostgreSQL. */
+  applicationName?: string;
+  /** Called with errors of background work (LISTEN connection, cache refresh). */
+  onBackgroundError?: (error: Error, what: string) => void;
+}
+
+interface ChangeNotice {
+  /** The replica that made the change. */
+  s: string;
+  /** Keys whose state changed: cached copies are stale. */
+  k?: string[];
+  /** Keys just created: nobody can hold a stale copy (nothing negative is cached); told for completeness. */
+  n?: string[];
+  /** Organizations whose settings changed. */
+  o?: string[];
+}
+
+/** SQLSTATEs and errno codes that mean the database is unreachable, not that the request was wrong. */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
+const RETRYABLE = new Set(['40001', '40P01']);
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: string }).code;
+  if (code !== undefined && UNAVAILABLE.has(code)) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Connection ended|not queryable/i.test(error.message);
+}
+
+/** Turns driver errors into the KeywardErrors the lowdb store throws for the same causes. */
+function mapError(error: unknown): unknown {
+  if (error instanceof KeywardError) return error;
+  if (isUnavailable(error)) {
+    return new KeywardError('SERVICE_UNAVAILABLE', 'The database is not reachable right now; retry shortly.', { details: { cause: (error as Error).message } });
+  }
+  const pgError = error as { code?: string; constraint?: string };
+  if (pgError.code === '23505') {
+    switch (pgError.constraint) {
+      case 'custom_roles_pkey':
+        return new KeywardError('ROLE_EXISTS', 'This role already exists.');
+      case 'custom_permissions_pkey':
+        return new KeywardError('PERMISSION_EXISTS', 'This permission already exists.');
+      case 'keys_idempotency_unique':
+        return new KeywardError('IDEMPOTENCY_KEY_REUSED', 'A key was already created with this idempotency key.');
+      case 'keys_rotated_to_unique':
+        return new KeywardError('KEY_ALREADY_ROTATED', 'This key was already rotated.');
+      default:
+        break;
+    }
+  }
+  return error;
+}
+
+const activeCountSql = (except: boolean) =>
+  `SELECT count(*)::int AS n FROM keys WHERE organization_id = $1 AND revoked_at IS NULL AND rotated_to_id IS NULL AND (expires_at IS NULL OR expires_at > $2)${except ? ' AND id <> $3' : ''}`;
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres';
+  readonly pool: pg.Pool;
+  readonly cache: KeyCache;
+  readonly #url: string;
+  readonly #instance = randomUUID();
+  readonly #options: Required<Omit<PostgresStoreOptions, 'onBackgroundError'>> & Pick<PostgresStoreOptions, 'onBackgroundError'>;
+  #observe: ((mutations: number, ms: number) => void) | undefined;
+  #listener: pg.Client | undefined;
+  #listenerConnecting = false;
+  #reconnectDelay = 100;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #refreshing = false;
+  /** Database time; rows changed after it are re-read by the next refresh. */
+  #watermark: string | undefined;
+  #closed = false;
+  /** Times the LISTEN connection was (re)established; for tests and metrics. */
+  listenConnects = 0;
+
+  private constructor(url: string, options: PostgresStoreOptions) {
+    this.#url = url;
+    this.#options = {
+      poolSize: options.poolSize ?? 10,
+      refreshMs: options.refreshMs ?? 1000,
+      cacheSize: options.cacheSize ?? 200_000,
+      migrate: options.migrate ?? true,
+      applicationName: options.applicationName ?? 'keyward',
+      onBackgroundError: options.onBackgroundError,
+    };
+    this.cache = new KeyCache(this.#options.cacheSize);
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: this.#options.poolSize,
+      application_name: this.#options.applicationName,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle connection dropped by the server (restart, failover) must not crash the process.
+    this.pool.on('error', (error) => this.#background(error, 'idle pool connection'));
+  }
+
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const store = new PostgresStore(url, options);
+    try {
+      if (store.#options.migrate) {
+        const client = await store.pool.connect();
+        try {
+          await migrate(client);
+        } finally {
+          client.release();
+        }
+      } else {
+        await store.pool.query('SELECT 1 FROM schema_migrations LIMIT 1');
+      }
+      store.#watermark = await store.#dbNow();
+      await store.#listen();
+      store.#refreshTimer = setInterval(() => void store.#refresh(), store.#options.refreshMs);
+      store.#refreshTimer.unref();
+      return store;
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  #background(error: Error, what: string): void {
+    this.#options.onBackgroundError?.(error, what);
+  }
+
+  observeWrites(callback: (mutations: number, ms: number) => void): void {
+    this.#observe = callback;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#refreshTimer);
+    clearTimeout(this.#reconnectTimer);
+    const listener = this.#listener;
+    this.#listener = undefined;
+    await listener?.end().catch(() => {});
+    await this.pool.end();
+  }
+
+  // ---- cache invalidation across replicas ----
+
+  async #listen(): Promise<void> {
+    if (this.#closed || this.#listener || this.#listenerConnecting) return;
+    this.#listenerConnecting = true;
+    const client = new pg.Client({ connectionString: this.#url, application_name: `${this.#options.applicationName} listener`, connectionTimeoutMillis: 5_000, keepAlive: true });
+    client.on('notification', (message) => {
+      if (message.channel === CHANGES_CHANNEL && message.payload) this.#onNotice(message.payload);
+    });
+    const lost = (error?: Error) => {
+      if (error) this.#background(error, 'LISTEN connection');
+      if (this.#listener !== client) return;
+      this.#listener = undefined;
+      // Notifications may have been missed: nothing cached can be trusted any more.
+      this.cache.clear();
+      this.#scheduleListen();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      this.#listenerConnecting = false;
+      client.removeAllListeners('end');
+      await client.end().catch(() => {});
+      if (this.listenConnects === 0) throw error;
+      this.#background(error as Error, 'LISTEN connection');
+      this.#scheduleListen();
+      return;
+    }
+    this.#listenerConnecting = false;
+    if (this.#closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#listener = client;
+    this.listenConnects++;
+    this.#reconnectDelay = 100;
+    // Whatever changed while nobody listened is re-read from the database.
+    this.cache.clear();
+  }
+
+  #scheduleListen(): void {
+    if (this.#closed || this.#reconnectTimer) return;
+    const delay = this.#reconnectDelay;
+    this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 1_000);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      void this.#listen();
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+
+  #onNotice(payload: string): void {
+    let notice: ChangeNotice;
+    try {
+      notice = JSON.parse(payload) as ChangeNotice;
+    } catch {
+      this.cache.clear();
+      return;
+    }
+    if (notice.s === this.#instance) return; // this replica already holds what it committed
+    if (notice.k?.length) this.cache.invalidateKeys(notice.k);
+    if (notice.o?.length) this.cache.invalidateOrganizations(notice.o);
+  }
+
+  /** Bounded staleness: re-reads rows changed since the last refresh (with a margin for transactions that committed late). */
+  async #refresh(): Promise<void> {
+    if (this.#refreshing || this.#closed || this.#watermark === undefined) return;
+    this.#refreshing = true;
+    try {
+      const epoch = this.cache.epoch;
+      const next = await this.#dbNow();
+      const since = this.#watermark;
+      const [keys, orgs] = await Promise.all([
+        this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE updated_at > $1`, [since]),
+        this.pool.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE updated_at > $1`, [since]),
+      ]);
+      if (this.cache.refresh(keys.rows.map(keyFromRow), orgs.rows.map(organizationFromRow), epoch)) this.#watermark = next;
+    } catch (error) {
+      this.#background(error as Error, 'cache refresh');
+    } finally {
+      this.#refreshing = false;
+    }
+  }
+
+  /** Database time minus a margin longer than any of our transactions. */
+  async #dbNow(): Promise<string> {
+    const { rows } = await this.pool.query<{ t: Date }>("SELECT clock_timestamp() - interval '5 seconds' AS t");
+    return rows[0]!.t.toISOString();
+  }
+
+  // ---- plumbing ----
+
+  async #query<R extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, params);
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction and tells the other replicas which keys and
+   * organizations it changed (NOTIFY is delivered only if the transaction commits).
+   * Deadlocks and serialization failures are retried.
+   */
+  async #transaction<T>(work: (client: pg.PoolClient, changed: { k: string[]; n: string[]; o: string[] }) => Promise<T>, mutations = 1): Promise<T> {
+    if (this.#closed) throw new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.');
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw mapError(error);
+      }
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const changed = { k: [] as string[], n: [] as string[], o: [] as string[] };
+        const result = await work(client, changed);
+        if (changed.k.length > 0 || changed.n.length > 0 || changed.o.length > 0) {
+          const notice: ChangeNotice = { s: this.#instance };
+          if (changed.k.length > 0) notice.k = changed.k;
+          if (changed.n.length > 0) notice.n = changed.n;
+          if (changed.o.length > 0) notice.o = changed.o;
+          await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
+        }
+        await client.query('COMMIT');
+        this.#observe?.(mutations, performance.now() - started);
+        return result;
+      } catch (error) {
+        if (isUnavailable(error)) broken = error as Error;
+        else await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+        const code = (error as { code?: string }).code;
+        if (!broken && code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
+        throw mapError(error);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async #lockOrganization(client: pg.PoolClient, organizationId: string): Promise<void> {
+    const { rowCount } = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [organizationId]);
+    if (rowCount === 0) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${organizationId}.`);
+  }
+
+  async #lockKey(client: pg.PoolClient, organizationId: string, keyId: string): Promise<KeyRecord> {
+    const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2 FOR UPDATE`, [keyId, organizationId]);
+    if (!rows[0]) throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
+    return keyFromRow(rows[0]);
+  }
+
+  /** A custom role being given to a key cannot be deleted until this transaction ends (built-in roles have no row). */
+  async #shareRole(client: pg.PoolClient, organizationId: string, roleId: string): Promise<void> {
+    await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [organizationId, roleId]);
+  }
+
+  /** Idempotency and plan limit, checked under the organization's row lock, so they are atomic with the insert. */
+  async #checkInsert(client: pg.PoolClient, key: KeyRecord, options: InsertKeyOptions, replacing?: string): Promise<void> {
+    if (key.idempotencyKey) {
+      const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
+      const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
+      if (existing) {
+        throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+          details: { keyId: existing.id, status: keyStatus(existing, options.now) },
+        });
+      }
+    }
+    if (options.activeLimit !== null) {
+      const params: unknown[] = [key.organizationId, new Date(options.now).toISOString()];
+      if (replacing) params.push(replacing);
+      const { rows } = await client.query<{ n: number }>(activeCountSql(replacing !== undefined), params);
+      const active = rows[0]!.n;
+      if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
+    }
+  }
+
+  async #insertAudit(client: pg.PoolClient, event: AuditEvent): Promise<void> {
+    await client.query(INSERT_AUDIT, auditParams(event));
+  }
+
+  // ---- organizations ----
+
+  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void> {
+    await this.#transaction(async (client, changed) => {
+      await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, organizationParams(org));
+      await client.query(INSERT_KEY, keyParams(adminKey));
+      await this.#insertAudit(client, audit);
+      changed.o.push(org.id);
+      changed.n.push(adminKey.id);
+    }, 3);
+    this.cache.committedOrganization(org);
+    this.cache.committedKey(adminKey);
+  }
+
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    const cached = this.cache.organization(id);
+    if (cached) return cached;
+    const epoch = this.cache.epoch;
+    const { rows } = await this.#query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1`, [id]);
+    if (!rows[0]) return undefined;
+    const org = organizationFromRow(rows[0]);
+    this.cache.rememberOrganization(org, epoch);
+    return org;
+  }
+
+  async listOrganizations(): Promise<Organization[]> {
+    const { rows } = await this.#query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations ORDER BY seq`);
+    return rows.map(organizationFromRow);
+  }
+
+  async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {
+    const updated = await this.#transaction(async (client, changed) => {
+      const { rows } = await client.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1 FOR UPDATE`, [id]);
+      if (!rows[0]) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
+      const current = organizationFromRow(rows[0]);
+      const changes = changesOf(current, patch);
+      const next: Organization = { ...current };
+      if (patch.name !== undefined) next.name = patch.name;
+      if (patch.plan !== undefined) next.plan = patch.plan;
+      if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
+      if (patch.rotationDays !== undefined) next.rotationDays = patch.rotationDays;
+      const result = await client.query<OrganizationRow>(
+        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
+        [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays)],
+      );
+      await this.#insertAudit(client, { ...audit, changes });
+      changed.o.push(id);
+      return organizationFromRow(result.rows[0]!);
+    }, 2);
+    this.cache.committedOrganization(updated);
+    return updated;
+  }
+
+  async countActiveKeys(organizationId: string, now: number): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(activeCountSql(false), [organizationId, new Date(now).toISOString()]);
+    return rows[0]!.n;
+  }
+
+  // ---- keys ----
+
+  async findKeyByHash(secretHash: string): Promise<KeyRecord | undefined> {
+    const cached = this.cache.keyByHash(secretHash);
+    if (cached) return cached;
+    const epoch = this.cache.epoch;
+    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE secret_hash = $1`, [secretHash]);
+    if (!rows[0]) return undefined;
+    const key = keyFromRow(rows[0]);
+    this.cache.rememberKey(key, epoch);
+    return key;
+  }
+
+  /** Read from the database (management calls want last-used times other replicas flushed), refreshing the cache. */
+  async getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
+    const epoch = this.cache.epoch;
+    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId]);
+    if (!rows[0]) return undefined;
+    const key = keyFromRow(rows[0]);
+    if (this.cache.keyById(key.id)) this.cache.rememberKey(key, epoch);
+    return key;
+  }
+
+  async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
+    const params: unknown[] = [organizationId];
+    const where = ['organization_id = $1'];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.after) where.push(`(created_at, id) > (${param(filter.after.createdAt)}::timestamptz, ${param(filter.after.id)})`);
+    const now = new Date(filter.now).toISOString();
+    if (filter.status === 'active') where.push(`revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${param(now)})`);
+    else if (filter.status === 'expired') where.push(`revoked_at IS NULL AND expires_at <= ${param(now)}`);
+    else if (filter.status === 'revoked') where.push('revoked_at IS NOT NULL');
+    if (filter.roleId !== undefined) where.push(`role_id = ${param(filter.roleId)}`);
+    if (filter.environment !== undefined) where.push(`environment = ${param(filter.environment)}`);
+    if (filter.unusedSince !== undefined) where.push(`coalesce(last_used_at, created_at) < ${param(filter.unusedSince)}`);
+    if (filter.rotationDueBefore !== undefined) where.push(`rotation_due_at < ${param(filter.rotationDueBefore)}`);
+    const { rows } = await this.#query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM keys WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT ${param(filter.limit + 1)}`,
+      params,
+    );
+    const items = rows.slice(0, filter.limit).map(keyFromRow);
+    const last = items[items.length - 1];
+    return { items, next: rows.length > filter.limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+  }
+
+  async insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void> {
+    await this.#transaction(async (client, changed) => {
+      await this.#lockOrganization(client, key.organizationId);
+      await this.#shareRole(client, key.organizationId, key.roleId);
+      await this.#checkInsert(client, key, options);
+      await client.query(INSERT_KEY, keyParams(key));
+      await this.#insertAudit(client, audit);
+      changed.n.push(key.id);
+    }, 2);
+    this.cache.committedKey(key);
+  }
+
+  async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord> {
+    const updated = await this.#transaction(async (client, changed) => {
+      const key = await this.#lockKey(client, organizationId, keyId);
+      const status = keyStatus(key, now);
+      if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+      const changes = changesOf(key, patch);
+      const next: KeyRecord = { ...key };
+      if (patch.name !== undefined) next.name = patch.name;
+      if (patch.roleId !== undefined) {
+        next.roleId = patch.roleId;
+        if (patch.roleId !== key.roleId) await this.#shareRole(client, organizationId, patch.roleId);
+      }
+      if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
+      const { rows } = await client.query<KeyRow>(
+        `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [keyId, next.name, next.roleId, next.ipAllowlist],
+      );
+      await this.#insertAudit(client, { ...audit, changes });
+      changed.k.push(keyId);
+      return keyFromRow(rows[0]!);
+    }, 2);
+    this.cache.committedKey(updated);
+    return updated;
+  }
+
+  async revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord> {
+    const revoked = await this.#transaction(async (client, changed) => {
+      const key = await this.#lockKey(client, organizationId, keyId);
+      if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
+      const { rows } = await client.query<KeyRow>(`UPDATE keys SET revoked_at = $2, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [keyId, at]);
+      await this.#insertAudit(client, audit);
+      changed.k.push(keyId);
+      return keyFromRow(rows[0]!);
+    }, 2);
+    this.cache.committedKey(revoked);
+    return revoked;
+  }
+
+  async rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    const previous = await this.#transaction(async (client, changed) => {
+      await this.#lockOrganization(client, input.organizationId);
+      const old = await this.#lockKey(client, input.organizationId, input.keyId);
+      const status = keyStatus(old, input.now);
+      if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
+      // The old key is on its way out: it does not count against the plan limit.
+      await this.#checkInsert(client, input.successor, { activeLimit: input.activeLimit, now: input.now }, old.id);
+      // Rotated before: allowed again only if that successor was revoked (same rule as the lowdb store).
+      let current: KeyRecord | undefined;
+      if (old.rotatedToId !== null) {
+        const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 FOR SHARE`, [old.rotatedToId]);
+        current = rows[0] ? keyFromRow(rows[0]) : undefined;
+      }
+      const expiresAt = rotatedExpiry(old, input, current);
+      await client.query(INSERT_KEY, keyParams(input.successor));
+      const { rows } = await client.query<KeyRow>(
+        `UPDATE keys SET rotated_to_id = $2, expires_at = $3, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [old.id, input.successor.id, expiresAt],
+      );
+      await this.#insertAudit(client, audit);
+      changed.k.push(old.id);
+      changed.n.push(input.successor.id);
+      return keyFromRow(rows[0]!);
+    }, 3);
+    this.cache.committedKey(previous);
+    this.cache.committedKey(input.successor);
+    return { previous, successor: input.successor };
+  }
+
+  async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {
+    if (updates.length === 0 && counts.length === 0) return;
+    // Merge duplicates and sort, so concurrent flushes from several replicas lock rows in one order.
+    const merged = new Map<string, UsageCount>();
+    for (const count of counts) {
+      const id = `${count.keyId}\u0000${count.day}\u0000${count.outcome}`;
+      const existing = merged.get(id);
+      if (existing) existing.count += count.count;
+      else merged.set(id, { ...count });
+    }
+    const rows = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    const latest = new Map<string, UsageUpdate>();
+    for (const update of updates) {
+      const existing = latest.get(update.keyId);
+      if (!existing || existing.lastUsedAt < update.lastUsedAt) latest.set(update.keyId, update);
+    }
+    const uses = [...latest.values()].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+    await this.#transaction(async (client) => {
+      if (rows.length > 0) {
+        await client.query(
+          `INSERT INTO usage_counts (organization_id, key_id, day, outcome, count)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[])
+           ON CONFLICT (key_id, day, outcome) DO UPDATE SET count = usage_counts.count + EXCLUDED.count`,
+          [rows.map((r) => r.organizationId), rows.map((r) => r.keyId), rows.map((r) => r.day), rows.map((r) => r.outcome), rows.map((r) => r.count)],
+        );
+      }
+      if (uses.length > 0) {
+        await client.query(
+          `UPDATE keys AS k SET last_used_at = u.at, last_used_ip = u.ip
+           FROM (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS t(id, at, ip) ORDER BY id) AS u
+           WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
+          [uses.map((u) => u.keyId), uses.map((u) => u.lastUsedAt), uses.map((u) => u.lastUsedIp)],
+        );
+      }
+    }, rows.length + uses.length);
+    for (const use of uses) this.cache.touch(use.keyId, use.lastUsedAt, use.lastUsedIp);
+  }
+
+  async listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]> {
+    const params: unknown[] = [organizationId, filter.from, filter.to];
+    let sql = 'SELECT organization_id, key_id, day::text AS day, outcome, count FROM usage_counts WHERE organization_id = $1 AND day BETWEEN $2::date AND $3::date';
+    if (filter.keyId !== undefined) {
+      params.push(filter.keyId);
+      sql += ' AND key_id = $4';
+    }
+    const { rows } = await this.#query<UsageRow>(`${sql} ORDER BY day, key_id, outcome`, params);
+    return rows.map(usageFromRow);
+  }
+
+  // ---- audit ----
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.#transaction((client) => this.#insertAudit(client, event));
+  }
+
+  async listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }> {
+    const params: unknown[] = [organizationId];
+    const where = ['organization_id = $1'];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.before !== undefined) where.push(`id < ${param(filter.before)}`);
+    if (filter.action !== undefined) where.push(`action = ${param(filter.action)}`);
+    if (filter.actorKeyId !== undefined) where.push(`actor_key_id = ${param(filter.actorKeyId)}`);
+    if (filter.targetId !== undefined) where.push(`target_id = ${param(filter.targetId)}`);
+    if (filter.from !== undefined) where.push(`at >= ${param(filter.from)}`);
+    if (filter.to !== undefined) where.push(`at <= ${param(filter.to)}`);
+    const { rows } = await this.#query<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ${param(filter.limit + 1)}`,
+      params,
+    );
+    const items = rows.slice(0, filter.limit).map(auditFromRow);
+    return { items, next: rows.length > filter.limit ? items[items.length - 1]!.id : null };
+  }
+
+  // ---- roles and permissions ----
+
+  async listCustomRoles(organizationId: string): Promise<CustomRole[]> {
+    const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 ORDER BY seq`, [organizationId]);
+    return rows.map(roleFromRow);
+  }
+
+  async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`, [organizationId, roleId]);
+    return rows[0] ? roleFromRow(rows[0]) : undefined;
+  }
+
+  async insertCustomRole(role: CustomRole, audit: Audit): Promise<void> {
+    await this.#transaction(async (client) => {
+      const { rowCount } = await client.query(
+        `INSERT INTO custom_roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (organization_id, id) DO NOTHING`,
+        roleParams(role),
+      );
+      if (rowCount === 0) throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
+      await this.#insertAudit(client, audit);
+    }, 2);
+  }
+
+  async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR UPDATE`, [organizationId, roleId]);
+      if (!rows[0]) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+      const role = roleFromRow(rows[0]);
+      const changes = changesOf(role, patch);
+      const next: CustomRole = { ...role, updatedAt: now };
+      if (patch.name !== undefined) next.name = patch.name;
+      if (patch.description !== undefined) next.description = patch.description;
+      if (patch.permissions !== undefined) next.permissions = patch.permissions;
+      const result = await client.query<RoleRow>(
+        `UPDATE custom_roles SET name = $3, description = $4, permissions = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2 RETURNING ${ROLE_COLUMNS}`,
+        [organizationId, roleId, next.name, next.description, next.permissions, now],
+      );
+      await this.#insertAudit(client, { ...audit, changes });
+      return roleFromRow(result.rows[0]!);
+    }, 2);
+  }
+
+  async deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void> {
+    await this.#transaction(async (client) => {
+      const { rowCount } = await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR UPDATE', [organizationId, roleId]);
+      if (rowCount === 0) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+      const holders = await client.query<{ id: string; total: number }>(
+        `SELECT id, count(*) OVER ()::int AS total FROM keys WHERE organization_id = $1 AND role_id = $2 AND revoked_at IS NULL ORDER BY created_at, id LIMIT 20`,
+        [organizationId, roleId],
+      );
+      if (holders.rows.length > 0) {
+        throw new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.rows[0]!.total} key(s).`, {
+          details: { keyIds: holders.rows.map((row) => row.id) },
+        });
+      }
+      await client.query('DELETE FROM custom_roles WHERE organization_id = $1 AND id = $2', [organizationId, roleId]);
+      await this.#insertAudit(client, audit);
+    }, 2);
+  }
+
+  async listCustomPermissions(organizationId: string): Promise<CustomPermission[]> {
+    const { rows } = await this.#query<PermissionRow>(
+      'SELECT organization_id, name, description, created_at FROM custom_permissions WHERE organization_id = $1 ORDER BY seq',
+      [organizationId],
+    );
+    return rows.map(permissionFromRow);
+  }
+
+  async insertCustomPermission(permission: CustomPermission, audit: Audit): Promise<void> {
+    await this.#transaction(async (client) => {
+      const { rowCount } = await client.query(
+        'INSERT INTO custom_permissions (organization_id, name, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, name) DO NOTHING',
+        [permission.organizationId, permission.name, permission.description, permission.createdAt],
+      );
+      if (rowCount === 0) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
+      await this.#insertAudit(client, audit);
+    }, 2);
+  }
+}
