@@ -1,0 +1,332 @@
+/**
+ * The rotation Lambda's four steps against the real key service on loopback;
+ * Secrets Manager is aws-sdk-client-mock over a small in-memory model of
+ * versions and staging labels, so the steps interact as they do in AWS.
+ */
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  ResourceNotFoundException,
+  InvalidRequestException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KeywardClient } from '../../src/client/index.ts';
+import { createRotationHandler, type RotationConfig, type RotationStep } from '../../src/constructs/aws/rotation-handler.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/billing/api-key-Xy12Ab';
+const ADMIN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyward/admin-AbCdEf';
+const STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+
+interface Version {
+  id: string;
+  value?: string;
+  stages: Set<string>;
+}
+
+/** Secrets Manager, as far as rotation sees it: versions, their values and staging labels. */
+class FakeSecretsManager {
+  versions = new Map<string, Version>();
+  adminValue: string;
+  calls: string[] = [];
+  failNextPut = false;
+
+  constructor(adminValue: string) {
+    this.adminValue = adminValue;
+  }
+
+  holder(stage: string): Version | undefined {
+    return [...this.versions.values()].find((v) => v.stages.has(stage));
+  }
+
+  valueOf(stage: string): { API_KEY: string; API_KEY_ID: string } | undefined {
+    const value = this.holder(stage)?.value;
+    return value === undefined ? undefined : JSON.parse(value);
+  }
+
+  #label(version: Version, stage: string): void {
+    const previous = this.holder(stage);
+    if (previous && previous !== version) {
+      previous.stages.delete(stage);
+      if (stage === 'AWSCURRENT') this.#label(previous, 'AWSPREVIOUS');
+    }
+    version.stages.add(stage);
+  }
+
+  /** What RotateSecret does before invoking the Lambda: a new version id labelled AWSPENDING, no value yet. */
+  startRotation(): string {
+    const id = randomUUID();
+    const version: Version = { id, stages: new Set() };
+    this.versions.set(id, version);
+    this.#label(version, 'AWSPENDING');
+    return id;
+  }
+
+  install(client: SecretsManagerClient): void {
+    const mock = mockClient(client);
+    const notFound = (message: string) => new ResourceNotFoundException({ message, $metadata: {} });
+    mock.on(DescribeSecretCommand).callsFake((input) => {
+      this.calls.push('DescribeSecret');
+      expect(input.SecretId).toBe(SECRET_ARN);
+      const stages: Record<string, string[]> = {};
+      for (const v of this.versions.values()) if (v.stages.size > 0) stages[v.id] = [...v.stages];
+      return { ARN: SECRET_ARN, RotationEnabled: true, VersionIdsToStages: stages };
+    });
+    mock.on(GetSecretValueCommand).callsFake((input) => {
+      this.calls.push(`GetSecretValue ${input.SecretId === ADMIN_ARN ? 'admin' : (input.VersionStage ?? input.VersionId)}`);
+      if (input.SecretId === ADMIN_ARN) return { ARN: ADMIN_ARN, SecretString: this.adminValue };
+      expect(input.SecretId).toBe(SECRET_ARN);
+      let version: Version | undefined;
+      if (input.VersionId !== undefined) {
+        version = this.versions.get(input.VersionId);
+        if (version && input.VersionStage !== undefined && !version.stages.has(input.VersionStage)) version = undefined;
+      } else version = this.holder(input.VersionStage ?? 'AWSCURRENT');
+      if (!version || version.value === undefined) throw notFound("Secrets Manager can't find the specified secret value");
+      return { ARN: SECRET_ARN, VersionId: version.id, SecretString: version.value, VersionStages: [...version.stages] };
+    });
+    mock.on(PutSecretValueCommand).callsFake((input) => {
+      this.calls.push('PutSecretValue');
+      if (this.failNextPut) {
+        this.failNextPut = false;
+        throw new Error('simulated crash before the value was stored');
+      }
+      const id = input.ClientRequestToken!;
+      let version = this.versions.get(id);
+      if (version?.value !== undefined) {
+        if (version.value !== input.SecretString) throw new ResourceExistsException({ message: 'version exists with another value', $metadata: {} });
+      } else {
+        version ??= { id, stages: new Set() };
+        version.value = input.SecretString;
+        this.versions.set(id, version);
+      }
+      for (const stage of input.VersionStages ?? ['AWSCURRENT']) this.#label(version, stage);
+      return { ARN: SECRET_ARN, VersionId: id, VersionStages: [...version.stages] };
+    });
+    mock.on(UpdateSecretVersionStageCommand).callsFake((input) => {
+      this.calls.push(`UpdateSecretVersionStage ${input.VersionStage}`);
+      const holder = this.holder(input.VersionStage!);
+      if (holder && holder.id !== input.MoveToVersionId && holder.id !== input.RemoveFromVersionId) {
+        throw new InvalidRequestException({ message: `${input.VersionStage} is on ${holder.id}; name it in RemoveFromVersionId`, $metadata: {} });
+      }
+      const target = this.versions.get(input.MoveToVersionId!);
+      if (!target) throw notFound('no such version');
+      this.#label(target, input.VersionStage!);
+      return { ARN: SECRET_ARN };
+    });
+  }
+}
+
+let svc: TestService;
+beforeAll(async () => {
+  svc = await startTestService();
+});
+afterAll(async () => {
+  await svc?.stop();
+});
+
+function setup(options: { admin?: string; config?: Partial<RotationConfig> } = {}) {
+  const sm = new FakeSecretsManager(options.admin ?? svc.adminSecret);
+  const client = new SecretsManagerClient({ region: 'eu-west-1' });
+  sm.install(client);
+  const logs: Record<string, unknown>[] = [];
+  const config: RotationConfig = {
+    url: svc.url,
+    adminKeySecretArn: ADMIN_ARN,
+    keyName: 'Billing worker (production)',
+    role: 'verifier',
+    environment: 'production',
+    overlap: '24h',
+    ipAllowlist: [],
+    ...options.config,
+  };
+  const rotate = createRotationHandler({
+    secretsManager: client,
+    keywardClient: ({ url, apiKey }) => new KeywardClient({ url, apiKey }),
+    config,
+    log: (event) => logs.push(event),
+  });
+  const step = (token: string, Step: RotationStep) => rotate({ SecretId: SECRET_ARN, ClientRequestToken: token, Step });
+  const rotation = async (token = sm.startRotation()) => {
+    for (const s of STEPS) await step(token, s);
+    return token;
+  };
+  return { sm, logs, step, rotation, admin: svc.client() };
+}
+
+describe('rotation handler', () => {
+  let activeBefore: number;
+  beforeEach(async () => {
+    activeBefore = (await svc.client().listKeys({ status: 'active', limit: 500 })).items.length;
+  });
+  const activeNow = async () => (await svc.client().listKeys({ status: 'active', limit: 500 })).items.length;
+
+  it('first rotation of an empty secret creates the key; the next one rotates it with the overlap', async () => {
+    const { sm, rotation, admin, logs } = setup();
+    const t1 = await rotation();
+    const first = sm.valueOf('AWSCURRENT')!;
+    expect(sm.holder('AWSCURRENT')!.id).toBe(t1);
+    expect(first.API_KEY_ID).toMatch(/^key_/);
+    const created = await admin.getKey(first.API_KEY_ID);
+    expect(created).toMatchObject({ name: 'Billing worker (production)', role: 'verifier', environment: 'production', status: 'active' });
+    expect((await admin.verify({ key: first.API_KEY })).valid).toBe(true);
+
+    const t2 = await rotation();
+    const second = sm.valueOf('AWSCURRENT')!;
+    expect(sm.holder('AWSCURRENT')!.id).toBe(t2);
+    expect(sm.holder('AWSPREVIOUS')!.id).toBe(t1);
+    expect(second.API_KEY_ID).not.toBe(first.API_KEY_ID);
+    const old = await admin.getKey(first.API_KEY_ID);
+    expect(old.rotatedToId).toBe(second.API_KEY_ID);
+    // The old key keeps working for the overlap, and stops on the server afterwards.
+    expect((await admin.verify({ key: first.API_KEY })).valid).toBe(true);
+    const overlapMs = Date.parse(old.expiresAt!) - Date.now();
+    expect(overlapMs).toBeGreaterThan(23.9 * 3_600_000);
+    expect(overlapMs).toBeLessThanOrEqual(24 * 3_600_000);
+    const successor = await admin.getKey(second.API_KEY_ID);
+    expect(successor).toMatchObject({ role: 'verifier', name: 'Billing worker (production) v2', rotatedFromId: first.API_KEY_ID });
+    expect(await activeNow()).toBe(activeBefore + 2); // the new key, and the old one until its overlap ends
+
+    // Logs name key ids, never secrets.
+    const logText = JSON.stringify(logs);
+    expect(logText).toContain(second.API_KEY_ID);
+    expect(logText).not.toContain(first.API_KEY);
+    expect(logText).not.toContain(second.API_KEY);
+    expect(logText).not.toContain(svc.adminSecret);
+  });
+
+  it('every step is safe to repeat: one successor, one pending value, AWSCURRENT moved once', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    const before = sm.valueOf('AWSCURRENT')!;
+    const token = sm.startRotation();
+    for (const s of STEPS) {
+      await step(token, s);
+      await step(token, s);
+    }
+    await step(token, 'createSecret');
+    await step(token, 'testSecret');
+    await step(token, 'finishSecret');
+    const after = sm.valueOf('AWSCURRENT')!;
+    expect(sm.holder('AWSCURRENT')!.id).toBe(token);
+    expect((await admin.getKey(before.API_KEY_ID)).rotatedToId).toBe(after.API_KEY_ID);
+    expect((await admin.getKey(after.API_KEY_ID)).rotatedToId).toBeNull();
+    expect(sm.calls.filter((c) => c === 'PutSecretValue')).toHaveLength(2); // one per rotation
+    expect(await activeNow()).toBe(activeBefore + 2);
+  });
+
+  it('out of order: test and finish before create change nothing; create after finish is a no-op', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    sm.calls.length = 0;
+    const current = sm.holder('AWSCURRENT')!.id;
+    const token = sm.startRotation();
+    await expect(step(token, 'testSecret')).rejects.toThrow(/createSecret has not run/);
+    await expect(step(token, 'finishSecret')).rejects.toThrow(/createSecret has not run.*AWSCURRENT left alone/);
+    await step(token, 'setSecret');
+    expect(sm.holder('AWSCURRENT')!.id).toBe(current);
+    expect(sm.calls).not.toContain('UpdateSecretVersionStage AWSCURRENT');
+
+    await step(token, 'createSecret');
+    await step(token, 'finishSecret'); // finish before test: allowed by AWS, moves AWSCURRENT
+    await step(token, 'testSecret'); // now current: nothing to do
+    await step(token, 'createSecret'); // now current: must not rotate again
+    const now = sm.valueOf('AWSCURRENT')!;
+    expect(sm.holder('AWSCURRENT')!.id).toBe(token);
+    expect((await admin.getKey(now.API_KEY_ID)).rotatedToId).toBeNull();
+    expect(sm.calls.filter((c) => c === 'PutSecretValue')).toHaveLength(1);
+
+    await expect(step('not-a-rotation-token-00000000000', 'createSecret')).rejects.toThrow(/not part of a rotation/);
+    await expect(step(token, 'nextSecret' as RotationStep)).resolves.toBeUndefined(); // current: returns before the step is looked at
+    const other = sm.startRotation();
+    await expect(step(other, 'nextSecret' as RotationStep)).rejects.toThrow(/unknown rotation step/);
+  });
+
+  it('testSecret fails when the pending key does not verify, and AWSCURRENT stays', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    const current = sm.holder('AWSCURRENT')!.id;
+    const token = sm.startRotation();
+    await step(token, 'createSecret');
+    await step(token, 'setSecret');
+    const pending = JSON.parse(sm.versions.get(token)!.value!) as { API_KEY: string; API_KEY_ID: string };
+    await admin.revokeKey(pending.API_KEY_ID);
+    await expect(step(token, 'testSecret')).rejects.toThrow(new RegExp(`pending key ${pending.API_KEY_ID} does not verify: KEY_REVOKED`));
+    expect(sm.holder('AWSCURRENT')!.id).toBe(current);
+  });
+
+  it('a crash between rotate and storing AWSPENDING: the retry expires the undelivered key and stores a fresh one', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    const current = sm.valueOf('AWSCURRENT')!;
+    const token = sm.startRotation();
+    sm.failNextPut = true;
+    await expect(step(token, 'createSecret')).rejects.toThrow(/simulated crash/);
+    const lost = (await admin.getKey(current.API_KEY_ID)).rotatedToId!;
+    expect((await admin.getKey(lost)).status).toBe('active');
+
+    await rotation(token);
+    const now = sm.valueOf('AWSCURRENT')!;
+    expect(now.API_KEY_ID).not.toBe(lost);
+    expect((await admin.getKey(lost)).status).toBe('expired'); // never delivered, so stopped at once
+    expect((await admin.getKey(lost)).rotatedToId).toBe(now.API_KEY_ID);
+    expect((await admin.getKey(now.API_KEY_ID)).status).toBe('active');
+    expect((await admin.verify({ key: current.API_KEY })).valid).toBe(true); // the overlap of the real current key is untouched
+    expect(await activeNow()).toBe(activeBefore + 2);
+  });
+
+  it('an abandoned rotation: the stale AWSPENDING key is expired by the next rotation', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    const abandoned = sm.startRotation();
+    await step(abandoned, 'createSecret');
+    const stale = JSON.parse(sm.versions.get(abandoned)!.value!) as { API_KEY_ID: string };
+    const token = await rotation();
+    expect(sm.holder('AWSCURRENT')!.id).toBe(token);
+    expect(sm.versions.get(abandoned)!.stages.size).toBe(0);
+    expect((await admin.getKey(stale.API_KEY_ID)).status).toBe('expired');
+    expect(await activeNow()).toBe(activeBefore + 2);
+  });
+
+  it('after a compromise (current key revoked) the next rotation creates a new key', async () => {
+    const { sm, rotation, admin } = setup({ config: { ipAllowlist: ['10.0.0.0/8'] } });
+    await rotation();
+    const revoked = sm.valueOf('AWSCURRENT')!;
+    await admin.revokeKey(revoked.API_KEY_ID);
+    await rotation();
+    const fresh = sm.valueOf('AWSCURRENT')!;
+    expect(fresh.API_KEY_ID).not.toBe(revoked.API_KEY_ID);
+    expect(await admin.getKey(fresh.API_KEY_ID)).toMatchObject({ status: 'active', role: 'verifier', ipAllowlist: ['10.0.0.0/8'], rotatedFromId: null });
+  });
+
+  it('refuses to expire a successor someone else created (rotated outside Secrets Manager)', async () => {
+    const { sm, step, rotation, admin } = setup();
+    await rotation();
+    const current = sm.valueOf('AWSCURRENT')!;
+    const manager = await admin.createKey({ name: 'ops', role: 'admin' });
+    const outside = await svc.client(manager.secret).rotateKey(current.API_KEY_ID, { gracePeriod: '1h' });
+    const token = sm.startRotation();
+    await expect(step(token, 'createSecret')).rejects.toThrow(new RegExp(`rotated outside Secrets Manager to ${outside.key.id}`));
+    expect((await admin.getKey(outside.key.id)).status).toBe('active');
+    expect(sm.versions.get(token)!.value).toBeUndefined();
+  });
+
+  it('reads the admin key from JSON {"API_KEY"} as well as a bare secret', async () => {
+    const { sm, rotation } = setup({ admin: JSON.stringify({ API_KEY: svc.adminSecret, API_KEY_ID: svc.adminKeyId }) });
+    await rotation();
+    expect(sm.valueOf('AWSCURRENT')!.API_KEY_ID).toMatch(/^key_/);
+    expect(sm.calls).toContain('GetSecretValue admin');
+  });
+
+  it('a wrong admin key fails createSecret with the service\'s reason and stores nothing', async () => {
+    const { sm, step } = setup({ admin: 'kw_thisIsNotAValidKeyAtAll000000' });
+    const token = sm.startRotation();
+    await expect(step(token, 'createSecret')).rejects.toMatchObject({ name: 'KeywardApiError' });
+    expect(sm.versions.get(token)!.value).toBeUndefined();
+  });
+});
