@@ -8,6 +8,8 @@ import { registerDevCommands } from './dev-cluster.ts';
 import { CliUsageError } from './errors.ts';
 import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
+import { operatorCommand } from './operator.ts';
+import { synthManifestsCommand } from './synth-manifests.ts';
 import { bootstrapCommand, serveCommand } from './serve.ts';
 
 const program = new Command('keyward')
@@ -20,6 +22,8 @@ program.addCommand(serveCommand());
 program.addCommand(bootstrapCommand());
 program.addCommand(keysCommand());
 program.addCommand(auditCommand());
+program.addCommand(operatorCommand());
+program.addCommand(synthManifestsCommand());
 registerDevCommands(program);
 const overrideExits = (command: Command): void => {
   command.exitOverride();

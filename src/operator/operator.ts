@@ -1,0 +1,219 @@
+/**
+ * The operator process: informers feed a rate-limited work queue, workers
+ * reconcile while this replica leads, and a small HTTP server answers
+ * /healthz, /readyz and /metrics.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1Secret } from '@kubernetes/client-node';
+import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
+import { KeywardClient } from '../client/index.ts';
+import { KubeApi } from './kube.ts';
+import { LeaderElector } from './leader.ts';
+import { OperatorMetrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { ApiKeyReconciler, Requeue, type ReconcilerOptions } from './reconciler.ts';
+import { ANNOTATION_OWNER, MANAGED_BY, MANAGED_BY_LABEL, type ApiKeyResource } from './types.ts';
+import { ResilientInformer } from './watch.ts';
+
+export interface OperatorConfig {
+  kubeConfig: KubeConfig;
+  keyServiceUrl: string;
+  keyServiceApiKey: string;
+  /** Namespaces to watch; empty = all. */
+  namespaces: string[];
+  workers: number;
+  resyncMs: number;
+  leaderElection: { namespace: string; name: string; leaseDurationMs: number; retryPeriodMs: number } | null;
+  /** host:port for /healthz, /readyz, /metrics; port 0 picks one. */
+  metricsHost: string;
+  metricsPort: number;
+  deletionGiveUpMs: number;
+  identity?: string;
+  log?: ReconcilerOptions['log'];
+  crashPoint?: ReconcilerOptions['crashPoint'];
+}
+
+const CONTROLLER = 'apikey';
+
+export class Operator {
+  readonly config: OperatorConfig;
+  readonly metrics = new OperatorMetrics();
+  readonly identity: string;
+  readonly #queue: WorkQueue;
+  readonly #reconciler: ApiKeyReconciler;
+  readonly #apiKeyInformers: ResilientInformer<ApiKeyResource>[] = [];
+  readonly #secretInformers: ResilientInformer<V1Secret>[] = [];
+  readonly #log: NonNullable<OperatorConfig['log']>;
+  #elector: LeaderElector | undefined;
+  #leading = false;
+  #workers: Promise<void>[] = [];
+  #server: Server | undefined;
+  #stopped = false;
+  metricsUrl = '';
+
+  constructor(config: OperatorConfig) {
+    this.config = config;
+    this.identity = config.identity ?? `${hostname()}-${process.pid}`;
+    this.#log = config.log ?? ((level, message, fields) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`));
+    this.#queue = new WorkQueue({ onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth) });
+    this.#reconciler = new ApiKeyReconciler({
+      kube: new KubeApi(config.kubeConfig, this.identity),
+      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey }),
+      metrics: this.metrics,
+      log: this.#log,
+      resyncMs: config.resyncMs,
+      deletionGiveUpMs: config.deletionGiveUpMs,
+      ...(config.crashPoint ? { crashPoint: config.crashPoint } : {}),
+    });
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  get ready(): boolean {
+    const all = [...this.#apiKeyInformers, ...this.#secretInformers];
+    return all.length > 0 && all.every((i) => i.synced);
+  }
+
+  async start(): Promise<void> {
+    await this.#startHttp();
+    for (const namespace of this.config.namespaces.length > 0 ? this.config.namespaces : [undefined]) {
+      this.#apiKeyInformers.push(this.#apiKeyInformer(namespace));
+      this.#secretInformers.push(this.#secretInformer(namespace));
+    }
+    await Promise.all([...this.#apiKeyInformers, ...this.#secretInformers].map((informer) => informer.start()));
+    if (this.config.leaderElection) {
+      this.#elector = new LeaderElector({
+        kubeConfig: this.config.kubeConfig,
+        ...this.config.leaderElection,
+        identity: this.identity,
+        onStartedLeading: () => this.#startLeading(),
+        onStoppedLeading: () => this.#stopLeading(),
+        onError: (error) => this.#log('warn', 'leader election failed', { err: (error as Error).message }),
+      });
+      this.#elector.start();
+    } else {
+      this.#startLeading();
+    }
+    this.#log('info', 'keyward operator started', { identity: this.identity, namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : 'all', metrics: this.metricsUrl });
+  }
+
+  #apiKeyInformer(namespace: string | undefined): ResilientInformer<ApiKeyResource> {
+    const custom = this.config.kubeConfig.makeApiClient(CustomObjectsApi);
+    const base = `/apis/${API_GROUP}/${API_VERSION}`;
+    return new ResilientInformer<ApiKeyResource>({
+      kubeConfig: this.config.kubeConfig,
+      path: namespace ? `${base}/namespaces/${namespace}/${API_PLURAL}` : `${base}/${API_PLURAL}`,
+      list: async () =>
+        (namespace
+          ? await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL })
+          : await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: API_PLURAL })) as KubernetesListObject<ApiKeyResource>,
+      onChange: (object) => this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`),
+      onError: (error, restartInMs) => this.#log('warn', 'ApiKey watch failed; restarting', { err: String((error as Error)?.message ?? error), restartInMs }),
+      resyncMs: this.config.resyncMs,
+      silentMs: Math.max(60_000, this.config.resyncMs * 3),
+    });
+  }
+
+  /** Secrets we manage: a change or deletion wakes their ApiKey (drift is repaired at once). */
+  #secretInformer(namespace: string | undefined): ResilientInformer<V1Secret> {
+    const core = this.config.kubeConfig.makeApiClient(CoreV1Api);
+    const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+    return new ResilientInformer<V1Secret>({
+      kubeConfig: this.config.kubeConfig,
+      path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+      labelSelector,
+      list: async () => (namespace ? await core.listNamespacedSecret({ namespace, labelSelector }) : await core.listSecretForAllNamespaces({ labelSelector })),
+      onChange: (secret, type) => {
+        const owner = secret.metadata?.annotations?.[ANNOTATION_OWNER];
+        if (owner && type !== 'resync') this.#queue.add(`${secret.metadata?.namespace}/${owner}`);
+      },
+      onError: (error, restartInMs) => this.#log('warn', 'Secret watch failed; restarting', { err: String((error as Error)?.message ?? error), restartInMs }),
+      resyncMs: this.config.resyncMs,
+      silentMs: Math.max(60_000, this.config.resyncMs * 3),
+    });
+  }
+
+  #startLeading(): void {
+    if (this.#leading || this.#stopped) return;
+    this.#leading = true;
+    this.metrics.leader.set({ name: CONTROLLER }, 1);
+    this.#log('info', 'became leader; reconciling', { identity: this.identity });
+    for (const informer of this.#apiKeyInformers) {
+      for (const object of informer.list()) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`);
+    }
+    this.#workers = Array.from({ length: this.config.workers }, () => this.#work());
+  }
+
+  #stopLeading(): void {
+    if (!this.#leading) return;
+    this.#leading = false;
+    this.metrics.leader.set({ name: CONTROLLER }, 0);
+    this.#log('warn', 'lost leadership; stopped reconciling', { identity: this.identity });
+  }
+
+  async #work(): Promise<void> {
+    while (this.#leading && !this.#stopped) {
+      const key = await this.#queue.get();
+      if (key === undefined) return;
+      if (!this.#leading) {
+        this.#queue.done(key);
+        this.#queue.add(key); // keep it for when we lead again
+        return;
+      }
+      const [namespace, name] = key.split('/') as [string, string];
+      const end = this.metrics.reconcileTime.startTimer({ controller: CONTROLLER });
+      try {
+        const { requeueAfterMs } = await this.#reconciler.reconcile(namespace, name);
+        this.#queue.forget(key);
+        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: requeueAfterMs > 0 ? 'requeue_after' : 'success' });
+        if (requeueAfterMs > 0) this.#queue.addAfter(key, requeueAfterMs);
+      } catch (error) {
+        const delay = this.#queue.addRateLimited(key);
+        this.metrics.queueRetries.inc({ name: CONTROLLER });
+        if (error instanceof Requeue) {
+          this.#queue.forget(key);
+          this.#queue.addAfter(key, 50);
+          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'requeue' });
+        } else {
+          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
+          this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
+          const conflict = (error as { code?: number }).code === 409;
+          this.#log(conflict ? 'info' : 'warn', conflict ? 'conflict; retrying' : 'reconcile failed', { apikey: key, err: (error as Error).message, retryInMs: delay });
+        }
+      } finally {
+        end();
+        this.#queue.done(key);
+      }
+    }
+  }
+
+  async #startHttp(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      if (req.url === '/readyz') return void res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready' : 'informers not synced');
+      if (req.url === '/metrics') {
+        void this.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text));
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => this.#server!.listen(this.config.metricsPort, this.config.metricsHost, resolve));
+    const { port } = this.#server.address() as AddressInfo;
+    this.metricsUrl = `http://${this.config.metricsHost.includes(':') ? `[${this.config.metricsHost}]` : this.config.metricsHost}:${port}`;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#elector?.stop();
+    this.#leading = false;
+    this.#queue.shutdown();
+    await Promise.allSettled(this.#workers);
+    await Promise.all([...this.#apiKeyInformers, ...this.#secretInformers].map((informer) => informer.stop()));
+    await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve(undefined)));
+  }
+}

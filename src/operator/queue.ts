@@ -1,0 +1,111 @@
+/**
+ * A work queue in the manner of client-go's: each key is processed by one
+ * worker at a time; adding a key that is being processed runs it once more
+ * afterwards; failures back off exponentially per key; `addAfter` schedules.
+ */
+export interface QueueOptions {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  onDepth?: (depth: number) => void;
+}
+
+export class WorkQueue {
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #dirty = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
+  readonly #waiters: ((key: string | undefined) => void)[] = [];
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #onDepth: (depth: number) => void;
+  #shutdown = false;
+
+  constructor(options: QueueOptions = {}) {
+    this.#baseDelayMs = options.baseDelayMs ?? 200;
+    this.#maxDelayMs = options.maxDelayMs ?? 300_000;
+    this.#onDepth = options.onDepth ?? (() => {});
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  add(key: string): void {
+    if (this.#shutdown) return;
+    if (this.#processing.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#queued.has(key)) return;
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      this.#processing.add(key);
+      waiter(key);
+      return;
+    }
+    this.#queued.add(key);
+    this.#queue.push(key);
+    this.#onDepth(this.#queue.length);
+  }
+
+  /** Adds the key after a delay; an earlier pending schedule for it wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#shutdown) return;
+    if (delayMs <= 0) return this.add(key);
+    const due = Date.now() + delayMs;
+    const existing = this.#timers.get(key);
+    if (existing && existing.due <= due) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.#timers.set(key, { timer, due });
+  }
+
+  /** After a failure: retry with exponential backoff for this key. */
+  addRateLimited(key: string): number {
+    const failures = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, failures);
+    const delay = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (failures - 1));
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** After a success: forget the key's failures. */
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** Resolves with the next key to process, or undefined once shut down. */
+  get(): Promise<string | undefined> {
+    if (this.#shutdown) return Promise.resolve(undefined);
+    const key = this.#queue.shift();
+    if (key !== undefined) {
+      this.#queued.delete(key);
+      this.#processing.add(key);
+      this.#onDepth(this.#queue.length);
+      return Promise.resolve(key);
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (this.#dirty.delete(key)) this.add(key);
+  }
+
+  shutdown(): void {
+    this.#shutdown = true;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+}
