@@ -60,6 +60,7 @@ export function migrateCommand(): Command {
         const { copyStoreToPostgres } = await import('../store/postgres/copy.ts');
         const source = await LowdbStore.open(file);
         const client = new pg.Client({ connectionString: url, application_name: 'keyward migrate' });
+        client.on('error', () => {}); // surfaces as the failing query's rejection
         try {
           await client.connect();
           const result = await copyStoreToPostgres(source, client);
@@ -82,6 +83,7 @@ export function migrateCommand(): Command {
       if (!url) throw new CliUsageError('set --database-url or KEYWARD_DATABASE_URL (or copy a store with --from lowdb:PATH --to postgres:URL)');
       const { migrate } = await import('../store/postgres/migrate.ts');
       const client = new pg.Client({ connectionString: url, application_name: 'keyward migrate' });
+        client.on('error', () => {}); // surfaces as the failing query's rejection
       try {
         await client.connect();
         const result = await migrate(client);

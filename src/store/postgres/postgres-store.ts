@@ -174,10 +174,14 @@ export class PostgresStore implements Store {
     try {
       if (store.#options.migrate) {
         const client = await store.pool.connect();
+        let broken: Error | undefined;
+        const onError = (error: Error) => (broken = error);
+        client.on('error', onError);
         try {
           await migrate(client);
         } finally {
-          client.release();
+          client.off('error', onError);
+          client.release(broken);
         }
       } else {
         await store.pool.query('SELECT 1 FROM schema_migrations LIMIT 1');
@@ -331,6 +335,9 @@ export class PostgresStore implements Store {
         throw mapError(error);
       }
       let broken: Error | undefined;
+      // A checked-out client has no listener of the pool's: a connection lost mid-transaction would crash the process.
+      const onError = (error: Error) => (broken = error);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const changed = { k: [] as string[], n: [] as string[], o: [] as string[] };
@@ -352,6 +359,7 @@ export class PostgresStore implements Store {
         if (!broken && code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
         throw mapError(error);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     }

@@ -1,0 +1,167 @@
+/**
+ * `keyward migrate`: the schema on its own, and a lowdb store copied into
+ * PostgreSQL (organizations, custom roles and permissions, keys by hash,
+ * usage, audit), with counts verified, safe to re-run, after which the key
+ * service on PostgreSQL answers exactly as it did on the file.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KeywardClient } from '../../src/client/index.ts';
+import { resolveConfig } from '../../src/server/config.ts';
+import { createLogger } from '../../src/server/logger.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { MAIN, ROOT, cleanEnv, type Run } from '../support/cli-process.ts';
+import { createDatabase, dropDatabase } from '../support/postgres.ts';
+
+const server = inject('postgresUrl');
+const WRAPPER = join(ROOT, 'test/support/postgres-cli.ts');
+let dir: string;
+let storeFile: string;
+const databases: string[] = [];
+/** main.ts once it registers `migrate`, else the test wrapper around the same command. */
+let entry = WRAPPER;
+
+function keyward(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [entry, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function database(): Promise<string> {
+  const url = await createDatabase(server);
+  databases.push(url);
+  return url;
+}
+
+/** What a client sees of the store, for comparing the two services. */
+async function observe(client: KeywardClient) {
+  const keys = await client.request<{ items: any[] }>('GET', '/v1/keys?status=all&limit=500');
+  const roles = await client.request<{ items: any[] }>('GET', '/v1/roles');
+  const permissions = await client.request<{ items: any[] }>('GET', '/v1/permissions');
+  const usage = await client.request<{ items: any[] }>('GET', '/v1/usage');
+  const audit = await client.request<{ items: any[] }>('GET', '/v1/audit-log?limit=500');
+  // The observing admin key is used by these very calls: leave its own use out.
+  const me = (await client.whoami()).key.id;
+  return {
+    keys: keys.items.map((key) => (key.id === me ? { ...key, lastUsedAt: 'observer', lastUsedIp: 'observer' } : key)),
+    roles,
+    permissions,
+    usage: usage.items.filter((row) => row.keyId !== me),
+    audit: audit.items,
+  };
+}
+
+let lowdbView: Awaited<ReturnType<typeof observe>>;
+const secrets: Record<string, string> = {};
+let adminSecret: string;
+
+beforeAll(async () => {
+  const help = await new Promise<string>((done) => execFile(process.execPath, [MAIN, '--help'], { cwd: ROOT }, (_e, stdout) => done(stdout)));
+  if (/^\s+migrate\b/m.test(help)) entry = MAIN;
+  dir = mkdtempSync(join(tmpdir(), 'keyward-migrate-'));
+  storeFile = join(dir, 'db.json');
+  // A lowdb store with some history: keys created, rotated, revoked, used; a custom role and permission; two organizations.
+  let bootstrapped: { organizationId: string; keyId: string; secret: string } | undefined;
+  const running: RunningServer = await startServer(
+    resolveConfig({ port: 0, host: '127.0.0.1', storeFile, bootstrapOrganization: 'acme', usageFlushMs: 50 }),
+    { logger: createLogger('silent'), onBootstrap: (result) => (bootstrapped = result) },
+  );
+  adminSecret = bootstrapped!.secret;
+  const admin = new KeywardClient({ url: running.url, apiKey: adminSecret });
+  await admin.request('POST', '/v1/permissions', { name: 'geo.read', description: 'Read geodata' });
+  await admin.createRole({ id: 'geo', name: 'Geo reader', permissions: ['geo.read', 'api.key.view'] });
+  const gateway = await admin.createKey({ name: 'Gateway', role: 'verifier' });
+  const app = await admin.createKey({ name: 'App', role: 'geo', metadata: { team: 'maps', tier: 2, beta: true } });
+  const old = await admin.createKey({ name: 'Old', role: 'viewer', environment: 'staging' });
+  const rotated = await admin.rotateKey(old.key.id, { gracePeriod: '1h' });
+  const doomed = await admin.createKey({ name: 'Doomed', role: 'viewer' });
+  await admin.revokeKey(doomed.key.id);
+  Object.assign(secrets, { gateway: gateway.secret, app: app.secret, old: old.secret, successor: rotated.secret, doomed: doomed.secret });
+  const verifier = new KeywardClient({ url: running.url, apiKey: gateway.secret });
+  for (let i = 0; i < 7; i++) await verifier.verify({ key: app.secret });
+  await verifier.verify({ key: doomed.secret });
+  await running.service.bootstrapOrganization('globex');
+  lowdbView = await observe(admin);
+  await running.close();
+});
+
+afterAll(async () => {
+  for (const url of databases) await dropDatabase(server, url);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('keyward migrate', () => {
+  it('applies the schema to an empty database, then reports it up to date', async () => {
+    const url = await database();
+    const first = await keyward(['migrate', '-o', 'json'], { KEYWARD_DATABASE_URL: url });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ version: 1, applied: [{ version: 1, name: 'initial' }] });
+    const again = await keyward(['migrate', '--database-url', url]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/up to date \(schema version 1\)/);
+    const usage = await keyward(['migrate']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/KEYWARD_DATABASE_URL/);
+    expect((await keyward(['migrate', '--from', 'lowdb:x.json'])).code).toBe(2);
+    expect((await keyward(['migrate', '--from', 'x.json', '--to', `postgres:${url}`])).code).toBe(2);
+  });
+
+  it('copies a lowdb store with verified counts, is safe to re-run, and the service on PostgreSQL answers as before', async () => {
+    const url = await database();
+    const copy = await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${url}`, '-o', 'json']);
+    expect(copy.stderr).toBe('');
+    expect(copy.code).toBe(0);
+    const result = JSON.parse(copy.stdout) as { ok: boolean; tables: { table: string; source: number; verified: number; inserted: number }[] };
+    expect(result.ok).toBe(true);
+    const data = JSON.parse(readFileSync(storeFile, 'utf8'));
+    const expected = { organizations: 2, roles: 1, permissions: 1, keys: data.keys.length, usage: data.usage.length, audit: data.audit.length };
+    for (const [table, count] of Object.entries(expected)) {
+      expect(result.tables.find((t) => t.table === table), table).toEqual({ table, source: count, verified: count, inserted: count });
+    }
+    expect(expected.usage).toBeGreaterThan(0);
+
+    // Again: nothing new to insert, everything verified.
+    const rerun = await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${url}`]);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toMatch(/^TABLE\s+SOURCE\s+COPIED\s+VERIFIED/);
+    expect(rerun.stdout).toMatch(/keys\s+\d+\s+0\s+\d+/);
+
+    // The same service on PostgreSQL: same keys, roles, usage and audit; every secret behaves as before.
+    const running = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', storeFile: join(dir, 'unused.json'), databaseUrl: url }), { logger: createLogger('silent') });
+    try {
+      const admin = new KeywardClient({ url: running.url, apiKey: adminSecret });
+      const view = await observe(admin);
+      expect(view.keys).toEqual(lowdbView.keys);
+      expect(view.roles).toEqual(lowdbView.roles);
+      expect(view.permissions).toEqual(lowdbView.permissions);
+      expect(view.usage).toEqual(lowdbView.usage);
+      expect(view.audit).toEqual(lowdbView.audit);
+      const verifier = new KeywardClient({ url: running.url, apiKey: secrets.gateway! });
+      expect(await verifier.verify({ key: secrets.app!, permission: 'geo.read' })).toMatchObject({ valid: true, metadata: { team: 'maps', tier: 2, beta: true } });
+      expect(await verifier.verify({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
+      expect(await verifier.verify({ key: secrets.old! })).toMatchObject({ valid: true });
+      expect(await verifier.verify({ key: secrets.successor! })).toMatchObject({ valid: true });
+      // And it goes on from there.
+      expect((await admin.createKey({ name: 'After migration', role: 'viewer' })).key.id).toMatch(/^key_/);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('refuses to copy a store a running service owns (stop it first)', async () => {
+    const running = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', storeFile }), { logger: createLogger('silent') });
+    try {
+      const copy = await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${await database()}`]);
+      expect(copy.code).toBe(1);
+      expect(copy.stderr).toContain('in use by another keyward process');
+    } finally {
+      await running.close();
+    }
+  });
+});
