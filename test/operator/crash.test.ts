@@ -1,0 +1,118 @@
+/**
+ * Crash safety: the operator (a `keyward operator` child process) is killed
+ * like kill -9 at each step of a create and of a rotation, then restarted.
+ * It must converge to exactly one current key in the Secret that verifies,
+ * with no active key for this ApiKey that no Secret holds.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { KeywardClient, KeyView } from '../../src/client/index.ts';
+import type { ApiKeyResource } from '../../src/operator/types.ts';
+import { killAll, startKeyward, type Child } from '../support/cli-process.ts';
+import { describeControlPlane } from '../support/controlplane.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey, until, verifies } from '../support/operator.ts';
+
+const POINTS = ['intent-recorded', 'key-issued', 'secret-written', 'status-recorded'] as const;
+
+describeControlPlane('operator crash safety', (cp) => {
+  let service: TestService;
+  let gateway: KeywardClient;
+  let apiKey: string;
+  let k: ReturnType<typeof kubeHelpers>;
+  const ns = 'crashes';
+
+  beforeAll(async () => {
+    service = await startTestService();
+    gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
+    apiKey = await operatorKey(service);
+    k = kubeHelpers(cp());
+    await cp().kubectl(['create', 'namespace', ns]);
+  }, 60_000);
+  afterAll(async () => {
+    await killAll();
+    await service?.stop();
+  });
+
+  const operator = (crashAt?: string): Child =>
+    startKeyward(['operator', '--metrics-bind-address', '127.0.0.1:0', '--resync', '2s', '--workers', '2'], {
+      KUBECONFIG: cp().kubeconfigPath,
+      KEYWARD_URL: service.url,
+      KEYWARD_API_KEY: apiKey,
+      KEYWARD_LOG_LEVEL: 'warn',
+      ...(crashAt ? { KEYWARD_OPERATOR_CRASH_AT: crashAt } : {}),
+    });
+
+  async function keysOf(uid: string): Promise<KeyView[]> {
+    const all: KeyView[] = [];
+    for await (const key of service.client().allKeys({ status: 'all' })) if (key.metadata['k8s/uid'] === uid) all.push(key);
+    return all;
+  }
+
+  /** The invariants after convergence. */
+  async function converged(name: string): Promise<ApiKeyResource> {
+    const resource = await until(`${name} to converge`, async () => {
+      const r = await k.apiKey(ns, name);
+      const ready = r?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+      return r && ready && !r.status?.pending ? r : undefined;
+    }, 60_000);
+    const status = resource.status!;
+    const secret = await k.secret(ns, name);
+    expect(k.value(secret, 'API_KEY_ID')).toBe(status.keyId);
+    expect(await verifies(gateway, k.value(secret, 'API_KEY'))).toBe('VALID');
+    const allowed = new Set([status.keyId, ...(status.previousKeys ?? []).map((p) => p.keyId)]);
+    const orphans = (await keysOf(resource.metadata.uid)).filter((key) => key.status === 'active' && !allowed.has(key.id));
+    expect(orphans.map((key) => key.id), 'active keys that no Secret holds').toEqual([]);
+    return resource;
+  }
+
+  for (const point of POINTS) {
+    it(`create: killed after ${point}, restarted -> converges, no orphan`, async () => {
+      const name = `create-${point}`;
+      const crashing = operator(point);
+      await k.apply([apiKeyManifest(ns, name, { role: 'viewer' })]);
+      const exit = await crashing.exited;
+      expect(exit.signal, crashing.stderr).toBe('SIGKILL');
+      const healthy = operator();
+      const resource = await converged(name);
+      expect(resource.status!.lastRotationReason).toBe('Created');
+      if (point === 'key-issued') {
+        // The key issued before the crash never reached a Secret: it was revoked, and another issued.
+        expect((await k.events(ns, name)).map((e) => e.reason)).toContain('Undelivered');
+        expect((await keysOf(resource.metadata.uid)).filter((key) => key.status === 'revoked')).toHaveLength(1);
+      }
+      healthy.process.kill('SIGTERM');
+      await healthy.exited;
+    });
+  }
+
+  for (const point of POINTS) {
+    it(`rotation: killed after ${point}, restarted -> exactly one new current key, old key in overlap, no orphan`, async () => {
+      const name = `rotate-${point}`;
+      const first = operator();
+      await k.apply([apiKeyManifest(ns, name, { role: 'viewer', rotation: { token: 'a', overlap: '1h' } })]);
+      const before = (await converged(name)).status!;
+      first.process.kill('SIGTERM');
+      await first.exited;
+
+      const crashing = operator(point);
+      await cp().kubectl(['patch', 'apikey', name, '-n', ns, '--type=merge', '-p', '{"spec":{"rotation":{"token":"b"}}}']);
+      const exit = await crashing.exited;
+      expect(exit.signal, crashing.stderr).toBe('SIGKILL');
+
+      const healthy = operator();
+      const after = (await converged(name)).status!;
+      expect(after.keyId).not.toBe(before.keyId);
+      expect(after.observedRotationToken).toBe('b');
+      // The key in use before the rotation keeps working through the overlap.
+      expect(after.previousKeys?.map((p) => p.keyId)).toContain(before.keyId);
+      expect((await service.client().getKey(before.keyId!)).status).toBe('active');
+      if (point === 'key-issued') expect((await k.events(ns, name)).map((e) => e.reason)).toContain('Undelivered');
+      // Exactly one rotation happened for the token: no further keys appear.
+      const issued = after.sequence!;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect((await k.apiKey(ns, name))!.status!.sequence).toBe(issued);
+      healthy.process.kill('SIGTERM');
+      await healthy.exited;
+    });
+  }
+});
