@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { KeywardError } from '../../core/errors.ts';
 import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
+import { builtinRole } from '../../core/permissions.ts';
 import { keyLimitError, rotatedExpiry } from '../lowdb-store.ts';
 import {
   changesOf,
@@ -378,6 +379,7 @@ export class PostgresStore implements Store {
 
   /** A custom role being given to a key cannot be deleted until this transaction ends (built-in roles have no row). */
   async #shareRole(client: pg.PoolClient, organizationId: string, roleId: string): Promise<void> {
+    if (builtinRole(roleId)) return;
     await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [organizationId, roleId]);
   }
 
@@ -512,14 +514,32 @@ export class PostgresStore implements Store {
   }
 
   async insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void> {
-    await this.#transaction(async (client, changed) => {
-      await this.#lockOrganization(client, key.organizationId);
-      await this.#shareRole(client, key.organizationId, key.roleId);
-      await this.#checkInsert(client, key, options);
-      await client.query(INSERT_KEY, keyParams(key));
-      await this.#insertAudit(client, audit);
-      changed.n.push(key.id);
-    }, 2);
+    try {
+      await this.#transaction(async (client, changed) => {
+        // The plan limit needs the organization's row lock (count and insert as one step). Without a limit,
+        // creates in one organization do not wait for each other: the unique constraint guards idempotency.
+        if (options.activeLimit !== null) {
+          await this.#lockOrganization(client, key.organizationId);
+          await this.#checkInsert(client, key, options);
+        }
+        await this.#shareRole(client, key.organizationId, key.roleId);
+        await client.query(INSERT_KEY, keyParams(key));
+        await this.#insertAudit(client, audit);
+        changed.n.push(key.id);
+      }, 2);
+    } catch (error) {
+      // Lost the race for an idempotency key: name the key that won, as the lowdb store does.
+      if (error instanceof KeywardError && error.code === 'IDEMPOTENCY_KEY_REUSED' && error.details === undefined && key.idempotencyKey) {
+        const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
+        const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
+        if (existing) {
+          throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+            details: { keyId: existing.id, status: keyStatus(existing, options.now) },
+          });
+        }
+      }
+      throw error;
+    }
     this.cache.committedKey(key);
   }
 
