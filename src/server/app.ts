@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { pinoHttp } from 'pino-http';
 import { KeywardError } from '../core/errors.ts';
 import proxyaddr from 'proxy-addr';
-import { errorOutcome, executeRoute, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { errorOutcome, executeRoute, executeVerifyNow, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { dashboardRouter } from './dashboard.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
@@ -150,11 +150,20 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
 export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean) {
   const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
   const { logger, metrics } = env;
+  // Labelled counters resolved once per status or code, not per request.
+  const requestsByStatus = new Map<number, { inc(): void }>();
+  const verifyByCode = new Map<string, { inc(): void }>();
   const finish = (res: ServerResponse, outcome: RouteOutcome): void => {
     if (metrics) {
-      metrics.requests.inc({ method: 'POST', route: route.path, status: String(outcome.status) });
+      let requests = requestsByStatus.get(outcome.status);
+      if (!requests) requestsByStatus.set(outcome.status, (requests = metrics.requests.labels('POST', route.path, String(outcome.status))));
+      requests.inc();
       const code = outcome.status === 200 ? (outcome.body as { code?: string }).code : undefined;
-      if (code) metrics.verifications.inc({ code });
+      if (code) {
+        let verifications = verifyByCode.get(code);
+        if (!verifications) verifyByCode.set(code, (verifications = metrics.verifications.labels(code)));
+        verifications.inc();
+      }
     }
     send(res, outcome);
   };
@@ -192,10 +201,14 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
         params: {},
         ip: proxyaddr(req, trust) || null,
       };
-      void executeRoute(route, request, env).then((outcome) => {
+      const respond = (outcome: RouteOutcome) => {
         if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');
         finish(res, outcome);
-      });
+      };
+      // Answer in the same tick when the store reads from memory: awaiting costs a third of the throughput here.
+      const now = executeVerifyNow(route, request, env);
+      if (now) respond(now);
+      else void executeRoute(route, request, env).then(respond);
     });
   };
 }

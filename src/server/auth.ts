@@ -6,7 +6,7 @@ import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
 import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
-import type { Store } from '../store/store.ts';
+import type { MemoryReads, Store } from '../store/store.ts';
 
 export interface Principal {
   key: KeyRecord;
@@ -54,17 +54,48 @@ export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | u
   return undefined;
 }
 
+/** What a presented secret led to: a usable key, or the reason (with the stored key, when there is one). */
+export type PresentedKey = { ok: true; key: KeyRecord } | { ok: false; error: KeywardError; key?: KeyRecord };
+
+/** Pure: judge the stored key found (or not) for a presented secret's hash. */
+export function judgePresentedKey(key: KeyRecord | undefined, hash: string, now: number): PresentedKey {
+  if (!key || !digestsEqual(key.secretHash, hash)) return { ok: false, error: new KeywardError('UNKNOWN_KEY', 'No key matches this secret.') };
+  const unusable = keyUsabilityError(key, now);
+  return unusable ? { ok: false, error: unusable, key } : { ok: true, key };
+}
+
+/** The presented secret's format is checked before any lookup (typos and truncation never reach the store). */
+export function presentedHash(presented: string, prefix: string): string {
+  return hashSecret(checkSecretFormat(presented, prefix));
+}
+
+export async function lookupPresentedKey(store: Store, presented: string, now: number, prefix: string): Promise<PresentedKey> {
+  let hash: string;
+  try {
+    hash = presentedHash(presented, prefix);
+  } catch (error) {
+    if (error instanceof KeywardError) return { ok: false, error };
+    throw error;
+  }
+  return judgePresentedKey(await store.findKeyByHash(hash), hash, now);
+}
+
+export function lookupPresentedKeyNow(memory: MemoryReads, presented: string, now: number, prefix: string): PresentedKey {
+  let hash: string;
+  try {
+    hash = presentedHash(presented, prefix);
+  } catch (error) {
+    if (error instanceof KeywardError) return { ok: false, error };
+    throw error;
+  }
+  return judgePresentedKey(memory.keyByHash(hash), hash, now);
+}
+
 /** Finds the stored key for a presented secret, or throws the cause. */
 export async function findKeyForSecret(store: Store, presented: string, now: number, prefix: string): Promise<KeyRecord> {
-  const secret = checkSecretFormat(presented, prefix);
-  const hash = hashSecret(secret);
-  const key = await store.findKeyByHash(hash);
-  if (!key || !digestsEqual(key.secretHash, hash)) {
-    throw new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
-  }
-  const unusable = keyUsabilityError(key, now);
-  if (unusable) throw unusable;
-  return key;
+  const found = await lookupPresentedKey(store, presented, now, prefix);
+  if (!found.ok) throw found.error;
+  return found.key;
 }
 
 /** Pure: the allowlist error for a key used from `ip`, if its organization's or its own list excludes it. */

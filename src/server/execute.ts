@@ -83,44 +83,86 @@ function rejectImmutableFields(route: Route, raw: unknown): void {
   }
 }
 
+/** Failed authentications feed metrics and brute-force protection. */
+function noteAuthFailure(env: RouteEnv, request: RawRequest, error: unknown): void {
+  if (isKeywardError(error) && AUTH_FAILURES.has(error.code)) {
+    const details = error.details as { keyId?: string } | undefined;
+    env.metrics?.failedAuth.inc({ code: error.code });
+    env.failedAuth.failure(request.ip, error.code, details?.keyId ?? null);
+  }
+}
+
 async function authenticated(env: RouteEnv, request: RawRequest) {
   try {
     return await env.service.authenticate(request.authorization, request.ip);
   } catch (error) {
-    if (isKeywardError(error) && AUTH_FAILURES.has(error.code)) {
-      const details = error.details as { keyId?: string } | undefined;
-      env.metrics?.failedAuth.inc({ code: error.code });
-      env.failedAuth.failure(request.ip, error.code, details?.keyId ?? null);
-    }
+    noteAuthFailure(env, request, error);
     throw error;
   }
+}
+
+function throttled(env: RouteEnv, request: RawRequest): RouteOutcome | undefined {
+  const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
+  if (retryAfter === 0) return undefined;
+  return {
+    ...errorOutcome(new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${request.ip}; retry in ${retryAfter} s.`)),
+    headers: { 'retry-after': String(retryAfter) },
+  };
+}
+
+function validatedBody(route: Route, request: RawRequest): unknown {
+  if (!route.body) return undefined;
+  const raw = request.body === undefined ? {} : request.body;
+  rejectImmutableFields(route, raw);
+  return parseWith(route.body, raw, 'body');
+}
+
+function failed(env: RouteEnv, route: Route, error: unknown, keyId: string | undefined): RouteOutcome {
+  const withKey = keyId ? { keyId } : {};
+  if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
+  env.logger.error({ err: error, route: route.operationId }, 'unhandled error');
+  return { ...errorOutcome(new KeywardError('INTERNAL', 'Internal error.')), ...withKey };
 }
 
 export async function executeRoute(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
   let keyId: string | undefined;
   try {
-    const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
-    if (retryAfter > 0) {
-      return {
-        ...errorOutcome(new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${request.ip}; retry in ${retryAfter} s.`)),
-        headers: { 'retry-after': String(retryAfter) },
-      };
-    }
+    const refused = throttled(env, request);
+    if (refused) return refused;
     const principal = await authenticated(env, request);
     keyId = principal.key.id;
-    let body: unknown = undefined;
-    if (route.body) {
-      const raw = request.body === undefined ? {} : request.body;
-      rejectImmutableFields(route, raw);
-      body = parseWith(route.body, raw, 'body');
-    }
+    const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
     const result = await route.handle({ principal, body, query, params: request.params, ip: request.ip, service: env.service });
     return { status: route.success.status, body: result, keyId };
   } catch (error) {
-    const withKey = keyId ? { keyId } : {};
-    if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
-    env.logger.error({ err: error, route: route.operationId }, 'unhandled error');
-    return { ...errorOutcome(new KeywardError('INTERNAL', 'Internal error.')), ...withKey };
+    return failed(env, route, error, keyId);
+  }
+}
+
+/**
+ * POST /v1/verify without a single await, when the store reads from memory:
+ * the same steps as executeRoute, run synchronously. Undefined when the store
+ * cannot, and the caller falls back to executeRoute.
+ */
+export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEnv): RouteOutcome | undefined {
+  const memory = env.service.store.memory;
+  if (!memory) return undefined;
+  let keyId: string | undefined;
+  try {
+    const refused = throttled(env, request);
+    if (refused) return refused;
+    let principal;
+    try {
+      principal = env.service.authenticateNow(request.authorization, request.ip)!;
+    } catch (error) {
+      noteAuthFailure(env, request, error);
+      throw error;
+    }
+    keyId = principal.key.id;
+    const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
+    return { status: route.success.status, body: env.service.keys.verifyNow(principal, body, memory), keyId };
+  } catch (error) {
+    return failed(env, route, error, keyId);
   }
 }

@@ -4,15 +4,20 @@ import { parseDuration } from '../core/duration.ts';
 import { KeywardError } from '../core/errors.ts';
 import { issueKey } from '../core/issue.ts';
 import type { KeyView } from '../core/model.ts';
-import { requireCanGrant, requirePermission } from '../core/permissions.ts';
+import { holds, requireCanGrant, requirePermission } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
 import type * as schemas from '../core/schemas.ts';
-import type { KeyCursor } from '../store/store.ts';
-import { allowlistError, findKeyForSecret, type Principal } from './auth.ts';
+import type { KeyCursor, MemoryReads } from '../store/store.ts';
+import { allowlistError, lookupPresentedKey, lookupPresentedKeyNow, type PresentedKey, type Principal } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
 export type VerifyResult = z.output<typeof schemas.VerifyResult>;
+
+const unknownKey = () => {
+  const error = new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
+  return { code: error.code, message: error.message, hint: error.hint };
+};
 
 const encodeCursor = (cursor: KeyCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
 
@@ -153,49 +158,48 @@ export class KeysService {
   async verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): Promise<VerifyResult> {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.verify');
-    const now = ctx.clock().getTime();
-    const ip = body.ip ?? null;
-    try {
-      const key = await findKeyForSecret(ctx.store, body.key, now, ctx.tokenPrefix).catch((error: unknown) => {
-        // A revoked or expired key of this organization still counts as a use, with its outcome.
-        if (error instanceof KeywardError && error.details && typeof error.details === 'object' && 'keyId' in error.details) {
-          void this.#countRefusal(principal, String(error.details.keyId), ip, error.code);
-        }
-        throw error;
-      });
-      if (key.organizationId !== principal.organization.id) {
-        throw new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
-      }
-      const refused = allowlistError(principal.organization, key, ip);
-      const permissions = await ctx.roles.permissionsOf(key.organizationId, key.roleId);
-      try {
-        if (refused) throw refused;
-        if (body.permission !== undefined) requirePermission(permissions, body.permission);
-      } catch (error) {
-        if (error instanceof KeywardError) ctx.usage.seen(key, ip, error.code);
-        throw error;
-      }
-      ctx.usage.seen(key, ip);
-      return {
-        valid: true,
-        code: 'VALID',
-        keyId: key.id,
-        name: key.name,
-        role: key.roleId,
-        permissions: [...permissions],
-        organizationId: key.organizationId,
-        environment: key.environment,
-        expiresAt: key.expiresAt,
-        metadata: key.metadata,
-      };
-    } catch (error) {
-      if (!(error instanceof KeywardError)) throw error;
-      return { valid: false, code: error.code, message: error.message, hint: error.hint };
-    }
+    const found = await lookupPresentedKey(ctx.store, body.key, ctx.clock().getTime(), ctx.tokenPrefix);
+    const permissions = found.ok ? await ctx.roles.permissionsOf(found.key.organizationId, found.key.roleId) : [];
+    return this.#verdict(principal, body, found, permissions);
   }
 
-  async #countRefusal(principal: Principal, keyId: string, ip: string | null, outcome: string): Promise<void> {
-    const key = await this.#ctx.store.getKey(principal.organization.id, keyId);
-    if (key) this.#ctx.usage.seen(key, ip, outcome);
+  /** The same without awaiting, from the store's in-memory reads (the verify fast path). */
+  verifyNow(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, memory: MemoryReads): VerifyResult {
+    const ctx = this.#ctx;
+    requirePermission(principal.permissions, 'api.key.verify');
+    const found = lookupPresentedKeyNow(memory, body.key, ctx.clock().getTime(), ctx.tokenPrefix);
+    const permissions = found.ok ? ctx.roles.permissionsNow(memory, found.key.organizationId, found.key.roleId) : [];
+    return this.#verdict(principal, body, found, permissions);
+  }
+
+  /** Decides and counts the use; `found` and `permissions` were looked up by the caller. */
+  #verdict(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, found: PresentedKey, permissions: readonly string[]): VerifyResult {
+    const ip = body.ip ?? null;
+    const refuse = (error: KeywardError): VerifyResult => {
+      // A refused key of this organization still counts as a use, with its outcome.
+      if (found.key && found.key.organizationId === principal.organization.id) this.#ctx.usage.seen(found.key, ip, error.code);
+      return { valid: false, code: error.code, message: error.message, hint: error.hint };
+    };
+    if (!found.ok) return refuse(found.error);
+    const { key } = found;
+    if (key.organizationId !== principal.organization.id) return { valid: false, ...unknownKey() };
+    const refused = allowlistError(principal.organization, key, ip);
+    if (refused) return refuse(refused);
+    if (body.permission !== undefined && !holds(permissions, body.permission)) {
+      return refuse(new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${body.permission}".`));
+    }
+    this.#ctx.usage.seen(key, ip);
+    return {
+      valid: true,
+      code: 'VALID',
+      keyId: key.id,
+      name: key.name,
+      role: key.roleId,
+      permissions: [...permissions],
+      organizationId: key.organizationId,
+      environment: key.environment,
+      expiresAt: key.expiresAt,
+      metadata: key.metadata,
+    };
   }
 }

@@ -1,47 +1,67 @@
 /**
  * Usage is counted in memory on the hot path and flushed to the store in
- * batches (one write per interval at most, and one at shutdown).
+ * batches (one write per interval at most, and one at shutdown). The hot path
+ * keeps numbers only; dates are formatted when flushing.
  */
 import type { KeyRecord, UsageCount } from '../core/model.ts';
 import type { Store, UsageUpdate } from '../store/store.ts';
 import type { UsageSink } from './context.ts';
 
+const DAY_MS = 86_400_000;
+
+interface LastUse {
+  at: number;
+  ip: string | null;
+}
+
 export class UsageTracker implements UsageSink {
   readonly #store: Store;
-  readonly #lastUse = new Map<string, UsageUpdate>();
-  readonly #counts = new Map<string, UsageCount>();
+  readonly #lastUse = new Map<string, LastUse>();
+  /** Counts of the current UTC day, by "keyId|outcome". */
+  #counts = new Map<string, UsageCount>();
+  /** Counts of days that ended since the last flush. */
+  #earlier: UsageCount[] = [];
+  #day = '';
+  #dayEnds = 0;
   readonly #timer: NodeJS.Timeout;
-  readonly #clock: () => Date;
+  readonly #now: () => number;
   #flushing: Promise<void> = Promise.resolve();
 
-  constructor(store: Store, flushIntervalMs: number, clock: () => Date = () => new Date()) {
+  constructor(store: Store, flushIntervalMs: number, now: () => number = Date.now) {
     this.#store = store;
-    this.#clock = clock;
+    this.#now = now;
     this.#timer = setInterval(() => void this.flush().catch(() => {}), flushIntervalMs);
     this.#timer.unref();
   }
 
   /** Hot path: memory only. Refused uses are counted but do not move lastUsedAt. */
   seen(key: KeyRecord, ip: string | null, outcome = 'VALID'): void {
-    const at = this.#clock().toISOString();
+    const now = this.#now();
+    if (now >= this.#dayEnds) this.#newDay(now);
     if (outcome === 'VALID') {
       const entry = this.#lastUse.get(key.id);
       if (entry) {
-        entry.lastUsedAt = at;
-        entry.lastUsedIp = ip;
-      } else {
-        this.#lastUse.set(key.id, { keyId: key.id, lastUsedAt: at, lastUsedIp: ip });
-      }
+        entry.at = now;
+        entry.ip = ip;
+      } else this.#lastUse.set(key.id, { at: now, ip });
     }
-    const day = at.slice(0, 10);
-    const countKey = `${key.id}|${day}|${outcome}`;
+    const countKey = outcome === 'VALID' ? key.id : `${key.id}|${outcome}`;
     const count = this.#counts.get(countKey);
     if (count) count.count++;
-    else this.#counts.set(countKey, { organizationId: key.organizationId, keyId: key.id, day, outcome, count: 1 });
+    else this.#counts.set(countKey, { organizationId: key.organizationId, keyId: key.id, day: this.#day, outcome, count: 1 });
+  }
+
+  #newDay(now: number): void {
+    this.#earlier.push(...this.#counts.values());
+    this.#counts = new Map();
+    const start = now - (now % DAY_MS);
+    this.#day = new Date(start).toISOString().slice(0, 10);
+    this.#dayEnds = start + DAY_MS;
   }
 
   pending(keyId: string): UsageUpdate | undefined {
-    return this.#lastUse.get(keyId);
+    const use = this.#lastUse.get(keyId);
+    return use ? { keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip } : undefined;
   }
 
   /** Writes what was counted so far; concurrent callers share one write. */
@@ -49,22 +69,19 @@ export class UsageTracker implements UsageSink {
     this.#flushing = this.#flushing
       .catch(() => {})
       .then(async () => {
-        if (this.#lastUse.size === 0 && this.#counts.size === 0) return;
-        const updates = [...this.#lastUse.values()];
-        const counts = [...this.#counts.values()];
+        if (this.#lastUse.size === 0 && this.#counts.size === 0 && this.#earlier.length === 0) return;
+        const uses = [...this.#lastUse.entries()];
+        const counts = [...this.#earlier, ...this.#counts.values()];
         this.#lastUse.clear();
-        this.#counts.clear();
+        this.#counts = new Map();
+        this.#earlier = [];
+        const updates = uses.map(([keyId, use]) => ({ keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip }));
         try {
           await this.#store.recordUsage(updates, counts);
         } catch (error) {
           // Keep what could not be written for the next flush.
-          for (const update of updates) if (!this.#lastUse.has(update.keyId)) this.#lastUse.set(update.keyId, update);
-          for (const count of counts) {
-            const key = `${count.keyId}|${count.day}|${count.outcome}`;
-            const newer = this.#counts.get(key);
-            if (newer) newer.count += count.count;
-            else this.#counts.set(key, count);
-          }
+          for (const [keyId, use] of uses) if (!this.#lastUse.has(keyId)) this.#lastUse.set(keyId, use);
+          this.#earlier.push(...counts);
           throw error;
         }
       });

@@ -30,6 +30,7 @@ import {
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
+  type MemoryReads,
   type RolePatch,
   type RotateKeyInput,
   type Store,
@@ -103,6 +104,11 @@ export function keyLimitError(active: number, limit: number): KeywardError {
 
 export class LowdbStore implements Store {
   readonly kind = 'lowdb';
+  readonly memory: MemoryReads = {
+    keyByHash: (secretHash) => this.#keysByHash.get(secretHash),
+    organization: (id) => this.#orgs.get(id),
+    customRole: (organizationId, roleId) => this.#customRole(organizationId, roleId),
+  };
   readonly file: string;
   readonly #db: Low<LowdbData>;
   readonly #commit: GroupCommit;

@@ -83,8 +83,20 @@ export interface UsageUpdate {
   lastUsedIp: string | null;
 }
 
+/** In-memory reads a store may offer; with them the verify path runs without awaiting anything. */
+export interface MemoryReads {
+  keyByHash(secretHash: string): KeyRecord | undefined;
+  organization(id: string): Organization | undefined;
+  customRole(organizationId: string, roleId: string): CustomRole | undefined;
+}
+
 export interface Store {
   readonly kind: string;
+  /**
+   * Synchronous reads from memory, offered by stores that hold (or cache) keys,
+   * organizations and roles in process: the verify path then never awaits.
+   */
+  readonly memory?: MemoryReads;
   close(): Promise<void>;
   /** Reports each physical write: how many mutations it carried and how long it took. */
   observeWrites(callback: (mutations: number, ms: number) => void): void;
