@@ -9,6 +9,7 @@ import { CliUsageError } from './errors.ts';
 import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
 import { operatorCommand } from './operator.ts';
+import { rotateCommand, rotationCommand } from './rotate.ts';
 import { synthManifestsCommand } from './synth-manifests.ts';
 import { bootstrapCommand, serveCommand } from './serve.ts';
 
@@ -24,6 +25,8 @@ program.addCommand(keysCommand());
 program.addCommand(auditCommand());
 program.addCommand(operatorCommand());
 program.addCommand(synthManifestsCommand());
+program.addCommand(rotateCommand());
+program.addCommand(rotationCommand());
 registerDevCommands(program);
 const overrideExits = (command: Command): void => {
   command.exitOverride();

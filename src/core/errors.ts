@@ -52,6 +52,22 @@ export const ERROR_CATALOG = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
+/** The codes that mean "this caller could not prove who it is" (401), plus an address refused by an allowlist. */
+export const AUTHENTICATION_ERRORS = [
+  'MISSING_AUTHORIZATION',
+  'MISSING_BEARER',
+  'MALFORMED_AUTHORIZATION',
+  'KEY_HAS_WHITESPACE',
+  'KEY_ID_USED_AS_SECRET',
+  'MALFORMED_KEY',
+  'KEY_TRUNCATED',
+  'KEY_CHECKSUM_MISMATCH',
+  'UNKNOWN_KEY',
+  'KEY_REVOKED',
+  'KEY_EXPIRED',
+  'IP_NOT_ALLOWED',
+] as const satisfies readonly ErrorCode[];
+
 export interface ErrorBody {
   code: ErrorCode;
   message: string;

@@ -65,6 +65,12 @@ export const IpAllowlist = z
   .transform((entries) => [...new Set(entries)])
   .meta({ description: 'When non-empty, only these addresses may use the key', example: ['10.0.0.0/8', '2001:db8::/32'] });
 
+const IdempotencyKey = z
+  .string()
+  .min(8)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:\-/]+$/, 'must be 8-128 letters, digits and _ . : - /');
+
 const FutureDateTime = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-01T00:00:00Z' })
   .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
@@ -76,12 +82,7 @@ export const CreateKeyBody = z.strictObject({
   expiresAt: FutureDateTime.optional(),
   metadata: Metadata.default({}),
   ipAllowlist: IpAllowlist.default([]),
-  idempotencyKey: z
-    .string()
-    .min(8)
-    .max(128)
-    .regex(/^[A-Za-z0-9_.:\-/]+$/)
-    .optional()
+  idempotencyKey: IdempotencyKey.optional()
     .meta({ description: 'Makes creation safe to retry: a second create with the same value fails with IDEMPOTENCY_KEY_REUSED naming the first key' }),
 });
 export type CreateKeyBody = z.input<typeof CreateKeyBody>;
@@ -99,12 +100,7 @@ export const RotateKeyBody = z.strictObject({
     description: 'How long the old key keeps working (0 = stops now). Default 24h.',
   }),
   name: Name.optional(),
-  idempotencyKey: z
-    .string()
-    .min(8)
-    .max(128)
-    .regex(/^[A-Za-z0-9_.:\-/]+$/)
-    .optional()
+  idempotencyKey: IdempotencyKey.optional()
     .meta({ description: 'Makes the rotation safe to retry: a second rotation with the same value fails with IDEMPOTENCY_KEY_REUSED naming the successor it made' }),
 });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;

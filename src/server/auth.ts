@@ -69,26 +69,24 @@ export function presentedHash(presented: string, prefix: string): string {
   return hashSecret(checkSecretFormat(presented, prefix));
 }
 
-export async function lookupPresentedKey(store: Store, presented: string, now: number, prefix: string): Promise<PresentedKey> {
-  let hash: string;
+/** The hash to look up, or the format error that makes a lookup pointless. */
+function hashOrError(presented: string, prefix: string): { hash: string } | { ok: false; error: KeywardError } {
   try {
-    hash = presentedHash(presented, prefix);
+    return { hash: presentedHash(presented, prefix) };
   } catch (error) {
     if (error instanceof KeywardError) return { ok: false, error };
     throw error;
   }
-  return judgePresentedKey(await store.findKeyByHash(hash), hash, now);
+}
+
+export async function lookupPresentedKey(store: Store, presented: string, now: number, prefix: string): Promise<PresentedKey> {
+  const checked = hashOrError(presented, prefix);
+  return 'hash' in checked ? judgePresentedKey(await store.findKeyByHash(checked.hash), checked.hash, now) : checked;
 }
 
 export function lookupPresentedKeyNow(memory: MemoryReads, presented: string, now: number, prefix: string): PresentedKey {
-  let hash: string;
-  try {
-    hash = presentedHash(presented, prefix);
-  } catch (error) {
-    if (error instanceof KeywardError) return { ok: false, error };
-    throw error;
-  }
-  return judgePresentedKey(memory.keyByHash(hash), hash, now);
+  const checked = hashOrError(presented, prefix);
+  return 'hash' in checked ? judgePresentedKey(memory.keyByHash(checked.hash), checked.hash, now) : checked;
 }
 
 /** Finds the stored key for a presented secret, or throws the cause. */

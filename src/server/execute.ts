@@ -4,7 +4,7 @@
  * errors to the wire. Failed authentications feed brute-force protection.
  */
 import type { z } from 'zod';
-import { KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
+import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
 import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -36,20 +36,8 @@ export interface RouteEnv {
   metrics: Metrics | undefined;
 }
 
-/** Codes that mean "this caller could not prove who it is" (counted towards throttling). */
-const AUTH_FAILURES = new Set<string>([
-  'MISSING_BEARER',
-  'MALFORMED_AUTHORIZATION',
-  'KEY_HAS_WHITESPACE',
-  'KEY_ID_USED_AS_SECRET',
-  'MALFORMED_KEY',
-  'KEY_TRUNCATED',
-  'KEY_CHECKSUM_MISMATCH',
-  'UNKNOWN_KEY',
-  'KEY_REVOKED',
-  'KEY_EXPIRED',
-  'IP_NOT_ALLOWED',
-]);
+/** Failures that count towards throttling an address (a missing header is a misconfiguration, not an attempt). */
+const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION'));
 
 export function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({

@@ -1,23 +1,10 @@
 /** The OpenAPI 3.1 document, generated from the same route table and zod schemas that validate requests. */
 import { z } from 'zod';
-import { ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
+import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
 import { ErrorResponse } from '../core/schemas.ts';
 import type { Route } from './routes.ts';
 
-const AUTH_ERRORS = [
-  'MISSING_AUTHORIZATION',
-  'MISSING_BEARER',
-  'MALFORMED_AUTHORIZATION',
-  'KEY_HAS_WHITESPACE',
-  'KEY_ID_USED_AS_SECRET',
-  'MALFORMED_KEY',
-  'KEY_TRUNCATED',
-  'KEY_CHECKSUM_MISMATCH',
-  'UNKNOWN_KEY',
-  'KEY_REVOKED',
-  'KEY_EXPIRED',
-  'INSUFFICIENT_PERMISSIONS',
-] as const;
+const AUTH_ERRORS = [...AUTHENTICATION_ERRORS, 'INSUFFICIENT_PERMISSIONS'] as const;
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });

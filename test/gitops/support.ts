@@ -8,7 +8,7 @@ import { cleanEnv, ROOT, type Run } from '../support/cli-process.ts';
 export const FIXTURES = resolve(import.meta.dirname, 'fixtures');
 
 /** The real main.ts once it registers `rotate`; until then the stand-in with the same error handling. */
-const ENTRY = readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8').includes('rotateCommand') ? join(ROOT, 'src/cli/main.ts') : join(import.meta.dirname, 'cli-entry.ts');
+const ENTRY = join(ROOT, 'src/cli/main.ts');
 
 export function keyward(args: string[], env: Record<string, string | undefined> = {}, cwd = ROOT): Promise<Run> {
   return new Promise((done) => {
