@@ -36,6 +36,7 @@ export class KubeApi {
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly identity: string;
+  #eventFailureLogged = false;
 
   constructor(kubeConfig: KubeConfig, identity: string) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
@@ -173,8 +174,12 @@ export class KubeApi {
           count: 1,
         },
       });
-    } catch {
-      // Events are best effort: never fail a reconcile for one.
+    } catch (error) {
+      // Events are best effort: never fail a reconcile for one, but say so once (e.g. RBAC lacks events).
+      if (!this.#eventFailureLogged) {
+        this.#eventFailureLogged = true;
+        process.stderr.write(`keyward operator: could not record an Event (${(error as Error).message}); further failures are not logged\n`);
+      }
     }
   }
 }

@@ -4,7 +4,7 @@
  * for leaseDuration. Writes carry the resourceVersion read, so two candidates
  * never both win.
  */
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { isConflict, isNotFound } from './kube.ts';
 
 export interface LeaderElectionOptions {
@@ -19,13 +19,28 @@ export interface LeaderElectionOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Pure: may `identity` take or keep the lease as observed at `now`? */
-export function canAcquire(lease: V1Lease | undefined, identity: string, now: number, leaseDurationMs: number): boolean {
+/**
+ * Pure: may `identity` take or keep the lease? Expiry is judged by when this
+ * replica last SAW the lease change (its own clock), not by the holder's
+ * renewTime, so clock skew between nodes cannot cause an early takeover.
+ */
+export function canAcquire(lease: V1Lease | undefined, identity: string, now: number, leaseDurationMs: number, lastChangeSeenAt: number): boolean {
   const spec = lease?.spec;
   if (!spec?.holderIdentity) return true;
   if (spec.holderIdentity === identity) return true;
-  const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
-  return now - renewed > (spec.leaseDurationSeconds ? spec.leaseDurationSeconds * 1000 : leaseDurationMs);
+  const duration = spec.leaseDurationSeconds ? spec.leaseDurationSeconds * 1000 : leaseDurationMs;
+  return now - lastChangeSeenAt > duration;
+}
+
+const leaseRecord = (lease: V1Lease | undefined): string => `${lease?.spec?.holderIdentity ?? ''}|${String(lease?.spec?.renewTime ?? '')}`;
+
+/** Rejects when a request to the API server hangs, so a partitioned leader notices in time. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export class LeaderElector {
@@ -35,6 +50,8 @@ export class LeaderElector {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastRenew = 0;
+  #observed = { record: '', at: 0 };
+  #deadline: NodeJS.Timeout | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#options = options;
@@ -56,24 +73,33 @@ export class LeaderElector {
     } catch (error) {
       this.#options.onError?.(error);
     }
-    // A leader that could not renew within the lease duration must stop acting.
-    if (this.#leading && Date.now() - this.#lastRenew > this.#options.leaseDurationMs) this.#setLeading(false);
+    // A leader that could not renew within the renew deadline must stop acting.
+    if (this.#leading && Date.now() - this.#lastRenew > this.#renewDeadlineMs) this.#setLeading(false);
     if (!this.#stopped) {
       this.#timer = setTimeout(() => void this.#tick(), this.#options.retryPeriodMs);
       this.#timer.unref();
     }
   }
 
+  /** client-go's default ratio: a leader gives up after 2/3 of the lease without a successful renew. */
+  get #renewDeadlineMs(): number {
+    return Math.floor((this.#options.leaseDurationMs * 2) / 3);
+  }
+
   async #tryAcquireOrRenew(): Promise<void> {
     const { namespace, name, identity, leaseDurationMs } = this.#options;
-    const now = new Date();
+    const timeoutMs = Math.max(500, this.#options.retryPeriodMs);
+    // Lease times are MicroTime on the wire: a plain Date is serialized without microseconds and refused.
+    const now = new V1MicroTime();
     let lease: V1Lease | undefined;
     try {
-      lease = await this.#api.readNamespacedLease({ namespace, name });
+      lease = await within(this.#api.readNamespacedLease({ namespace, name }), timeoutMs);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    if (!canAcquire(lease, identity, now.getTime(), leaseDurationMs)) {
+    const record = leaseRecord(lease);
+    if (record !== this.#observed.record) this.#observed = { record, at: Date.now() };
+    if (!canAcquire(lease, identity, Date.now(), leaseDurationMs, this.#observed.at)) {
       if (this.#leading) this.#setLeading(false);
       return;
     }
@@ -86,14 +112,20 @@ export class LeaderElector {
       leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (takingOver && lease ? 1 : 0),
     };
     try {
-      if (!lease) await this.#api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });
-      else await this.#api.replaceNamespacedLease({ namespace, name, body: { metadata: { ...lease.metadata, name, namespace }, spec } });
+      if (!lease) await within(this.#api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } }), timeoutMs);
+      else await within(this.#api.replaceNamespacedLease({ namespace, name, body: { metadata: { ...lease.metadata, name, namespace }, spec } }), timeoutMs);
     } catch (error) {
       if (isConflict(error)) return; // someone else wrote first; look again next tick
       throw error;
     }
     this.#lastRenew = now.getTime();
     if (!this.#leading) this.#setLeading(true);
+    // Even if the next tick hangs, leadership ends at the renew deadline.
+    if (this.#deadline) clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => {
+      if (this.#leading && Date.now() - this.#lastRenew >= this.#renewDeadlineMs) this.#setLeading(false);
+    }, this.#renewDeadlineMs + 10);
+    this.#deadline.unref();
   }
 
   #setLeading(leading: boolean): void {
@@ -106,6 +138,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#deadline) clearTimeout(this.#deadline);
     if (!this.#leading) return;
     this.#setLeading(false);
     const { namespace, name, identity } = this.#options;

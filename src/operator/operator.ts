@@ -57,6 +57,7 @@ export class Operator {
     this.config = config;
     this.identity = config.identity ?? `${hostname()}-${process.pid}`;
     this.#log = config.log ?? ((level, message, fields) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`));
+    this.metrics.leader.set({ name: CONTROLLER }, 0);
     this.#queue = new WorkQueue({ onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth) });
     this.#reconciler = new ApiKeyReconciler({
       kube: new KubeApi(config.kubeConfig, this.identity),
@@ -209,10 +210,11 @@ export class Operator {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    await this.#elector?.stop();
+    // Finish the reconciles under way before giving the lease to a standby.
     this.#leading = false;
     this.#queue.shutdown();
     await Promise.allSettled(this.#workers);
+    await this.#elector?.stop();
     await Promise.all([...this.#apiKeyInformers, ...this.#secretInformers].map((informer) => informer.stop()));
     await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve(undefined)));
   }

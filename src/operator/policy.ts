@@ -71,9 +71,9 @@ const intervalElapsed: Policy = ({ status, spec, now }) => {
 export const ISSUE_POLICIES: readonly [name: string, policy: Policy][] = [
   ['NoKeyYet', noKeyYet],
   ['KeyRevokedOrExpired', keyRevokedOrExpired],
+  ['SecretRenamed', secretRenamed],
   ['SecretMissing', secretMissing],
   ['SecretTampered', secretTampered],
-  ['SecretRenamed', secretRenamed],
   ['TokenChanged', tokenChanged],
   ['IntervalElapsed', intervalElapsed],
 ];

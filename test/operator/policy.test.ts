@@ -69,7 +69,9 @@ describe('shouldIssue', () => {
   });
 
   it('rotates into a new Secret when spec.secret.name changes', () => {
-    expect(shouldIssue(input({ spec: spec({ role: 'viewer', rotation: { token: 't1' }, secret: { name: 'renamed' } }) }))).toMatchObject({ reason: 'SpecChange' });
+    const renamed = spec({ role: 'viewer', rotation: { token: 't1' }, secret: { name: 'renamed' } });
+    // The new Secret does not exist yet: that is the rename, not drift.
+    expect(shouldIssue(input({ spec: renamed, secret: { exists: false, hasSecretValue: false } }))).toMatchObject({ reason: 'SpecChange' });
   });
 });
 

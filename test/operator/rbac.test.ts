@@ -78,7 +78,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
 
     operator = await startOperator(cp(), service, await operatorKey(service), {
       kubeConfig: saConfig,
-      // Leader election under the same rights is its own test below (it is broken by a bug in leader.ts today).
+      // Leader election under the same rights is its own test below.
       leaderElection: null,
       log: (level, message, fields) => void logged.push({ level, message, ...(fields ? { fields } : {}) }),
     });
@@ -128,11 +128,6 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
     });
     elector.start();
     try {
-      // KNOWN BUG (src/operator/leader.ts, LeaderElector#tryAcquireOrRenew): renewTime/acquireTime are
-      // written as plain Dates, serialized with millisecond precision; Lease MicroTime fields need
-      // microseconds, so every create/replace fails with 400 "cannot parse \".806Z\" as \".000000\""
-      // and no replica ever leads. Fix: `const now = new V1MicroTime()` (exported by @kubernetes/client-node).
-      // This assertion fails until that is fixed; it is not an RBAC problem (the test above passes).
       await until('the elector to lead', async () => leading, 10_000).catch(() => undefined);
       expect(errors.filter((e) => /forbidden/i.test(e)), 'no RBAC denial').toEqual([]);
       expect(leading, `LeaderElector never led; its errors: ${errors.slice(0, 1).join('')}`).toBe(true);
@@ -200,10 +195,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
     expect(k.value(await k.secret(ns, 'web-key-v2'), 'API_KEY_ID')).toBe(st.keyId);
     await until('the old Secret to be deleted', async () => (await k.secret(ns, 'web-key')) === undefined);
     expect(forbidden()).toEqual([]);
-    // KNOWN BUG (src/operator/policy.ts, ISSUE_POLICIES order): after a rename the new Secret does not
-    // exist yet, so SecretMissing fires before SecretRenamed and the reason is "Drift" ("Secret web-key-v2
-    // is missing") instead of "SpecChange"; SecretRenamed is unreachable. Fix: put SecretRenamed before
-    // SecretMissing (or let SecretMissing skip when status.secretName !== spec.secretName).
+    // A rename is a spec change, not drift (the new Secret not existing yet is expected).
     expect(st.lastRotationReason).toBe('SpecChange');
     expect(forbidden()).toEqual([]);
   });
