@@ -229,7 +229,7 @@ lines.push('### Machine and run', '');
 lines.push('| CPU | cores | memory | Node | OS | date | command | duration |', '|---|---|---|---|---|---|---|---|');
 lines.push(`| ${machine.cpuModel} | ${machine.cores} | ${machine.memoryGiB} GiB | ${machine.node} | ${machine.platform} | ${machine.date.slice(0, 16).replace('T', ' ')} UTC | \`npx node bench/postgres.ts${QUICK ? ' --quick' : ''}\` | ${fmt((performance.now() - started) / 60_000, 1)} min |`, '');
 lines.push('### Create: `POST /v1/keys`', '');
-lines.push(`Sequential = ${PLAN.seq} creates on 1 connection; concurrent = ${fmtInt(PLAN.conc)} creates on ${CONNECTIONS} connections. Each create is one transaction (organization row lock, insert, audit event, NOTIFY), committed with fsync.`, '');
+lines.push(`Sequential = ${PLAN.seq} creates on 1 connection; concurrent = ${fmtInt(PLAN.conc)} creates on ${CONNECTIONS} connections. Each create is one transaction (insert, audit event, NOTIFY; plus the organization's row lock and an active-key count when its plan has a limit, not the case here), committed with fsync.`, '');
 lines.push('| keys in database | seed time | keys table + indexes | keyward start | mode | creates | creates/s | p50 ms | p99 ms | max ms | server CPU | other processes |', '|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {
   for (const [mode, s] of [['sequential', r.sequential], [`${CONNECTIONS} concurrent`, r.concurrent]] as const) {

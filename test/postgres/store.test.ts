@@ -285,7 +285,7 @@ describe('PostgreSQL store: each replica caches key state', () => {
     // Revoked behind the replicas' back: no NOTIFY.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query('UPDATE keys SET revoked_at = now(), updated_at = clock_timestamp() WHERE id = $1', [key.id]);
+    await client.query('UPDATE keys SET revoked_at = now(), changed_at = clock_timestamp() WHERE id = $1', [key.id]);
     await client.end();
     const ms = await until(async () => (await b.findKeyByHash(key.secretHash))?.revokedAt !== null);
     expect(ms).toBeLessThan(2_000);

@@ -293,8 +293,8 @@ export class PostgresStore implements Store {
       const next = await this.#dbNow();
       const since = this.#watermark;
       const [keys, orgs] = await Promise.all([
-        this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE updated_at > $1`, [since]),
-        this.pool.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE updated_at > $1`, [since]),
+        this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE changed_at > $1`, [since]),
+        this.pool.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE changed_at > $1`, [since]),
       ]);
       if (this.cache.refresh(keys.rows.map(keyFromRow), orgs.rows.map(organizationFromRow), epoch)) this.#watermark = next;
     } catch (error) {
@@ -449,7 +449,7 @@ export class PostgresStore implements Store {
       if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
       if (patch.rotationDays !== undefined) next.rotationDays = patch.rotationDays;
       const result = await client.query<OrganizationRow>(
-        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
+        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
         [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays)],
       );
       await this.#insertAudit(client, { ...audit, changes });
@@ -557,7 +557,7 @@ export class PostgresStore implements Store {
       }
       if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
       const { rows } = await client.query<KeyRow>(
-        `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
         [keyId, next.name, next.roleId, next.ipAllowlist],
       );
       await this.#insertAudit(client, { ...audit, changes });
@@ -572,7 +572,7 @@ export class PostgresStore implements Store {
     const revoked = await this.#transaction(async (client, changed) => {
       const key = await this.#lockKey(client, organizationId, keyId);
       if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
-      const { rows } = await client.query<KeyRow>(`UPDATE keys SET revoked_at = $2, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [keyId, at]);
+      const { rows } = await client.query<KeyRow>(`UPDATE keys SET revoked_at = $2, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [keyId, at]);
       await this.#insertAudit(client, audit);
       changed.k.push(keyId);
       return keyFromRow(rows[0]!);
@@ -598,7 +598,7 @@ export class PostgresStore implements Store {
       const expiresAt = rotatedExpiry(old, input, current);
       await client.query(INSERT_KEY, keyParams(input.successor));
       const { rows } = await client.query<KeyRow>(
-        `UPDATE keys SET rotated_to_id = $2, expires_at = $3, updated_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        `UPDATE keys SET rotated_to_id = $2, expires_at = $3, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
         [old.id, input.successor.id, expiresAt],
       );
       await this.#insertAudit(client, audit);

@@ -12,10 +12,11 @@ CREATE TABLE organizations (
   ip_allowlist   text[] NOT NULL DEFAULT '{}',
   rotation_days  json NOT NULL DEFAULT '{}',
   created_at     timestamptz NOT NULL,
-  updated_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- When its settings last changed (NULL: never since creation); the replicas' caches re-read rows changed lately.
+  changed_at     timestamptz,
   seq            bigint GENERATED ALWAYS AS IDENTITY UNIQUE
 );
-CREATE INDEX organizations_updated_at ON organizations (updated_at);
+CREATE INDEX organizations_changed_at ON organizations (changed_at) WHERE changed_at IS NOT NULL;
 
 CREATE TABLE keys (
   id               text COLLATE "C" PRIMARY KEY,
@@ -37,7 +38,9 @@ CREATE TABLE keys (
   rotated_from_id  text COLLATE "C",
   rotated_to_id    text COLLATE "C",
   idempotency_key  text,
-  updated_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+  -- When its state last changed (edit, revoke, rotate; NULL: never since creation, and usage does not count):
+  -- the replicas' caches re-read keys changed since their last refresh, in case a notification was lost.
+  changed_at       timestamptz,
   -- One secret, one key: a hash can never match two keys.
   CONSTRAINT keys_secret_hash_unique UNIQUE (secret_hash),
   -- Target of the composite references below: a key belongs to exactly one organization.
@@ -59,7 +62,7 @@ CREATE INDEX keys_org_unrevoked ON keys (organization_id, expires_at) WHERE revo
 CREATE INDEX keys_org_counting ON keys (organization_id) WHERE revoked_at IS NULL AND rotated_to_id IS NULL;
 CREATE INDEX keys_org_revoked ON keys (organization_id, created_at, id) WHERE revoked_at IS NOT NULL;
 -- Bounded-staleness refresh of the replicas' key caches.
-CREATE INDEX keys_updated_at ON keys (updated_at);
+CREATE INDEX keys_changed_at ON keys (changed_at) WHERE changed_at IS NOT NULL;
 
 CREATE TABLE custom_roles (
   organization_id  text COLLATE "C" NOT NULL REFERENCES organizations (id),
