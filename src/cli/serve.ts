@@ -84,7 +84,8 @@ export function bootstrapCommand(): Command {
     const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
     const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
     try {
-      const result = await new KeyService(store, { tokenPrefix: config.tokenPrefix }).bootstrapOrganization(flags.org);
+      const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, plans: config.plans, defaultPlan: config.defaultPlan });
+      const result = await service.bootstrapOrganization(flags.org);
       if (flags.output === 'json') printJson(result);
       else printBootstrapped(result, flags.org);
     } finally {

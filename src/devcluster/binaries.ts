@@ -6,7 +6,10 @@
 // `npm run testbin` into a cache outside the repo. KUBEBUILDER_ASSETS or the
 // envtest-style TEST_ASSET_* variables point at existing binaries instead.
 //
-// Adding a binary is one entry in TESTBIN_BINARIES.
+// Adding a binary is one entry in TESTBIN_BINARIES. Binaries come in
+// families (the control plane; OpenTofu for `cdktf deploy`), each with its own
+// cache key and directory, so adding or bumping one family never rebuilds
+// another.
 
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
@@ -24,9 +27,16 @@ export interface PinnedModule {
   time: string;
 }
 
+/** A family of binaries that share a cache directory (and key). */
+export type TestbinFamily = 'controlplane' | 'tofu';
+
+export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu'];
+
 export interface TestbinBinary {
   /** File name of the binary, e.g. "kube-apiserver". */
   name: string;
+  /** Cache family; default "controlplane". */
+  family?: TestbinFamily;
   /** Wrapper Go module directory, relative to the repo root. */
   wrapper: string;
   /** The module pinned in the wrapper's go.mod whose version names the binary. */
@@ -84,7 +94,30 @@ export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
   kube('kube-apiserver', 'TEST_ASSET_KUBE_APISERVER'),
   kube('kube-controller-manager', 'TEST_ASSET_KUBE_CONTROLLER_MANAGER'),
   kube('kubectl', 'TEST_ASSET_KUBECTL'),
+  {
+    // OpenTofu, for `cdktf deploy` end to end (TERRAFORM_BINARY_NAME=tofu).
+    // The wrapper repeats OpenTofu's replace of hashicorp/hcl/v2 by its fork.
+    name: 'tofu',
+    family: 'tofu',
+    wrapper: 'testbin/opentofu',
+    module: 'github.com/opentofu/opentofu',
+    pkg: 'github.com/opentofu/opentofu/cmd/tofu',
+    env: 'TEST_ASSET_TOFU',
+    // The version is the embedded version/VERSION file; a release build only
+    // turns off the "-dev" marker (as OpenTofu's release config does).
+    ldflags: () => ['-X github.com/opentofu/opentofu/version.dev=no'],
+  },
 ];
+
+/** The family of a table entry. */
+export function familyOf(b: TestbinBinary): TestbinFamily {
+  return b.family ?? 'controlplane';
+}
+
+/** The entries of one family, in build order. */
+export function familyBinaries(family: TestbinFamily): TestbinBinary[] {
+  return TESTBIN_BINARIES.filter((b) => familyOf(b) === family);
+}
 
 export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl';
 export type ControlPlaneBinaries = Record<BinaryName, string>;
@@ -102,11 +135,12 @@ export function pinnedVersion(wrapper: string, module: string): string {
 const RECIPE = 1;
 
 /**
- * Cache key: the pinned versions plus a short hash of the wrappers' go.mod and
- * go.sum and the recipe, so any bump builds into a fresh directory.
- * e.g. "k8s-v1.37.2_etcd-v3.6.16_3f2a9c1d".
+ * Cache key of one family: the pinned versions plus a short hash of the
+ * wrappers' go.mod and go.sum and the recipe, so any bump builds into a fresh
+ * directory. e.g. "etcd-v3.6.16_k8s-v1.37.2_e2b66ab4" (the control plane, the
+ * default), "opentofu-v1.12.6_…".
  */
-export function testbinKey(binaries: readonly TestbinBinary[] = TESTBIN_BINARIES): string {
+export function testbinKey(binaries: readonly TestbinBinary[] = familyBinaries('controlplane')): string {
   const hash = createHash('sha256');
   hash.update(`recipe ${RECIPE}\n`);
   const parts: string[] = [];
@@ -127,9 +161,9 @@ export function testbinCacheRoot(): string {
   return path.join(base, 'keyward', 'testbin');
 }
 
-/** The directory `npm run testbin` builds into for the current pins. */
-export function testbinCacheDir(): string {
-  return path.join(testbinCacheRoot(), testbinKey());
+/** The directory `npm run testbin` builds a family into for the current pins (default: the control plane). */
+export function testbinCacheDir(family: TestbinFamily = 'controlplane'): string {
+  return path.join(testbinCacheRoot(), testbinKey(familyBinaries(family)));
 }
 
 function isExecutable(file: string): boolean {
@@ -149,14 +183,14 @@ export interface ResolvedBinaries {
 }
 
 /**
- * Resolve each binary: its TEST_ASSET_* variable, else KUBEBUILDER_ASSETS/<name>,
- * else the testbin cache for the current pins.
+ * Resolve each control-plane binary: its TEST_ASSET_* variable, else
+ * KUBEBUILDER_ASSETS/<name>, else the testbin cache for the current pins.
  */
 export function resolveBinaries(env: NodeJS.ProcessEnv = process.env): ResolvedBinaries {
   const found: Partial<ControlPlaneBinaries> = {};
   const missing: ResolvedBinaries['missing'] = [];
   let cacheDir: string | undefined;
-  for (const b of TESTBIN_BINARIES) {
+  for (const b of familyBinaries('controlplane')) {
     const name = b.name as BinaryName;
     let file: string;
     const explicit = env[b.env];
@@ -187,4 +221,89 @@ export function controlPlaneBinaries(env: NodeJS.ProcessEnv = process.env): Cont
     );
   }
   return found as ControlPlaneBinaries;
+}
+
+// --- OpenTofu and the Terraform Kubernetes provider (`cdktf deploy` end to end) ---
+
+/** A Terraform provider as the synthesized JSON pins it. */
+export interface ProviderPin {
+  /** e.g. "hashicorp" */
+  namespace: string;
+  /** e.g. "kubernetes" */
+  type: string;
+  /** Exact version, e.g. "2.38.0" (cdktf's prebuilt providers pin one version). */
+  version: string;
+  /** Registry hostnames the mirror lays it out under: OpenTofu's default (for `source = "kubernetes"`) and Terraform's. */
+  hostnames: string[];
+}
+
+/**
+ * The hashicorp/kubernetes version @cdktf/provider-kubernetes pins in
+ * synthesized JSON (`terraform.required_providers.kubernetes.version`), read
+ * from its package.json so a bump of the npm package is noticed.
+ */
+export function kubernetesProviderPin(): ProviderPin {
+  const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules', '@cdktf', 'provider-kubernetes', 'package.json'), 'utf8')) as {
+    cdktf?: { provider?: { name?: string; version?: string } };
+  };
+  const name = pkg.cdktf?.provider?.name ?? '';
+  const version = pkg.cdktf?.provider?.version ?? '';
+  const m = /^(?:[^/]+\/)?([^/]+)\/([^/]+)$/.exec(name);
+  if (!m || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`@cdktf/provider-kubernetes/package.json: unexpected provider ${name}@${version}`);
+  return { namespace: m[1]!, type: m[2]!, version, hostnames: ['registry.opentofu.org', 'registry.terraform.io'] };
+}
+
+/** File name of a provider executable inside an unpacked mirror directory. */
+export function providerExecutableName(pin: ProviderPin): string {
+  return `terraform-provider-${pin.type}_v${pin.version}`;
+}
+
+/** `<hostname>/<namespace>/<type>/<version>/linux_amd64`, the unpacked filesystem-mirror layout. */
+export function providerMirrorSubdir(pin: ProviderPin, hostname: string, platform = 'linux_amd64'): string {
+  return path.join(hostname, pin.namespace, pin.type, pin.version, platform);
+}
+
+export interface ResolvedTofu {
+  /** The tofu binary, when found. */
+  tofu?: string;
+  /** The hashicorp/kubernetes provider executable of the pinned version, when found. */
+  kubernetesProvider?: string;
+  /** The pinned provider (from @cdktf/provider-kubernetes). */
+  pin: ProviderPin;
+  missing: { name: 'tofu' | 'terraform-provider-kubernetes'; looked: string }[];
+}
+
+/** Env variable naming an existing hashicorp/kubernetes provider executable of the pinned version. */
+export const KUBERNETES_PROVIDER_ENV = 'TEST_ASSET_TERRAFORM_PROVIDER_KUBERNETES';
+
+/**
+ * Resolve OpenTofu and the Kubernetes provider:
+ * - tofu: TEST_ASSET_TOFU, else the testbin cache (family "tofu");
+ * - the provider: TEST_ASSET_TERRAFORM_PROVIDER_KUBERNETES, else the testbin
+ *   cache's mirror, `<tofu cache>/providers/registry.opentofu.org/hashicorp/kubernetes/<ver>/linux_amd64/`.
+ */
+export function resolveTofu(env: NodeJS.ProcessEnv = process.env): ResolvedTofu {
+  const pin = kubernetesProviderPin();
+  const missing: ResolvedTofu['missing'] = [];
+  let cacheDir: string | undefined;
+  const cache = (): string => (cacheDir ??= testbinCacheDir('tofu'));
+  const out: ResolvedTofu = { pin, missing };
+  const tofuEntry = familyBinaries('tofu').find((b) => b.name === 'tofu')!;
+  let tofu: string;
+  try {
+    tofu = env[tofuEntry.env] || path.join(cache(), 'tofu');
+  } catch (err) {
+    tofu = `testbin cache (${(err as Error).message})`;
+  }
+  if (isExecutable(tofu)) out.tofu = tofu;
+  else missing.push({ name: 'tofu', looked: tofu });
+  let provider: string;
+  try {
+    provider = env[KUBERNETES_PROVIDER_ENV] || path.join(cache(), 'providers', providerMirrorSubdir(pin, pin.hostnames[0]!), providerExecutableName(pin));
+  } catch (err) {
+    provider = `testbin cache (${(err as Error).message})`;
+  }
+  if (isExecutable(provider)) out.kubernetesProvider = provider;
+  else missing.push({ name: 'terraform-provider-kubernetes', looked: provider });
+  return out;
 }

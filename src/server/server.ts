@@ -49,10 +49,13 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   );
   const env: RouteEnv = { service, logger, failedAuth, metrics };
 
-  if (config.bootstrapOrganization && (await store.listOrganizations()).length === 0) {
-    const result = await service.bootstrapOrganization(config.bootstrapOrganization);
-    logger.info({ organizationId: result.organizationId, keyId: result.keyId }, 'bootstrapped an empty store');
-    options.onBootstrap?.(result);
+  if (config.bootstrapOrganization) {
+    // Atomic in the store: replicas starting together on an empty database bootstrap once.
+    const result = await service.bootstrapOrganization(config.bootstrapOrganization, { onlyIfEmpty: true });
+    if (result) {
+      logger.info({ organizationId: result.organizationId, keyId: result.keyId }, 'bootstrapped an empty store');
+      options.onBootstrap?.(result);
+    }
   }
 
   const state: AppState = { ready: false };

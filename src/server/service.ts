@@ -77,8 +77,13 @@ export class KeyService {
     return { key, organization, permissions, ip };
   }
 
-  /** Creates an organization and its first admin key (bootstrap; no caller). */
-  async bootstrapOrganization(name: string): Promise<{ organizationId: string; keyId: string; secret: string }> {
+  /**
+   * Creates an organization and its first admin key (bootstrap; no caller).
+   * With `onlyIfEmpty`, only in an empty store (undefined when it was not).
+   */
+  async bootstrapOrganization(name: string): Promise<{ organizationId: string; keyId: string; secret: string }>;
+  async bootstrapOrganization(name: string, options: { onlyIfEmpty: true }): Promise<{ organizationId: string; keyId: string; secret: string } | undefined>;
+  async bootstrapOrganization(name: string, options: { onlyIfEmpty?: boolean } = {}): Promise<{ organizationId: string; keyId: string; secret: string } | undefined> {
     const ctx = this.context;
     const now = ctx.clock();
     const org = newOrganization(name, now, ctx.defaultPlan);
@@ -93,8 +98,8 @@ export class KeyService {
       now,
     });
     const audit = ctx.audit(null, org.id, 'organization.created', 'organization', org.id, { after: { name, plan: org.plan, adminKeyId: record.id } });
-    await ctx.store.createOrganization(org, record, audit);
-    return { organizationId: org.id, keyId: record.id, secret };
+    const created = await ctx.store.createOrganization(org, record, audit, { onlyIfNone: options.onlyIfEmpty ?? false });
+    return created ? { organizationId: org.id, keyId: record.id, secret } : undefined;
   }
 
   whoami(principal: Principal) {

@@ -290,8 +290,10 @@ export class LowdbStore implements Store {
 
   // ---- organizations ----
 
-  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void> {
+  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit, options: { onlyIfNone?: boolean } = {}): Promise<boolean> {
+    if (options.onlyIfNone && this.#orgs.size > 0) return false;
     await this.#change({ t: 'org', v: org }, { t: 'key', v: adminKey }, { t: 'audit', v: audit });
+    return true;
   }
 
   async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {

@@ -101,7 +101,11 @@ export interface Store {
   /** Reports each physical write: how many mutations it carried and how long it took. */
   observeWrites(callback: (mutations: number, ms: number) => void): void;
 
-  createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void>;
+  /**
+   * With `onlyIfNone`, creates it only in an empty store, atomically (so replicas
+   * starting together on an empty database bootstrap once); returns whether it did.
+   */
+  createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit, options?: { onlyIfNone?: boolean }): Promise<boolean>;
   getOrganization(id: string): Promise<Organization | undefined>;
   listOrganizations(): Promise<Organization[]>;
   /** Throws ORGANIZATION_NOT_FOUND. */

@@ -4,7 +4,6 @@
  * usage, audit), with counts verified, safe to re-run, after which the key
  * service on PostgreSQL answers exactly as it did on the file.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,14 @@ import { KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { MAIN, ROOT, cleanEnv, type Run } from '../support/cli-process.ts';
+import { run, type Run } from '../support/cli-process.ts';
 import { createDatabase, dropDatabase } from '../support/postgres.ts';
 
 const server = inject('postgresUrl');
-const WRAPPER = join(ROOT, 'test/support/postgres-cli.ts');
 let dir: string;
 let storeFile: string;
 const databases: string[] = [];
-/** main.ts once it registers `migrate`, else the test wrapper around the same command. */
-let entry = WRAPPER;
-
-function keyward(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [entry, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+const keyward = (args: string[], env: Record<string, string> = {}): Promise<Run> => run(args, env);
 
 async function database(): Promise<string> {
   const url = await createDatabase(server);
@@ -61,8 +50,6 @@ const secrets: Record<string, string> = {};
 let adminSecret: string;
 
 beforeAll(async () => {
-  const help = await new Promise<string>((done) => execFile(process.execPath, [MAIN, '--help'], { cwd: ROOT }, (_e, stdout) => done(stdout)));
-  if (/^\s+migrate\b/m.test(help)) entry = MAIN;
   dir = mkdtempSync(join(tmpdir(), 'keyward-migrate-'));
   storeFile = join(dir, 'db.json');
   // A lowdb store with some history: keys created, rotated, revoked, used; a custom role and permission; two organizations.

@@ -409,16 +409,25 @@ export class PostgresStore implements Store {
 
   // ---- organizations ----
 
-  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit): Promise<void> {
-    await this.#transaction(async (client, changed) => {
+  async createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit, options: { onlyIfNone?: boolean } = {}): Promise<boolean> {
+    const created = await this.#transaction(async (client, changed) => {
+      if (options.onlyIfNone) {
+        // Serialize bootstraps across replicas; the lock ends with the transaction.
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('keyward:bootstrap'))`);
+        const { rows } = await client.query(`SELECT 1 FROM organizations LIMIT 1`);
+        if (rows.length > 0) return false;
+      }
       await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, organizationParams(org));
       await client.query(INSERT_KEY, keyParams(adminKey));
       await this.#insertAudit(client, audit);
       changed.o.push(org.id);
       changed.n.push(adminKey.id);
+      return true;
     }, 3);
+    if (!created) return false;
     this.cache.committedOrganization(org);
     this.cache.committedKey(adminKey);
+    return true;
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
