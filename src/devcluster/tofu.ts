@@ -8,7 +8,7 @@
 //                            from that mirror; there is no direct {} block, so
 //                            no registry is ever asked
 //   cdktf-home/              CDKTF_HOME (cdktf-cli's config), kept out of ~
-//   logs/                    TF_LOG_PATH of every run
+//   logs/                    TF_LOG=trace output of every run (TF_LOG_PATH)
 //
 // and runs `tofu …` and `cdktf deploy|destroy|synth` (cdktf-cli with
 // TERRAFORM_BINARY_NAME=tofu) in it: non-interactive, --auto-approve,
@@ -58,7 +58,7 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   exitCode: number;
-  /** TF_LOG=debug output of tofu during this run. */
+  /** TF_LOG=trace output of every tofu process of this run (for "what did it install from where" checks). */
   tofuLog: string;
 }
 
@@ -168,7 +168,7 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
 
   const exec = (file: string, args: string[], o: RunOptions, label: string): Promise<RunResult> => {
     const logFile = path.join(logs, `run-${++runs}.log`);
-    const childEnv = env({ TF_LOG: 'debug', TF_LOG_PATH: logFile, ...o.env });
+    const childEnv = env({ TF_LOG: 'trace', TF_LOG_PATH: logFile, ...o.env });
     const argv = o.offline ? ['-rn', '--', file, ...args] : args;
     const cmd = o.offline ? 'unshare' : file;
     return new Promise((resolve, reject) => {
