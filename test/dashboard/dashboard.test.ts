@@ -9,7 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
 import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
-import { raw } from '../support/keyservice.ts';
+import { errorCode, raw } from '../support/keyservice.ts';
 
 const available = browserAvailable();
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -23,15 +23,6 @@ if (!available && REQUIRE_BROWSER) {
   });
 }
 
-const errorCode = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof KeywardApiError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-};
 
 describe.skipIf(!available)('dashboard in Chromium', () => {
   let service: DashboardService;

@@ -6,7 +6,7 @@
  * The stack is test/deploy/app/main.ts: two ApiKeys (one Revoke, one Retain)
  * whose rotation tokens live in a tokens file, as in a GitOps repository.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ const APP = path.join(REPO_ROOT, 'test', 'deploy', 'app', 'main.ts');
 /** A keyward secret as it would appear if leaked: prefix + base62 body (the real ones are 30+ characters). */
 const SECRET_SHAPE = /kw_[0-9A-Za-z]{20,}/;
 /** Anything that would mean OpenTofu asked a registry (or anything else) over the network. */
-const NETWORK_TRACE = /Service discovery for|\.well-known\/terraform\.json|registry\.(opentofu|terraform)\.(org|io)\/v1\/providers|GET https?:\/\/(?!127\.0\.0\.1)/;
+const NETWORK_TRACE = /ProviderInstallationDirect|ProviderInstallationNetworkMirror|Service discovery for|\.well-known\/terraform\.json|registry\.(opentofu|terraform)\.(org|io)\/v1\/providers|GET https?:\/\/(?!127\.0\.0\.1)/;
 
 describeTofu('cdktf deploy end to end', { provider: true }, () => {
   describeControlPlane('cdktf deploy (OpenTofu + hashicorp/kubernetes) on the real control plane', (cp) => {
@@ -79,6 +79,7 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       if (project && process.env.KEYWARD_TOFU_KEEP !== '1') rmSync(project, { recursive: true, force: true });
     });
 
+    let rotatedSecret = '';
     let first: { checkout: { keyId: string; secret: string }; ledger: { keyId: string; secret: string } };
 
     it('deploy: two ApiKeys -> the operator issues both keys -> both Secrets verify; the state holds no secret', async () => {
@@ -99,15 +100,10 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       expect(await service.client().getKey(checkout.keyId!)).toMatchObject({ name: 'Checkout API (deploy test)', role: 'viewer', environment: 'development' });
       first = { checkout: { keyId: checkout.keyId!, secret: checkoutSecret }, ledger: { keyId: ledger.keyId!, secret: ledgerSecret } };
 
-      // Refresh the state so it reflects the objects as the operator left them, then grep it.
-      await tc.run(['refresh', '-input=false', '-no-color'], {
-        cwd: path.join(project, 'cdktf.out', 'stacks', STACK),
-        env: { KEYWARD_DEPLOY_KUBECONFIG: cp().kubeconfigPath },
-        quiet: true,
-      });
+      // Refresh the state so it reflects the objects as the operator left them (finalizer, status), then grep it.
+      await tc.run(['apply', '-refresh-only', '-auto-approve', '-input=false', '-no-color'], { cwd: path.join(project, 'cdktf.out', 'stacks', STACK), quiet: true });
       const state = stateText();
-      expect(Object.keys(JSON.parse(state).resources.reduce((m: Record<string, true>, r: { type: string; name: string }) => ({ ...m, [`${r.type}.${r.name}`]: true }), {}))).toHaveLength(2);
-      expect(state).toContain('"kubernetes_manifest"');
+      expect(JSON.parse(state).resources.map((r: { type: string }) => r.type)).toEqual(['kubernetes_manifest', 'kubernetes_manifest']);
       expect(state).toContain('checkout-api');
       expect(state).not.toMatch(SECRET_SHAPE);
       for (const secret of [checkoutSecret, ledgerSecret]) {
@@ -131,6 +127,7 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       const cs = await k.secret(ns, 'checkout-api');
       const newSecret = k.value(cs, 'API_KEY')!;
       expect(newSecret).not.toBe(first.checkout.secret);
+      rotatedSecret = newSecret;
       expect(k.value(cs, 'API_KEY_ID')).toBe(rotated.keyId);
       expect(k.value(cs, 'API_KEY_PREVIOUS')).toBe(first.checkout.secret);
       // Overlap: both keys work; the old one now expires about an hour from now, on the server.
@@ -160,9 +157,10 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       const checkoutKeyId = (await status('checkout-api')).keyId!;
       const res = await cdktf('destroy');
       expect(res.stdout).toMatch(/Destroy complete! Resources: 2 destroyed/);
-      expect(await k.apiKey(ns, 'checkout-api')).toBeUndefined();
-      expect(await k.apiKey(ns, 'ledger-api')).toBeUndefined();
+      // The provider waits for the deletion; the operator's finalizer runs the deletion policy first.
+      await until('both ApiKeys gone', async () => !(await k.apiKey(ns, 'checkout-api')) && !(await k.apiKey(ns, 'ledger-api')), 60_000);
       expect((await service.client().getKey(checkoutKeyId)).status).toBe('revoked');
+      expect(await verifies(gateway, rotatedSecret)).not.toBe('VALID');
       expect(await verifies(gateway, first.ledger.secret)).toBe('VALID');
       expect((await service.client().getKey(first.ledger.keyId)).status).toBe('active');
       expect(JSON.parse(stateText()).resources).toEqual([]);
@@ -178,10 +176,17 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
         expect(run.tofuLog).toMatch(/OpenTofu version: 1\.12\.6/);
         expect(run.tofuLog).not.toMatch(NETWORK_TRACE);
       }
-      // And the same init needs no network at all: in a network namespace with no interfaces.
-      const stackDir = path.join(project, 'cdktf.out', 'stacks', STACK);
-      const res = await tc.run(['init', '-input=false', '-backend=false', '-no-color'], { cwd: stackDir, offline: true, quiet: true });
-      expect(res.stdout).toMatch(/OpenTofu has been successfully initialized/);
+      // And installing the provider needs no network at all: init of the same JSON in a fresh dir,
+      // in a network namespace with no interface up.
+      const fresh = mkdtempSync(path.join(tmpdir(), 'keyward-offline-init-'));
+      try {
+        copyFileSync(path.join(project, 'cdktf.out', 'stacks', STACK, 'cdk.tf.json'), path.join(fresh, 'cdk.tf.json'));
+        const res = await tc.run(['init', '-input=false', '-backend=false', '-no-color'], { cwd: fresh, offline: true, quiet: true });
+        expect(res.stdout).toMatch(new RegExp(`Installed hashicorp/kubernetes v${tc.pin.version.replace(/\./g, '\\.')}`));
+        expect(res.tofuLog).toContain(`installing registry.opentofu.org/hashicorp/kubernetes v${tc.pin.version} from ${tc.mirrorDir}/`);
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
     }, 120_000);
   });
 });

@@ -12,7 +12,7 @@ import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { freshTestStore, TEST_STORE, type TestStore } from '../support/keyservice.ts';
+import { errorCode, freshTestStore, TEST_STORE, type TestStore } from '../support/keyservice.ts';
 
 const SECRET_PATTERN = /^kw_[0-9A-Za-z]{28}$/;
 
@@ -24,15 +24,6 @@ let bootstrapped: { organizationId: string; keyId: string; secret: string };
 let asAdmin: Record<string, string>;
 
 const client = (secret: string) => new KeywardClient({ url: server.url, apiKey: secret });
-const errorCode = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof KeywardApiError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-cli-'));

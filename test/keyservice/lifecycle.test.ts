@@ -1,7 +1,7 @@
 /** The manual's flows end to end over HTTP: create, use, edit, rotate, grace, revoke. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
-import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { errorCode, raw, startTestService, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
 let verifierSecret: string;
@@ -12,15 +12,6 @@ beforeAll(async () => {
 });
 afterAll(async () => service.stop());
 
-const errorCode = async (promise: Promise<unknown>): Promise<string> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof KeywardApiError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-};
 
 describe('key lifecycle', () => {
   it('create -> use -> edit -> rotate -> overlap -> revoke', async () => {

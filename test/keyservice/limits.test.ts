@@ -1,7 +1,7 @@
 /** Plan limits: "can't create more keys", atomic under concurrency, rotation overlap allowed. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
-import { startTestService, type TestService } from '../support/keyservice.ts';
+import { failure, startTestService, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
 
@@ -10,15 +10,6 @@ beforeAll(async () => {
 });
 afterAll(async () => service.stop());
 
-const failure = async (promise: Promise<unknown>): Promise<KeywardApiError> => {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof KeywardApiError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-};
 
 describe('plan limits', () => {
   it('refuses the key past the limit with a message that says what to do; revoking frees a slot', async () => {

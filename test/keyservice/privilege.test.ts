@@ -1,7 +1,7 @@
 /** Least privilege, custom roles and organization isolation. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError, type KeywardClient } from '../../src/client/index.ts';
-import { startTestService, type TestService } from '../support/keyservice.ts';
+import { failure, startTestService, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
 let manager: KeywardClient;
@@ -12,15 +12,6 @@ beforeAll(async () => {
 });
 afterAll(async () => service.stop());
 
-async function failure(promise: Promise<unknown>): Promise<KeywardApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof KeywardApiError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('least privilege', () => {
   it('a key-manager cannot create, rotate into or promote to a role it does not hold', async () => {

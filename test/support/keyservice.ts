@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { KeywardClient } from '../../src/client/index.ts';
+import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig, type ServerConfigInput } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
@@ -175,4 +175,26 @@ export function requestFrom(
     req.on('error', reject);
     req.end(init.body);
   });
+}
+
+/** The error a client call failed with (or a test failure if it succeeded). */
+export async function failure(promise: Promise<unknown>): Promise<KeywardApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KeywardApiError) return error;
+    throw error;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** The error code a client call failed with, or NO_ERROR. */
+export async function errorCode(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof KeywardApiError) return error.code;
+    throw error;
+  }
+  return 'NO_ERROR';
 }
