@@ -167,7 +167,9 @@ function layOutTofuExtras(dir: string): void {
       '',
     ].join('\n'),
   );
-  if (!given) {
+  const inMirror = path.join(mirror, providerMirrorSubdir(pin, pin.hostnames[0]!), providerExecutableName(pin));
+  if (!given && existsSync(inMirror)) log(`provider mirror: hashicorp/kubernetes ${pin.version} present (${inMirror})`);
+  else if (!given) {
     log(`hashicorp/kubernetes ${pin.version} is not built here (the module proxy does not serve its source at that version);`);
     log(`  set ${KUBERNETES_PROVIDER_ENV}=/path/to/terraform-provider-kubernetes_v${pin.version} and rerun to add it to the mirror`);
   }

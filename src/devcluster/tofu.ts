@@ -212,7 +212,7 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
           tofuLog: existsSync(logFile) ? readFileSync(logFile, 'utf8') : '',
         };
         if (result.exitCode !== 0 && !o.allowFailure) {
-          const tail = (result.stderr || result.stdout).trim().split('\n').slice(-30).join('\n');
+          const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-30).join('\n');
           reject(new Error(`${label} ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${tail}`));
         } else resolve(result);
       });
@@ -232,7 +232,7 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
       const args = [command, ...(o.stacks ?? [])];
       if (command === 'deploy' || command === 'destroy') args.push('--auto-approve', '--skip-provider-lock', '--no-color');
       // A fresh output dir per run would re-init; keep cdktf.out in the project dir.
-      return exec(cdktfBin(), [...args, ...extraArgs], { ...o, cwd: o.projectDir, timeoutMs: o.timeoutMs ?? 600_000 }, `cdktf ${command}`);
+      return exec(cdktfBin(), [...args, ...extraArgs], { label: `cdktf ${command}`, ...o, cwd: o.projectDir, timeoutMs: o.timeoutMs ?? 600_000 }, 'cdktf');
     },
     cleanup() {
       if (cleaned) return;
