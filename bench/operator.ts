@@ -1,0 +1,589 @@
+/**
+ * keyward operator benchmarks (issue 5, "Benchmarks"). `npx node bench/operator.ts`
+ * (full, ~4-6 min on 2 cores) or `npx node bench/operator.ts --quick` (~2 min).
+ *
+ * A real control plane (etcd + kube-apiserver + kube-controller-manager on
+ * loopback, src/devcluster), the real key service (`keyward serve`, child
+ * process, temp lowdb store) and the real operator (`keyward operator`, child
+ * process, --resync 30s --workers 8, kubeconfig with admin credentials):
+ *
+ *   1. latency: `kubectl apply -f -` of one ApiKey -> Ready=True (its Secret
+ *      written), sequentially, p50/p95;
+ *   2. scale: N ApiKeys created through the API at once (bounded concurrency)
+ *      -> all Ready; peak RSS of the operator and the key service;
+ *   3. rotation: with those N still there, one spec.rotation.token bump under
+ *      200 verify requests/s through the OLD key: no failure during the
+ *      overlap, the old key fails after it; bump -> new key in the Secret.
+ *
+ * Results go to docs/benchmarks-operator.md (between the generated-results
+ * markers; prose around them is kept) and results.json in the temp work dir.
+ *
+ * Flags: --quick, --no-write, --out FILE, --profile (operator and key service
+ *        run with --cpu-prof), --keys N, --applies N, --overlap SECONDS, --keep.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesListObject } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { startControlPlane, type ControlPlane } from '../src/devcluster/controlplane.ts';
+import type { ApiKeyResource } from '../src/operator/types.ts';
+import { findPids, memory, metric, ReadyTracker, RssSampler, scrape, steadyLoad, type Metrics, type Sample } from './operator-load.ts';
+import { renderOperatorResults, writeOperatorReport, type OperatorBenchResults } from './operator-report.ts';
+import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, pool, runNode, Samples, startNode, waitReady, type Child } from './util.ts';
+
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const DOC = fileURLToPath(new URL('../docs/benchmarks-operator.md', import.meta.url));
+const GROUP = 'keyward.dev';
+const VERSION = 'v1alpha1';
+const PLURAL = 'apikeys';
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    keys: { type: 'string' },
+    applies: { type: 'string' },
+    overlap: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`npx node bench/operator.ts\` from the repository.\n`);
+  process.exit(1);
+}
+
+const QUICK = flags.quick;
+const PLAN = {
+  warmApplies: QUICK ? 2 : 3,
+  applies: Number(flags.applies ?? (QUICK ? 15 : 50)),
+  keys: Number(flags.keys ?? (QUICK ? 200 : 1_000)),
+  createConcurrency: 16,
+  scaleDeadlineS: QUICK ? 120 : 300,
+  rate: 200,
+  overlapS: Number(flags.overlap ?? (QUICK ? 10 : 20)),
+  loadBeforeBumpS: QUICK ? 3 : 5,
+  loadAfterExpiryS: QUICK ? 4 : 6,
+  totalLimitS: QUICK ? 10 * 60 : 25 * 60,
+};
+const TARGETS = { applyP50Ms: 500, scaleSeconds: 60 };
+
+const workDir = mkdtempSync(join(tmpdir(), 'keyward-bench-operator-'));
+const profileDir = join(workDir, 'profiles');
+const startedAt = Date.now();
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+log(`operator bench, mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; work dir ${workDir}`);
+log(`plan: ${PLAN.applies} sequential applies (+${PLAN.warmApplies} warm-up), ${PLAN.keys} ApiKeys at once, rotation with ${PLAN.overlapS} s overlap under ${PLAN.rate} verify/s`);
+
+// Everything is bounded: past this, exit (exit hooks kill the children and the control plane).
+const hardLimit = setTimeout(() => {
+  log(`time limit of ${PLAN.totalLimitS} s reached; giving up`);
+  process.exit(2);
+}, PLAN.totalLimitS * 1000);
+hardLimit.unref();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+// ---------------------------------------------------------------- helpers
+
+async function api(url: string, secret: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? null : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return { status: response.status, json: await response.json() };
+}
+
+const profileArgs = (name: string): string[] => (flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+
+function percentiles(values: number[], ...ps: number[]): number[] {
+  const s = new Samples();
+  for (const v of values) s.add(v);
+  return s.percentiles(...ps);
+}
+
+/** Counts the operator's warn/error log lines by message (its stdout is JSON lines). */
+function watchLogs(child: Child): Map<string, number> {
+  const counts = new Map<string, number>();
+  let partial = '';
+  child.process.stdout!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"level":"warn"') && !line.includes('"level":"error"')) continue;
+      try {
+        const entry = JSON.parse(line) as { level: string; msg: string };
+        const key = `${entry.level}: ${entry.msg}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      } catch {
+        // not JSON
+      }
+    }
+  });
+  return counts;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+// ---------------------------------------------------------------- main
+
+let cp: ControlPlane | undefined;
+const children: Child[] = [];
+
+async function main(): Promise<OperatorBenchResults> {
+  const machine = machineInfo();
+  let git = 'unknown';
+  try {
+    git = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    if (execFileSync('git', ['status', '--porcelain', '--', 'src'], { encoding: 'utf8' }).trim()) git += ' (src/ modified)';
+  } catch {
+    // not a checkout
+  }
+
+  // -------- setup
+  let t = now();
+  log('starting the control plane (etcd, kube-apiserver, kube-controller-manager)');
+  cp = await startControlPlane({ log: (line) => log(`  control plane: ${line}`) });
+  const controlPlaneMs = now() - t;
+  const kc = cp.kubeConfig;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = kc.makeApiClient(CoreV1Api);
+
+  t = now();
+  const storeFile = join(workDir, 'keyward', 'db.json');
+  log('key service: keyward bootstrap --org bench, then keyward serve');
+  const boot = JSON.parse(await runNode([CLI, 'bootstrap', '--org', 'bench', '--output', 'json'], { KEYWARD_STORE: storeFile })) as { secret: string };
+  const servicePort = await freePort();
+  const service = startNode('keyward-serve', [...profileArgs('keyward-serve'), CLI, 'serve'], {
+    KEYWARD_PORT: String(servicePort),
+    KEYWARD_HOST: HOST,
+    KEYWARD_STORE: storeFile,
+    KEYWARD_LOG_LEVEL: 'warn',
+  });
+  children.push(service);
+  const serviceUrl = `http://${HOST}:${servicePort}`;
+  await waitReady(service, `${serviceUrl}/healthz`, 120_000);
+  const keyServiceStartMs = now() - t;
+  const operatorKey = await api(serviceUrl, boot.secret, 'POST', '/v1/keys', { name: 'keyward operator (bench)', role: 'key-manager' });
+  if (operatorKey.status !== 201) throw new Error(`creating the operator key failed: ${JSON.stringify(operatorKey.json)}`);
+  const verifierKey = await api(serviceUrl, boot.secret, 'POST', '/v1/keys', { name: 'bench verifier', role: 'verifier' });
+  if (verifierKey.status !== 201) throw new Error(`creating the verifier key failed: ${JSON.stringify(verifierKey.json)}`);
+  const verifier = verifierKey.json.secret as string;
+  const verify = async (secret: string | undefined) => (secret ? (await api(serviceUrl, verifier, 'POST', '/v1/verify', { key: secret })).json : { valid: false, code: 'NO_SECRET' });
+
+  t = now();
+  const metricsPort = await freePort();
+  const metricsUrl = `http://${HOST}:${metricsPort}`;
+  log('operator: keyward operator --resync 30s --workers 8 (own process)');
+  const operator = startNode(
+    'keyward-operator',
+    [...profileArgs('keyward-operator'), CLI, 'operator', '--metrics-bind-address', `${HOST}:${metricsPort}`, '--resync', '30s', '--workers', '8'],
+    { KUBECONFIG: cp.kubeconfigPath, KEYWARD_URL: serviceUrl, KEYWARD_API_KEY: operatorKey.json.secret as string },
+  );
+  children.push(operator);
+  const operatorLogs = watchLogs(operator);
+  await waitReady(operator, `${metricsUrl}/readyz`, 60_000);
+  const operatorReadyMs = now() - t;
+  log(`set up: control plane ${fmt(controlPlaneMs / 1000)} s, key service ${fmt(keyServiceStartMs / 1000)} s, operator ready ${fmt(operatorReadyMs / 1000)} s`);
+
+  const apiserverPid = findPids('kube-apiserver', cp.dir)[0];
+  const etcdPid = findPids('etcd', cp.dir)[0];
+  const sampler = new RssSampler({ operator: operator.pid, keyService: service.pid, apiserver: apiserverPid, etcd: etcdPid });
+  const operatorRssIdle = memory(operator.pid).rss;
+
+  const namespace = async (name: string) => {
+    await core.createNamespace({ body: { metadata: { name } } });
+  };
+  const tracker = async (ns: string) => {
+    const tr = new ReadyTracker(kc, ns, async () => (await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })) as KubernetesListObject<ApiKeyResource>);
+    await tr.start();
+    return tr;
+  };
+  const secretValue = async (ns: string, name: string, key: string): Promise<string | undefined> => {
+    try {
+      const s = await core.readNamespacedSecret({ namespace: ns, name });
+      const raw = s.data?.[key];
+      return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const manifest = (ns: string, name: string, spec: Record<string, unknown>) => ({ apiVersion: `${GROUP}/${VERSION}`, kind: 'ApiKey', metadata: { name, namespace: ns }, spec });
+  const ours = () => {
+    const self = process.cpuUsage();
+    const pids: (number | undefined)[] = [operator.pid, service.pid, apiserverPid, etcdPid];
+    return pids.reduce<number>((sum, pid) => sum + (pid ? cpuSeconds(pid) || 0 : 0), 0) + (self.user + self.system) / 1e6;
+  };
+  const phaseCounters = async () => ({
+    m: await scrape(metricsUrl),
+    cpuOperator: cpuSeconds(operator.pid),
+    cpuService: cpuSeconds(service.pid),
+    cpuApiserver: apiserverPid ? cpuSeconds(apiserverPid) : Number.NaN,
+    cpuOurs: ours(),
+    machine: machineTicks(),
+    at: now(),
+  });
+  type Counters = Awaited<ReturnType<typeof phaseCounters>>;
+  /** Machine CPU over a phase, in cores: all busy, and busy outside this benchmark's processes (other jobs on a shared machine). */
+  const machineLoad = (a: Counters, b: Counters) => {
+    const wall = (b.at - a.at) / 1000;
+    const busy = (b.machine.busy - a.machine.busy) / wall;
+    return { busyCores: busy, otherCores: Math.max(0, busy - (b.cpuOurs - a.cpuOurs) / wall), load1: loadavg()[0]! };
+  };
+  const reconcileDelta = (a: Metrics, b: Metrics) => {
+    const d = (name: string, ...labels: string[]) => metric(b, name, ...labels) - (metric(a, name, ...labels) || 0);
+    return {
+      total: d('controller_runtime_reconcile_total'),
+      success: d('controller_runtime_reconcile_total', 'result="success"'),
+      requeueAfter: d('controller_runtime_reconcile_total', 'result="requeue_after"'),
+      requeue: d('controller_runtime_reconcile_total', 'result="requeue"'),
+      error: d('controller_runtime_reconcile_total', 'result="error"'),
+      meanMs: (d('controller_runtime_reconcile_time_seconds_sum') / d('controller_runtime_reconcile_time_seconds_count')) * 1000,
+      issued: d('keyward_operator_keys_issued_total'),
+    };
+  };
+
+  // -------- 1. apply -> Ready latency
+  log(`1/3 latency: ${PLAN.warmApplies} warm-up + ${PLAN.applies} sequential \`kubectl apply -f -\` of one ApiKey, each until Ready=True`);
+  const nsLatency = 'bench-latency';
+  await namespace(nsLatency);
+  const tr1 = await tracker(nsLatency);
+  const before1 = await phaseCounters();
+  const rows: { total: number; kubectl: number; apiToReady: number }[] = [];
+  let mismatched = 0;
+  for (let i = 0; i < PLAN.warmApplies + PLAN.applies; i++) {
+    const name = `latency-${String(i).padStart(3, '0')}`;
+    const yaml = stringify(manifest(nsLatency, name, { role: 'viewer', environment: 'production' }));
+    const t0 = now();
+    await cp.kubectl(['apply', '-f', '-'], { input: yaml, timeoutMs: 30_000 });
+    const tApplied = now();
+    await tr1.waitReady(name, 30_000);
+    const tReady = tr1.readyAt.get(name)!;
+    const tAdded = Math.min(tr1.addedAt.get(name)!, tApplied);
+    if (i >= PLAN.warmApplies) rows.push({ total: tReady - t0, kubectl: tApplied - t0, apiToReady: tReady - tAdded });
+    const keyId = tr1.latest.get(name)?.status?.keyId;
+    if ((await secretValue(nsLatency, name, 'API_KEY_ID')) !== keyId) mismatched++;
+    if ((i + 1 - PLAN.warmApplies) % 10 === 0 && i >= PLAN.warmApplies) {
+      const [p50] = percentiles(rows.map((r) => r.total), 50);
+      log(`  ${rows.length}/${PLAN.applies} applied and Ready; p50 so far ${fmtInt(p50!)} ms`);
+    }
+  }
+  let verified1 = 0;
+  for (let i = 0; i < PLAN.warmApplies + PLAN.applies; i++) {
+    if ((await verify(await secretValue(nsLatency, `latency-${String(i).padStart(3, '0')}`, 'API_KEY'))).valid === true) verified1++;
+  }
+  tr1.stop();
+  const after1 = await phaseCounters();
+  const [tp50, tp95, tmax] = percentiles(rows.map((r) => r.total), 50, 95, 100);
+  const [kp50, kp95] = percentiles(rows.map((r) => r.kubectl), 50, 95);
+  const [ap50, ap95, amax] = percentiles(rows.map((r) => r.apiToReady), 50, 95, 100);
+  const latency = {
+    n: rows.length,
+    warm: PLAN.warmApplies,
+    p50: tp50!,
+    p95: tp95!,
+    max: tmax!,
+    mean: rows.reduce((s, r) => s + r.total, 0) / rows.length,
+    kubectlP50: kp50!,
+    kubectlP95: kp95!,
+    apiToReadyP50: ap50!,
+    apiToReadyP95: ap95!,
+    apiToReadyMax: amax!,
+    verified: verified1,
+    total: PLAN.warmApplies + PLAN.applies,
+    secretMismatches: mismatched,
+    reconciles: reconcileDelta(before1.m, after1.m),
+    machine: machineLoad(before1, after1),
+  };
+  log(`  apply -> Ready: p50 ${fmtInt(latency.p50)} ms, p95 ${fmtInt(latency.p95)} ms (kubectl itself p50 ${fmtInt(latency.kubectlP50)} ms; API create -> Ready p50 ${fmtInt(latency.apiToReadyP50)} ms); ${verified1}/${latency.total} Secrets verify`);
+
+  // -------- 2. N at once
+  log(`2/3 scale: ${PLAN.keys} ApiKeys created through the API (${PLAN.createConcurrency} at a time) -> all Ready`);
+  const nsScale = 'bench-scale';
+  await namespace(nsScale);
+  const tr2 = await tracker(nsScale);
+  const before2 = await phaseCounters();
+  sampler.reset();
+  const operatorRssBefore = memory(operator.pid).rss;
+  const names = Array.from({ length: PLAN.keys }, (_, i) => `scale-${String(i).padStart(4, '0')}`);
+  const t2 = now();
+  let created = 0;
+  let createErrors = 0;
+  let lastDepth = Number.NaN;
+  const progress = setInterval(() => {
+    void scrape(metricsUrl).then((m) => (lastDepth = metric(m, 'workqueue_depth')));
+    log(
+      `  ${fmt((now() - t2) / 1000)} s: created ${created}/${PLAN.keys}, Ready ${tr2.readyAt.size}/${PLAN.keys}, queue depth ${fmtInt(lastDepth)}, ` +
+        `operator RSS ${fmtInt(memory(operator.pid).rss)} MiB, key service RSS ${fmtInt(memory(service.pid).rss)} MiB`,
+    );
+  }, 3_000);
+  await pool(names, PLAN.createConcurrency, async (name) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsScale, plural: PLURAL, body: manifest(nsScale, name, { role: 'viewer', environment: 'production' }) });
+        created++;
+        return;
+      } catch (error) {
+        createErrors++;
+        if (attempt >= 3) throw error;
+        await sleep(200);
+      }
+    }
+  });
+  const createSeconds = (now() - t2) / 1000;
+  const deadline = t2 + PLAN.scaleDeadlineS * 1000;
+  while (tr2.readyAt.size < PLAN.keys && now() < deadline) await sleep(50);
+  clearInterval(progress);
+  const allReady = tr2.readyAt.size === PLAN.keys;
+  const lastReady = Math.max(...tr2.readyAt.values());
+  const allReadySeconds = allReady ? (lastReady - t2) / 1000 : null;
+  sampler.sample();
+  const after2 = await phaseCounters();
+  const perObject = [...tr2.readyAt].map(([name, at]) => at - tr2.addedAt.get(name)!);
+  const [o50, o95, omax] = percentiles(perObject, 50, 95, 100);
+  const readyAtSeconds = [...tr2.readyAt.values()].map((at) => (at - t2) / 1000).sort((a, b) => a - b);
+  const quantileReady = (q: number) => readyAtSeconds[Math.min(readyAtSeconds.length - 1, Math.ceil(q * PLAN.keys) - 1)] ?? Number.NaN;
+  log(`  ${allReady ? 'all' : `ONLY ${tr2.readyAt.size} of`} ${PLAN.keys} Ready after ${fmt((lastReady - t2) / 1000)} s (creates took ${fmt(createSeconds)} s)`);
+  // No duplicates: the key service holds exactly one active key per ApiKey, and there is one Secret each.
+  let activeForScale = 0;
+  for (let cursor: string | null = null, first = true; first || cursor; first = false) {
+    const page: { status: number; json: any } = await api(serviceUrl, boot.secret, 'GET', `/v1/keys?status=active&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    activeForScale += (page.json.items as { metadata?: Record<string, string> }[]).filter((k) => k.metadata?.['k8s/namespace'] === nsScale).length;
+    cursor = page.json.nextCursor as string | null;
+  }
+  const secrets = (await core.listNamespacedSecret({ namespace: nsScale, labelSelector: 'app.kubernetes.io/managed-by=keyward' })).items.length;
+  let sampleVerified = 0;
+  const sampleNames = names.filter((_, i) => i % Math.max(1, Math.floor(PLAN.keys / 20)) === 0);
+  for (const name of sampleNames) if ((await verify(await secretValue(nsScale, name, 'API_KEY'))).valid === true) sampleVerified++;
+  tr2.stop();
+  const wall2 = (after2.at - before2.at) / 1000;
+  const scale = {
+    n: PLAN.keys,
+    concurrency: PLAN.createConcurrency,
+    createSeconds,
+    createErrors,
+    allReady,
+    readyCount: tr2.readyAt.size,
+    allReadySeconds,
+    lastReadySeconds: (lastReady - t2) / 1000,
+    halfReadySeconds: quantileReady(0.5),
+    p90ReadySeconds: quantileReady(0.9),
+    perSecond: tr2.readyAt.size / ((lastReady - t2) / 1000),
+    objectP50Ms: o50!,
+    objectP95Ms: o95!,
+    objectMaxMs: omax!,
+    operatorRssIdle,
+    operatorRssBefore,
+    operatorPeakRss: sampler.peak.get('operator') ?? Number.NaN,
+    operatorHwm: memory(operator.pid).hwm,
+    keyServicePeakRss: sampler.peak.get('keyService') ?? Number.NaN,
+    keyServiceHwm: memory(service.pid).hwm,
+    apiserverPeakRss: sampler.peak.get('apiserver') ?? Number.NaN,
+    etcdPeakRss: sampler.peak.get('etcd') ?? Number.NaN,
+    operatorCpu: (after2.cpuOperator - before2.cpuOperator) / wall2,
+    keyServiceCpu: (after2.cpuService - before2.cpuService) / wall2,
+    apiserverCpu: (after2.cpuApiserver - before2.cpuApiserver) / wall2,
+    operatorCpuMsPerKey: ((after2.cpuOperator - before2.cpuOperator) * 1000) / PLAN.keys,
+    activeKeys: activeForScale,
+    secrets,
+    sampleVerified,
+    sampleSize: sampleNames.length,
+    reconciles: reconcileDelta(before2.m, after2.m),
+    machine: machineLoad(before2, after2),
+  };
+  log(
+    `  operator peak RSS ${fmtInt(scale.operatorPeakRss)} MiB (VmHWM ${fmtInt(scale.operatorHwm)}), key service ${fmtInt(scale.keyServicePeakRss)} MiB; ` +
+      `${activeForScale} active keys and ${secrets} Secrets for ${PLAN.keys} ApiKeys; ${sampleVerified}/${sampleNames.length} sampled Secrets verify`,
+  );
+
+  // -------- 3. rotation under load
+  log(`3/3 rotation: token bump (overlap ${PLAN.overlapS} s) under ${PLAN.rate} verify/s through the old key, with ${PLAN.keys} other ApiKeys present`);
+  const nsRotate = 'bench-rotate';
+  const rotName = 'rotate-me';
+  await namespace(nsRotate);
+  const tr3 = await tracker(nsRotate);
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace: nsRotate,
+    plural: PLURAL,
+    body: manifest(nsRotate, rotName, { role: 'viewer', rotation: { token: 't-1', overlap: `${PLAN.overlapS}s` }, secret: { keys: { previous: 'API_KEY_PREVIOUS' } } }),
+  });
+  const tRotCreate = now();
+  await tr3.waitReady(rotName, 240_000);
+  const newApiKeyReadyMs = tr3.readyAt.get(rotName)! - tRotCreate;
+  log(`  a new ApiKey created now is Ready after ${fmtInt(newApiKeyReadyMs)} ms`);
+  tr3.stop();
+  const oldSecret = (await secretValue(nsRotate, rotName, 'API_KEY'))!;
+  const oldKeyId = (await secretValue(nsRotate, rotName, 'API_KEY_ID'))!;
+  const pre = await verify(oldSecret);
+  if (pre.valid !== true) throw new Error(`the old key does not verify before the bump: ${JSON.stringify(pre)}`);
+  const before3 = await phaseCounters();
+  sampler.reset();
+  const load = steadyLoad({ url: serviceUrl, path: '/v1/verify', headers: { authorization: `Bearer ${verifier}` }, body: JSON.stringify({ key: oldSecret }), rate: PLAN.rate });
+  const loadProgress = setInterval(() => {
+    const s = load.samples;
+    const done = s.filter((x) => x.doneAt > 0);
+    const ok = done.filter((x) => x.status === 200 && x.valid === true).length;
+    log(`  load: ${s.length} sent, ${ok} valid, ${done.length - ok} not valid, ${load.inFlight} in flight`);
+  }, 2_000);
+  await sleep(PLAN.loadBeforeBumpS * 1000);
+
+  const tBumpSent = now();
+  await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsRotate, plural: PLURAL, name: rotName, body: { spec: { rotation: { token: 't-2' } } } }, mergePatch);
+  const tBump = now();
+  log(`  bumped spec.rotation.token t-1 -> t-2 (API merge patch, ${fmtInt(tBump - tBumpSent)} ms)`);
+  let tSecret = Number.NaN;
+  let newKeyId: string | undefined;
+  for (const limit = now() + 180_000; now() < limit; await sleep(20)) {
+    const id = await secretValue(nsRotate, rotName, 'API_KEY_ID');
+    if (id && id !== oldKeyId) {
+      tSecret = now();
+      newKeyId = id;
+      break;
+    }
+  }
+  if (!newKeyId) throw new Error('the Secret never got the new key after the token bump');
+  const newSecret = await secretValue(nsRotate, rotName, 'API_KEY');
+  const previousInSecret = await secretValue(nsRotate, rotName, 'API_KEY_PREVIOUS');
+  const newVerifies = (await verify(newSecret)).valid === true;
+  const oldView = await api(serviceUrl, boot.secret, 'GET', `/v1/keys/${oldKeyId}`);
+  const expiresAt = Date.parse(oldView.json.expiresAt as string);
+  log(`  Secret holds new key ${newKeyId} ${fmtInt(tSecret - tBump)} ms after the bump (verifies: ${newVerifies}); old key ${oldKeyId} expires ${fmt((expiresAt - tBump) / 1000)} s after the bump`);
+  // Ready again (reason Rotated) and, after the overlap, the previous secret gone from the Secret.
+  let loadStopped = false;
+  async function stopLoad(): Promise<void> {
+    if (loadStopped) return;
+    loadStopped = true;
+    clearInterval(loadProgress);
+    await load.stop();
+  }
+  let tReadyRotated = Number.NaN;
+  let tPreviousRemoved = Number.NaN;
+  const stopLoadAt = expiresAt + PLAN.loadAfterExpiryS * 1000;
+  while (now() < stopLoadAt + 8_000 && (Number.isNaN(tReadyRotated) || Number.isNaN(tPreviousRemoved))) {
+    if (Number.isNaN(tReadyRotated)) {
+      const o = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: nsRotate, plural: PLURAL, name: rotName })) as ApiKeyResource;
+      if (o.status?.keyId === newKeyId && !o.status.pending && o.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) tReadyRotated = now();
+    }
+    if (Number.isNaN(tPreviousRemoved) && now() > expiresAt && (await secretValue(nsRotate, rotName, 'API_KEY_PREVIOUS')) === undefined) tPreviousRemoved = now();
+    if (now() >= stopLoadAt && load.samples.length > 0) await stopLoad();
+    await sleep(Number.isNaN(tReadyRotated) ? 20 : 100);
+  }
+  while (now() < stopLoadAt) await sleep(50);
+  await stopLoad();
+  const after3 = await phaseCounters();
+
+  const ok = (s: Sample) => s.status === 200 && s.valid === true;
+  const beforeBump = load.samples.filter((s) => s.sentAt < tBumpSent);
+  const overlap = load.samples.filter((s) => s.sentAt >= tBumpSent && s.doneAt < expiresAt);
+  const boundary = load.samples.filter((s) => s.sentAt < expiresAt && s.doneAt >= expiresAt);
+  const afterExpiry = load.samples.filter((s) => s.sentAt >= expiresAt);
+  const expiredCode = afterExpiry.filter((s) => s.status === 200 && s.valid === false && s.code === 'KEY_EXPIRED').length;
+  const codes = (list: Sample[]) => {
+    const m = new Map<string, number>();
+    for (const s of list.filter((x) => !ok(x))) m.set(`${s.status} ${s.code ?? ''}`.trim(), (m.get(`${s.status} ${s.code ?? ''}`.trim()) ?? 0) + 1);
+    return Object.fromEntries(m);
+  };
+  const firstFailure = load.samples.filter((s) => !ok(s)).sort((a, b) => a.sentAt - b.sentAt)[0];
+  const lastValid = load.samples.filter(ok).sort((a, b) => b.doneAt - a.doneAt)[0];
+  const beforeExpiry = load.samples.filter((s) => s.doneAt < expiresAt && s.doneAt > 0);
+  const [l50, l99, lmax] = percentiles(beforeExpiry.map((s) => s.doneAt - s.sentAt), 50, 99, 100);
+  const loadSeconds = (load.samples.at(-1)!.sentAt - load.samples[0]!.sentAt) / 1000;
+  const rotation = {
+    rate: PLAN.rate,
+    achievedRate: load.samples.length / loadSeconds,
+    overlapS: PLAN.overlapS,
+    sent: load.samples.length,
+    dropped: load.dropped,
+    beforeBump: { n: beforeBump.length, failed: beforeBump.filter((s) => !ok(s)).length, codes: codes(beforeBump) },
+    overlap: { n: overlap.length, failed: overlap.filter((s) => !ok(s)).length, codes: codes(overlap) },
+    boundary: { n: boundary.length, valid: boundary.filter(ok).length },
+    afterExpiry: { n: afterExpiry.length, valid: afterExpiry.filter(ok).length, expired: expiredCode, codes: codes(afterExpiry) },
+    firstFailureAfterExpiryMs: firstFailure ? firstFailure.sentAt - expiresAt : Number.NaN,
+    lastValidBeforeExpiryMs: lastValid ? lastValid.doneAt - expiresAt : Number.NaN,
+    latencyP50: l50!,
+    latencyP99: l99!,
+    latencyMax: lmax!,
+    patchMs: tBump - tBumpSent,
+    newApiKeyReadyMs,
+    bumpToSecretMs: tSecret - tBump,
+    bumpToReadyMs: tReadyRotated - tBump,
+    expiresAfterBumpS: (expiresAt - tBump) / 1000,
+    previousInSecret: previousInSecret === oldSecret,
+    newVerifies,
+    newVerifiesAtEnd: (await verify(newSecret)).valid === true,
+    oldAtEnd: (await verify(oldSecret)).code as string,
+    previousRemovedAfterExpiryMs: tPreviousRemoved - expiresAt,
+    operatorPeakRss: sampler.peak.get('operator') ?? Number.NaN,
+    keyServicePeakRss: sampler.peak.get('keyService') ?? Number.NaN,
+    keyServiceCpu: (after3.cpuService - before3.cpuService) / ((after3.at - before3.at) / 1000),
+    operatorCpu: (after3.cpuOperator - before3.cpuOperator) / ((after3.at - before3.at) / 1000),
+    reconciles: reconcileDelta(before3.m, after3.m),
+    machine: machineLoad(before3, after3),
+  };
+  log(
+    `  ${rotation.sent} verify requests (${fmt(rotation.achievedRate, 0)}/s): before the bump ${rotation.beforeBump.failed}/${rotation.beforeBump.n} failed, ` +
+      `during the overlap ${rotation.overlap.failed}/${rotation.overlap.n} failed, after it ${rotation.afterExpiry.expired}/${rotation.afterExpiry.n} KEY_EXPIRED ` +
+      `(${rotation.afterExpiry.valid} still valid); verify p50 ${fmt(rotation.latencyP50, 2)} ms, p99 ${fmt(rotation.latencyP99, 2)} ms`,
+  );
+  log(`  bump -> Secret ${fmtInt(rotation.bumpToSecretMs)} ms, -> Ready again ${fmtInt(rotation.bumpToReadyMs)} ms; previous secret removed from the Secret ${fmtInt(rotation.previousRemovedAfterExpiryMs)} ms after expiry`);
+
+  sampler.stop();
+  const end = await scrape(metricsUrl);
+  return {
+    machine,
+    mode: QUICK ? 'quick' : 'full',
+    git,
+    command: `npx node bench/operator.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
+    plan: PLAN,
+    targets: TARGETS,
+    setup: { controlPlaneMs, keyServiceStartMs, operatorReadyMs },
+    latency,
+    scale,
+    rotation,
+    operatorAtEnd: { ...memory(operator.pid), cpuSeconds: cpuSeconds(operator.pid), reconcileErrors: metric(end, 'controller_runtime_reconcile_errors_total'), warnings: Object.fromEntries(operatorLogs) },
+    totalS: (Date.now() - startedAt) / 1000,
+  };
+}
+
+let exitCode = 0;
+try {
+  const results = await main();
+  const markdown = renderOperatorResults(results);
+  writeFileSync(join(workDir, 'results.json'), JSON.stringify(results, null, 2));
+  process.stdout.write(`\n${markdown}\n`);
+  const out = flags.out ?? (QUICK ? undefined : DOC);
+  if (out && !flags['no-write']) {
+    writeOperatorReport(out, markdown);
+    log(`wrote ${out}`);
+  } else log(`not writing a report (${QUICK ? 'quick run; pass --out FILE to write one' : '--no-write'})`);
+  log(`raw results: ${join(workDir, 'results.json')}`);
+} catch (error) {
+  exitCode = 1;
+  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  for (const child of children) process.stderr.write(`\n--- ${child.name} (last output) ---\n${child.output().slice(-4_000)}\n`);
+} finally {
+  for (const child of [...children].reverse()) await child.stop();
+  await cp?.stop();
+  if (flags.profile) {
+    try {
+      for (const f of readdirSync(profileDir)) log(`profile: ${join(profileDir, f)}  (npx node bench/profile-summary.ts <file>)`);
+    } catch {
+      log('no profiles written');
+    }
+  }
+  if (!flags.keep && !flags.profile) rmSync(join(workDir, 'keyward'), { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  clearTimeout(hardLimit);
+}
+process.exit(exitCode);
