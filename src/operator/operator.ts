@@ -10,6 +10,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject
 import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
 import { KeywardClient } from '../client/index.ts';
 import { KubeApi } from './kube.ts';
+import { pooled } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -53,11 +54,13 @@ export class Operator {
   #stopped = false;
   metricsUrl = '';
 
-  constructor(config: OperatorConfig) {
+  constructor(options: OperatorConfig) {
+    const config = { ...options, kubeConfig: pooled(options.kubeConfig) };
     this.config = config;
     this.identity = config.identity ?? `${hostname()}-${process.pid}`;
     this.#log = config.log ?? ((level, message, fields) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`));
     this.metrics.leader.set({ name: CONTROLLER }, 0);
+    this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.#queue = new WorkQueue({ onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth) });
     this.#reconciler = new ApiKeyReconciler({
       kube: new KubeApi(config.kubeConfig, this.identity),
@@ -153,6 +156,7 @@ export class Operator {
     if (!this.#leading) return;
     this.#leading = false;
     this.metrics.leader.set({ name: CONTROLLER }, 0);
+    this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.#log('warn', 'lost leadership; stopped reconciling', { identity: this.identity });
   }
 

@@ -104,11 +104,21 @@ export function shouldRestartConsumers(spec: EffectiveApiKeySpec, status: ApiKey
   return spec.restartTargets.length > 0 && status.keyId !== undefined && !status.pending && status.consumersRestartedFor !== status.keyId;
 }
 
-/** When to look again: the next rotation or the end of an overlap, whichever is first (bounded by the resync period). */
+/**
+ * When to look again on a timer: at the next rotation or the end of an overlap,
+ * if that comes before the periodic resync (0: the resync will do). One
+ * periodic source only, so a large fleet does not queue every key twice.
+ */
 export function requeueAfterMs(spec: EffectiveApiKeySpec, status: ApiKeyStatus, now: number, resyncMs: number): number {
-  const times = [resyncMs];
+  const times: number[] = [];
   const next = nextRotationTime(spec, status.lastRotationTime);
   if (next) times.push(Date.parse(next) - now);
   for (const previous of status.previousKeys ?? []) times.push(Date.parse(previous.expiresAt) - now);
-  return Math.max(100, Math.min(...times) + 50);
+  const soonest = Math.min(...times);
+  return soonest < resyncMs ? Math.max(100, soonest + 50) : 0;
+}
+
+/** The Ready condition of an ApiKey whose key is delivered: one wording, so unchanged state writes nothing. */
+export function readyCondition(status: Pick<ApiKeyStatus, 'keyId' | 'lastRotationReason'>, secretName: string): [reason: string, message: string] {
+  return [status.lastRotationReason === 'Created' ? 'Created' : 'Rotated', `Key ${status.keyId} is in Secret ${secretName}.`];
 }

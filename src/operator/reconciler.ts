@@ -15,6 +15,7 @@ import {
   idempotencyKeyFor,
   livePreviousKeys,
   nextRotationTime,
+  readyCondition,
   requeueAfterMs,
   resumeStep,
   shouldIssue,
@@ -76,6 +77,8 @@ export class ApiKeyReconciler {
   readonly #clock: () => number;
   /** First failed revoke per ApiKey uid during deletion (bounded retries). */
   readonly #deletionFailures = new Map<string, number>();
+  /** When the key service was last asked about each ApiKey's key (by uid). */
+  readonly #keyChecked = new Map<string, number>();
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
@@ -107,7 +110,7 @@ export class ApiKeyReconciler {
 
     const secret = await this.#o.kube.getSecret(namespace, spec.secretName);
     const observedSecret = this.#observeSecret(secret, spec);
-    const key = status.keyId ? await this.#observeKey(resource, status.keyId) : undefined;
+    const key = status.keyId && this.#keyCheckDue(resource) ? await this.#observeKey(resource, status.keyId) : undefined;
     const decision = shouldIssue({ spec, status, secret: observedSecret, key: key ? { status: key.status } : undefined, now: this.#clock() });
     if (decision) {
       const pending: PendingIssue = {
@@ -149,6 +152,20 @@ export class ApiKeyReconciler {
       recordedSha256: annotations[ANNOTATION_SECRET_SHA256],
       hasSecretValue: value !== undefined && value.length > 0,
     };
+  }
+
+  /**
+   * Asking the key service whether the key was revoked out of band costs a
+   * call: do it once per resync period, and whenever the spec changed (its
+   * settings may need syncing). Watch events in between need no such call.
+   */
+  #keyCheckDue(resource: ApiKeyResource): boolean {
+    const now = this.#clock();
+    const last = this.#keyChecked.get(resource.metadata.uid);
+    const specChanged = resource.status?.observedGeneration !== resource.metadata.generation;
+    if (!specChanged && last !== undefined && now - last < this.#o.resyncMs * 0.9) return false;
+    this.#keyChecked.set(resource.metadata.uid, now);
+    return true;
   }
 
   /** The key service's view of the current key; unreachable -> condition, and the error propagates for backoff. */
@@ -285,7 +302,7 @@ export class ApiKeyReconciler {
         : `Rotated to key ${keyId} (${pending.reason})${pending.fromKeyId ? `; ${pending.fromKeyId} stays valid until ${previousKeys.find((p) => p.keyId === pending.fromKeyId)?.expiresAt ?? 'now'}` : ''}.`;
     const history = [{ time: nowIso, reason: pending.reason, keyId, message }, ...(status.history ?? [])].slice(0, 10);
     const conditions = this.#conditions(resource, {
-      Ready: ['True', verb, message],
+      Ready: ['True', ...readyCondition({ keyId, lastRotationReason: pending.reason }, spec.secretName)],
       Rotating: previousKeys.length > 0 ? ['True', 'Overlap', `Previous key(s) ${previousKeys.map((p) => p.keyId).join(', ')} still valid.`] : ['False', 'Idle', 'No rotation under way.'],
       KeyServiceReachable: ['True', 'Reachable', 'The key service answered.'],
     });
@@ -365,7 +382,7 @@ export class ApiKeyReconciler {
     const status = resource.status ?? {};
     const next = nextRotationTime(spec, status.lastRotationTime);
     const wanted = this.#conditions(resource, {
-      Ready: ['True', status.lastRotationReason === 'Created' ? 'Created' : 'Rotated', `Key ${status.keyId} is in Secret ${spec.secretName}.`],
+      Ready: ['True', ...readyCondition(status, spec.secretName)],
       KeyServiceReachable: ['True', 'Reachable', 'The key service answered.'],
     });
     const unchanged =
@@ -377,6 +394,7 @@ export class ApiKeyReconciler {
   }
 
   async #finalize(resource: ApiKeyResource): Promise<ReconcileResult> {
+    this.#keyChecked.delete(resource.metadata.uid);
     if (!(resource.metadata.finalizers ?? []).includes(FINALIZER)) return { requeueAfterMs: 0 };
     const validation = validateApiKeySpec(resource.spec);
     const policy = validation.ok ? validation.spec.deletionPolicy : 'Revoke';

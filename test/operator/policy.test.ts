@@ -95,9 +95,9 @@ describe('crash recovery and follow-ups', () => {
     expect(shouldRestartConsumers(spec({ role: 'viewer' }), issuedStatus)).toBe(false);
   });
 
-  it('looks again at the next rotation or the end of an overlap, whichever is first', () => {
+  it('looks again at the next rotation or the end of an overlap, whichever is first, unless the resync comes sooner', () => {
     const s = spec({ role: 'viewer', rotation: { interval: '1h' } });
-    expect(requeueAfterMs(s, issuedStatus, T0, 600_000)).toBe(600_050);
+    expect(requeueAfterMs(s, issuedStatus, T0, 600_000)).toBe(0);
     expect(requeueAfterMs(s, { ...issuedStatus, previousKeys: [{ keyId: 'key_old', expiresAt: new Date(T0 + 5_000).toISOString() }] }, T0, 600_000)).toBe(5_050);
     expect(requeueAfterMs(s, issuedStatus, T0 + 3_590_000, 600_000)).toBe(10_050);
   });
