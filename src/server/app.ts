@@ -147,7 +147,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
  * route logic. `trust` is the Express app's compiled trust-proxy function, so
  * client addresses are derived exactly as on the other routes.
  */
-export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean) {
+export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean, trustsNoProxy: boolean) {
   const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
   const { logger, metrics } = env;
   // Labelled counters resolved once per status or code, not per request.
@@ -199,7 +199,8 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
         body,
         query: {},
         params: {},
-        ip: proxyaddr(req, trust) || null,
+        // Without trusted proxies the client is the socket's peer: skip parsing X-Forwarded-For.
+        ip: (trustsNoProxy ? req.socket.remoteAddress : proxyaddr(req, trust)) || null,
       };
       const respond = (outcome: RouteOutcome) => {
         if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');

@@ -60,7 +60,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 
   const state: AppState = { ready: false };
   const app = createApp(env, state, { trustProxy: config.trustProxy, metricsEnabled: metrics !== undefined });
-  const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean);
+  const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean, config.trustProxy === false);
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/v1/verify') verify(req, res);
     else app(req, res);
