@@ -60,7 +60,9 @@ type Op =
   | { t: 'role-'; org: string; id: string }
   | { t: 'perm'; v: CustomPermission }
   | { t: 'audit'; v: AuditEvent }
-  | { t: 'usage'; v: UsageCount };
+  | { t: 'usage'; v: UsageCount }
+  /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
+  | { t: 'used'; id: string; at: string; ip: string | null };
 
 export interface LowdbStoreOptions {
   /** Rewrite the snapshot once the journal is larger than this and than the last snapshot. */
@@ -217,6 +219,14 @@ export class LowdbStore implements Store {
       case 'audit':
         data.audit.push(op.v);
         return;
+      case 'used': {
+        const key = this.#keysById.get(op.id);
+        if (key && (key.lastUsedAt === null || key.lastUsedAt < op.at)) {
+          key.lastUsedAt = op.at;
+          key.lastUsedIp = op.ip;
+        }
+        return;
+      }
       case 'usage': {
         const existing = this.#usage.get(usageKey(op.v));
         if (existing) existing.count = op.v.count;
@@ -425,7 +435,7 @@ export class LowdbStore implements Store {
     for (const update of updates) {
       const key = this.#keysById.get(update.keyId);
       if (key && (key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt)) {
-        ops.push({ t: 'key', v: { ...key, lastUsedAt: update.lastUsedAt, lastUsedIp: update.lastUsedIp } });
+        ops.push({ t: 'used', id: key.id, at: update.lastUsedAt, ip: update.lastUsedIp });
       }
     }
     if (ops.length > 0) await this.#change(...ops);

@@ -52,6 +52,8 @@ describe('lowdb store', () => {
     const keys = Array.from({ length: 50 }, (_, i) => mint(`j${i}`));
     await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
     await store.revokeKey(org.id, keys[0]!.id, new Date().toISOString(), audit());
+    const usedAt = new Date().toISOString();
+    await store.recordUsage([{ keyId: keys[1]!.id, lastUsedAt: usedAt, lastUsedIp: '10.0.0.9' }], [{ organizationId: org.id, keyId: keys[1]!.id, day: usedAt.slice(0, 10), outcome: 'VALID', count: 3 }]);
     // "Crash": copy the files as they are now, without closing (no final snapshot).
     const crashed = join(dir, 'crashed');
     mkdirSync(crashed);
@@ -64,6 +66,8 @@ describe('lowdb store', () => {
     const recovered = await LowdbStore.open(join(crashed, 'db.json'));
     for (const key of keys) expect(await recovered.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
     expect((await recovered.getKey(org.id, keys[0]!.id))?.revokedAt).not.toBeNull();
+    expect(await recovered.getKey(org.id, keys[1]!.id)).toMatchObject({ lastUsedAt: usedAt, lastUsedIp: '10.0.0.9' });
+    expect(await recovered.listUsage(org.id, { keyId: keys[1]!.id, from: '2000-01-01', to: '2999-01-01' })).toMatchObject([{ outcome: 'VALID', count: 3 }]);
     expect((await recovered.listAudit(org.id, { limit: 1000 })).items).toHaveLength(52);
     // Opening compacted everything into the snapshot.
     expect(JSON.parse(readFileSync(join(crashed, 'db.json'), 'utf8')).keys).toHaveLength(51);
