@@ -162,6 +162,9 @@ const describe = (r: LoadResult): string =>
 
 // ---------------------------------------------------------------- 1. verify
 
+/** The end client's address a gateway passes to /v1/verify (inside both allowlists). */
+const CLIENT_IP = '10.1.2.3';
+
 async function benchVerify(): Promise<BenchResults['verify']> {
   log(`verify: bootstrapping a store and starting keyward`);
   const storeFile = join(workDir, 'verify', 'db.json');
@@ -174,6 +177,9 @@ async function benchVerify(): Promise<BenchResults['verify']> {
   const verifier = await api(keyward.url, boot.secret, 'POST', '/v1/keys', { name: 'bench verifier', role: 'verifier' });
   if (verifier.status !== 201) throw new Error(`creating the verifier key failed: ${JSON.stringify(verifier.json)}`);
   const verifierSecret = verifier.json.secret as string;
+  // Issue 3's features on, as in production: an organization allowlist, a per-key allowlist, and the client address in every verify.
+  const orgList = await api(keyward.url, boot.secret, 'PUT', '/v1/ip-allowlist', { entries: ['127.0.0.0/8', '10.0.0.0/8'] });
+  if (orgList.status !== 200) throw new Error(`setting the organization allowlist failed: ${JSON.stringify(orgList.json)}`);
 
   log(`verify: creating ${PLAN.verifyKeys} viewer keys via POST /v1/keys`);
   const created = await pool(Array.from({ length: PLAN.verifyKeys }, (_, i) => i), 16, async (i) => {
@@ -182,6 +188,7 @@ async function benchVerify(): Promise<BenchResults['verify']> {
       role: 'viewer',
       environment: (['production', 'staging', 'development'] as const)[i % 3],
       metadata: { team: `team-${i % 17}`, tier: i % 2 === 0 ? 'gold' : 'silver' },
+      ipAllowlist: ['10.0.0.0/8', '192.168.0.0/16', '2001:db8::/32'],
     });
     if (r.status !== 201) throw new Error(`create failed: ${JSON.stringify(r.json)}`);
     return r.json.secret as string;
@@ -189,7 +196,7 @@ async function benchVerify(): Promise<BenchResults['verify']> {
 
   log(`verify: checking every key verifies (valid:true) and recording keyward's answers for the baseline`);
   const answers = await pool(created, 16, async (secret) => {
-    const r = await api(keyward.url, verifierSecret, 'POST', '/v1/verify', { key: secret });
+    const r = await api(keyward.url, verifierSecret, 'POST', '/v1/verify', { key: secret, ip: CLIENT_IP });
     if (r.status !== 200 || r.json.valid !== true) throw new Error(`verify pre-check failed: ${JSON.stringify(r.json)}`);
     return r.json as Record<string, unknown>;
   });
@@ -205,7 +212,7 @@ async function benchVerify(): Promise<BenchResults['verify']> {
   const baselineUrl = `http://${HOST}:${baselinePort}`;
   await waitReady(baseline, `${baselineUrl}/healthz`);
   await pool(created, 16, async (secret, i) => {
-    const r = await api(baselineUrl, verifierSecret, 'POST', '/v1/verify', { key: secret });
+    const r = await api(baselineUrl, verifierSecret, 'POST', '/v1/verify', { key: secret, ip: CLIENT_IP });
     if (JSON.stringify(r.json) !== JSON.stringify(answers[i])) throw new Error(`baseline answers differently: ${JSON.stringify(r.json)}`);
   });
 
@@ -213,7 +220,7 @@ async function benchVerify(): Promise<BenchResults['verify']> {
     method: 'POST',
     path: '/v1/verify',
     headers: { authorization: `Bearer ${verifierSecret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key: secret }),
+    body: JSON.stringify({ key: secret, ip: CLIENT_IP }),
   }));
   const responseBytes = Math.round(answers.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0) / answers.length);
   const targets = [

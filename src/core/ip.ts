@@ -25,16 +25,42 @@ export function canonicalEntry(entry: string): string {
   return `${network.toString()}/${prefix}`;
 }
 
-export function addressAllowed(address: string, entries: readonly string[]): boolean {
-  if (entries.length === 0) return true;
-  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    parsed = ipaddr.process(normalizeAddress(address));
-  } catch {
-    return false;
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Range = [Address, number];
+
+/** Parsed allowlists, per list object (records keep their arrays): parsing CIDRs per request is slow. */
+const compiledLists = new WeakMap<readonly string[], Range[]>();
+/** Parsed client addresses; clients repeat, so a bounded cache saves the parse. */
+const parsedAddresses = new Map<string, Address | null>();
+const MAX_PARSED_ADDRESSES = 10_000;
+
+function compile(entries: readonly string[]): Range[] {
+  let ranges = compiledLists.get(entries);
+  if (!ranges) {
+    ranges = entries.map((entry) => ipaddr.parseCIDR(entry));
+    compiledLists.set(entries, ranges);
   }
-  return entries.some((entry) => {
-    const range = ipaddr.parseCIDR(entry);
-    return range[0].kind() === parsed.kind() && parsed.match(range);
-  });
+  return ranges;
+}
+
+/** A client address parsed once (IPv4-mapped IPv6 as IPv4), or null if it is not an address. */
+export function parseAddress(address: string): Address | null {
+  let parsed = parsedAddresses.get(address);
+  if (parsed === undefined) {
+    try {
+      parsed = ipaddr.process(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+    } catch {
+      parsed = null;
+    }
+    if (parsedAddresses.size >= MAX_PARSED_ADDRESSES) parsedAddresses.delete(parsedAddresses.keys().next().value!);
+    parsedAddresses.set(address, parsed);
+  }
+  return parsed;
+}
+
+export function addressAllowed(address: string | Address | null, entries: readonly string[]): boolean {
+  if (entries.length === 0) return true;
+  const parsed = typeof address === 'string' ? parseAddress(address) : address;
+  if (!parsed) return false;
+  return compile(entries).some((range) => range[0].kind() === parsed.kind() && parsed.match(range));
 }

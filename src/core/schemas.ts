@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, isDuration } from './duration.ts';
-import { canonicalEntry, isAllowlistEntry, MAX_ALLOWLIST_ENTRIES } from './ip.ts';
+import { canonicalEntry, isAllowlistEntry, MAX_ALLOWLIST_ENTRIES, parseAddress } from './ip.ts';
 import { AUDIT_ACTIONS } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { ENVIRONMENTS } from './rotation.ts';
@@ -124,7 +124,7 @@ export const VerifyBody = z.strictObject({
   ip: z
     .string()
     .max(64)
-    .refine((s) => isAllowlistEntry(s) && !s.includes('/'), 'must be an IPv4 or IPv6 address')
+    .refine((s) => !s.includes('/') && parseAddress(s) !== null, 'must be an IPv4 or IPv6 address')
     .optional()
     .meta({ description: "The client's address, checked against the key's and organization's IP allowlists" }),
 });

@@ -4,7 +4,7 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
-import { addressAllowed, normalizeAddress } from '../core/ip.ts';
+import { addressAllowed, normalizeAddress, parseAddress } from '../core/ip.ts';
 import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
 import type { MemoryReads, Store } from '../store/store.ts';
 
@@ -100,21 +100,16 @@ export async function findKeyForSecret(store: Store, presented: string, now: num
 export function allowlistError(organization: Organization, key: KeyRecord, ip: string | null): KeywardError | undefined {
   // The common case, on the hot path: no list at all.
   if (organization.ipAllowlist.length === 0 && key.ipAllowlist.length === 0) return undefined;
-  for (const [list, owner] of [
-    [organization.ipAllowlist, "the organization's"],
-    [key.ipAllowlist, `key ${key.id}'s`],
-  ] as const) {
-    if (list.length === 0) continue;
-    if (ip === null) {
-      return new KeywardError('IP_NOT_ALLOWED', `This key may only be used from addresses on ${owner} IP allowlist, and no client address was given.`, {
-        details: { keyId: key.id, ip: null },
-      });
-    }
-    if (!addressAllowed(ip, list)) {
-      return new KeywardError('IP_NOT_ALLOWED', `Requests from ${normalizeAddress(ip)} are not on ${owner} IP allowlist.`, {
-        details: { keyId: key.id, ip: normalizeAddress(ip) },
-      });
-    }
-  }
+  const address = ip === null ? null : parseAddress(ip);
+  const refuse = (owner: string) =>
+    ip === null
+      ? new KeywardError('IP_NOT_ALLOWED', `This key may only be used from addresses on ${owner} IP allowlist, and no client address was given.`, {
+          details: { keyId: key.id, ip: null },
+        })
+      : new KeywardError('IP_NOT_ALLOWED', `Requests from ${normalizeAddress(ip)} are not on ${owner} IP allowlist.`, {
+          details: { keyId: key.id, ip: normalizeAddress(ip) },
+        });
+  if (organization.ipAllowlist.length > 0 && !addressAllowed(address, organization.ipAllowlist)) return refuse("the organization's");
+  if (key.ipAllowlist.length > 0 && !addressAllowed(address, key.ipAllowlist)) return refuse(`key ${key.id}'s`);
   return undefined;
 }
