@@ -16,26 +16,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
-import type { Dispatcher } from 'undici';
+import { PooledKubeConfig } from '../src/operator/kubeconfig.ts';
 import { startControlPlane } from '../src/devcluster/controlplane.ts';
 import { fmt, fmtInt, log, pool, Samples } from './util.ts';
 
-type Context = Parameters<KubeConfig['applySecurityAuthentication']>[0];
-
-/** A KubeConfig whose typed clients share one connection pool (the first dispatcher built). */
-class PooledKubeConfig extends KubeConfig {
-  #dispatcher: Dispatcher | undefined;
-  override async applySecurityAuthentication(context: Context): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const built = context.getDispatcher();
-    if (!built) return;
-    if (!this.#dispatcher) this.#dispatcher = built;
-    else {
-      void built.close();
-      context.setDispatcher(this.#dispatcher);
-    }
-  }
-}
 
 const N = Number(process.argv[2] ?? 400);
 const cp = await startControlPlane({ controllerManager: false });

@@ -1,7 +1,5 @@
 /** Renders the operator benchmark results as Markdown and splices them into docs/benchmarks-operator.md. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fmt, fmtInt, type MachineInfo } from './util.ts';
+import { fmt, fmtInt, writeGeneratedSection, type MachineInfo } from './util.ts';
 
 export interface Reconciles {
   total: number;
@@ -243,17 +241,5 @@ export function renderOperatorResults(r: OperatorBenchResults): string {
 const TEMPLATE = (generated: string) => `# Operator benchmarks\n\n${generated}\n`;
 
 export function writeOperatorReport(file: string, generated: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  if (!existsSync(file)) {
-    writeFileSync(file, TEMPLATE(generated));
-    return;
-  }
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  if (start < 0 || end < start) {
-    writeFileSync(file, `${current.trimEnd()}\n\n${generated}\n`);
-    return;
-  }
-  writeFileSync(file, current.slice(0, start) + generated + current.slice(end + END.length));
+  writeGeneratedSection(file, generated, { start: START, end: END }, TEMPLATE);
 }

@@ -33,7 +33,7 @@ import { startControlPlane, type ControlPlane } from '../src/devcluster/controlp
 import type { ApiKeyResource } from '../src/operator/types.ts';
 import { findPids, memory, metric, ReadyTracker, RssSampler, scrape, steadyLoad, type Metrics, type Sample } from './operator-load.ts';
 import { renderOperatorResults, writeOperatorReport, type OperatorBenchResults } from './operator-report.ts';
-import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, pool, runNode, Samples, startNode, waitReady, type Child } from './util.ts';
+import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, pool, requirePinnedNode, runNode, Samples, startNode, waitReady, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks-operator.md', import.meta.url));
@@ -54,11 +54,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 24) {
-  process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`npx node bench/operator.ts\` from the repository.\n`);
-  process.exit(1);
-}
+requirePinnedNode('npx node bench/operator.ts');
 
 const QUICK = flags.quick;
 const PLAN = {

@@ -17,7 +17,7 @@
  * Results go to docs/benchmarks-postgres.md (between the generated markers).
  */
 import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -25,7 +25,7 @@ import { issueKey } from '../src/core/issue.ts';
 import { newAuditEvent, newOrganization } from '../src/core/issue.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { createDatabase, dropDatabase, startPostgresCluster, type PostgresCluster } from '../test/support/postgres.ts';
-import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, rssMiB, Samples, startNode, waitReady } from './util.ts';
+import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, requirePinnedNode, rssMiB, Samples, startNode, waitReady, writeGeneratedSection } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks-postgres.md', import.meta.url));
@@ -37,10 +37,7 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-if (Number(process.versions.node.split('.')[0]) < 24) {
-  process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`npx node bench/postgres.ts\` from the repository.\n`);
-  process.exit(1);
-}
+requirePinnedNode('npx node bench/postgres.ts');
 const QUICK = flags.quick;
 const PLAN = QUICK
   ? { sizes: [10_000, 100_000], seq: 100, conc: 1_000, warm: 20, verifyS: 5, warmS: 2 }
@@ -256,10 +253,6 @@ lines.push('', '<!-- bench:postgres:end -->');
 const generated = lines.join('\n');
 process.stdout.write(`\n${generated}\n`);
 if (!flags['no-write']) {
-  const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '';
-  const start = current.indexOf('<!-- bench:postgres:start -->');
-  const end = current.indexOf('<!-- bench:postgres:end -->');
-  const next = start >= 0 && end > start ? current.slice(0, start) + generated + current.slice(end + '<!-- bench:postgres:end -->'.length) : `${current}\n${generated}\n`;
-  writeFileSync(DOC, next);
+  writeGeneratedSection(DOC, generated, { start: '<!-- bench:postgres:start -->', end: '<!-- bench:postgres:end -->' }, (g) => `# PostgreSQL benchmarks\n\n${g}\n`);
   log(`wrote ${DOC}`);
 }

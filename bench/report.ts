@@ -1,7 +1,5 @@
 /** Renders benchmark results as Markdown and splices them into docs/benchmarks.md. */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fmt, fmtInt, type MachineInfo } from './util.ts';
+import { fmt, fmtInt, writeGeneratedSection, type MachineInfo } from './util.ts';
 
 export interface LoadStats {
   ok: number;
@@ -214,17 +212,5 @@ ${generated}
 
 /** Replaces the generated section of `file`, keeping everything around it; creates the file if needed. */
 export function writeReport(file: string, generated: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  if (!existsSync(file)) {
-    writeFileSync(file, TEMPLATE(generated));
-    return;
-  }
-  const current = readFileSync(file, 'utf8');
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  if (start < 0 || end < start) {
-    writeFileSync(file, `${current.trimEnd()}\n\n${generated}\n`);
-    return;
-  }
-  writeFileSync(file, current.slice(0, start) + generated + current.slice(end + END.length));
+  writeGeneratedSection(file, generated, { start: START, end: END }, TEMPLATE);
 }

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { hashSecret } from '../src/core/token.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type LoadStats, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
-import { cpuSeconds, machineTicks, freePort, HOST, log, machineInfo, pool, rssMiB, runNode, Samples, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
+import { cpuSeconds, machineTicks, freePort, HOST, log, machineInfo, pool, requirePinnedNode, rssMiB, runNode, Samples, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
@@ -45,11 +45,7 @@ const { values: flags } = parseArgs({
   },
 });
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 24) {
-  process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`npm run bench\` from the repository.\n`);
-  process.exit(1);
-}
+requirePinnedNode('npm run bench');
 
 const QUICK = flags.quick;
 const PLAN = QUICK

@@ -1,7 +1,7 @@
 /** Helpers for the benchmarks: child processes, free ports, /proc readings, statistics. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 
 export const HOST = '127.0.0.1';
@@ -11,17 +11,35 @@ export function log(message: string): void {
   process.stdout.write(`[bench ${t}] ${message}\n`);
 }
 
-/** A free loopback port, picked by the kernel and released for the child to bind. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+export { freePort } from '../src/devcluster/ports.ts';
+
+/** Benchmarks measure the pinned Node 24; under another Node, say how to run them and stop. */
+export function requirePinnedNode(command: string): void {
+  if (Number(process.versions.node.split('.')[0]) < 24) {
+    process.stderr.write(`bench: needs the pinned Node 24 (this is ${process.version}); run it as \`${command}\` from the repository.\n`);
+    process.exit(1);
+  }
+}
+
+/**
+ * Replaces the generated section of `file` (between the `start` and `end`
+ * markers, which `generated` carries), keeping the prose around it; creates
+ * the file from `template` when it does not exist.
+ */
+export function writeGeneratedSection(file: string, generated: string, markers: { start: string; end: string }, template: (generated: string) => string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  if (!existsSync(file)) {
+    writeFileSync(file, template(generated));
+    return;
+  }
+  const current = readFileSync(file, 'utf8');
+  const start = current.indexOf(markers.start);
+  const end = current.indexOf(markers.end);
+  if (start < 0 || end < start) {
+    writeFileSync(file, `${current.trimEnd()}\n\n${generated}\n`);
+    return;
+  }
+  writeFileSync(file, current.slice(0, start) + generated + current.slice(end + markers.end.length));
 }
 
 export interface Child {

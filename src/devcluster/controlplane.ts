@@ -17,7 +17,7 @@ import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync
 import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import http from 'node:http';
-import net from 'node:net';
+import { freePort } from './ports.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -174,17 +174,8 @@ function startWatchdog(dir: string, keep: boolean): ChildProcess {
 
 // ---- small helpers ----
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from './ports.ts';
+
 
 function tail(file: string, lines: number): string {
   try {

@@ -4,7 +4,6 @@
  * test file ends (`killAll` in afterAll).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -59,13 +58,8 @@ export function startKeyward(args: string[], env: Record<string, string>): Child
   return handle;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  const { port } = server.address() as { port: number };
-  await new Promise((closed) => server.close(closed));
-  return port;
-}
+export { freePort } from '../../src/devcluster/ports.ts';
+
 
 /** Waits until the child answers /readyz, or fails with its output if it exits first. */
 export async function waitReady(child: Child, url: string): Promise<void> {
