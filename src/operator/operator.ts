@@ -177,13 +177,14 @@ export class Operator {
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: requeueAfterMs > 0 ? 'requeue_after' : 'success' });
         if (requeueAfterMs > 0) this.#queue.addAfter(key, requeueAfterMs);
       } catch (error) {
-        const delay = this.#queue.addRateLimited(key);
-        this.metrics.queueRetries.inc({ name: CONTROLLER });
         if (error instanceof Requeue) {
+          // Progress, not failure: look again at once, without backoff.
           this.#queue.forget(key);
           this.#queue.addAfter(key, 50);
           this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'requeue' });
         } else {
+          const delay = this.#queue.addRateLimited(key);
+          this.metrics.queueRetries.inc({ name: CONTROLLER });
           this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
           this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
           const conflict = (error as { code?: number }).code === 409;

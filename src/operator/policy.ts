@@ -118,6 +118,13 @@ export function requeueAfterMs(spec: EffectiveApiKeySpec, status: ApiKeyStatus, 
   return soonest < resyncMs ? Math.max(100, soonest + 50) : 0;
 }
 
+/** The Rotating condition: true while previous keys are still valid (the overlap). */
+export function rotatingCondition(previous: readonly PreviousKey[]): ['True' | 'False', string, string] {
+  return previous.length > 0
+    ? ['True', 'Overlap', `Previous key(s) ${previous.map((p) => p.keyId).join(', ')} still valid.`]
+    : ['False', 'Idle', 'No rotation under way.'];
+}
+
 /** The Ready condition of an ApiKey whose key is delivered: one wording, so unchanged state writes nothing. */
 export function readyCondition(status: Pick<ApiKeyStatus, 'keyId' | 'lastRotationReason'>, secretName: string): [reason: string, message: string] {
   return [status.lastRotationReason === 'Created' ? 'Created' : 'Rotated', `Key ${status.keyId} is in Secret ${secretName}.`];

@@ -17,6 +17,7 @@ import {
   nextRotationTime,
   readyCondition,
   requeueAfterMs,
+  rotatingCondition,
   resumeStep,
   shouldIssue,
   shouldRestartConsumers,
@@ -31,7 +32,6 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   type ApiKeyResource,
-  type ApiKeyStatus,
   type Condition,
   type ObservedKey,
   type ObservedSecret,
@@ -228,20 +228,7 @@ export class ApiKeyReconciler {
       const previousValue = observed.keyId === pending.fromKeyId ? decode(current, spec.dataKeys.secret) : undefined;
       if (previousValue) data[spec.dataKeys.previous] = previousValue;
     }
-    await this.#o.kube.applySecret({
-      namespace,
-      name: spec.secretName,
-      data,
-      labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY },
-      annotations: {
-        ...spec.annotations,
-        [ANNOTATION_OWNER]: resource.metadata.name,
-        [ANNOTATION_KEY_ID]: issued.key.id,
-        [ANNOTATION_SEQUENCE]: String(pending.sequence),
-        [ANNOTATION_SECRET_SHA256]: sha256(issued.secret),
-      },
-      owner: resource,
-    });
+    await this.#writeSecret(resource, spec, data, { keyId: issued.key.id, sequence: String(pending.sequence), secretSha256: sha256(issued.secret) });
     this.#o.crashPoint?.('secret-written');
     await this.#finishIssue(resource, spec, pending, issued.key.id, issued.previous);
   }
@@ -303,7 +290,7 @@ export class ApiKeyReconciler {
     const history = [{ time: nowIso, reason: pending.reason, keyId, message }, ...(status.history ?? [])].slice(0, 10);
     const conditions = this.#conditions(resource, {
       Ready: ['True', ...readyCondition({ keyId, lastRotationReason: pending.reason }, spec.secretName)],
-      Rotating: previousKeys.length > 0 ? ['True', 'Overlap', `Previous key(s) ${previousKeys.map((p) => p.keyId).join(', ')} still valid.`] : ['False', 'Idle', 'No rotation under way.'],
+      Rotating: rotatingCondition(previousKeys),
       KeyServiceReachable: ['True', 'Reachable', 'The key service answered.'],
     });
     await this.#o.kube.patchStatus(resource, {
@@ -326,6 +313,33 @@ export class ApiKeyReconciler {
     if (status.secretName && status.secretName !== spec.secretName) await this.#o.kube.deleteSecret(resource.metadata.namespace, status.secretName);
     await this.#o.kube.event(resource, 'Normal', verb, message);
     this.#o.log('info', message, { apikey: `${resource.metadata.namespace}/${resource.metadata.name}` });
+  }
+
+  /**
+   * The one way the operator writes a Secret: the data, the template's labels
+   * and annotations, and its own annotations saying which key and issue the
+   * Secret holds (server-side apply takes ownership of exactly these fields).
+   */
+  #writeSecret(
+    resource: ApiKeyResource,
+    spec: EffectiveApiKeySpec,
+    data: Record<string, string>,
+    holds: { keyId: string; sequence: string; secretSha256: string },
+  ) {
+    return this.#o.kube.applySecret({
+      namespace: resource.metadata.namespace,
+      name: spec.secretName,
+      data,
+      labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY },
+      annotations: {
+        ...spec.annotations,
+        [ANNOTATION_OWNER]: resource.metadata.name,
+        [ANNOTATION_KEY_ID]: holds.keyId,
+        [ANNOTATION_SEQUENCE]: holds.sequence,
+        [ANNOTATION_SECRET_SHA256]: holds.secretSha256,
+      },
+      owner: resource,
+    });
   }
 
   /** Name, role and allowlist can change in place; no new key needed. */
@@ -363,18 +377,17 @@ export class ApiKeyReconciler {
     if (live.length === (status.previousKeys ?? []).length) return resource;
     if (live.length === 0 && spec.dataKeys.previous && secret?.data?.[spec.dataKeys.previous] !== undefined) {
       // The previous secret no longer works: drop it from the Secret.
-      await this.#o.kube.applySecret({
-        namespace: resource.metadata.namespace,
-        name: spec.secretName,
-        data: { [spec.dataKeys.secret]: decode(secret, spec.dataKeys.secret)!, [spec.dataKeys.keyId]: decode(secret, spec.dataKeys.keyId)! },
-        labels: { ...spec.labels, [MANAGED_BY_LABEL]: MANAGED_BY },
-        annotations: Object.fromEntries(Object.entries(secret.metadata?.annotations ?? {})),
-        owner: resource,
-      });
+      const ours = secret.metadata?.annotations ?? {};
+      await this.#writeSecret(
+        resource,
+        spec,
+        { [spec.dataKeys.secret]: decode(secret, spec.dataKeys.secret)!, [spec.dataKeys.keyId]: decode(secret, spec.dataKeys.keyId)! },
+        { keyId: ours[ANNOTATION_KEY_ID] ?? '', sequence: ours[ANNOTATION_SEQUENCE] ?? '', secretSha256: ours[ANNOTATION_SECRET_SHA256] ?? '' },
+      );
     }
     return this.#o.kube.patchStatus(resource, {
       previousKeys: live,
-      conditions: this.#conditions(resource, { Rotating: live.length > 0 ? ['True', 'Overlap', `Previous key(s) ${live.map((p) => p.keyId).join(', ')} still valid.`] : ['False', 'Idle', 'No rotation under way.'] }),
+      conditions: this.#conditions(resource, { Rotating: rotatingCondition(live) }),
     });
   }
 
@@ -453,4 +466,3 @@ export class ApiKeyReconciler {
 }
 
 export { Requeue };
-export type { ApiKeyStatus };

@@ -14,7 +14,6 @@ import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { freePort } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
-import type { TestService } from '../support/keyservice.ts';
 import { apiKeyManifest, kubeHelpers, startOperator, until, verifies } from '../support/operator.ts';
 
 describeControlPlane('operator and a key service outage', (cp) => {
@@ -43,8 +42,7 @@ describeControlPlane('operator and a key service outage', (cp) => {
     const operatorSecret = (await client().createKey({ name: 'operator', role: 'key-manager' })).secret;
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
-    // startOperator wants a TestService only for its URL.
-    operator = await startOperator(cp(), { url: `http://127.0.0.1:${port}` } as TestService, operatorSecret, { resyncMs: 1_000 });
+    operator = await startOperator(cp(), { url: `http://127.0.0.1:${port}` }, operatorSecret, { resyncMs: 1_000 });
   }, 60_000);
   afterAll(async () => {
     await operator?.stop();

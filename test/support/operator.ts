@@ -17,7 +17,7 @@ export async function operatorKey(service: TestService): Promise<string> {
   return (await service.client().createKey({ name: 'keyward operator', role: 'key-manager' })).secret;
 }
 
-export async function startOperator(cp: ControlPlane, service: TestService, apiKey: string, overrides: Partial<OperatorConfig> = {}): Promise<Operator> {
+export async function startOperator(cp: ControlPlane, service: Pick<TestService, 'url'>, apiKey: string, overrides: Partial<OperatorConfig> = {}): Promise<Operator> {
   const operator = new Operator({
     kubeConfig: cp.kubeConfig,
     keyServiceUrl: service.url,
