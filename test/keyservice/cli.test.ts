@@ -115,6 +115,23 @@ describe('keyward CLI: bootstrap', () => {
     expect((await client(other.secret).whoami()).organization).toMatchObject({ id: other.organizationId, name: 'other' });
   });
 
+  it('bootstrap puts the organization on the configured default plan', async () => {
+    const other = await freshTestStore(dir, 'plans.json');
+    const plans = { KEYWARD_PLANS: 'free=3,team=50', KEYWARD_DEFAULT_PLAN: 'free' };
+    const run = await keyward(['bootstrap', '--org', 'small', '--output', 'json'], { ...other.env, ...plans });
+    expect(run.code).toBe(0);
+    const serving = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', ...other.config, plans: plans.KEYWARD_PLANS, defaultPlan: 'free' }), {
+      logger: createLogger('silent'),
+    });
+    try {
+      const secret = (JSON.parse(run.stdout) as { secret: string }).secret;
+      expect(await new KeywardClient({ url: serving.url, apiKey: secret }).getOrganization()).toMatchObject({ plan: 'free', activeKeyLimit: 3 });
+    } finally {
+      await serving.close();
+      await other.drop();
+    }
+  });
+
   it('bootstrap in table mode prints the secret once, as an export line on stderr', async () => {
     const other = await freshTestStore(dir, 'other.json');
     const run = await keyward(['bootstrap', '--org', 'globex'], other.env);
@@ -269,5 +286,15 @@ describe('keyward CLI: the key lifecycle', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('(KEY_REVOKED)');
     expect(run.stderr).toContain('hint: This key was revoked');
+  });
+});
+
+describe('keyward CLI: a key copied with whitespace', () => {
+  it('is refused before sending (HTTP would silently trim it), exit 1 naming KEY_HAS_WHITESPACE', async () => {
+    const run = await keyward(['keys', 'list'], { ...asAdmin, KEYWARD_API_KEY: `${bootstrapped.secret}\n` });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('KEY_HAS_WHITESPACE');
+    expect(run.stderr).not.toContain(bootstrapped.secret);
+    expect(() => client(` ${bootstrapped.secret}`)).toThrow(/spaces, tabs or line breaks/);
   });
 });

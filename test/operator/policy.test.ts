@@ -1,6 +1,7 @@
 /** The pure "should we issue a key, and why" policies, with the clock as an input. */
 import { describe, expect, it } from 'vitest';
 import { effectiveSpec, validateApiKeySpec } from '../../src/core/apikey.ts';
+import { canAcquire } from '../../src/operator/leader.ts';
 import { idempotencyKeyFor, requeueAfterMs, resumeStep, shouldIssue, shouldRestartConsumers, type PolicyInput } from '../../src/operator/policy.ts';
 import type { ApiKeyStatus, ObservedSecret } from '../../src/operator/types.ts';
 
@@ -100,5 +101,21 @@ describe('crash recovery and follow-ups', () => {
     expect(requeueAfterMs(s, issuedStatus, T0, 600_000)).toBe(0);
     expect(requeueAfterMs(s, { ...issuedStatus, previousKeys: [{ keyId: 'key_old', expiresAt: new Date(T0 + 5_000).toISOString() }] }, T0, 600_000)).toBe(5_050);
     expect(requeueAfterMs(s, issuedStatus, T0 + 3_590_000, 600_000)).toBe(10_050);
+  });
+});
+
+describe('leader election: may this replica take the lease?', () => {
+  const lease = (holder: string, renewTime: string) => ({ spec: { holderIdentity: holder, leaseDurationSeconds: 15, renewTime: new Date(renewTime) } });
+  it('takes a free lease, keeps its own, and waits out another holder', () => {
+    expect(canAcquire(undefined, 'a', T0, 15_000, T0)).toBe(true);
+    expect(canAcquire(lease('a', '2026-01-01T00:00:00Z'), 'a', T0, 15_000, T0)).toBe(true);
+    expect(canAcquire(lease('b', '2026-01-01T00:00:00Z'), 'a', T0 + 15_000, 15_000, T0)).toBe(false);
+    expect(canAcquire(lease('b', '2026-01-01T00:00:00Z'), 'a', T0 + 15_001, 15_000, T0)).toBe(true);
+  });
+
+  it('judges expiry by when it last saw the lease change, not by the holder\'s clock', () => {
+    // The holder's clock runs an hour behind: its renewTime looks ancient, yet it renewed just now.
+    const skewed = lease('b', new Date(T0 - 3_600_000).toISOString());
+    expect(canAcquire(skewed, 'a', T0 + 1_000, 15_000, T0)).toBe(false);
   });
 });

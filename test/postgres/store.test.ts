@@ -115,6 +115,23 @@ describe('PostgreSQL store: invariants in the database', () => {
     expect(org.id).not.toBe(other.org.id);
   });
 
+  it('bootstrap of an empty database is atomic: replicas starting together create exactly one organization', async () => {
+    const url = await database();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => replica(url)));
+    const results = await Promise.all(
+      stores.map((store) => {
+        const { org, audit, mint } = fixtures();
+        return store.createOrganization(org, mint('admin'), audit(), { onlyIfNone: true });
+      }),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await stores[0]!.listOrganizations()).toHaveLength(1);
+    // Without onlyIfNone, organizations are simply added.
+    const { org, audit, mint } = fixtures();
+    expect(await stores[1]!.createOrganization(org, mint('admin'), audit())).toBe(true);
+    expect(await stores[0]!.listOrganizations()).toHaveLength(2);
+  });
+
   it('plan limit across two replicas: 50 concurrent inserts at limit - 1 give exactly one success', async () => {
     const url = await database();
     const [a, b] = [await replica(url), await replica(url)];

@@ -107,6 +107,17 @@ describe('lowdb store', () => {
     await store.close();
   });
 
+  it('bootstraps an empty store only once (onlyIfNone)', async () => {
+    const { store, mint, audit } = await freshStore();
+    // freshStore already created one organization.
+    const again = newOrganization('again', new Date(), 'enterprise');
+    expect(await store.createOrganization(again, mint('admin 2'), audit(), { onlyIfNone: true })).toBe(false);
+    expect(await store.listOrganizations()).toHaveLength(1);
+    expect(await store.createOrganization(again, mint('admin 2'), audit())).toBe(true);
+    expect(await store.listOrganizations()).toHaveLength(2);
+    await store.close();
+  });
+
   it('refuses a second owner of the same file with a clear message', async () => {
     const { file, store } = await freshStore();
     await expect(LowdbStore.open(file)).rejects.toThrow(/in use by another keyward process \(pid \d+\)/);
