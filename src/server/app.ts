@@ -114,8 +114,9 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     });
   }
 
+  const routePatterns = routes.map((r) => ({ route: r, pattern: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) }));
   app.use((req: Request, res: Response) => {
-    const allowed = routes.filter((r) => new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`).test(req.path));
+    const allowed = routePatterns.filter(({ pattern }) => pattern.test(req.path)).map(({ route }) => route);
     const error =
       allowed.length > 0
         ? new KeywardError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; use ${allowed.map((r) => r.method.toUpperCase()).join(', ')}.`)

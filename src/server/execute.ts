@@ -39,7 +39,7 @@ export interface RouteEnv {
 /** Failures that count towards throttling an address (a missing header is a misconfiguration, not an attempt). */
 const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION'));
 
-export function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
+function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
     path: issue.path.length > 0 ? issue.path.join('.') : where,
     message: issue.message,
