@@ -1,4 +1,5 @@
 /** `keyward serve` and `keyward bootstrap`: run the service, or seed its store directly. */
+import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { ServerConfigInput } from '../server/config.ts';
 import { printJson, type OutputFormat } from './output.ts';
@@ -45,16 +46,37 @@ function printBootstrapped(result: { organizationId: string; keyId: string; secr
   );
 }
 
+/**
+ * Where a server writes its first admin secret instead of its output: under a
+ * process manager (Kubernetes, systemd) the output is a log that is kept and
+ * shipped, and a secret must never reach a log.
+ */
+function writeBootstrapSecret(file: string, result: { keyId: string; secret: string }): void {
+  writeFileSync(file, `${result.secret}\n`, { mode: 0o600, flag: 'wx' });
+  process.stderr.write(
+    `\nCreated organization "default" and its admin key ${result.keyId}; its secret is in ${file} (mode 600).\n` +
+      'Read it once, store it safely, then delete the file.\n\n',
+  );
+}
+
 export function serveCommand(): Command {
   const serve = new Command('serve')
     .description('run the key service (creates an organization and admin key on an empty store)')
     .option('-p, --port <port>', 'listen port [env: KEYWARD_PORT] (default: 8080)')
     .option('--host <host>', 'listen address [env: KEYWARD_HOST] (default: "127.0.0.1")')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug [env: KEYWARD_LOG_LEVEL]');
-  storeOptions(serve).action(async (flags: ServeFlags) => {
+    .option('--log-level <level>', 'fatal|error|warn|info|debug [env: KEYWARD_LOG_LEVEL]')
+    .addOption(
+      new Option('--bootstrap-secret-file <path>', "on an empty store, write the admin secret to this file (mode 600) instead of printing it").env(
+        'KEYWARD_BOOTSTRAP_SECRET_FILE',
+      ),
+    );
+  storeOptions(serve).action(async (flags: ServeFlags & { bootstrapSecretFile?: string }) => {
     const { configFromEnv, resolveConfig, startServer } = await loadServer();
     const config = resolveConfig(configFromEnv(), flagsToConfig(flags), { bootstrapOrganization: 'default' });
-    const running = await startServer(config, { onBootstrap: (result) => printBootstrapped(result, 'default') });
+    const secretFile = flags.bootstrapSecretFile;
+    const running = await startServer(config, {
+      onBootstrap: (result) => (secretFile ? writeBootstrapSecret(secretFile, result) : printBootstrapped(result, 'default')),
+    });
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

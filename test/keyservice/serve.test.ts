@@ -1,0 +1,47 @@
+/**
+ * `keyward serve` bootstraps an empty store once. Under a process manager its
+ * output is a kept log, so with KEYWARD_BOOTSTRAP_SECRET_FILE the admin secret
+ * goes to a mode-600 file instead, and never to the output.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { KeywardClient } from '../../src/client/index.ts';
+import { freePort, killAll, serve } from '../support/cli-process.ts';
+import { freshTestStore, type TestStore } from '../support/keyservice.ts';
+
+let dir: string;
+let store: TestStore;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'keyward-serve-'));
+  store = await freshTestStore(dir);
+});
+afterAll(async () => {
+  await killAll();
+  await store?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('writes the first admin secret to the bootstrap file, not the output, and only on an empty store', async () => {
+  const secretFile = join(dir, 'bootstrap-admin-secret');
+  const env = { ...store.env, KEYWARD_BOOTSTRAP_SECRET_FILE: secretFile, KEYWARD_LOG_LEVEL: 'info' };
+  const port = await freePort();
+  const first = await serve(store.storeFile, port, env);
+  const secret = readFileSync(secretFile, 'utf8').trim();
+  expect(secret).toMatch(/^kw_[0-9A-Za-z]{28}$/);
+  expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+  expect((await new KeywardClient({ url: `http://127.0.0.1:${port}`, apiKey: secret }).whoami()).key.role).toBe('admin');
+  first.process.kill('SIGTERM');
+  await first.exited;
+  expect(first.stdout + first.stderr).not.toContain(secret);
+  expect(first.stderr).toContain(secretFile);
+
+  // Restarted on the same store: nothing new is bootstrapped, the file is left alone.
+  rmSync(secretFile);
+  const second = await serve(store.storeFile, await freePort(), env);
+  second.process.kill('SIGTERM');
+  await second.exited;
+  expect(() => statSync(secretFile)).toThrow();
+});
