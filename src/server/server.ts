@@ -105,9 +105,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
 async function recordThrottle(service: KeyService, event: ThrottleEvent): Promise<void> {
   const organizations = new Set<string>();
   for (const keyId of event.keyIds) {
-    for (const org of await service.store.listOrganizations()) {
-      if (await service.store.getKey(org.id, keyId)) organizations.add(org.id);
-    }
+    const key = await service.store.findKeyById(keyId);
+    if (key) organizations.add(key.organizationId);
   }
   for (const organizationId of organizations) {
     await service.store.appendAudit(

@@ -332,6 +332,10 @@ export class LowdbStore implements Store {
     return this.#keysByHash.get(secretHash);
   }
 
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    return this.#keysById.get(keyId);
+  }
+
   async getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
     const key = this.#keysById.get(keyId);
     return key?.organizationId === organizationId ? key : undefined;

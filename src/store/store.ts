@@ -115,6 +115,8 @@ export interface Store {
 
   findKeyByHash(secretHash: string): Promise<KeyRecord | undefined>;
   getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined>;
+  /** A key whatever its organization: for the service's own bookkeeping, never for a caller's request. */
+  findKeyById(keyId: string): Promise<KeyRecord | undefined>;
   listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage>;
   /** Throws KEY_LIMIT_REACHED or IDEMPOTENCY_KEY_REUSED; both checks are atomic with the insert. */
   insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void>;

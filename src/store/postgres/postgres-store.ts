@@ -488,6 +488,11 @@ export class PostgresStore implements Store {
   }
 
   /** Read from the database (management calls want last-used times other replicas flushed), refreshing the cache. */
+  async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
+    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1`, [keyId]);
+    return rows[0] ? keyFromRow(rows[0]) : undefined;
+  }
+
   async getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
     const epoch = this.cache.epoch;
     const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId]);
