@@ -60,27 +60,12 @@ export function keyStatus(key: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, now: 
   return 'active';
 }
 
-/** What the API shows of a key: everything but the hash. */
-export interface KeyView {
-  id: string;
-  organizationId: string;
-  name: string;
+/** What the API shows of a key: the record without its hash and idempotency key, the role under its API name, and its status. */
+export type KeyView = Omit<KeyRecord, 'secretHash' | 'secretHint' | 'roleId' | 'idempotencyKey'> & {
   role: string;
-  environment: Environment;
   status: KeyStatus;
   hint: string;
-  metadata: Metadata;
-  ipAllowlist: string[];
-  createdAt: string;
-  createdBy: string | null;
-  expiresAt: string | null;
-  revokedAt: string | null;
-  rotationDueAt: string;
-  lastUsedAt: string | null;
-  lastUsedIp: string | null;
-  rotatedFromId: string | null;
-  rotatedToId: string | null;
-}
+};
 
 export function toKeyView(key: KeyRecord, now: number): KeyView {
   return {
