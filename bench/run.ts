@@ -14,7 +14,7 @@
  * around them is kept) and to a JSON file next to the temp stores.
  *
  * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
- *        --no-write (print only), --profile (run keyward with --cpu-prof).
+ *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof).
  */
 import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
 import { execFileSync } from 'node:child_process';
@@ -204,7 +204,8 @@ async function benchVerify(): Promise<BenchResults['verify']> {
   writeFileSync(dataFile, JSON.stringify(baselineData));
 
   const baselinePort = await freePort();
-  const baseline = startNode('baseline', [BASELINE], { BASELINE_PORT: String(baselinePort), BASELINE_DATA: dataFile });
+  const baselineArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=baseline-verify.cpuprofile', BASELINE] : [BASELINE];
+  const baseline = startNode('baseline', baselineArgs, { BASELINE_PORT: String(baselinePort), BASELINE_DATA: dataFile });
   const baselineUrl = `http://${HOST}:${baselinePort}`;
   await waitReady(baseline, `${baselineUrl}/healthz`);
   await pool(created, 16, async (secret, i) => {

@@ -7,7 +7,7 @@
  * The checksum lets us tell a typo or a truncated copy from an unknown key
  * before touching the store. Only sha256(secret) is ever stored.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { KeywardError } from './errors.ts';
 
@@ -58,15 +58,9 @@ export function newSecret(prefix: string = DEFAULT_TOKEN_PREFIX): string {
   return head + checksumOf(head);
 }
 
+/** SHA-256 hex digest (one-shot `crypto.hash`: half the cost of a Hash object for a short input). */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
-
-/** Constant-time comparison of two hex digests. */
-export function digestsEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && timingSafeEqual(left, right);
+  return hash('sha256', secret, 'hex');
 }
 
 /** What may be shown of a secret after creation: its prefix and last four characters. */

@@ -5,7 +5,7 @@
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
 import { addressAllowed, normalizeAddress, parseAddress } from '../core/ip.ts';
-import { checkSecretFormat, digestsEqual, hashSecret } from '../core/token.ts';
+import { checkSecretFormat, hashSecret } from '../core/token.ts';
 import type { MemoryReads, Store } from '../store/store.ts';
 
 export interface Principal {
@@ -57,36 +57,45 @@ export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | u
 /** What a presented secret led to: a usable key, or the reason (with the stored key, when there is one). */
 export type PresentedKey = { ok: true; key: KeyRecord } | { ok: false; error: KeywardError; key?: KeyRecord };
 
-/** Pure: judge the stored key found (or not) for a presented secret's hash. */
-export function judgePresentedKey(key: KeyRecord | undefined, hash: string, now: number): PresentedKey {
-  if (!key || !digestsEqual(key.secretHash, hash)) return { ok: false, error: new KeywardError('UNKNOWN_KEY', 'No key matches this secret.') };
+/**
+ * Pure: judge the stored key found (or not) for a presented secret's hash.
+ * Secrets are never compared: the store is indexed by SHA-256(secret), and
+ * the timing of a lookup by digest tells nothing about any stored secret.
+ */
+export function judgePresentedKey(key: KeyRecord | undefined, now: number): PresentedKey {
+  if (!key) return { ok: false, error: new KeywardError('UNKNOWN_KEY', 'No key matches this secret.') };
   const unusable = keyUsabilityError(key, now);
   return unusable ? { ok: false, error: unusable, key } : { ok: true, key };
 }
 
-/** The presented secret's format is checked before any lookup (typos and truncation never reach the store). */
-export function presentedHash(presented: string, prefix: string): string {
-  return hashSecret(checkSecretFormat(presented, prefix));
-}
-
-/** The hash to look up, or the format error that makes a lookup pointless. */
-function hashOrError(presented: string, prefix: string): { hash: string } | { ok: false; error: KeywardError } {
+/** Why a presented secret cannot be a keyward key (a typo, truncation, another system's token), if it cannot. */
+function formatError(presented: string, prefix: string): KeywardError | undefined {
   try {
-    return { hash: presentedHash(presented, prefix) };
+    checkSecretFormat(presented, prefix);
+    return undefined;
   } catch (error) {
-    if (error instanceof KeywardError) return { ok: false, error };
+    if (error instanceof KeywardError) return error;
     throw error;
   }
 }
 
+/** The presented secret's format is checked before any lookup (typos and truncation never reach the store). */
 export async function lookupPresentedKey(store: Store, presented: string, now: number, prefix: string): Promise<PresentedKey> {
-  const checked = hashOrError(presented, prefix);
-  return 'hash' in checked ? judgePresentedKey(await store.findKeyByHash(checked.hash), checked.hash, now) : checked;
+  const error = formatError(presented, prefix);
+  return error ? { ok: false, error } : judgePresentedKey(await store.findKeyByHash(hashSecret(presented)), now);
 }
 
+/**
+ * The same from the store's in-memory reads, in the opposite order: a Map
+ * lookup costs less than the format check, and every stored secret is well
+ * formed (keyward issued it), so the format is checked only to name the
+ * cause of a miss. The outcome is the same as lookupPresentedKey's.
+ */
 export function lookupPresentedKeyNow(memory: MemoryReads, presented: string, now: number, prefix: string): PresentedKey {
-  const checked = hashOrError(presented, prefix);
-  return 'hash' in checked ? judgePresentedKey(memory.keyByHash(checked.hash), checked.hash, now) : checked;
+  const key = memory.keyByHash(hashSecret(presented));
+  if (key) return judgePresentedKey(key, now);
+  const error = formatError(presented, prefix);
+  return error ? { ok: false, error } : judgePresentedKey(undefined, now);
 }
 
 /** Finds the stored key for a presented secret, or throws the cause. */

@@ -187,5 +187,19 @@ describe('usage and the audit log', () => {
     expect(metrics).toMatch(/keyward_store_write_batch_size_count \d+/);
     expect(metrics).toMatch(/keyward_store_write_seconds_bucket/);
     expect(metrics).not.toMatch(/kw_[0-9A-Za-z]{20}/);
+
+    // The verify path's counts are added up at each scrape: nothing counted twice, nothing lost.
+    const admin = service.client();
+    const gateway = service.client((await admin.createKey({ name: 'Gateway 2', role: 'verifier' })).secret);
+    const app = await admin.createKey({ name: 'App 2', role: 'viewer' });
+    // (The organization's allowlist, set above, needs the client address.)
+    await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
+    await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
+    await gateway.verify({ key: `${app.secret}x`, ip: '127.0.0.9' });
+    const again = (await raw(service.url, '/metrics')).text;
+    expect(again).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/verify",status="200"\} 9\n/);
+    expect(again).toMatch(/keyward_verify_total\{code="VALID"\} 7\n/);
+    expect(again).toMatch(/keyward_verify_total\{code="MALFORMED_KEY"\} 1\n/);
+    expect(again).toMatch(/keyward_verify_total\{code="INSUFFICIENT_PERMISSIONS"\} 1\n/);
   });
 });
