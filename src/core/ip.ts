@@ -30,6 +30,9 @@ type Range = [Address, number];
 
 /** Parsed allowlists, per list object (records keep their arrays): parsing CIDRs per request is slow. */
 const compiledLists = new WeakMap<readonly string[], Range[]>();
+/** Decisions per list object and client address: clients repeat, and the verify path asks up to three times per request. */
+const decisions = new WeakMap<readonly string[], Map<string, boolean>>();
+const MAX_DECISIONS_PER_LIST = 1_000;
 /** Parsed client addresses; clients repeat, so a bounded cache saves the parse. */
 const parsedAddresses = new Map<string, Address | null>();
 const MAX_PARSED_ADDRESSES = 10_000;
@@ -58,9 +61,27 @@ export function parseAddress(address: string): Address | null {
   return parsed;
 }
 
-export function addressAllowed(address: string | Address | null, entries: readonly string[]): boolean {
-  if (entries.length === 0) return true;
-  const parsed = typeof address === 'string' ? parseAddress(address) : address;
+function matches(address: string, entries: readonly string[]): boolean {
+  const parsed = parseAddress(address);
   if (!parsed) return false;
-  return compile(entries).some((range) => range[0].kind() === parsed.kind() && parsed.match(range));
+  const kind = parsed.kind();
+  for (const range of compile(entries)) {
+    if (range[0].kind() === kind && parsed.match(range)) return true;
+  }
+  return false;
+}
+
+/** Whether `address` is on the list (an empty list allows every address; no address is on a non-empty one). */
+export function addressAllowed(address: string | null, entries: readonly string[]): boolean {
+  if (entries.length === 0) return true;
+  if (address === null) return false;
+  let known = decisions.get(entries);
+  if (!known) decisions.set(entries, (known = new Map()));
+  let allowed = known.get(address);
+  if (allowed === undefined) {
+    allowed = matches(address, entries);
+    if (known.size >= MAX_DECISIONS_PER_LIST) known.clear();
+    known.set(address, allowed);
+  }
+  return allowed;
 }

@@ -4,7 +4,7 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
-import { addressAllowed, normalizeAddress, parseAddress } from '../core/ip.ts';
+import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import { checkSecretFormat, hashSecret } from '../core/token.ts';
 import type { MemoryReads, Store } from '../store/store.ts';
 
@@ -105,20 +105,19 @@ export async function findKeyForSecret(store: Store, presented: string, now: num
   return found.key;
 }
 
+function notAllowed(key: KeyRecord, ip: string | null, owner: string): KeywardError {
+  return ip === null
+    ? new KeywardError('IP_NOT_ALLOWED', `This key may only be used from addresses on ${owner} IP allowlist, and no client address was given.`, {
+        details: { keyId: key.id, ip: null },
+      })
+    : new KeywardError('IP_NOT_ALLOWED', `Requests from ${normalizeAddress(ip)} are not on ${owner} IP allowlist.`, {
+        details: { keyId: key.id, ip: normalizeAddress(ip) },
+      });
+}
+
 /** Pure: the allowlist error for a key used from `ip`, if its organization's or its own list excludes it. */
 export function allowlistError(organization: Organization, key: KeyRecord, ip: string | null): KeywardError | undefined {
-  // The common case, on the hot path: no list at all.
-  if (organization.ipAllowlist.length === 0 && key.ipAllowlist.length === 0) return undefined;
-  const address = ip === null ? null : parseAddress(ip);
-  const refuse = (owner: string) =>
-    ip === null
-      ? new KeywardError('IP_NOT_ALLOWED', `This key may only be used from addresses on ${owner} IP allowlist, and no client address was given.`, {
-          details: { keyId: key.id, ip: null },
-        })
-      : new KeywardError('IP_NOT_ALLOWED', `Requests from ${normalizeAddress(ip)} are not on ${owner} IP allowlist.`, {
-          details: { keyId: key.id, ip: normalizeAddress(ip) },
-        });
-  if (organization.ipAllowlist.length > 0 && !addressAllowed(address, organization.ipAllowlist)) return refuse("the organization's");
-  if (key.ipAllowlist.length > 0 && !addressAllowed(address, key.ipAllowlist)) return refuse(`key ${key.id}'s`);
+  if (!addressAllowed(ip, organization.ipAllowlist)) return notAllowed(key, ip, "the organization's");
+  if (!addressAllowed(ip, key.ipAllowlist)) return notAllowed(key, ip, `key ${key.id}'s`);
   return undefined;
 }

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { KeywardError } from '../core/errors.ts';
 import { issueKey } from '../core/issue.ts';
-import type { KeyView } from '../core/model.ts';
+import type { KeyRecord, KeyView } from '../core/model.ts';
 import { holds, requireCanGrant, requirePermission } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
 import type * as schemas from '../core/schemas.ts';
@@ -175,18 +175,13 @@ export class KeysService {
   /** Decides and counts the use; `found` and `permissions` were looked up by the caller. */
   #verdict(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, found: PresentedKey, permissions: readonly string[]): VerifyResult {
     const ip = body.ip ?? null;
-    const refuse = (error: KeywardError): VerifyResult => {
-      // A refused key of this organization still counts as a use, with its outcome.
-      if (found.key && found.key.organizationId === principal.organization.id) this.#ctx.usage.seen(found.key, ip, error.code);
-      return { valid: false, code: error.code, message: error.message, hint: error.hint };
-    };
-    if (!found.ok) return refuse(found.error);
+    if (!found.ok) return this.#refused(principal, found.key, ip, found.error);
     const { key } = found;
     if (key.organizationId !== principal.organization.id) return { valid: false, ...unknownKey() };
     const refused = allowlistError(principal.organization, key, ip);
-    if (refused) return refuse(refused);
+    if (refused) return this.#refused(principal, key, ip, refused);
     if (body.permission !== undefined && !holds(permissions, body.permission)) {
-      return refuse(new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${body.permission}".`));
+      return this.#refused(principal, key, ip, new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${body.permission}".`));
     }
     this.#ctx.usage.seen(key, ip);
     return {
@@ -201,5 +196,11 @@ export class KeysService {
       expiresAt: key.expiresAt,
       metadata: key.metadata,
     };
+  }
+
+  #refused(principal: Principal, key: KeyRecord | undefined, ip: string | null, error: KeywardError): VerifyResult {
+    // A refused key of this organization still counts as a use, with its outcome.
+    if (key && key.organizationId === principal.organization.id) this.#ctx.usage.seen(key, ip, error.code);
+    return { valid: false, code: error.code, message: error.message, hint: error.hint };
   }
 }
