@@ -46,6 +46,17 @@ function toBase62Fixed(value: number, width: number): string {
 
 const checksumOf = (text: string): string => toBase62Fixed(crc32(text), CHECKSUM_LENGTH);
 
+/** Whether a secret's last characters are the checksum of the rest (compared in place: this runs on every request). */
+function checksumMatches(secret: string): boolean {
+  const end = secret.length - CHECKSUM_LENGTH;
+  let n = crc32(secret.slice(0, end));
+  for (let i = secret.length - 1; i >= end; i--) {
+    if (secret.charCodeAt(i) !== BASE62.charCodeAt(n % 62)) return false;
+    n = Math.floor(n / 62);
+  }
+  return true;
+}
+
 export function newKeyId(): string {
   return KEY_ID_PREFIX + randomBase62(KEY_ID_RANDOM_LENGTH);
 }
@@ -70,6 +81,7 @@ export function secretHint(secret: string): string {
 }
 
 const SECRET_SHAPE = /^([a-z][a-z0-9]{0,15}_)([0-9A-Za-z]+)$/;
+const WELL_FORMED = new RegExp(`^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{${BODY_LENGTH}}$`);
 
 /**
  * Checks a presented secret's shape and checksum, throwing the error code that
@@ -78,6 +90,11 @@ const SECRET_SHAPE = /^([a-z][a-z0-9]{0,15}_)([0-9A-Za-z]+)$/;
  * configured prefix; `expectedPrefix` only sharpens the error message.
  */
 export function checkSecretFormat(presented: string, expectedPrefix: string = DEFAULT_TOKEN_PREFIX): string {
+  // The common case first, in one test; the steps below only name what is wrong.
+  if (WELL_FORMED.test(presented) && !presented.startsWith(KEY_ID_PREFIX)) {
+    if (!checksumMatches(presented)) throw new KeywardError('KEY_CHECKSUM_MISMATCH', 'The API key failed its checksum: it has a typo.');
+    return presented;
+  }
   if (presented.length === 0) {
     throw new KeywardError('MALFORMED_KEY', 'The API key is empty.');
   }
@@ -100,9 +117,5 @@ export function checkSecretFormat(presented: string, expectedPrefix: string = DE
   if (body.length > BODY_LENGTH) {
     throw new KeywardError('MALFORMED_KEY', `The API key is ${body.length - BODY_LENGTH} characters too long.`);
   }
-  const head = presented.slice(0, presented.length - CHECKSUM_LENGTH);
-  if (checksumOf(head) !== presented.slice(-CHECKSUM_LENGTH)) {
-    throw new KeywardError('KEY_CHECKSUM_MISMATCH', 'The API key failed its checksum: it has a typo.');
-  }
-  return presented;
+  throw notOurs();
 }
