@@ -18,6 +18,8 @@ export interface Principal {
 
 /** Pure: extracts the presented secret from an Authorization header value. */
 export function secretFromAuthorization(header: string | undefined): string {
+  // The common case first: "Bearer <secret>" with nothing else to explain.
+  if (header !== undefined && header.startsWith('Bearer ') && header.length > 7 && !/\s/.test(header.slice(7))) return header.slice(7);
   if (header === undefined || header.length === 0) {
     throw new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
   }

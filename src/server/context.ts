@@ -35,6 +35,8 @@ export class ServiceContext {
   readonly roles: RoleResolver;
   readonly tokenPrefix: string;
   readonly clock: () => Date;
+  /** The clock in epoch milliseconds, without allocating a Date (the verify path reads it twice per request). */
+  readonly nowMs: () => number;
   readonly usage: UsageSink;
   readonly plans: Plans;
   readonly defaultPlan: string;
@@ -43,7 +45,9 @@ export class ServiceContext {
     this.store = store;
     this.roles = new RoleResolver(store);
     this.tokenPrefix = options.tokenPrefix;
-    this.clock = options.clock ?? (() => new Date());
+    const clock = options.clock;
+    this.clock = clock ?? (() => new Date());
+    this.nowMs = clock ? () => clock().getTime() : Date.now;
     this.usage = options.usage ?? noUsage;
     this.plans = options.plans ?? DEFAULT_PLANS;
     this.defaultPlan = options.defaultPlan ?? DEFAULT_PLAN;
@@ -57,7 +61,7 @@ export class ServiceContext {
 
   /** The public view, with usage seen since the last flush already applied. */
   view(key: KeyRecord): KeyView {
-    const view = toKeyView(key, this.clock().getTime());
+    const view = toKeyView(key, this.nowMs());
     const pending = this.usage.pending(key.id);
     if (pending) {
       view.lastUsedAt = pending.lastUsedAt;

@@ -68,7 +68,7 @@ export class KeysService {
   async list(principal: Principal, query: Parsed<typeof schemas.ListKeysQuery>) {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.view');
-    const now = ctx.clock().getTime();
+    const now = ctx.nowMs();
     // Usage filters read lastUsedAt from the store: bring it up to date first.
     if (query.unusedFor !== undefined) await ctx.usage.flush();
     const page = await ctx.store.listKeys(principal.organization.id, {
@@ -104,7 +104,7 @@ export class KeysService {
     if (body.role !== undefined) patch.roleId = body.role;
     if (body.ipAllowlist !== undefined) patch.ipAllowlist = body.ipAllowlist;
     const audit = ctx.audit(principal, key.organizationId, 'key.updated', 'key', key.id);
-    return ctx.view(await ctx.store.updateKey(principal.organization.id, keyId, patch, ctx.clock().getTime(), audit));
+    return ctx.view(await ctx.store.updateKey(principal.organization.id, keyId, patch, ctx.nowMs(), audit));
   }
 
   async revoke(principal: Principal, keyId: string): Promise<KeyView> {
@@ -158,7 +158,7 @@ export class KeysService {
   async verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): Promise<VerifyResult> {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.verify');
-    const found = await lookupPresentedKey(ctx.store, body.key, ctx.clock().getTime(), ctx.tokenPrefix);
+    const found = await lookupPresentedKey(ctx.store, body.key, ctx.nowMs(), ctx.tokenPrefix);
     const permissions = found.ok ? await ctx.roles.permissionsOf(found.key.organizationId, found.key.roleId) : [];
     return this.#verdict(principal, body, found, permissions);
   }
@@ -167,7 +167,7 @@ export class KeysService {
   verifyNow(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, memory: MemoryReads): VerifyResult {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.verify');
-    const found = lookupPresentedKeyNow(memory, body.key, ctx.clock().getTime(), ctx.tokenPrefix);
+    const found = lookupPresentedKeyNow(memory, body.key, ctx.nowMs(), ctx.tokenPrefix);
     const permissions = found.ok ? ctx.roles.permissionsNow(memory, found.key.organizationId, found.key.roleId) : [];
     return this.#verdict(principal, body, found, permissions);
   }

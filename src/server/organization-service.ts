@@ -26,7 +26,7 @@ export class OrganizationService {
       name: organization.name,
       plan: organization.plan,
       activeKeyLimit: this.#ctx.activeKeyLimit(organization),
-      activeKeys: await this.#ctx.store.countActiveKeys(organization.id, this.#ctx.clock().getTime()),
+      activeKeys: await this.#ctx.store.countActiveKeys(organization.id, this.#ctx.nowMs()),
       ipAllowlist: organization.ipAllowlist,
       rotationDays: organization.rotationDays,
       createdAt: organization.createdAt,
@@ -74,7 +74,7 @@ export class OrganizationService {
   async usage(principal: Principal, query: Parsed<typeof schemas.UsageQuery>) {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'usage.view');
-    const now = ctx.clock().getTime();
+    const now = ctx.nowMs();
     const to = query.to ?? day(now);
     const from = query.from ?? day(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS);
     if (from > to) {

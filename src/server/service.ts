@@ -49,7 +49,7 @@ export class KeyService {
   /** Who is calling: the key behind an Authorization header, its organization and permissions. */
   async authenticate(authorization: string | undefined, ip: string | null): Promise<Principal> {
     const ctx = this.context;
-    const key = await findKeyForSecret(ctx.store, secretFromAuthorization(authorization), ctx.clock().getTime(), ctx.tokenPrefix);
+    const key = await findKeyForSecret(ctx.store, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
     const organization = await ctx.store.getOrganization(key.organizationId);
     return this.#principal(key, organization, await ctx.roles.permissionsOf(key.organizationId, key.roleId), ip);
   }
@@ -59,7 +59,7 @@ export class KeyService {
     const ctx = this.context;
     const memory = ctx.store.memory;
     if (!memory) return undefined;
-    const found = lookupPresentedKeyNow(memory, secretFromAuthorization(authorization), ctx.clock().getTime(), ctx.tokenPrefix);
+    const found = lookupPresentedKeyNow(memory, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
     if (!found.ok) throw found.error;
     const { key } = found;
     return this.#principal(key, memory.organization(key.organizationId), ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip);
