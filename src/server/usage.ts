@@ -9,16 +9,20 @@ import type { UsageSink } from './context.ts';
 
 const DAY_MS = 86_400_000;
 
-interface LastUse {
+/** A key's accepted uses since the last flush: the latest one, and how many today. */
+interface KeyUse {
+  organizationId: string;
   at: number;
   ip: string | null;
+  valid: number;
 }
 
 export class UsageTracker implements UsageSink {
   readonly #store: Store;
-  readonly #lastUse = new Map<string, LastUse>();
-  /** Counts of the current UTC day, by "keyId|outcome". */
-  #counts = new Map<string, UsageCount>();
+  /** Accepted uses by key id: one lookup per verify, the hot path's common case. */
+  #uses = new Map<string, KeyUse>();
+  /** Refused uses of the current UTC day, by "keyId|outcome". */
+  #refused = new Map<string, UsageCount>();
   /** Counts of days that ended since the last flush. */
   #earlier: UsageCount[] = [];
   #day = '';
@@ -39,28 +43,40 @@ export class UsageTracker implements UsageSink {
     const now = this.#now();
     if (now >= this.#dayEnds) this.#newDay(now);
     if (outcome === 'VALID') {
-      const entry = this.#lastUse.get(key.id);
-      if (entry) {
-        entry.at = now;
-        entry.ip = ip;
-      } else this.#lastUse.set(key.id, { at: now, ip });
+      const use = this.#uses.get(key.id);
+      if (use) {
+        use.at = now;
+        use.ip = ip;
+        use.valid++;
+      } else this.#uses.set(key.id, { organizationId: key.organizationId, at: now, ip, valid: 1 });
+      return;
     }
-    const countKey = outcome === 'VALID' ? key.id : `${key.id}|${outcome}`;
-    const count = this.#counts.get(countKey);
+    const countKey = `${key.id}|${outcome}`;
+    const count = this.#refused.get(countKey);
     if (count) count.count++;
-    else this.#counts.set(countKey, { organizationId: key.organizationId, keyId: key.id, day: this.#day, outcome, count: 1 });
+    else this.#refused.set(countKey, { organizationId: key.organizationId, keyId: key.id, day: this.#day, outcome, count: 1 });
+  }
+
+  /** The counts of the day so far, as rows (accepted uses with outcome VALID). */
+  #todaysCounts(): UsageCount[] {
+    const rows = [...this.#refused.values()];
+    for (const [keyId, use] of this.#uses) {
+      if (use.valid > 0) rows.push({ organizationId: use.organizationId, keyId, day: this.#day, outcome: 'VALID', count: use.valid });
+    }
+    return rows;
   }
 
   #newDay(now: number): void {
-    this.#earlier.push(...this.#counts.values());
-    this.#counts = new Map();
+    this.#earlier.push(...this.#todaysCounts());
+    this.#refused = new Map();
+    for (const use of this.#uses.values()) use.valid = 0;
     const start = now - (now % DAY_MS);
     this.#day = new Date(start).toISOString().slice(0, 10);
     this.#dayEnds = start + DAY_MS;
   }
 
   pending(keyId: string): UsageUpdate | undefined {
-    const use = this.#lastUse.get(keyId);
+    const use = this.#uses.get(keyId);
     return use ? { keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip } : undefined;
   }
 
@@ -69,18 +85,18 @@ export class UsageTracker implements UsageSink {
     this.#flushing = this.#flushing
       .catch(() => {})
       .then(async () => {
-        if (this.#lastUse.size === 0 && this.#counts.size === 0 && this.#earlier.length === 0) return;
-        const uses = [...this.#lastUse.entries()];
-        const counts = [...this.#earlier, ...this.#counts.values()];
-        this.#lastUse.clear();
-        this.#counts = new Map();
+        if (this.#uses.size === 0 && this.#refused.size === 0 && this.#earlier.length === 0) return;
+        const counts = [...this.#earlier, ...this.#todaysCounts()];
+        const uses = this.#uses;
+        this.#uses = new Map();
+        this.#refused = new Map();
         this.#earlier = [];
-        const updates = uses.map(([keyId, use]) => ({ keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip }));
+        const updates = [...uses].map(([keyId, use]) => ({ keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip }));
         try {
           await this.#store.recordUsage(updates, counts);
         } catch (error) {
-          // Keep what could not be written for the next flush.
-          for (const [keyId, use] of uses) if (!this.#lastUse.has(keyId)) this.#lastUse.set(keyId, use);
+          // Keep what could not be written for the next flush (the counts as rows; a newer last use wins).
+          for (const [keyId, use] of uses) if (!this.#uses.has(keyId)) this.#uses.set(keyId, { ...use, valid: 0 });
           this.#earlier.push(...counts);
           throw error;
         }
