@@ -3,11 +3,21 @@
  * content goes to a temp file that is fsync'ed, renamed over the old one, and
  * the directory is fsync'ed so the rename itself is on disk. (lowdb's own
  * JSONFile replaces atomically but never fsyncs.) Writes are serialized by the
- * store's group commit, so one temp file suffices.
+ * store, so one temp file suffices.
  */
 import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
+
+/** fsyncs the directory holding `file`, so a rename or delete in it is on disk. */
+export async function syncDirectory(file: string): Promise<void> {
+  const directory = await open(dirname(file), 'r');
+  try {
+    await directory.sync();
+  } finally {
+    await directory.close();
+  }
+}
 
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly #file: string;
@@ -33,21 +43,28 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   async write(data: T): Promise<void> {
     // Serialize before the first await: the snapshot is the state at call time.
-    const text = JSON.stringify(data);
-    this.lastBytes = Buffer.byteLength(text);
+    await this.writeParts([JSON.stringify(data)]);
+  }
+
+  /**
+   * Writes the file from parts of its text, awaiting each write: a large
+   * snapshot produced part by part (a generator) leaves the event loop free
+   * between parts.
+   */
+  async writeParts(parts: Iterable<string>): Promise<void> {
+    let bytes = 0;
     const handle = await open(this.#temp, 'w', 0o600);
     try {
-      await handle.writeFile(text, 'utf8');
+      for (const part of parts) {
+        await handle.write(part);
+        bytes += Buffer.byteLength(part);
+      }
       await handle.sync();
     } finally {
       await handle.close();
     }
     await rename(this.#temp, this.#file);
-    const directory = await open(dirname(this.#file), 'r');
-    try {
-      await directory.sync();
-    } finally {
-      await directory.close();
-    }
+    await syncDirectory(this.#file);
+    this.lastBytes = bytes;
   }
 }

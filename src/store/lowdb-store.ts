@@ -5,9 +5,18 @@
  * memory, then group-committed: the records it changed are appended to a
  * write-ahead journal (db.json.journal, one fdatasync'ed line per commit),
  * so a commit costs what it changed, not the size of the store. When the
- * journal outgrows the snapshot, lowdb rewrites db.json whole (atomically,
- * fsync'ed) and the journal starts again. Opening replays the journal over the
- * snapshot; `journalSeq` in the snapshot says which entries it already holds.
+ * journal outgrows the snapshot, it is compacted in the background: the
+ * journal is retired and a new one started (between two commits), and
+ * db.json is rewritten part by part (atomically, fsync'ed) while commits go
+ * on; then the retired journal is deleted. Opening replays the journal(s)
+ * over the snapshot; `journalSeq` in the snapshot says which entries it
+ * already holds.
+ *
+ * The background snapshot is fuzzy: its lists are copied when the journal is
+ * retired, but a record changed after that may be written in its newer
+ * state. Replaying the journal entries after `journalSeq` over it still ends
+ * in the right state, because every op is a whole-record put, a delete, or an
+ * append to a list that was copied (audit events are never duplicated).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -70,6 +79,29 @@ export interface LowdbStoreOptions {
 }
 
 const DEFAULT_MIN_COMPACT_BYTES = 4 * 1024 * 1024;
+/** Records serialized per part of a background snapshot (a few milliseconds of JSON.stringify). */
+const RECORDS_PER_PART = 1_000;
+
+/** db.json's text in parts: the same JSON as JSON.stringify(data), a slice of each list at a time. */
+function* snapshotParts(data: LowdbData): Generator<string> {
+  let separator = '{';
+  for (const [field, value] of Object.entries(data)) {
+    if (value === undefined) continue; // as JSON.stringify does
+    const name = `${separator}${JSON.stringify(field)}:`;
+    separator = ',';
+    if (!Array.isArray(value)) {
+      yield name + JSON.stringify(value);
+      continue;
+    }
+    yield `${name}[`;
+    for (let start = 0; start < value.length; start += RECORDS_PER_PART) {
+      const slice = JSON.stringify(value.slice(start, start + RECORDS_PER_PART));
+      yield (start > 0 ? ',' : '') + slice.slice(1, -1);
+    }
+    yield ']';
+  }
+  yield '}';
+}
 
 const activeCount = (keys: readonly KeyRecord[], now: number, except?: string): number =>
   keys.reduce((n, key) => (key.id !== except && countsAgainstLimit(key, now) ? n + 1 : n), 0);
@@ -127,6 +159,8 @@ export class LowdbStore implements Store {
   #pendingOps: Op[] = [];
   #seq: number;
   readonly #minCompactBytes: number;
+  /** The background compaction in progress, if any. */
+  #compaction: Promise<void> | undefined;
   #closed = false;
 
   private constructor(
@@ -239,16 +273,54 @@ export class LowdbStore implements Store {
     }
   }
 
-  /** One group commit: append what changed to the journal, or rewrite the snapshot when the journal has grown. */
-  #write(): Promise<void> {
+  /** One group commit: append what changed to the journal; start a compaction when the journal has grown. */
+  async #write(): Promise<void> {
     const ops = this.#pendingOps;
     this.#pendingOps = [];
-    if (this.#journal.bytes >= Math.max(this.#minCompactBytes, this.#snapshotFile.lastBytes)) return this.#snapshot();
+    // A retired journal with no compaction running: the last one failed. One
+    // snapshot in the foreground holds everything and drops both journals.
+    if (!this.#compaction && this.#journal.hasRetired) return this.#snapshot();
     // Serializes synchronously, so the line holds the state as of now.
-    return this.#journal.append({ seq: ++this.#seq, ops });
+    await this.#journal.append({ seq: ++this.#seq, ops });
+    if (!this.#compaction && this.#journal.bytes >= Math.max(this.#minCompactBytes, this.#snapshotFile.lastBytes)) {
+      // Retired here, between two appends; written in the background.
+      const view = this.#snapshotView();
+      try {
+        await this.#journal.retire();
+      } catch {
+        return; // this commit is durable all the same; a later one compacts
+      }
+      this.#compaction = this.#compact(view)
+        .catch(() => {}) // the retired journal stays; the next commit snapshots in the foreground
+        .finally(() => {
+          this.#compaction = undefined;
+        });
+    }
   }
 
+  /** The snapshot as of now: the lists copied (cheap, pointers only), the records shared. */
+  #snapshotView(): LowdbData {
+    const data = this.#db.data;
+    return {
+      ...data,
+      journalSeq: this.#seq,
+      organizations: [...data.organizations],
+      keys: [...data.keys],
+      roles: [...data.roles],
+      permissions: [...data.permissions],
+      audit: [...data.audit],
+      usage: [...data.usage],
+    };
+  }
+
+  async #compact(view: LowdbData): Promise<void> {
+    await this.#snapshotFile.writeParts(snapshotParts(view));
+    await this.#journal.dropRetired();
+  }
+
+  /** A consistent snapshot written at once (at open, at close, and after a failed compaction). */
   async #snapshot(): Promise<void> {
+    await this.#compaction;
     this.#db.data.journalSeq = this.#seq;
     await this.#db.write();
     await this.#journal.reset();

@@ -1,5 +1,5 @@
 /** The embedded store: group commit, atomic replace, indexes, the invariants it enforces. */
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,6 +89,106 @@ describe('lowdb store', () => {
     expect(maxJournal).toBeLessThan(2 * Math.max(256 * 1024, statSync(file).size));
     await store.close();
     expect(JSON.parse(readFileSync(file, 'utf8')).keys).toHaveLength(1001);
+  });
+
+  it('compacts in the background: commits go on, and a crash at any point of it loses and duplicates nothing', async () => {
+    const { dir, file, store, org, mint, audit } = await freshStore({ minCompactBytes: 64 * 1024 });
+    const retired = `${file}.journal.old`;
+    const acknowledged: { keys: ReturnType<typeof mint>[]; revoked: string[]; audits: number } = { keys: [], revoked: [], audits: 1 };
+    const insert = async (count: number, tag: string) => {
+      const keys = Array.from({ length: count }, (_, i) => mint(`${tag}-${i}`));
+      await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit(key.id))));
+      acknowledged.keys.push(...keys);
+      acknowledged.audits += count;
+    };
+    // A crash image: the store's files exactly as they are at this moment (synchronous copies).
+    const images: { dir: string; keys: number; revoked: string[]; audits: number }[] = [];
+    const crashImage = (name: string, extra: Record<string, string> = {}) => {
+      const image = join(dir, name);
+      mkdirSync(image);
+      for (const suffix of ['', '.journal', '.journal.old']) if (existsSync(`${file}${suffix}`)) copyFileSync(`${file}${suffix}`, join(image, `db.json${suffix}`));
+      for (const [from, to] of Object.entries(extra)) copyFileSync(from, join(image, to));
+      images.push({ dir: image, keys: acknowledged.keys.length, revoked: [...acknowledged.revoked], audits: acknowledged.audits });
+    };
+
+    // Commit until one retires the journal: that commit returns before the snapshot is written.
+    let batches = 0;
+    while (!existsSync(retired)) {
+      await insert(40, `a${batches++}`);
+      expect(batches).toBeLessThan(100);
+    }
+    crashImage('right-after-retiring');
+    copyFileSync(retired, join(dir, 'retired-journal'));
+
+    // Commits go on while the snapshot is being written: new keys, revocations, usage.
+    await insert(40, 'during');
+    for (const key of acknowledged.keys.slice(0, 10)) {
+      await store.revokeKey(org.id, key.id, new Date().toISOString(), audit(key.id));
+      acknowledged.revoked.push(key.id);
+      acknowledged.audits++;
+    }
+    crashImage('during-compaction');
+
+    // Wait for the compaction to finish: the retired journal goes once the snapshot is durable.
+    for (let i = 0; existsSync(retired); i++) {
+      expect(i).toBeLessThan(500);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await insert(10, 'after');
+    crashImage('after-compaction');
+    // A crash between the snapshot's rename and the retired journal's deletion.
+    crashImage('before-dropping-retired', { [join(dir, 'retired-journal')]: 'db.json.journal.old' });
+    await store.close();
+
+    const snapshotKeys = JSON.parse(readFileSync(file, 'utf8')).keys.length;
+    expect(snapshotKeys).toBe(acknowledged.keys.length + 1);
+    for (const image of images) {
+      const recovered = await LowdbStore.open(join(image.dir, 'db.json'));
+      const all = (await recovered.listKeys(org.id, { status: 'all', limit: 10_000, now: Date.now() })).items;
+      expect(all, image.dir).toHaveLength(image.keys + 1);
+      for (const key of acknowledged.keys.slice(0, image.keys)) expect(await recovered.findKeyByHash(key.secretHash), image.dir).toMatchObject({ id: key.id });
+      for (const id of image.revoked) expect((await recovered.findKeyById(id))?.revokedAt, image.dir).not.toBeNull();
+      const events = (await recovered.listAudit(org.id, { limit: 10_000 })).items;
+      expect(events, image.dir).toHaveLength(image.audits);
+      expect(new Set(events.map((e) => e.id)).size, image.dir).toBe(image.audits);
+      await recovered.close();
+      // Opening left one self-contained snapshot and an empty journal.
+      expect(readdirSync(image.dir).sort()).toEqual(['db.json', 'db.json.journal']);
+    }
+  });
+
+  it('snapshots in the foreground after a background compaction failed, and loses nothing', async () => {
+    const { dir, file, store, org, mint, audit } = await freshStore({ minCompactBytes: 32 * 1024 });
+    // The snapshot's temp file cannot be created while a directory sits at its path.
+    const temp = join(dir, '.db.json.tmp');
+    mkdirSync(temp);
+    const keys: ReturnType<typeof mint>[] = [];
+    for (let batch = 0; !existsSync(`${file}.journal.old`); batch++) {
+      expect(batch).toBeLessThan(100);
+      const more = Array.from({ length: 40 }, (_, i) => mint(`f${batch}-${i}`));
+      await Promise.all(more.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
+      keys.push(...more);
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the background compaction fails
+    // The next commit snapshots in the foreground, which fails too: that commit is refused...
+    await expect(store.insertKey(mint('refused'), { activeLimit: null, now: Date.now() }, audit())).rejects.toThrow(/EISDIR|directory/);
+    // ...and once the path is free, the next one snapshots everything and drops both journals.
+    rmSync(temp, { recursive: true });
+    const last = mint('last');
+    await store.insertKey(last, { activeLimit: null, now: Date.now() }, audit());
+    keys.push(last);
+    expect(existsSync(`${file}.journal.old`)).toBe(false);
+    expect(statSync(`${file}.journal`).size).toBe(0);
+    // Nothing acknowledged is lost, even without closing.
+    const crashed = join(dir, 'crashed');
+    mkdirSync(crashed);
+    copyFileSync(file, join(crashed, 'db.json'));
+    copyFileSync(`${file}.journal`, join(crashed, 'db.json.journal'));
+    const recovered = await LowdbStore.open(join(crashed, 'db.json'));
+    for (const key of keys) expect(await recovered.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
+    expect((await recovered.listKeys(org.id, { status: 'all', limit: 10_000, now: Date.now() })).items.length).toBeGreaterThanOrEqual(keys.length + 1);
+    await recovered.close();
+    await store.close();
   });
 
   it('filters keys by last use and by rotation due date', async () => {
