@@ -32,7 +32,11 @@ export interface StartOptions {
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
+  const store = await openStore({
+    file: config.storeFile,
+    databaseUrl: config.databaseUrl,
+    onBackgroundError: (error, what) => logger.error({ err: error, what }, `store: ${what} failed`),
+  });
   const usage = new UsageTracker(store, config.usageFlushMs);
   const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan });
   const metrics = config.metrics === 'on' ? new Metrics(store, () => Date.now()) : undefined;

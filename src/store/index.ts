@@ -6,17 +6,19 @@ import type { Store } from './store.ts';
 export interface StoreConfig {
   file: string;
   databaseUrl?: string | undefined;
-  /** Tuning of the PostgreSQL store (pool size, cache refresh, a logger for background errors); defaults otherwise. */
+  /** Tuning of the PostgreSQL store (pool size, cache refresh); defaults otherwise. */
   postgres?: PostgresStoreOptions | undefined;
+  /** Errors of work no request waits for (lowdb: background compaction; PostgreSQL: LISTEN connection, cache refresh). */
+  onBackgroundError?: ((error: Error, what: string) => void) | undefined;
 }
 
 export async function openStore(config: StoreConfig): Promise<Store> {
   if (config.databaseUrl) {
     // Loaded only when selected: the default lowdb setup never loads pg.
     const { PostgresStore } = await import('./postgres/postgres-store.ts');
-    return PostgresStore.open(config.databaseUrl, config.postgres);
+    return PostgresStore.open(config.databaseUrl, { onBackgroundError: config.onBackgroundError, ...config.postgres });
   }
-  return LowdbStore.open(config.file);
+  return LowdbStore.open(config.file, { onBackgroundError: config.onBackgroundError });
 }
 
 export type { Store } from './store.ts';

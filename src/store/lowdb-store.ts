@@ -76,6 +76,8 @@ type Op =
 export interface LowdbStoreOptions {
   /** Rewrite the snapshot once the journal is larger than this and than the last snapshot. */
   minCompactBytes?: number;
+  /** Called when a background compaction fails (the next commit then snapshots in the foreground). */
+  onBackgroundError?: ((error: Error, what: string) => void) | undefined;
 }
 
 const DEFAULT_MIN_COMPACT_BYTES = 4 * 1024 * 1024;
@@ -159,6 +161,7 @@ export class LowdbStore implements Store {
   #pendingOps: Op[] = [];
   #seq: number;
   readonly #minCompactBytes: number;
+  readonly #onBackgroundError: ((error: Error, what: string) => void) | undefined;
   /** The background compaction in progress, if any. */
   #compaction: Promise<void> | undefined;
   #closed = false;
@@ -173,6 +176,7 @@ export class LowdbStore implements Store {
   ) {
     this.file = file;
     this.#minCompactBytes = options.minCompactBytes ?? DEFAULT_MIN_COMPACT_BYTES;
+    this.#onBackgroundError = options.onBackgroundError;
     this.#db = db;
     this.#snapshotFile = snapshotFile;
     this.#journal = journal;
@@ -287,11 +291,13 @@ export class LowdbStore implements Store {
       const view = this.#snapshotView();
       try {
         await this.#journal.retire();
-      } catch {
+      } catch (error) {
+        this.#onBackgroundError?.(error as Error, 'retiring the journal for a compaction');
         return; // this commit is durable all the same; a later one compacts
       }
       this.#compaction = this.#compact(view)
-        .catch(() => {}) // the retired journal stays; the next commit snapshots in the foreground
+        // The retired journal stays; the next commit snapshots in the foreground.
+        .catch((error: unknown) => this.#onBackgroundError?.(error as Error, 'background compaction'))
         .finally(() => {
           this.#compaction = undefined;
         });

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueKey, newAuditEvent, newOrganization } from '../../src/core/issue.ts';
 import { KeywardError } from '../../src/core/errors.ts';
-import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { LowdbStore, type LowdbStoreOptions } from '../../src/store/lowdb-store.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-async function freshStore(options: { minCompactBytes?: number } = {}) {
+async function freshStore(options: LowdbStoreOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-store-'));
   dirs.push(dir);
   const file = join(dir, 'db.json');
@@ -157,8 +157,9 @@ describe('lowdb store', () => {
     }
   });
 
-  it('snapshots in the foreground after a background compaction failed, and loses nothing', async () => {
-    const { dir, file, store, org, mint, audit } = await freshStore({ minCompactBytes: 32 * 1024 });
+  it('snapshots in the foreground after a background compaction failed, reports it, and loses nothing', async () => {
+    const failures: string[] = [];
+    const { dir, file, store, org, mint, audit } = await freshStore({ minCompactBytes: 32 * 1024, onBackgroundError: (error, what) => failures.push(`${what}: ${error.message}`) });
     // The snapshot's temp file cannot be created while a directory sits at its path.
     const temp = join(dir, '.db.json.tmp');
     mkdirSync(temp);
@@ -170,6 +171,7 @@ describe('lowdb store', () => {
       keys.push(...more);
     }
     await new Promise((r) => setTimeout(r, 50)); // the background compaction fails
+    expect(failures).toEqual([expect.stringMatching(/^background compaction: EISDIR/)]);
     // The next commit snapshots in the foreground, which fails too: that commit is refused...
     await expect(store.insertKey(mint('refused'), { activeLimit: null, now: Date.now() }, audit())).rejects.toThrow(/EISDIR|directory/);
     // ...and once the path is free, the next one snapshots everything and drops both journals.
