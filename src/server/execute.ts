@@ -9,6 +9,7 @@ import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { Route } from './routes.ts';
+import { NOT_IN_MEMORY } from '../store/store.ts';
 import type { KeyService } from './service.ts';
 
 export interface RawRequest {
@@ -131,7 +132,8 @@ export async function executeRoute(route: Route, request: RawRequest, env: Route
 /**
  * POST /v1/verify without a single await, when the store reads from memory:
  * the same steps as executeRoute, run synchronously. Undefined when the store
- * cannot, and the caller falls back to executeRoute.
+ * cannot (no memory reads, or a cache miss: nothing was counted then), and the
+ * caller falls back to executeRoute.
  */
 export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEnv): RouteOutcome | undefined {
   const memory = env.service.store.memory;
@@ -144,13 +146,21 @@ export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEn
     try {
       principal = env.service.authenticateNow(request.authorization, request.ip)!;
     } catch (error) {
-      noteAuthFailure(env, request, error);
+      if (error !== NOT_IN_MEMORY) noteAuthFailure(env, request, error);
       throw error;
     }
     keyId = principal.key.id;
-    const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
-    return { status: route.success.status, body: env.service.keys.verifyNow(principal, body, memory), keyId };
+    try {
+      const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
+      const result = env.service.keys.verifyNow(principal, body, memory);
+      env.service.countUse(principal);
+      return { status: route.success.status, body: result, keyId };
+    } catch (error) {
+      if (error !== NOT_IN_MEMORY) env.service.countUse(principal);
+      throw error;
+    }
   } catch (error) {
+    if (error === NOT_IN_MEMORY) return undefined;
     return failed(env, route, error, keyId);
   }
 }

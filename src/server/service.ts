@@ -54,7 +54,12 @@ export class KeyService {
     return this.#principal(key, organization, await ctx.roles.permissionsOf(key.organizationId, key.roleId), ip);
   }
 
-  /** The same without awaiting, when the store reads from memory (the verify fast path); undefined otherwise. */
+  /**
+   * The same without awaiting, from the store's in-memory reads (the verify
+   * fast path); undefined when the store has none. It throws NOT_IN_MEMORY,
+   * before any side effect, when a cache lacks something. It does not count
+   * the accepted use: call countUse once the request was answered from memory.
+   */
   authenticateNow(authorization: string | undefined, ip: string | null): Principal | undefined {
     const ctx = this.context;
     const memory = ctx.store.memory;
@@ -62,10 +67,16 @@ export class KeyService {
     const found = lookupPresentedKeyNow(memory, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
     if (!found.ok) throw found.error;
     const { key } = found;
-    return this.#principal(key, memory.organization(key.organizationId), ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip);
+    const organization = memory.organization(key.organizationId);
+    return this.#principal(key, organization, ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip, false);
   }
 
-  #principal(key: KeyRecord, organization: Organization | undefined, permissions: readonly string[], ip: string | null): Principal {
+  /** Counts an accepted use of the caller's key (after authenticateNow). */
+  countUse(principal: Principal): void {
+    this.context.usage.seen(principal.key, principal.ip);
+  }
+
+  #principal(key: KeyRecord, organization: Organization | undefined, permissions: readonly string[], ip: string | null, countUse = true): Principal {
     const ctx = this.context;
     if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
     const refused = allowlistError(organization, key, ip);
@@ -73,8 +84,9 @@ export class KeyService {
       ctx.usage.seen(key, ip, refused.code);
       throw refused;
     }
-    ctx.usage.seen(key, ip);
-    return { key, organization, permissions, ip };
+    const principal = { key, organization, permissions, ip };
+    if (countUse) this.countUse(principal);
+    return principal;
   }
 
   /**

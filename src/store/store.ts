@@ -83,7 +83,24 @@ export interface UsageUpdate {
   lastUsedIp: string | null;
 }
 
-/** In-memory reads a store may offer; with them the verify path runs without awaiting anything. */
+/**
+ * Thrown by the in-memory reads of a store that only caches (PostgreSQL) when
+ * the answer is not in memory: the caller then takes the awaiting path. One
+ * instance, made once: a miss is ordinary, not a fault worth a stack trace.
+ */
+export const NOT_IN_MEMORY = new Error('not in memory: read it from the store');
+
+/** For a store's memory reads: signals a miss. */
+export function notInMemory(): never {
+  throw NOT_IN_MEMORY;
+}
+
+/**
+ * In-memory reads a store may offer; with them the verify path runs without
+ * awaiting anything. A store that holds everything (lowdb) answers every
+ * read, undefined meaning "there is none"; a store that only caches throws
+ * NOT_IN_MEMORY on a miss.
+ */
 export interface MemoryReads {
   keyByHash(secretHash: string): KeyRecord | undefined;
   organization(id: string): Organization | undefined;

@@ -21,12 +21,14 @@ import { builtinRole } from '../../core/permissions.ts';
 import { keyLimitError, rotatedExpiry } from '../lowdb-store.ts';
 import {
   changesOf,
+  notInMemory,
   type Audit,
   type AuditFilter,
   type InsertKeyOptions,
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
+  type MemoryReads,
   type OrganizationPatch,
   type RolePatch,
   type RotateKeyInput,
@@ -132,6 +134,12 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly pool: pg.Pool;
   readonly cache: KeyCache;
+  /** Keys and organizations this replica has seen (kept current by LISTEN/NOTIFY); custom roles always need the database. */
+  readonly memory: MemoryReads = {
+    keyByHash: (secretHash) => this.cache.keyByHash(secretHash) ?? notInMemory(),
+    organization: (id) => this.cache.organization(id) ?? notInMemory(),
+    customRole: () => notInMemory(),
+  };
   readonly #url: string;
   readonly #instance = randomUUID();
   readonly #options: Required<Omit<PostgresStoreOptions, 'onBackgroundError'>> & Pick<PostgresStoreOptions, 'onBackgroundError'>;
