@@ -292,6 +292,39 @@ describe('PostgreSQL store: each replica caches key state', () => {
     expect(ms).toBeLessThan(5_000);
   });
 
+  it('concurrent reads of a key the cache lacks share one query, unless something was invalidated meanwhile', async () => {
+    const url = await database();
+    const [a, b] = [await replica(url), await replica(url)];
+    const { org, mint, audit } = await seeded(a);
+    const key = mint('cold');
+    await a.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
+    const queries: string[] = [];
+    const query = b.pool.query.bind(b.pool);
+    b.pool.query = ((text: string, params?: unknown[]) => {
+      if (typeof text === 'string' && text.includes('WHERE secret_hash')) queries.push(text);
+      return query(text, params);
+    }) as typeof b.pool.query;
+    // 50 requests for a key B has not seen, all at once: one query, 50 answers.
+    const answers = await Promise.all(Array.from({ length: 50 }, () => b.findKeyByHash(key.secretHash)));
+    expect(answers.every((found) => found?.id === key.id)).toBe(true);
+    expect(queries).toHaveLength(1);
+    // The same for a key nobody has (a brute-force burst): one query.
+    const unknown = mint('never stored');
+    expect(await Promise.all(Array.from({ length: 20 }, () => b.findKeyByHash(unknown.secretHash)))).toEqual(Array(20).fill(undefined));
+    expect(queries).toHaveLength(2);
+    // A read that starts after an invalidation does not join one started before it
+    // (that one may predate the change). B's LISTEN connection invalidates on A's
+    // notice; here the test does it itself, so the order is certain.
+    await a.revokeKey(org.id, key.id, new Date().toISOString(), audit());
+    b.cache.invalidateKeys([key.id]);
+    const before = b.findKeyByHash(key.secretHash);
+    b.cache.invalidateKeys([key.id]);
+    const after = b.findKeyByHash(key.secretHash);
+    expect((await after)?.revokedAt).not.toBeNull();
+    await before;
+    expect(queries).toHaveLength(4);
+  });
+
   it('a change whose notification was lost reaches the cache by the periodic refresh (bounded staleness)', async () => {
     const url = await database();
     const b = await replica(url, { refreshMs: 200 });

@@ -134,6 +134,8 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly pool: pg.Pool;
   readonly cache: KeyCache;
+  /** Reads by secret hash in flight, with the cache epoch they started at (see findKeyByHash). */
+  readonly #keyReads = new Map<string, { epoch: number; read: Promise<KeyRecord | undefined> }>();
   /** Keys and organizations this replica has seen (kept current by LISTEN/NOTIFY); custom roles always need the database. */
   readonly memory: MemoryReads = {
     keyByHash: (secretHash) => this.cache.keyByHash(secretHash) ?? notInMemory(),
@@ -484,10 +486,29 @@ export class PostgresStore implements Store {
 
   // ---- keys ----
 
+  /**
+   * From the cache, else from the database. Requests for the same key that
+   * arrive while its read is in flight share that read (a cold replica under
+   * load would otherwise send one query per request and queue them all), but
+   * only while nothing was invalidated since it started: a request that
+   * arrives after a revocation never gets an answer read before it.
+   */
   async findKeyByHash(secretHash: string): Promise<KeyRecord | undefined> {
     const cached = this.cache.keyByHash(secretHash);
     if (cached) return cached;
     const epoch = this.cache.epoch;
+    const inFlight = this.#keyReads.get(secretHash);
+    if (inFlight && inFlight.epoch === epoch) return inFlight.read;
+    const read = this.#readKeyByHash(secretHash, epoch);
+    this.#keyReads.set(secretHash, { epoch, read });
+    try {
+      return await read;
+    } finally {
+      if (this.#keyReads.get(secretHash)?.read === read) this.#keyReads.delete(secretHash);
+    }
+  }
+
+  async #readKeyByHash(secretHash: string, epoch: number): Promise<KeyRecord | undefined> {
     const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE secret_hash = $1`, [secretHash]);
     if (!rows[0]) return undefined;
     const key = keyFromRow(rows[0]);
