@@ -141,7 +141,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await signIn(page, service.adminSecret);
     await page.getByRole('heading', { level: 1, name: 'API Keys' }).waitFor();
     expect(await page.getByTestId('org').textContent()).toContain('acme');
-    expect(await page.getByTestId('my-role').textContent()).toBe('Admin');
+    // The role's name replaces its id once the roles list has loaded.
+    await expect.poll(() => page.getByTestId('my-role').textContent()).toBe('Admin');
     const storage = await page.evaluate(() => ({ session: JSON.stringify(sessionStorage), local: localStorage.length, url: location.href, cookie: document.cookie }));
     expect(storage.session).toContain(service.adminSecret);
     expect(storage.local).toBe(0);
@@ -457,7 +458,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const { context: ctx, page: p } = await newPage();
     await signIn(p, viewer.secret);
     await row(p, 'Production Server (EU)').waitFor();
-    expect(await p.getByTestId('my-role').textContent()).toBe('Viewer');
+    await expect.poll(() => p.getByTestId('my-role').textContent()).toBe('Viewer');
     expect(await p.getByRole('button', { name: '+ Create New Key' }).count()).toBe(0);
     expect(await p.getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
     const tabs = await p.getByRole('navigation', { name: 'Dashboard sections' }).getByRole('link').allTextContents();
