@@ -132,6 +132,8 @@ export class Api {
   listRoles = async (): Promise<Role[]> => (await this.request<{ items: Role[] }>('GET', '/v1/roles')).items;
   createRole = (body: { id: string; name: string; description: string; permissions: string[] }): Promise<Role> =>
     this.request('POST', '/v1/roles', body);
+  updateRole = (id: string, body: { name: string; description: string; permissions: string[] }): Promise<Role> =>
+    this.request('PATCH', `/v1/roles/${encodeURIComponent(id)}`, body);
   deleteRole = (id: string): Promise<void> => this.request('DELETE', `/v1/roles/${encodeURIComponent(id)}`);
   listPermissions = async (): Promise<Permission[]> => (await this.request<{ items: Permission[] }>('GET', '/v1/permissions')).items;
   createPermission = (body: { name: string; description: string }): Promise<Permission> => this.request('POST', '/v1/permissions', body);

@@ -1,4 +1,4 @@
-/** Roles tab: built-in and custom roles; define a custom role with a permission picker. */
+/** Roles tab: built-in and custom roles; define or change a custom role with a permission picker. */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Permission, Role } from './api.ts';
@@ -15,12 +15,14 @@ function groupPermissions(permissions: readonly Permission[]): [string, Permissi
   return [...groups.entries()];
 }
 
-function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; permissions: Permission[]; onClose: () => void; onCreated: (role: Role) => void }) {
-  const [name, setName] = useState('');
-  const [id, setId] = useState('');
-  const [idTouched, setIdTouched] = useState(false);
-  const [description, setDescription] = useState('');
-  const [chosen, setChosen] = useState<Set<string>>(new Set());
+/** Defines a custom role, or changes one (`role`): its id stays, name, description and permissions change. */
+function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; permissions: Permission[]; role?: Role; onClose: () => void; onSaved: (role: Role) => void }) {
+  const editing = role !== undefined;
+  const [name, setName] = useState(role?.name ?? '');
+  const [id, setId] = useState(role?.id ?? '');
+  const [idTouched, setIdTouched] = useState(editing);
+  const [description, setDescription] = useState(role?.description ?? '');
+  const [chosen, setChosen] = useState<Set<string>>(new Set(role?.permissions ?? []));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const toggle = (perm: string, on: boolean) =>
@@ -35,7 +37,8 @@ function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; 
     setBusy(true);
     setError(null);
     try {
-      onCreated(await ctx.api.createRole({ id, name, description, permissions: [...chosen] }));
+      const body = { name, description, permissions: [...chosen] };
+      onSaved(await (editing ? ctx.api.updateRole(id, body) : ctx.api.createRole({ id, ...body })));
     } catch (e) {
       setError(e);
       setBusy(false);
@@ -43,7 +46,7 @@ function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; 
   };
   return h(
     Dialog,
-    { title: 'New Role', onClose, class: 'wide' },
+    { title: editing ? `Edit Role ${role.name}` : 'New Role', onClose, class: 'wide' },
     h(
       'form',
       { onSubmit: submit, class: 'form' },
@@ -66,6 +69,7 @@ function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; 
         id: 'role-id',
         value: id,
         required: true,
+        readOnly: editing,
         class: 'mono',
         pattern: '[a-z][a-z0-9\\-]{0,62}',
         'aria-describedby': 'role-id-help',
@@ -75,7 +79,13 @@ function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; 
           setId((e.target as HTMLInputElement).value);
         },
       }),
-      h('p', { id: 'role-id-help', class: 'help' }, 'Lowercase letters, digits and dashes; used in the API and manifests (role: geo-reader).'),
+      h(
+        'p',
+        { id: 'role-id-help', class: 'help' },
+        editing
+          ? 'A role’s ID cannot change: keys and manifests refer to it.'
+          : 'Lowercase letters, digits and dashes; used in the API and manifests (role: geo-reader).',
+      ),
       h('label', { for: 'role-description' }, 'Description'),
       h('input', { id: 'role-description', value: description, maxLength: 500, autocomplete: 'off', onInput: (e: Event) => setDescription((e.target as HTMLInputElement).value) }),
       h(
@@ -109,12 +119,16 @@ function CreateRoleDialog({ ctx, permissions, onClose, onCreated }: { ctx: Ctx; 
           ),
         ),
       ),
-      h(ErrorBox, { error, title: 'The role was not created' }),
+      h(ErrorBox, { error, title: editing ? 'The role was not changed' : 'The role was not created' }),
       h(
         'div',
         { class: 'dialog-actions' },
         h('button', { type: 'button', class: 'button', onClick: onClose }, 'Cancel'),
-        h('button', { type: 'submit', class: 'button primary', disabled: busy || chosen.size === 0 }, busy ? 'Creating…' : 'Create Role'),
+        h(
+          'button',
+          { type: 'submit', class: 'button primary', disabled: busy || chosen.size === 0 },
+          editing ? (busy ? 'Saving…' : 'Save Changes') : busy ? 'Creating…' : 'Create Role',
+        ),
       ),
     ),
   );
@@ -153,7 +167,7 @@ function CreatePermissionDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose
 export function RolesTab({ ctx }: { ctx: Ctx }) {
   const roles = useAsync(() => ctx.api.listRoles(), []);
   const permissions = useAsync(() => ctx.api.listPermissions(), []);
-  const [dialog, setDialog] = useState<'role' | 'permission' | { delete: Role } | null>(null);
+  const [dialog, setDialog] = useState<'role' | 'permission' | { edit: Role } | { delete: Role } | null>(null);
   const [deleteError, setDeleteError] = useState<unknown>(null);
   const manage = ctx.can('role.manage');
 
@@ -216,7 +230,12 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
                     'td',
                     { 'data-label': 'Actions' },
                     manage && !role.builtin
-                      ? h('button', { type: 'button', class: 'button small danger', 'aria-label': `Delete role ${role.name}`, onClick: () => (setDeleteError(null), setDialog({ delete: role })) }, 'Delete')
+                      ? h(
+                          'span',
+                          { class: 'actions' },
+                          h('button', { type: 'button', class: 'button small', 'aria-label': `Edit role ${role.name}`, onClick: () => setDialog({ edit: role }), disabled: !permissions.data }, 'Edit'),
+                          h('button', { type: 'button', class: 'button small danger', 'aria-label': `Delete role ${role.name}`, onClick: () => (setDeleteError(null), setDialog({ delete: role })) }, 'Delete'),
+                        )
                       : h('span', { class: 'muted' }, '—'),
                   ),
                 ),
@@ -226,14 +245,15 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
         )
       : null,
     permissions.error && manage ? h(LoadError, { error: permissions.error, feature: 'Permissions', endpoint: 'GET /v1/permissions' }) : null,
-    dialog === 'role' && permissions.data
-      ? h(CreateRoleDialog, {
+    (dialog === 'role' || (dialog && typeof dialog === 'object' && 'edit' in dialog)) && permissions.data
+      ? h(RoleDialog, {
           ctx,
           permissions: permissions.data,
+          role: typeof dialog === 'object' && 'edit' in dialog ? dialog.edit : undefined,
           onClose: () => setDialog(null),
-          onCreated: (role) => {
+          onSaved: (role) => {
+            ctx.announce(`Role "${role.name}" ${dialog === 'role' ? 'created' : 'saved'}.`);
             setDialog(null);
-            ctx.announce(`Role "${role.name}" created.`);
             roles.reload();
             ctx.reloadRoles();
           },
@@ -250,7 +270,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
           },
         })
       : null,
-    dialog && typeof dialog === 'object'
+    dialog && typeof dialog === 'object' && 'delete' in dialog
       ? h(
           Dialog,
           { title: 'Delete role?', onClose: () => setDialog(null) },

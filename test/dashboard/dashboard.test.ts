@@ -326,6 +326,23 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect((await service.client().listRoles()).items.find((role) => role.id === 'key-auditor')?.permissions.sort()).toEqual(['api.key.view', 'usage.view']);
     await screenshot(page, '08-roles-tab');
 
+    // Changed in place: name and permissions; the ID stays (keys and manifests refer to it).
+    await r.getByRole('button', { name: 'Edit role Key auditor' }).click();
+    const edit = dialog(page);
+    expect(await edit.getByLabel('Role ID').inputValue()).toBe('key-auditor');
+    expect(await edit.getByLabel('Role ID').getAttribute('readonly')).not.toBeNull();
+    expect(await edit.getByLabel('usage.view').isChecked()).toBe(true);
+    await edit.getByLabel('Name', { exact: true }).fill('Key and role auditor');
+    await edit.getByLabel('usage.view').uncheck();
+    await edit.getByLabel('role.view').check();
+    await screenshot(page, '08-edit-role');
+    await edit.getByRole('button', { name: 'Save Changes' }).click();
+    await expect.poll(() => r.textContent()).toContain('Key and role auditor');
+    expect(await r.textContent()).not.toContain('usage.view');
+    const changed = (await service.client().listRoles()).items.find((role) => role.id === 'key-auditor');
+    expect(changed?.name).toBe('Key and role auditor');
+    expect(changed?.permissions.sort()).toEqual(['api.key.view', 'role.view']);
+
     await openTab(page, 'API Keys');
     await page.getByRole('button', { name: '+ Create New Key' }).click();
     expect(await dialog(page).getByLabel('Role').locator('option[value="key-auditor"]').count()).toBe(1);
