@@ -170,6 +170,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
   const [dialog, setDialog] = useState<'role' | 'permission' | { edit: Role } | { delete: Role } | null>(null);
   const [deleteError, setDeleteError] = useState<unknown>(null);
   const manage = ctx.can('role.manage');
+  const editing = dialog && typeof dialog === 'object' && 'edit' in dialog ? dialog.edit : undefined;
 
   const remove = async (role: Role) => {
     setDeleteError(null);
@@ -245,14 +246,14 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
         )
       : null,
     permissions.error && manage ? h(LoadError, { error: permissions.error, feature: 'Permissions', endpoint: 'GET /v1/permissions' }) : null,
-    (dialog === 'role' || (dialog && typeof dialog === 'object' && 'edit' in dialog)) && permissions.data
+    (dialog === 'role' || editing) && permissions.data
       ? h(RoleDialog, {
           ctx,
           permissions: permissions.data,
-          role: typeof dialog === 'object' && 'edit' in dialog ? dialog.edit : undefined,
+          role: editing,
           onClose: () => setDialog(null),
           onSaved: (role) => {
-            ctx.announce(`Role "${role.name}" ${dialog === 'role' ? 'created' : 'saved'}.`);
+            ctx.announce(`Role "${role.name}" ${editing ? 'saved' : 'created'}.`);
             setDialog(null);
             roles.reload();
             ctx.reloadRoles();

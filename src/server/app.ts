@@ -11,7 +11,6 @@ import proxyaddr from 'proxy-addr';
 import { errorOutcome, executeRoute, executeVerifyNow, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { dashboardRouter } from './dashboard.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import type { TallyCell } from './metrics.ts';
 import { routes, type Route } from './routes.ts';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -155,20 +154,11 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
 export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean, trustsNoProxy: boolean) {
   const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
   const { logger, metrics } = env;
-  // Counter cells resolved once per status or code, not per request.
-  const requestsByStatus = new Map<number, TallyCell>();
-  const verifyByCode = new Map<string, TallyCell>();
   const finish = (res: ServerResponse, outcome: RouteOutcome): void => {
     if (metrics) {
-      let requests = requestsByStatus.get(outcome.status);
-      if (!requests) requestsByStatus.set(outcome.status, (requests = metrics.verifyRequests.cell({ method: 'POST', route: route.path, status: String(outcome.status) })));
-      requests.n++;
+      metrics.verifyRequests.count(outcome.status);
       const code = outcome.status === 200 ? (outcome.body as { code?: string }).code : undefined;
-      if (code) {
-        let verifications = verifyByCode.get(code);
-        if (!verifications) verifyByCode.set(code, (verifications = metrics.verifyOutcomes.cell({ code })));
-        verifications.n++;
-      }
+      if (code) metrics.verifyOutcomes.count(code);
     }
     send(res, outcome);
   };

@@ -8,8 +8,8 @@ import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } f
 import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { Route } from './routes.ts';
 import { NOT_IN_MEMORY } from '../store/store.ts';
+import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
 
 export interface RawRequest {

@@ -51,7 +51,9 @@ export class KeyService {
     const ctx = this.context;
     const key = await findKeyForSecret(ctx.store, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
     const organization = await ctx.store.getOrganization(key.organizationId);
-    return this.#principal(key, organization, await ctx.roles.permissionsOf(key.organizationId, key.roleId), ip);
+    const principal = this.#principal(key, organization, await ctx.roles.permissionsOf(key.organizationId, key.roleId), ip);
+    this.countUse(principal);
+    return principal;
   }
 
   /**
@@ -68,7 +70,7 @@ export class KeyService {
     if (!found.ok) throw found.error;
     const { key } = found;
     const organization = memory.organization(key.organizationId);
-    return this.#principal(key, organization, ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip, false);
+    return this.#principal(key, organization, ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip);
   }
 
   /** Counts an accepted use of the caller's key (after authenticateNow). */
@@ -76,7 +78,8 @@ export class KeyService {
     this.context.usage.seen(principal.key, principal.ip);
   }
 
-  #principal(key: KeyRecord, organization: Organization | undefined, permissions: readonly string[], ip: string | null, countUse = true): Principal {
+  /** The caller, unless its organization is gone or an allowlist refuses it (a refusal is counted; an accepted use is the caller's to count). */
+  #principal(key: KeyRecord, organization: Organization | undefined, permissions: readonly string[], ip: string | null): Principal {
     const ctx = this.context;
     if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
     const refused = allowlistError(organization, key, ip);
@@ -84,9 +87,7 @@ export class KeyService {
       ctx.usage.seen(key, ip, refused.code);
       throw refused;
     }
-    const principal = { key, organization, permissions, ip };
-    if (countUse) this.countUse(principal);
-    return principal;
+    return { key, organization, permissions, ip };
   }
 
   /**

@@ -304,19 +304,10 @@ export class LowdbStore implements Store {
     }
   }
 
-  /** The snapshot as of now: the lists copied (cheap, pointers only), the records shared. */
+  /** The snapshot as of now: every list copied (cheap, pointers only; a list added later is copied too), the records shared. */
   #snapshotView(): LowdbData {
-    const data = this.#db.data;
-    return {
-      ...data,
-      journalSeq: this.#seq,
-      organizations: [...data.organizations],
-      keys: [...data.keys],
-      roles: [...data.roles],
-      permissions: [...data.permissions],
-      audit: [...data.audit],
-      usage: [...data.usage],
-    };
+    const copied = Object.entries(this.#db.data).map(([field, value]) => [field, Array.isArray(value) ? [...value] : value]);
+    return { ...(Object.fromEntries(copied) as unknown as LowdbData), journalSeq: this.#seq };
   }
 
   async #compact(view: LowdbData): Promise<void> {
