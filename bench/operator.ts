@@ -31,6 +31,7 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import { stringify } from 'yaml';
 import { startControlPlane, type ControlPlane } from '../src/devcluster/controlplane.ts';
 import type { ApiKeyResource } from '../src/operator/types.ts';
+import { api } from './load.ts';
 import { findPids, memory, metric, ReadyTracker, RssSampler, scrape, steadyLoad, type Metrics, type Sample } from './operator-load.ts';
 import { renderOperatorResults, writeOperatorReport, type OperatorBenchResults } from './operator-report.ts';
 import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, pool, requirePinnedNode, runNode, Samples, startNode, waitReady, type Child } from './util.ts';
@@ -88,16 +89,6 @@ hardLimit.unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 // ---------------------------------------------------------------- helpers
-
-async function api(url: string, secret: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  return { status: response.status, json: await response.json() };
-}
 
 const profileArgs = (name: string): string[] => (flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 

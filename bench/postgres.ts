@@ -16,16 +16,15 @@
  * (sequential) and on 64 (concurrent), then verify at 64 connections.
  * Results go to docs/benchmarks-postgres.md (between the generated markers).
  */
-import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { issueKey } from '../src/core/issue.ts';
-import { newAuditEvent, newOrganization } from '../src/core/issue.ts';
+import { issueKey, newAuditEvent, newOrganization } from '../src/core/issue.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { createDatabase, dropDatabase, startPostgresCluster, type PostgresCluster } from '../test/support/postgres.ts';
-import { cpuSeconds, fmt, fmtInt, freePort, HOST, log, machineInfo, machineTicks, requirePinnedNode, rssMiB, Samples, startNode, waitReady, writeGeneratedSection } from './util.ts';
+import { load, type LoadStats } from './load.ts';
+import { fmt, fmtInt, freePort, HOST, log, machineInfo, requirePinnedNode, rssMiB, startNode, waitReady, writeGeneratedSection } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks-postgres.md', import.meta.url));
@@ -46,61 +45,7 @@ const sizes = flags.sizes ? flags.sizes.split(',').map((s) => Number(s.trim())) 
 const CONNECTIONS = 64;
 const SAMPLE = 1_000;
 
-interface Stats {
-  ok: number;
-  other: number;
-  errors: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
-  serverCpu: number;
-  serverUsPerRequest: number;
-  otherCpu: number;
-}
-
-function load(options: AutocannonOptions, serverPid: number): Promise<Stats> {
-  return new Promise((resolve, reject) => {
-    const samples = new Samples();
-    let ok = 0;
-    let other = 0;
-    let last = 0;
-    const cpu0 = cpuSeconds(serverPid);
-    const machine0 = machineTicks();
-    const client0 = process.cpuUsage();
-    const start = performance.now();
-    const instance = autocannon(options, (error: Error | null, result: AutocannonResult) => {
-      if (error) return reject(error);
-      const seconds = ((last > 0 ? last : performance.now()) - start) / 1000;
-      const wall = (performance.now() - start) / 1000;
-      const serverCpuSeconds = cpuSeconds(serverPid) - cpu0;
-      const client = process.cpuUsage(client0);
-      const clientCpu = (client.user + client.system) / 1e6 / wall;
-      const [p50, p99, max] = samples.percentiles(50, 99, 100);
-      resolve({
-        ok,
-        other,
-        errors: result.errors,
-        perSecond: ok / seconds,
-        p50: p50!,
-        p99: p99!,
-        max: max!,
-        serverCpu: serverCpuSeconds / wall,
-        serverUsPerRequest: (serverCpuSeconds * 1e6) / Math.max(1, ok),
-        otherCpu: Math.max(0, (machineTicks().busy - machine0.busy) / wall - serverCpuSeconds / wall - clientCpu),
-      });
-    });
-    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
-      if (status >= 200 && status < 300) {
-        ok++;
-        samples.add(responseTime);
-        last = performance.now();
-      } else other++;
-    });
-  });
-}
-
-const describe = (r: Stats) => `${fmtInt(r.ok)} ok (${r.other} non-2xx, ${r.errors} errors), ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 1)} ms, server CPU ${fmtInt(r.serverCpu * 100)}%`;
+const describe = (r: LoadStats) => `${fmtInt(r.ok)} ok (${r.other} non-2xx, ${r.errors} errors), ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 1)} ms, server CPU ${fmtInt(r.serverCpu * 100)}%`;
 
 interface Seeded {
   adminSecret: string;
@@ -152,9 +97,9 @@ interface Row {
   seeded: Seeded;
   startupS: number;
   rss: number;
-  sequential: Stats;
-  concurrent: Stats;
-  verify: Stats;
+  sequential: LoadStats;
+  concurrent: LoadStats;
+  verify: LoadStats;
 }
 
 let cluster: PostgresCluster | undefined;

@@ -1,23 +1,7 @@
 /** Renders benchmark results as Markdown and splices them into docs/benchmarks.md. */
+import type { LoadStats } from './load.ts';
 import { fmt, fmtInt, writeGeneratedSection, type MachineInfo } from './util.ts';
 
-export interface LoadStats {
-  ok: number;
-  other: number;
-  errors: number;
-  timeouts: number;
-  seconds: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  max: number;
-  serverCpu: number;
-  /** Server CPU time per successful request, in microseconds: robust to a busy machine. */
-  serverUsPerRequest: number;
-  clientCpu: number;
-  otherCpu: number;
-  stoppedEarly: boolean;
-}
 
 export interface VerifyRun extends LoadStats {
   server: 'keyward' | 'baseline';

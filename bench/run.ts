@@ -16,7 +16,6 @@
  * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
  *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof).
  */
-import autocannon, { type AutocannonOptions, type AutocannonResult } from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,9 +24,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hashSecret } from '../src/core/token.ts';
-import { renderResults, writeReport, type BenchResults, type CreateRow, type LoadStats, type VerifyRun } from './report.ts';
+import { api, load, type LoadStats } from './load.ts';
+import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
-import { cpuSeconds, machineTicks, freePort, HOST, log, machineInfo, pool, requirePinnedNode, rssMiB, runNode, Samples, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
+import { freePort, HOST, log, machineInfo, pool, requirePinnedNode, rssMiB, runNode, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
@@ -60,83 +60,6 @@ log(`mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; work dir ${workD
 
 // ---------------------------------------------------------------- helpers
 
-type LoadResult = LoadStats;
-
-/**
- * One autocannon run. Latency samples are taken from every 2xx 'response'
- * event (exact, sub-millisecond; autocannon's own histogram has 1 ms
- * resolution), throughput is 2xx responses / (last response - start).
- */
-function load(options: AutocannonOptions, serverPid: number, capSeconds?: number): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    const samples = new Samples();
-    let ok = 0;
-    let other = 0;
-    let last = 0;
-    let stoppedEarly = false;
-    const cpu0 = cpuSeconds(serverPid);
-    const client0 = process.cpuUsage();
-    const machine0 = machineTicks();
-    const start = performance.now();
-    const instance = autocannon(options, (error: Error | null, result: AutocannonResult) => {
-      clearTimeout(cap);
-      if (error) {
-        reject(error);
-        return;
-      }
-      const end = last > 0 ? last : performance.now();
-      const seconds = (end - start) / 1000;
-      const wall = (performance.now() - start) / 1000;
-      const client = process.cpuUsage(client0);
-      const machine1 = machineTicks();
-      const serverCpuSeconds = cpuSeconds(serverPid) - cpu0;
-      const serverCpu = serverCpuSeconds / wall;
-      const clientCpu = (client.user + client.system) / 1e6 / wall;
-      const [p50, p99, max] = samples.percentiles(50, 99, 100);
-      resolve({
-        ok,
-        other,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        seconds,
-        perSecond: ok / seconds,
-        p50: p50!,
-        p99: p99!,
-        max: max!,
-        serverCpu,
-        serverUsPerRequest: (serverCpuSeconds * 1e6) / Math.max(1, ok),
-        clientCpu,
-        otherCpu: Math.max(0, (machine1.busy - machine0.busy) / wall - serverCpu - clientCpu),
-        stoppedEarly,
-      });
-    });
-    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
-      if (status >= 200 && status < 300) {
-        ok++;
-        samples.add(responseTime);
-        last = performance.now();
-      } else other++;
-    });
-    const cap =
-      capSeconds === undefined
-        ? undefined
-        : setTimeout(() => {
-            stoppedEarly = true;
-            instance.stop();
-          }, capSeconds * 1000);
-  });
-}
-
-async function api(url: string, secret: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-    signal: AbortSignal.timeout(120_000),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
 async function startKeyward(name: string, storeFile: string): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const args = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, CLI, 'serve'] : [CLI, 'serve'];
@@ -151,7 +74,7 @@ async function startKeyward(name: string, storeFile: string): Promise<{ child: C
   return { child, url };
 }
 
-const describe = (r: LoadResult): string =>
+const describe = (r: LoadStats): string =>
   `${fmtInt(r.ok)} ok in ${fmt(r.seconds, 2)} s = ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms` +
   `${r.other || r.errors || r.timeouts ? `, NON-2XX ${r.other} errors ${r.errors} timeouts ${r.timeouts}` : ''}` +
   `, server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmtInt(r.serverUsPerRequest)} µs/req), load-gen CPU ${fmt(r.clientCpu * 100, 0)}%, other processes ${fmt(r.otherCpu * 100, 0)}%${r.stoppedEarly ? ' (time cap hit)' : ''}`;
