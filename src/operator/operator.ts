@@ -34,6 +34,8 @@ export interface OperatorConfig {
   identity?: string;
   log?: ReconcilerOptions['log'];
   crashPoint?: ReconcilerOptions['crashPoint'];
+  /** The reconciler's clock (rotation schedule, overlap ends, deletion timeout); tests move it on instead of sleeping. */
+  clock?: ReconcilerOptions['clock'];
 }
 
 const CONTROLLER = 'apikey';
@@ -70,6 +72,7 @@ export class Operator {
       resyncMs: config.resyncMs,
       deletionGiveUpMs: config.deletionGiveUpMs,
       ...(config.crashPoint ? { crashPoint: config.crashPoint } : {}),
+      ...(config.clock ? { clock: config.clock } : {}),
     });
   }
 

@@ -181,6 +181,21 @@ export class ApiKeyReconciler {
     }
   }
 
+  /**
+   * The key service said no (e.g. PRIVILEGE_ESCALATION: a role above the
+   * operator's own key's): Ready=False says why, where `kubectl wait` and
+   * `get` look. observedGeneration stays, so the retry asks again.
+   */
+  async #keyServiceRefused(resource: ApiKeyResource, error: unknown, what: string): Promise<void> {
+    if (!(error instanceof KeywardApiError) || error.status >= 500) return;
+    const message = `The key service refused to ${what}: ${error.code}: ${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+    try {
+      await this.#o.kube.patchStatus(resource, { conditions: this.#conditions(resource, { Ready: ['False', 'KeyServiceRefused', message] }) });
+    } catch (patchError) {
+      if (!isConflict(patchError)) throw patchError;
+    }
+  }
+
   async #keyServiceFailed(resource: ApiKeyResource, error: unknown): Promise<void> {
     if (!(error instanceof KeywardUnreachableError) && !(error instanceof KeywardApiError && error.status >= 500)) return;
     this.#o.metrics.keyServiceUp.set(0);
@@ -218,6 +233,7 @@ export class ApiKeyReconciler {
         throw new Requeue(`key ${pending.fromKeyId} is no longer active; creating a new key instead`);
       }
       await this.#keyServiceFailed(resource, error);
+      await this.#keyServiceRefused(resource, error, 'issue a key');
       await this.#o.kube.event(resource, 'Warning', 'RotationFailed', `Issuing a key failed: ${(error as Error).message}`);
       throw error;
     }
@@ -350,7 +366,13 @@ export class ApiKeyReconciler {
     if (view.role !== spec.role) patch.role = spec.role;
     if (JSON.stringify(view.ipAllowlist) !== JSON.stringify(spec.ipAllowlist)) patch.ipAllowlist = spec.ipAllowlist;
     if (Object.keys(patch).length === 0) return;
-    await this.#o.keys.updateKey(view.id, patch);
+    try {
+      await this.#o.keys.updateKey(view.id, patch);
+    } catch (error) {
+      await this.#keyServiceRefused(resource, error, `update key ${view.id} (${Object.keys(patch).join(', ')})`);
+      await this.#o.kube.event(resource, 'Warning', 'UpdateFailed', `Updating key ${view.id} failed: ${(error as Error).message}`);
+      throw error;
+    }
     await this.#o.kube.event(resource, 'Normal', 'Updated', `Updated key ${view.id}: ${Object.keys(patch).join(', ')}.`);
   }
 

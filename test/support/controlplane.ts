@@ -17,6 +17,8 @@
 // The start/stop logic itself lives in src/devcluster/controlplane.ts (shared
 // with `keyward dev cluster`); this file only adapts it to vitest.
 
+import { connect, createServer, type Socket } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { resolveBinaries } from '../../src/devcluster/binaries.ts';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/devcluster/controlplane.ts';
@@ -93,4 +95,86 @@ export function describeControlPlane(
       return cp;
     });
   });
+}
+
+/**
+ * A TCP proxy in front of the API server that a test breaks the way networks
+ * break: `reset()` kills every open connection (RST, the client sees an
+ * error); `freeze()` keeps them open but lets nothing more through (a dead
+ * peer that never says so). Connections made afterwards work. TLS passes
+ * through untouched, so `kubeConfig` (admin credentials) verifies the API
+ * server's certificate as usual.
+ */
+export interface ApiServerProxy {
+  readonly kubeConfig: KubeConfig;
+  /** Connections open and still passing data. */
+  readonly open: number;
+  /** Resets every open connection; returns how many. */
+  reset(): number;
+  /** Stops every open connection from passing data, without closing it; returns how many. */
+  freeze(): number;
+  close(): Promise<void>;
+}
+
+export async function startApiServerProxy(cp: ControlPlane): Promise<ApiServerProxy> {
+  const target = new URL(cp.server);
+  const live = new Set<[client: Socket, upstream: Socket]>();
+  const frozen = new Set<[client: Socket, upstream: Socket]>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    const pair: [Socket, Socket] = [client, upstream];
+    live.add(pair);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      live.delete(pair);
+      frozen.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of pair) socket.once('error', drop).once('close', drop);
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const { port } = server.address() as { port: number };
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: cp.kubeConfig.clusters.map((cluster) => ({ ...cluster, server: `https://127.0.0.1:${port}` })),
+    users: cp.kubeConfig.users,
+    contexts: cp.kubeConfig.contexts,
+    currentContext: cp.kubeConfig.getCurrentContext(),
+  });
+  return {
+    kubeConfig,
+    get open() {
+      return live.size;
+    },
+    reset() {
+      const pairs = [...live];
+      for (const [client, upstream] of pairs) {
+        client.resetAndDestroy();
+        upstream.destroy();
+      }
+      return pairs.length;
+    },
+    freeze() {
+      const pairs = [...live];
+      for (const pair of pairs) {
+        const [client, upstream] = pair;
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        live.delete(pair);
+        frozen.add(pair);
+      }
+      return pairs.length;
+    },
+    async close() {
+      for (const [client, upstream] of [...live, ...frozen]) {
+        client.destroy();
+        upstream.destroy();
+      }
+      await new Promise((closed) => server.close(closed));
+    },
+  };
 }

@@ -7,9 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import type { KeywardClient } from '../../src/client/index.ts';
+import type { KeyView, KeywardClient, VerifyBody } from '../../src/client/index.ts';
+import { isNotFound } from '../../src/operator/kube.ts';
 import { Operator, type OperatorConfig } from '../../src/operator/operator.ts';
-import type { ApiKeyResource } from '../../src/operator/types.ts';
+import type { ApiKeyResource, ApiKeyStatus } from '../../src/operator/types.ts';
 import type { ControlPlane } from './controlplane.ts';
 import type { TestService } from './keyservice.ts';
 
@@ -51,9 +52,23 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
   }
 }
 
+/** undefined for a 404 only: a 403, a 500 or a dead connection is an error, not "gone". */
+export async function unlessNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+let nudges = 0;
+
 export function kubeHelpers(cp: ControlPlane) {
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
+  const apiKey = async (namespace: string, name: string): Promise<ApiKeyResource | undefined> =>
+    (await unlessNotFound(custom.getNamespacedCustomObject({ group: 'keyward.dev', version: 'v1alpha1', namespace, plural: 'apikeys', name }))) as ApiKeyResource | undefined;
   return {
     core,
     async apply(objects: object[]): Promise<void> {
@@ -61,23 +76,27 @@ export function kubeHelpers(cp: ControlPlane) {
       writeFileSync(file, objects.map((o) => stringify(o)).join('---\n'));
       await cp.kubectl(['apply', '-f', file]);
     },
-    async apiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
-      try {
-        return (await custom.getNamespacedCustomObject({ group: 'keyward.dev', version: 'v1alpha1', namespace, plural: 'apikeys', name })) as ApiKeyResource;
-      } catch {
-        return undefined;
-      }
-    },
+    apiKey,
     async secret(namespace: string, name: string): Promise<V1Secret | undefined> {
-      try {
-        return await core.readNamespacedSecret({ namespace, name });
-      } catch {
-        return undefined;
-      }
+      return unlessNotFound(core.readNamespacedSecret({ namespace, name }));
     },
     value(secret: V1Secret | undefined, key: string): string | undefined {
       const raw = secret?.data?.[key];
       return raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+    },
+    /**
+     * Changes spec.displayName and waits until the operator has reconciled
+     * that generation: proof that it looked again after everything before, so
+     * a test can check that nothing more happened without sleeping.
+     */
+    async reconciledAgain(namespace: string, name: string): Promise<ApiKeyStatus> {
+      const displayName = `${name} (looked at again ${++nudges})`;
+      await cp.kubectl(['patch', 'apikey', name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec: { displayName } })]);
+      return until(`the operator to reconcile ${namespace}/${name} again`, async () => {
+        const resource = await apiKey(namespace, name);
+        const status = resource?.status;
+        return status && !status.pending && status.observedGeneration === resource.metadata.generation ? status : undefined;
+      });
     },
     async events(namespace: string, name: string): Promise<{ reason: string; message: string; type: string }[]> {
       const list = await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` });
@@ -93,7 +112,15 @@ export const apiKeyManifest = (namespace: string, name: string, spec: Record<str
   spec,
 });
 
-export async function verifies(client: KeywardClient, secret: string | undefined): Promise<string> {
-  if (!secret) return 'NO_SECRET';
-  return (await client.verify({ key: secret })).code;
+/** Every key (any status) the key service holds for one ApiKey, by the uid the operator records in the key's metadata. */
+export async function keysOf(client: KeywardClient, uid: string): Promise<KeyView[]> {
+  const keys: KeyView[] = [];
+  for await (const key of client.allKeys({ status: 'all' })) if (key.metadata['k8s/uid'] === uid) keys.push(key);
+  return keys;
+}
+
+/** The key service's verdict on a secret read from a Secret; a missing secret is a test failure, never a verdict. */
+export async function verifies(client: KeywardClient, secret: string | undefined, also: Omit<VerifyBody, 'key'> = {}): Promise<string> {
+  if (secret === undefined || secret === '') throw new Error('no secret to verify: the Secret or its data key is missing');
+  return (await client.verify({ key: secret, ...also })).code;
 }
