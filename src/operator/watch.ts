@@ -67,10 +67,16 @@ export class ResilientInformer<T extends KubernetesObject> {
       touch();
       this.#failures = 0;
     });
-    informer.on('error', (error) => this.#restart(error));
+    // client-node reports a failed initial list as an 'error' event, not by rejecting start().
+    let failed = false;
+    informer.on('error', (error) => {
+      failed = true;
+      this.#restart(error);
+    });
     this.#informer = informer;
     this.#lastActivity = Date.now();
     await informer.start();
+    if (failed) return; // not synced (e.g. the list was forbidden): /readyz stays 503 while #restart tries again
     this.#synced = true;
     // Everything listed is reported, so nothing is missed across a restart.
     for (const object of informer.list()) onChange(object, 'resync');

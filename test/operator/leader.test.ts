@@ -2,9 +2,11 @@
  * Leader election between two real `keyward operator --leader-elect` processes
  * on the real control plane, with the real key service (in this process):
  * exactly one leads (Lease holder, /metrics), an ApiKey is reconciled once,
- * SIGKILL of the leader hands over within a few lease durations and the new
- * leader rotates a token bump exactly once, and a clean SIGTERM releases the
- * Lease so a standby takes over at once.
+ * by the leader, while the standby holds it queued; SIGKILL of the leader
+ * hands over once the Lease has gone unrenewed, and the new leader rotates a
+ * token bump exactly once; a clean SIGTERM releases the Lease on the way out
+ * and a standby takes it. How long the hand-overs take is measured in
+ * bench/operator-failover.ts, not asserted here.
  */
 import { hostname } from 'node:os';
 import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
@@ -13,7 +15,7 @@ import type { KeywardClient } from '../../src/client/index.ts';
 import { freePort, killAll, startKeyward, type Child } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey, unlessNotFound, until, verifies } from '../support/operator.ts';
 
 const LEASE_NS = 'keyward-system';
 const LEASE = 'keyward-operator';
@@ -74,7 +76,25 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
   const leaderGauge = async (r: Replica) => sample(await metrics(r), 'leader_election_master_status{name="apikey"}');
-  const lease = async (): Promise<V1Lease | undefined> => leases.readNamespacedLease({ namespace: LEASE_NS, name: LEASE }).catch(() => undefined);
+  const lease = async (): Promise<V1Lease | undefined> => unlessNotFound(leases.readNamespacedLease({ namespace: LEASE_NS, name: LEASE }));
+  const renewedAt = (l: V1Lease | undefined): number => (l?.spec?.renewTime ? new Date(l.spec.renewTime).getTime() : 0);
+  /**
+   * Polls the Lease until it has been renewed `times` more times and returns
+   * every (holder, transitions) seen meanwhile: the leader's own renewals are
+   * the clock of these tests.
+   */
+  const watchRenewals = async (times: number): Promise<string[]> => {
+    const seen = new Set<string>();
+    const renewals = new Set<number>();
+    const start = renewedAt(await lease());
+    await until(`${times} renewals of the Lease`, async () => {
+      const l = await lease();
+      seen.add(`${l?.spec?.holderIdentity ?? '(none)'} transitions=${l?.spec?.leaseTransitions ?? 0}`);
+      if (renewedAt(l) > start) renewals.add(renewedAt(l));
+      return renewals.size >= times;
+    }, 10 * LEASE_DURATION_MS, 100);
+    return [...seen];
+  };
   const holder = async () => (await lease())?.spec?.holderIdentity ?? undefined;
   const status = async (name: string) => (await k.apiKey(ns, name))?.status ?? {};
   const reasons = async (name: string) => (await k.events(ns, name)).map((e) => e.reason);
@@ -97,11 +117,9 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     standby = leader === a ? b! : a!;
     await until('the leader to report it', async () => (await leaderGauge(leader)) === 1, 10_000);
 
-    // Stable over several lease durations: no flapping, still one leader.
+    // Stable: over renewals spanning more than two lease durations (one every lease/5), the holder and the transitions never change.
     const transitions = (await lease())?.spec?.leaseTransitions ?? 0;
-    await new Promise((r) => setTimeout(r, 2 * LEASE_DURATION_MS));
-    expect(await holder()).toBe(leader.identity);
-    expect((await lease())?.spec?.leaseTransitions ?? 0).toBe(transitions);
+    expect(await watchRenewals(12)).toEqual([`${leader.identity} transitions=${transitions}`]);
     expect(await leaderGauge(leader)).toBe(1);
     expect(await leaderGauge(standby), 'the standby reports leader_election_master_status 0').toBe(0);
   }, 60_000);
@@ -109,7 +127,8 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
   it('an ApiKey applied is reconciled once, by the leader only: sequence 1, one Created event, one key', async () => {
     await k.apply([apiKeyManifest(ns, 'checkout', { role: 'viewer', rotation: { token: 'c-1', overlap: '1h' } })]);
     await cp().kubectl(['wait', '--for=condition=Ready', 'apikey/checkout', '-n', ns, '--timeout=30s']);
-    await new Promise((r) => setTimeout(r, 2_000)); // room for a second, duplicate reconcile to show
+    // The standby has seen it too: it waits in its queue (workqueue_depth), for when it leads.
+    await until('the standby to queue the ApiKey', async () => (sample(await metrics(standby), 'workqueue_depth{name="apikey"}') ?? 0) >= 1);
     expect(await status('checkout')).toMatchObject({ sequence: 1, lastRotationReason: 'Created' });
     expect((await reasons('checkout')).filter((r) => r === 'Created')).toHaveLength(1);
     expect(await issuedFor('checkout')).toHaveLength(1);
@@ -122,22 +141,19 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     expect(standbyMetrics).not.toMatch(/^keyward_operator_keys_issued_total\{/m);
   }, 60_000);
 
-  it('SIGKILL of the leader: the standby takes over within a few lease durations and rotates a token bump exactly once', async () => {
+  it('SIGKILL of the leader: the Lease still names it until the standby takes it over; the new leader rotates a token bump exactly once', async () => {
     const before = await status('checkout');
     const oldSecret = k.value(await k.secret(ns, 'checkout'), 'API_KEY');
     const killed = leader;
-    const killedAt = Date.now();
+    const transitionsBefore = (await lease())?.spec?.leaseTransitions ?? 0;
     killed.child.process.kill('SIGKILL');
     await killed.child.exited;
     // The dead leader never released the Lease: it still names it until the standby takes over.
     expect(await holder()).toBe(killed.identity);
 
-    await until('the standby to take the Lease', async () => (await holder()) === standby.identity, 5 * LEASE_DURATION_MS);
+    await until('the standby to take the Lease', async () => (await holder()) === standby.identity, 10 * LEASE_DURATION_MS);
     await until('the standby to report leadership', async () => (await leaderGauge(standby)) === 1, 5_000);
-    const takeoverMs = Date.now() - killedAt;
-    expect(takeoverMs).toBeGreaterThanOrEqual(LEASE_DURATION_MS - 1_000); // it waited for the lease to expire ...
-    expect(takeoverMs).toBeLessThan(3 * LEASE_DURATION_MS); // ... and not much longer
-    expect(((await lease())?.spec?.leaseTransitions ?? 0)).toBeGreaterThanOrEqual(1);
+    expect((await lease())?.spec?.leaseTransitions).toBe(transitionsBefore + 1);
     leader = standby;
 
     await cp().kubectl(['patch', 'apikey', 'checkout', '-n', ns, '--type=merge', '-p', '{"spec":{"rotation":{"token":"c-2"}}}']);
@@ -145,8 +161,8 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
       const st = await status('checkout');
       return st.keyId !== before.keyId && !st.pending ? st : undefined;
     }, 20_000);
-    await new Promise((r) => setTimeout(r, 2_000));
-    expect(await status('checkout')).toMatchObject({ sequence: 2, lastRotationReason: 'Token', observedRotationToken: 'c-2', keyId: after.keyId });
+    // The new leader looks at it again (a spec change makes sure) and issues nothing more.
+    expect(await k.reconciledAgain(ns, 'checkout')).toMatchObject({ sequence: 2, lastRotationReason: 'Token', observedRotationToken: 'c-2', keyId: after.keyId });
     expect((await reasons('checkout')).filter((r) => r === 'Rotated')).toHaveLength(1);
     expect(await issuedFor('checkout')).toHaveLength(2);
     expect(sample(await metrics(leader), 'keyward_operator_keys_issued_total{reason="Token"}')).toBe(1);
@@ -154,23 +170,22 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     expect(await verifies(gateway, oldSecret)).toBe('VALID'); // the overlap (1h)
   }, 60_000);
 
-  it('a clean SIGTERM of the leader releases the Lease: a standby takes over at once, not after the lease expires', async () => {
+  it('a clean SIGTERM of the leader releases the Lease on the way out, and the standby takes it', async () => {
     const next = await startReplica('c');
-    await new Promise((r) => setTimeout(r, 1_000));
-    expect(await holder()).toBe(leader.identity);
-    expect(await leaderGauge(next)).not.toBe(1);
+    // While the leader renews (and the newcomer campaigns every lease/5), the newcomer takes nothing.
+    expect(await watchRenewals(3)).toEqual([`${leader.identity} transitions=${(await lease())?.spec?.leaseTransitions ?? 0}`]);
+    expect(await leaderGauge(next)).toBe(0);
 
     const stopping = leader;
-    const stoppedAt = Date.now();
+    const transitionsBefore = (await lease())?.spec?.leaseTransitions ?? 0;
     stopping.child.process.kill('SIGTERM');
     const exit = await stopping.child.exited;
     expect(exit, logs(stopping)).toEqual({ code: 0, signal: null });
-    // Released on the way out (not just left to expire).
+    // Released on the way out (not just left to expire): by the time the process has exited, the Lease no longer names it.
     expect(await holder(), 'the Lease still names the stopped leader').not.toBe(stopping.identity);
 
-    await until('the standby to take the Lease', async () => (await holder()) === next.identity, 2 * LEASE_DURATION_MS);
-    const takeoverMs = Date.now() - stoppedAt;
-    expect(takeoverMs, 'faster than a lease duration').toBeLessThan(LEASE_DURATION_MS);
+    await until('the standby to take the Lease', async () => (await holder()) === next.identity, 10 * LEASE_DURATION_MS);
+    expect((await lease())?.spec?.leaseTransitions).toBe(transitionsBefore + 1);
     await until('the new leader to report it', async () => (await leaderGauge(next)) === 1, 5_000);
     leader = next;
 
