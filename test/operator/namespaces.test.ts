@@ -46,7 +46,7 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
 
     const token = await cp().kubeConfig.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: SA, namespace: NS, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
     kubeconfigFile = join(cp().dir, 'confined-operator.kubeconfig');
-    writeFileSync(kubeconfigFile, cp().kubeConfigForToken(token.status!.token, SA).exportConfig(), { mode: 0o600 });
+    writeFileSync(kubeconfigFile, cp().kubeConfigForToken(token.status!.token!, SA).exportConfig(), { mode: 0o600 });
 
     service = await startTestService();
     gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
