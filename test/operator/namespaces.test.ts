@@ -17,7 +17,7 @@ import type { KeywardClient } from '../../src/client/index.ts';
 import { freePort, killAll, ROOT, startKeyward, type Child } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey, unlessNotFound, until, verifies } from '../support/operator.ts';
 
 const NS = 'keyward-system';
 const SA = 'keyward-operator';
@@ -29,6 +29,7 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
   let service: TestService;
   let gateway: KeywardClient;
   let k: ReturnType<typeof kubeHelpers>;
+  let confinedToken: string;
   let kubeconfigFile: string;
   let keyFile: string;
   let revoked: string;
@@ -45,8 +46,9 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
     for (const ns of WATCHED) await cp().kubectl(['create', 'rolebinding', 'keyward-operator', '-n', ns, '--clusterrole=keyward-operator', `--serviceaccount=${NS}:${SA}`]);
 
     const token = await cp().kubeConfig.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({ name: SA, namespace: NS, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    confinedToken = token.status!.token!;
     kubeconfigFile = join(cp().dir, 'confined-operator.kubeconfig');
-    writeFileSync(kubeconfigFile, cp().kubeConfigForToken(token.status!.token!, SA).exportConfig(), { mode: 0o600 });
+    writeFileSync(kubeconfigFile, cp().kubeConfigForToken(confinedToken, SA).exportConfig(), { mode: 0o600 });
 
     service = await startTestService();
     gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
@@ -71,6 +73,12 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
       'no',
       'no',
     ]);
+  });
+
+  it('the tests\' helpers tell a refusal from absence: a 403 is an error, only a 404 is "not there"', async () => {
+    const confined = cp().kubeConfigForToken(confinedToken, SA).makeApiClient(CoreV1Api);
+    await expect(unlessNotFound(confined.readNamespacedSecret({ namespace: OTHER, name: 'anything' }))).rejects.toMatchObject({ code: 403 });
+    expect(await unlessNotFound(confined.readNamespacedSecret({ namespace: 'team-a', name: 'missing' }))).toBeUndefined();
   });
 
   it('becomes ready watching only team-a and team-b, and reconciles the ApiKeys there with the key from --api-key-file', async () => {
