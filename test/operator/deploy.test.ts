@@ -207,8 +207,5 @@ describeControlPlane('deploy/ manifests', (cp) => {
     expect(applied.stdout).toMatch(/apikey\.keyward\.dev\/payments-api created/);
     const dryRun = await cp().kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', join(EXAMPLES, 'apikey.yaml')]);
     expect(dryRun.stdout).toMatch(/apikey\.keyward\.dev\/payments-api (unchanged|configured) \(server dry run\)/);
-    // The API server keeps the example whole: a field the CRD's schema lacked would be pruned, a default added.
-    const stored = JSON.parse((await cp().kubectl(['get', 'apikey', 'payments-api', '-n', 'payments', '-o', 'json'])).stdout);
-    expect(stored.spec).toEqual(apiKey.spec);
   });
 });
