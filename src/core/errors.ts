@@ -47,7 +47,7 @@ export const ERROR_CATALOG = {
   IDEMPOTENCY_KEY_REUSED: { status: 409, hint: 'A key was already created with this idempotency key; its secret cannot be shown again. Revoke it if it was never delivered.' },
   // Server side.
   SERVICE_UNAVAILABLE: { status: 503, hint: 'The service is starting or shutting down; retry shortly.' },
-  INTERNAL: { status: 500, hint: 'This is a bug in keyward; the request id is in the logs.' },
+  INTERNAL: { status: 500, hint: 'This is a bug in keyward. Report it with the request id (details.requestId, also the X-Request-Id header): the service log has the stack under that id.' },
 } as const satisfies Record<string, { status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

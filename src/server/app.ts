@@ -3,12 +3,13 @@
  * POST /v1/verify that skips Express (the verify path is what downstream
  * APIs hit on every request, so it must run at bare node:http speed).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { KeywardError } from '../core/errors.ts';
 import proxyaddr from 'proxy-addr';
-import { errorOutcome, executeRoute, executeVerifyNow, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { errorOutcome, executeRoute, executeVerifyNow, internalError, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { dashboardRouter } from './dashboard.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
@@ -47,6 +48,12 @@ const isJson = (req: IncomingMessage): boolean => {
   const type = req.headers['content-type'] ?? '';
   return type === 'application/json' || /^application\/([a-z.+-]*\+)?json\b/i.test(type);
 };
+/** The caller's (or its proxy's) X-Request-Id when it looks like one, so one id follows a request across hops; else a fresh one. */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 const hasBody = (req: IncomingMessage): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -68,9 +75,15 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   app.use(
     pinoHttp({
       logger,
+      // Every response names its request id (X-Request-Id), and every log line of the request carries it.
+      genReqId: (req, res) => {
+        const id = requestIdFor(req);
+        res.setHeader('x-request-id', id);
+        return id;
+      },
       customProps: (_req, res) => ({ keyId: res.locals.keyId, code: res.locals.errorCode }),
       serializers: {
-        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
@@ -108,6 +121,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
           query: req.query as Record<string, unknown>,
           params: req.params as Record<string, string>,
           ip: req.ip ?? null,
+          requestId: String(req.id),
         },
         env,
       );
@@ -129,7 +143,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   });
 
   // Express 5 error handler: body-parser failures are the client's, anything else is ours.
-  app.use((error: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
     let mapped: KeywardError;
     if (error instanceof KeywardError) mapped = error;
     else if (error.type === 'entity.too.large') mapped = new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`);
@@ -137,8 +151,10 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     else if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') mapped = new KeywardError('UNSUPPORTED_MEDIA_TYPE', error.message);
     else if (error.status !== undefined && error.status >= 400 && error.status < 500) mapped = new KeywardError('VALIDATION_FAILED', error.message);
     else {
-      logger.error({ err: error }, 'unhandled error');
-      mapped = new KeywardError('INTERNAL', 'Internal error.');
+      const outcome = internalError(logger, error, String(req.id));
+      res.locals.errorCode = outcome.errorCode;
+      send(res, outcome);
+      return;
     }
     res.locals.errorCode = mapped.code;
     sendError(res, mapped);
@@ -200,6 +216,8 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
         params: {},
         // Without trusted proxies the client is the socket's peer: skip parsing X-Forwarded-For.
         ip: (trustsNoProxy ? req.socket.remoteAddress : proxyaddr(req, trust)) || null,
+        // No id per request on this path (it costs throughput): the caller's, if any; a bug gets a fresh one.
+        requestId: req.headers['x-request-id'] === undefined ? undefined : requestIdFor(req),
       };
       // Answer in the same tick when the store reads from memory: awaiting costs a third of the throughput here.
       const now = executeVerifyNow(route, request, env);

@@ -3,6 +3,7 @@
  * verify path): throttle check, authenticate, validate, handle, and map
  * errors to the wire. Failed authentications feed brute-force protection.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
 import type { FailedAuthMonitor } from './failed-auth.ts';
@@ -18,6 +19,8 @@ export interface RawRequest {
   query: Record<string, unknown>;
   params: Record<string, string>;
   ip: string | null;
+  /** The request id logged with this request (Express's pino-http sets one; the bare verify path makes one only on a bug). */
+  requestId?: string;
 }
 
 export interface RouteOutcome {
@@ -106,11 +109,20 @@ function validatedBody(route: Route, request: RawRequest): unknown {
   return parseWith(route.body, raw, 'body');
 }
 
-function failed(env: RouteEnv, route: Route, error: unknown, keyId: string | undefined): RouteOutcome {
+/** A bug: logged with its stack under a request id, which the caller gets to report. */
+export function internalError(logger: Logger, error: unknown, requestId: string | undefined, context: Record<string, unknown> = {}): RouteOutcome {
+  const id = requestId ?? randomUUID();
+  logger.error({ err: error, reqId: id, ...context }, 'unhandled error');
+  return {
+    ...errorOutcome(new KeywardError('INTERNAL', `Internal error (request id ${id}).`, { details: { requestId: id } })),
+    headers: { 'x-request-id': id },
+  };
+}
+
+function failed(env: RouteEnv, route: Route, request: RawRequest, error: unknown, keyId: string | undefined): RouteOutcome {
   const withKey = keyId ? { keyId } : {};
   if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
-  env.logger.error({ err: error, route: route.operationId }, 'unhandled error');
-  return { ...errorOutcome(new KeywardError('INTERNAL', 'Internal error.')), ...withKey };
+  return { ...internalError(env.logger, error, request.requestId, { route: route.operationId }), ...withKey };
 }
 
 export async function executeRoute(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
@@ -125,7 +137,7 @@ export async function executeRoute(route: Route, request: RawRequest, env: Route
     const result = await route.handle({ principal, body, query, params: request.params, ip: request.ip, service: env.service });
     return { status: route.success.status, body: result, keyId };
   } catch (error) {
-    return failed(env, route, error, keyId);
+    return failed(env, route, request, error, keyId);
   }
 }
 
@@ -161,6 +173,6 @@ export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEn
     }
   } catch (error) {
     if (error === NOT_IN_MEMORY) return undefined;
-    return failed(env, route, error, keyId);
+    return failed(env, route, request, error, keyId);
   }
 }
