@@ -28,6 +28,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Called when an empty store was bootstrapped: the one moment the admin secret exists in the clear. */
   onBootstrap?: (result: { organizationId: string; keyId: string; secret: string }) => void;
+  /** The service's clock (tests move it instead of sleeping): key ages, expiry, rotation due, usage. */
+  clock?: () => Date;
 }
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
@@ -37,9 +39,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     databaseUrl: config.databaseUrl,
     onBackgroundError: (error, what) => logger.error({ err: error, what }, `store: ${what} failed`),
   });
-  const usage = new UsageTracker(store, config.usageFlushMs);
-  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan });
-  const metrics = config.metrics === 'on' ? new Metrics(store, () => Date.now()) : undefined;
+  const clock = options.clock;
+  const nowMs = clock ? () => clock().getTime() : Date.now;
+  const usage = new UsageTracker(store, config.usageFlushMs, nowMs);
+  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan, ...(clock ? { clock } : {}) });
+  const metrics = config.metrics === 'on' ? new Metrics(store, nowMs) : undefined;
   if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
   const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, logger });
   const onThrottle = (event: ThrottleEvent) => {

@@ -81,7 +81,22 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startTestService(config: ServerConfigInput = {}): Promise<TestService> {
+/** A clock a test moves by hand (`advance`), instead of sleeping until keys age or expire. */
+export class TestClock {
+  #ms: number;
+  constructor(start = Date.now()) {
+    this.#ms = start;
+  }
+  now = (): Date => new Date(this.#ms);
+  get ms(): number {
+    return this.#ms;
+  }
+  advance(ms: number): void {
+    this.#ms += ms;
+  }
+}
+
+export async function startTestService(config: ServerConfigInput = {}, options: { clock?: TestClock } = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
   const store = await freshTestStore(dir);
   const storeFile = store.storeFile;
@@ -95,7 +110,7 @@ export async function startTestService(config: ServerConfigInput = {}): Promise<
   let bootstrapped: { organizationId: string; keyId: string; secret: string } | undefined;
   const server = await startServer(
     resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', ...config }),
-    { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result) },
+    { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result), ...(options.clock ? { clock: options.clock.now } : {}) },
   );
   if (!bootstrapped) throw new Error('test store was not bootstrapped');
   const admin = bootstrapped;
