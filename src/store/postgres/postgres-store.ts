@@ -100,7 +100,8 @@ function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: string }).code;
   if (code !== undefined && UNAVAILABLE.has(code)) return true;
-  return /Connection terminated|connection timeout|Client has encountered a connection error|Connection ended|not queryable/i.test(error.message);
+  // pg-pool's own refusal once the store is closing ("Cannot use a pool after calling end on the pool") is the same to a caller.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Connection ended|not queryable|Cannot use a pool after calling end/i.test(error.message);
 }
 
 /** Turns driver errors into the KeywardErrors the lowdb store throws for the same causes. */
