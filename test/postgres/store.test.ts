@@ -355,7 +355,7 @@ describe('PostgreSQL store: each replica caches key state', () => {
     expect((await c.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
   });
 
-  it('losing the LISTEN connection empties the cache and reconnects by itself', async () => {
+  it('losing the LISTEN connection: it reconnects by itself and then empties the cache', async () => {
     const url = await database();
     const b = await replica(url, NO_REFRESH);
     const { mint, audit } = await seeded(b);

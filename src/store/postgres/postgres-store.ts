@@ -11,7 +11,9 @@
  * Verification is served from each replica's KeyCache. A dedicated LISTEN
  * connection (reconnecting by itself) drops entries other replicas changed;
  * a poll every `refreshMs` re-reads rows changed since the last poll, in case
- * a notification was lost; losing the LISTEN connection empties the cache.
+ * a notification was lost; re-establishing the LISTEN connection empties the
+ * cache. Until then the cache keeps serving, so keys already seen keep
+ * verifying while PostgreSQL is down.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -241,8 +243,8 @@ export class PostgresStore implements Store {
       if (error) this.#background(error, 'LISTEN connection');
       if (this.#listener !== client) return;
       this.#listener = undefined;
-      // Notifications may have been missed: nothing cached can be trusted any more.
-      this.cache.clear();
+      // The cache keeps serving (with PostgreSQL down, keys already seen keep verifying); while the database is up,
+      // the periodic refresh bounds what a missed notice can leave stale, and reconnecting empties the cache.
       this.#scheduleListen();
     };
     client.on('error', lost);
