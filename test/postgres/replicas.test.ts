@@ -1,12 +1,14 @@
 /**
  * Two `keyward serve` replicas (child processes) on one PostgreSQL database:
- * a key revoked through replica A fails on replica B, measured over many
- * revocations (propagation is printed: p50/p95/p99/max; the target is
- * p99 < 100 ms, asserted only as "within 5 s" so a slow machine does not fail
- * it); the plan limit holds across replicas (exactly one of 50 concurrent
- * creates at limit - 1 succeeds).
+ * a key revoked through replica A fails on replica B (every time, and never
+ * with another answer than KEY_REVOKED); custom roles and permissions defined
+ * or changed through one replica apply on the other at once (roles are read
+ * from the database); the plan limit holds across replicas (exactly one of 50
+ * concurrent creates at limit - 1 succeeds); an organization setting changed
+ * through A applies on B. How fast revocations propagate is measured by
+ * bench/replicas.ts (docs/benchmarks-postgres.md), not asserted here.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,7 +16,7 @@ import { freePort, killAll, run, serve } from '../support/cli-process.ts';
 import { createDatabase, dropDatabase } from '../support/postgres.ts';
 
 const server = inject('postgresUrl');
-const REVOCATIONS = 200;
+const REVOCATIONS = 20;
 let dir: string;
 let databaseUrl: string;
 let admin: string;
@@ -27,10 +29,19 @@ async function call(url: string, method: string, path: string, secret: string, b
     headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+/** Asks until `answer` says done; the deadline only keeps a broken replica from hanging the run. */
+async function until<T>(what: string, ask: () => Promise<T>, done: (answer: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answer = await ask();
+    if (done(answer)) return answer;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(answer)}`);
+  }
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-replicas-'));
@@ -53,52 +64,51 @@ afterAll(async () => {
 });
 
 describe('two replicas on one database', () => {
-  it('a key created on A works on B; revoked through A it fails on B (propagation measured)', async () => {
+  it('a key created on A works on B; revoked through A it fails on B, every time, and only ever as KEY_REVOKED', async () => {
     const gateway = (await call(a, 'POST', '/v1/keys', admin, { name: 'Gateway', role: 'verifier' })).body.secret as string;
-    const afterAck: number[] = [];
-    const fromRequest: number[] = [];
-    let firstVerifyAlreadyRevoked = 0;
     for (let i = 0; i < REVOCATIONS; i++) {
       const created = await call(a, 'POST', '/v1/keys', admin, { name: `r${i}`, role: 'viewer' });
       expect(created.status).toBe(201);
       // B verifies it (and so holds it in its cache), and the key itself authenticates on B.
       expect((await call(b, 'POST', '/v1/verify', gateway, { key: created.body.secret })).body).toMatchObject({ valid: true, keyId: created.body.key.id });
       if (i === 0) expect((await call(b, 'GET', '/v1/whoami', created.body.secret)).status).toBe(200);
-      const sent = performance.now();
       expect((await call(a, 'DELETE', `/v1/keys/${created.body.key.id}`, admin)).status).toBe(200);
-      const acknowledged = performance.now();
-      let attempts = 0;
-      for (;;) {
-        attempts++;
-        const verdict = (await call(b, 'POST', '/v1/verify', gateway, { key: created.body.secret })).body;
-        if (verdict.valid === false) {
-          expect(verdict.code).toBe('KEY_REVOKED');
-          break;
-        }
-        if (performance.now() - acknowledged > 5_000) throw new Error(`key ${created.body.key.id} revoked on A still verifies on B after 5 s`);
-      }
-      if (attempts === 1) firstVerifyAlreadyRevoked++;
-      const seen = performance.now();
-      if (process.env.DEBUG_PROPAGATION && seen - acknowledged > 20) process.stdout.write(`slow: ${(seen - acknowledged).toFixed(1)} ms, ${attempts} verifies\n`);
-      afterAck.push(seen - acknowledged);
-      fromRequest.push(seen - sent);
+      const verdict = await until(
+        `B to refuse ${created.body.key.id}`,
+        async () => (await call(b, 'POST', '/v1/verify', gateway, { key: created.body.secret })).body,
+        (v) => v.valid === false,
+      );
+      expect(verdict.code).toBe('KEY_REVOKED');
+      // Once refused, refused for good.
+      expect((await call(b, 'POST', '/v1/verify', gateway, { key: created.body.secret })).body.code).toBe('KEY_REVOKED');
       if (i === 0) expect((await call(b, 'GET', '/v1/whoami', created.body.secret)).body.error.code).toBe('KEY_REVOKED');
     }
-    const stats = (values: number[]) => {
-      const sorted = [...values].sort((x, y) => x - y);
-      return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1]! };
-    };
-    const ack = stats(afterAck);
-    const req = stats(fromRequest);
-    const fmt = (s: ReturnType<typeof stats>) => `p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms`;
-    const report =
-      `revocation propagation A -> B over ${REVOCATIONS} revocations (two keyward serve processes, one PostgreSQL):\n` +
-      `  from the revoke response until B refuses the key: ${fmt(ack)}\n` +
-      `  from sending the revoke until B refuses the key:  ${fmt(req)}\n` +
-      `  B already refused it on the first verify after the response: ${firstVerifyAlreadyRevoked}/${REVOCATIONS}\n`;
-    process.stdout.write(`\n${report}`);
-    if (process.env.KEYWARD_PROPAGATION_REPORT) writeFileSync(process.env.KEYWARD_PROPAGATION_REPORT, report);
-    expect(ack.max).toBeLessThan(5_000);
+  });
+
+  it('custom roles across replicas: defined on A, used on B; changed on A, B applies it on the next request; deleted on B, A refuses it', async () => {
+    const gateway = (await call(b, 'POST', '/v1/keys', admin, { name: 'Role gateway', role: 'verifier' })).body.secret as string;
+    expect((await call(a, 'POST', '/v1/permissions', admin, { name: 'geo.read', description: 'read maps' })).status).toBe(201);
+    expect((await call(a, 'POST', '/v1/roles', admin, { id: 'geo-reader', name: 'Geo reader', permissions: ['geo.read', 'api.key.view'] })).status).toBe(201);
+    // B knows the role and the permission the moment A committed them.
+    expect((await call(b, 'GET', '/v1/roles/geo-reader', admin)).body).toMatchObject({ id: 'geo-reader', permissions: ['geo.read', 'api.key.view'], builtin: false });
+    expect((await call(b, 'GET', '/v1/permissions', admin)).body.items.map((p: { name: string }) => p.name)).toContain('geo.read');
+    // A key with it, created through B, works through A, and B verifies it for the custom permission.
+    const maps = await call(b, 'POST', '/v1/keys', admin, { name: 'Maps client', role: 'geo-reader' });
+    expect(maps.status).toBe(201);
+    expect((await call(a, 'GET', '/v1/whoami', maps.body.secret)).body.permissions.sort()).toEqual(['api.key.view', 'geo.read']);
+    expect((await call(b, 'POST', '/v1/verify', gateway, { key: maps.body.secret, permission: 'geo.read' })).body).toMatchObject({ valid: true, role: 'geo-reader' });
+
+    // The role loses geo.read through A: B refuses it on the very next verify (roles are not cached).
+    expect((await call(a, 'PATCH', '/v1/roles/geo-reader', admin, { permissions: ['api.key.view'] })).status).toBe(200);
+    expect((await call(b, 'POST', '/v1/verify', gateway, { key: maps.body.secret, permission: 'geo.read' })).body).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
+    expect((await call(b, 'GET', '/v1/whoami', maps.body.secret)).body.permissions).toEqual(['api.key.view']);
+
+    // In use: neither replica deletes it. Once its key is revoked (on A), B deletes it and A no longer offers it.
+    expect((await call(b, 'DELETE', '/v1/roles/geo-reader', admin)).body.error.code).toBe('ROLE_IN_USE');
+    expect((await call(a, 'DELETE', `/v1/keys/${maps.body.key.id}`, admin)).status).toBe(200);
+    expect((await call(b, 'DELETE', '/v1/roles/geo-reader', admin)).status).toBe(204);
+    expect((await call(a, 'GET', '/v1/roles/geo-reader', admin)).body.error.code).toBe('ROLE_NOT_FOUND');
+    expect((await call(a, 'POST', '/v1/keys', admin, { name: 'too late', role: 'geo-reader' })).body.error.code).toBe('UNKNOWN_ROLE');
   });
 
   it('plan limit across replicas: 50 concurrent creates at limit - 1, half through each replica, give exactly one success', async () => {
@@ -123,14 +133,7 @@ describe('two replicas on one database', () => {
     // Allow only a network the test does not come from, with force (it locks the caller out).
     const set = await call(a, 'PUT', '/v1/ip-allowlist', admin, { entries: ['10.99.0.0/16'], force: true });
     expect(set.status).toBe(200);
-    const started = performance.now();
-    for (;;) {
-      const response = await call(b, 'GET', '/v1/whoami', admin);
-      if (response.status === 403) {
-        expect(response.body.error.code).toBe('IP_NOT_ALLOWED');
-        break;
-      }
-      if (performance.now() - started > 5_000) throw new Error('the allowlist set through A was not applied by B within 5 s');
-    }
+    const refused = await until('B to apply the allowlist set through A', () => call(b, 'GET', '/v1/whoami', admin), (r) => r.status !== 200);
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'IP_NOT_ALLOWED' } } });
   });
 });
