@@ -3,12 +3,9 @@
  * key service that serves the dashboard.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ServerConfigInput } from '../../src/server/config.ts';
-import { dashboardRouter } from '../../src/server/dashboard.ts';
 import { startTestService, type TestService } from './keyservice.ts';
 
 export const CHROMIUM_PATH = process.env.KEYWARD_CHROMIUM ?? '/usr/bin/chromium';
@@ -49,37 +46,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
-export interface DashboardService extends TestService {
-  /** False when src/server/app.ts does not mount dashboardRouter() yet and the test put it in front. */
-  dashboardMountedByApp: boolean;
-}
+export type DashboardService = TestService;
 
-const isDashboardPath = (req: IncomingMessage): boolean => {
-  const path = (req.url ?? '/').split('?')[0]!;
-  return (req.method === 'GET' || req.method === 'HEAD') && (path === '/' || path === '/index.html' || path.startsWith('/assets/'));
-};
-
-/** The real key service; serves the dashboard through app.ts, or (until it is mounted there) through the same router in front. */
+/** The real key service, which must serve the dashboard itself (src/server/app.ts): a service that does not fails here. */
 export async function startDashboardService(config: ServerConfigInput = {}): Promise<DashboardService> {
   const service = await startTestService(config);
-  const probe = await fetch(`${service.url}/`);
-  await probe.arrayBuffer();
-  const mounted = probe.ok && (probe.headers.get('content-type') ?? '').startsWith('text/html');
-  if (!mounted) {
-    const front = express();
-    front.disable('x-powered-by');
-    front.use(dashboardRouter());
-    const http = service.server.server;
-    const original = http.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    http.removeAllListeners('request');
-    http.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const app = () => {
-        for (const listener of original) listener(req, res);
-      };
-      if (isDashboardPath(req)) (front as unknown as (q: IncomingMessage, s: ServerResponse, next: () => void) => void)(req, res, app);
-      else app();
-    });
-    console.log('dashboard: src/server/app.ts does not mount dashboardRouter() yet; the test serves it in front of the app');
+  const page = await fetch(`${service.url}/`);
+  const type = page.headers.get('content-type') ?? '';
+  const body = await page.text();
+  if (page.status !== 200 || !type.startsWith('text/html') || !body.includes('/assets/')) {
+    await service.stop();
+    throw new Error(`the key service does not serve the dashboard at /: ${page.status} ${type} ${body.slice(0, 200)}`);
   }
-  return Object.assign(service, { dashboardMountedByApp: mounted });
+  return service;
 }
