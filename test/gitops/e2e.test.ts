@@ -90,6 +90,8 @@ describeControlPlane('GitOps rotation on the real control plane', (cp) => {
   });
 
   const status = async (name: string) => (await k.apiKey(NS, name))?.status ?? {};
+  /** Reconciliations the operator has finished so far (controller_runtime_reconcile_total, every result). */
+  const reconciled = async () => (await operator.metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
 
   it('keyward rotate -> kubectl apply -f: the operator rotates exactly that key once; applying again does nothing', async () => {
     const alpha0 = await status('alpha');
@@ -114,10 +116,12 @@ describeControlPlane('GitOps rotation on the real control plane', (cp) => {
     expect(alpha1.keyId).not.toBe(alpha0.keyId);
     expect(alpha1.previousKeys?.map((p) => p.keyId)).toEqual([alpha0.keyId]);
 
-    // Applying the same file again changes nothing, and nothing rotates (several resyncs later).
+    // Applying the same file again changes nothing, and nothing rotates: the operator goes over
+    // every ApiKey twice more (two resyncs of the four) without rotating.
     const again = await cp().kubectl(['apply', '-f', join(dir, 'keys.yaml')]);
     expect(again.stdout).toMatch(/apikey\.keyward\.dev\/alpha unchanged/);
-    await new Promise((r) => setTimeout(r, 5_000));
+    const before = await reconciled();
+    await until('two more resyncs of every ApiKey', async () => (await reconciled()) >= before + 8);
     expect(await status('alpha')).toMatchObject({ sequence: 2, keyId: alpha1.keyId, observedRotationToken: token });
     expect(await status('beta')).toMatchObject({ sequence: beta0.sequence, keyId: beta0.keyId, observedRotationToken: 'b-1' });
   }, 90_000);

@@ -1,13 +1,15 @@
 /** The manual's flows end to end over HTTP: create, use, edit, rotate, grace, revoke. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
-import { errorCode, raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { errorCode, raw, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
 let verifierSecret: string;
+/** The service's clock: grace periods end by moving it, not by waiting. */
+const clock = new TestClock();
 
 beforeAll(async () => {
-  service = await startTestService();
+  service = await startTestService({}, { clock });
   verifierSecret = (await service.client().createKey({ name: 'Gateway', role: 'verifier' })).secret;
 });
 afterAll(async () => service.stop());
@@ -41,18 +43,21 @@ describe('key lifecycle', () => {
     expect(await errorCode(user.createKey({ name: 'x', role: 'viewer' }))).toBe('INSUFFICIENT_PERMISSIONS');
 
     // Rotate with a grace period: both keys work during the overlap.
-    const rotated = await admin.rotateKey(created.key.id, { gracePeriod: '2s' });
+    const rotated = await admin.rotateKey(created.key.id, { gracePeriod: '1h' });
     expect(rotated.key).toMatchObject({ name: 'Production Server (EU) v2', role: 'viewer', environment: 'production', rotatedFromId: created.key.id });
     expect(rotated.previous).toMatchObject({ id: created.key.id, rotatedToId: rotated.key.id, status: 'active' });
-    expect(Date.parse(rotated.previous.expiresAt!) - Date.now()).toBeLessThanOrEqual(2_000);
+    expect(Date.parse(rotated.previous.expiresAt!)).toBe(clock.ms + 3_600_000);
     const successor = service.client(rotated.secret);
     expect((await successor.whoami()).key.id).toBe(rotated.key.id);
     expect((await user.whoami()).key.id).toBe(created.key.id);
     // Rotating the old key again is refused: rotate the successor.
     expect(await errorCode(admin.rotateKey(created.key.id, { gracePeriod: '0' }))).toBe('KEY_ALREADY_ROTATED');
 
-    // The grace period ends on the server, with no client involved.
-    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    // Still valid a moment before the grace period ends…
+    clock.advance(3_600_000 - 1);
+    expect((await user.whoami()).key.id).toBe(created.key.id);
+    // …and it ends on the server, with no client involved.
+    clock.advance(1);
     expect(await errorCode(user.whoami())).toBe('KEY_EXPIRED');
     expect((await admin.getKey(created.key.id)).status).toBe('expired');
     const expiredVerify = await service.client(verifierSecret).verify({ key: created.secret });
@@ -108,7 +113,10 @@ describe('key lifecycle', () => {
 
   it('lists with filters and cursor pagination', async () => {
     const admin = service.client();
-    for (let i = 0; i < 7; i++) await admin.createKey({ name: `page ${i}`, role: 'viewer', environment: 'staging' });
+    for (let i = 0; i < 7; i++) {
+      clock.advance(1); // created one after another (the clock only moves by hand)
+      await admin.createKey({ name: `page ${i}`, role: 'viewer', environment: 'staging' });
+    }
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;

@@ -12,6 +12,15 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Waits for a condition of the store's files (the deadline only keeps a stuck compaction from hanging the run). */
+async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function freshStore(options: LowdbStoreOptions = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-store-'));
   dirs.push(dir);
@@ -130,10 +139,7 @@ describe('lowdb store', () => {
     crashImage('during-compaction');
 
     // Wait for the compaction to finish: the retired journal goes once the snapshot is durable.
-    for (let i = 0; existsSync(retired); i++) {
-      expect(i).toBeLessThan(500);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until('the retired journal to be deleted', () => !existsSync(retired));
     await insert(10, 'after');
     crashImage('after-compaction');
     // A crash between the snapshot's rename and the retired journal's deletion.
@@ -159,7 +165,15 @@ describe('lowdb store', () => {
 
   it('snapshots in the foreground after a background compaction failed, reports it, and loses nothing', async () => {
     const failures: string[] = [];
-    const { dir, file, store, org, mint, audit } = await freshStore({ minCompactBytes: 32 * 1024, onBackgroundError: (error, what) => failures.push(`${what}: ${error.message}`) });
+    let reported: () => void;
+    const failureReported = new Promise<void>((resolve) => (reported = resolve));
+    const { dir, file, store, org, mint, audit } = await freshStore({
+      minCompactBytes: 32 * 1024,
+      onBackgroundError: (error, what) => {
+        failures.push(`${what}: ${error.message}`);
+        reported();
+      },
+    });
     // The snapshot's temp file cannot be created while a directory sits at its path.
     const temp = join(dir, '.db.json.tmp');
     mkdirSync(temp);
@@ -170,7 +184,8 @@ describe('lowdb store', () => {
       await Promise.all(more.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
       keys.push(...more);
     }
-    await new Promise((r) => setTimeout(r, 50)); // the background compaction fails
+    await failureReported; // the background compaction fails, and says so
+    await new Promise((r) => setImmediate(r)); // (and its promise chain, which the callback is part of, settles)
     expect(failures).toEqual([expect.stringMatching(/^background compaction: EISDIR/)]);
     // The next commit snapshots in the foreground, which fails too: that commit is refused...
     await expect(store.insertKey(mint('refused'), { activeLimit: null, now: Date.now() }, audit())).rejects.toThrow(/EISDIR|directory/);
