@@ -264,6 +264,14 @@ describe('lowdb store', () => {
     expect(error).toBeInstanceOf(KeywardError);
     expect((error as KeywardError).code).toBe('IDEMPOTENCY_KEY_REUSED');
     expect((error as KeywardError).details).toMatchObject({ keyId: first.id });
+    // Another organization may use the same idempotency key.
+    const other = newOrganization('globex', new Date(), 'enterprise');
+    const mintFor = (name: string, idempotencyKey: string | null) =>
+      issueKey({ organizationId: other.id, name, roleId: 'viewer', environment: 'production', createdBy: null, tokenPrefix: 'kw_', rotationDays: {}, now: new Date(), idempotencyKey }).record;
+    await store.createOrganization(other, mintFor('globex admin', null), audit());
+    const theirs = mintFor('theirs', 'uid-1234/rotation-1');
+    await store.insertKey(theirs, { activeLimit: null, now: Date.now() }, audit());
+    expect(await store.findKeyById(theirs.id)).toMatchObject({ organizationId: other.id, idempotencyKey: 'uid-1234/rotation-1' });
     await store.close();
   });
 
