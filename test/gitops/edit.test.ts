@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { ApiKeySpec } from '../../src/core/apikey.ts';
 import { collectFiles } from '../../src/gitops/files.ts';
 import { GitopsError } from '../../src/gitops/manifests.ts';
 import { planRotation } from '../../src/gitops/rotate.ts';
@@ -140,6 +141,42 @@ describe('rotate: the CLI edits in place; git diff shows exactly the token and a
     const diff = await gitDiff(join(FIXTURES, 'payments.yaml'), join(dir, 'payments.yaml'));
     expect(diff.removed).toEqual(['    token: "2026-01-05-1" # bump me', '    overlap: 24h']);
     expect(diff.added.slice(2)).toEqual([expect.stringMatching(/^    token: "\d{4}-\d\d-\d\d-1" # bump me$/), '    overlap: "0"']);
+  });
+});
+
+describe('rotate --overlap', () => {
+  it('sets spec.rotation.overlap with the token (replacing one, adding one), says so, and the edited manifests are valid ApiKeys', async () => {
+    const dir = copyFixtures('payments.yaml', 'keyward-rotation.json');
+    const file = join(dir, 'payments.yaml');
+    const result = await keyward(['rotate', file, '--overlap', '1h']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.match(/the old key keeps working for 1h after the rotation/g)).toHaveLength(2);
+    const diff = await gitDiff(join(FIXTURES, 'payments.yaml'), file);
+    // payments-api had "overlap: 24h" (replaced in place); payments-reporting had no rotation block (added).
+    expect(diff.removed).toEqual(['    token: "2026-01-05-1" # bump me', '    overlap: 24h']);
+    expect(diff.added.filter((line) => !/annotations:|keyward\.dev\/rotated-at/.test(line))).toEqual([
+      expect.stringMatching(/^    token: "\d{4}-\d\d-\d\d-1" # bump me$/),
+      '    overlap: 1h',
+      '  rotation:',
+      expect.stringMatching(/^    token: "\d{4}-\d\d-\d\d-1"$/),
+      '    overlap: "1h"',
+    ]);
+    // What the operator will read: both ApiKeys now rotate with a 1h overlap.
+    const keys = parseAllDocuments(readFileSync(file, 'utf8'))
+      .map((doc) => doc.toJS() as { kind: string; metadata: { name: string }; spec: unknown })
+      .filter((doc) => doc.kind === 'ApiKey');
+    expect(keys.map((doc) => [doc.metadata.name, ApiKeySpec.parse(doc.spec).rotation?.overlap])).toEqual([
+      ['payments-api', '1h'],
+      ['payments-reporting', '1h'],
+    ]);
+    // The pull-request body names the overlap.
+    const again = await keyward(['rotate', file, '-l', 'name=payments-api', '--overlap', '2h', '-o', 'markdown']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('The previous key keeps working for **2h** (the overlap)');
+    // A CDKTF rotation-token file holds no overlap: the token is bumped and the command says where the overlap goes.
+    const tokens = await keyward(['rotate', join(dir, 'keyward-rotation.json'), '-l', 'name=billing', '--overlap', '1h']);
+    expect(tokens.code, tokens.stderr).toBe(0);
+    expect(tokens.stdout).toMatch(/warning: .*"billing": a rotation-token file holds no overlap; set the key's rotation overlap to "1h" in the CDKTF stack/);
   });
 });
 
