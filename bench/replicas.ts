@@ -26,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { issueKey, newAuditEvent, newOrganization } from '../src/core/issue.ts';
 import { PostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { createDatabase, startPostgresCluster } from '../test/support/postgres.ts';
+import { api } from './load.ts';
 import { fmt, freePort, HOST, log, machineInfo, requirePinnedNode, runNode, Samples, startNode, waitReady, writeGeneratedSection, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -37,16 +38,11 @@ requirePinnedNode('npx node bench/replicas.ts');
 const REVOCATIONS = Number(flags.revocations);
 const RECOVERIES = Number(flags.recoveries);
 
-async function call(url: string, method: string, path: string, secret: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${secret}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+/** One API call; the same argument order as the tests' helpers. */
+const call = async (url: string, method: string, path: string, secret: string, body?: unknown) => {
+  const { status, json } = await api(url, secret, method, path, body, 15_000);
+  return { status, body: json };
+};
 
 const row = (label: string, samples: Samples, extra = '') => {
   const [p50, p95, p99, max] = samples.percentiles(50, 95, 99, 100);

@@ -32,14 +32,12 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeywardClient } from '../../src/client/index.ts';
 import { ApiKeySecret, RotationPolicy } from '../../src/constructs/index.ts';
-import { configFromEnv, createRotationHandler, type RotationConfig, type RotationStep } from '../../src/constructs/aws/rotation-handler.ts';
+import { configFromEnv, type RotationConfig, type RotationStep } from '../../src/constructs/aws/rotation-handler.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
 import { motoAvailable, REQUIRE_MOTO, startMoto, type Moto } from '../support/moto.ts';
-import { stackFor, synth } from './support.ts';
+import { ROTATION_STEPS as STEPS, rotationHandlerFor, stackFor, synth } from './support.ts';
 
-const STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 const REGION = 'eu-west-1';
 /** The smallest valid zip (an empty archive): moto stores a function's code, it never runs it. */
 const EMPTY_ZIP = Uint8Array.from([0x50, 0x4b, 0x05, 0x06, ...Array<number>(18).fill(0)]);
@@ -165,19 +163,7 @@ describe.skipIf(!available)('rotation handler on moto_server (real AWS SDK, real
   }
 
   function setup(secretId: string, options: { adminArn?: string; config?: Partial<RotationConfig> } = {}) {
-    const logs: Record<string, unknown>[] = [];
-    const config: RotationConfig = {
-      url: svc.url,
-      adminKeySecretArn: options.adminArn ?? adminArn,
-      keyName: 'Billing worker (production)',
-      role: 'verifier',
-      environment: 'production',
-      overlap: '24h',
-      ipAllowlist: [],
-      ...options.config,
-    };
-    const rotate = createRotationHandler({ secretsManager: sm, keywardClient: (o) => new KeywardClient(o), config, log: (event) => logs.push(event) });
-    const step = (token: string, Step: RotationStep) => rotate({ SecretId: secretId, ClientRequestToken: token, Step });
+    const { logs, step } = rotationHandlerFor({ secretsManager: sm, secretId, url: svc.url, adminKeySecretArn: options.adminArn ?? adminArn, ...(options.config ? { config: options.config } : {}) });
     /** What Secrets Manager does to start a rotation: a new version, labelled AWSPENDING, with no value. */
     const startRotation = async (): Promise<string> => {
       const token = randomUUID();

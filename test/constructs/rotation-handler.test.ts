@@ -20,13 +20,12 @@ import {
 import { randomUUID } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { KeywardClient } from '../../src/client/index.ts';
-import { createRotationHandler, type RotationConfig, type RotationStep } from '../../src/constructs/aws/rotation-handler.ts';
+import type { RotationConfig } from '../../src/constructs/aws/rotation-handler.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
+import { ROTATION_STEPS as STEPS, rotationHandlerFor } from './support.ts';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/billing/api-key-Xy12Ab';
 const ADMIN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyward/admin-AbCdEf';
-const STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
 interface Version {
   id: string;
@@ -138,24 +137,7 @@ function setup(options: { admin?: string; config?: Partial<RotationConfig> } = {
   const sm = new FakeSecretsManager(options.admin ?? svc.adminSecret);
   const client = new SecretsManagerClient({ region: 'eu-west-1' });
   sm.install(client);
-  const logs: Record<string, unknown>[] = [];
-  const config: RotationConfig = {
-    url: svc.url,
-    adminKeySecretArn: ADMIN_ARN,
-    keyName: 'Billing worker (production)',
-    role: 'verifier',
-    environment: 'production',
-    overlap: '24h',
-    ipAllowlist: [],
-    ...options.config,
-  };
-  const rotate = createRotationHandler({
-    secretsManager: client,
-    keywardClient: ({ url, apiKey }) => new KeywardClient({ url, apiKey }),
-    config,
-    log: (event) => logs.push(event),
-  });
-  const step = (token: string, Step: RotationStep) => rotate({ SecretId: SECRET_ARN, ClientRequestToken: token, Step });
+  const { logs, step } = rotationHandlerFor({ secretsManager: client, secretId: SECRET_ARN, url: svc.url, adminKeySecretArn: ADMIN_ARN, ...(options.config ? { config: options.config } : {}) });
   const rotation = async (token = sm.startRotation()) => {
     for (const s of STEPS) await step(token, s);
     return token;

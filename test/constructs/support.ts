@@ -1,5 +1,7 @@
 /** Synthesis helpers for the construct tests: a fresh app and stack, and the synthesized JSON parsed. */
 import { Testing, TerraformStack, type App } from 'cdktf';
+import { KeywardClient } from '../../src/client/index.ts';
+import { createRotationHandler, type RotationConfig, type RotationHandlerOptions, type RotationStep } from '../../src/constructs/aws/rotation-handler.ts';
 
 export interface Synth {
   text: string;
@@ -38,4 +40,24 @@ export function thrown(fn: () => unknown): Error {
     return error as Error;
   }
   throw new Error('expected an error');
+}
+
+export const ROTATION_STEPS: RotationStep[] = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
+
+/** The rotation handler for one secret, as the rotation tests configure it, with its log kept. */
+export function rotationHandlerFor(options: { secretsManager: RotationHandlerOptions['secretsManager']; secretId: string; url: string; adminKeySecretArn: string; config?: Partial<RotationConfig> }) {
+  const logs: Record<string, unknown>[] = [];
+  const config: RotationConfig = {
+    url: options.url,
+    adminKeySecretArn: options.adminKeySecretArn,
+    keyName: 'Billing worker (production)',
+    role: 'verifier',
+    environment: 'production',
+    overlap: '24h',
+    ipAllowlist: [],
+    ...options.config,
+  };
+  const rotate = createRotationHandler({ secretsManager: options.secretsManager, keywardClient: (o) => new KeywardClient(o), config, log: (event) => logs.push(event) });
+  const step = (token: string, Step: RotationStep) => rotate({ SecretId: options.secretId, ClientRequestToken: token, Step });
+  return { logs, step };
 }
