@@ -1,18 +1,21 @@
 // The control-plane binaries keyward tests and `keyward dev cluster` run, and
 // where to find them.
 //
-// Each binary is built from a pinned Go wrapper module under testbin/ (one
-// module per binary family, so dependency versions never mix) by
-// `npm run testbin` into a cache outside the repo. KUBEBUILDER_ASSETS or the
-// envtest-style TEST_ASSET_* variables point at existing binaries instead.
+// Each binary is built by `npm run testbin` into a cache outside the repo,
+// from Go source of one of two kinds: a pinned Go wrapper module under
+// testbin/ (one module per binary family, so dependency versions never mix),
+// or an upstream source tarball checked against its sha256, for a module the
+// Go module proxy does not serve (its own go.sum locks its dependencies).
+// KUBEBUILDER_ASSETS or the envtest-style TEST_ASSET_* variables point at
+// existing binaries instead.
 //
 // Adding a binary is one entry in TESTBIN_BINARIES. Binaries come in
-// families (the control plane; OpenTofu for `cdktf deploy`), each with its own
-// cache key and directory, so adding or bumping one family never rebuilds
-// another.
+// families (the control plane; OpenTofu and the Kubernetes provider for
+// `cdktf deploy`), each with its own cache key and directory, so adding or
+// bumping one family never rebuilds another.
 
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
@@ -28,20 +31,45 @@ export interface PinnedModule {
 }
 
 /** A family of binaries that share a cache directory (and key). */
-export type TestbinFamily = 'controlplane' | 'tofu';
+export type TestbinFamily = 'controlplane' | 'tofu' | 'kubernetes-provider';
 
-export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu'];
+/** Build order: the provider comes after OpenTofu, whose mirror links it. */
+export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu', 'kubernetes-provider'];
+
+/** A pinned module in a wrapper Go module (dependencies locked by the wrapper's go.sum). */
+export interface ModuleSource {
+  kind: 'module';
+  /** Wrapper Go module directory, relative to the repo root. */
+  wrapper: string;
+  /** The module pinned in the wrapper's go.mod whose version names the binary. */
+  module: string;
+}
+
+/**
+ * An upstream source tarball (its go.mod is the main module; its go.sum locks
+ * the dependencies, which come from the module proxy), for a module the proxy
+ * does not serve. Found at `$<env>`, else in a `shared/third_party/` directory
+ * (see thirdPartyDirs()); checked against `sha256` before anything is built.
+ */
+export interface TarballSource {
+  kind: 'tarball';
+  /** File name, e.g. "terraform-provider-kubernetes-v2.38.0-src.tar.gz". */
+  file: string;
+  sha256: string;
+  /** The upstream tag the tarball is, e.g. "v2.38.0". */
+  version: string;
+  /** Env variable naming the tarball's path. */
+  env: string;
+}
 
 export interface TestbinBinary {
   /** File name of the binary, e.g. "kube-apiserver". */
   name: string;
   /** Cache family; default "controlplane". */
   family?: TestbinFamily;
-  /** Wrapper Go module directory, relative to the repo root. */
-  wrapper: string;
-  /** The module pinned in the wrapper's go.mod whose version names the binary. */
-  module: string;
-  /** Go package (main) to build. */
+  /** Where the Go source comes from. */
+  source: ModuleSource | TarballSource;
+  /** Go package (main) to build, relative to the source's main module for a tarball ("."). */
   pkg: string;
   /** Envtest-style variable that points at an existing binary. */
   env: string;
@@ -72,8 +100,7 @@ function kubeVersionLdflags(mod: PinnedModule): string[] {
 
 const kube = (name: string, env: string): TestbinBinary => ({
   name,
-  wrapper: 'testbin/kubernetes',
-  module: 'k8s.io/kubernetes',
+  source: { kind: 'module', wrapper: 'testbin/kubernetes', module: 'k8s.io/kubernetes' },
   pkg: `k8s.io/kubernetes/cmd/${name}`,
   env,
   ldflags: kubeVersionLdflags,
@@ -83,8 +110,7 @@ const kube = (name: string, env: string): TestbinBinary => ({
 export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
   {
     name: 'etcd',
-    wrapper: 'testbin/etcd',
-    module: 'go.etcd.io/etcd/server/v3',
+    source: { kind: 'module', wrapper: 'testbin/etcd', module: 'go.etcd.io/etcd/server/v3' },
     pkg: 'go.etcd.io/etcd/server/v3',
     env: 'TEST_ASSET_ETCD',
     // etcd's version is a constant in its source; only the git SHA is stamped
@@ -99,13 +125,34 @@ export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
     // The wrapper repeats OpenTofu's replace of hashicorp/hcl/v2 by its fork.
     name: 'tofu',
     family: 'tofu',
-    wrapper: 'testbin/opentofu',
-    module: 'github.com/opentofu/opentofu',
+    source: { kind: 'module', wrapper: 'testbin/opentofu', module: 'github.com/opentofu/opentofu' },
     pkg: 'github.com/opentofu/opentofu/cmd/tofu',
     env: 'TEST_ASSET_TOFU',
     // The version is the embedded version/VERSION file; a release build only
     // turns off the "-dev" marker (as OpenTofu's release config does).
     ldflags: () => ['-X github.com/opentofu/opentofu/version.dev=no'],
+  },
+  {
+    // hashicorp/kubernetes, the provider `cdktf deploy` of ApiKey constructs
+    // installs (from the mirror OpenTofu's family lays out). Its module path has
+    // no /v2, and the module proxy serves none of its v2 tags, so it is built
+    // from upstream's source at the tag (MPL-2.0; one large test fixture left
+    // out, which building does not need). The version must be the one
+    // @cdktf/provider-kubernetes pins (kubernetesProviderPin()).
+    name: 'terraform-provider-kubernetes',
+    family: 'kubernetes-provider',
+    source: {
+      kind: 'tarball',
+      file: 'terraform-provider-kubernetes-v2.38.0-src.tar.gz',
+      sha256: 'fcb08400ab77e2aa6e6247c1ee70ad2cee02b2df57911f2d49550ae770baa573',
+      version: 'v2.38.0',
+      env: 'KEYWARD_TERRAFORM_PROVIDER_KUBERNETES_SRC',
+    },
+    pkg: '.',
+    env: 'TEST_ASSET_TERRAFORM_PROVIDER_KUBERNETES',
+    // main.Version is a constant ("dev") at this tag: upstream's release
+    // build passes -X main.Version=…, which changes nothing, so none here.
+    ldflags: () => [],
   },
 ];
 
@@ -122,6 +169,11 @@ export function familyBinaries(family: TestbinFamily): TestbinBinary[] {
 export type BinaryName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kubectl';
 export type ControlPlaneBinaries = Record<BinaryName, string>;
 
+/** The version a binary is built at: the wrapper's pin of its module, or the tarball's tag (no Go needed). */
+export function sourceVersion(b: TestbinBinary): string {
+  return b.source.kind === 'module' ? pinnedVersion(b.source.wrapper, b.source.module) : b.source.version;
+}
+
 /** The version of `module` required by the wrapper's go.mod (no Go needed). */
 export function pinnedVersion(wrapper: string, module: string): string {
   const gomod = readFileSync(path.join(REPO_ROOT, wrapper, 'go.mod'), 'utf8');
@@ -136,9 +188,10 @@ const RECIPE = 1;
 
 /**
  * Cache key of one family: the pinned versions plus a short hash of the
- * wrappers' go.mod and go.sum and the recipe, so any bump builds into a fresh
- * directory. e.g. "etcd-v3.6.16_k8s-v1.37.2_e2b66ab4" (the control plane, the
- * default), "opentofu-v1.12.6_…".
+ * wrappers' go.mod and go.sum (or the source tarballs' sha256) and the
+ * recipe, so any bump builds into a fresh directory. e.g.
+ * "etcd-v3.6.16_k8s-v1.37.2_e2b66ab4" (the control plane, the default),
+ * "opentofu-v1.12.6_…", "terraform-provider-kubernetes-v2.38.0_…".
  */
 export function testbinKey(binaries: readonly TestbinBinary[] = familyBinaries('controlplane')): string {
   const hash = createHash('sha256');
@@ -147,12 +200,46 @@ export function testbinKey(binaries: readonly TestbinBinary[] = familyBinaries('
   const seen = new Set<string>();
   for (const b of binaries) {
     hash.update(`${b.name} ${b.pkg} ${b.ldflags({ version: 'v0.0.0', time: '' }).join(' ')}\n`);
-    if (seen.has(b.wrapper)) continue;
-    seen.add(b.wrapper);
-    parts.push(`${path.basename(b.wrapper).replace(/^kubernetes$/, 'k8s')}-${pinnedVersion(b.wrapper, b.module)}`);
-    for (const f of ['go.mod', 'go.sum']) hash.update(readFileSync(path.join(REPO_ROOT, b.wrapper, f)));
+    const src = b.source;
+    if (src.kind === 'tarball') {
+      parts.push(`${b.name}-${src.version}`);
+      hash.update(`tarball ${src.sha256}\n`);
+      continue;
+    }
+    if (seen.has(src.wrapper)) continue;
+    seen.add(src.wrapper);
+    parts.push(`${path.basename(src.wrapper).replace(/^kubernetes$/, 'k8s')}-${pinnedVersion(src.wrapper, src.module)}`);
+    for (const f of ['go.mod', 'go.sum']) hash.update(readFileSync(path.join(REPO_ROOT, src.wrapper, f)));
   }
   return `${parts.join('_')}_${hash.digest('hex').slice(0, 8)}`;
+}
+
+/** This project's machines keep third-party sources here (the last place looked). */
+const MACHINE_THIRD_PARTY = '/work/shared/third_party';
+
+/**
+ * Where a source tarball is looked for when its env variable is unset:
+ * `shared/third_party/` in the repo's parent and in each further ancestor
+ * (a checkout at /work/main or a worktree at /work/wt/x both find
+ * /work/shared), then /work/shared/third_party (a clone elsewhere on the
+ * machine, as CI's). Nearest first.
+ */
+export function thirdPartyDirs(repoRoot: string = REPO_ROOT): string[] {
+  const dirs: string[] = [];
+  for (let dir = path.dirname(repoRoot); ; dir = path.dirname(dir)) {
+    dirs.push(path.join(dir, 'shared', 'third_party'));
+    if (path.dirname(dir) === dir) break;
+  }
+  if (!dirs.includes(MACHINE_THIRD_PARTY)) dirs.push(MACHINE_THIRD_PARTY);
+  return dirs;
+}
+
+/** The tarball to build from: `$<env>` when set (it must exist), else the first default place that has it. */
+export function findSourceTarball(src: TarballSource, env: NodeJS.ProcessEnv = process.env): { file?: string; looked: string[]; fromEnv: boolean } {
+  const given = env[src.env];
+  if (given) return { file: existsSync(given) ? path.resolve(given) : undefined, looked: [given], fromEnv: true };
+  const looked = thirdPartyDirs().map((dir) => path.join(dir, src.file));
+  return { file: looked.find((f) => existsSync(f)), looked, fromEnv: false };
 }
 
 /** ~/.cache/keyward/testbin (honours XDG_CACHE_HOME). */
@@ -273,37 +360,69 @@ export interface ResolvedTofu {
   missing: { name: 'tofu' | 'terraform-provider-kubernetes'; looked: string }[];
 }
 
+/** The TESTBIN_BINARIES entry of the Kubernetes provider. */
+export function kubernetesProviderEntry(): TestbinBinary & { source: TarballSource } {
+  const entry = familyBinaries('kubernetes-provider').find((b) => b.name === 'terraform-provider-kubernetes');
+  if (!entry || entry.source.kind !== 'tarball') throw new Error('TESTBIN_BINARIES has no tarball entry for terraform-provider-kubernetes');
+  return entry as TestbinBinary & { source: TarballSource };
+}
+
 /** Env variable naming an existing hashicorp/kubernetes provider executable of the pinned version. */
-export const KUBERNETES_PROVIDER_ENV = 'TEST_ASSET_TERRAFORM_PROVIDER_KUBERNETES';
+export const KUBERNETES_PROVIDER_ENV = kubernetesProviderEntry().env;
+
+/**
+ * Why the provider the table builds cannot serve the pin (its tarball is
+ * another version than @cdktf/provider-kubernetes pins), or undefined.
+ */
+export function providerPinMismatch(pin: ProviderPin = kubernetesProviderPin()): string | undefined {
+  const built = kubernetesProviderEntry().source.version.replace(/^v/, '');
+  if (built === pin.version) return undefined;
+  return `@cdktf/provider-kubernetes pins hashicorp/kubernetes ${pin.version}, but TESTBIN_BINARIES builds ${built} (src/devcluster/binaries.ts): update the tarball entry`;
+}
 
 /**
  * Resolve OpenTofu and the Kubernetes provider:
  * - tofu: TEST_ASSET_TOFU, else the testbin cache (family "tofu");
  * - the provider: TEST_ASSET_TERRAFORM_PROVIDER_KUBERNETES, else the testbin
- *   cache's mirror, `<tofu cache>/providers/registry.opentofu.org/hashicorp/kubernetes/<ver>/linux_amd64/`.
+ *   cache (family "kubernetes-provider", built from its source tarball) when
+ *   it is the pinned version.
  */
 export function resolveTofu(env: NodeJS.ProcessEnv = process.env): ResolvedTofu {
   const pin = kubernetesProviderPin();
   const missing: ResolvedTofu['missing'] = [];
-  let cacheDir: string | undefined;
-  const cache = (): string => (cacheDir ??= testbinCacheDir('tofu'));
   const out: ResolvedTofu = { pin, missing };
+  const inCache = (family: TestbinFamily, name: string): string => {
+    try {
+      return path.join(testbinCacheDir(family), name);
+    } catch (err) {
+      return `testbin cache (${(err as Error).message})`;
+    }
+  };
   const tofuEntry = familyBinaries('tofu').find((b) => b.name === 'tofu')!;
-  let tofu: string;
-  try {
-    tofu = env[tofuEntry.env] || path.join(cache(), 'tofu');
-  } catch (err) {
-    tofu = `testbin cache (${(err as Error).message})`;
-  }
+  const tofu = env[tofuEntry.env] || inCache('tofu', 'tofu');
   if (isExecutable(tofu)) out.tofu = tofu;
   else missing.push({ name: 'tofu', looked: tofu });
-  let provider: string;
-  try {
-    provider = env[KUBERNETES_PROVIDER_ENV] || path.join(cache(), 'providers', providerMirrorSubdir(pin, pin.hostnames[0]!), providerExecutableName(pin));
-  } catch (err) {
-    provider = `testbin cache (${(err as Error).message})`;
-  }
-  if (isExecutable(provider)) out.kubernetesProvider = provider;
+  const providerEntry = kubernetesProviderEntry();
+  const mismatch = env[providerEntry.env] ? undefined : providerPinMismatch(pin);
+  const provider = env[providerEntry.env] || inCache('kubernetes-provider', providerEntry.name);
+  if (mismatch) missing.push({ name: 'terraform-provider-kubernetes', looked: mismatch });
+  else if (isExecutable(provider)) out.kubernetesProvider = provider;
   else missing.push({ name: 'terraform-provider-kubernetes', looked: provider });
   return out;
+}
+
+/** Env variable naming a HashiCorp Terraform binary (else `terraform` on PATH). */
+export const TERRAFORM_ENV = 'TEST_ASSET_TERRAFORM';
+
+/**
+ * HashiCorp Terraform, for running the deploy suite with it too: not built
+ * here (BUSL-licensed since 1.6), used where installed. TEST_ASSET_TERRAFORM,
+ * else the first `terraform` on PATH.
+ */
+export function resolveTerraform(env: NodeJS.ProcessEnv = process.env): { terraform?: string; looked: string } {
+  const given = env[TERRAFORM_ENV];
+  if (given) return isExecutable(given) ? { terraform: given, looked: given } : { looked: given };
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const terraform = dirs.map((dir) => path.join(dir, 'terraform')).find(isExecutable);
+  return terraform ? { terraform, looked: terraform } : { looked: `terraform on PATH (${dirs.join(path.delimiter)})` };
 }

@@ -1,7 +1,8 @@
-// OpenTofu for `cdktf deploy` end to end, offline.
+// OpenTofu (or HashiCorp Terraform) for `cdktf deploy` end to end, offline.
 //
 // A toolchain is a temp dir holding:
-//   bin/tofu                 -> the built OpenTofu (testbin family "tofu")
+//   bin/tofu                 -> the built OpenTofu (testbin family "tofu"),
+//                               or bin/terraform -> an installed Terraform
 //   providers/<host>/hashicorp/kubernetes/<ver>/linux_amd64/terraform-provider-kubernetes_v<ver>
 //                            -> the provider executable (an unpacked filesystem mirror)
 //   tofurc                   the CLI config (TF_CLI_CONFIG_FILE): install only
@@ -10,11 +11,11 @@
 //   cdktf-home/              CDKTF_HOME (cdktf-cli's config), kept out of ~
 //   logs/                    TF_LOG=trace output of every run (TF_LOG_PATH)
 //
-// and runs `tofu …` and `cdktf deploy|destroy|synth` (cdktf-cli with
-// TERRAFORM_BINARY_NAME=tofu) in it: non-interactive, --auto-approve,
-// --skip-provider-lock (cdktf would otherwise run `tofu providers lock`,
-// which asks the origin registry, not the mirror), progress streamed line by
-// line to `log`.
+// and runs `tofu …` and `cdktf deploy|destroy|diff|synth` (cdktf-cli with
+// TERRAFORM_BINARY_NAME=tofu or terraform) in it: non-interactive,
+// --auto-approve, --skip-provider-lock (cdktf would otherwise run
+// `tofu providers lock`, which asks the origin registry, not the mirror),
+// progress streamed line by line to `log`.
 //
 // Used by the deploy tests (test/support/tofu.ts adapts it to vitest).
 
@@ -22,11 +23,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, providerExecutableName, providerMirrorSubdir, resolveTofu, type ProviderPin } from './binaries.ts';
+import { REPO_ROOT, providerExecutableName, providerMirrorSubdir, resolveTerraform, resolveTofu, type ProviderPin } from './binaries.ts';
+
+/** Which Terraform-compatible CLI a toolchain runs (and cdktf-cli's TERRAFORM_BINARY_NAME). */
+export type TerraformCli = 'tofu' | 'terraform';
 
 export interface TofuToolchainOptions {
-  /** tofu binary; default: resolveTofu() (TEST_ASSET_TOFU, else the testbin cache). */
-  tofu?: string;
+  /** The CLI to run (default "tofu"). */
+  cli?: TerraformCli;
+  /** Its binary; default: resolveTofu() (TEST_ASSET_TOFU, else the testbin cache), or resolveTerraform() (TEST_ASSET_TERRAFORM, else PATH). */
+  binary?: string;
   /**
    * The hashicorp/kubernetes provider executable of the pinned version; default:
    * resolveTofu(). `null`: lay out no provider (only what needs none).
@@ -71,7 +77,10 @@ export interface CdktfOptions extends RunOptions {
 
 export interface TofuToolchain {
   readonly dir: string;
-  readonly tofu: string;
+  /** "tofu" or "terraform". */
+  readonly cli: TerraformCli;
+  /** bin/<cli> in the toolchain dir. */
+  readonly binary: string;
   readonly kubernetesProvider: string | undefined;
   readonly pin: ProviderPin;
   /** The provider mirror root (`filesystem_mirror.path`). */
@@ -80,9 +89,9 @@ export interface TofuToolchain {
   readonly cliConfigFile: string;
   /** Environment for tofu and cdktf-cli. */
   env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
-  /** Run tofu. */
+  /** Run the CLI (tofu or terraform). */
   run(args: string[], opts?: RunOptions): Promise<RunResult>;
-  /** Run cdktf-cli (`deploy`, `destroy`, `synth`, …) with tofu as its Terraform. */
+  /** Run cdktf-cli (`deploy`, `destroy`, `diff`, `synth`, …) with the CLI as its Terraform. */
   cdktf(command: string, opts: CdktfOptions, extraArgs?: string[]): Promise<RunResult>;
   /** Remove the temp dir (idempotent). */
   cleanup(): void;
@@ -113,11 +122,22 @@ function cdktfBin(): string {
   return path.join(REPO_ROOT, 'node_modules', '.bin', 'cdktf');
 }
 
-/** Set up a toolchain in a fresh temp dir. Throws (saying what is missing) when tofu, or a required provider, is not there. */
+/** The CLI's binary as resolved by default, or an error saying where it was looked for. */
+function defaultBinary(cli: TerraformCli, resolved: ReturnType<typeof resolveTofu>): string {
+  if (cli === 'terraform') {
+    const found = resolveTerraform();
+    if (!found.terraform) throw new Error(`terraform not found (${found.looked})`);
+    return found.terraform;
+  }
+  if (!resolved.tofu) throw new Error(`tofu not found (${resolved.missing.find((m) => m.name === 'tofu')?.looked}): run \`npm run testbin\``);
+  return resolved.tofu;
+}
+
+/** Set up a toolchain in a fresh temp dir. Throws (saying what is missing) when the CLI, or a required provider, is not there. */
 export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolchain {
   const resolved = resolveTofu();
-  const tofuBin = opts.tofu ?? resolved.tofu;
-  if (!tofuBin) throw new Error(`tofu not found (${resolved.missing.find((m) => m.name === 'tofu')?.looked}): run \`npm run testbin\``);
+  const cli = opts.cli ?? 'tofu';
+  const cliBinary = opts.binary ?? defaultBinary(cli, resolved);
   const provider = opts.kubernetesProvider === null ? undefined : (opts.kubernetesProvider ?? resolved.kubernetesProvider);
   const pin = resolved.pin;
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -129,7 +149,7 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
   const cliConfigFile = path.join(dir, 'tofurc');
   const logs = path.join(dir, 'logs');
   for (const d of [bin, mirrorDir, logs, path.join(dir, 'cdktf-home')]) mkdirSync(d, { recursive: true });
-  symlinkSync(path.resolve(tofuBin), path.join(bin, 'tofu'));
+  symlinkSync(path.resolve(cliBinary), path.join(bin, cli));
   if (provider) {
     for (const hostname of pin.hostnames) {
       const sub = path.join(mirrorDir, providerMirrorSubdir(pin, hostname));
@@ -148,9 +168,9 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
     for (const k of Object.keys(base)) if (k.startsWith('TF_') || k === 'TERRAFORM_BINARY_NAME') delete base[k];
     return {
       ...base,
-      // bin/ first (tofu), then the project's node_modules/.bin (the pinned Node 24 and cdktf).
+      // bin/ first (the CLI), then the project's node_modules/.bin (the pinned Node 24 and cdktf).
       PATH: [bin, path.join(REPO_ROOT, 'node_modules', '.bin'), process.env.PATH ?? ''].join(path.delimiter),
-      TERRAFORM_BINARY_NAME: 'tofu',
+      TERRAFORM_BINARY_NAME: cli,
       TF_CLI_CONFIG_FILE: cliConfigFile,
       TF_IN_AUTOMATION: '1',
       TF_INPUT: '0',
@@ -221,16 +241,18 @@ export function createTofuToolchain(opts: TofuToolchainOptions = {}): TofuToolch
 
   return {
     dir,
-    tofu: path.join(bin, 'tofu'),
+    cli,
+    binary: path.join(bin, cli),
     kubernetesProvider: provider,
     pin,
     mirrorDir,
     cliConfigFile,
     env,
-    run: (args, o = {}) => exec(path.join(bin, 'tofu'), args, o, 'tofu'),
+    run: (args, o = {}) => exec(path.join(bin, cli), args, o, cli),
     cdktf: (command, o, extraArgs = []) => {
       const args = [command, ...(o.stacks ?? [])];
-      if (command === 'deploy' || command === 'destroy') args.push('--auto-approve', '--skip-provider-lock', '--no-color');
+      if (command === 'deploy' || command === 'destroy') args.push('--auto-approve');
+      if (command === 'deploy' || command === 'destroy' || command === 'diff') args.push('--skip-provider-lock', '--no-color');
       // A fresh output dir per run would re-init; keep cdktf.out in the project dir.
       return exec(cdktfBin(), [...args, ...extraArgs], { label: `cdktf ${command}`, ...o, cwd: o.projectDir, timeoutMs: o.timeoutMs ?? 600_000 }, 'cdktf');
     },

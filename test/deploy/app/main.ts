@@ -9,6 +9,11 @@
  *   KEYWARD_DEPLOY_NAMESPACE   namespace of both ApiKeys
  *   KEYWARD_DEPLOY_TOKENS      the rotation tokens file (keyward-rotation.json format);
  *                              bumping one token there rotates that key once
+ *   KEYWARD_DEPLOY_EDIT        optional JSON: an edit of the checkout key, as a user would make
+ *                              it in the stack. {"role": …} and {"overlap": …} go through the
+ *                              construct, which checks them; {"manifestRole": …} sets spec.role
+ *                              through an escape hatch (addOverride), past the construct, so
+ *                              the API server's validation of the CRD is what answers.
  */
 import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider/index.js';
 import { App, TerraformOutput, TerraformStack } from 'cdktf';
@@ -28,18 +33,20 @@ export class DeployTestStack extends TerraformStack {
     super(scope, id);
     const namespace = env('KEYWARD_DEPLOY_NAMESPACE');
     const tokens = readRotationTokens(env('KEYWARD_DEPLOY_TOKENS'));
+    const edit = JSON.parse(process.env.KEYWARD_DEPLOY_EDIT || '{}') as { role?: string; overlap?: string; manifestRole?: string };
     new KubernetesProvider(this, 'kubernetes', { configPath: env('KEYWARD_DEPLOY_KUBECONFIG') });
 
     const checkout = new ApiKey(this, 'checkout', {
       name: 'checkout-api',
       namespace,
       displayName: 'Checkout API (deploy test)',
-      role: 'viewer',
+      role: edit.role ?? 'viewer',
       environment: 'development',
       secret: { keys: { previous: 'API_KEY_PREVIOUS' } },
-      rotation: { token: tokens['checkout-api'], overlap: '1h' },
+      rotation: { token: tokens['checkout-api'], overlap: edit.overlap ?? '1h' },
       deletionPolicy: 'Revoke',
     });
+    if (edit.manifestRole !== undefined) checkout.resource.addOverride('manifest.spec.role', edit.manifestRole);
     const ledger = new ApiKey(this, 'ledger', {
       name: 'ledger-api',
       namespace,
