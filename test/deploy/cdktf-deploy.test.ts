@@ -173,7 +173,7 @@ function deploySuite(cli: TerraformCli, cp: () => ControlPlane, world: () => Wor
     expect(plan).toMatch(/# kubernetes_manifest\.checkout_manifest_[0-9A-Za-z]+ \(checkout\/manifest\) will be updated in-place/);
     expect(plan).toContain(`"2026-11-27-1" -> "${bumped}"`);
     expect(plan).toMatch(/Plan: 0 to add, 1 to change, 0 to destroy/);
-    expect(plan).not.toMatch(/must be replaced|-\/\+ resource|will be destroyed|will be created/);
+    expect(plan).not.toMatch(/must be replaced|will be replaced|-\/\+ resource|will be destroyed|will be created/);
     expect(plan).not.toMatch(/# kubernetes_manifest\.ledger_manifest/);
     expect(await snapshot()).toEqual(before);
     expect((await status('checkout-api')).observedRotationToken).toBe('2026-11-27-1');

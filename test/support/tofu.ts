@@ -78,7 +78,7 @@ function describeUnless(why: { reason: string; fail: boolean } | undefined, name
   }
   if (why.fail) {
     describe(name, () => {
-      it('has what it needs', () => {
+      it(`has what it needs (${why.reason.split(' (')[0]})`, () => {
         throw new Error(why.reason);
       });
     });
