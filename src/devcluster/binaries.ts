@@ -253,7 +253,8 @@ export function testbinCacheDir(family: TestbinFamily = 'controlplane'): string 
   return path.join(testbinCacheRoot(), testbinKey(familyBinaries(family)));
 }
 
-function isExecutable(file: string): boolean {
+/** True when `file` exists and may be executed. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;

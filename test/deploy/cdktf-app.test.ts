@@ -8,28 +8,19 @@
  * PATH.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../src/devcluster/binaries.ts';
+import { REPO_ROOT, isExecutable } from '../../src/devcluster/binaries.ts';
 import { createTofuToolchain, describeTofu, type TofuToolchain } from '../support/tofu.ts';
 
 const EXAMPLE_STACK = 'keyward-example';
 
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The first `node` on PATH that is not the project's (node_modules/.bin), i.e. the machine's; else the pinned one. */
 function machineNode(): string {
   const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !path.resolve(d).startsWith(path.join(REPO_ROOT, 'node_modules')));
-  return dirs.map((d) => path.join(d, 'node')).find(executable) ?? process.execPath;
+  return dirs.map((d) => path.join(d, 'node')).find(isExecutable) ?? process.execPath;
 }
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
@@ -58,7 +49,7 @@ describeTofu('cdktf synth as users type it', { provider: false }, () => {
     mkdirSync(machineBin);
     symlinkSync(node, path.join(machineBin, 'node'));
     const npx = path.join(path.dirname(node), 'npx');
-    if (executable(npx)) symlinkSync(npx, path.join(machineBin, 'npx'));
+    if (isExecutable(npx)) symlinkSync(npx, path.join(machineBin, 'npx'));
     console.log(`[cdktf-app] machine Node: ${node} ${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
     env = (out) => ({
       HOME: process.env.HOME,
@@ -97,7 +88,7 @@ describeTofu('cdktf synth as users type it', { provider: false }, () => {
 
   it('npx cdktf synth (the machine npx, no install) writes the example stack', async () => {
     const npx = path.join(path.dirname(node), 'npx');
-    expect(executable(npx), `no npx next to ${node}`).toBe(true);
+    expect(isExecutable(npx), `no npx next to ${node}`).toBe(true);
     const out = path.join(work, 'npx');
     const res = await run(npx, ['--no-install', 'cdktf', 'synth', '--output', out], env(out));
     expect(res.output).not.toMatch(/ERR_UNKNOWN_FILE_EXTENSION/);
