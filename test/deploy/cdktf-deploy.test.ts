@@ -105,7 +105,7 @@ function deploySuite(cli: TerraformCli, cp: () => ControlPlane, world: () => Wor
       }),
     );
     const keys: string[] = [];
-    for await (const key of w().service.client().allKeys()) keys.push(`${key.id} ${key.status} ${key.role} ${key.expiresAt ?? ''}`);
+    for await (const key of w().service.client().allKeys({ status: 'all' })) keys.push(`${key.id} ${key.status} ${key.role} ${key.expiresAt ?? ''}`);
     const state = JSON.parse(stateText()) as { resources: { instances: { attributes: { manifest: unknown } }[] }[] };
     return { objects, keys: keys.sort(), manifests: state.resources.map((r) => r.instances.map((i) => i.attributes.manifest)) };
   };
