@@ -31,10 +31,10 @@ export interface PinnedModule {
 }
 
 /** A family of binaries that share a cache directory (and key). */
-export type TestbinFamily = 'controlplane' | 'tofu' | 'kubernetes-provider';
+export type TestbinFamily = 'controlplane' | 'tofu' | 'kubernetes-provider' | 'prometheus';
 
 /** Build order: the provider comes after OpenTofu, whose mirror links it. */
-export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu', 'kubernetes-provider'];
+export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu', 'kubernetes-provider', 'prometheus'];
 
 /** A pinned module in a wrapper Go module (dependencies locked by the wrapper's go.sum). */
 export interface ModuleSource {
@@ -153,6 +153,16 @@ export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
     // main.Version is a constant ("dev") at this tag: upstream's release
     // build passes -X main.Version=…, which changes nothing, so none here.
     ldflags: () => [],
+  },
+  {
+    // promtool, to lint the key service's /metrics exposition (`promtool check metrics`).
+    name: 'promtool',
+    family: 'prometheus',
+    source: { kind: 'module', wrapper: 'testbin/prometheus', module: 'github.com/prometheus/prometheus' },
+    pkg: 'github.com/prometheus/prometheus/cmd/promtool',
+    env: 'TEST_ASSET_PROMTOOL',
+    // Prometheus 3.x is published as Go module v0.3MM.P (v0.316.0 is 3.16.0).
+    ldflags: (mod) => [`-X github.com/prometheus/common/version.Version=${mod.version.replace(/^v0\.(\d)(\d\d)\.(\d+)$/, (_, major: string, minor: string, patch: string) => `${major}.${Number(minor)}.${patch}`)}`],
   },
 ];
 
@@ -426,4 +436,15 @@ export function resolveTerraform(env: NodeJS.ProcessEnv = process.env): { terraf
   const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
   const terraform = dirs.map((dir) => path.join(dir, 'terraform')).find(isExecutable);
   return terraform ? { terraform, looked: terraform } : { looked: `terraform on PATH (${dirs.join(path.delimiter)})` };
+}
+
+/** promtool (family "prometheus"): TEST_ASSET_PROMTOOL, else the testbin cache; `looked` says where it was sought. */
+export function resolvePromtool(env: NodeJS.ProcessEnv = process.env): { promtool?: string; looked: string } {
+  let looked: string;
+  try {
+    looked = env.TEST_ASSET_PROMTOOL || path.join(testbinCacheDir('prometheus'), 'promtool');
+  } catch (err) {
+    return { looked: `testbin cache (${(err as Error).message})` };
+  }
+  return isExecutable(looked) ? { promtool: looked, looked } : { looked };
 }
