@@ -4,12 +4,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import { KeywardApiError, KeywardUnreachableError } from '../client/index.ts';
+import { KeywardError } from '../core/errors.ts';
 import { registerDevCommands } from './dev-cluster.ts';
 import { CliUsageError } from './errors.ts';
 import { auditCommand } from './audit.ts';
 import { keysCommand } from './keys.ts';
 import { migrateCommand } from './migrate.ts';
 import { operatorCommand } from './operator.ts';
+import { orgCommand } from './org.ts';
 import { rotateCommand, rotationCommand } from './rotate.ts';
 import { synthManifestsCommand } from './synth-manifests.ts';
 import { bootstrapCommand, serveCommand } from './serve.ts';
@@ -22,6 +24,7 @@ const program = new Command('keyward')
 
 program.addCommand(serveCommand());
 program.addCommand(bootstrapCommand());
+program.addCommand(orgCommand());
 program.addCommand(keysCommand());
 program.addCommand(auditCommand());
 program.addCommand(operatorCommand());
@@ -49,7 +52,7 @@ try {
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
   if (error instanceof CliUsageError) fail(error.message, 2);
-  if (error instanceof KeywardApiError) fail(`${error.message} (${error.code})\nhint: ${error.hint}`, 1);
+  if (error instanceof KeywardApiError || error instanceof KeywardError) fail(`${error.message} (${error.code})\nhint: ${error.hint}`, 1);
   if (error instanceof KeywardUnreachableError) fail(error.message, 1);
   fail(error instanceof Error ? error.message : String(error), 1);
 }

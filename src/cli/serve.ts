@@ -13,7 +13,7 @@ const loadServer = async () => ({
   ...(await import('../store/index.ts')),
 });
 
-interface ServeFlags {
+export interface ServeFlags {
   port?: string;
   host?: string;
   store?: string;
@@ -22,7 +22,7 @@ interface ServeFlags {
   logLevel?: string;
 }
 
-const storeOptions = (command: Command): Command =>
+export const storeOptions = (command: Command): Command =>
   command
     .option('--store <file>', 'lowdb store file [env: KEYWARD_STORE] (default: "./.keyward/db.json")')
     .option('--database-url <url>', 'PostgreSQL URL; selects that store [env: KEYWARD_DATABASE_URL]')
@@ -96,23 +96,31 @@ export function serveCommand(): Command {
   return serve;
 }
 
+/**
+ * Runs `work` on a key service over the configured store, opened directly (no
+ * server): what `keyward bootstrap` and `keyward org …` do. The lowdb file
+ * belongs to one process, so with it the service must be stopped first.
+ */
+export async function withStoreService<T>(flags: ServeFlags, work: (service: InstanceType<Awaited<ReturnType<typeof loadServer>>['KeyService']>) => Promise<T>): Promise<T> {
+  const { configFromEnv, resolveConfig, openStore, KeyService } = await loadServer();
+  const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
+  const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
+  try {
+    return await work(new KeyService(store, { tokenPrefix: config.tokenPrefix, plans: config.plans, defaultPlan: config.defaultPlan }));
+  } finally {
+    await store.close();
+  }
+}
+
 export function bootstrapCommand(): Command {
   const bootstrap = new Command('bootstrap')
     .description('create an organization and its admin key directly in the store; prints the secret once')
     .requiredOption('--org <name>', 'organization name')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
   storeOptions(bootstrap).action(async (flags: ServeFlags & { org: string; output: OutputFormat }) => {
-    const { configFromEnv, resolveConfig, openStore, KeyService } = await loadServer();
-    const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
-    const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
-    try {
-      const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, plans: config.plans, defaultPlan: config.defaultPlan });
-      const result = await service.bootstrapOrganization(flags.org);
-      if (flags.output === 'json') printJson(result);
-      else printBootstrapped(result, flags.org);
-    } finally {
-      await store.close();
-    }
+    const result = await withStoreService(flags, (service) => service.bootstrapOrganization(flags.org));
+    if (flags.output === 'json') printJson(result);
+    else printBootstrapped(result, flags.org);
   });
   return bootstrap;
 }

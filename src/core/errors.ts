@@ -20,6 +20,10 @@ export const ERROR_CATALOG = {
   PRIVILEGE_ESCALATION: { status: 403, hint: 'A key can only grant permissions it holds itself. Use a key with a broader role.' },
   IP_NOT_ALLOWED: { status: 403, hint: 'Add this address to the IP allowlist, or call from an allowed network.' },
   KEY_LIMIT_REACHED: { status: 403, hint: 'Revoke unused keys or upgrade the plan.' },
+  SET_BY_OPERATOR: {
+    status: 403,
+    hint: 'Ask whoever runs this keyward service: `keyward org set-plan` and `keyward org set-max-grace-period` change these settings in the store.',
+  },
   RATE_LIMITED: { status: 429, hint: 'Too many failed authentication attempts from this address. Wait for Retry-After seconds and check the key you are sending.' },
   // Request shape.
   INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
@@ -29,6 +33,10 @@ export const ERROR_CATALOG = {
   UNKNOWN_ROLE: { status: 400, hint: 'List the roles with GET /v1/roles and use one of their ids.' },
   UNKNOWN_PLAN: { status: 400, hint: 'Use one of the plans the service is configured with (KEYWARD_PLANS).' },
   UNKNOWN_PERMISSION: { status: 400, hint: 'List the permissions with GET /v1/permissions, or define your own with POST /v1/permissions.' },
+  KEY_IN_URL: {
+    status: 400,
+    hint: 'Send keys only in the "Authorization: Bearer <secret>" header, never in a URL: URLs are kept in proxy, browser and server logs. Rotate this key, since its secret has been exposed.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, hint: 'Request bodies are limited to 64 KiB.' },
   // Resources.
   ROUTE_NOT_FOUND: { status: 404, hint: 'Check the service URL: the API lives under /v1 (see /openapi.json).' },
@@ -39,6 +47,10 @@ export const ERROR_CATALOG = {
   KEY_ALREADY_REVOKED: { status: 409, hint: 'Revocation cannot be undone; nothing to do.' },
   KEY_NOT_ACTIVE: { status: 409, hint: 'Only active keys can be rotated or edited. Rotate or edit its successor instead.' },
   KEY_ALREADY_ROTATED: { status: 409, hint: 'Rotate the successor key instead.' },
+  LAST_ADMIN_KEY: {
+    status: 409,
+    hint: 'Create another admin key first (role "admin"), then revoke or change this one: an organization always keeps one active key that holds every permission.',
+  },
   SELF_LOCKOUT: { status: 409, hint: 'Add your own address (or its range) to the list, or send "force": true if you really mean to lock this address out.' },
   ROLE_IN_USE: { status: 409, hint: 'Move the keys that use this role to another role, or revoke them, then delete the role.' },
   ROLE_EXISTS: { status: 409, hint: 'Choose another role id.' },

@@ -1,6 +1,6 @@
 /** Minting a key record and its one-time secret. */
 import type { AuditEvent, KeyRecord, Metadata, Organization } from './model.ts';
-import { rotationDueAt, type Environment, type RotationDays } from './rotation.ts';
+import { DEFAULT_MAX_GRACE_PERIOD, rotationDueAt, type Environment, type RotationDays } from './rotation.ts';
 import { hashSecret, newKeyId, newSecret, randomBase62, secretHint } from './token.ts';
 
 export interface IssueKeyInput {
@@ -55,5 +55,5 @@ export function newAuditEvent(event: Omit<AuditEvent, 'id' | 'at'>, now: Date): 
 }
 
 export function newOrganization(name: string, now: Date, plan: string): Organization {
-  return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, createdAt: now.toISOString() };
+  return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, maxGracePeriod: DEFAULT_MAX_GRACE_PERIOD, createdAt: now.toISOString() };
 }

@@ -9,6 +9,8 @@ export interface Organization {
   plan: string;
   ipAllowlist: string[];
   rotationDays: RotationDays;
+  /** Longest rotation grace period (a duration, e.g. "7d"); set by the service operator, like the plan. */
+  maxGracePeriod: string;
   createdAt: string;
 }
 

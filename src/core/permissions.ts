@@ -17,6 +17,7 @@ export const BUILTIN_PERMISSIONS = {
   'org.manage': 'Change organization settings (IP allowlist, plan)',
   'usage.view': 'View key usage',
   'audit.view': 'Read the audit log',
+  'metrics.view': "Read the service's Prometheus metrics (/metrics on the main port)",
 } as const;
 
 export type BuiltinPermission = keyof typeof BUILTIN_PERMISSIONS;
@@ -25,7 +26,7 @@ export type BuiltinPermission = keyof typeof BUILTIN_PERMISSIONS;
 export const ALL_PERMISSIONS = '*';
 
 /** Namespaces reserved for keyward's own permissions. */
-export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit'] as const;
+export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit', 'metrics'] as const;
 export const PERMISSION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,4}$/;
 
 export interface RoleDefinition {
@@ -68,6 +69,15 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
 ];
 
 const BUILTIN_ROLE_BY_ID = new Map(BUILTIN_ROLES.map((role) => [role.id, role]));
+
+/**
+ * Roles that grant every permission (`*`): the built-in admin role. Custom
+ * roles cannot hold `*` (permission names are dotted words), so this list is
+ * complete. Only a key with such a role can grant everything, so an
+ * organization always keeps one active (LAST_ADMIN_KEY).
+ */
+export const ALL_GRANTING_ROLE_IDS: readonly string[] = BUILTIN_ROLES.filter((role) => role.permissions.includes(ALL_PERMISSIONS)).map((role) => role.id);
+export const grantsEverything = (roleId: string): boolean => ALL_GRANTING_ROLE_IDS.includes(roleId);
 
 export const builtinRole = (id: string): RoleDefinition | undefined => BUILTIN_ROLE_BY_ID.get(id);
 export const isBuiltinPermission = (name: string): name is BuiltinPermission => Object.hasOwn(BUILTIN_PERMISSIONS, name);

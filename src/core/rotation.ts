@@ -13,6 +13,13 @@ export const DEFAULT_ROTATION_DAYS: Readonly<Record<Environment, number>> = {
 
 export type RotationDays = Partial<Record<Environment, number>>;
 
+/**
+ * The longest grace period a rotation may give an organization's old key,
+ * unless the service operator set another (`keyward org set-max-grace-period`).
+ * An overlap key does not count against the plan, so this bounds how long it is free.
+ */
+export const DEFAULT_MAX_GRACE_PERIOD = '7d';
+
 export function rotationIntervalMs(environment: Environment, overrides: RotationDays = {}): number {
   return (overrides[environment] ?? DEFAULT_ROTATION_DAYS[environment]) * DAY_MS;
 }

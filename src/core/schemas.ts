@@ -4,15 +4,31 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, isDuration } from './duration.ts';
-import { canonicalEntry, isAllowlistEntry, MAX_ALLOWLIST_ENTRIES, parseAddress } from './ip.ts';
+import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
 
 export const NAME_MAX_LENGTH = 100;
-// Control characters (C0, DEL, C1) and the Unicode line/paragraph separators.
-const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+/**
+ * Characters that hide or reorder what a label shows: control characters
+ * (Cc, line breaks included), format characters (Cf: bidi embeddings,
+ * overrides and isolates U+202A–U+202E, U+2066–U+2069, zero-width characters
+ * U+200B–U+200F, the byte order mark, the soft hyphen, tags …), lone
+ * surrogates (Cs) and the line and paragraph separators. In a name they allow
+ * display spoofing in the dashboard and the audit log.
+ */
+const HIDDEN_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+const HIDDEN_OR_CONTROL_MESSAGE = 'must not contain control characters or line breaks, nor bidi or invisible formatting characters (such as U+202E or U+200B)';
+
+/** Free text shown to people: no control, bidi or invisible characters. */
+const shownText = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !HIDDEN_OR_CONTROL.test(s), HIDDEN_OR_CONTROL_MESSAGE);
 
 export const Name = z
   .string()
@@ -20,9 +36,11 @@ export const Name = z
   .max(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`)
   .refine((s) => s.trim() === s, 'must not start or end with whitespace')
   .refine((s) => s.trim().length > 0, 'must not be blank')
-  .refine((s) => !CONTROL_CHARS.test(s), 'must not contain control characters or line breaks')
+  .refine((s) => !HIDDEN_OR_CONTROL.test(s), HIDDEN_OR_CONTROL_MESSAGE)
   .transform((s) => s.normalize('NFC'))
   .meta({ description: 'Descriptive label, e.g. "Production Server"', example: 'Production Server' });
+
+export const Description = shownText(500);
 
 export const RoleId = z
   .string()
@@ -48,7 +66,7 @@ export const PermissionName = z
 export const Metadata = z
   .record(
     z.string().min(1).max(64).regex(/^[A-Za-z0-9_.\-/]+$/, 'metadata keys are letters, digits and _ . - /'),
-    z.union([z.string().max(512), z.number(), z.boolean()]),
+    z.union([shownText(512), z.number(), z.boolean()]),
   )
   .refine((m) => Object.keys(m).length <= 32, 'at most 32 metadata entries')
   .meta({ description: 'Free-form labels returned by verify (never secrets)' });
@@ -56,8 +74,12 @@ export const Metadata = z
 export const AllowlistEntry = z
   .string()
   .max(64)
-  .refine(isAllowlistEntry, 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8 or 2001:db8::/32')
-  .transform(canonicalEntry);
+  .transform((entry, ctx) => {
+    const parsed = parseAllowlistEntry(entry);
+    if ('entry' in parsed) return parsed.entry;
+    ctx.addIssue({ code: 'custom', message: parsed.problem });
+    return z.NEVER;
+  });
 
 export const IpAllowlist = z
   .array(AllowlistEntry)
@@ -71,9 +93,16 @@ const IdempotencyKey = z
   .max(128)
   .regex(/^[A-Za-z0-9_.:\-/]+$/, 'must be 8-128 letters, digits and _ . : - /');
 
-const FutureDateTime = z.iso
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+const inRange = (ms: number): boolean => ms >= 0 && ms <= LATEST_INSTANT;
+
+/** An ISO 8601 date-time between 1970 and 9999 (UTC), as both stores keep them. */
+const DateTime = z.iso
   .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-01T00:00:00Z' })
-  .refine((s) => Date.parse(s) > Date.now(), 'must be in the future');
+  // Only the range is judged here (a text that does not parse was named above).
+  .refine((s) => Number.isNaN(Date.parse(s)) || inRange(Date.parse(s)), 'must be between 1970-01-01 and 9999-12-31 (UTC)');
+
+const FutureDateTime = DateTime.refine((s) => Number.isNaN(Date.parse(s)) || Date.parse(s) > Date.now(), 'must be in the future');
 
 export const CreateKeyBody = z.strictObject({
   name: Name,
@@ -124,7 +153,10 @@ export const VerifyBody = z.strictObject({
   ip: z
     .string()
     .max(64)
-    .refine((s) => !s.includes('/') && parseAddress(s) !== null, 'must be an IPv4 or IPv6 address')
+    .superRefine((s, ctx) => {
+      const problem = s.includes('/') ? 'must be one address, not a range' : addressProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7)` });
+    })
     .optional()
     .meta({ description: "The client's address, checked against the key's and organization's IP allowlists" }),
 });
@@ -133,7 +165,7 @@ export type VerifyBody = z.input<typeof VerifyBody>;
 export const CreateRoleBody = z.strictObject({
   id: RoleId,
   name: Name,
-  description: z.string().max(500).default(''),
+  description: Description.default(''),
   permissions: z.array(PermissionName).min(1, 'a role needs at least one permission').max(64),
 });
 export type CreateRoleBody = z.input<typeof CreateRoleBody>;
@@ -141,7 +173,7 @@ export type CreateRoleBody = z.input<typeof CreateRoleBody>;
 export const UpdateRoleBody = z
   .strictObject({
     name: Name.optional(),
-    description: z.string().max(500).optional(),
+    description: Description.optional(),
     permissions: z.array(PermissionName).min(1).max(64).optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'send name, description and/or permissions');
@@ -149,7 +181,7 @@ export type UpdateRoleBody = z.input<typeof UpdateRoleBody>;
 
 export const CreatePermissionBody = z.strictObject({
   name: PermissionName,
-  description: z.string().max(500).default(''),
+  description: Description.default(''),
 });
 export type CreatePermissionBody = z.input<typeof CreatePermissionBody>;
 
@@ -230,13 +262,16 @@ export const OrganizationView = z.object({
   activeKeys: z.number(),
   ipAllowlist: z.array(z.string()),
   rotationDays: z.record(z.string(), z.number()),
+  maxGracePeriod: z.string().meta({ description: 'Longest grace period a rotation may give; set by the service operator, like the plan' }),
   createdAt: z.string(),
 });
+
+/** Organization settings only whoever runs the service may change (`keyward org …`): an organization never raises its own limits. */
+export const OPERATOR_ORGANIZATION_FIELDS = ['plan', 'maxGracePeriod'] as const;
 
 export const UpdateOrganizationBody = z
   .strictObject({
     name: Name.optional(),
-    plan: z.string().min(1).max(64).optional(),
     rotationDays: z
       .strictObject({
         production: z.number().int().min(1).max(3650).optional(),
@@ -245,7 +280,7 @@ export const UpdateOrganizationBody = z
       })
       .optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'send name, plan and/or rotationDays');
+  .refine((b) => Object.keys(b).length > 0, 'send name and/or rotationDays');
 export type UpdateOrganizationBody = z.input<typeof UpdateOrganizationBody>;
 
 export const PutIpAllowlistBody = z.strictObject({
@@ -256,7 +291,17 @@ export type PutIpAllowlistBody = z.input<typeof PutIpAllowlistBody>;
 
 export const IpAllowlistView = z.object({ entries: z.array(z.string()), callerIp: z.string().nullable() });
 
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a day, YYYY-MM-DD');
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** A real calendar day (no 2026-13-45, no 2026-02-30) from 1970 on. */
+const isCalendarDay = (s: string): boolean => {
+  const ms = Date.parse(`${s}T00:00:00Z`);
+  return inRange(ms) && new Date(ms).toISOString().slice(0, 10) === s;
+};
+const Day = z
+  .string()
+  .regex(DAY_PATTERN, 'must be a day, YYYY-MM-DD')
+  // Only the calendar is judged here: the pattern above already named a malformed value.
+  .refine((s) => !DAY_PATTERN.test(s) || isCalendarDay(s), 'must be a calendar day from 1970-01-01 to 9999-12-31');
 
 export const UsageQuery = z.strictObject({
   keyId: KeyId.optional(),
@@ -275,8 +320,8 @@ export const AuditQuery = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   actorKeyId: KeyId.optional(),
   targetId: z.string().max(100).optional(),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: DateTime.optional(),
+  to: DateTime.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(100).optional(),
 });

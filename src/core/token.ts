@@ -119,3 +119,20 @@ export function checkSecretFormat(presented: string, expectedPrefix: string = DE
   }
   throw notOurs();
 }
+
+/** A value shaped like a secret of any prefix, standing on its own (not inside a longer token, such as a base64url cursor). */
+const SECRET_IN_TEXT = new RegExp(`(?<![0-9A-Za-z_-])[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{${BODY_LENGTH}}(?![0-9A-Za-z_-])`);
+
+/** Whether text (say, a URL) holds something shaped like a secret, before or after percent-decoding. */
+export function holdsSecretShape(text: string): boolean {
+  if (SECRET_IN_TEXT.test(text)) return true;
+  if (!text.includes('%') && !text.includes('+')) return false;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    // Malformed escapes: decode what can be decoded.
+    decoded = text.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
+  return SECRET_IN_TEXT.test(decoded);
+}

@@ -8,13 +8,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import { KeywardError } from '../core/errors.ts';
+import { requirePermission } from '../core/permissions.ts';
+import { holdsSecretShape } from '../core/token.ts';
 import proxyaddr from 'proxy-addr';
-import { errorOutcome, executeRoute, executeVerifyNow, internalError, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { authenticateRequest, errorOutcome, executeRoute, executeVerifyNow, internalError, isOutcome, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { BODY_LIMIT_BYTES, bodyRefusal } from './body.ts';
 import { dashboardRouter } from './dashboard.ts';
+import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
 
-export const BODY_LIMIT_BYTES = 64 * 1024;
+export { BODY_LIMIT_BYTES } from './body.ts';
 const VERSION = '0.1.0';
 
 export interface AppState {
@@ -24,7 +28,38 @@ export interface AppState {
 export interface AppOptions {
   /** Express "trust proxy": which hops may set X-Forwarded-For. */
   trustProxy: boolean | number | string;
-  metricsEnabled: boolean;
+  /** Serve /metrics on this app, to keys holding metrics.view (false when metrics are off or have a listen address of their own). */
+  metricsOnMainPort: boolean;
+}
+
+const WITHHELD = '[withheld: holds a secret]';
+
+/** The URL as logged: a path or query string holding something shaped like a secret is withheld (the secret would stay in the logs). */
+export function loggedUrl(url: string): string {
+  if (!holdsSecretShape(url)) return url;
+  const query = url.indexOf('?');
+  return query >= 0 && !holdsSecretShape(url.slice(0, query)) ? `${url.slice(0, query + 1)}${WITHHELD}` : WITHHELD;
+}
+
+const keyInUrl = () =>
+  new KeywardError('KEY_IN_URL', 'The URL holds what looks like a secret key. Keys are taken only from the Authorization header; this request was not processed.');
+
+/** The exposition, for a separate metrics listener (KEYWARD_METRICS_ADDRESS): GET /metrics and nothing else, no key needed. */
+export function createMetricsHandler(metrics: Metrics) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      sendError(res, new KeywardError('ROUTE_NOT_FOUND', 'This listener serves GET /metrics only.'));
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : text);
+      },
+      () => sendError(res, new KeywardError('INTERNAL', 'Could not collect the metrics.')),
+    );
+  };
 }
 
 function send(res: ServerResponse, outcome: RouteOutcome): void {
@@ -44,18 +79,11 @@ function send(res: ServerResponse, outcome: RouteOutcome): void {
 
 const sendError = (res: ServerResponse, error: KeywardError): void => send(res, errorOutcome(error));
 
-const isJson = (req: IncomingMessage): boolean => {
-  const type = req.headers['content-type'] ?? '';
-  return type === 'application/json' || /^application\/([a-z.+-]*\+)?json\b/i.test(type);
-};
 /** The caller's (or its proxy's) X-Request-Id when it looks like one, so one id follows a request across hops; else a fresh one. */
 export function requestIdFor(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
 }
-
-const hasBody = (req: IncomingMessage): boolean =>
-  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   const { logger, metrics } = env;
@@ -83,11 +111,22 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
       },
       customProps: (_req, res) => ({ keyId: res.locals.keyId, code: res.locals.errorCode }),
       serializers: {
-        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: loggedUrl(req.url), remoteAddress: req.remoteAddress }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
+
+  // A secret in the URL is already in every proxy's log: refuse it on every path, and never log it ourselves.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.url.length < 30 || !holdsSecretShape(req.url)) {
+      next();
+      return;
+    }
+    const error = keyInUrl();
+    res.locals.errorCode = error.code;
+    sendError(res, error);
+  });
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
@@ -95,21 +134,31 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
   // The dashboard (static assets; its own security headers and CSP).
   app.use(dashboardRouter());
-  if (metrics && options.metricsEnabled) {
-    app.get('/metrics', async (_req, res) => {
-      res.set('content-type', metrics.registry.contentType);
+  if (metrics && options.metricsOnMainPort) {
+    // On the main port, metrics are read by keys holding metrics.view (failed attempts count as any failed authentication).
+    app.get('/metrics', async (req: Request, res: Response) => {
+      const caller = await authenticateRequest(env, 'metrics', { authorization: req.headers.authorization, ip: req.ip ?? null, requestId: String(req.id) });
+      if (isOutcome(caller)) {
+        res.locals.errorCode = caller.errorCode;
+        send(res, caller);
+        return;
+      }
+      res.locals.keyId = caller.key.id;
+      try {
+        requirePermission(caller.permissions, 'metrics.view');
+      } catch (error) {
+        res.locals.errorCode = (error as KeywardError).code;
+        sendError(res, error as KeywardError);
+        return;
+      }
+      res.set({ 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
       res.send(await metrics.registry.metrics());
     });
   }
 
-  app.use('/v1', (req: Request, _res: Response, next: NextFunction) => {
-    if (hasBody(req) && !isJson(req)) {
-      next(new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`));
-      return;
-    }
-    next();
-  });
-  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: false }));
+  app.use('/v1', (req: Request, _res: Response, next: NextFunction) => next(bodyRefusal(req)));
+  // The gate above decided which bodies are JSON: parse every one it let through, never inflate.
+  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: false, type: () => true, inflate: false }));
 
   for (const route of routes) {
     app[route.method](route.path, async (req: Request, res: Response) => {
@@ -183,8 +232,9 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
     finish(res, outcome);
   };
   return (req: IncomingMessage, res: ServerResponse): void => {
-    if (hasBody(req) && !isJson(req)) {
-      finish(res, errorOutcome(new KeywardError('UNSUPPORTED_MEDIA_TYPE', `Content-Type "${req.headers['content-type'] ?? '(none)'}" is not JSON.`)));
+    const refused = bodyRefusal(req);
+    if (refused) {
+      finish(res, errorOutcome(refused));
       req.resume();
       return;
     }

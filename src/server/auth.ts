@@ -23,7 +23,8 @@ export function secretFromAuthorization(header: string | undefined): string {
   if (header === undefined || header.length === 0) {
     throw new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
   }
-  const space = header.indexOf(' ');
+  // The scheme ends at the first whitespace, whatever it is ("Bearer<TAB>secret" is a Bearer header with the wrong separator).
+  const space = header.search(/\s/);
   const scheme = space < 0 ? header : header.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') {
     // Name the scheme only when it is a plain word: never echo anything that may be part of a secret.
@@ -38,6 +39,9 @@ export function secretFromAuthorization(header: string | undefined): string {
   const credentials = header.slice(space + 1);
   if (space < 0 || credentials.length === 0) {
     throw new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header says "Bearer" but carries no key.');
+  }
+  if (header[space] !== ' ') {
+    throw new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header separates "Bearer" from the key with a tab or other whitespace instead of one space.');
   }
   if (credentials.trim() !== credentials || /\s/.test(credentials)) {
     throw new KeywardError('KEY_HAS_WHITESPACE', 'The key in the Authorization header contains or is surrounded by extra whitespace.');

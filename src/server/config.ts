@@ -15,6 +15,14 @@ export function parsePlans(text: string): Record<string, number | null> {
   return plans;
 }
 
+/** "host:port" (IPv6 in brackets, "[::1]:9464") -> { host, port }: where a listener of its own serves /metrics. */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65_535) throw new Error(`"${text}" must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464`);
+  return { host: (match[1] ?? match[2])!, port };
+}
+
 /** Express "trust proxy" semantics: false, true, a hop count, or comma-separated addresses/CIDRs/names (loopback, uniquelocal…). */
 export function parseTrustProxy(text: string): boolean | number | string {
   if (text === 'false' || text === '') return false;
@@ -48,6 +56,20 @@ export const ServerConfig = z.object({
   throttleDuration: Duration.default('5m'),
   alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
   metrics: z.enum(['on', 'off']).default('on'),
+  /** A listen address of its own for /metrics (no key needed there; not served on the main port then). */
+  metricsAddress: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseListenAddress(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  /** Label active keys per organization (opt in: organization ids are the tenants' business). */
+  metricsOrganizationLabels: z.enum(['on', 'off']).default('off'),
 });
 export type ServerConfig = z.output<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
@@ -70,6 +92,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     throttleDuration: pick('KEYWARD_THROTTLE_DURATION'),
     alertWebhookUrl: pick('KEYWARD_ALERT_WEBHOOK_URL'),
     metrics: pick('KEYWARD_METRICS'),
+    metricsAddress: pick('KEYWARD_METRICS_ADDRESS'),
+    metricsOrganizationLabels: pick('KEYWARD_METRICS_ORGANIZATION_LABELS'),
   } as ServerConfigInput;
 }
 
@@ -83,6 +107,11 @@ export function resolveConfig(...sources: ServerConfigInput[]): ServerConfig {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     throw new Error(`invalid configuration: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (result.data.metricsOrganizationLabels === 'on' && result.data.metricsAddress === undefined) {
+    throw new Error(
+      'invalid configuration: metricsOrganizationLabels: per-organization labels are served only on a metrics listener of its own; set KEYWARD_METRICS_ADDRESS too',
+    );
   }
   if (!Object.hasOwn(result.data.plans, result.data.defaultPlan)) {
     throw new Error(`invalid configuration: defaultPlan: "${result.data.defaultPlan}" is not one of the plans (${Object.keys(result.data.plans).join(', ')})`);

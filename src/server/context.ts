@@ -54,6 +54,21 @@ export class ServiceContext {
     if (!Object.hasOwn(this.plans, this.defaultPlan)) throw new Error(`default plan "${this.defaultPlan}" is not among the plans`);
   }
 
+  /** What the API shows of an organization, with its active keys counted now. */
+  async organizationView(organization: Organization) {
+    return {
+      id: organization.id,
+      name: organization.name,
+      plan: organization.plan,
+      activeKeyLimit: this.activeKeyLimit(organization),
+      activeKeys: await this.store.countActiveKeys(organization.id, this.nowMs()),
+      ipAllowlist: organization.ipAllowlist,
+      rotationDays: organization.rotationDays,
+      maxGracePeriod: organization.maxGracePeriod,
+      createdAt: organization.createdAt,
+    };
+  }
+
   /** Most active keys the organization's plan allows; a plan no longer configured is not limited. */
   activeKeyLimit(organization: Organization): number | null {
     return Object.hasOwn(this.plans, organization.plan) ? (this.plans[organization.plan] ?? null) : null;

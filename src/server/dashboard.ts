@@ -158,9 +158,24 @@ function loadDashboard(outDir: string): LoadedDashboard {
   return { index: readFileSync(join(outDir, 'index.html')), assets };
 }
 
-/** The dashboard's security headers: helmet, with a CSP allowing nothing inline and nothing off-origin. */
+/**
+ * The dashboard's security headers: helmet, with a CSP allowing nothing
+ * inline and nothing off-origin. HSTS only on a request that came over HTTPS
+ * (Express's req.secure: TLS, or X-Forwarded-Proto from a trusted proxy):
+ * over plain HTTP it means nothing, and on a host also serving plain HTTP
+ * elsewhere it would break that.
+ */
 export function dashboardSecurityHeaders() {
+  const headers = helmetHeaders();
+  const hsts = helmet.strictTransportSecurity();
+  return (req: Request, res: Response, next: (error?: unknown) => void): void => {
+    headers(req, res, (error?: unknown) => (error || !req.secure ? next(error) : hsts(req, res, next)));
+  };
+}
+
+function helmetHeaders() {
   return helmet({
+    strictTransportSecurity: false,
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {

@@ -1,7 +1,8 @@
 /**
  * Runs one route for one request, whatever carried it (Express or the fast
- * verify path): throttle check, authenticate, validate, handle, and map
- * errors to the wire. Failed authentications feed brute-force protection.
+ * verify path): authenticate, validate, handle, and map errors to the wire.
+ * Failed authentications feed brute-force protection, and only they are
+ * throttled.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
@@ -10,6 +11,7 @@ import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { NOT_IN_MEMORY } from '../store/store.ts';
+import type { Principal } from './auth.ts';
 import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
 
@@ -40,8 +42,13 @@ export interface RouteEnv {
   metrics: Metrics | undefined;
 }
 
-/** Failures that count towards throttling an address (a missing header is a misconfiguration, not an attempt). */
-const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION'));
+/**
+ * Failures that count towards throttling an address: a missing header is a
+ * misconfiguration, not an attempt, and IP_NOT_ALLOWED is a valid key used
+ * from the wrong network (counting it would let one misconfigured client lock
+ * out everyone behind the same NAT).
+ */
+const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION' && code !== 'IP_NOT_ALLOWED'));
 
 function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
@@ -65,47 +72,69 @@ export const errorOutcome = (error: KeywardError): RouteOutcome => ({
   errorCode: error.code,
 });
 
-function rejectImmutableFields(route: Route, raw: unknown): void {
-  if (!route.immutableFields || typeof raw !== 'object' || raw === null) return;
-  const touched = route.immutableFields.filter((field) => Object.hasOwn(raw, field));
-  if (touched.length > 0) {
-    throw new KeywardError('IMMUTABLE_FIELD', `${touched.join(', ')} cannot be changed; only name and role can.`, {
-      details: { fields: touched },
+function rejectFixedFields(route: Route, raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null) return;
+  const touched = (fields: readonly string[] | undefined) => (fields ?? []).filter((field) => Object.hasOwn(raw, field));
+  const immutable = touched(route.immutableFields);
+  if (immutable.length > 0) {
+    throw new KeywardError('IMMUTABLE_FIELD', `${immutable.join(', ')} cannot be changed; only name and role can.`, {
+      details: { fields: immutable },
     });
+  }
+  const operatorOnly = touched(route.operatorFields);
+  if (operatorOnly.length > 0) {
+    throw new KeywardError(
+      'SET_BY_OPERATOR',
+      `${operatorOnly.join(', ')} ${operatorOnly.length > 1 ? 'are' : 'is'} set by whoever runs this keyward service, not through the API.`,
+      { details: { fields: operatorOnly } },
+    );
   }
 }
 
-/** Failed authentications feed metrics and brute-force protection. */
-function noteAuthFailure(env: RouteEnv, request: RawRequest, error: unknown): void {
+/**
+ * A failed authentication, answered: RATE_LIMITED while the address is
+ * throttled (not counted again), otherwise counted (metrics, brute-force
+ * protection) and answered with its cause. Only failures are throttled: a
+ * valid key is never refused by the throttle, and the happy path never
+ * looks the address up.
+ */
+function authenticationFailed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'ip' | 'requestId'>, error: unknown): RouteOutcome {
   if (isKeywardError(error) && AUTH_FAILURES.has(error.code)) {
+    const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
+    if (retryAfter > 0) {
+      return {
+        ...errorOutcome(
+          new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${env.failedAuth.bucketOf(request.ip!)}; retry in ${retryAfter} s.`),
+        ),
+        headers: { 'retry-after': String(retryAfter) },
+      };
+    }
     const details = error.details as { keyId?: string } | undefined;
     env.metrics?.failedAuth.inc({ code: error.code });
     env.failedAuth.failure(request.ip, error.code, details?.keyId ?? null);
   }
+  return failed(env, operation, request, error, undefined);
 }
 
-async function authenticated(env: RouteEnv, request: RawRequest) {
+/** The caller of a request, or the outcome that refuses it (`operation` names the route in logs; /metrics uses this too). */
+export async function authenticateRequest(
+  env: RouteEnv,
+  operation: string,
+  request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>,
+): Promise<Principal | RouteOutcome> {
   try {
     return await env.service.authenticate(request.authorization, request.ip);
   } catch (error) {
-    noteAuthFailure(env, request, error);
-    throw error;
+    return authenticationFailed(env, operation, request, error);
   }
 }
 
-function throttled(env: RouteEnv, request: RawRequest): RouteOutcome | undefined {
-  const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
-  if (retryAfter === 0) return undefined;
-  return {
-    ...errorOutcome(new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${request.ip}; retry in ${retryAfter} s.`)),
-    headers: { 'retry-after': String(retryAfter) },
-  };
-}
+export const isOutcome = (value: Principal | RouteOutcome): value is RouteOutcome => !('key' in value);
 
 function validatedBody(route: Route, request: RawRequest): unknown {
   if (!route.body) return undefined;
   const raw = request.body === undefined ? {} : request.body;
-  rejectImmutableFields(route, raw);
+  rejectFixedFields(route, raw);
   return parseWith(route.body, raw, 'body');
 }
 
@@ -119,25 +148,23 @@ export function internalError(logger: Logger, error: unknown, requestId: string 
   };
 }
 
-function failed(env: RouteEnv, route: Route, request: RawRequest, error: unknown, keyId: string | undefined): RouteOutcome {
+function failed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'requestId'>, error: unknown, keyId: string | undefined): RouteOutcome {
   const withKey = keyId ? { keyId } : {};
   if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
-  return { ...internalError(env.logger, error, request.requestId, { route: route.operationId }), ...withKey };
+  return { ...internalError(env.logger, error, request.requestId, { route: operation }), ...withKey };
 }
 
 export async function executeRoute(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
-  let keyId: string | undefined;
+  const caller = await authenticateRequest(env, route.operationId, request);
+  if (isOutcome(caller)) return caller;
+  const keyId = caller.key.id;
   try {
-    const refused = throttled(env, request);
-    if (refused) return refused;
-    const principal = await authenticated(env, request);
-    keyId = principal.key.id;
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
-    const result = await route.handle({ principal, body, query, params: request.params, ip: request.ip, service: env.service });
+    const result = await route.handle({ principal: caller, body, query, params: request.params, ip: request.ip, service: env.service });
     return { status: route.success.status, body: result, keyId };
   } catch (error) {
-    return failed(env, route, request, error, keyId);
+    return failed(env, route.operationId, request, error, keyId);
   }
 }
 
@@ -150,29 +177,22 @@ export async function executeRoute(route: Route, request: RawRequest, env: Route
 export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEnv): RouteOutcome | undefined {
   const memory = env.service.store.memory;
   if (!memory) return undefined;
-  let keyId: string | undefined;
+  let principal: Principal;
   try {
-    const refused = throttled(env, request);
-    if (refused) return refused;
-    let principal;
-    try {
-      principal = env.service.authenticateNow(request.authorization, request.ip)!;
-    } catch (error) {
-      if (error !== NOT_IN_MEMORY) noteAuthFailure(env, request, error);
-      throw error;
-    }
-    keyId = principal.key.id;
-    try {
-      const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
-      const result = env.service.keys.verifyNow(principal, body, memory);
-      env.service.countUse(principal);
-      return { status: route.success.status, body: result, keyId };
-    } catch (error) {
-      if (error !== NOT_IN_MEMORY) env.service.countUse(principal);
-      throw error;
-    }
+    principal = env.service.authenticateNow(request.authorization, request.ip)!;
   } catch (error) {
     if (error === NOT_IN_MEMORY) return undefined;
-    return failed(env, route, request, error, keyId);
+    return authenticationFailed(env, route.operationId, request, error);
+  }
+  const keyId = principal.key.id;
+  try {
+    const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
+    const result = env.service.keys.verifyNow(principal, body, memory);
+    env.service.countUse(principal);
+    return { status: route.success.status, body: result, keyId };
+  } catch (error) {
+    if (error === NOT_IN_MEMORY) return undefined;
+    env.service.countUse(principal);
+    return failed(env, route.operationId, request, error, keyId);
   }
 }

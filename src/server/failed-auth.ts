@@ -1,8 +1,12 @@
 /**
  * Brute-force protection: failed authentications are counted per client
- * address (and per key id, for the alert); an address that reaches the
- * threshold within the window is throttled for a while.
+ * address (an IPv6 client per /64, the block one host or site usually holds)
+ * and per key id, for the alert; an address that reaches the threshold within
+ * the window is throttled for a while. Only failures are ever looked up here:
+ * a valid key is never refused by the throttle.
  */
+import { throttleBucket } from '../core/ip.ts';
+
 export interface FailedAuthPolicy {
   threshold: number;
   windowMs: number;
@@ -10,6 +14,7 @@ export interface FailedAuthPolicy {
 }
 
 export interface ThrottleEvent {
+  /** The address, or an IPv6 /64 (2001:db8:1:2::/64). */
   ip: string;
   failures: number;
   windowMs: number;
@@ -46,21 +51,28 @@ export class FailedAuthMonitor {
     this.#clock = clock;
   }
 
-  /** Seconds this address must wait, or 0. Hot path: one Map lookup. */
+  /** What failures from this address are counted under: the address, or its /64 for IPv6. */
+  bucketOf(ip: string): string {
+    return throttleBucket(ip);
+  }
+
+  /** Seconds the address (its bucket) must wait, or 0. Asked only after a failed authentication. */
   retryAfterSeconds(ip: string | null): number {
     if (ip === null) return 0;
-    const state = this.#addresses.get(ip);
+    const bucket = throttleBucket(ip);
+    const state = this.#addresses.get(bucket);
     if (!state || state.throttledUntil === 0) return 0;
     const remaining = state.throttledUntil - this.#clock();
     if (remaining <= 0) {
-      this.#addresses.delete(ip);
+      this.#addresses.delete(bucket);
       return 0;
     }
     return Math.ceil(remaining / 1000);
   }
 
-  failure(ip: string | null, code: string, keyId: string | null): void {
-    if (ip === null) return;
+  failure(address: string | null, code: string, keyId: string | null): void {
+    if (address === null) return;
+    const ip = throttleBucket(address);
     const now = this.#clock();
     let state = this.#addresses.get(ip);
     if (!state) {

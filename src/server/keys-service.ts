@@ -6,6 +6,7 @@ import { issueKey } from '../core/issue.ts';
 import type { KeyRecord, KeyView } from '../core/model.ts';
 import { holds, requireCanGrant, requirePermission } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
+import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor, MemoryReads } from '../store/store.ts';
 import { allowlistError, lookupPresentedKey, lookupPresentedKeyNow, type PresentedKey, type Principal } from './auth.ts';
@@ -21,9 +22,12 @@ const unknownKey = () => {
 
 const encodeCursor = (cursor: KeyCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
 
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A cursor this API returned: a creation time as the stores write it, and a key id. Anything else is the client's mistake. */
 function decodeCursor(text: string): KeyCursor {
-  const [createdAt, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (!createdAt || !id || Number.isNaN(Date.parse(createdAt))) {
+  const [createdAt, id, ...rest] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  if (!createdAt || !id || rest.length > 0 || !CURSOR_TIME.test(createdAt) || Number.isNaN(Date.parse(createdAt)) || !KEY_ID_PATTERN.test(id)) {
     throw new KeywardError('VALIDATION_FAILED', 'cursor: not a cursor returned by this API', {
       details: [{ path: 'cursor', message: 'not a cursor returned by this API' }],
     });
@@ -69,14 +73,15 @@ export class KeysService {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.view');
     const now = ctx.nowMs();
-    // Usage filters read lastUsedAt from the store: bring it up to date first.
+    const after = query.cursor ? decodeCursor(query.cursor) : undefined;
+    // Usage filters read lastUsedAt from the store: bring it up to date first (once the request is known to be valid).
     if (query.unusedFor !== undefined) await ctx.usage.flush();
     const page = await ctx.store.listKeys(principal.organization.id, {
       status: query.status,
       roleId: query.role,
       environment: query.environment,
       limit: query.limit,
-      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      after,
       now,
       unusedSince: query.unusedFor !== undefined ? new Date(now - parseDuration(query.unusedFor)).toISOString() : undefined,
       rotationDueBefore: query.rotationDue === 'true' ? new Date(now).toISOString() : undefined,
@@ -111,6 +116,9 @@ export class KeysService {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'api.key.delete');
     const key = await ctx.requireKey(principal, keyId);
+    // As for edit and rotate: revoking a key that holds more than the caller would let it act above its rights.
+    const role = await ctx.roles.find(principal.organization.id, key.roleId);
+    if (role) requireCanGrant(principal.permissions, role);
     const audit = ctx.audit(principal, key.organizationId, 'key.revoked', 'key', key.id, { before: { status: 'active', name: key.name } });
     return ctx.view(await ctx.store.revokeKey(principal.organization.id, keyId, ctx.clock().toISOString(), audit));
   }
@@ -120,8 +128,14 @@ export class KeysService {
     requirePermission(principal.permissions, 'api.key.rotate');
     const old = await ctx.requireKey(principal, keyId);
     requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, old.roleId));
+    const graceMs = parseDuration(body.gracePeriod);
+    const bound = principal.organization.maxGracePeriod;
+    if (graceMs > parseDuration(bound)) {
+      const message = `must be at most ${bound} (this organization's maxGracePeriod, set by whoever runs the service)`;
+      throw new KeywardError('VALIDATION_FAILED', `gracePeriod: ${message}`, { details: [{ path: 'gracePeriod', message }] });
+    }
     const now = ctx.clock();
-    const previousExpiresAt = new Date(now.getTime() + parseDuration(body.gracePeriod)).toISOString();
+    const previousExpiresAt = new Date(now.getTime() + graceMs).toISOString();
     const { record, secret } = issueKey({
       organizationId: old.organizationId,
       name: body.name ?? successorName(old.name),
@@ -129,6 +143,7 @@ export class KeysService {
       environment: old.environment,
       metadata: old.metadata,
       ipAllowlist: old.ipAllowlist,
+      // The store sets it: the deadline of the key it replaces (a rotation never extends a key's life).
       expiresAt: null,
       createdBy: principal.key.id,
       idempotencyKey: body.idempotencyKey ?? null,
@@ -175,9 +190,10 @@ export class KeysService {
   /** Decides and counts the use; `found` and `permissions` were looked up by the caller. */
   #verdict(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, found: PresentedKey, permissions: readonly string[]): VerifyResult {
     const ip = body.ip ?? null;
+    // Another organization's key is unknown here, whatever its state: nothing of it (revoked, expired, its id) is told.
+    if (found.key !== undefined && found.key.organizationId !== principal.organization.id) return { valid: false, ...unknownKey() };
     if (!found.ok) return this.#refused(principal, found.key, ip, found.error);
     const { key } = found;
-    if (key.organizationId !== principal.organization.id) return { valid: false, ...unknownKey() };
     const refused = allowlistError(principal.organization, key, ip);
     if (refused) return this.#refused(principal, key, ip, refused);
     if (body.permission !== undefined && !holds(permissions, body.permission)) {

@@ -42,9 +42,14 @@ export class Metrics {
   readonly verifyRequests = new Tally<'method' | 'route' | 'status', number>((status) => ({ method: 'POST', route: '/v1/verify', status: String(status) }));
   readonly verifyOutcomes = new Tally<'code', string>((code) => ({ code }));
 
-  constructor(store: Store, now: () => number) {
+  constructor(store: Store, now: () => number, options: { organizationLabels?: boolean } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'keyward_' });
+    // prom-client's defaults name three gauges *_total (active handles, requests, resources), which
+    // Prometheus reads as counters; the same counts by type remain (…_active_handles{type} and so on).
+    for (const metric of this.registry.getMetricsAsArray()) {
+      if (metric.name.endsWith('_total') && (metric as unknown as { type: string }).type !== 'counter') this.registry.removeSingleMetric(metric.name);
+    }
     const { verifyRequests, verifyOutcomes } = this;
     this.requests = new Counter({
       name: 'keyward_http_requests_total',
@@ -78,16 +83,21 @@ export class Metrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     });
+    const organizationLabels = options.organizationLabels ?? false;
     new Gauge({
       name: 'keyward_active_keys',
-      help: 'Active keys per organization',
-      labelNames: ['organization'],
+      help: organizationLabels ? 'Active keys (counted against the plan) per organization' : 'Active keys (counted against the plan), all organizations',
+      labelNames: organizationLabels ? ['organization'] : [],
       registers,
       async collect() {
         this.reset();
+        let total = 0;
         for (const org of await store.listOrganizations()) {
-          this.set({ organization: org.id }, await store.countActiveKeys(org.id, now()));
+          const active = await store.countActiveKeys(org.id, now());
+          if (organizationLabels) this.set({ organization: org.id }, active);
+          total += active;
         }
+        if (!organizationLabels) this.set(total);
       },
     });
   }

@@ -20,36 +20,20 @@ export class OrganizationService {
     this.#ctx = ctx;
   }
 
-  async #view(organization: Organization) {
-    return {
-      id: organization.id,
-      name: organization.name,
-      plan: organization.plan,
-      activeKeyLimit: this.#ctx.activeKeyLimit(organization),
-      activeKeys: await this.#ctx.store.countActiveKeys(organization.id, this.#ctx.nowMs()),
-      ipAllowlist: organization.ipAllowlist,
-      rotationDays: organization.rotationDays,
-      createdAt: organization.createdAt,
-    };
-  }
-
   async get(principal: Principal) {
     requirePermission(principal.permissions, 'org.view');
-    return this.#view(principal.organization);
+    return this.#ctx.organizationView(principal.organization);
   }
 
+  /** Name and rotation intervals; the plan and maxGracePeriod are the service operator's (OperatorSettings). */
   async update(principal: Principal, body: Parsed<typeof schemas.UpdateOrganizationBody>) {
     const ctx = this.#ctx;
     requirePermission(principal.permissions, 'org.manage');
-    if (body.plan !== undefined && !Object.hasOwn(ctx.plans, body.plan)) {
-      throw new KeywardError('UNKNOWN_PLAN', `There is no plan "${body.plan}"; plans: ${Object.keys(ctx.plans).join(', ')}.`);
-    }
-    const patch: Partial<Pick<Organization, 'name' | 'plan' | 'rotationDays'>> = {};
+    const patch: Partial<Pick<Organization, 'name' | 'rotationDays'>> = {};
     if (body.name !== undefined) patch.name = body.name;
-    if (body.plan !== undefined) patch.plan = body.plan;
     if (body.rotationDays !== undefined) patch.rotationDays = { ...principal.organization.rotationDays, ...body.rotationDays };
     const audit = ctx.audit(principal, principal.organization.id, 'organization.updated', 'organization', principal.organization.id);
-    return this.#view(await ctx.store.updateOrganization(principal.organization.id, patch, audit));
+    return ctx.organizationView(await ctx.store.updateOrganization(principal.organization.id, patch, audit));
   }
 
   getAllowlist(principal: Principal) {

@@ -28,6 +28,8 @@ export interface Route<BodySchema extends z.ZodType = z.ZodType, QuerySchema ext
   query?: QuerySchema;
   /** Top-level body fields that can never be changed (answered with IMMUTABLE_FIELD). */
   immutableFields?: readonly string[];
+  /** Top-level body fields only the service operator changes, outside the API (answered with SET_BY_OPERATOR). */
+  operatorFields?: readonly string[];
   success: { status: number; description: string; schema?: z.ZodType };
   errors: readonly ErrorCode[];
   handle(ctx: RouteContext<z.output<BodySchema>, z.output<QuerySchema>>): Promise<unknown>;
@@ -89,7 +91,7 @@ export const routes: readonly Route[] = [
     body: schemas.UpdateKeyBody,
     immutableFields: schemas.IMMUTABLE_KEY_FIELDS,
     success: { status: 200, description: 'The updated key', schema: schemas.KeyView },
-    errors: [...KEY_ERRORS, 'IMMUTABLE_FIELD', 'UNKNOWN_ROLE', 'PRIVILEGE_ESCALATION', 'KEY_NOT_ACTIVE'],
+    errors: [...KEY_ERRORS, 'IMMUTABLE_FIELD', 'UNKNOWN_ROLE', 'PRIVILEGE_ESCALATION', 'KEY_NOT_ACTIVE', 'LAST_ADMIN_KEY'],
     handle: async ({ service, principal, params, body }) => service.keys.update(principal, params.id!, body),
   }),
   route({
@@ -99,14 +101,14 @@ export const routes: readonly Route[] = [
     summary: 'Revoke a key: it fails on its next request; cannot be undone',
     permission: 'api.key.delete',
     success: { status: 200, description: 'The revoked key', schema: schemas.KeyView },
-    errors: [...KEY_ERRORS, 'KEY_ALREADY_REVOKED'],
+    errors: [...KEY_ERRORS, 'KEY_ALREADY_REVOKED', 'PRIVILEGE_ESCALATION', 'LAST_ADMIN_KEY'],
     handle: async ({ service, principal, params }) => service.keys.revoke(principal, params.id!),
   }),
   route({
     method: 'post',
     path: '/v1/keys/:id/rotate',
     operationId: 'rotateKey',
-    summary: 'Issue a successor with the same role and settings; the old key expires after the grace period',
+    summary: 'Issue a successor with the same role, settings and expiry; the old key expires after the grace period (at most the organization\'s maxGracePeriod)',
     permission: 'api.key.rotate',
     body: schemas.RotateKeyBody,
     success: { status: 201, description: 'The successor (secret shown once) and the old key', schema: schemas.RotatedKey },
@@ -211,11 +213,12 @@ export const routes: readonly Route[] = [
     method: 'patch',
     path: '/v1/organization',
     operationId: 'updateOrganization',
-    summary: 'Rename, change plan, or set rotation intervals per environment',
+    summary: 'Rename, or set rotation intervals per environment (the plan and maxGracePeriod are the service operator\'s)',
     permission: 'org.manage',
     body: schemas.UpdateOrganizationBody,
+    operatorFields: schemas.OPERATOR_ORGANIZATION_FIELDS,
     success: { status: 200, description: 'The organization', schema: schemas.OrganizationView },
-    errors: ['UNKNOWN_PLAN'],
+    errors: ['SET_BY_OPERATOR'],
     handle: async ({ service, principal, body }) => service.organization.update(principal, body),
   }),
   route({

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { parseDuration } from '../core/duration.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AlertSender } from './alerts.ts';
-import { createApp, createVerifyHandler, type AppState } from './app.ts';
+import { createApp, createMetricsHandler, createVerifyHandler, type AppState } from './app.ts';
 import type { ServerConfig } from './config.ts';
 import type { RouteEnv } from './execute.ts';
 import { FailedAuthMonitor, type ThrottleEvent } from './failed-auth.ts';
@@ -20,6 +20,8 @@ export interface RunningServer {
   service: KeyService;
   store: Store;
   logger: Logger;
+  /** Where /metrics is served when it has a listen address of its own (KEYWARD_METRICS_ADDRESS). */
+  metricsUrl?: string;
   /** Stops accepting requests, finishes in-flight ones, flushes usage and pending writes. */
   close(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const nowMs = clock ? () => clock().getTime() : Date.now;
   const usage = new UsageTracker(store, config.usageFlushMs, nowMs);
   const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan, ...(clock ? { clock } : {}) });
-  const metrics = config.metrics === 'on' ? new Metrics(store, nowMs) : undefined;
+  const metrics = config.metrics === 'on' ? new Metrics(store, nowMs, { organizationLabels: config.metricsOrganizationLabels === 'on' }) : undefined;
   if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
   const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, logger });
   const onThrottle = (event: ThrottleEvent) => {
@@ -67,7 +69,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
 
   const state: AppState = { ready: false };
-  const app = createApp(env, state, { trustProxy: config.trustProxy, metricsEnabled: metrics !== undefined });
+  const app = createApp(env, state, { trustProxy: config.trustProxy, metricsOnMainPort: metrics !== undefined && config.metricsAddress === undefined });
   const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean, config.trustProxy === false);
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/v1/verify') verify(req, res);
@@ -75,18 +77,24 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
   server.keepAliveTimeout = 65_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
+  // Metrics on a listener of their own (a private network, a sidecar): no key needed there.
+  const metricsServer = metrics && config.metricsAddress ? createServer(createMetricsHandler(metrics)) : undefined;
+  const listen = (what: Server, port: number, host: string) =>
+    new Promise<string>((resolve, reject) => {
+      what.once('error', reject);
+      what.listen(port, host, () => {
+        what.off('error', reject);
+        resolve(`http://${host.includes(':') ? `[${host}]` : host}:${(what.address() as AddressInfo).port}`);
+      });
     });
+  const metricsUrl = metricsServer ? await listen(metricsServer, config.metricsAddress!.port, config.metricsAddress!.host) : undefined;
+  const url = await listen(server, config.port, config.host).catch(async (error: unknown) => {
+    if (metricsServer) await new Promise((done) => metricsServer.close(done));
+    throw error;
   });
   state.ready = true;
   const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
-  logger.info({ url, store: store.kind }, 'keyward key service listening');
+  logger.info({ url, metricsUrl, store: store.kind }, 'keyward key service listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -100,13 +108,18 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await closed;
       clearInterval(closeIdle);
       clearTimeout(forceAfter);
+      if (metricsServer) {
+        const metricsClosed = new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await metricsClosed;
+      }
       await usage.stop();
       await alerts.drain();
       await store.close();
       logger.info('keyward key service stopped');
     })());
 
-  return { url, port, server, service, store, logger, close };
+  return { url, port, server, service, store, logger, close, ...(metricsUrl ? { metricsUrl } : {}) };
 }
 
 /** A throttled address goes into the audit log of each organization whose keys it tried. */

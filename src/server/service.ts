@@ -10,6 +10,7 @@ import type { Store } from '../store/store.ts';
 import { allowlistError, findKeyForSecret, lookupPresentedKeyNow, secretFromAuthorization, type Principal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
 import { KeysService } from './keys-service.ts';
+import { OperatorSettings } from './operator-settings.ts';
 import { OrganizationService } from './organization-service.ts';
 import { RolesService } from './roles-service.ts';
 import type { RoleResolver } from './roles.ts';
@@ -22,12 +23,15 @@ export class KeyService {
   readonly keys: KeysService;
   readonly roleAdmin: RolesService;
   readonly organization: OrganizationService;
+  /** The service operator's settings (no caller): `keyward org …`. */
+  readonly operator: OperatorSettings;
 
   constructor(store: Store, options: ServiceOptions) {
     this.context = new ServiceContext(store, options);
     this.keys = new KeysService(this.context);
     this.roleAdmin = new RolesService(this.context);
     this.organization = new OrganizationService(this.context);
+    this.operator = new OperatorSettings(this.context);
   }
 
   get store(): Store {

@@ -27,10 +27,20 @@ import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
+import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
+import {
+  countsAgainstLimit,
+  keyLimitError,
+  lastAdminError,
+  removesAnAdmin,
+  rotationAddsToCount,
+  rotationExpiries,
+  rotationLimitError,
+  withRotationExpiries,
+} from './rules.ts';
 import {
   changesOf,
   compareKeyOrder,
-  countsAgainstLimit,
   type Audit,
   type AuditFilter,
   type InsertKeyOptions,
@@ -105,38 +115,13 @@ function* snapshotParts(data: LowdbData): Generator<string> {
   yield '}';
 }
 
-const activeCount = (keys: readonly KeyRecord[], now: number, except?: string): number =>
-  keys.reduce((n, key) => (key.id !== except && countsAgainstLimit(key, now) ? n + 1 : n), 0);
-
 const usageKey = (u: Pick<UsageCount, 'keyId' | 'day' | 'outcome'>): string => `${u.keyId}|${u.day}|${u.outcome}`;
 
-/**
- * When the rotated key stops working. A key is rotated once; but if its
- * successor was revoked (say, its secret was never delivered), the old key is
- * still the one in use and may be rotated again, with a fresh grace period.
- * Otherwise an expiry already set earlier is never pushed back.
- */
-export function rotatedExpiry(previous: KeyRecord, input: Pick<RotateKeyInput, 'keyId' | 'previousExpiresAt'>, successor: KeyRecord | undefined): string {
-  if (previous.rotatedToId !== null) {
-    if (successor === undefined || successor.revokedAt === null) {
-      throw new KeywardError('KEY_ALREADY_ROTATED', `Key ${input.keyId} was already rotated to ${previous.rotatedToId}.`, {
-        details: { successorId: previous.rotatedToId },
-      });
-    }
-    return input.previousExpiresAt;
-  }
-  if (previous.expiresAt !== null && Date.parse(previous.expiresAt) < Date.parse(input.previousExpiresAt)) return previous.expiresAt;
-  return input.previousExpiresAt;
-}
-
-export function keyLimitError(active: number, limit: number): KeywardError {
-  return new KeywardError(
-    'KEY_LIMIT_REACHED',
-    `Can't create more keys: this organization has ${active} active keys and its plan allows ${limit}. ` +
-      'Revoke unused keys or upgrade the plan.',
-    { details: { active, limit } },
-  );
-}
+/** Organizations written before a setting existed get its default. */
+const withDefaults = (org: Organization): Organization => {
+  org.maxGracePeriod ??= DEFAULT_MAX_GRACE_PERIOD;
+  return org;
+};
 
 export class LowdbStore implements Store {
   readonly kind = 'lowdb';
@@ -186,7 +171,7 @@ export class LowdbStore implements Store {
     db.data.journalSeq ??= 0;
     db.data.audit ??= [];
     db.data.usage ??= [];
-    for (const org of db.data.organizations) this.#orgs.set(org.id, org);
+    for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));
     for (const key of db.data.keys) this.#index(key);
     for (const row of db.data.usage) this.#usage.set(usageKey(row), row);
     for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
@@ -224,9 +209,9 @@ export class LowdbStore implements Store {
     switch (op.t) {
       case 'org': {
         const existing = this.#orgs.get(op.v.id);
-        if (existing) Object.assign(existing, op.v);
+        if (existing) withDefaults(Object.assign(existing, op.v));
         else {
-          this.#orgs.set(op.v.id, op.v);
+          this.#orgs.set(op.v.id, withDefaults(op.v));
           data.organizations.push(op.v);
         }
         return;
@@ -384,7 +369,22 @@ export class LowdbStore implements Store {
   }
 
   async countActiveKeys(organizationId: string, now: number): Promise<number> {
-    return activeCount(this.#keysByOrg.get(organizationId) ?? [], now);
+    return this.#activeCount(organizationId, now);
+  }
+
+  #activeCount(organizationId: string, now: number): number {
+    let n = 0;
+    for (const key of this.#keysByOrg.get(organizationId) ?? []) {
+      if (countsAgainstLimit(key, key.rotatedToId === null ? undefined : this.#keysById.get(key.rotatedToId), now)) n++;
+    }
+    return n;
+  }
+
+  /** Throws LAST_ADMIN_KEY unless another working all-granting key of the organization remains. */
+  #keepAnAdmin(key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): void {
+    if (!removesAnAdmin(key, now, newRoleId)) return;
+    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && removesAnAdmin(other, now));
+    if (!another) throw lastAdminError(key, change);
   }
 
   async getOrganization(id: string): Promise<Organization | undefined> {
@@ -442,17 +442,20 @@ export class LowdbStore implements Store {
     return { items, next: null };
   }
 
-  #checkInsert(key: KeyRecord, options: InsertKeyOptions, replacing?: string): void {
-    if (key.idempotencyKey) {
-      const existing = this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`);
-      if (existing) {
-        throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
-          details: { keyId: existing.id, status: keyStatus(existing, options.now) },
-        });
-      }
+  #checkIdempotency(key: KeyRecord, now: number): void {
+    if (!key.idempotencyKey) return;
+    const existing = this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`);
+    if (existing) {
+      throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+        details: { keyId: existing.id, status: keyStatus(existing, now) },
+      });
     }
+  }
+
+  #checkInsert(key: KeyRecord, options: InsertKeyOptions): void {
+    this.#checkIdempotency(key, options.now);
     if (options.activeLimit !== null) {
-      const active = activeCount(this.#keysByOrg.get(key.organizationId) ?? [], options.now, replacing);
+      const active = this.#activeCount(key.organizationId, options.now);
       if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
     }
   }
@@ -466,6 +469,7 @@ export class LowdbStore implements Store {
     const key = this.#orgKey(organizationId, keyId);
     const status = keyStatus(key, now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+    if (patch.roleId !== undefined) this.#keepAnAdmin(key, now, 'demote', patch.roleId);
     const changes = changesOf(key, patch);
     const updated: KeyRecord = { ...key };
     if (patch.name !== undefined) updated.name = patch.name;
@@ -480,6 +484,7 @@ export class LowdbStore implements Store {
     if (key.revokedAt !== null) {
       throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
     }
+    this.#keepAnAdmin(key, Date.parse(at), 'revoke');
     await this.#change({ t: 'key', v: { ...key, revokedAt: at } }, { t: 'audit', v: audit });
     return key;
   }
@@ -488,15 +493,24 @@ export class LowdbStore implements Store {
     const previous = this.#orgKey(input.organizationId, input.keyId);
     const status = keyStatus(previous, input.now);
     if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
-    // The old key is on its way out: it does not count against the plan limit.
-    this.#checkInsert(input.successor, { activeLimit: input.activeLimit, now: input.now }, previous.id);
-    const expiresAt = rotatedExpiry(previous, input, this.#keysById.get(previous.rotatedToId ?? ''));
+    // A retry first learns which successor its idempotency key made (before "already rotated").
+    this.#checkIdempotency(input.successor, input.now);
+    const expiries = rotationExpiries(previous, this.#keysById.get(previous.rotatedToId ?? ''), input.previousExpiresAt);
+    if (input.activeLimit !== null) {
+      // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
+      const predecessor = previous.rotatedFromId === null ? undefined : this.#keysById.get(previous.rotatedFromId);
+      const active = this.#activeCount(input.organizationId, input.now);
+      if (rotationAddsToCount(previous, predecessor, input.now) > 0 && active + 1 > input.activeLimit) {
+        throw rotationLimitError(previous, predecessor!, active, input.activeLimit);
+      }
+    }
+    const successor: KeyRecord = { ...input.successor, expiresAt: expiries.successorExpiresAt };
     await this.#change(
-      { t: 'key', v: { ...previous, rotatedToId: input.successor.id, expiresAt } },
-      { t: 'key', v: input.successor },
-      { t: 'audit', v: audit },
+      { t: 'key', v: { ...previous, rotatedToId: successor.id, expiresAt: expiries.previousExpiresAt } },
+      { t: 'key', v: successor },
+      { t: 'audit', v: withRotationExpiries(audit, expiries) },
     );
-    return { previous, successor: input.successor };
+    return { previous, successor };
   }
 
   async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {

@@ -5,7 +5,6 @@
  */
 import type { AuditAction, AuditEvent, CustomPermission, CustomRole, KeyRecord, KeyStatus, Organization, UsageCount } from '../core/model.ts';
 import type { Environment } from '../core/rotation.ts';
-import { keyStatus } from '../core/model.ts';
 
 export interface KeyCursor {
   createdAt: string;
@@ -39,17 +38,18 @@ export interface InsertKeyOptions {
 export interface RotateKeyInput {
   organizationId: string;
   keyId: string;
+  /** Its expiresAt is set by the store: the deadline of the key it replaces (rules.ts, rotationExpiries). */
   successor: KeyRecord;
-  /** When the old key stops working (now + grace period). */
+  /** When the grace period ends (now + grace): the old key stops then, or at its own expiry if that is sooner. */
   previousExpiresAt: string;
-  /** Plan limit for the successor; the old key, on its way out, does not count. */
+  /** Plan limit; the old key, on its way out, does not count (rules.ts, countsAgainstLimit). */
   activeLimit: number | null;
   now: number;
 }
 
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist'>>;
 export type RolePatch = Partial<Pick<CustomRole, 'name' | 'description' | 'permissions'>>;
-export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays'>>;
+export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays' | 'maxGracePeriod'>>;
 
 /**
  * Each mutation takes the audit event that records it and stores both in one
@@ -127,7 +127,7 @@ export interface Store {
   listOrganizations(): Promise<Organization[]>;
   /** Throws ORGANIZATION_NOT_FOUND. */
   updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization>;
-  /** Keys that count against the plan: active and not already rotated away. */
+  /** Keys that count against the plan (rules.ts, countsAgainstLimit). */
   countActiveKeys(organizationId: string, now: number): Promise<number>;
 
   findKeyByHash(secretHash: string): Promise<KeyRecord | undefined>;
@@ -137,11 +137,18 @@ export interface Store {
   listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage>;
   /** Throws KEY_LIMIT_REACHED or IDEMPOTENCY_KEY_REUSED; both checks are atomic with the insert. */
   insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void>;
-  /** Throws KEY_NOT_FOUND, or KEY_NOT_ACTIVE for a revoked or expired key. */
+  /**
+   * Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE for a revoked or expired key, or
+   * LAST_ADMIN_KEY when it would move the organization's last active
+   * all-granting key to another role (checked atomically with the change).
+   */
   updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord>;
-  /** Throws KEY_NOT_FOUND or KEY_ALREADY_REVOKED. */
+  /** Throws KEY_NOT_FOUND, KEY_ALREADY_REVOKED, or LAST_ADMIN_KEY for the last active all-granting key (atomically). */
   revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord>;
-  /** Inserts the successor and sets the old key's expiry in one step. Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE, KEY_ALREADY_ROTATED, KEY_LIMIT_REACHED. */
+  /**
+   * Inserts the successor and sets both expiries (rules.ts, rotationExpiries) in one step.
+   * Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE, KEY_ALREADY_ROTATED, KEY_LIMIT_REACHED.
+   */
   rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }>;
   /** Merges last-used times and adds request counts (upsert), in one write. */
   recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void>;
@@ -178,9 +185,6 @@ export function changesOf<T extends object>(current: T, patch: Partial<T>): { be
   }
   return { before, after };
 }
-
-/** Keys that count against a plan's limit: active, and not already replaced by a rotation. */
-export const countsAgainstLimit = (key: KeyRecord, now: number): boolean => key.rotatedToId === null && keyStatus(key, now) === 'active';
 
 export const compareKeyOrder = (a: KeyCursor, b: KeyCursor): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

@@ -62,8 +62,14 @@ describe('brute-force protection', () => {
     }
     expect(statuses.slice(0, 19).every((s) => s === 401)).toBe(true);
     expect(statuses.slice(20).every((s) => s === 429)).toBe(true);
-    // Even a good key is refused from the throttled address…
-    expect((await requestFrom('127.0.0.2', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).status).toBe(429);
+    // A good key is never refused by the throttle (only failed attempts are), on the Express routes and the fast verify path…
+    expect((await requestFrom('127.0.0.2', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).status).toBe(200);
+    const gateway = (await service.client().createKey({ name: 'Gateway behind the NAT', role: 'verifier' })).secret;
+    const verified = await requestFrom('127.0.0.2', `${service.url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${gateway}` }, body: JSON.stringify({ key: gateway }) });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ valid: true });
+    // …while bad ones stay throttled there too.
+    expect((await requestFrom('127.0.0.2', `${service.url}/v1/verify`, { method: 'POST', headers: { authorization: `Bearer ${newSecret()}` }, body: '{}' })).status).toBe(429);
     // …while other addresses carry on.
     expect((await requestFrom('127.0.0.3', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).status).toBe(200);
     expect((await requestFrom('127.0.0.3', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${newSecret()}` } })).status).toBe(401);
@@ -77,7 +83,7 @@ describe('brute-force protection', () => {
     expect(webhook.received[0]).toMatchObject({ type: 'auth.throttled', ip: '127.0.0.2', failures: 20, codes: { UNKNOWN_KEY: 20 } });
     expect(JSON.stringify(webhook.received[0])).not.toMatch(/kw_[0-9A-Za-z]{10}/);
 
-    const metrics = (await raw(service.url, '/metrics')).text;
+    const metrics = (await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${service.adminSecret}` } })).text;
     expect(metrics).toMatch(/keyward_failed_auth_total\{code="UNKNOWN_KEY"\} 21/);
     expect(metrics).toMatch(/keyward_auth_throttled_total 1/);
   });
@@ -99,6 +105,43 @@ describe('brute-force protection', () => {
     }
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ targetType: 'address', targetId: '127.0.0.4', changes: { after: { keyIds: [doomed.key.id], codes: { KEY_REVOKED: 20 } } } });
+  });
+});
+
+describe('what the throttle counts', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    // A trusted loopback proxy tells the client address (IPv6 clients on loopback are only ::1).
+    service = await startTestService({ failedAuthThreshold: 5, failedAuthWindow: '1m', throttleDuration: '5m', trustProxy: 'loopback' });
+  });
+  afterAll(async () => service.stop());
+
+  const from = (ip: string, secret: string) =>
+    requestFrom('127.0.0.1', `${service.url}/v1/whoami`, { headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': ip } });
+
+  it('IP_NOT_ALLOWED is not a failed authentication: one misconfigured client does not lock out its NAT', async () => {
+    const officeOnly = await service.client().createKey({ name: 'Office only', role: 'viewer', ipAllowlist: ['10.0.0.0/8'] });
+    for (let i = 0; i < 20; i++) {
+      const response = await from('198.51.100.20', officeOnly.secret);
+      expect(response.status).toBe(403);
+      expect(response.body.error.code).toBe('IP_NOT_ALLOWED');
+    }
+    expect((await from('198.51.100.20', newSecret())).status).toBe(401);
+    expect((await from('198.51.100.20', service.adminSecret)).status).toBe(200);
+  });
+
+  it('IPv6 clients are counted per /64', async () => {
+    for (let i = 1; i <= 5; i++) expect((await from(`2001:db8:1:2::${i}`, newSecret())).status).toBe(401);
+    // Another address of the same /64 is throttled with them…
+    const sameNetwork = await from('2001:db8:1:2:ffff:ffff:ffff:ffff', newSecret());
+    expect(sameNetwork.status).toBe(429);
+    expect(sameNetwork.body.error.message).toContain('2001:db8:1:2::/64');
+    // …a neighbouring /64 is not, and a valid key from the throttled one still works.
+    expect((await from('2001:db8:1:3::1', newSecret())).status).toBe(401);
+    expect((await from('2001:db8:1:2::9', service.adminSecret)).status).toBe(200);
+    // IPv4 addresses are counted one by one.
+    for (let i = 1; i <= 5; i++) expect((await from(`198.51.100.${i}`, newSecret())).status).toBe(401);
+    expect((await from('198.51.100.6', newSecret())).status).toBe(401);
   });
 });
 
@@ -194,12 +237,14 @@ describe('usage and the audit log', () => {
   });
 
   it('exposes Prometheus metrics: requests by route and status, verify outcomes, active keys, store writes', async () => {
-    const metrics = (await raw(service.url, '/metrics')).text;
+    const metrics = (await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${service.adminSecret}` } })).text;
     expect(metrics).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/keys",status="201"\} \d+/);
     expect(metrics).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/verify",status="200"\} 6/);
     expect(metrics).toMatch(/keyward_verify_total\{code="VALID"\} 5/);
     expect(metrics).toMatch(/keyward_verify_total\{code="INSUFFICIENT_PERMISSIONS"\} 1/);
-    expect(metrics).toMatch(new RegExp(`keyward_active_keys\\{organization="${service.organizationId}"\\} \\d+`));
+    // Service-wide by default: no organization ids (per-organization labels are opt-in, see metrics.test.ts).
+    expect(metrics).toMatch(/\nkeyward_active_keys \d+\n/);
+    expect(metrics).not.toContain(service.organizationId);
     expect(metrics).toMatch(/keyward_store_write_batch_size_count \d+/);
     expect(metrics).toMatch(/keyward_store_write_seconds_bucket/);
     expect(metrics).not.toMatch(/kw_[0-9A-Za-z]{20}/);
@@ -212,7 +257,7 @@ describe('usage and the audit log', () => {
     await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
     await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
     await gateway.verify({ key: `${app.secret}x`, ip: '127.0.0.9' });
-    const again = (await raw(service.url, '/metrics')).text;
+    const again = (await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${service.adminSecret}` } })).text;
     expect(again).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/verify",status="200"\} 9\n/);
     expect(again).toMatch(/keyward_verify_total\{code="VALID"\} 7\n/);
     expect(again).toMatch(/keyward_verify_total\{code="MALFORMED_KEY"\} 1\n/);

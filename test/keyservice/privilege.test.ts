@@ -107,3 +107,92 @@ describe('organization isolation', () => {
     expect((await globex.getKey(theirs.key.id)).name).toBe('Globex server');
   });
 });
+
+describe('revocation needs the rights edit and rotate need', () => {
+  it('a key-manager cannot revoke a key that holds more than it does; what it holds itself it may revoke', async () => {
+    const admin = service.client();
+    const adminKey = await admin.createKey({ name: 'Break-glass admin', role: 'admin' });
+    const refused = await failure(manager.revokeKey(adminKey.key.id));
+    expect(refused.status).toBe(403);
+    expect(refused.code).toBe('PRIVILEGE_ESCALATION');
+    expect(refused.message).toContain('"*"');
+    expect((await admin.getKey(adminKey.key.id)).status).toBe('active');
+    const viewer = await manager.createKey({ name: 'Temporary viewer', role: 'viewer' });
+    expect((await manager.revokeKey(viewer.key.id)).status).toBe('revoked');
+  });
+});
+
+describe('the last admin key', () => {
+  /** An organization of its own, whose only admin key is its bootstrap key. */
+  async function organization(name: string) {
+    const org = await service.newOrganization(name);
+    return { ...org, admin: service.client(org.secret) };
+  }
+
+  it('cannot be revoked or demoted (409 LAST_ADMIN_KEY with a hint); with a second admin key it can', async () => {
+    const { admin, keyId } = await organization('lonely');
+    const revoke = await failure(admin.revokeKey(keyId));
+    expect(revoke.status).toBe(409);
+    expect(revoke.code).toBe('LAST_ADMIN_KEY');
+    expect(revoke.message).toContain(keyId);
+    expect(revoke.hint).toMatch(/another admin key/i);
+    const demote = await failure(admin.updateKey(keyId, { role: 'viewer' }));
+    expect(demote.code).toBe('LAST_ADMIN_KEY');
+    expect((await admin.getKey(keyId)).role).toBe('admin');
+    // Renaming is not demoting.
+    expect((await admin.updateKey(keyId, { name: 'Still the admin' })).name).toBe('Still the admin');
+
+    // An expired admin key does not count: rotate a second admin key with no grace, and revoke its successor.
+    const second = await admin.createKey({ name: 'Second admin', role: 'admin' });
+    const rotated = await admin.rotateKey(second.key.id, { gracePeriod: '0' });
+    expect(rotated.previous.status).toBe('expired');
+    await admin.revokeKey(rotated.key.id);
+    expect((await failure(admin.revokeKey(keyId))).code).toBe('LAST_ADMIN_KEY');
+
+    const third = await admin.createKey({ name: 'Third admin', role: 'admin' });
+    expect((await admin.updateKey(keyId, { role: 'viewer' })).role).toBe('viewer');
+    const asThird = service.client(third.secret);
+    expect((await failure(asThird.revokeKey(third.key.id))).code).toBe('LAST_ADMIN_KEY');
+    expect((await asThird.whoami()).key.id).toBe(third.key.id);
+  });
+
+  it('concurrent revocations of every admin key leave exactly one (atomic in the store)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const { admin, keyId } = await organization(`contended-admins-${round}`);
+      const others = await Promise.all(Array.from({ length: 5 }, (_, i) => admin.createKey({ name: `admin ${i}`, role: 'admin' })));
+      const targets = [keyId, ...others.map((o) => o.key.id)];
+      // Each admin key revokes itself, all at once.
+      const callers = [admin, ...others.map((o) => service.client(o.secret))];
+      const results = await Promise.allSettled(targets.map((id, i) => callers[i]!.revokeKey(id)));
+      const codes = results.map((r) => (r.status === 'fulfilled' ? 'REVOKED' : (r.reason as KeywardApiError).code));
+      expect(codes.filter((c) => c === 'REVOKED'), codes.join(' ')).toHaveLength(5);
+      expect(codes.filter((c) => c !== 'REVOKED')).toEqual(['LAST_ADMIN_KEY']);
+      const survivor = targets[codes.indexOf('LAST_ADMIN_KEY')]!;
+      const survivorClient = callers[codes.indexOf('LAST_ADMIN_KEY')]!;
+      const active = (await survivorClient.listKeys({ role: 'admin' })).items;
+      expect(active.map((k) => k.id)).toEqual([survivor]);
+    }
+  });
+});
+
+describe('verify across organizations', () => {
+  it("another organization's key is UNKNOWN_KEY whatever its state, and nothing of it is named", async () => {
+    const other = await service.newOrganization('initech');
+    const initech = service.client(other.secret);
+    const revoked = await initech.createKey({ name: 'Revoked one', role: 'viewer' });
+    await initech.revokeKey(revoked.key.id);
+    const old = await initech.createKey({ name: 'Rotated one', role: 'viewer' });
+    const rotated = await initech.rotateKey(old.key.id, { gracePeriod: '0' });
+    const gateway = service.client((await service.client().createKey({ name: 'Acme gateway 2', role: 'verifier' })).secret);
+    for (const secret of [revoked.secret, old.secret, rotated.secret]) {
+      const answer = await gateway.verify({ key: secret });
+      expect(answer).toMatchObject({ valid: false, code: 'UNKNOWN_KEY' });
+      const text = JSON.stringify(answer);
+      for (const id of [revoked.key.id, old.key.id, rotated.key.id, other.organizationId]) expect(text).not.toContain(id);
+    }
+    // Their own gateway still learns the cause.
+    const theirs = service.client((await initech.createKey({ name: 'Initech gateway', role: 'verifier' })).secret);
+    expect(await theirs.verify({ key: revoked.secret })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
+    expect(await theirs.verify({ key: old.secret })).toMatchObject({ valid: false, code: 'KEY_EXPIRED' });
+  });
+});

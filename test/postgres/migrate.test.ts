@@ -88,10 +88,16 @@ describe('keyward migrate', () => {
     const first = await keyward(['migrate', '-o', 'json'], { KEYWARD_DATABASE_URL: url });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ version: 1, applied: [{ version: 1, name: 'initial' }] });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      version: 2,
+      applied: [
+        { version: 1, name: 'initial' },
+        { version: 2, name: 'max-grace-period' },
+      ],
+    });
     const again = await keyward(['migrate', '--database-url', url]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/up to date \(schema version 1\)/);
+    expect(again.stdout).toMatch(/up to date \(schema version 2\)/);
     const usage = await keyward(['migrate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/KEYWARD_DATABASE_URL/);

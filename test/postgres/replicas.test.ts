@@ -112,10 +112,18 @@ describe('two replicas on one database', () => {
   });
 
   it('plan limit across replicas: 50 concurrent creates at limit - 1, half through each replica, give exactly one success', async () => {
-    // A second organization, moved to the free plan (3 keys) through B: its admin + 1 = 2 active.
+    // A second organization, moved to the free plan (3 keys) by the service operator while the replicas run: its admin + 1 = 2 active.
     const bootstrap = await run(['bootstrap', '--org', 'small', '--output', 'json'], { KEYWARD_DATABASE_URL: databaseUrl });
-    const small = JSON.parse(bootstrap.stdout).secret as string;
-    expect((await call(b, 'PATCH', '/v1/organization', small, { plan: 'free' })).status).toBe(200);
+    const { organizationId, secret: small } = JSON.parse(bootstrap.stdout) as { organizationId: string; secret: string };
+    expect((await call(b, 'GET', '/v1/organization', small)).body.plan).toBe('enterprise');
+    const setPlan = await run(['org', 'set-plan', '--org', organizationId, 'free'], { KEYWARD_DATABASE_URL: databaseUrl });
+    expect(setPlan.stderr).toBe('');
+    expect(setPlan.code).toBe(0);
+    for (const url of [a, b]) {
+      for (const deadline = Date.now() + 5_000; (await call(url, 'GET', '/v1/organization', small)).body.plan !== 'free'; ) {
+        if (Date.now() > deadline) throw new Error(`${url} did not see the new plan within 5 s`);
+      }
+    }
     expect((await call(a, 'POST', '/v1/keys', small, { name: 'one', role: 'viewer' })).status).toBe(201);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => call(i % 2 ? a : b, 'POST', '/v1/keys', small, { name: `race ${i}`, role: 'viewer' })));
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);

@@ -19,8 +19,16 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { KeywardError } from '../../core/errors.ts';
 import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
-import { builtinRole } from '../../core/permissions.ts';
-import { keyLimitError, rotatedExpiry } from '../lowdb-store.ts';
+import { ALL_GRANTING_ROLE_IDS, builtinRole } from '../../core/permissions.ts';
+import {
+  keyLimitError,
+  lastAdminError,
+  removesAnAdmin,
+  rotationAddsToCount,
+  rotationExpiries,
+  rotationLimitError,
+  withRotationExpiries,
+} from '../rules.ts';
 import {
   changesOf,
   notInMemory,
@@ -130,8 +138,11 @@ function mapError(error: unknown): unknown {
   return error;
 }
 
-const activeCountSql = (except: boolean) =>
-  `SELECT count(*)::int AS n FROM keys WHERE organization_id = $1 AND revoked_at IS NULL AND rotated_to_id IS NULL AND (expires_at IS NULL OR expires_at > $2)${except ? ' AND id <> $3' : ''}`;
+/** Keys that count against the plan, as rules.ts countsAgainstLimit says: working, except the one overlap of a successor that works and was not rotated. */
+const ACTIVE_COUNT_SQL = `SELECT count(*)::int AS n FROM keys k
+  WHERE k.organization_id = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)
+    AND NOT (k.rotated_to_id IS NOT NULL AND EXISTS (
+      SELECT 1 FROM keys s WHERE s.id = k.rotated_to_id AND s.rotated_to_id IS NULL AND s.revoked_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $2)))`;
 
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
@@ -396,24 +407,43 @@ export class PostgresStore implements Store {
     await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [organizationId, roleId]);
   }
 
-  /** Idempotency and plan limit, checked under the organization's row lock, so they are atomic with the insert. */
-  async #checkInsert(client: pg.PoolClient, key: KeyRecord, options: InsertKeyOptions, replacing?: string): Promise<void> {
-    if (key.idempotencyKey) {
-      const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
-      const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
-      if (existing) {
-        throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
-          details: { keyId: existing.id, status: keyStatus(existing, options.now) },
-        });
-      }
+  async #checkIdempotency(client: pg.PoolClient, key: KeyRecord, now: number): Promise<void> {
+    if (!key.idempotencyKey) return;
+    const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
+    const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
+    if (existing) {
+      throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+        details: { keyId: existing.id, status: keyStatus(existing, now) },
+      });
     }
+  }
+
+  async #activeCount(client: pg.PoolClient | pg.Pool, organizationId: string, now: number): Promise<number> {
+    const { rows } = await client.query<{ n: number }>(ACTIVE_COUNT_SQL, [organizationId, new Date(now).toISOString()]);
+    return rows[0]!.n;
+  }
+
+  /** Idempotency and plan limit, checked under the organization's row lock, so they are atomic with the insert. */
+  async #checkInsert(client: pg.PoolClient, key: KeyRecord, options: InsertKeyOptions): Promise<void> {
+    await this.#checkIdempotency(client, key, options.now);
     if (options.activeLimit !== null) {
-      const params: unknown[] = [key.organizationId, new Date(options.now).toISOString()];
-      if (replacing) params.push(replacing);
-      const { rows } = await client.query<{ n: number }>(activeCountSql(replacing !== undefined), params);
-      const active = rows[0]!.n;
+      const active = await this.#activeCount(client, key.organizationId, options.now);
       if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
     }
+  }
+
+  /**
+   * Throws LAST_ADMIN_KEY unless another working all-granting key of the organization remains. The caller holds the
+   * organization's row lock, which every change that can take an admin key away takes first: two such changes never
+   * both see the other's key as the one that remains.
+   */
+  async #keepAnAdmin(client: pg.PoolClient, key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): Promise<void> {
+    if (!removesAnAdmin(key, now, newRoleId)) return;
+    const { rowCount } = await client.query(
+      'SELECT 1 FROM keys WHERE organization_id = $1 AND id <> $2 AND role_id = ANY($3::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4) LIMIT 1',
+      [key.organizationId, key.id, ALL_GRANTING_ROLE_IDS, new Date(now).toISOString()],
+    );
+    if (rowCount === 0) throw lastAdminError(key, change);
   }
 
   async #insertAudit(client: pg.PoolClient, event: AuditEvent): Promise<void> {
@@ -430,7 +460,7 @@ export class PostgresStore implements Store {
         const { rows } = await client.query(`SELECT 1 FROM organizations LIMIT 1`);
         if (rows.length > 0) return false;
       }
-      await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)`, organizationParams(org));
+      await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, organizationParams(org));
       await client.query(INSERT_KEY, keyParams(adminKey));
       await this.#insertAudit(client, audit);
       changed.o.push(org.id);
@@ -470,9 +500,10 @@ export class PostgresStore implements Store {
       if (patch.plan !== undefined) next.plan = patch.plan;
       if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
       if (patch.rotationDays !== undefined) next.rotationDays = patch.rotationDays;
+      if (patch.maxGracePeriod !== undefined) next.maxGracePeriod = patch.maxGracePeriod;
       const result = await client.query<OrganizationRow>(
-        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
-        [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays)],
+        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, max_grace_period = $6, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
+        [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays), next.maxGracePeriod],
       );
       await this.#insertAudit(client, { ...audit, changes });
       changed.o.push(id);
@@ -483,8 +514,11 @@ export class PostgresStore implements Store {
   }
 
   async countActiveKeys(organizationId: string, now: number): Promise<number> {
-    const { rows } = await this.#query<{ n: number }>(activeCountSql(false), [organizationId, new Date(now).toISOString()]);
-    return rows[0]!.n;
+    try {
+      return await this.#activeCount(this.pool, organizationId, now);
+    } catch (error) {
+      throw mapError(error);
+    }
   }
 
   // ---- keys ----
@@ -591,9 +625,12 @@ export class PostgresStore implements Store {
 
   async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord> {
     const updated = await this.#transaction(async (client, changed) => {
+      // A role change may take away the last admin key: it takes the organization's lock first (as revocation does).
+      if (patch.roleId !== undefined) await this.#lockOrganization(client, organizationId);
       const key = await this.#lockKey(client, organizationId, keyId);
       const status = keyStatus(key, now);
       if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+      if (patch.roleId !== undefined) await this.#keepAnAdmin(client, key, now, 'demote', patch.roleId);
       const changes = changesOf(key, patch);
       const next: KeyRecord = { ...key };
       if (patch.name !== undefined) next.name = patch.name;
@@ -616,8 +653,10 @@ export class PostgresStore implements Store {
 
   async revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord> {
     const revoked = await this.#transaction(async (client, changed) => {
+      await this.#lockOrganization(client, organizationId);
       const key = await this.#lockKey(client, organizationId, keyId);
       if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
+      await this.#keepAnAdmin(client, key, Date.parse(at), 'revoke');
       const { rows } = await client.query<KeyRow>(`UPDATE keys SET revoked_at = $2, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [keyId, at]);
       await this.#insertAudit(client, audit);
       changed.k.push(keyId);
@@ -628,33 +667,45 @@ export class PostgresStore implements Store {
   }
 
   async rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
+    let successor: KeyRecord | undefined;
+    let expiries: ReturnType<typeof rotationExpiries>;
     const previous = await this.#transaction(async (client, changed) => {
       await this.#lockOrganization(client, input.organizationId);
       const old = await this.#lockKey(client, input.organizationId, input.keyId);
       const status = keyStatus(old, input.now);
       if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
-      // The old key is on its way out: it does not count against the plan limit.
-      await this.#checkInsert(client, input.successor, { activeLimit: input.activeLimit, now: input.now }, old.id);
-      // Rotated before: allowed again only if that successor was revoked (same rule as the lowdb store).
+      // A retry first learns which successor its idempotency key made (before "already rotated").
+      await this.#checkIdempotency(client, input.successor, input.now);
+      // Rotated before: allowed again only if that successor was revoked (rules.ts, rotationExpiries).
       let current: KeyRecord | undefined;
       if (old.rotatedToId !== null) {
         const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 FOR SHARE`, [old.rotatedToId]);
         current = rows[0] ? keyFromRow(rows[0]) : undefined;
       }
-      const expiresAt = rotatedExpiry(old, input, current);
-      await client.query(INSERT_KEY, keyParams(input.successor));
+      expiries = rotationExpiries(old, current, input.previousExpiresAt);
+      if (input.activeLimit !== null && old.rotatedFromId !== null) {
+        // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
+        const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1`, [old.rotatedFromId]);
+        const predecessor = rows[0] ? keyFromRow(rows[0]) : undefined;
+        if (rotationAddsToCount(old, predecessor, input.now) > 0) {
+          const active = await this.#activeCount(client, input.organizationId, input.now);
+          if (active + 1 > input.activeLimit) throw rotationLimitError(old, predecessor!, active, input.activeLimit);
+        }
+      }
+      successor = { ...input.successor, expiresAt: expiries.successorExpiresAt };
+      await client.query(INSERT_KEY, keyParams(successor));
       const { rows } = await client.query<KeyRow>(
         `UPDATE keys SET rotated_to_id = $2, expires_at = $3, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
-        [old.id, input.successor.id, expiresAt],
+        [old.id, successor.id, expiries.previousExpiresAt],
       );
-      await this.#insertAudit(client, audit);
+      await this.#insertAudit(client, withRotationExpiries(audit, expiries));
       changed.k.push(old.id);
-      changed.n.push(input.successor.id);
+      changed.n.push(successor.id);
       return keyFromRow(rows[0]!);
     }, 3);
     this.cache.committedKey(previous);
-    this.cache.committedKey(input.successor);
-    return { previous, successor: input.successor };
+    this.cache.committedKey(successor!);
+    return { previous, successor: successor! };
   }
 
   async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {

@@ -1,5 +1,6 @@
 /** Rows of the PostgreSQL schema <-> the records of src/core/model.ts. */
 import type { AuditEvent, CustomPermission, CustomRole, KeyRecord, Organization, UsageCount } from '../../core/model.ts';
+import { DEFAULT_MAX_GRACE_PERIOD } from '../../core/rotation.ts';
 
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
 const isoOrNull = (value: Date | string | null): string | null => (value === null ? null : iso(value));
@@ -83,10 +84,11 @@ export interface OrganizationRow {
   plan: string;
   ip_allowlist: string[];
   rotation_days: Organization['rotationDays'];
+  max_grace_period: string;
   created_at: Date;
 }
 
-export const ORGANIZATION_COLUMNS = 'id, name, plan, ip_allowlist, rotation_days, created_at';
+export const ORGANIZATION_COLUMNS = 'id, name, plan, ip_allowlist, rotation_days, max_grace_period, created_at';
 
 export const organizationFromRow = (row: OrganizationRow): Organization => ({
   id: row.id,
@@ -94,10 +96,19 @@ export const organizationFromRow = (row: OrganizationRow): Organization => ({
   plan: row.plan,
   ipAllowlist: row.ip_allowlist,
   rotationDays: row.rotation_days,
+  maxGracePeriod: row.max_grace_period,
   createdAt: iso(row.created_at),
 });
 
-export const organizationParams = (org: Organization): unknown[] => [org.id, org.name, org.plan, org.ipAllowlist ?? [], JSON.stringify(org.rotationDays ?? {}), org.createdAt];
+export const organizationParams = (org: Organization): unknown[] => [
+  org.id,
+  org.name,
+  org.plan,
+  org.ipAllowlist ?? [],
+  JSON.stringify(org.rotationDays ?? {}),
+  org.maxGracePeriod ?? DEFAULT_MAX_GRACE_PERIOD,
+  org.createdAt,
+];
 
 export interface RoleRow {
   organization_id: string;

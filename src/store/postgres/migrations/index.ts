@@ -3,6 +3,7 @@
  * which ones a database holds. Never edit a released migration: add the next.
  */
 import * as m0001 from './0001_initial.ts';
+import * as m0002 from './0002_max_grace_period.ts';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: m0001.name, sql: m0001.sql }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: m0001.name, sql: m0001.sql },
+  { version: 2, name: m0002.name, sql: m0002.sql },
+];
