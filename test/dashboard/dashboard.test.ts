@@ -427,7 +427,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('at the plan limit, creating says which limit and what to do (KEY_LIMIT_REACHED)', async () => {
     const org = await service.newOrganization('initech');
     const admin = service.client(org.secret);
-    await admin.request('PATCH', '/v1/organization', { plan: 'free' });
+    // The plan is the service operator's to set (what `keyward org set-plan` runs), never the organization's.
+    await service.server.service.operator.setPlan(org.organizationId, 'free');
     const { activeKeyLimit } = await admin.request<{ activeKeyLimit: number }>('GET', '/v1/organization');
     expect(activeKeyLimit).toBe(3); // the free plan of the default plans
     for (let i = 1; i < activeKeyLimit; i++) await admin.createKey({ name: `Worker ${i}`, role: 'viewer' });
