@@ -23,13 +23,14 @@ import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../core/model.ts';
+import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
 import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
-import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
 import {
   countsAgainstLimit,
+  isWorkingAdmin,
   keyLimitError,
   lastAdminError,
   removesAnAdmin,
@@ -383,7 +384,7 @@ export class LowdbStore implements Store {
   /** Throws LAST_ADMIN_KEY unless another working all-granting key of the organization remains. */
   #keepAnAdmin(key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): void {
     if (!removesAnAdmin(key, now, newRoleId)) return;
-    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && removesAnAdmin(other, now));
+    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && isWorkingAdmin(other, now));
     if (!another) throw lastAdminError(key, change);
   }
 
@@ -496,13 +497,11 @@ export class LowdbStore implements Store {
     // A retry first learns which successor its idempotency key made (before "already rotated").
     this.#checkIdempotency(input.successor, input.now);
     const expiries = rotationExpiries(previous, this.#keysById.get(previous.rotatedToId ?? ''), input.previousExpiresAt);
-    if (input.activeLimit !== null) {
-      // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
-      const predecessor = previous.rotatedFromId === null ? undefined : this.#keysById.get(previous.rotatedFromId);
+    // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
+    const predecessor = previous.rotatedFromId === null ? undefined : this.#keysById.get(previous.rotatedFromId);
+    if (input.activeLimit !== null && rotationAddsToCount(previous, predecessor, input.now) > 0) {
       const active = this.#activeCount(input.organizationId, input.now);
-      if (rotationAddsToCount(previous, predecessor, input.now) > 0 && active + 1 > input.activeLimit) {
-        throw rotationLimitError(previous, predecessor!, active, input.activeLimit);
-      }
+      if (active + 1 > input.activeLimit) throw rotationLimitError(previous, predecessor!, active, input.activeLimit);
     }
     const successor: KeyRecord = { ...input.successor, expiresAt: expiries.successorExpiresAt };
     await this.#change(

@@ -88,10 +88,12 @@ export function withRotationExpiries(audit: AuditEvent, expiries: ReturnType<typ
   return { ...audit, changes: { ...audit.changes, after: { ...audit.changes?.after, ...expiries } } };
 }
 
-/** Whether taking `key` away (revoking it, or moving it to `newRoleId`) needs another working all-granting key to remain. */
+/** A key that works now and whose role grants every permission. */
+export const isWorkingAdmin = (key: KeyRecord, now: number): boolean => grantsEverything(key.roleId) && working(key, now);
+
+/** Whether revoking `key` (or moving it to `newRoleId`) takes a working admin key away, so another must remain. */
 export function removesAnAdmin(key: KeyRecord, now: number, newRoleId?: string): boolean {
-  if (!grantsEverything(key.roleId) || !working(key, now)) return false;
-  return newRoleId === undefined || !grantsEverything(newRoleId);
+  return isWorkingAdmin(key, now) && (newRoleId === undefined || !grantsEverything(newRoleId));
 }
 
 export function lastAdminError(key: KeyRecord, change: 'revoke' | 'demote'): KeywardError {
