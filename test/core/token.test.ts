@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeywardError } from '../../src/core/errors.ts';
-import { checkSecretFormat, hashSecret, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
+import { checkSecretFormat, hashSecret, holdsSecretShape, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
 
 const codeOf = (fn: () => unknown): string => {
   try {
@@ -60,5 +60,21 @@ describe('token format', () => {
     const secret = newSecret();
     expect(hashSecret(secret)).toMatch(/^[0-9a-f]{64}$/);
     expect(secretHint(secret)).toBe(`kw_…${secret.slice(-4)}`);
+  });
+});
+
+describe('secrets in URLs', () => {
+  it('finds a secret-shaped value of any prefix, raw or percent-encoded, standing on its own', () => {
+    const secret = newSecret();
+    for (const url of [`/v1/keys?api_key=${secret}`, `/v1/keys/${secret}`, `/x?a=1&token=${encodeURIComponent(secret).replace('_', '%5F')}`, `/?${newSecret('acme_')}`, `/?k=${secret}&x=%zz`]) {
+      expect(holdsSecretShape(url), url).toBe(true);
+    }
+  });
+
+  it('leaves key ids, cursors and other values alone', () => {
+    const cursor = Buffer.from(`2026-01-01T00:00:00.000Z|${newKeyId()}`).toString('base64url');
+    for (const url of [`/v1/audit-log?actorKeyId=${newKeyId()}`, `/v1/keys?cursor=${cursor}&limit=5`, '/v1/keys?name=kw_short', `/v1/x?v=${'a'.repeat(60)}`, `/v1/x?v=ab_${'c'.repeat(29)}`]) {
+      expect(holdsSecretShape(url), url).toBe(false);
+    }
   });
 });

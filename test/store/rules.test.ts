@@ -1,0 +1,80 @@
+/** The invariants both stores share, as pure decisions (src/store/rules.ts). */
+import { describe, expect, it } from 'vitest';
+import { KeywardError } from '../../src/core/errors.ts';
+import { issueKey } from '../../src/core/issue.ts';
+import type { KeyRecord } from '../../src/core/model.ts';
+import { countsAgainstLimit, isWorkingAdmin, removesAnAdmin, rotationAddsToCount, rotationExpiries } from '../../src/store/rules.ts';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const at = (hours: number) => new Date(NOW + hours * 3_600_000).toISOString();
+const key = (patch: Partial<KeyRecord> = {}): KeyRecord => ({
+  ...issueKey({ organizationId: 'org_x', name: 'k', roleId: 'viewer', environment: 'production', createdBy: null, tokenPrefix: 'kw_', rotationDays: {}, now: new Date(NOW) }).record,
+  ...patch,
+});
+
+describe('rotation expiries', () => {
+  it('the successor inherits the deadline; the old key stops at the end of the grace period or its own expiry, whichever is sooner', () => {
+    expect(rotationExpiries(key({ expiresAt: at(1) }), undefined, at(24))).toEqual({ previousExpiresAt: at(1), successorExpiresAt: at(1) });
+    expect(rotationExpiries(key({ expiresAt: at(48) }), undefined, at(24))).toEqual({ previousExpiresAt: at(24), successorExpiresAt: at(48) });
+    expect(rotationExpiries(key(), undefined, at(24))).toEqual({ previousExpiresAt: at(24), successorExpiresAt: null });
+  });
+
+  it('rotating again after the successor was revoked never moves an expiry later, and hands on the deadline the successor had', () => {
+    const revoked = key({ expiresAt: at(10), revokedAt: at(0) });
+    const old = key({ expiresAt: at(2), rotatedToId: revoked.id });
+    expect(rotationExpiries(old, revoked, at(24 * 365 * 10))).toEqual({ previousExpiresAt: at(2), successorExpiresAt: at(10) });
+    expect(rotationExpiries(old, revoked, at(1))).toEqual({ previousExpiresAt: at(1), successorExpiresAt: at(10) });
+  });
+
+  it('a key whose successor still stands is not rotated again', () => {
+    const successor = key();
+    const error = (() => {
+      try {
+        rotationExpiries(key({ rotatedToId: successor.id }), successor, at(1));
+      } catch (e) {
+        return e as KeywardError;
+      }
+      return undefined;
+    })();
+    expect(error?.code).toBe('KEY_ALREADY_ROTATED');
+  });
+});
+
+describe('what counts against a plan', () => {
+  it('every working key, except the one overlap of a successor that works and was not rotated itself', () => {
+    const head = key();
+    const overlap = key({ rotatedToId: head.id, expiresAt: at(1) });
+    expect(countsAgainstLimit(head, undefined, NOW)).toBe(true);
+    expect(countsAgainstLimit(overlap, head, NOW)).toBe(false);
+    // Its successor rotated in turn: the older key counts again.
+    expect(countsAgainstLimit(overlap, { ...head, rotatedToId: 'key_next' }, NOW)).toBe(true);
+    // Its successor revoked: it is the key in use again.
+    expect(countsAgainstLimit(overlap, { ...head, revokedAt: at(-1) }, NOW)).toBe(true);
+    expect(countsAgainstLimit(key({ expiresAt: at(-1) }), undefined, NOW)).toBe(false);
+    expect(countsAgainstLimit(key({ revokedAt: at(-1) }), undefined, NOW)).toBe(false);
+  });
+
+  it('a rotation adds to the count only when the key it rotates has a predecessor still in its grace period', () => {
+    const head = key();
+    const predecessor = key({ rotatedToId: head.id, expiresAt: at(1) });
+    expect(rotationAddsToCount(head, undefined, NOW)).toBe(0);
+    expect(rotationAddsToCount(head, predecessor, NOW)).toBe(1);
+    expect(rotationAddsToCount(head, { ...predecessor, expiresAt: at(-1) }, NOW)).toBe(0);
+    expect(rotationAddsToCount(head, { ...predecessor, rotatedToId: 'key_other' }, NOW)).toBe(0);
+  });
+});
+
+describe('the last admin key', () => {
+  it('revoking or demoting a working admin key takes one away; renaming, promoting or an expired key does not', () => {
+    const admin = key({ roleId: 'admin' });
+    expect(isWorkingAdmin(admin, NOW)).toBe(true);
+    expect(removesAnAdmin(admin, NOW)).toBe(true);
+    expect(removesAnAdmin(admin, NOW, 'viewer')).toBe(true);
+    expect(removesAnAdmin(admin, NOW, 'admin')).toBe(false);
+    expect(removesAnAdmin(key(), NOW, 'admin')).toBe(false);
+    expect(removesAnAdmin(key({ roleId: 'admin', expiresAt: at(-1) }), NOW)).toBe(false);
+    expect(isWorkingAdmin(key({ roleId: 'admin', revokedAt: at(-1) }), NOW)).toBe(false);
+    // Custom roles never grant "*".
+    expect(isWorkingAdmin(key({ roleId: 'superuser' }), NOW)).toBe(false);
+  });
+});
