@@ -5,6 +5,7 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { issueKey, newOrganization } from '../core/issue.ts';
+import { Name } from '../core/schemas.ts';
 import type { KeyRecord, KeyView, Organization } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 import { allowlistError, findKeyForSecret, lookupPresentedKeyNow, secretFromAuthorization, type Principal } from './auth.ts';
@@ -102,11 +103,17 @@ export class KeyService {
   async bootstrapOrganization(name: string, options: { onlyIfEmpty: true }): Promise<{ organizationId: string; keyId: string; secret: string } | undefined>;
   async bootstrapOrganization(name: string, options: { onlyIfEmpty?: boolean } = {}): Promise<{ organizationId: string; keyId: string; secret: string } | undefined> {
     const ctx = this.context;
+    // The same rules as any name (no control, bidi or invisible characters): it is shown in the dashboard and the audit log.
+    const named = Name.safeParse(name);
+    if (!named.success) {
+      const message = `organization name: ${named.error.issues[0]!.message}`;
+      throw new KeywardError('VALIDATION_FAILED', message, { details: [{ path: 'name', message }] });
+    }
     const now = ctx.clock();
-    const org = newOrganization(name, now, ctx.defaultPlan);
+    const org = newOrganization(named.data, now, ctx.defaultPlan);
     const { record, secret } = issueKey({
       organizationId: org.id,
-      name: `${name} admin`,
+      name: `${org.name} admin`,
       roleId: 'admin',
       environment: 'production',
       createdBy: null,
@@ -114,7 +121,7 @@ export class KeyService {
       rotationDays: org.rotationDays,
       now,
     });
-    const audit = ctx.audit(null, org.id, 'organization.created', 'organization', org.id, { after: { name, plan: org.plan, adminKeyId: record.id } });
+    const audit = ctx.audit(null, org.id, 'organization.created', 'organization', org.id, { after: { name: org.name, plan: org.plan, adminKeyId: record.id } });
     const created = await ctx.store.createOrganization(org, record, audit, { onlyIfNone: options.onlyIfEmpty ?? false });
     return created ? { organizationId: org.id, keyId: record.id, secret } : undefined;
   }

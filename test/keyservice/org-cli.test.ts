@@ -71,6 +71,10 @@ describe('keyward org', () => {
     const badDuration = await keyward(['org', 'set-max-grace-period', '--org', acme.organizationId, 'a week'], env);
     expect(badDuration.code).toBe(2);
     expect(badDuration.stderr).toMatch(/duration/);
+    const spoofed = await keyward(['bootstrap', '--org', 'ac\u202Eme', '-o', 'json'], env);
+    expect(spoofed.code).toBe(1);
+    expect(spoofed.stderr).toMatch(/VALIDATION_FAILED/);
+    expect(spoofed.stderr).toMatch(/bidi or invisible formatting characters/);
     const missingOrg = await keyward(['org', 'set-plan', 'team'], env);
     expect(missingOrg.code).toBe(2);
     expect(missingOrg.stderr).toContain('--org');
