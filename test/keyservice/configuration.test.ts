@@ -120,8 +120,8 @@ describe('keyward serve: KEYWARD_TOKEN_PREFIX and KEYWARD_METRICS', () => {
       } finally {
         await otherStore.drop();
       }
-      // KEYWARD_METRICS=on: /metrics is served.
-      const metrics = await raw(service.url, '/metrics');
+      // KEYWARD_METRICS=on: /metrics is served (on the main port, to a key holding metrics.view).
+      const metrics = await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${admin}` } });
       expect(metrics.status).toBe(200);
       expect(metrics.text).toContain('keyward_http_requests_total');
     } finally {
@@ -132,7 +132,7 @@ describe('keyward serve: KEYWARD_TOKEN_PREFIX and KEYWARD_METRICS', () => {
   it('KEYWARD_METRICS=off: no /metrics (404 ROUTE_NOT_FOUND); the API is unaffected', async () => {
     const service = await start({ KEYWARD_TOKEN_PREFIX: 'acme_', KEYWARD_METRICS: 'off' });
     try {
-      const metrics = await raw(service.url, '/metrics');
+      const metrics = await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${admin}` } });
       expect(metrics.status).toBe(404);
       expect(metrics.body.error.code).toBe('ROUTE_NOT_FOUND');
       expect(metrics.text).not.toContain('keyward_');
