@@ -32,21 +32,21 @@ export function parseAllowlistEntry(entry: string): { entry: string } | { proble
   const slash = entry.indexOf('/');
   const text = slash < 0 ? entry : entry.slice(0, slash);
   const problem = addressProblem(text);
-  if (problem) return { problem: `${problem} (${ALLOWLIST_HELP})` };
+  if (problem) return { problem: `${ALLOWLIST_HELP}; ${problem}` };
   const address = ipaddr.parse(text);
   const width = address.kind() === 'ipv4' ? 32 : 128;
   let bits = width;
   if (slash >= 0) {
     const prefix = entry.slice(slash + 1);
     if (!/^(0|[1-9][0-9]{0,2})$/.test(prefix) || Number(prefix) > width) {
-      return { problem: `${quoted(entry)}: the prefix length must be a number from 0 to ${width} without leading zeros` };
+      return { problem: `${ALLOWLIST_HELP}; ${quoted(entry)}: the prefix length must be a number from 0 to ${width} without leading zeros` };
     }
     bits = Number(prefix);
   }
   const mapped = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
   if (mapped && bits < 96) {
     return {
-      problem: `${quoted(entry)}: an IPv4-mapped IPv6 range (::ffff:a.b.c.d/n) needs a prefix of /96 or longer, since /96 is all of IPv4; write the IPv4 range instead, e.g. 10.0.0.0/8`,
+      problem: `${ALLOWLIST_HELP}; ${quoted(entry)}: an IPv4-mapped IPv6 range (::ffff:a.b.c.d/n) needs a prefix of /96 or longer, since /96 is all of IPv4; write the IPv4 range instead, e.g. 10.0.0.0/8`,
     };
   }
   const processed = mapped ? (address as ipaddr.IPv6).toIPv4Address() : address;

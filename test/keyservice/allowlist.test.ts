@@ -49,7 +49,8 @@ describe('IP allowlists (dual-stack server: 127.0.0.1, 127.0.0.2 and ::1 are thr
       body: JSON.stringify({ name: 'x', role: 'viewer', ipAllowlist: ['10.0.0.0/33'] }),
     });
     expect(response.status).toBe(400);
-    expect(response.body.error.message).toMatch(/ipAllowlist\.0: "10\.0\.0\.0\/33": the prefix length must be a number from 0 to 32/);
+    expect(response.body.error.message).toMatch(/ipAllowlist\.0: must be an IPv4 or IPv6 address or CIDR/);
+    expect(response.body.error.message).toMatch(/"10\.0\.0\.0\/33": the prefix length must be a number from 0 to 32/);
   });
 
   it('verify applies the key and organization lists to the address it is given, failing closed without one', async () => {
