@@ -35,7 +35,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('keyward org', () => {
+// Each command is a child process that opens the store (one at a time: a lowdb file has one owner); under load that takes seconds.
+describe('keyward org', { timeout: 120_000 }, () => {
   it('org list shows every organization with its plan and grace bound (-o json too)', async () => {
     const table = await keyward(['org', 'list'], env);
     expect(table.code).toBe(0);
@@ -68,14 +69,17 @@ describe('keyward org', () => {
     const unknownOrg = await keyward(['org', 'set-plan', '--org', 'org_nothere', 'team'], env);
     expect(unknownOrg.code).toBe(1);
     expect(unknownOrg.stderr).toMatch(/ORGANIZATION_NOT_FOUND/);
-    const badDuration = await keyward(['org', 'set-max-grace-period', '--org', acme.organizationId, 'a week'], env);
-    expect(badDuration.code).toBe(2);
-    expect(badDuration.stderr).toMatch(/duration/);
     const spoofed = await keyward(['bootstrap', '--org', 'ac\u202Eme', '-o', 'json'], env);
     expect(spoofed.code).toBe(1);
     expect(spoofed.stderr).toMatch(/VALIDATION_FAILED/);
     expect(spoofed.stderr).toMatch(/bidi or invisible formatting characters/);
-    const missingOrg = await keyward(['org', 'set-plan', 'team'], env);
+    // Usage errors never open the store, so they may run side by side.
+    const [badDuration, missingOrg] = await Promise.all([
+      keyward(['org', 'set-max-grace-period', '--org', acme.organizationId, 'a week'], env),
+      keyward(['org', 'set-plan', 'team'], env),
+    ]);
+    expect(badDuration.code).toBe(2);
+    expect(badDuration.stderr).toMatch(/duration/);
     expect(missingOrg.code).toBe(2);
     expect(missingOrg.stderr).toContain('--org');
   });
