@@ -69,6 +69,8 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
 ];
 
 const BUILTIN_ROLE_BY_ID = new Map(BUILTIN_ROLES.map((role) => [role.id, role]));
+/** admin, key-manager, viewer, verifier: what help texts and pickers list. */
+export const BUILTIN_ROLE_IDS: readonly string[] = BUILTIN_ROLES.map((role) => role.id);
 
 /**
  * Roles that grant every permission (`*`): the built-in admin role. Custom

@@ -1,10 +1,16 @@
-/** Rotation policy: how long a key may live per environment, and successor names. */
+/** Rotation policy: how long a key may live per environment, how long its predecessor overlaps, and successor names. */
 export const ENVIRONMENTS = ['production', 'staging', 'development'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/** The environment of a key (or ApiKey) that names none. */
+export const DEFAULT_ENVIRONMENT: Environment = 'production';
+
+/** How long a rotated key keeps working beside its successor unless told otherwise (grace period, overlap). */
+export const DEFAULT_ROTATION_OVERLAP = '24h';
+
 const DAY_MS = 86_400_000;
 
-/** SPEC: production every 90 days, development every 180; staging follows production. */
+/** Production keys rotate every 90 days, development keys every 180; staging follows production. An organization may override them (RotationDays). */
 export const DEFAULT_ROTATION_DAYS: Readonly<Record<Environment, number>> = {
   production: 90,
   staging: 90,

@@ -1,144 +1,106 @@
 /**
- * The ApiKey CustomResourceDefinition. Its OpenAPI schema mirrors
- * src/core/apikey.ts (the zod schema the operator and constructs validate
- * with); test/operator/crd.test.ts feeds the same valid and invalid specs to
- * both and requires the same verdicts. `npm run gen:crd` writes
- * deploy/crds/apikeys.keyward.dev.yaml from this file.
+ * The ApiKey CustomResourceDefinition, generated: its OpenAPI schema is the
+ * zod schema of src/core/apikey.ts (`z.toJSONSchema`), cut down to what
+ * Kubernetes accepts as a structural schema. Only two things are written by
+ * hand here: the CEL rules for checks a JSON schema cannot express (zod
+ * refinements), and the names, printer columns and labels of the CRD.
+ * `npm run gen:crd` writes deploy/crds/apikeys.keyward.dev.yaml from this
+ * file; test/operator/crd.test.ts fails when the two differ.
  */
-import { DURATION_PATTERN } from '../core/duration.ts';
-import { API_GROUP, API_KIND, API_PLURAL, API_VERSION, RESTART_KINDS } from '../core/apikey.ts';
-import { ENVIRONMENTS } from '../core/rotation.ts';
+import { z } from 'zod';
+import { API_GROUP, API_KIND, API_PLURAL, API_VERSION, ApiKeySpec, ApiKeyStatus } from '../core/apikey.ts';
+import { COMPONENT_LABEL, NAME_LABEL, PART_OF } from './types.ts';
 
-const duration = (description: string) => ({ type: 'string', pattern: DURATION_PATTERN.source, maxLength: 64, description });
-const objectName = { type: 'string', maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' };
-const dataKey = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[-._a-zA-Z0-9]+$' };
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
-const time = { type: 'string', format: 'date-time' };
+type JsonSchema = { [keyword: string]: unknown };
+interface CelRule {
+  rule: string;
+  message: string;
+}
 
-const spec = {
-  type: 'object',
-  required: ['role'],
-  properties: {
-    displayName: {
-      type: 'string',
-      minLength: 1,
-      maxLength: 100,
-      description: 'Name of the key in the key service (default: <namespace>/<name>).',
-      'x-kubernetes-validations': [
-        { rule: 'self.trim() == self', message: 'displayName must not start or end with whitespace' },
-        { rule: "!self.matches('[\\\\x00-\\\\x1f\\\\x7f]')", message: 'displayName must not contain control characters or line breaks' },
-      ],
-    },
-    role: {
-      type: 'string',
-      pattern: '^[a-z][a-z0-9-]{0,62}$',
-      description: 'Role of the key: built-in (admin, key-manager, viewer, verifier) or a custom role id.',
-    },
-    environment: { type: 'string', enum: [...ENVIRONMENTS], default: 'production', description: 'Decides the default rotation interval.' },
-    ipAllowlist: {
-      type: 'array',
-      maxItems: 100,
-      description: 'When set, only these addresses (IPv4/IPv6, CIDR) may use the key.',
-      items: {
-        type: 'string',
-        maxLength: 64,
-        'x-kubernetes-validations': [{ rule: 'isCIDR(self) || isIP(self)', message: 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8' }],
-      },
-    },
-    secret: {
-      type: 'object',
-      properties: {
-        name: { ...objectName, description: 'Secret to write (default: the ApiKey name).' },
-        template: { type: 'object', properties: { labels: stringMap, annotations: stringMap } },
-        keys: {
-          type: 'object',
-          properties: {
-            secret: { ...dataKey, default: 'API_KEY' },
-            keyId: { ...dataKey, default: 'API_KEY_ID' },
-            previous: { ...dataKey, description: 'Also keep the previous secret under this key during the overlap.' },
-          },
-        },
-      },
-    },
-    rotation: {
-      type: 'object',
-      properties: {
-        interval: duration('Rotate this often, e.g. 2160h or 90d (default from environment: 90d production/staging, 180d development).'),
-        token: { type: 'string', maxLength: 253, description: 'Change it (e.g. in a pull request) to rotate exactly once.' },
-        overlap: { ...duration('How long the previous key keeps working after a rotation.'), default: '24h' },
-        suspend: { type: 'boolean', default: false, description: 'Pause scheduled rotation (token changes still rotate).' },
-      },
-    },
-    consumers: {
-      type: 'object',
-      properties: {
-        restartTargets: {
-          type: 'array',
-          maxItems: 20,
-          items: {
-            type: 'object',
-            required: ['kind', 'name'],
-            properties: { kind: { type: 'string', enum: [...RESTART_KINDS] }, name: objectName },
-          },
-        },
-      },
-    },
-    deletionPolicy: { type: 'string', enum: ['Revoke', 'Retain'], default: 'Revoke', description: 'Revoke the key when the ApiKey is deleted, or keep key and Secret.' },
-  },
+/**
+ * Checks zod makes with refinements, as CEL (x-kubernetes-validations), by
+ * path in the generated schema ("items" steps into an array). Keep each in
+ * step with the refinement it mirrors (src/core/schemas.ts): the control-plane
+ * test in crd.test.ts feeds both the same specs.
+ */
+const CEL_RULES: Record<string, CelRule[]> = {
+  'spec.displayName': [
+    { rule: 'self.trim() == self', message: 'displayName must not start or end with whitespace' },
+    { rule: "!self.matches('[\\\\x00-\\\\x1f\\\\x7f-\\\\x9f\\\\x{2028}\\\\x{2029}]')", message: 'displayName must not contain control characters or line breaks' },
+  ],
+  'spec.ipAllowlist.items': [{ rule: 'isCIDR(self) || isIP(self)', message: 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8' }],
 };
 
-const condition = {
-  type: 'object',
-  required: ['type', 'status'],
-  properties: {
-    type: { type: 'string' },
-    status: { type: 'string' },
-    reason: { type: 'string' },
-    message: { type: 'string' },
-    lastTransitionTime: time,
-    observedGeneration: { type: 'integer' },
-  },
-};
+/** JSON-schema keywords a structural schema cannot hold; zod emits them only for constructs the ApiKey schema must not use. */
+const UNSTRUCTURAL = ['anyOf', 'oneOf', 'allOf', 'not', 'const', '$ref', '$defs', 'propertyNames', 'patternProperties'];
 
-const status = {
-  type: 'object',
-  properties: {
-    observedGeneration: { type: 'integer' },
-    observedRotationToken: { type: 'string' },
-    keyId: { type: 'string' },
-    secretName: { type: 'string' },
-    sequence: { type: 'integer' },
-    pending: {
-      type: 'object',
-      nullable: true,
-      properties: {
-        operation: { type: 'string' },
-        sequence: { type: 'integer' },
-        reason: { type: 'string' },
-        fromKeyId: { type: 'string' },
-        rotationToken: { type: 'string' },
-        startedAt: time,
-      },
+/**
+ * zod's JSON schema, as Kubernetes wants it: no closed objects (unknown
+ * fields are pruned, and refused by strict field validation), no pattern
+ * beside format: date-time (Kubernetes checks the format; zod's pattern is an
+ * ECMAScript one), no safe-integer bounds.
+ */
+function structural(schema: JsonSchema, path: string): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (UNSTRUCTURAL.includes(keyword)) throw new Error(`${path}: "${keyword}" has no place in a structural schema; express it differently in src/core/apikey.ts`);
+    if (keyword === '$schema' || (keyword === 'additionalProperties' && value === false)) continue;
+    if (keyword === 'pattern' && schema.format === 'date-time') continue;
+    if ((keyword === 'minimum' || keyword === 'maximum') && Math.abs(value as number) === Number.MAX_SAFE_INTEGER) continue;
+    if (keyword === 'properties') {
+      out.properties = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([name, s]) => [name, structural(s, `${path}.${name}`)]));
+    } else if (keyword === 'items' || (keyword === 'additionalProperties' && typeof value === 'object')) {
+      out[keyword] = structural(value as JsonSchema, `${path}.${keyword === 'items' ? 'items' : '*'}`);
+    } else out[keyword] = value;
+  }
+  return readable(out);
+}
+
+/** type and description first, nested schemas last: how people read (and write) CRDs. */
+const FIRST = ['type', 'description'];
+const LAST = ['properties', 'required', 'items', 'additionalProperties'];
+const readable = (schema: JsonSchema): JsonSchema =>
+  Object.fromEntries(
+    [...FIRST, ...Object.keys(schema).filter((k) => !FIRST.includes(k) && !LAST.includes(k)), ...LAST].filter((k) => k in schema).map((k) => [k, schema[k]]),
+  );
+
+function addCelRules(root: JsonSchema): void {
+  for (const [path, rules] of Object.entries(CEL_RULES)) {
+    let node: JsonSchema | undefined = root;
+    for (const step of path.split('.')) node = step === 'items' ? (node?.items as JsonSchema) : (node?.properties as Record<string, JsonSchema> | undefined)?.[step];
+    if (!node) throw new Error(`CEL rules for ${path}: no such field in the ApiKey schema`);
+    node['x-kubernetes-validations'] = rules;
+  }
+}
+
+const jsonSchemaOf = (schema: z.ZodType, path: string): JsonSchema =>
+  // io "input": the schema of what a user writes (defaults are optional and shown as defaults).
+  structural(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as JsonSchema, path);
+
+export function apiKeyOpenApiSchema(): JsonSchema {
+  const root: JsonSchema = {
+    type: 'object',
+    description: 'An API key in the keyward key service whose secret is kept in a Kubernetes Secret and rotated without downtime.',
+    required: ['spec'],
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+      spec: jsonSchemaOf(ApiKeySpec, 'spec'),
+      status: jsonSchemaOf(ApiKeyStatus, 'status'),
     },
-    previousKeys: { type: 'array', items: { type: 'object', properties: { keyId: { type: 'string' }, expiresAt: time } } },
-    lastRotationTime: time,
-    nextRotationTime: time,
-    lastRotationReason: { type: 'string' },
-    consumersRestartedFor: { type: 'string' },
-    conditions: { type: 'array', items: condition, 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] },
-    history: {
-      type: 'array',
-      maxItems: 10,
-      items: { type: 'object', properties: { time, reason: { type: 'string' }, keyId: { type: 'string' }, message: { type: 'string' } } },
-    },
-  },
-};
+  };
+  addCelRules(root);
+  return root;
+}
+
+const condition = (type: string, field: 'status' | 'reason') => `.status.conditions[?(@.type=="${type}")].${field}`;
 
 export function apiKeyCrd() {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { 'app.kubernetes.io/name': 'keyward' } },
+    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { [NAME_LABEL]: PART_OF, [COMPONENT_LABEL]: 'crds' } },
     spec: {
       group: API_GROUP,
       scope: 'Namespaced',
@@ -152,19 +114,17 @@ export function apiKeyCrd() {
           additionalPrinterColumns: [
             { name: 'Key ID', type: 'string', jsonPath: '.status.keyId' },
             { name: 'Role', type: 'string', jsonPath: '.spec.role' },
-            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Ready', type: 'string', jsonPath: condition('Ready', 'status') },
             { name: 'Last rotation', type: 'date', jsonPath: '.status.lastRotationTime' },
             { name: 'Next rotation', type: 'date', jsonPath: '.status.nextRotationTime' },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            // kubectl get -o wide
+            { name: 'Environment', type: 'string', jsonPath: '.spec.environment', priority: 1 },
+            { name: 'Secret', type: 'string', jsonPath: '.status.secretName', priority: 1 },
+            { name: 'Rotating', type: 'string', jsonPath: condition('Rotating', 'status'), priority: 1 },
+            { name: 'Reason', type: 'string', jsonPath: condition('Ready', 'reason'), priority: 1 },
           ],
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              description: 'An API key in the keyward key service whose secret is kept in a Kubernetes Secret and rotated without downtime.',
-              required: ['spec'],
-              properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec, status },
-            },
-          },
+          schema: { openAPIV3Schema: apiKeyOpenApiSchema() },
         },
       ],
     },

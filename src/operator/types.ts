@@ -1,9 +1,15 @@
-/** The ApiKey custom resource as the operator reads and writes it. */
+/** The ApiKey custom resource as the operator reads and writes it; its spec and status types come from src/core/apikey.ts. */
 import type { KubernetesObject, V1ObjectMeta } from '@kubernetes/client-node';
-import type { ApiKeySpec } from '../core/apikey.ts';
+import type { ApiKeySpec, ApiKeyStatus } from '../core/apikey.ts';
+
+export type { ApiKeyStatus, Condition, ConditionType, HistoryEntry, PendingIssue, PreviousKey, RotationReason } from '../core/apikey.ts';
 
 export const FINALIZER = 'keyward.dev/revoke-key';
 export const FIELD_MANAGER = 'keyward-operator';
+/** Recommended labels (app.kubernetes.io/*): the CRD and every object in deploy/ carry name and component. */
+export const NAME_LABEL = 'app.kubernetes.io/name';
+export const COMPONENT_LABEL = 'app.kubernetes.io/component';
+export const PART_OF = 'keyward';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'keyward';
 /** Secret annotations: which ApiKey, which key and which issue sequence the Secret holds. */
@@ -14,63 +20,20 @@ export const ANNOTATION_SECRET_SHA256 = 'keyward.dev/secret-sha256';
 /** Pod-template annotation that rolls restart targets once per rotation. */
 export const ANNOTATION_RESTARTED_FOR = 'keyward.dev/restarted-for-key';
 
-export type RotationReason = 'Created' | 'Scheduled' | 'Token' | 'Drift' | 'SpecChange' | 'KeyRevoked' | 'Undelivered';
-
-export interface Condition {
-  type: 'Ready' | 'Rotating' | 'KeyServiceReachable';
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
-
-export interface PreviousKey {
-  keyId: string;
-  expiresAt: string;
-}
-
-export interface HistoryEntry {
-  time: string;
-  reason: RotationReason;
-  keyId: string;
-  message: string;
-}
-
-/** A key issue the operator has started and not yet finished (intent, recorded before acting). */
-export interface PendingIssue {
-  operation: 'Create' | 'Rotate';
-  sequence: number;
-  reason: RotationReason;
-  /** The key being rotated (for Rotate). */
-  fromKeyId?: string;
-  /** The token that asked for this rotation, if any. */
-  rotationToken?: string;
-  startedAt: string;
-}
-
-export interface ApiKeyStatus {
-  observedGeneration?: number;
-  observedRotationToken?: string;
-  keyId?: string;
-  secretName?: string;
-  /** How many keys were issued for this resource; the next issue uses sequence + 1. */
-  sequence?: number;
-  pending?: PendingIssue | null;
-  previousKeys?: PreviousKey[];
-  lastRotationTime?: string;
-  nextRotationTime?: string;
-  lastRotationReason?: RotationReason;
-  consumersRestartedFor?: string;
-  conditions?: Condition[];
-  history?: HistoryEntry[];
-}
-
 export interface ApiKeyResource extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
   spec: ApiKeySpec;
   status?: ApiKeyStatus;
 }
+
+/**
+ * A JSON merge patch (RFC 7386) of T: every field optional, null removes it,
+ * objects merge field by field (so a nested field is removed with null too).
+ */
+export type MergePatch<T> = {
+  [K in keyof T]?: (NonNullable<T[K]> extends readonly unknown[] ? T[K] : NonNullable<T[K]> extends object ? MergePatch<NonNullable<T[K]>> : T[K]) | null;
+};
+export type StatusPatch = MergePatch<ApiKeyStatus>;
 
 /** What the operator observed of the Secret it manages. */
 export interface ObservedSecret {
@@ -83,7 +46,7 @@ export interface ObservedSecret {
   hasSecretValue: boolean;
 }
 
-/** What the key service says of the current key (undefined when not asked or unreachable). */
+/** What the key service says of the current key (undefined when not asked). */
 export interface ObservedKey {
   status: 'active' | 'expired' | 'revoked' | 'missing';
 }
