@@ -13,8 +13,9 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
-import { FIELD_MANAGER, type ApiKeyResource, type ApiKeyStatus } from './types.ts';
+import type { Logger } from 'pino';
+import { API_GROUP, API_KIND, API_PLURAL, API_VERSION } from '../core/apikey.ts';
+import { FIELD_MANAGER, type ApiKeyResource, type StatusPatch } from './types.ts';
 
 export const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
 export const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
@@ -35,14 +36,14 @@ export class KubeApi {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
-  readonly identity: string;
+  readonly #logger: Logger;
   #eventFailureLogged = false;
 
-  constructor(kubeConfig: KubeConfig, identity: string) {
+  constructor(kubeConfig: KubeConfig, logger: Logger) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    this.identity = identity;
+    this.#logger = logger;
   }
 
   async getApiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
@@ -58,7 +59,7 @@ export class KubeApi {
    * Merge-patches the status, guarded by the resourceVersion we read: a
    * conflict means someone else moved first and we must look again.
    */
-  async patchStatus(resource: ApiKeyResource, status: Partial<Record<keyof ApiKeyStatus, unknown>>): Promise<ApiKeyResource> {
+  async patchStatus(resource: ApiKeyResource, status: StatusPatch): Promise<ApiKeyResource> {
     return (await this.custom.patchNamespacedCustomObjectStatus(
       {
         group: API_GROUP,
@@ -103,7 +104,7 @@ export class KubeApi {
       ? [
           {
             apiVersion: write.owner.apiVersion ?? `${API_GROUP}/${API_VERSION}`,
-            kind: write.owner.kind ?? 'ApiKey',
+            kind: write.owner.kind ?? API_KIND,
             name: write.owner.metadata.name,
             uid: write.owner.metadata.uid,
             controller: true,
@@ -159,7 +160,7 @@ export class KubeApi {
           metadata: { generateName: `${resource.metadata.name}.`, namespace: resource.metadata.namespace },
           involvedObject: {
             apiVersion: `${API_GROUP}/${API_VERSION}`,
-            kind: 'ApiKey',
+            kind: API_KIND,
             name: resource.metadata.name,
             namespace: resource.metadata.namespace,
             uid: resource.metadata.uid,
@@ -178,7 +179,7 @@ export class KubeApi {
       // Events are best effort: never fail a reconcile for one, but say so once (e.g. RBAC lacks events).
       if (!this.#eventFailureLogged) {
         this.#eventFailureLogged = true;
-        process.stderr.write(`keyward operator: could not record an Event (${(error as Error).message}); further failures are not logged\n`);
+        this.#logger.warn({ err: (error as Error).message }, 'could not record an Event; further failures are not logged');
       }
     }
   }

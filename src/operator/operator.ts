@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1Secret } from '@kubernetes/client-node';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
 import { KeywardClient } from '../client/index.ts';
 import { KubeApi } from './kube.ts';
@@ -14,7 +15,7 @@ import { pooled } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
-import { ApiKeyReconciler, Requeue, type ReconcilerOptions } from './reconciler.ts';
+import { ApiKeyReconciler, type ReconcilerOptions } from './reconciler.ts';
 import { ANNOTATION_OWNER, MANAGED_BY, MANAGED_BY_LABEL, type ApiKeyResource } from './types.ts';
 import { ResilientInformer } from './watch.ts';
 
@@ -32,13 +33,19 @@ export interface OperatorConfig {
   metricsPort: number;
   deletionGiveUpMs: number;
   identity?: string;
-  log?: ReconcilerOptions['log'];
+  /** JSON lines on stdout at this level (default info), unless a logger is given. */
+  logLevel?: string;
+  logger?: Logger;
   crashPoint?: ReconcilerOptions['crashPoint'];
   /** The reconciler's clock (rotation schedule, overlap ends, deletion timeout); tests move it on instead of sleeping. */
   clock?: ReconcilerOptions['clock'];
 }
 
 const CONTROLLER = 'apikey';
+
+/** JSON lines on stdout, levels as words ("level":"warn"), as log shippers and bench/operator.ts read them. */
+export const operatorLogger = (level: string, destination?: DestinationStream): Logger =>
+  pino({ name: 'keyward-operator', level, base: undefined, formatters: { level: (label) => ({ level: label }) } }, destination);
 
 export class Operator {
   readonly config: OperatorConfig;
@@ -48,7 +55,7 @@ export class Operator {
   readonly #reconciler: ApiKeyReconciler;
   readonly #apiKeyInformers: ResilientInformer<ApiKeyResource>[] = [];
   readonly #secretInformers: ResilientInformer<V1Secret>[] = [];
-  readonly #log: NonNullable<OperatorConfig['log']>;
+  readonly logger: Logger;
   #elector: LeaderElector | undefined;
   #leading = false;
   #workers: Promise<void>[] = [];
@@ -60,15 +67,15 @@ export class Operator {
     const config = { ...options, kubeConfig: pooled(options.kubeConfig) };
     this.config = config;
     this.identity = config.identity ?? `${hostname()}-${process.pid}`;
-    this.#log = config.log ?? ((level, message, fields) => process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), msg: message, ...fields })}\n`));
+    this.logger = config.logger ?? operatorLogger(config.logLevel ?? 'info');
     this.metrics.leader.set({ name: CONTROLLER }, 0);
     this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
     this.#queue = new WorkQueue({ onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth) });
     this.#reconciler = new ApiKeyReconciler({
-      kube: new KubeApi(config.kubeConfig, this.identity),
+      kube: new KubeApi(config.kubeConfig, this.logger),
       keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey }),
       metrics: this.metrics,
-      log: this.#log,
+      logger: this.logger,
       resyncMs: config.resyncMs,
       deletionGiveUpMs: config.deletionGiveUpMs,
       ...(config.crashPoint ? { crashPoint: config.crashPoint } : {}),
@@ -99,13 +106,13 @@ export class Operator {
         identity: this.identity,
         onStartedLeading: () => this.#startLeading(),
         onStoppedLeading: () => this.#stopLeading(),
-        onError: (error) => this.#log('warn', 'leader election failed', { err: (error as Error).message }),
+        onError: (error) => this.logger.warn({ err: (error as Error).message }, 'leader election failed'),
       });
       this.#elector.start();
     } else {
       this.#startLeading();
     }
-    this.#log('info', 'keyward operator started', { identity: this.identity, namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : 'all', metrics: this.metricsUrl });
+    this.logger.info({ identity: this.identity, namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : 'all', metrics: this.metricsUrl }, 'keyward operator started');
   }
 
   #apiKeyInformer(namespace: string | undefined): ResilientInformer<ApiKeyResource> {
@@ -119,7 +126,7 @@ export class Operator {
           ? await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL })
           : await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: API_PLURAL })) as KubernetesListObject<ApiKeyResource>,
       onChange: (object) => this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`),
-      onError: (error, restartInMs) => this.#log('warn', 'ApiKey watch failed; restarting', { err: String((error as Error)?.message ?? error), restartInMs }),
+      onError: (error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, 'ApiKey watch failed; restarting'),
       resyncMs: this.config.resyncMs,
       silentMs: Math.max(60_000, this.config.resyncMs * 3),
     });
@@ -138,7 +145,7 @@ export class Operator {
         const owner = secret.metadata?.annotations?.[ANNOTATION_OWNER];
         if (owner && type !== 'resync') this.#queue.add(`${secret.metadata?.namespace}/${owner}`);
       },
-      onError: (error, restartInMs) => this.#log('warn', 'Secret watch failed; restarting', { err: String((error as Error)?.message ?? error), restartInMs }),
+      onError: (error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, 'Secret watch failed; restarting'),
       resyncMs: this.config.resyncMs,
       silentMs: Math.max(60_000, this.config.resyncMs * 3),
     });
@@ -148,7 +155,7 @@ export class Operator {
     if (this.#leading || this.#stopped) return;
     this.#leading = true;
     this.metrics.leader.set({ name: CONTROLLER }, 1);
-    this.#log('info', 'became leader; reconciling', { identity: this.identity });
+    this.logger.info({ identity: this.identity }, 'became leader; reconciling');
     for (const informer of this.#apiKeyInformers) {
       for (const object of informer.list()) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`);
     }
@@ -160,7 +167,7 @@ export class Operator {
     this.#leading = false;
     this.metrics.leader.set({ name: CONTROLLER }, 0);
     this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
-    this.#log('warn', 'lost leadership; stopped reconciling', { identity: this.identity });
+    this.logger.warn({ identity: this.identity }, 'lost leadership; stopped reconciling');
   }
 
   async #work(): Promise<void> {
@@ -175,24 +182,21 @@ export class Operator {
       const [namespace, name] = key.split('/') as [string, string];
       const end = this.metrics.reconcileTime.startTimer({ controller: CONTROLLER });
       try {
-        const { requeueAfterMs } = await this.#reconciler.reconcile(namespace, name);
+        const result = await this.#reconciler.reconcile(namespace, name);
         this.#queue.forget(key);
-        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: requeueAfterMs > 0 ? 'requeue_after' : 'success' });
-        if (requeueAfterMs > 0) this.#queue.addAfter(key, requeueAfterMs);
-      } catch (error) {
-        if (error instanceof Requeue) {
+        if (result.requeue) {
           // Progress, not failure: look again at once, without backoff.
-          this.#queue.forget(key);
-          this.#queue.addAfter(key, 50);
-          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'requeue' });
-        } else {
-          const delay = this.#queue.addRateLimited(key);
-          this.metrics.queueRetries.inc({ name: CONTROLLER });
-          this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
-          this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
-          const conflict = (error as { code?: number }).code === 409;
-          this.#log(conflict ? 'info' : 'warn', conflict ? 'conflict; retrying' : 'reconcile failed', { apikey: key, err: (error as Error).message, retryInMs: delay });
-        }
+          this.#queue.add(key);
+          this.logger.debug({ apikey: key, why: result.why }, 'looking again');
+        } else if (result.requeueAfterMs) this.#queue.addAfter(key, result.requeueAfterMs);
+        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: result.requeue ? 'requeue' : result.requeueAfterMs ? 'requeue_after' : 'success' });
+      } catch (error) {
+        const delay = this.#queue.addRateLimited(key);
+        this.metrics.queueRetries.inc({ name: CONTROLLER });
+        this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
+        this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
+        const conflict = (error as { code?: number }).code === 409;
+        this.logger[conflict ? 'info' : 'warn']({ apikey: key, err: (error as Error).message, retryInMs: delay }, conflict ? 'conflict; retrying' : 'reconcile failed');
       } finally {
         end();
         this.#queue.done(key);

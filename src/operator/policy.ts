@@ -100,6 +100,15 @@ export const nextRotationTime = (spec: EffectiveApiKeySpec, lastRotationTime: st
 export const livePreviousKeys = (previous: readonly PreviousKey[] | undefined, now: number): PreviousKey[] =>
   (previous ?? []).filter((p) => Date.parse(p.expiresAt) > now);
 
+/**
+ * Asking the key service whether the key was revoked out of band costs a
+ * call: ask once per resync period, and whenever the spec changed (its
+ * settings may need syncing). Watch events in between need no such call.
+ */
+export function keyCheckDue(lastCheckedAt: number | undefined, now: number, resyncMs: number, specChanged: boolean): boolean {
+  return specChanged || lastCheckedAt === undefined || now - lastCheckedAt >= resyncMs * 0.9;
+}
+
 export function shouldRestartConsumers(spec: EffectiveApiKeySpec, status: ApiKeyStatus): boolean {
   return spec.restartTargets.length > 0 && status.keyId !== undefined && !status.pending && status.consumersRestartedFor !== status.keyId;
 }
@@ -116,16 +125,4 @@ export function requeueAfterMs(spec: EffectiveApiKeySpec, status: ApiKeyStatus, 
   for (const previous of status.previousKeys ?? []) times.push(Date.parse(previous.expiresAt) - now);
   const soonest = Math.min(...times);
   return soonest < resyncMs ? Math.max(100, soonest + 50) : 0;
-}
-
-/** The Rotating condition: true while previous keys are still valid (the overlap). */
-export function rotatingCondition(previous: readonly PreviousKey[]): ['True' | 'False', string, string] {
-  return previous.length > 0
-    ? ['True', 'Overlap', `Previous key(s) ${previous.map((p) => p.keyId).join(', ')} still valid.`]
-    : ['False', 'Idle', 'No rotation under way.'];
-}
-
-/** The Ready condition of an ApiKey whose key is delivered: one wording, so unchanged state writes nothing. */
-export function readyCondition(status: Pick<ApiKeyStatus, 'keyId' | 'lastRotationReason'>, secretName: string): [reason: string, message: string] {
-  return [status.lastRotationReason === 'Created' ? 'Created' : 'Rotated', `Key ${status.keyId} is in Secret ${secretName}.`];
 }

@@ -16,13 +16,8 @@ import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { freePort } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
-import { apiKeyManifest, kubeHelpers, startOperator, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, capturedLogger, kubeHelpers, startOperator, until, verifies } from '../support/operator.ts';
 
-interface Logged {
-  level: string;
-  message: string;
-  fields: Record<string, unknown>;
-}
 
 describeControlPlane('operator and a key service outage', (cp) => {
   let dir: string;
@@ -31,7 +26,8 @@ describeControlPlane('operator and a key service outage', (cp) => {
   let admin: string;
   let operator: Operator;
   let k: ReturnType<typeof kubeHelpers>;
-  const logged: Logged[] = [];
+  const captured = capturedLogger();
+  const logged = captured.lines;
   const ns = 'outage';
   const DELETION_TIMEOUT_MS = 600_000; // the default --deletion-timeout (10m); the test moves the operator's clock past it
   let clockOffsetMs = 0;
@@ -63,7 +59,7 @@ describeControlPlane('operator and a key service outage', (cp) => {
       resyncMs: 1_000,
       deletionGiveUpMs: DELETION_TIMEOUT_MS,
       clock: () => Date.now() + clockOffsetMs,
-      log: (level, message, fields = {}) => void logged.push({ level, message, fields }),
+      logger: captured.logger,
     });
   }, 60_000);
   afterAll(async () => {

@@ -17,7 +17,7 @@ import type { Operator } from '../../src/operator/operator.ts';
 import { ROOT } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, capturedLogger, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
 
 const NS = 'keyward-system';
 const SA = 'keyward-operator';
@@ -31,7 +31,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
   let k: ReturnType<typeof kubeHelpers>;
   let token: string;
   let saConfig: KubeConfig;
-  const logged: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  const { logger, lines: logged } = capturedLogger();
   const ns = 'shop';
   const targets = [
     { kind: 'Deployment', name: 'web' },
@@ -80,7 +80,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
       kubeConfig: saConfig,
       // Leader election under the same rights is its own test below.
       leaderElection: null,
-      log: (level, message, fields) => void logged.push({ level, message, ...(fields ? { fields } : {}) }),
+      logger,
     });
   }, 120_000);
   afterAll(async () => {

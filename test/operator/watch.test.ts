@@ -11,7 +11,7 @@ import type { Operator } from '../../src/operator/operator.ts';
 import { ResilientInformer } from '../../src/operator/watch.ts';
 import { describeControlPlane, startApiServerProxy, type ApiServerProxy } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, capturedLogger, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
 
 describeControlPlane('watches that fail or fall silent', (cp) => {
   let proxy: ApiServerProxy;
@@ -31,14 +31,14 @@ describeControlPlane('watches that fail or fall silent', (cp) => {
   });
 
   it('a watch whose connection is reset is restarted: an ApiKey created afterwards is reconciled', async () => {
-    const logged: { message: string; fields?: Record<string, unknown> }[] = [];
+    const { logger, lines: logged } = capturedLogger();
     let operator: Operator | undefined;
     try {
       operator = await startOperator(cp(), service, await operatorKey(service), {
         kubeConfig: proxy.kubeConfig,
         namespaces: ['watched'],
         resyncMs: 60_000,
-        log: (_level, message, fields) => void logged.push({ message, ...(fields ? { fields } : {}) }),
+        logger,
       });
       await k.apply([apiKeyManifest('watched', 'before', { role: 'viewer' })]);
       await until('the first ApiKey to get its key', async () => (await k.apiKey('watched', 'before'))?.status?.keyId);

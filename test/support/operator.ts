@@ -9,7 +9,8 @@ import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-n
 import { stringify } from 'yaml';
 import type { KeyView, KeywardClient, VerifyBody } from '../../src/client/index.ts';
 import { isNotFound } from '../../src/operator/kube.ts';
-import { Operator, type OperatorConfig } from '../../src/operator/operator.ts';
+import type { Logger } from 'pino';
+import { Operator, operatorLogger, type OperatorConfig } from '../../src/operator/operator.ts';
 import type { ApiKeyResource, ApiKeyStatus } from '../../src/operator/types.ts';
 import type { ControlPlane } from './controlplane.ts';
 import type { TestService } from './keyservice.ts';
@@ -30,11 +31,29 @@ export async function startOperator(cp: ControlPlane, service: Pick<TestService,
     metricsHost: '127.0.0.1',
     metricsPort: 0,
     deletionGiveUpMs: 5_000,
-    log: () => {},
+    logger: operatorLogger('silent'),
     ...overrides,
   });
   await operator.start();
   return operator;
+}
+
+export interface Logged {
+  level: string;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+/** The operator's own logger (pino, debug level), its lines parsed into `lines` as they are written. */
+export function capturedLogger(): { logger: Logger; lines: Logged[] } {
+  const lines: Logged[] = [];
+  const logger = operatorLogger('debug', {
+    write(line: string) {
+      const { level, msg, time: _time, name: _name, ...fields } = JSON.parse(line) as { level: string; msg: string; time: number; name: string };
+      lines.push({ level, message: msg, fields });
+    },
+  });
+  return { logger, lines };
 }
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {

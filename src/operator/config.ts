@@ -1,0 +1,66 @@
+/**
+ * The operator process's settings, declared once (see src/core/settings.ts):
+ * `keyward operator`'s flags, help and environment variables come from this
+ * schema, and `operatorConfig` turns the resolved values into what
+ * `new Operator()` takes.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
+import { Duration } from '../core/schemas.ts';
+import { KeyServiceApiKey, KeyServiceUrl, LogLevel } from '../core/settings.ts';
+import { CRASH_POINTS } from './context.ts';
+import type { OperatorConfig } from './operator.ts';
+
+/** DNS-1123 label: a namespace name. */
+const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name (lowercase letters, digits and "-")').max(63);
+
+export const OperatorSettings = z.object({
+  url: KeyServiceUrl,
+  apiKey: KeyServiceApiKey.meta({ description: 'API key of the key service: a key with the key-manager role' }),
+  apiKeyFile: z.string().min(1).optional().meta({ flag: '--api-key-file <path>', description: 'read the key service API key from this file (e.g. a mounted Secret) instead of KEYWARD_API_KEY' }),
+  namespace: z.array(Namespace).default([]).meta({ flag: '-n, --namespace <ns>', description: 'watch this namespace (repeat or comma-separate for several; default: all)' }),
+  workers: z.coerce.number().int('must be a whole number').min(1).max(64).default(4).meta({ flag: '--workers <n>', description: 'concurrent reconciles' }),
+  resync: Duration.default('10m').meta({ flag: '--resync <duration>', description: 'look at every ApiKey at least this often' }),
+  leaderElect: z.boolean().default(false).meta({ flag: '--leader-elect', description: 'run leader election so only one replica acts' }),
+  leaseNamespace: Namespace.default('keyward-system').meta({ flag: '--lease-namespace <ns>', env: 'POD_NAMESPACE', description: 'namespace of the leader-election Lease' }),
+  leaseName: z.string().min(1).max(253).default('keyward-operator').meta({ flag: '--lease-name <name>', description: 'name of the leader-election Lease' }),
+  leaseDuration: Duration.default('15s').meta({ flag: '--lease-duration <duration>', description: 'how long a silent leader keeps the lease' }),
+  metricsBindAddress: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:[\]]*):\d{1,5}$/, 'must look like 0.0.0.0:8081 or [::1]:8081')
+    .default('0.0.0.0:8081')
+    .meta({ flag: '--metrics-bind-address <host:port>', description: '/metrics, /healthz and /readyz' }),
+  deletionTimeout: Duration.default('10m').meta({ flag: '--deletion-timeout <duration>', description: 'how long deletion retries revoking before releasing the finalizer anyway' }),
+  logLevel: LogLevel,
+  crashAt: z.enum(CRASH_POINTS).optional().meta({ env: 'KEYWARD_OPERATOR_CRASH_AT', hidden: true, description: 'test hook: die like kill -9 at this step of a key issue' }),
+});
+export type OperatorSettings = z.output<typeof OperatorSettings>;
+
+function parseBind(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(address.slice(at + 1)) };
+}
+
+/** What `new Operator()` takes, from the resolved settings and the API key they point at. */
+export function operatorConfig(settings: OperatorSettings, kubeConfig: KubeConfig, apiKey: string): OperatorConfig {
+  const leaseDurationMs = parseDuration(settings.leaseDuration);
+  const bind = parseBind(settings.metricsBindAddress);
+  return {
+    kubeConfig,
+    keyServiceUrl: settings.url,
+    keyServiceApiKey: apiKey,
+    namespaces: settings.namespace,
+    workers: settings.workers,
+    resyncMs: parseDuration(settings.resync),
+    leaderElection: settings.leaderElect
+      ? { namespace: settings.leaseNamespace, name: settings.leaseName, leaseDurationMs, retryPeriodMs: Math.max(500, Math.floor(leaseDurationMs / 5)) }
+      : null,
+    metricsHost: bind.host,
+    metricsPort: bind.port,
+    deletionGiveUpMs: parseDuration(settings.deletionTimeout),
+    logLevel: settings.logLevel,
+    // Fault injection for the crash tests: die like kill -9 at the named step.
+    ...(settings.crashAt ? { crashPoint: (point: string) => void (point === settings.crashAt && process.kill(process.pid, 'SIGKILL')) } : {}),
+  };
+}

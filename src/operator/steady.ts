@@ -1,0 +1,66 @@
+/**
+ * What an ApiKey needs when no key must be issued, as one pure plan: key
+ * settings to sync in place, restart targets to roll, the Secret to rewrite
+ * without a previous secret whose overlap ended, and the one status patch
+ * (null when nothing changed). The reconciler carries it out in that order.
+ */
+import type { V1Secret } from '@kubernetes/client-node';
+import type { EffectiveApiKeySpec, RestartTarget } from '../core/apikey.ts';
+import type { KeyView } from '../client/index.ts';
+import { livePreviousKeys, requeueAfterMs, shouldRestartConsumers } from './policy.ts';
+import { decode, holdsOf, type SecretHolds } from './secret.ts';
+import { steadyStatus } from './status.ts';
+import type { ApiKeyStatus, StatusPatch } from './types.ts';
+
+/** Name, role and allowlist change in place: no new key needed. */
+export type KeySettings = Partial<Pick<KeyView, 'name' | 'role' | 'ipAllowlist'>>;
+
+export interface SteadyFacts {
+  spec: EffectiveApiKeySpec;
+  status: ApiKeyStatus;
+  generation: number;
+  secret: V1Secret | undefined;
+  /** The key service's view of status.keyId, when it was asked this time. */
+  key: KeyView | undefined;
+  now: number;
+  resyncMs: number;
+}
+
+export interface SteadyPlan {
+  keyUpdate: { keyId: string; settings: KeySettings } | null;
+  /** Roll these for status.keyId. */
+  restart: RestartTarget[];
+  /** Write the Secret again with this data (the previous secret dropped). */
+  secret: { data: Record<string, string>; holds: SecretHolds } | null;
+  status: StatusPatch | null;
+  /** Look again on a timer after this long (0: the resync will do). */
+  requeueAfterMs: number;
+}
+
+export function keySettingsToSync(view: KeyView, spec: EffectiveApiKeySpec): KeySettings | null {
+  if (view.status !== 'active') return null;
+  const settings: KeySettings = {};
+  if (view.name !== spec.displayName) settings.name = spec.displayName;
+  if (view.role !== spec.role) settings.role = spec.role;
+  if (JSON.stringify(view.ipAllowlist) !== JSON.stringify(spec.ipAllowlist)) settings.ipAllowlist = spec.ipAllowlist;
+  return Object.keys(settings).length > 0 ? settings : null;
+}
+
+export function planSteadyState({ spec, status, generation, secret, key, now, resyncMs }: SteadyFacts): SteadyPlan {
+  const settings = key ? keySettingsToSync(key, spec) : null;
+  const restart = shouldRestartConsumers(spec, status) ? spec.restartTargets : [];
+  const live = livePreviousKeys(status.previousKeys, now);
+  const overlapEnded = live.length !== (status.previousKeys ?? []).length;
+  const previous = spec.dataKeys.previous;
+  const dropPrevious = overlapEnded && live.length === 0 && previous !== null && secret?.data?.[previous] !== undefined;
+  return {
+    keyUpdate: key && settings ? { keyId: key.id, settings } : null,
+    restart,
+    secret:
+      dropPrevious && secret
+        ? { data: { [spec.dataKeys.secret]: decode(secret, spec.dataKeys.secret)!, [spec.dataKeys.keyId]: decode(secret, spec.dataKeys.keyId)! }, holds: holdsOf(secret) }
+        : null,
+    status: steadyStatus({ status, spec, restartedFor: restart.length > 0 ? status.keyId : undefined, generation, now }),
+    requeueAfterMs: requeueAfterMs(spec, { ...status, previousKeys: live }, now, resyncMs),
+  };
+}
