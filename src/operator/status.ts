@@ -167,7 +167,7 @@ export function steadyStatus({ status, spec, restartedFor, generation, now }: St
   return statusChanges(status, {
     observedGeneration: generation,
     nextRotationTime: nextRotationTime(spec, status.lastRotationTime),
-    previousKeys: status.previousKeys === undefined ? undefined : live,
+    previousKeys: live,
     consumersRestartedFor: restartedFor ?? status.consumersRestartedFor,
     conditions: withConditions(
       status.conditions,

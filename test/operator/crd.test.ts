@@ -1,17 +1,67 @@
 /**
- * The CRD and the zod schema agree: the API server (kubectl apply, server-side
- * dry run) and validateApiKeySpec give the same verdict on the same specs, and
- * the API server's messages are readable.
+ * The CRD is generated from the zod schema and agrees with it: the committed
+ * YAML is what the schema generates (no control plane needed), it follows
+ * Kubernetes' conventions, and the API server (kubectl apply, server-side dry
+ * run) and validateApiKeySpec give the same verdict on the same specs, with
+ * readable messages.
  */
 import { readFileSync } from 'node:fs';
-import { expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { isAlias, isNode, parse, parseDocument, stringify, visit } from 'yaml';
 import { validateApiKeySpec } from '../../src/core/apikey.ts';
 import { CRD_FILE, renderCrd } from '../../scripts/gen-crd.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 
-it('deploy/crds is generated from src/operator/crd.ts (run `npm run gen:crd`)', () => {
-  expect(readFileSync(CRD_FILE, 'utf8')).toBe(renderCrd());
+describe('deploy/crds/apikeys.keyward.dev.yaml', () => {
+  const text = readFileSync(CRD_FILE, 'utf8');
+  const crd = parse(text);
+  const version = crd.spec.versions[0];
+  const schema = version.schema.openAPIV3Schema;
+
+  it('is what src/core/apikey.ts generates (run `npm run gen:crd` after changing the schema)', () => {
+    expect(text).toBe(renderCrd());
+  });
+
+  it('has no YAML anchors or aliases (controller-gen never writes them; older kustomize refuses them)', () => {
+    const found: string[] = [];
+    visit(parseDocument(text), (_key, node) => {
+      if (isAlias(node)) found.push(`alias *${node.source}`);
+      else if (isNode(node) && node.anchor) found.push(`anchor &${node.anchor}`);
+    });
+    expect(found).toEqual([]);
+  });
+
+  it('conditions follow the Kubernetes convention: one per type, every field required, status True/False/Unknown', () => {
+    const conditions = schema.properties.status.properties.conditions;
+    expect(conditions).toMatchObject({ type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+    expect(conditions.items.required.sort()).toEqual(['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type']);
+    expect(conditions.items.properties).toMatchObject({
+      status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
+      reason: { type: 'string', minLength: 1, pattern: expect.any(String) },
+      lastTransitionTime: { type: 'string', format: 'date-time' },
+      observedGeneration: { type: 'integer', minimum: 0 },
+    });
+  });
+
+  it('is a structural schema: no closed objects, no unions, date-times checked by format alone', () => {
+    const offending: string[] = [];
+    const walk = (node: Record<string, unknown>, path: string) => {
+      for (const keyword of ['anyOf', 'oneOf', 'allOf', 'not', '$ref']) if (keyword in node) offending.push(`${path}: ${keyword}`);
+      if (node.additionalProperties === false) offending.push(`${path}: additionalProperties: false`);
+      if (node.format === 'date-time' && 'pattern' in node) offending.push(`${path}: pattern beside format`);
+      for (const [name, child] of Object.entries((node.properties ?? {}) as Record<string, Record<string, unknown>>)) walk(child, `${path}.${name}`);
+      if (node.items) walk(node.items as Record<string, unknown>, `${path}[]`);
+    };
+    walk(schema, '');
+    expect(offending).toEqual([]);
+  });
+
+  it('shows key, role, readiness and rotation times by default, the rest with -o wide (priority 1); labelled app.kubernetes.io/name: keyward', () => {
+    const columns = version.additionalPrinterColumns as { name: string; priority?: number }[];
+    expect(columns.filter((c) => !c.priority).map((c) => c.name)).toEqual(['Key ID', 'Role', 'Ready', 'Last rotation', 'Next rotation', 'Age']);
+    expect(columns.filter((c) => c.priority === 1).map((c) => c.name)).toEqual(['Environment', 'Secret', 'Rotating', 'Reason']);
+    expect(crd.metadata.labels).toEqual({ 'app.kubernetes.io/name': 'keyward', 'app.kubernetes.io/component': 'crds' });
+  });
 });
 
 const VALID: Record<string, unknown>[] = [
@@ -72,7 +122,10 @@ describeControlPlane('the ApiKey CRD on a real API server', (cp) => {
       input: stringify({ apiVersion: 'keyward.dev/v1alpha1', kind: 'ApiKey', metadata: { name: 'columns', namespace: 'default' }, spec: { role: 'viewer' } }),
     });
     const table = await cp().kubectl(['get', 'ak', '-n', 'default']);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+READY\s+LAST ROTATION\s+NEXT ROTATION\s+AGE/);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+READY\s+LAST ROTATION\s+NEXT ROTATION\s+AGE$/);
     expect(table.stdout).toMatch(/columns\s+viewer/);
+    const wide = await cp().kubectl(['get', 'ak', '-n', 'default', '-o', 'wide']);
+    expect(wide.stdout.split('\n')[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+READY\s+LAST ROTATION\s+NEXT ROTATION\s+AGE\s+ENVIRONMENT\s+SECRET\s+ROTATING\s+REASON$/);
+    expect(wide.stdout).toMatch(/columns\s+viewer\s+.*production/);
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * What one reconcile writes, counted at the operator's Kubernetes client (the
+ * real KubeApi against the real API server, every write recorded on its way
+ * through) with the real key service: an issue writes its intent and then its
+ * result; the steady state writes the status at most once, however much
+ * changed at the same time; and a reconcile with nothing to do writes
+ * nothing at all.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { KubeApi, type SecretWrite } from '../../src/operator/kube.ts';
+import { OperatorMetrics } from '../../src/operator/metrics.ts';
+import { operatorLogger } from '../../src/operator/operator.ts';
+import { ApiKeyReconciler, type ReconcileResult } from '../../src/operator/reconciler.ts';
+import type { ApiKeyResource, StatusPatch } from '../../src/operator/types.ts';
+import { describeControlPlane } from '../support/controlplane.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey } from '../support/operator.ts';
+
+/** The operator's KubeApi, recording each write it makes (status patches by the fields they set). */
+class RecordingKubeApi extends KubeApi {
+  writes: string[] = [];
+  override patchStatus(resource: ApiKeyResource, status: StatusPatch) {
+    this.writes.push(`status ${Object.keys(status).sort().join(',')}`);
+    return super.patchStatus(resource, status);
+  }
+  override setFinalizers(resource: ApiKeyResource, finalizers: string[]) {
+    this.writes.push('finalizers');
+    return super.setFinalizers(resource, finalizers);
+  }
+  override applySecret(write: SecretWrite) {
+    this.writes.push(`secret ${Object.keys(write.data).sort().join(',')}`);
+    return super.applySecret(write);
+  }
+  override annotatePodTemplate(...args: Parameters<KubeApi['annotatePodTemplate']>) {
+    this.writes.push(`restart ${args[1]}/${args[2]}`);
+    return super.annotatePodTemplate(...args);
+  }
+  override deleteSecret(namespace: string, name: string) {
+    this.writes.push(`delete secret ${name}`);
+    return super.deleteSecret(namespace, name);
+  }
+  override orphanSecret(namespace: string, name: string) {
+    this.writes.push(`orphan secret ${name}`);
+    return super.orphanSecret(namespace, name);
+  }
+  override event(resource: ApiKeyResource, type: 'Normal' | 'Warning', reason: string, message: string) {
+    this.writes.push(`event ${reason}`);
+    return super.event(resource, type, reason, message);
+  }
+  take(): string[] {
+    return this.writes.splice(0);
+  }
+}
+
+describeControlPlane('what a reconcile writes', (cp) => {
+  let service: TestService;
+  let kube: RecordingKubeApi;
+  let reconciler: ApiKeyReconciler;
+  let clockOffsetMs = 0;
+  let k: ReturnType<typeof kubeHelpers>;
+  const ns = 'writes';
+
+  beforeAll(async () => {
+    service = await startTestService();
+    k = kubeHelpers(cp());
+    await cp().kubectl(['create', 'namespace', ns]);
+    await k.apply([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: ns },
+        spec: {
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example.invalid/web:1' }] } },
+        },
+      },
+    ]);
+    const logger = operatorLogger('silent');
+    kube = new RecordingKubeApi(cp().kubeConfig, logger);
+    reconciler = new ApiKeyReconciler({
+      kube,
+      keys: service.client(await operatorKey(service)),
+      metrics: new OperatorMetrics(),
+      logger,
+      // Long: the key service is asked only when the spec changed, so each step below is deterministic.
+      resyncMs: 600_000,
+      deletionGiveUpMs: 5_000,
+      clock: () => Date.now() + clockOffsetMs,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  const patch = (name: string, body: object) => cp().kubectl(['patch', 'apikey', name, '-n', ns, '--type=merge', '-p', JSON.stringify(body)]);
+  const reconcile = async (name: string): Promise<{ result: ReconcileResult; writes: string[] }> => {
+    const result = await reconciler.reconcile(ns, name);
+    return { result, writes: kube.take() };
+  };
+
+  it('creating: finalizer, intent, Secret, result; then the steady tail in one status patch; then nothing', async () => {
+    await k.apply([
+      apiKeyManifest(ns, 'web-api', {
+        role: 'viewer',
+        secret: { keys: { previous: 'API_KEY_PREVIOUS' } },
+        rotation: { token: 't-1', overlap: '1h' },
+        consumers: { restartTargets: [{ kind: 'Deployment', name: 'web' }] },
+      }),
+    ]);
+    const created = await reconcile('web-api');
+    expect(created.result).toMatchObject({ requeue: true });
+    expect(created.writes).toEqual([
+      'finalizers',
+      'status conditions,pending',
+      'secret API_KEY,API_KEY_ID',
+      'status conditions,history,keyId,lastRotationReason,lastRotationTime,nextRotationTime,observedGeneration,observedRotationToken,pending,previousKeys,secretName,sequence',
+      'event Created',
+    ]);
+
+    const tail = await reconcile('web-api');
+    expect(tail.result.requeue).toBeUndefined();
+    expect(tail.writes).toEqual(['restart Deployment/web', 'event ConsumersRestarted', 'status consumersRestartedFor']);
+
+    expect((await reconcile('web-api')).writes, 'a reconcile with nothing to do').toEqual([]);
+    expect((await reconcile('web-api')).writes, 'and again').toEqual([]);
+  });
+
+  it('rotating, then everything at once (new key to restart for, overlap ended, spec changed): still one status patch; then nothing', async () => {
+    await patch('web-api', { spec: { rotation: { token: 't-2' } } });
+    const rotated = await reconcile('web-api');
+    expect(rotated.result).toMatchObject({ requeue: true });
+    // The intent is its own write (crash safety), the result another.
+    expect(rotated.writes.filter((w) => w.startsWith('status'))).toEqual([
+      'status conditions,pending',
+      expect.stringMatching(/^status conditions,history,keyId,.*previousKeys,/),
+    ]);
+    expect(rotated.writes).toContain('secret API_KEY,API_KEY_ID,API_KEY_PREVIOUS');
+    const { status } = (await k.apiKey(ns, 'web-api'))!;
+    expect(status?.previousKeys).toHaveLength(1);
+
+    // Before the tail runs: the overlap ends on the operator's clock and the spec changes (the key's name, synced in place).
+    clockOffsetMs += 2 * 3_600_000;
+    await patch('web-api', { spec: { displayName: 'web api (renamed)' } });
+    const tail = await reconcile('web-api');
+    expect(tail.writes).toEqual([
+      'event Updated',
+      'restart Deployment/web',
+      'event ConsumersRestarted',
+      // The previous secret leaves the Secret, then the one status patch says all of it.
+      'secret API_KEY,API_KEY_ID',
+      'status conditions,consumersRestartedFor,observedGeneration,previousKeys',
+    ]);
+    const after = (await k.apiKey(ns, 'web-api'))!;
+    expect(after.status).toMatchObject({ previousKeys: [], consumersRestartedFor: after.status!.keyId, observedGeneration: after.metadata.generation });
+    expect(after.status!.conditions!.find((c) => c.type === 'Rotating')).toMatchObject({ status: 'False', reason: 'Idle', observedGeneration: after.metadata.generation });
+    expect((await service.client().getKey(after.status!.keyId!)).name).toBe('web api (renamed)');
+
+    expect((await reconcile('web-api')).writes, 'a reconcile with nothing to do').toEqual([]);
+  });
+
+  it('an invalid spec is said once (status and Event), not on every reconcile', async () => {
+    // Past the CRD (the pattern holds) but not past zod (at most ten years): only the operator can refuse it.
+    await k.apply([apiKeyManifest(ns, 'too-long', { role: 'viewer', rotation: { interval: '100000d' } })]);
+    const refused = await reconcile('too-long');
+    expect(refused.writes).toEqual(['finalizers', 'status conditions,observedGeneration', 'event InvalidSpec']);
+    expect((await k.apiKey(ns, 'too-long'))!.status!.conditions).toEqual([
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('rotation.interval'), lastTransitionTime: expect.any(String), observedGeneration: 1 },
+    ]);
+    expect((await reconcile('too-long')).writes).toEqual([]);
+  });
+});
