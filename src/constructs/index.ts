@@ -18,6 +18,6 @@ export {
   ROTATION_TOKENS_FILE,
   RotationTokensError,
   type RotationTokens,
-} from './rotation-tokens.ts';
+} from '../core/rotation-tokens.ts';
 export { collectApiKeyManifests, manifestFileName, manifestsFromTerraformJson, toYaml } from './manifests.ts';
 export { KEY_ID_FIELD, SECRET_FIELD } from './aws/fields.ts';

@@ -32,12 +32,12 @@ export class RotationPolicy {
     this.interval = interval;
   }
 
-  /** Every 90 days (SPEC: production keys). */
+  /** Every 90 days: the default for production (and staging) keys. */
   static production(): RotationPolicy {
     return new RotationPolicy('production', `${DEFAULT_ROTATION_DAYS.production}d`);
   }
 
-  /** Every 180 days (SPEC: development keys). */
+  /** Every 180 days: the default for development keys. */
   static development(): RotationPolicy {
     return new RotationPolicy('development', `${DEFAULT_ROTATION_DAYS.development}d`);
   }

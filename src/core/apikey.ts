@@ -7,9 +7,10 @@
  * rotation.ts.
  */
 import { z } from 'zod';
+import { DEFAULT_DATA_KEYS } from './data-keys.ts';
 import { parseDuration } from './duration.ts';
 import { BUILTIN_ROLE_IDS } from './permissions.ts';
-import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
+import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, ROTATION_TOKEN_MAX_LENGTH } from './rotation.ts';
 import { Duration, Environment, IpAllowlist, Name, RoleId } from './schemas.ts';
 
 export const API_GROUP = 'keyward.dev';
@@ -17,8 +18,6 @@ export const API_VERSION = 'v1alpha1';
 export const API_KIND = 'ApiKey';
 export const API_PLURAL = 'apikeys';
 
-/** The Secret's data keys unless spec.secret.keys names others (also the JSON fields of the AWS secret). */
-export const DEFAULT_DATA_KEYS = { secret: 'API_KEY', keyId: 'API_KEY_ID' } as const;
 export const DELETION_POLICIES = ['Revoke', 'Retain'] as const;
 export type DeletionPolicy = (typeof DELETION_POLICIES)[number];
 export const DEFAULT_DELETION_POLICY: DeletionPolicy = 'Revoke';
@@ -59,7 +58,7 @@ export const ApiKeyRotationSpec = z.strictObject({
   interval: Duration.optional().meta({
     description: `Rotate this often, e.g. 2160h or 90d (default from environment: ${ENVIRONMENTS.map((e) => `${e} ${DEFAULT_ROTATION_DAYS[e]}d`).join(', ')}).`,
   }),
-  token: z.string().max(253).optional().meta({ description: 'Change it (e.g. in a pull request) to rotate exactly once.' }),
+  token: z.string().max(ROTATION_TOKEN_MAX_LENGTH).optional().meta({ description: 'Change it (e.g. in a pull request) to rotate exactly once.' }),
   overlap: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({ description: 'How long the previous key keeps working after a rotation.' }),
   suspend: z.boolean().default(false).meta({ description: 'Pause scheduled rotation (token changes still rotate).' }),
 });

@@ -8,6 +8,9 @@ export const DEFAULT_ENVIRONMENT: Environment = 'production';
 /** How long a rotated key keeps working beside its successor unless told otherwise (grace period, overlap). */
 export const DEFAULT_ROTATION_OVERLAP = '24h';
 
+/** A rotation token (spec.rotation.token, a tokens file entry): any non-empty string up to this long. */
+export const ROTATION_TOKEN_MAX_LENGTH = 253;
+
 const DAY_MS = 86_400_000;
 
 /** Production keys rotate every 90 days, development keys every 180; staging follows production. An organization may override them (RotationDays). */

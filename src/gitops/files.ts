@@ -6,13 +6,14 @@
  */
 import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { GitopsError, TOKENS_FILE_NAMES, type SourceFile } from './manifests.ts';
+import { ROTATION_TOKENS_FILE_NAMES } from '../core/rotation-tokens.ts';
+import { GitopsError, type SourceFile } from './manifests.ts';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml']);
 const SKIPPED_DIRS = new Set(['node_modules', 'cdktf.out']);
 
 function kindOf(path: string): SourceFile['kind'] | undefined {
-  if (TOKENS_FILE_NAMES.includes(basename(path))) return 'tokens';
+  if ((ROTATION_TOKENS_FILE_NAMES as readonly string[]).includes(basename(path))) return 'tokens';
   if (MANIFEST_EXTENSIONS.has(extname(path).toLowerCase())) return 'manifests';
   return undefined;
 }
@@ -37,7 +38,7 @@ export function collectFiles(paths: string[]): SourceFile[] {
     seen.add(path);
     const kind = kindOf(path);
     if (!kind) {
-      problems.push(`${path}: not a YAML manifest (*.yaml, *.yml) or rotation tokens file (${TOKENS_FILE_NAMES.join(', ')})`);
+      problems.push(`${path}: not a YAML manifest (*.yaml, *.yml) or rotation tokens file (${ROTATION_TOKENS_FILE_NAMES.join(', ')})`);
       return;
     }
     try {

@@ -10,7 +10,6 @@ import { lineOf, parseDocuments } from './yaml-edit.ts';
 /** Maintained by `keyward rotate`: when the manifest last asked for a rotation. */
 export const ROTATED_AT_ANNOTATION = 'keyward.dev/rotated-at';
 
-export const TOKENS_FILE_NAMES = ['keyward-rotation.json', 'keyward-rotation.yaml', 'keyward-rotation.yml'];
 
 export interface SourceFile {
   /** As given or found (relative paths stay relative, for readable messages). */

@@ -6,7 +6,8 @@
  */
 import type { RESTART_KINDS } from '../core/apikey.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
-import { bumpRotationToken, nextRotationToken, parseRotationTokens, ROTATION_TOKEN_MAX_LENGTH } from '../constructs/rotation-tokens.ts';
+import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
+import { bumpRotationToken, nextRotationToken, parseRotationTokens, ROTATION_TOKEN_MAX_LENGTH } from '../core/rotation-tokens.ts';
 import { GitopsError, keyLabel, parseManifestFiles, ROTATED_AT_ANNOTATION, where, type ApiKeyDocument, type SourceFile } from './manifests.ts';
 import { describeSelection, exactNames, isEmptySelection, selects, type Selection } from './selector.ts';
 import { setScalarIn } from './yaml-edit.ts';
@@ -117,7 +118,7 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
       name: key.name,
       previousToken: previous,
       token,
-      overlap: overlap ?? key.spec.rotation?.overlap ?? '24h',
+      overlap: overlap ?? key.spec.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
       overlapMs,
       immediate: overlapMs === 0,
       environment: key.effective.environment,

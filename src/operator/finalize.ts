@@ -4,7 +4,7 @@
  * (Retain); then release the finalizer. An unreachable key service holds the
  * deletion for at most deletionGiveUpMs, never for ever.
  */
-import { effectiveSpec, validateApiKeySpec } from '../core/apikey.ts';
+import { DEFAULT_DELETION_POLICY, effectiveSpec, validateApiKeySpec } from '../core/apikey.ts';
 import { refOf, type ReconcileContext } from './context.ts';
 import { revokeQuietly } from './issue.ts';
 import { done, type ReconcileResult } from './result.ts';
@@ -26,7 +26,8 @@ export class Finalizer {
     this.#ctx.gather.forget(resource);
     if (!(resource.metadata.finalizers ?? []).includes(FINALIZER)) return done();
     const validation = validateApiKeySpec(resource.spec);
-    const policy = validation.ok ? validation.spec.deletionPolicy : 'Revoke';
+    // A spec that cannot be read is treated as the default: revoke, so no key outlives its ApiKey unnoticed.
+    const policy = validation.ok ? validation.spec.deletionPolicy : DEFAULT_DELETION_POLICY;
     const status = resource.status ?? {};
     const uid = resource.metadata.uid;
     if (policy === 'Revoke') {

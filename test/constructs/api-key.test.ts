@@ -115,6 +115,21 @@ describe('ApiKey (Kubernetes)', () => {
       });
     }
 
+    it('props are typed from the ApiKey schema: what it refuses by type is a compile error too (npm run lint)', () => {
+      const { stack } = stackFor('typed');
+      const refused = [
+        // @ts-expect-error environment is one of the schema's environments
+        () => new ApiKey(stack, 'a', { name: 'a', role: 'viewer', environment: 'prod' }),
+        // @ts-expect-error restart kinds are the schema's
+        () => new ApiKey(stack, 'b', { name: 'b', role: 'viewer', consumers: { restartTargets: [{ kind: 'Pod', name: 'x' }] } }),
+        // @ts-expect-error no field the schema lacks
+        () => new ApiKey(stack, 'c', { name: 'c', role: 'viewer', rotation: { overlapp: '1h' } }),
+        // @ts-expect-error deletionPolicy is Revoke or Retain
+        () => new ApiKey(stack, 'd', { name: 'd', role: 'viewer', deletionPolicy: 'Delete' }),
+      ];
+      for (const make of refused) expect(thrown(make)).toBeInstanceOf(KeywardConstructError);
+    });
+
     it('lists every problem at once', () => {
       const { stack } = stackFor('s');
       const error = thrown(() => new ApiKey(stack, 'k', { name: '', role: 'BAD', ipAllowlist: ['nope'], rotation: { interval: 'soon' } }));

@@ -23,8 +23,9 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretRotation } from '@cdktf/provider-aws/lib/secretsmanager-secret-rotation/index.js';
 import { AssetType, DataResource, Fn, TerraformAsset, TerraformOutput, Token, type TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import { validateApiKeySpec } from '../../core/apikey.ts';
-import { DEFAULT_ROTATION_DAYS, type Environment } from '../../core/rotation.ts';
+import type { z } from 'zod';
+import { validateApiKeySpec, type ApiKeyRotationSpec, type ApiKeySpec as ApiKeySpecInput } from '../../core/apikey.ts';
+import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP } from '../../core/rotation.ts';
 import { firstPerField, KeywardConstructError } from '../errors.ts';
 import { RotationPolicy, type AwsRotationRules } from '../rotation-policy.ts';
 import { bundleRotationHandler, DEFAULT_LAMBDA_RUNTIME, HANDLER_ENTRY } from './bundle.ts';
@@ -36,17 +37,13 @@ export interface ApiKeySecretProps {
   readonly description?: string;
   /** Name of the key in the key service. Default: the secret name. */
   readonly displayName?: string;
+  // role, environment, ipAllowlist: typed and checked by the ApiKey schema (src/core/apikey.ts)
   readonly role: string;
-  /** Default production. */
-  readonly environment?: Environment;
-  readonly ipAllowlist?: string[];
-  readonly rotation?: {
-    /** Default: from the environment (production 90 days, development 180). */
+  readonly environment?: ApiKeySpecInput['environment'];
+  readonly ipAllowlist?: ApiKeySpecInput['ipAllowlist'];
+  readonly rotation?: Readonly<Pick<z.input<typeof ApiKeyRotationSpec>, 'token' | 'overlap'>> & {
+    /** Default: from the environment (production and staging 90 days, development 180). */
     readonly policy?: RotationPolicy;
-    /** Change it to rotate exactly once. */
-    readonly token?: string;
-    /** How long the previous key keeps working. Default 24h. */
-    readonly overlap?: string;
   };
   readonly keyService: {
     /** Base URL of the key service as the Lambda reaches it. */
@@ -109,8 +106,8 @@ export class ApiKeySecret extends Construct {
   constructor(scope: Construct, id: string, props: ApiKeySecretProps) {
     super(scope, id);
     const problems: string[] = [];
-    const environment = props.environment ?? 'production';
-    const policy = props.rotation?.policy ?? RotationPolicy.every(`${DEFAULT_ROTATION_DAYS[environment] ?? 90}d`);
+    const environment = props.environment ?? DEFAULT_ENVIRONMENT;
+    const policy = props.rotation?.policy ?? RotationPolicy.every(`${DEFAULT_ROTATION_DAYS[environment]}d`);
 
     if (typeof props.name !== 'string' || props.name.length === 0) problems.push('name: must not be empty');
     else if (!Token.isUnresolved(props.name) && !SECRET_NAME.test(props.name)) problems.push(`name: "${props.name}" must be 1-512 letters, digits or /_+=.@-`);
@@ -234,7 +231,7 @@ export class ApiKeySecret extends Construct {
           KEYWARD_KEY_NAME: parsed.displayName ?? props.name,
           KEYWARD_KEY_ROLE: parsed.role,
           KEYWARD_KEY_ENVIRONMENT: parsed.environment,
-          KEYWARD_ROTATION_OVERLAP: parsed.rotation?.overlap ?? '24h',
+          KEYWARD_ROTATION_OVERLAP: parsed.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
           KEYWARD_KEY_IP_ALLOWLIST: (parsed.ipAllowlist ?? []).join(','),
         },
       },

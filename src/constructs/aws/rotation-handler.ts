@@ -37,6 +37,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { KeywardApiError, KeywardClient, type KeyView } from '../../client/index.ts';
+import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, type Environment } from '../../core/rotation.ts';
 
 import { KEY_ID_FIELD, SECRET_FIELD } from './fields.ts';
 
@@ -59,7 +60,7 @@ export interface RotationConfig {
   adminKeySecretArn: string;
   keyName: string;
   role: string;
-  environment: 'production' | 'staging' | 'development';
+  environment: Environment;
   overlap: string;
   ipAllowlist: string[];
 }
@@ -85,17 +86,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RotationCon
     if (!value) throw new RotationError(`${name} is not set (the ApiKeySecret construct sets it)`);
     return value;
   };
-  const environment = env.KEYWARD_KEY_ENVIRONMENT ?? 'production';
-  if (environment !== 'production' && environment !== 'staging' && environment !== 'development') {
-    throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be production, staging or development, not "${environment}"`);
+  const environment = env.KEYWARD_KEY_ENVIRONMENT ?? DEFAULT_ENVIRONMENT;
+  if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
+    throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be ${ENVIRONMENTS.join(', ')}, not "${environment}"`);
   }
   return {
     url: need('KEYWARD_URL'),
     adminKeySecretArn: need('KEYWARD_ADMIN_KEY_SECRET_ARN'),
     keyName: need('KEYWARD_KEY_NAME'),
     role: need('KEYWARD_KEY_ROLE'),
-    environment,
-    overlap: env.KEYWARD_ROTATION_OVERLAP || '24h',
+    environment: environment as Environment,
+    overlap: env.KEYWARD_ROTATION_OVERLAP || DEFAULT_ROTATION_OVERLAP,
     ipAllowlist: (env.KEYWARD_KEY_IP_ALLOWLIST ?? '').split(',').filter(Boolean),
   };
 }

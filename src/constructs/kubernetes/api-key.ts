@@ -13,57 +13,40 @@
 import { Manifest } from '@cdktf/provider-kubernetes/lib/manifest/index.js';
 import { Construct } from 'constructs';
 import type { ITerraformDependable, TerraformProvider } from 'cdktf';
-import { API_GROUP, API_KIND, API_VERSION, RESTART_KINDS, SecretName, validateApiKeySpec, type ParsedApiKeySpec } from '../../core/apikey.ts';
-import type { Environment } from '../../core/rotation.ts';
+import type { z } from 'zod';
+import { API_GROUP, API_KIND, API_VERSION, ApiKeyRotationSpec, ApiKeySpec, SecretName, validateApiKeySpec, type ParsedApiKeySpec } from '../../core/apikey.ts';
 import { firstPerField, KeywardConstructError } from '../errors.ts';
 import type { RotationPolicy } from '../rotation-policy.ts';
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace. */
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export interface ApiKeyRotationProps {
-  /** A preset or interval (RotationPolicy.production(), .every('30d'), .manual()). Default: from the environment. */
+/** spec.rotation of the ApiKey (fields and defaults: ApiKeyRotationSpec in src/core/apikey.ts), plus a policy preset. */
+export type ApiKeyRotationProps = Readonly<z.input<typeof ApiKeyRotationSpec>> & {
+  /** A preset or interval (RotationPolicy.production(), .every('30d'), .manual()); give it or `interval`. Default: from the environment. */
   readonly policy?: RotationPolicy;
-  /** Same as `policy: RotationPolicy.every(interval)`; give one or the other. */
-  readonly interval?: string;
-  /** Change it to rotate exactly once (e.g. from `readRotationTokens(...)[name]`). */
-  readonly token?: string;
-  /** How long the previous key keeps working after a rotation. Default 24h. */
-  readonly overlap?: string;
-  /** Pause scheduled rotation (token changes still rotate). `RotationPolicy.manual()` sets it. */
-  readonly suspend?: boolean;
-}
+};
 
-export interface ApiKeyProps {
-  // metadata
+/**
+ * The ApiKey's metadata, its spec (typed from the schema the CRD is
+ * generated from: ApiKeySpec in src/core/apikey.ts, whose descriptions
+ * `kubectl explain apikey.spec` shows), and the Terraform settings.
+ */
+export type ApiKeyProps = {
   /** metadata.name of the ApiKey (and the default Secret name). */
   readonly name: string;
   /** Default "default". */
   readonly namespace?: string;
   readonly labels?: Record<string, string>;
   readonly annotations?: Record<string, string>;
-  // spec (mirrors the ApiKey CRD)
-  /** Name of the key in the key service. Default: <namespace>/<name>. */
-  readonly displayName?: string;
-  readonly role: string;
-  /** Default production. */
-  readonly environment?: Environment;
-  readonly ipAllowlist?: string[];
-  readonly secret?: {
-    readonly name?: string;
-    readonly template?: { readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> };
-    readonly keys?: { readonly secret?: string; readonly keyId?: string; readonly previous?: string };
+} & Readonly<Omit<z.input<typeof ApiKeySpec>, 'rotation'>> & {
+    readonly rotation?: ApiKeyRotationProps;
+    // Terraform
+    readonly provider?: TerraformProvider;
+    readonly dependsOn?: ITerraformDependable[];
+    /** Make `apply` wait until the operator reports the key Ready (needs the operator running). Default false. */
+    readonly waitForReady?: boolean;
   };
-  readonly rotation?: ApiKeyRotationProps;
-  readonly consumers?: { readonly restartTargets?: { readonly kind: (typeof RESTART_KINDS)[number]; readonly name: string }[] };
-  /** Revoke (default) revokes the key when the ApiKey is deleted; Retain keeps it. */
-  readonly deletionPolicy?: 'Revoke' | 'Retain';
-  // Terraform
-  readonly provider?: TerraformProvider;
-  readonly dependsOn?: ITerraformDependable[];
-  /** Make `apply` wait until the operator reports the key Ready (needs the operator running). Default false. */
-  readonly waitForReady?: boolean;
-}
 
 export interface ApiKeyManifest {
   apiVersion: string;
@@ -107,12 +90,9 @@ export class ApiKey extends Construct {
       const fromPolicy = rotation.policy?.toSpec() ?? {};
       if (rotation.policy && rotation.interval !== undefined) problems.push('rotation: give either policy or interval, not both');
       if (fromPolicy.suspend && rotation.suspend === false) problems.push('rotation: policy manual() suspends scheduled rotation; suspend: false contradicts it');
-      rotationSpec = {
-        interval: rotation.interval ?? fromPolicy.interval,
-        token: rotation.token,
-        overlap: rotation.overlap,
-        suspend: rotation.suspend ?? fromPolicy.suspend,
-      };
+      // Every other field passes through, so the schema refuses one it does not know.
+      const { policy: _policy, ...fields } = rotation;
+      rotationSpec = { ...fields, interval: rotation.interval ?? fromPolicy.interval, suspend: rotation.suspend ?? fromPolicy.suspend };
     }
     const spec = clean({
       displayName: props.displayName,

@@ -1,6 +1,8 @@
 /**
  * Rotation tokens kept in a small file next to the stack, so a pull request
- * (or `keyward rotate`) bumps one line and the key rotates exactly once.
+ * (or `keyward rotate`) bumps one line and the key rotates exactly once. The
+ * CDKTF constructs read the file (readRotationTokens, in a stack) and the
+ * GitOps tooling edits it (`keyward rotate`), so it lives here, beside both.
  *
  * Format, JSON (`keyward-rotation.json`, the default) or YAML
  * (`keyward-rotation.yaml`), keyed by key name (the ApiKey's `name`, or
@@ -19,9 +21,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Document, isMap, isScalar, parse as parseYaml, parseDocument, Scalar } from 'yaml';
+import { ROTATION_TOKEN_MAX_LENGTH } from './rotation.ts';
 
-export const ROTATION_TOKENS_FILE = 'keyward-rotation.json';
-export const ROTATION_TOKEN_MAX_LENGTH = 253;
+export { ROTATION_TOKEN_MAX_LENGTH };
+/** The names a rotation tokens file may have; the first is the default. */
+export const ROTATION_TOKENS_FILE_NAMES = ['keyward-rotation.json', 'keyward-rotation.yaml', 'keyward-rotation.yml'] as const;
+export const ROTATION_TOKENS_FILE = ROTATION_TOKENS_FILE_NAMES[0];
 
 export type RotationTokens = Record<string, string>;
 export type RotationTokensFormat = 'json' | 'yaml';
