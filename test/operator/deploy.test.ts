@@ -68,6 +68,35 @@ describeControlPlane('deploy/ manifests', (cp) => {
     }
   });
 
+  it('labels: app.kubernetes.io/name: keyward on everything, a component on every part, and selectors that pick exactly their component\'s pods', () => {
+    const COMPONENTS = ['crds', 'operator', 'key-service'];
+    for (const o of rendered) {
+      const labels = o.metadata.labels ?? {};
+      expect(labels['app.kubernetes.io/name'], `${o.kind}/${o.metadata.name}`).toBe('keyward');
+      // The namespace holds every part; everything else is one of them.
+      if (o.kind !== 'Namespace') expect(COMPONENTS, `${o.kind}/${o.metadata.name}`).toContain(labels['app.kubernetes.io/component']);
+    }
+    const podLabels = (component: string) => {
+      const deployment = rendered.find((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === component)!;
+      return deployment.spec.template.metadata.labels;
+    };
+    const selectors: [string, Record<string, string>][] = [];
+    for (const o of rendered) {
+      const component = o.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+      if (o.kind === 'Deployment') {
+        selectors.push([component, o.spec.selector.matchLabels]);
+        for (const term of o.spec.template.spec.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []) selectors.push([component, term.podAffinityTerm.labelSelector.matchLabels]);
+      }
+      if (o.kind === 'PodDisruptionBudget') selectors.push([component, o.spec.selector.matchLabels]);
+      if (o.kind === 'Service') selectors.push([component, o.spec.selector]);
+    }
+    expect(selectors.length).toBeGreaterThanOrEqual(6);
+    for (const [component, selector] of selectors) {
+      expect(selector, component).toEqual({ 'app.kubernetes.io/name': 'keyward', 'app.kubernetes.io/component': component });
+      expect(podLabels(component)).toMatchObject(selector);
+    }
+  });
+
   it('the operator Deployment: 2 replicas with leader election, POD_NAMESPACE, the key file from the Secret, probes on 8081, hardened', () => {
     const deployment = find('Deployment', 'keyward-operator');
     expect(deployment.spec.replicas).toBe(2);
