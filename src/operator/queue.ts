@@ -2,6 +2,9 @@
  * A work queue in the manner of client-go's: each key is processed by one
  * worker at a time; adding a key that is being processed runs it once more
  * afterwards; failures back off exponentially per key; `addAfter` schedules.
+ * (The backoff is client-go's per-item rate limiter, not a retried call: a
+ * failed key goes back to the queue and the workers move on meanwhile, which
+ * a retry helper such as p-retry, awaiting inside one reconcile, would not do.)
  */
 export interface QueueOptions {
   baseDelayMs?: number;

@@ -3,6 +3,9 @@
  * watch errors; this wrapper restarts it with backoff, relists when the watch
  * has been silent too long (a dead connection may never report an error), and
  * reports every object on a periodic resync so time-based work is never missed.
+ * (Failures arrive as events at any time, also long after a start succeeded,
+ * and the backoff resets on 'connect': a restart timer, not a retried promise,
+ * so p-retry does not fit.)
  */
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 
