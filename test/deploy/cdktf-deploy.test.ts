@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeywardClient } from '../../src/client/index.ts';
 import { REPO_ROOT } from '../../src/devcluster/binaries.ts';
-import type { Operator } from '../../src/operator/operator.ts';
+import { operatorLogger, type Operator } from '../../src/operator/operator.ts';
 import { describeControlPlane, type ControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
 import { run as keyward } from '../support/cli-process.ts';
@@ -321,8 +321,9 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       const service = await startTestService();
       const gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
       const operatorLogs: string[] = [];
+      // The operator's own logger, every line as written (debug and up).
       const operator = await startOperator(cp(), service, await operatorKey(service), {
-        log: (level, message, fields) => operatorLogs.push(JSON.stringify({ level, message, ...fields })),
+        logger: operatorLogger('debug', { write: (line: string) => void operatorLogs.push(line) }),
       });
       world = { service, gateway, operator, k: kubeHelpers(cp()), operatorLogs, secrets: new Set() };
     }, 120_000);

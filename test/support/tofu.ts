@@ -5,7 +5,7 @@
 //
 // The toolchain itself (temp dir with bin/tofu or bin/terraform, the provider
 // mirror and the offline CLI config; running the CLI and cdktf-cli) is
-// src/devcluster/tofu.ts.
+// test/support/tofu-toolchain.ts.
 //
 // Skipping, each with one line saying why, and failing instead under CI's
 // switches:
@@ -24,7 +24,7 @@ import { describe, it } from 'vitest';
 import { KUBERNETES_PROVIDER_ENV, TERRAFORM_ENV, resolveTerraform, resolveTofu } from '../../src/devcluster/binaries.ts';
 import { controlPlaneRequired } from './controlplane.ts';
 
-export { createTofuToolchain, describeCliConfig, offlineCliConfig, type TerraformCli, type TofuToolchain, type RunResult } from '../../src/devcluster/tofu.ts';
+export { createTofuToolchain, describeCliConfig, offlineCliConfig, type TerraformCli, type TofuToolchain, type RunResult } from './tofu-toolchain.ts';
 
 function flag(name: string): boolean {
   const v = process.env[name];

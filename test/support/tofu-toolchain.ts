@@ -17,13 +17,13 @@
 // `tofu providers lock`, which asks the origin registry, not the mirror),
 // progress streamed line by line to `log`.
 //
-// Used by the deploy tests (test/support/tofu.ts adapts it to vitest).
+// Test support only (the deploy and tofu-validate suites): test/support/tofu.ts adapts it to vitest.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, providerExecutableName, providerMirrorSubdir, resolveTerraform, resolveTofu, type ProviderPin } from './binaries.ts';
+import { REPO_ROOT, providerExecutableName, providerMirrorSubdir, resolveTerraform, resolveTofu, type ProviderPin } from '../../src/devcluster/binaries.ts';
 
 /** Which Terraform-compatible CLI a toolchain runs (and cdktf-cli's TERRAFORM_BINARY_NAME). */
 export type TerraformCli = 'tofu' | 'terraform';
