@@ -43,8 +43,12 @@ export interface OperatorConfig {
 
 const CONTROLLER = 'apikey';
 
-/** JSON lines on stdout, levels as words ("level":"warn"), as log shippers and bench/operator.ts read them. */
-export const operatorLogger = (level: string, destination?: DestinationStream): Logger =>
+/**
+ * JSON lines, levels as words ("level":"warn"), as log shippers and
+ * bench/operator.ts read them. Written synchronously to stdout: the operator
+ * logs little, and a line must not be lost when the process is killed.
+ */
+export const operatorLogger = (level: string, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger =>
   pino({ name: 'keyward-operator', level, base: undefined, formatters: { level: (label) => ({ level: label }) } }, destination);
 
 export class Operator {

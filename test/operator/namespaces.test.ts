@@ -91,6 +91,8 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
       KUBECONFIG: kubeconfigFile,
       KEYWARD_URL: service.url,
       KEYWARD_API_KEY: revoked,
+      // The start line (which namespaces) is logged at info.
+      KEYWARD_LOG_LEVEL: 'info',
     });
     let exited = false;
     void operator.exited.then(() => (exited = true));
@@ -137,7 +139,8 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
       KUBECONFIG: kubeconfigFile,
       KEYWARD_URL: service.url,
     });
-    await until('the forbidden cluster-wide watch to be logged', async () => /"msg":"ApiKey watch failed; restarting".*forbidden/i.test(unconfined.stdout));
+    const logLines = () => unconfined.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; err?: string });
+    await until('the forbidden cluster-wide watch to be logged', async () => logLines().some((l) => l.msg === 'ApiKey watch failed; restarting' && /forbidden/i.test(l.err ?? '')));
     const ready = await until('/readyz to answer', async () => fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined));
     expect(ready.status).toBe(503);
     expect(await ready.text()).toBe('informers not synced');

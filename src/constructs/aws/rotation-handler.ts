@@ -88,7 +88,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RotationCon
   };
   const environment = env.KEYWARD_KEY_ENVIRONMENT ?? DEFAULT_ENVIRONMENT;
   if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-    throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be ${ENVIRONMENTS.join(', ')}, not "${environment}"`);
+    throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be ${ENVIRONMENTS.slice(0, -1).join(', ')} or ${ENVIRONMENTS.at(-1)}, not "${environment}"`);
   }
   return {
     url: need('KEYWARD_URL'),
