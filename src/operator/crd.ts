@@ -26,7 +26,11 @@ interface CelRule {
 const CEL_RULES: Record<string, CelRule[]> = {
   'spec.displayName': [
     { rule: 'self.trim() == self', message: 'displayName must not start or end with whitespace' },
-    { rule: "!self.matches('[\\\\x00-\\\\x1f\\\\x7f-\\\\x9f\\\\x{2028}\\\\x{2029}]')", message: 'displayName must not contain control characters or line breaks' },
+    // Name's HIDDEN_OR_CONTROL: control, format (bidi, zero-width), surrogate, line and paragraph separator characters.
+    {
+      rule: "!self.matches('[\\\\p{Cc}\\\\p{Cf}\\\\p{Cs}\\\\p{Zl}\\\\p{Zp}]')",
+      message: 'displayName must not contain control characters or line breaks, nor bidi or invisible formatting characters',
+    },
   ],
   'spec.ipAllowlist.items': [{ rule: 'isCIDR(self) || isIP(self)', message: 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8' }],
 };

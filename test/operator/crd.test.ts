@@ -88,6 +88,8 @@ const INVALID: [label: string, spec: Record<string, unknown>, message: RegExp][]
   ['empty display name', { role: 'viewer', displayName: '' }, /spec.displayName/],
   ['display name with a line break', { role: 'viewer', displayName: 'a\nb' }, /control characters/],
   ['display name with spaces around', { role: 'viewer', displayName: ' a ' }, /whitespace/],
+  ['display name with a bidi override', { role: 'viewer', displayName: 'pay\u202Eipa' }, /bidi or invisible/],
+  ['display name with a zero-width space', { role: 'viewer', displayName: 'pay\u200Bments' }, /bidi or invisible/],
   ['bad secret name', { role: 'viewer', secret: { name: 'Payments_Key' } }, /spec.secret.name/],
   ['bad data key', { role: 'viewer', secret: { keys: { secret: 'API KEY' } } }, /spec.secret.keys.secret/],
 ];
