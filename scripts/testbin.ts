@@ -1,13 +1,13 @@
 // npm run testbin — build the pinned test binaries into
 // ~/.cache/keyward/testbin/<key>/, once per family: the control plane (etcd,
 // kube-apiserver, kube-controller-manager, kubectl) and OpenTofu (tofu), from
-// the Go wrapper modules under testbin/, and the hashicorp/kubernetes
+// the Go wrapper modules under testbin/, Helm (helm) likewise, and the hashicorp/kubernetes
 // provider (for `cdktf deploy` end to end), from its upstream source tarball.
 // Each family has its own key and directory, so one family's bump never
 // rebuilds another.
 //
 //   npm run testbin                          build what is missing, print progress
-//   npm run testbin -- --only tofu           one family (controlplane | tofu | kubernetes-provider)
+//   npm run testbin -- --only tofu           one family (controlplane | tofu | kubernetes-provider | helm)
 //   npm run -s testbin -- --print-dir        print only the control-plane directory
 //   npm run -s testbin -- --print-dir=tofu   print only the OpenTofu directory
 //

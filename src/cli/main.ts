@@ -15,10 +15,11 @@ import { orgCommand } from './org.ts';
 import { rotateCommand, rotationCommand } from './rotate.ts';
 import { synthManifestsCommand } from './synth-manifests.ts';
 import { bootstrapCommand, serveCommand } from './serve.ts';
+import { VERSION } from '../version.ts';
 
 const program = new Command('keyward')
   .description('API keys managed as infrastructure')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

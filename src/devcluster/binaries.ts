@@ -31,10 +31,10 @@ export interface PinnedModule {
 }
 
 /** A family of binaries that share a cache directory (and key). */
-export type TestbinFamily = 'controlplane' | 'tofu' | 'kubernetes-provider' | 'prometheus';
+export type TestbinFamily = 'controlplane' | 'tofu' | 'kubernetes-provider' | 'prometheus' | 'helm';
 
 /** Build order: the provider comes after OpenTofu, whose mirror links it. */
-export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu', 'kubernetes-provider', 'prometheus'];
+export const TESTBIN_FAMILIES: readonly TestbinFamily[] = ['controlplane', 'tofu', 'kubernetes-provider', 'prometheus', 'helm'];
 
 /** A pinned module in a wrapper Go module (dependencies locked by the wrapper's go.sum). */
 export interface ModuleSource {
@@ -106,6 +106,20 @@ const kube = (name: string, env: string): TestbinBinary => ({
   ldflags: kubeVersionLdflags,
 });
 
+/**
+ * What Helm's Makefile stamps for a tagged build: the version (no "unreleased"
+ * metadata), a clean tree, and the Kubernetes version its lint and template
+ * assume, from the client-go it links (v0.37.x -> 1.37).
+ */
+function helmLdflags(mod: PinnedModule): string[] {
+  const m = /^v0\.(\d+)\./.exec(pinnedVersion('testbin/helm', 'k8s.io/client-go'));
+  if (!m) throw new Error('testbin/helm/go.mod: unexpected k8s.io/client-go version');
+  const v = 'helm.sh/helm/v3/internal/version';
+  const k8s = [`-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1`, `-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=${m[1]}`];
+  k8s.push(`-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1`, `-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${m[1]}`);
+  return [`-X ${v}.version=${mod.version}`, `-X ${v}.metadata=`, `-X ${v}.gitCommit=`, `-X ${v}.gitTreeState=clean`, ...k8s];
+}
+
 /** The table. Order is build order. */
 export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
   {
@@ -163,6 +177,15 @@ export const TESTBIN_BINARIES: readonly TestbinBinary[] = [
     env: 'TEST_ASSET_PROMTOOL',
     // Prometheus 3.x is published as Go module v0.3MM.P (v0.316.0 is 3.16.0).
     ldflags: (mod) => [`-X github.com/prometheus/common/version.Version=${mod.version.replace(/^v0\.(\d)(\d\d)\.(\d+)$/, (_, major: string, minor: string, patch: string) => `${major}.${Number(minor)}.${patch}`)}`],
+  },
+  {
+    // Helm, for the chart's lint/template/install/upgrade/uninstall suite.
+    name: 'helm',
+    family: 'helm',
+    source: { kind: 'module', wrapper: 'testbin/helm', module: 'helm.sh/helm/v3' },
+    pkg: 'helm.sh/helm/v3/cmd/helm',
+    env: 'TEST_ASSET_HELM',
+    ldflags: helmLdflags,
   },
 ];
 
@@ -447,4 +470,18 @@ export function resolvePromtool(env: NodeJS.ProcessEnv = process.env): { promtoo
     return { looked: `testbin cache (${(err as Error).message})` };
   }
   return isExecutable(looked) ? { promtool: looked, looked } : { looked };
+}
+
+/** Helm (family "helm"): TEST_ASSET_HELM, else the testbin cache; `looked` says where when it is missing. */
+export function resolveHelm(env: NodeJS.ProcessEnv = process.env): { helm?: string; looked: string } {
+  const entry = familyBinaries('helm')[0]!;
+  let file = env[entry.env];
+  if (!file) {
+    try {
+      file = path.join(testbinCacheDir('helm'), entry.name);
+    } catch (err) {
+      return { looked: `testbin cache (${(err as Error).message})` };
+    }
+  }
+  return isExecutable(file) ? { helm: file, looked: file } : { looked: file };
 }

@@ -17,9 +17,9 @@ import { dashboardRouter } from './dashboard.ts';
 import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
+import { VERSION } from '../version.ts';
 
 export { BODY_LIMIT_BYTES } from './body.ts';
-const VERSION = '0.1.0';
 
 export interface AppState {
   ready: boolean;
