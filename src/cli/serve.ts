@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { ServerConfigInput } from '../server/config.ts';
+import { checkBootstrapSecret, parseSecretRef, writeBootstrapSecret as writeBootstrapSecretK8s } from './bootstrap-secret.ts';
 import { printJson, type OutputFormat } from './output.ts';
 
 // The server stack loads only when a command needs it, so `keyward --help` and
@@ -69,14 +70,27 @@ export function serveCommand(): Command {
       new Option('--bootstrap-secret-file <path>', "on an empty store, write the admin secret to this file (mode 600) instead of printing it").env(
         'KEYWARD_BOOTSTRAP_SECRET_FILE',
       ),
+    )
+    .addOption(
+      new Option('--bootstrap-secret-k8s <namespace/name>', 'on an empty store, write the admin secret into this existing Kubernetes Secret (data key "secret")').env(
+        'KEYWARD_BOOTSTRAP_SECRET_K8S',
+      ),
     );
-  storeOptions(serve).action(async (flags: ServeFlags & { bootstrapSecretFile?: string }) => {
+  storeOptions(serve).action(async (flags: ServeFlags & { bootstrapSecretFile?: string; bootstrapSecretK8s?: string }) => {
     const { configFromEnv, resolveConfig, startServer } = await loadServer();
     const config = resolveConfig(configFromEnv(), flagsToConfig(flags), { bootstrapOrganization: 'default' });
     const secretFile = flags.bootstrapSecretFile;
+    const secretRef = flags.bootstrapSecretK8s ? parseSecretRef(flags.bootstrapSecretK8s) : undefined;
+    if (secretRef) await checkBootstrapSecret(secretRef);
+    let bootstrapped: { keyId: string; secret: string } | undefined;
     const running = await startServer(config, {
-      onBootstrap: (result) => (secretFile ? writeBootstrapSecret(secretFile, result) : printBootstrapped(result, 'default')),
+      onBootstrap: (result) => {
+        if (secretRef) bootstrapped = result;
+        else if (secretFile) writeBootstrapSecret(secretFile, result);
+        else printBootstrapped(result, 'default');
+      },
     });
+    if (secretRef && bootstrapped) await writeBootstrapSecretK8s(secretRef, bootstrapped);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

