@@ -79,7 +79,7 @@ async function tarballFiles(): Promise<string[]> {
 it('the tarball: compiled JavaScript with declarations and the built dashboard; no sources, tests or checkout-only fields', async () => {
   expect(path.basename(tarball)).toBe(`keyward-${VERSION}.tgz`);
   const files = await tarballFiles();
-  for (const f of ['package.json', 'README.md', 'dist/cli/bin.js', 'dist/cli/main.js', 'dist/constructs/index.js', 'dist/constructs/index.d.ts', 'dist/client/index.d.ts', 'dist/server/index.js', 'dist/operator/operator.d.ts']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'dist/cli/bin.js', 'dist/cli/main.js', 'dist/constructs/index.js', 'dist/constructs/index.d.ts', 'dist/client/index.d.ts', 'dist/server/index.js', 'dist/operator/operator.d.ts']) {
     expect(files, f).toContain(f);
   }
   expect(files).toContain('dist/dashboard/index.html');
