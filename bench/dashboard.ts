@@ -14,7 +14,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildDashboard, dashboardIsStale } from '../src/server/dashboard.ts';
+import { buildDashboard } from '../scripts/build-dashboard.ts';
+import { dashboardIsStale } from '../src/server/dashboard.ts';
 import { fmt, log, machineInfo, requirePinnedNode, Samples, writeGeneratedSection } from './util.ts';
 
 const DOC = fileURLToPath(new URL('../docs/benchmarks-dashboard.md', import.meta.url));

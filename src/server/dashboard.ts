@@ -1,23 +1,21 @@
 /**
- * The web dashboard at `/`: static assets built by esbuild from
- * src/dashboard into dist/dashboard, served from memory with a strict
+ * The web dashboard at `/`: the assets scripts/build-dashboard.ts bundles
+ * from src/dashboard into dist/dashboard, served from memory with a strict
  * Content-Security-Policy (no inline scripts or styles, same-origin only).
  *
- * A fresh clone needs no prior build: the first request builds the assets
- * when dist/dashboard is missing or older than its sources (well under a
- * second). Concurrent builders (parallel test workers) are safe: every file is
- * written to a temporary name and renamed into place, assets are named by
- * content hash, and the manifest is written last.
+ * A fresh clone needs no prior build: in a checkout (the sources and the
+ * build script are there) the first request builds the assets when
+ * dist/dashboard is missing or older than its sources (well under a second).
+ * An installed package serves the build it ships.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
 
 /** Bump when the build settings or the page template format change. */
-const BUILD_FORMAT = 1;
+export const DASHBOARD_FORMAT = 1;
 
 function findRoot(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
@@ -26,10 +24,12 @@ function findRoot(start: string): string {
   }
 }
 
-const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
-export const DASHBOARD_SOURCE_DIR = join(ROOT, 'src', 'dashboard');
-export const DASHBOARD_OUT_DIR = join(ROOT, 'dist', 'dashboard');
+export const REPOSITORY_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+export const DASHBOARD_SOURCE_DIR = join(REPOSITORY_ROOT, 'src', 'dashboard');
+export const DASHBOARD_OUT_DIR = join(REPOSITORY_ROOT, 'dist', 'dashboard');
+const BUILD_SCRIPT = join(REPOSITORY_ROOT, 'scripts', 'build-dashboard.ts');
 
+/** What a build wrote (manifest.json), read here to serve it and to tell whether it is stale. */
 export interface DashboardManifest {
   format: number;
   builtAt: number;
@@ -47,77 +47,17 @@ const MIME: Record<string, string> = {
 };
 const mimeOf = (file: string): string => MIME[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream';
 
-function writeAtomic(file: string, content: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, content);
-  renameSync(temp, file);
-}
-
-const escapeAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-
-function renderIndex(template: string, manifest: Pick<DashboardManifest, 'script' | 'style'>): string {
-  return template
-    .replace('{{style}}', escapeAttr(`/${manifest.style}`))
-    .replace('{{script}}', escapeAttr(`/${manifest.script}`));
-}
-
-/**
- * Bundles src/dashboard with esbuild into outDir: assets/main-HASH.js,
- * assets/styles-HASH.css, assets/favicon.svg, index.html, manifest.json.
- * `clean` removes assets of earlier builds (the build script does; the server does not,
- * since another process may still be serving them).
- */
-export async function buildDashboard(options: { outDir?: string; clean?: boolean; minify?: boolean } = {}): Promise<DashboardManifest> {
-  const outDir = options.outDir ?? DASHBOARD_OUT_DIR;
-  const esbuild = await import('esbuild');
-  const builtAt = Date.now();
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
-    entryPoints: [join(DASHBOARD_SOURCE_DIR, 'main.ts'), join(DASHBOARD_SOURCE_DIR, 'styles.css')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['chrome111', 'firefox115', 'safari16.4'],
-    minify: options.minify ?? true,
-    legalComments: 'none',
-    charset: 'utf8',
-    write: false,
-    outdir: join(outDir, 'assets'),
-    entryNames: '[name]-[hash]',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  let script = '';
-  let style = '';
-  for (const file of result.outputFiles) {
-    const rel = relative(outDir, file.path).split('\\').join('/');
-    if (rel.endsWith('.js')) script = rel;
-    if (rel.endsWith('.css')) style = rel;
-    writeAtomic(file.path, file.contents);
-  }
-  if (!script || !style) throw new Error('esbuild produced no script or stylesheet for the dashboard');
-  writeAtomic(join(outDir, 'assets', 'favicon.svg'), readFileSync(join(DASHBOARD_SOURCE_DIR, 'favicon.svg')));
-  const template = readFileSync(join(DASHBOARD_SOURCE_DIR, 'index.html'), 'utf8');
-  writeAtomic(join(outDir, 'index.html'), renderIndex(template, { script, style }));
-  const inputs = [
-    ...Object.keys(result.metafile.inputs),
-    relative(ROOT, join(DASHBOARD_SOURCE_DIR, 'index.html')),
-    relative(ROOT, join(DASHBOARD_SOURCE_DIR, 'favicon.svg')),
-  ].map((p) => p.split('\\').join('/'));
-  const manifest: DashboardManifest = { format: BUILD_FORMAT, builtAt, inputs, script, style };
-  writeAtomic(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  if (options.clean) {
-    const keep = new Set([basename(script), basename(style), 'favicon.svg']);
-    for (const name of readdirSync(join(outDir, 'assets'))) if (!keep.has(name)) rmSync(join(outDir, 'assets', name), { force: true });
-  }
-  return manifest;
+/** Runs the build script in this process (a checkout only: the script is not shipped). */
+async function buildAssets(outDir: string): Promise<void> {
+  if (!existsSync(BUILD_SCRIPT)) throw new Error(`no dashboard build in ${outDir}`);
+  const script = (await import(pathToFileURL(BUILD_SCRIPT).href)) as { buildDashboard(options: { outDir: string }): Promise<unknown> };
+  await script.buildDashboard({ outDir });
 }
 
 function readManifest(outDir: string): DashboardManifest | undefined {
   try {
     const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as DashboardManifest;
-    return manifest.format === BUILD_FORMAT ? manifest : undefined;
+    return manifest.format === DASHBOARD_FORMAT ? manifest : undefined;
   } catch {
     return undefined;
   }
@@ -130,7 +70,7 @@ export function dashboardIsStale(outDir = DASHBOARD_OUT_DIR): boolean {
   if (!existsSync(DASHBOARD_SOURCE_DIR)) return false;
   for (const input of manifest.inputs) {
     try {
-      if (statSync(join(ROOT, input)).mtimeMs > manifest.builtAt) return true;
+      if (statSync(join(REPOSITORY_ROOT, input)).mtimeMs > manifest.builtAt) return true;
     } catch {
       return true;
     }
@@ -221,7 +161,7 @@ export function dashboardRouter(options: DashboardOptions = {}): express.Router 
   let loading: Promise<LoadedDashboard> | undefined;
   let checkedAt = 0;
   const ensure = async (): Promise<LoadedDashboard> => {
-    if (build && dashboardIsStale(outDir)) await buildDashboard({ outDir });
+    if (build && dashboardIsStale(outDir)) await buildAssets(outDir);
     return loadDashboard(outDir);
   };
   const dashboard = (recheck: boolean): Promise<LoadedDashboard> => {

@@ -7,7 +7,8 @@ import express from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
 import { niceScale, stackBars, summarizeUsage } from '../../src/dashboard/chart.ts';
 import { describeChanges, filterKeys, lastDays, relativeTime, rotationDue, slugify, unusedFor30Days } from '../../src/dashboard/format.ts';
-import { buildDashboard, DASHBOARD_SOURCE_DIR, dashboardIsStale, dashboardRouter, type DashboardManifest } from '../../src/server/dashboard.ts';
+import { buildDashboard } from '../../scripts/build-dashboard.ts';
+import { DASHBOARD_SOURCE_DIR, dashboardIsStale, dashboardRouter, type DashboardManifest } from '../../src/server/dashboard.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
