@@ -1,53 +1,53 @@
 /**
- * Typed client for the keyward /v1 API (fetch-based). Used by the CLI, the
- * tests, the operator and the rotation Lambda. Errors arrive as
- * KeywardApiError carrying the service's code and hint.
+ * Typed client for the keyward /v1 API (fetch-based), derived from the route
+ * table (src/core/api.ts) in the manner of Hono's `hc<typeof app>`: one
+ * method per operation, named by its operationId, taking the path parameters
+ * in path order and then the body (or the query), and resolving to the
+ * operation's response. Nothing here spells a path or a body: a change in the
+ * table changes these signatures, and every caller that no longer fits fails
+ * to compile.
+ *
+ *   await client.getKey(id);                       // GET /v1/keys/:id
+ *   await client.rotateKey(id, { gracePeriod: '1h' });
+ *   await client.listKeys({ status: 'all' });
+ *
+ * Used by the CLI, the dashboard, the operator, the rotation Lambda and the
+ * tests. Errors arrive as KeywardApiError carrying the service's code and
+ * hint. The table is free of zod at run time, so this module bundles small.
  */
-import type { z } from 'zod';
-import type * as schemas from '../core/schemas.ts';
+import { API, OPERATION_IDS, pathParamNames, type Api, type BodyInput, type OperationId, type PathParamNames, type QueryInput, type Result } from '../core/api.ts';
 
-type Out<T extends z.ZodType> = z.output<T>;
-export type KeyView = Out<typeof schemas.KeyView>;
-export type CreatedKey = Out<typeof schemas.CreatedKey>;
-export type RotatedKey = Out<typeof schemas.RotatedKey>;
-export type KeyList = Out<typeof schemas.KeyList>;
-export type Role = Out<typeof schemas.Role>;
-export type Permission = Out<typeof schemas.Permission>;
-export type VerifyResult = Out<typeof schemas.VerifyResult>;
-export type WhoAmI = Out<typeof schemas.WhoAmI>;
-export type OrganizationView = Out<typeof schemas.OrganizationView>;
-export type IpAllowlistView = Out<typeof schemas.IpAllowlistView>;
-export type UsageView = Out<typeof schemas.UsageView>;
-export type AuditEvent = Out<typeof schemas.AuditEventView>;
-export type AuditPage = Out<typeof schemas.AuditPage>;
-export type {
-  AuditQuery,
-  CreateKeyBody,
-  CreatePermissionBody,
-  CreateRoleBody,
-  ListKeysQuery,
-  PutIpAllowlistBody,
-  RotateKeyBody,
-  UpdateKeyBody,
-  UpdateOrganizationBody,
-  UpdateRoleBody,
-  UsageQuery,
-  VerifyBody,
-} from '../core/schemas.ts';
-import type {
-  AuditQuery,
-  CreateKeyBody,
-  CreatePermissionBody,
-  CreateRoleBody,
-  ListKeysQuery,
-  PutIpAllowlistBody,
-  RotateKeyBody,
-  UpdateKeyBody,
-  UpdateOrganizationBody,
-  UpdateRoleBody,
-  UsageQuery,
-  VerifyBody,
-} from '../core/schemas.ts';
+export type { BodyInput, OperationId, QueryInput, Result } from '../core/api.ts';
+
+export type KeyView = Result<'getKey'>;
+export type CreatedKey = Result<'createKey'>;
+export type RotatedKey = Result<'rotateKey'>;
+export type KeyList = Result<'listKeys'>;
+export type Role = Result<'getRole'>;
+export type PermissionView = Result<'createPermission'>;
+export type VerifyResult = Result<'verifyKey'>;
+export type WhoAmI = Result<'whoami'>;
+export type OrganizationView = Result<'getOrganization'>;
+export type IpAllowlistView = Result<'getIpAllowlist'>;
+export type UsageView = Result<'getUsage'>;
+export type AuditPage = Result<'listAuditLog'>;
+export type AuditEvent = AuditPage['items'][number];
+export type CreateKeyBody = BodyInput<'createKey'>;
+export type VerifyBody = BodyInput<'verifyKey'>;
+export type ListKeysQuery = NonNullable<QueryInput<'listKeys'>>;
+export type AuditQuery = NonNullable<QueryInput<'listAuditLog'>>;
+
+/** An argument that may be left out when an empty object would do. */
+type Input<T> = [T] extends [undefined] ? [] : {} extends T ? [input?: T] : [input: T];
+type Strings<Names extends readonly string[]> = { [I in keyof Names]: string };
+/** The arguments of an operation: its path parameters (strings, in path order), then its body, then its query. */
+export type OperationArgs<K extends OperationId> = [
+  ...Strings<PathParamNames<Api[K]['path']>>,
+  ...Input<BodyInput<K>>,
+  ...Input<QueryInput<K>>,
+];
+/** One method per operation of the route table. */
+export type Operations = { [K in OperationId]: (...args: OperationArgs<K>) => Promise<Result<K>> };
 
 const queryString = (query: object): string => {
   const params = new URLSearchParams();
@@ -84,13 +84,19 @@ export interface ClientOptions {
   apiKey: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Sees every refusal before the call rejects with it (the dashboard signs out when its key stops working). */
+  onApiError?: (error: KeywardApiError) => void;
 }
+
+// The methods are added to the prototype from the route table (below).
+export interface KeywardClient extends Operations {}
 
 export class KeywardClient {
   readonly url: string;
   readonly #apiKey: string;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
+  readonly #onApiError: ((error: KeywardApiError) => void) | undefined;
 
   constructor(options: ClientOptions) {
     // HTTP trims spaces around header values, which would hide a key copied with a stray newline: say so here.
@@ -101,9 +107,29 @@ export class KeywardClient {
     this.#apiKey = options.apiKey;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#fetch = options.fetch ?? fetch;
+    this.#onApiError = options.onApiError;
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  static {
+    for (const operationId of OPERATION_IDS) {
+      const route = API[operationId];
+      const names = pathParamNames(route.path);
+      const takesBody = 'body' in route;
+      const takesQuery = 'query' in route;
+      Object.defineProperty(KeywardClient.prototype, operationId, {
+        value(this: KeywardClient, ...args: unknown[]) {
+          let path: string = route.path;
+          for (const [i, name] of names.entries()) path = path.replace(`:${name}`, encodeURIComponent(String(args[i])));
+          const rest = args.slice(names.length);
+          const body = takesBody ? (rest.shift() ?? {}) : undefined;
+          const query = takesQuery ? rest.shift() : undefined;
+          return this.#request(route.method, path + queryString(query ?? {}), body);
+        },
+      });
+    }
+  }
+
+  async #request(method: string, path: string, body: unknown): Promise<unknown> {
     let response: Response;
     try {
       response = await this.#fetch(this.url + path, {
@@ -118,40 +144,35 @@ export class KeywardClient {
     } catch (error) {
       throw new KeywardUnreachableError(this.url, error);
     }
-    if (response.status === 204) return undefined as T;
+    if (response.status === 204) return undefined;
     const text = await response.text();
     let parsed: unknown;
     try {
       parsed = text.length > 0 ? JSON.parse(text) : undefined;
     } catch {
-      throw new KeywardApiError(response.status, 'UNEXPECTED_RESPONSE', `${method} ${path}: the response is not JSON (HTTP ${response.status})`, 'Check the service URL.');
+      throw this.#refused(new KeywardApiError(response.status, 'UNEXPECTED_RESPONSE', `${method} ${path}: the response is not JSON (HTTP ${response.status})`, 'Check the service URL.'));
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string; hint?: string; details?: unknown } })?.error;
-      throw new KeywardApiError(
-        response.status,
-        error?.code ?? 'UNEXPECTED_RESPONSE',
-        error?.message ?? `HTTP ${response.status}`,
-        error?.hint ?? 'Check the service URL.',
-        error?.details,
+      throw this.#refused(
+        new KeywardApiError(
+          response.status,
+          error?.code ?? 'UNEXPECTED_RESPONSE',
+          error?.message ?? `HTTP ${response.status}`,
+          error?.hint ?? 'Check the service URL.',
+          error?.details,
+        ),
       );
     }
-    return parsed as T;
+    return parsed;
   }
 
-  whoami(): Promise<WhoAmI> {
-    return this.request('GET', '/v1/whoami');
+  #refused(error: KeywardApiError): KeywardApiError {
+    this.#onApiError?.(error);
+    return error;
   }
 
-  createKey(body: CreateKeyBody): Promise<CreatedKey> {
-    return this.request('POST', '/v1/keys', body);
-  }
-
-  listKeys(query: ListKeysQuery = {}): Promise<KeyList> {
-    return this.request('GET', `/v1/keys${queryString(query)}`);
-  }
-
-  /** Follows cursors to the end. */
+  /** Every key the query selects, following cursors to the end. */
   async *allKeys(query: Omit<ListKeysQuery, 'cursor'> = {}): AsyncGenerator<KeyView> {
     let cursor: string | undefined;
     do {
@@ -161,79 +182,11 @@ export class KeywardClient {
     } while (cursor);
   }
 
-  getKey(id: string): Promise<KeyView> {
-    return this.request('GET', `/v1/keys/${encodeURIComponent(id)}`);
-  }
-
-  updateKey(id: string, body: UpdateKeyBody): Promise<KeyView> {
-    return this.request('PATCH', `/v1/keys/${encodeURIComponent(id)}`, body);
-  }
-
-  revokeKey(id: string): Promise<KeyView> {
-    return this.request('DELETE', `/v1/keys/${encodeURIComponent(id)}`);
-  }
-
-  rotateKey(id: string, body: RotateKeyBody = {}): Promise<RotatedKey> {
-    return this.request('POST', `/v1/keys/${encodeURIComponent(id)}/rotate`, body);
-  }
-
-  verify(body: VerifyBody): Promise<VerifyResult> {
-    return this.request('POST', '/v1/verify', body);
-  }
-
-  listRoles(): Promise<{ items: Role[] }> {
-    return this.request('GET', '/v1/roles');
-  }
-
-  createRole(body: CreateRoleBody): Promise<Role> {
-    return this.request('POST', '/v1/roles', body);
-  }
-
-  updateRole(id: string, body: UpdateRoleBody): Promise<Role> {
-    return this.request('PATCH', `/v1/roles/${encodeURIComponent(id)}`, body);
-  }
-
-  deleteRole(id: string): Promise<void> {
-    return this.request('DELETE', `/v1/roles/${encodeURIComponent(id)}`);
-  }
-
-  listPermissions(): Promise<{ items: Permission[] }> {
-    return this.request('GET', '/v1/permissions');
-  }
-
-  createPermission(body: CreatePermissionBody): Promise<Permission> {
-    return this.request('POST', '/v1/permissions', body);
-  }
-
-  getOrganization(): Promise<OrganizationView> {
-    return this.request('GET', '/v1/organization');
-  }
-
-  updateOrganization(body: UpdateOrganizationBody): Promise<OrganizationView> {
-    return this.request('PATCH', '/v1/organization', body);
-  }
-
-  getIpAllowlist(): Promise<IpAllowlistView> {
-    return this.request('GET', '/v1/ip-allowlist');
-  }
-
-  putIpAllowlist(body: PutIpAllowlistBody): Promise<IpAllowlistView> {
-    return this.request('PUT', '/v1/ip-allowlist', body);
-  }
-
-  usage(query: UsageQuery = {}): Promise<UsageView> {
-    return this.request('GET', `/v1/usage${queryString(query)}`);
-  }
-
-  auditLog(query: AuditQuery = {}): Promise<AuditPage> {
-    return this.request('GET', `/v1/audit-log${queryString(query)}`);
-  }
-
   /** The whole audit log (newest first), following cursors. */
   async *allAuditEvents(query: Omit<AuditQuery, 'cursor'> = {}): AsyncGenerator<AuditEvent> {
     let cursor: string | undefined;
     do {
-      const page = await this.auditLog({ limit: 1000, ...query, ...(cursor ? { cursor } : {}) });
+      const page = await this.listAuditLog({ limit: 1000, ...query, ...(cursor ? { cursor } : {}) });
       yield* page.items;
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

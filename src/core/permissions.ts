@@ -20,7 +20,8 @@ export const BUILTIN_PERMISSIONS = {
   'metrics.view': "Read the service's Prometheus metrics (/metrics on the main port)",
 } as const;
 
-export type BuiltinPermission = keyof typeof BUILTIN_PERMISSIONS;
+/** A permission of keyward's own: what routes require and built-in roles grant, so a typo is a type error. */
+export type Permission = keyof typeof BUILTIN_PERMISSIONS;
 
 /** Grants every permission, including ones an organization defines later. */
 export const ALL_PERMISSIONS = '*';
@@ -37,35 +38,28 @@ export interface RoleDefinition {
   builtin: boolean;
 }
 
+const builtin = (id: string, name: string, description: string, permissions: readonly (Permission | typeof ALL_PERMISSIONS)[]): RoleDefinition => ({
+  id,
+  name,
+  description,
+  permissions: [...permissions],
+  builtin: true,
+});
+
 export const BUILTIN_ROLES: readonly RoleDefinition[] = [
-  {
-    id: 'admin',
-    name: 'Admin',
-    description: 'Everything, including roles and organization settings.',
-    permissions: [ALL_PERMISSIONS],
-    builtin: true,
-  },
-  {
-    id: 'key-manager',
-    name: 'Key manager',
-    description: 'Creates, edits, rotates and revokes keys; cannot manage roles.',
-    permissions: ['api.key.create', 'api.key.view', 'api.key.update', 'api.key.delete', 'api.key.rotate', 'role.view', 'usage.view', 'org.view'],
-    builtin: true,
-  },
-  {
-    id: 'viewer',
-    name: 'Viewer',
-    description: 'Read-only access to keys, roles and usage.',
-    permissions: ['api.key.view', 'role.view', 'usage.view', 'org.view'],
-    builtin: true,
-  },
-  {
-    id: 'verifier',
-    name: 'Verifier',
-    description: 'For API gateways: verifies presented keys, nothing else.',
-    permissions: ['api.key.verify'],
-    builtin: true,
-  },
+  builtin('admin', 'Admin', 'Everything, including roles and organization settings.', [ALL_PERMISSIONS]),
+  builtin('key-manager', 'Key manager', 'Creates, edits, rotates and revokes keys; cannot manage roles.', [
+    'api.key.create',
+    'api.key.view',
+    'api.key.update',
+    'api.key.delete',
+    'api.key.rotate',
+    'role.view',
+    'usage.view',
+    'org.view',
+  ]),
+  builtin('viewer', 'Viewer', 'Read-only access to keys, roles and usage.', ['api.key.view', 'role.view', 'usage.view', 'org.view']),
+  builtin('verifier', 'Verifier', 'For API gateways: verifies presented keys, nothing else.', ['api.key.verify']),
 ];
 
 const BUILTIN_ROLE_BY_ID = new Map(BUILTIN_ROLES.map((role) => [role.id, role]));
@@ -82,7 +76,7 @@ export const ALL_GRANTING_ROLE_IDS: readonly string[] = BUILTIN_ROLES.filter((ro
 export const grantsEverything = (roleId: string): boolean => ALL_GRANTING_ROLE_IDS.includes(roleId);
 
 export const builtinRole = (id: string): RoleDefinition | undefined => BUILTIN_ROLE_BY_ID.get(id);
-export const isBuiltinPermission = (name: string): name is BuiltinPermission => Object.hasOwn(BUILTIN_PERMISSIONS, name);
+export const isBuiltinPermission = (name: string): name is Permission => Object.hasOwn(BUILTIN_PERMISSIONS, name);
 export const isReservedPermissionName = (name: string): boolean =>
   (RESERVED_PERMISSION_NAMESPACES as readonly string[]).includes(name.split('.')[0] ?? '');
 
@@ -96,7 +90,8 @@ export function missingPermissions(granted: readonly string[], wanted: readonly 
   return wanted.filter((permission) => !granted.includes(permission));
 }
 
-export function requirePermission(granted: readonly string[], permission: string): void {
+/** The one check of what a route (or /metrics) requires; the executor runs it from the route table. */
+export function requirePermission(granted: readonly string[], permission: Permission): void {
   if (!holds(granted, permission)) {
     throw new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${permission}".`, {
       details: { required: permission },

@@ -29,8 +29,13 @@ export type RotationDays = Partial<Record<Environment, number>>;
  */
 export const DEFAULT_MAX_GRACE_PERIOD = '7d';
 
+/** Days between rotations in an environment: the organization's setting, else the default. */
+export function rotationDays(environment: Environment, overrides: RotationDays = {}): number {
+  return overrides[environment] ?? DEFAULT_ROTATION_DAYS[environment];
+}
+
 export function rotationIntervalMs(environment: Environment, overrides: RotationDays = {}): number {
-  return (overrides[environment] ?? DEFAULT_ROTATION_DAYS[environment]) * DAY_MS;
+  return rotationDays(environment, overrides) * DAY_MS;
 }
 
 export function rotationDueAt(createdAt: Date, environment: Environment, overrides: RotationDays = {}): Date {

@@ -1,6 +1,8 @@
 /**
  * One schema per request and response: the server validates with it, the
- * OpenAPI document is generated from it, the client takes its types from it.
+ * OpenAPI document is generated from it (each exported name is a named
+ * component there), the client takes its types from it. The route table
+ * (api.ts) names which schema each operation takes and returns.
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, isDuration } from './duration.ts';
@@ -121,9 +123,6 @@ export const UpdateKeyBody = z
   .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined, 'send name and/or role (or ipAllowlist)');
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
-/** Fields a client may try to edit but never can. */
-export const IMMUTABLE_KEY_FIELDS = ['id', 'keyId', 'secret', 'hint', 'organizationId', 'createdAt', 'status'] as const;
-
 export const RotateKeyBody = z.strictObject({
   gracePeriod: Duration.default('24h').meta({
     description: 'How long the old key keeps working (0 = stops now). Default 24h.',
@@ -225,7 +224,12 @@ export const Role = z.object({
   builtin: z.boolean(),
 });
 
-export const Permission = z.object({ name: z.string(), description: z.string(), builtin: z.boolean() });
+export const RoleList = z.object({ items: z.array(Role) });
+
+/** An entry of the permission catalog: keyward's own (builtin) or the organization's. */
+export const PermissionView = z.object({ name: z.string(), description: z.string(), builtin: z.boolean() });
+
+export const PermissionList = z.object({ items: z.array(PermissionView) });
 
 export const VerifyResult = z.object({
   valid: z.boolean(),
@@ -265,9 +269,6 @@ export const OrganizationView = z.object({
   maxGracePeriod: z.string().meta({ description: 'Longest grace period a rotation may give; set by the service operator, like the plan' }),
   createdAt: z.string(),
 });
-
-/** Organization settings only whoever runs the service may change (`keyward org …`): an organization never raises its own limits. */
-export const OPERATOR_ORGANIZATION_FIELDS = ['plan', 'maxGracePeriod'] as const;
 
 export const UpdateOrganizationBody = z
   .strictObject({

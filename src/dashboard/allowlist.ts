@@ -10,7 +10,7 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 const isAddress = (entry: string, ip: string) => entry === ip || entry === `${ip}/32` || entry === `${ip}/128`;
 
 export function AllowlistTab({ ctx }: { ctx: Ctx }) {
-  const loaded = useAsync(() => ctx.api.allowlist(), []);
+  const loaded = useAsync(() => ctx.api.getIpAllowlist(), []);
   const [entries, setEntries] = useState<string[]>([]);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -37,7 +37,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
     setBusy(true);
     setError(null);
     try {
-      const result = await ctx.api.saveAllowlist(entries, force);
+      const result = await ctx.api.putIpAllowlist(force ? { entries, force: true } : { entries });
       setLockout(null);
       loaded.setData(result);
       ctx.announce(result.entries.length === 0 ? 'IP allowlist cleared: keys work from any address.' : `IP allowlist saved: ${result.entries.length} entries.`);

@@ -16,7 +16,7 @@ export function AuditTab({ ctx }: { ctx: Ctx }) {
   useEffect(() => {
     let live = true;
     setError(null);
-    ctx.api.auditLog({ limit: 50 }).then(
+    ctx.api.listAuditLog({ limit: 50 }).then(
       (page) => {
         if (!live) return;
         setItems(page.items);
@@ -32,7 +32,7 @@ export function AuditTab({ ctx }: { ctx: Ctx }) {
   const more = async () => {
     setMoreError(null);
     try {
-      const page = await ctx.api.auditLog({ limit: 50, cursor });
+      const page = await ctx.api.listAuditLog({ limit: 50, ...(cursor ? { cursor } : {}) });
       setItems((list) => [...(list ?? []), ...page.items]);
       setCursor(page.nextCursor);
     } catch (e) {

@@ -1,10 +1,12 @@
 /** What every tab gets from the signed-in shell. */
+import type { Permission } from '../core/permissions.ts';
+import { rotationDays, type Environment } from '../core/rotation.ts';
 import type { Api, Organization, Role, WhoAmI } from './api.ts';
 
 export interface Ctx {
   api: Api;
   me: WhoAmI;
-  can: (permission: string) => boolean;
+  can: (permission: Permission) => boolean;
   /** Roles of the organization (null when they could not be listed). */
   roles: Role[] | null;
   reloadRoles: () => void;
@@ -18,16 +20,6 @@ export interface Ctx {
   signOut: (reason?: unknown) => void;
 }
 
-export const BUILTIN_ROLE_IDS = ['admin', 'key-manager', 'viewer', 'verifier'];
-export const ENVIRONMENTS = ['production', 'staging', 'development'] as const;
-export const ROTATION_HINT: Record<string, string> = {
-  production: 'Rotation due every 90 days.',
-  staging: 'Rotation due every 90 days.',
-  development: 'Rotation due every 180 days.',
-};
-
-/** Permissions the role holds that the signed-in key does not (a create/edit with it would be refused). */
-export function exceeds(role: Role, held: readonly string[]): string[] {
-  if (held.includes('*')) return [];
-  return role.permissions.filter((p) => !held.includes(p));
-}
+/** Days between rotations of a key in this environment, as the organization set them (the defaults until its settings are loaded). */
+export const rotationDaysIn = (org: Ctx['org'], environment: Environment): number =>
+  rotationDays(environment, typeof org === 'object' && org !== null ? org.rotationDays : {});

@@ -2,7 +2,9 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { KeywardApiError, type KeyView, type Role } from './api.ts';
-import { BUILTIN_ROLE_IDS, ENVIRONMENTS, exceeds, ROTATION_HINT, type Ctx } from './context.ts';
+import { BUILTIN_ROLES, missingPermissions } from '../core/permissions.ts';
+import { ENVIRONMENTS, type Environment } from '../core/rotation.ts';
+import { rotationDaysIn, type Ctx } from './context.ts';
 import { filterKeys, formatDate, formatDateTime, relativeTime, rotationDue, unusedFor30Days, type Attention, type KeyQuery } from './format.ts';
 import { Badge, CopyButton, Dialog, ErrorBox, Loading, SecretReveal } from './ui.ts';
 
@@ -25,9 +27,9 @@ const GRACE_PERIODS: [string, string][] = [
 function RoleOptions({ ctx, current }: { ctx: Ctx; current?: string }) {
   const roles: Role[] =
     ctx.roles ??
-    [...new Set([...BUILTIN_ROLE_IDS, ...(current ? [current] : [])])].map((id) => ({ id, name: id, description: '', permissions: [], builtin: true }));
+    [...new Set([...BUILTIN_ROLES.map((r) => r.id), ...(current ? [current] : [])])].map((id) => ({ id, name: id, description: '', permissions: [], builtin: true }));
   return roles.map((role) => {
-    const missing = exceeds(role, ctx.me.permissions);
+    const missing = missingPermissions(ctx.me.permissions, role.permissions);
     const label = `${role.name}${role.name.toLowerCase() === role.id ? '' : ` (${role.id})`}${role.builtin ? '' : ' · custom'}`;
     return h(
       'option',
@@ -47,7 +49,7 @@ function roleDescription(ctx: Ctx, roleId: string): string {
 function CreateKeyDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose: () => void; onCreated: (key: KeyView) => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState('');
-  const [environment, setEnvironment] = useState<string>('production');
+  const [environment, setEnvironment] = useState<Environment>('production');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   // The secret lives here, and only until "I have copied it".
@@ -105,10 +107,10 @@ function CreateKeyDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose: () =>
       h('label', { for: 'create-environment' }, 'Environment'),
       h(
         'select',
-        { id: 'create-environment', value: environment, 'aria-describedby': 'create-env-help', onChange: (e: Event) => setEnvironment((e.target as HTMLSelectElement).value) },
+        { id: 'create-environment', value: environment, 'aria-describedby': 'create-env-help', onChange: (e: Event) => setEnvironment((e.target as HTMLSelectElement).value as Environment) },
         ENVIRONMENTS.map((env) => h('option', { key: env, value: env }, env)),
       ),
-      h('p', { id: 'create-env-help', class: 'help' }, `Use a separate key per environment. ${ROTATION_HINT[environment] ?? ''}`),
+      h('p', { id: 'create-env-help', class: 'help' }, `Use a separate key per environment. Rotation due every ${rotationDaysIn(ctx.org, environment)} days.`),
       h(ErrorBox, { error, title: 'The key was not created' }),
       h(
         'div',
@@ -370,9 +372,9 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
   useEffect(() => {
     let live = true;
     const load = async () => {
-      const filters = query.attention === 'rotation-due' ? { rotationDue: true } : query.attention === 'unused' ? { unusedFor: '30d' } : {};
+      const filters = query.attention === 'rotation-due' ? { rotationDue: 'true' as const } : query.attention === 'unused' ? { unusedFor: '30d' } : {};
       try {
-        const list = await ctx.api.listKeys(filters);
+        const list = await ctx.api.keysUpTo(filters);
         if (live) {
           setKeys(list);
           setServerFiltered(query.attention !== 'all');
@@ -381,7 +383,7 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
       } catch (e) {
         // An older service without the attention filters: filter here instead.
         if (query.attention !== 'all' && e instanceof KeywardApiError && e.code === 'VALIDATION_FAILED') {
-          const list = await ctx.api.listKeys();
+          const list = await ctx.api.keysUpTo();
           if (live) {
             setKeys(list);
             setServerFiltered(false);
@@ -493,7 +495,7 @@ export function KeysTab({ ctx }: { ctx: Ctx }) {
             ),
           )
         : null,
-    h('p', { class: 'help' }, 'Revoked and expired keys leave this table; they stay in the audit log. Rotate production keys every 90 days, development keys every 180.'),
+    h('p', { class: 'help' }, `Revoked and expired keys leave this table; they stay in the audit log. Rotate ${ENVIRONMENTS.map((env) => `${env} keys every ${rotationDaysIn(ctx.org, env)} days`).join(', ')}.`),
     dialog?.kind === 'create'
       ? h(CreateKeyDialog, {
           ctx,

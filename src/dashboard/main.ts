@@ -3,6 +3,7 @@ import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AllowlistTab } from './allowlist.ts';
 import { ERROR_CATALOG } from '../core/errors.ts';
+import type { Permission } from '../core/permissions.ts';
 import { Api, grants, isNotAvailable, KeywardApiError, session, type Organization, type Role, type WhoAmI } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
@@ -14,7 +15,7 @@ import { UsageTab } from './usage.ts';
 interface Tab {
   id: string;
   label: string;
-  permission: string;
+  permission: Permission;
   view: ComponentType<{ ctx: Ctx }>;
 }
 
@@ -93,7 +94,7 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
   const [rolesTick, setRolesTick] = useState(0);
   const [orgTick, setOrgTick] = useState(0);
   const api = useMemo(() => new Api(secret, (error) => signOut(error)), [secret]);
-  const can = useCallback((p: string) => grants(me.permissions, p), [me]);
+  const can = useCallback((p: Permission) => grants(me.permissions, p), [me]);
   const mainRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
@@ -107,11 +108,11 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
   }, []);
   useEffect(() => {
     if (!can('role.view')) return setRoles(null);
-    api.listRoles().then(setRoles, () => setRoles(null));
+    api.listRoles().then((roles) => setRoles(roles.items), () => setRoles(null));
   }, [rolesTick, me]);
   useEffect(() => {
     if (!can('org.view')) return setOrg(null);
-    api.organization().then(setOrg, (e: unknown) => setOrg(isNotAvailable(e) ? 'unavailable' : null));
+    api.getOrganization().then(setOrg, (e: unknown) => setOrg(isNotAvailable(e) ? 'unavailable' : null));
   }, [orgTick, me]);
 
   const ctx: Ctx = {

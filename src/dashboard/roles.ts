@@ -1,13 +1,14 @@
 /** Roles tab: built-in and custom roles; define or change a custom role with a permission picker. */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Permission, Role } from './api.ts';
+import { holds } from '../core/permissions.ts';
+import type { PermissionView, Role } from './api.ts';
 import type { Ctx } from './context.ts';
 import { slugify } from './format.ts';
 import { Badge, Dialog, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
 
-function groupPermissions(permissions: readonly Permission[]): [string, Permission[]][] {
-  const groups = new Map<string, Permission[]>();
+function groupPermissions(permissions: readonly PermissionView[]): [string, PermissionView[]][] {
+  const groups = new Map<string, PermissionView[]>();
   for (const p of permissions) {
     const ns = p.name.split('.')[0] ?? p.name;
     groups.set(ns, [...(groups.get(ns) ?? []), p]);
@@ -16,7 +17,7 @@ function groupPermissions(permissions: readonly Permission[]): [string, Permissi
 }
 
 /** Defines a custom role, or changes one (`role`): its id stays, name, description and permissions change. */
-function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; permissions: Permission[]; role?: Role; onClose: () => void; onSaved: (role: Role) => void }) {
+function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; permissions: PermissionView[]; role?: Role; onClose: () => void; onSaved: (role: Role) => void }) {
   const editing = role !== undefined;
   const [name, setName] = useState(role?.name ?? '');
   const [id, setId] = useState(role?.id ?? '');
@@ -99,7 +100,7 @@ function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; pe
             { key: ns, class: 'permission-group' },
             h('h3', null, ns),
             perms.map((p) => {
-              const held = ctx.can(p.name);
+              const held = holds(ctx.me.permissions, p.name);
               const inputId = `perm-${p.name.replace(/[^a-z0-9]/gi, '-')}`;
               return h(
                 'div',
@@ -134,7 +135,7 @@ function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; pe
   );
 }
 
-function CreatePermissionDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose: () => void; onCreated: (p: Permission) => void }) {
+function CreatePermissionDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose: () => void; onCreated: (p: PermissionView) => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -165,8 +166,8 @@ function CreatePermissionDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose
 }
 
 export function RolesTab({ ctx }: { ctx: Ctx }) {
-  const roles = useAsync(() => ctx.api.listRoles(), []);
-  const permissions = useAsync(() => ctx.api.listPermissions(), []);
+  const roles = useAsync(async () => (await ctx.api.listRoles()).items, []);
+  const permissions = useAsync(async () => (await ctx.api.listPermissions()).items, []);
   const [dialog, setDialog] = useState<'role' | 'permission' | { edit: Role } | { delete: Role } | null>(null);
   const [deleteError, setDeleteError] = useState<unknown>(null);
   const manage = ctx.can('role.manage');

@@ -130,7 +130,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
-  const openapi = buildOpenApiDocument(routes, VERSION);
+  const openapi = buildOpenApiDocument(VERSION);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
   // The dashboard (static assets; its own security headers and CSP).
   app.use(dashboardRouter());

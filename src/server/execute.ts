@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
+import { requirePermission } from '../core/permissions.ts';
 import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -131,6 +132,11 @@ export async function authenticateRequest(
 
 export const isOutcome = (value: Principal | RouteOutcome): value is RouteOutcome => !('key' in value);
 
+/** The one permission check of the API: what the route table says the operation requires, before anything is read or validated. */
+function authorize(route: Route, caller: Principal): void {
+  if (route.permission !== null) requirePermission(caller.permissions, route.permission);
+}
+
 function validatedBody(route: Route, request: RawRequest): unknown {
   if (!route.body) return undefined;
   const raw = request.body === undefined ? {} : request.body;
@@ -159,6 +165,7 @@ export async function executeRoute(route: Route, request: RawRequest, env: Route
   if (isOutcome(caller)) return caller;
   const keyId = caller.key.id;
   try {
+    authorize(route, caller);
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
     const result = await route.handle({ principal: caller, body, query, params: request.params, ip: request.ip, service: env.service });
@@ -186,6 +193,7 @@ export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEn
   }
   const keyId = principal.key.id;
   try {
+    authorize(route, principal);
     const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
     const result = env.service.keys.verifyNow(principal, body, memory);
     env.service.countUse(principal);

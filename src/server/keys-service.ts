@@ -4,7 +4,7 @@ import { parseDuration } from '../core/duration.ts';
 import { KeywardError } from '../core/errors.ts';
 import { issueKey } from '../core/issue.ts';
 import type { KeyRecord, KeyView } from '../core/model.ts';
-import { holds, requireCanGrant, requirePermission } from '../core/permissions.ts';
+import { holds, requireCanGrant } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
@@ -44,7 +44,6 @@ export class KeysService {
 
   async create(principal: Principal, body: Parsed<typeof schemas.CreateKeyBody>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.create');
     const role = await ctx.roles.require(principal.organization.id, body.role);
     requireCanGrant(principal.permissions, role);
     const now = ctx.clock();
@@ -71,7 +70,6 @@ export class KeysService {
 
   async list(principal: Principal, query: Parsed<typeof schemas.ListKeysQuery>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.view');
     const now = ctx.nowMs();
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     // Usage filters read lastUsedAt from the store: bring it up to date first (once the request is known to be valid).
@@ -90,13 +88,11 @@ export class KeysService {
   }
 
   async get(principal: Principal, keyId: string): Promise<KeyView> {
-    requirePermission(principal.permissions, 'api.key.view');
     return this.#ctx.view(await this.#ctx.requireKey(principal, keyId));
   }
 
   async update(principal: Principal, keyId: string, body: Parsed<typeof schemas.UpdateKeyBody>): Promise<KeyView> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.update');
     const key = await ctx.requireKey(principal, keyId);
     // Editing a key that holds more than the caller would let the caller act on it.
     const current = await ctx.roles.find(principal.organization.id, key.roleId);
@@ -114,7 +110,6 @@ export class KeysService {
 
   async revoke(principal: Principal, keyId: string): Promise<KeyView> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.delete');
     const key = await ctx.requireKey(principal, keyId);
     // As for edit and rotate: revoking a key that holds more than the caller would let it act above its rights.
     const role = await ctx.roles.find(principal.organization.id, key.roleId);
@@ -125,7 +120,6 @@ export class KeysService {
 
   async rotate(principal: Principal, keyId: string, body: Parsed<typeof schemas.RotateKeyBody>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.rotate');
     const old = await ctx.requireKey(principal, keyId);
     requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, old.roleId));
     const graceMs = parseDuration(body.gracePeriod);
@@ -172,7 +166,6 @@ export class KeysService {
   /** For downstream APIs: is this key valid (and does it hold `permission`)? Never throws for the presented key. */
   async verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): Promise<VerifyResult> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.verify');
     const found = await lookupPresentedKey(ctx.store, body.key, ctx.nowMs(), ctx.tokenPrefix);
     const permissions = found.ok ? await ctx.roles.permissionsOf(found.key.organizationId, found.key.roleId) : [];
     return this.#verdict(principal, body, found, permissions);
@@ -181,7 +174,6 @@ export class KeysService {
   /** The same without awaiting, from the store's in-memory reads (the verify fast path). */
   verifyNow(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, memory: MemoryReads): VerifyResult {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'api.key.verify');
     const found = lookupPresentedKeyNow(memory, body.key, ctx.nowMs(), ctx.tokenPrefix);
     const permissions = found.ok ? ctx.roles.permissionsNow(memory, found.key.organizationId, found.key.roleId) : [];
     return this.#verdict(principal, body, found, permissions);

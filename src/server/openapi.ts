@@ -1,15 +1,18 @@
-/** The OpenAPI 3.1 document, generated from the same route table and zod schemas that validate requests. */
+/**
+ * The OpenAPI 3.1 document, generated from the route table (src/core/api.ts)
+ * and the zod schemas that validate requests: operations grouped by tag, each
+ * named request and response schema a component.
+ */
 import { z } from 'zod';
+import { API, OPERATION_IDS, pathParamNames, TAGS, type RouteSpec, type SchemaName } from '../core/api.ts';
 import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
-import { ErrorResponse } from '../core/schemas.ts';
-import type { Route } from './routes.ts';
-
-const AUTH_ERRORS = [...AUTHENTICATION_ERRORS, 'INSUFFICIENT_PERMISSIONS'] as const;
+import * as schemas from '../core/schemas.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
 
 const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 function queryParameters(schema: z.ZodType) {
   const json = jsonSchema(schema, 'input') as { properties?: Record<string, object>; required?: string[] };
@@ -21,43 +24,51 @@ function queryParameters(schema: z.ZodType) {
   }));
 }
 
-export function buildOpenApiDocument(routes: readonly Route[], version: string) {
+/** The errors an operation can answer with, by HTTP status. */
+function errorResponses(route: RouteSpec): Record<string, unknown> {
+  const codes: ErrorCode[] = [...AUTHENTICATION_ERRORS];
+  if (route.permission !== null) codes.push('INSUFFICIENT_PERMISSIONS');
+  if (route.body || route.query || route.path.includes(':')) codes.push('VALIDATION_FAILED');
+  codes.push(...route.errors);
+  const byStatus = new Map<number, string[]>();
+  for (const code of new Set(codes)) {
+    const status = ERROR_CATALOG[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, list]) => [status, { description: `Error codes: ${list.join(', ')}`, content: { 'application/json': { schema: ref('Error') } } }]),
+  );
+}
+
+export function buildOpenApiDocument(version: string) {
+  const components: Record<string, unknown> = {};
+  const component = (name: SchemaName, io: 'input' | 'output') => {
+    components[name] ??= jsonSchema(schemas[name], io);
+    return ref(name);
+  };
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
-    const path = toOpenApiPath(route.path);
-    const pathParams = [...route.path.matchAll(/:([A-Za-z]+)/g)].map(([, name]) => ({
-      name,
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
-    const errorCodes: ErrorCode[] = [...AUTH_ERRORS, 'VALIDATION_FAILED', ...route.errors];
-    const byStatus = new Map<number, string[]>();
-    for (const code of new Set(errorCodes)) {
-      const status = ERROR_CATALOG[code].status;
-      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-    }
-    const responses: Record<string, unknown> = {
-      [route.success.status]: {
-        description: route.success.description,
-        ...(route.success.schema ? { content: { 'application/json': { schema: jsonSchema(route.success.schema, 'output') } } } : {}),
-      },
-    };
-    for (const [status, codes] of byStatus) {
-      responses[status] = {
-        description: `Error codes: ${codes.join(', ')}`,
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-      };
-    }
-    (paths[path] ??= {})[route.method] = {
-      operationId: route.operationId,
+  for (const operationId of OPERATION_IDS) {
+    const route: RouteSpec = API[operationId];
+    const { success } = route;
+    const permission = route.permission === null ? 'Any valid key may call this.' : `Requires permission \`${route.permission}\`.`;
+    (paths[toOpenApiPath(route.path)] ??= {})[route.method.toLowerCase()] = {
+      operationId,
+      tags: [route.tag],
       summary: route.summary,
-      ...(route.permission ? { description: `Requires permission \`${route.permission}\`.`, 'x-keyward-permission': route.permission } : {}),
-      parameters: [...pathParams, ...(route.query ? queryParameters(route.query) : [])],
-      ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
-        : {}),
-      responses,
+      description: `${route.description}\n\n${permission}`,
+      ...(route.permission === null ? {} : { 'x-keyward-permission': route.permission }),
+      parameters: [
+        ...pathParamNames(route.path).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        ...(route.query ? queryParameters(schemas[route.query]) : []),
+      ],
+      ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: component(route.body, 'input') } } } } : {}),
+      responses: {
+        [success.status]: {
+          description: success.description,
+          ...(success.schema ? { content: { 'application/json': { schema: component(success.schema, 'output') } } } : {}),
+        },
+        ...errorResponses(route),
+      },
     };
   }
   return {
@@ -69,11 +80,13 @@ export function buildOpenApiDocument(routes: readonly Route[], version: string) 
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A keyward secret key (kw_…)' } },
       schemas: {
-        Error: jsonSchema(ErrorResponse, 'output'),
+        Error: jsonSchema(schemas.ErrorResponse, 'output'),
         ErrorCode: { type: 'string', enum: Object.keys(ERROR_CATALOG) },
+        ...components,
       },
     },
     paths,

@@ -3,7 +3,6 @@ import type { z } from 'zod';
 import { KeywardError } from '../core/errors.ts';
 import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import type { Organization } from '../core/model.ts';
-import { requirePermission } from '../core/permissions.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { Principal } from './auth.ts';
 import type { ServiceContext } from './context.ts';
@@ -21,14 +20,12 @@ export class OrganizationService {
   }
 
   async get(principal: Principal) {
-    requirePermission(principal.permissions, 'org.view');
     return this.#ctx.organizationView(principal.organization);
   }
 
   /** Name and rotation intervals; the plan and maxGracePeriod are the service operator's (OperatorSettings). */
   async update(principal: Principal, body: Parsed<typeof schemas.UpdateOrganizationBody>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'org.manage');
     const patch: Partial<Pick<Organization, 'name' | 'rotationDays'>> = {};
     if (body.name !== undefined) patch.name = body.name;
     if (body.rotationDays !== undefined) patch.rotationDays = { ...principal.organization.rotationDays, ...body.rotationDays };
@@ -37,13 +34,11 @@ export class OrganizationService {
   }
 
   getAllowlist(principal: Principal) {
-    requirePermission(principal.permissions, 'org.view');
     return { entries: principal.organization.ipAllowlist, callerIp: principal.ip === null ? null : normalizeAddress(principal.ip) };
   }
 
   async putAllowlist(principal: Principal, body: Parsed<typeof schemas.PutIpAllowlistBody>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'org.manage');
     const callerIp = principal.ip === null ? null : normalizeAddress(principal.ip);
     if (!body.force && body.entries.length > 0 && (callerIp === null || !addressAllowed(callerIp, body.entries))) {
       throw new KeywardError('SELF_LOCKOUT', `This list does not include your address ${callerIp ?? '(unknown)'}: saving it would lock you out.`, {
@@ -57,7 +52,6 @@ export class OrganizationService {
 
   async usage(principal: Principal, query: Parsed<typeof schemas.UsageQuery>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'usage.view');
     const now = ctx.nowMs();
     const to = query.to ?? day(now);
     const from = query.from ?? day(Date.parse(`${to}T00:00:00Z`) - 29 * DAY_MS);
@@ -76,7 +70,6 @@ export class OrganizationService {
   }
 
   async auditLog(principal: Principal, query: Parsed<typeof schemas.AuditQuery>) {
-    requirePermission(principal.permissions, 'audit.view');
     const page = await this.#ctx.store.listAudit(principal.organization.id, {
       action: query.action,
       actorKeyId: query.actorKeyId,

@@ -7,7 +7,6 @@ import {
   isBuiltinPermission,
   isReservedPermissionName,
   requireCanGrant,
-  requirePermission,
   type RoleDefinition,
 } from '../core/permissions.ts';
 import type * as schemas from '../core/schemas.ts';
@@ -25,12 +24,10 @@ export class RolesService {
   }
 
   async list(principal: Principal): Promise<RoleDefinition[]> {
-    requirePermission(principal.permissions, 'role.view');
     return this.#ctx.roles.list(principal.organization.id);
   }
 
   async get(principal: Principal, roleId: string): Promise<RoleDefinition> {
-    requirePermission(principal.permissions, 'role.view');
     const role = await this.#ctx.roles.find(principal.organization.id, roleId);
     if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No role "${roleId}" in this organization.`);
     return role;
@@ -46,7 +43,6 @@ export class RolesService {
 
   async create(principal: Principal, body: Parsed<typeof schemas.CreateRoleBody>): Promise<RoleDefinition> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'role.manage');
     if (builtinRole(body.id)) throw new KeywardError('ROLE_EXISTS', `"${body.id}" is a built-in role.`);
     const permissions = [...new Set(body.permissions)];
     await this.#requireKnownPermissions(principal.organization.id, permissions);
@@ -60,7 +56,6 @@ export class RolesService {
 
   async update(principal: Principal, roleId: string, body: Parsed<typeof schemas.UpdateRoleBody>): Promise<RoleDefinition> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'role.manage');
     const existing = await ctx.roles.find(principal.organization.id, roleId);
     if (existing?.builtin) throw new KeywardError('BUILTIN_ROLE', `"${roleId}" is a built-in role and cannot be changed.`);
     if (!existing) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
@@ -79,7 +74,6 @@ export class RolesService {
 
   async delete(principal: Principal, roleId: string): Promise<void> {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'role.manage');
     const existing = await ctx.roles.find(principal.organization.id, roleId);
     if (existing?.builtin) throw new KeywardError('BUILTIN_ROLE', `"${roleId}" is a built-in role and cannot be deleted.`);
     if (existing) requireCanGrant(principal.permissions, existing);
@@ -88,13 +82,11 @@ export class RolesService {
   }
 
   async listPermissions(principal: Principal) {
-    requirePermission(principal.permissions, 'role.view');
     return this.#ctx.roles.permissionCatalog(principal.organization.id);
   }
 
   async createPermission(principal: Principal, body: Parsed<typeof schemas.CreatePermissionBody>) {
     const ctx = this.#ctx;
-    requirePermission(principal.permissions, 'role.manage');
     if (isReservedPermissionName(body.name)) {
       throw new KeywardError('VALIDATION_FAILED', `name: "${body.name.split('.')[0]}." is reserved for keyward's own permissions`, {
         details: [{ path: 'name', message: 'reserved namespace' }],

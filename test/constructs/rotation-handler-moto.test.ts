@@ -204,8 +204,8 @@ describe.skipIf(!available)('rotation handler on moto_server (real AWS SDK, real
 
     const old = await admin().getKey(first.API_KEY_ID);
     expect(old.rotatedToId).toBe(second.API_KEY_ID);
-    expect((await admin().verify({ key: first.API_KEY })).valid).toBe(true);
-    expect((await admin().verify({ key: second.API_KEY })).valid).toBe(true);
+    expect((await admin().verifyKey({ key: first.API_KEY })).valid).toBe(true);
+    expect((await admin().verifyKey({ key: second.API_KEY })).valid).toBe(true);
     const overlapMs = Date.parse(old.expiresAt!) - Date.parse((await admin().getKey(second.API_KEY_ID)).createdAt);
     expect(overlapMs).toBe(24 * 3_600_000);
     expect(await admin().getKey(second.API_KEY_ID)).toMatchObject({ role: 'verifier', name: 'Billing worker (production) v2', rotatedFromId: first.API_KEY_ID });

@@ -160,7 +160,7 @@ describe('rotation handler', () => {
     expect(first.API_KEY_ID).toMatch(/^key_/);
     const created = await admin.getKey(first.API_KEY_ID);
     expect(created).toMatchObject({ name: 'Billing worker (production)', role: 'verifier', environment: 'production', status: 'active' });
-    expect((await admin.verify({ key: first.API_KEY })).valid).toBe(true);
+    expect((await admin.verifyKey({ key: first.API_KEY })).valid).toBe(true);
 
     const t2 = await rotation();
     const second = sm.valueOf('AWSCURRENT')!;
@@ -170,7 +170,7 @@ describe('rotation handler', () => {
     const old = await admin.getKey(first.API_KEY_ID);
     expect(old.rotatedToId).toBe(second.API_KEY_ID);
     // The old key keeps working for the overlap, and stops on the server afterwards.
-    expect((await admin.verify({ key: first.API_KEY })).valid).toBe(true);
+    expect((await admin.verifyKey({ key: first.API_KEY })).valid).toBe(true);
     const overlapMs = Date.parse(old.expiresAt!) - Date.now();
     expect(overlapMs).toBeGreaterThan(23.9 * 3_600_000);
     expect(overlapMs).toBeLessThanOrEqual(24 * 3_600_000);
@@ -202,7 +202,7 @@ describe('rotation handler', () => {
     expect((await admin.getKey(lost)).status).toBe('expired'); // never delivered, so stopped at once
     expect((await admin.getKey(lost)).rotatedToId).toBe(now.API_KEY_ID);
     expect((await admin.getKey(now.API_KEY_ID)).status).toBe('active');
-    expect((await admin.verify({ key: current.API_KEY })).valid).toBe(true); // the overlap of the real current key is untouched
+    expect((await admin.verifyKey({ key: current.API_KEY })).valid).toBe(true); // the overlap of the real current key is untouched
     expect(await activeNow()).toBe(activeBefore + 2);
   });
 });

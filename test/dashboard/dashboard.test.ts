@@ -363,7 +363,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await guard.getByRole('button', { name: 'Add my address instead' }).click();
     await page.getByRole('button', { name: 'Save allowlist' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'IP allowlist saved' }).count()).toBe(1);
-    const saved = await service.client().request<{ entries: string[] }>('GET', '/v1/ip-allowlist');
+    const saved = await service.client().getIpAllowlist();
     expect(saved.entries).toHaveLength(2);
     expect(saved.entries).toContain('10.0.0.0/8');
     expect(saved.entries.find((e) => e.startsWith('127.0.0.1'))).toMatch(/^127\.0\.0\.1(\/32)?$/);
@@ -373,7 +373,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Remove 10.0.0.0/8' }).click();
     await page.getByRole('button', { name: /^Remove 127\.0\.0\.1/ }).click();
     await page.getByRole('button', { name: 'Save allowlist' }).click();
-    await expect.poll(async () => (await service.client().request<{ entries: string[] }>('GET', '/v1/ip-allowlist')).entries).toEqual([]);
+    await expect.poll(async () => (await service.client().getIpAllowlist()).entries).toEqual([]);
   });
 
   it('IP allowlist: forcing a lock-out is possible after the confirm step, and the page then names the cause', async () => {
@@ -395,10 +395,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     // Some traffic: the admin's, plus a gateway's verifications of the revoked key (usage counts what
     // /v1/verify refused, per key and cause), once the service has flushed them.
     const gateway = service.client((await service.client().createKey({ name: 'Usage gateway', role: 'verifier' })).secret);
-    for (let i = 0; i < 3; i++) expect(await gateway.verify({ key: rotatedSecret })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
+    for (let i = 0; i < 3; i++) expect(await gateway.verifyKey({ key: rotatedSecret })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
     const today = new Date().toISOString().slice(0, 10);
     const from = new Date(Date.now() - 13 * DAY).toISOString().slice(0, 10);
-    const usage = () => service.client().request<{ items: { outcome: string; count: number }[] }>('GET', `/v1/usage?from=${from}&to=${today}`);
+    const usage = () => service.client().getUsage({ from, to: today });
     await expect.poll(async () => (await usage()).items.filter((i) => i.outcome === 'KEY_REVOKED').reduce((s, i) => s + i.count, 0)).toBeGreaterThanOrEqual(3);
     await openTab(page, 'Usage');
     await page.getByTestId('requests-chart').waitFor();
@@ -429,9 +429,9 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const admin = service.client(org.secret);
     // The plan is the service operator's to set (what `keyward org set-plan` runs), never the organization's.
     await service.server.service.operator.setPlan(org.organizationId, 'free');
-    const { activeKeyLimit } = await admin.request<{ activeKeyLimit: number }>('GET', '/v1/organization');
+    const { activeKeyLimit } = await admin.getOrganization();
     expect(activeKeyLimit).toBe(3); // the free plan of the default plans
-    for (let i = 1; i < activeKeyLimit; i++) await admin.createKey({ name: `Worker ${i}`, role: 'viewer' });
+    for (let i = 1; i < activeKeyLimit!; i++) await admin.createKey({ name: `Worker ${i}`, role: 'viewer' });
     const { context: ctx, page: p } = await newPage();
     await signIn(p, org.secret);
     await expect.poll(() => p.getByTestId('key-limit').textContent()).toContain(`${activeKeyLimit} of ${activeKeyLimit} active keys used`);

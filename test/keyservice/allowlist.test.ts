@@ -57,33 +57,33 @@ describe('IP allowlists (dual-stack server: 127.0.0.1, 127.0.0.2 and ::1 are thr
     const admin = service.client();
     const gateway = service.client((await admin.createKey({ name: 'Gateway', role: 'verifier' })).secret);
     const office = await admin.createKey({ name: 'Office only', role: 'viewer', ipAllowlist: ['203.0.113.0/24', '2001:db8::/32'] });
-    expect(await gateway.verify({ key: office.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
-    expect(await gateway.verify({ key: office.secret, ip: '2001:db8::42' })).toMatchObject({ valid: true });
-    const outside = await gateway.verify({ key: office.secret, ip: '198.51.100.1' });
+    expect(await gateway.verifyKey({ key: office.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
+    expect(await gateway.verifyKey({ key: office.secret, ip: '2001:db8::42' })).toMatchObject({ valid: true });
+    const outside = await gateway.verifyKey({ key: office.secret, ip: '198.51.100.1' });
     expect(outside).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
     expect(outside.message).toContain('198.51.100.1');
-    expect(await gateway.verify({ key: office.secret })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
+    expect(await gateway.verifyKey({ key: office.secret })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
 
     // The organization's list applies to every key verify is asked about, with or without a list of its
     // own (it keeps the loopback addresses the gateway itself calls from).
     const anywhere = await admin.createKey({ name: 'No list of its own', role: 'viewer' });
-    expect(await gateway.verify({ key: anywhere.secret, ip: '198.51.100.1' })).toMatchObject({ valid: true });
+    expect(await gateway.verifyKey({ key: anywhere.secret, ip: '198.51.100.1' })).toMatchObject({ valid: true });
     const orgList = (entries: string[]) =>
       requestFrom('127.0.0.1', `${v4}/v1/ip-allowlist`, { method: 'PUT', headers: auth(service.adminSecret), body: JSON.stringify({ entries }) });
     expect((await orgList(['127.0.0.1', '::1', '203.0.113.0/25'])).status).toBe(200);
     try {
-      expect(await gateway.verify({ key: anywhere.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
-      const offList = await gateway.verify({ key: anywhere.secret, ip: '198.51.100.1' });
+      expect(await gateway.verifyKey({ key: anywhere.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
+      const offList = await gateway.verifyKey({ key: anywhere.secret, ip: '198.51.100.1' });
       expect(offList).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
       expect(offList.message).toMatch(/198\.51\.100\.1 .*organization's IP allowlist/);
-      expect(await gateway.verify({ key: anywhere.secret })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
+      expect(await gateway.verifyKey({ key: anywhere.secret })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
       // Both lists must admit the address: in the key's list and the organization's…
-      expect(await gateway.verify({ key: office.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
+      expect(await gateway.verifyKey({ key: office.secret, ip: '203.0.113.9' })).toMatchObject({ valid: true });
       // …not in the organization's (the key's own list allows it)…
-      expect(await gateway.verify({ key: office.secret, ip: '203.0.113.200' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
-      expect(await gateway.verify({ key: office.secret, ip: '2001:db8::42' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
+      expect(await gateway.verifyKey({ key: office.secret, ip: '203.0.113.200' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
+      expect(await gateway.verifyKey({ key: office.secret, ip: '2001:db8::42' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
       // …and not in the key's (the organization's allows it).
-      expect(await gateway.verify({ key: office.secret, ip: '127.0.0.1' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
+      expect(await gateway.verifyKey({ key: office.secret, ip: '127.0.0.1' })).toMatchObject({ valid: false, code: 'IP_NOT_ALLOWED' });
     } finally {
       expect((await orgList([])).status).toBe(200);
     }
@@ -144,7 +144,7 @@ describe('trust proxy', () => {
           body: JSON.stringify({ key: key.secret, ip: '198.51.100.9' }),
         });
         expect(verify.body).toMatchObject({ valid: true });
-        const seen = await service.client().request<{ entries: string[]; callerIp: string }>('GET', '/v1/ip-allowlist');
+        const seen = await service.client().getIpAllowlist();
         expect(seen.callerIp).toBe('127.0.0.1');
         const viaProxy = await requestFrom('127.0.0.1', `${service.url}/v1/ip-allowlist`, {
           headers: { authorization: `Bearer ${service.adminSecret}`, 'x-forwarded-for': '198.51.100.7' },

@@ -28,7 +28,7 @@ describe("the organization's rotationDays", () => {
     const before = await admin.createKey({ name: 'Before', role: 'viewer' });
     expect(Date.parse(before.key.rotationDueAt) - clock.ms).toBe(90 * DAY);
 
-    const updated = await admin.request<{ rotationDays: Record<string, number> }>('PATCH', '/v1/organization', { rotationDays: { production: 30, development: 7 } });
+    const updated = await admin.updateOrganization({ rotationDays: { production: 30, development: 7 } });
     expect(updated.rotationDays).toEqual({ production: 30, development: 7 });
     const production = await admin.createKey({ name: 'Production', role: 'viewer' });
     const staging = await admin.createKey({ name: 'Staging', role: 'viewer', environment: 'staging' });
@@ -59,7 +59,7 @@ describe("the organization's rotationDays", () => {
     const admin = service.client();
     const current = await admin.getOrganization();
     for (const rotationDays of [{ production: 0 }, { production: 3651 }, { production: 1.5 }, { qa: 10 }]) {
-      expect(await errorCode(admin.request('PATCH', '/v1/organization', { rotationDays })), JSON.stringify(rotationDays)).toBe('VALIDATION_FAILED');
+      expect(await errorCode(admin.updateOrganization({ rotationDays })), JSON.stringify(rotationDays)).toBe('VALIDATION_FAILED');
     }
     expect((await admin.getOrganization()).rotationDays).toEqual(current.rotationDays);
   });
@@ -107,10 +107,10 @@ describe('keyward serve: KEYWARD_TOKEN_PREFIX and KEYWARD_METRICS', () => {
       const rotated = await client.rotateKey(created.key.id, { gracePeriod: '1h' });
       expect(rotated.secret).toMatch(/^acme_/);
       const gateway = (await client.createKey({ name: 'Gateway', role: 'verifier' })).secret;
-      expect(await service.client(gateway).verify({ key: rotated.secret })).toMatchObject({ valid: true, keyId: rotated.key.id });
+      expect(await service.client(gateway).verifyKey({ key: rotated.secret })).toMatchObject({ valid: true, keyId: rotated.key.id });
       // The prefix is part of the secret (and of its checksum): swapped for the default one, it is a typo.
       const withDefault = `kw_${rotated.secret.slice('acme_'.length)}`;
-      expect(await service.client(gateway).verify({ key: withDefault })).toMatchObject({ valid: false, code: 'KEY_CHECKSUM_MISMATCH' });
+      expect(await service.client(gateway).verifyKey({ key: withDefault })).toMatchObject({ valid: false, code: 'KEY_CHECKSUM_MISMATCH' });
       // `keyward bootstrap` honours it too (on a store of its own: a lowdb file has one owner).
       const otherStore = await freshTestStore(dir, 'prefixed.json');
       try {

@@ -142,14 +142,17 @@ beforeAll(async () => {
   );
 
   const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string; schema: JsonSchema }[]; requestBody?: { content: Record<string, { schema: JsonSchema }> } }>>;
+    paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string; schema: JsonSchema }[]; requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>>;
+    components: { schemas: Record<string, JsonSchema> };
   };
+  // Request bodies are named components: '#/components/schemas/CreateKeyBody'.
+  const component = (schema: { $ref: string } | undefined) => (schema ? doc.components.schemas[schema.$ref.split('/').pop()!] : undefined);
   operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({
       method: method.toUpperCase(),
       path,
       operationId: op.operationId,
-      body: op.requestBody?.content['application/json']?.schema,
+      body: component(op.requestBody?.content['application/json']?.schema),
       query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema })),
     })),
   );

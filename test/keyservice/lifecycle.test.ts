@@ -60,7 +60,7 @@ describe('key lifecycle', () => {
     clock.advance(1);
     expect(await errorCode(user.whoami())).toBe('KEY_EXPIRED');
     expect((await admin.getKey(created.key.id)).status).toBe('expired');
-    const expiredVerify = await service.client(verifierSecret).verify({ key: created.secret });
+    const expiredVerify = await service.client(verifierSecret).verifyKey({ key: created.secret });
     expect(expiredVerify).toMatchObject({ valid: false, code: 'KEY_EXPIRED' });
     expect(expiredVerify.message).toContain(rotated.key.id);
 
@@ -150,7 +150,7 @@ describe('key lifecycle', () => {
     const admin = service.client();
     const created = await admin.createKey({ name: 'Geo client', role: 'viewer', metadata: { team: 'maps', tier: 2 } });
     const gateway = service.client(verifierSecret);
-    const ok = await gateway.verify({ key: created.secret });
+    const ok = await gateway.verifyKey({ key: created.secret });
     expect(ok).toMatchObject({
       valid: true,
       code: 'VALID',
@@ -162,11 +162,11 @@ describe('key lifecycle', () => {
       metadata: { team: 'maps', tier: 2 },
     });
     expect(ok.permissions).toContain('api.key.view');
-    expect(await gateway.verify({ key: created.secret, permission: 'api.key.view' })).toMatchObject({ valid: true });
-    expect(await gateway.verify({ key: created.secret, permission: 'api.key.create' })).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
-    expect(await gateway.verify({ key: created.key.id })).toMatchObject({ valid: false, code: 'KEY_ID_USED_AS_SECRET' });
+    expect(await gateway.verifyKey({ key: created.secret, permission: 'api.key.view' })).toMatchObject({ valid: true });
+    expect(await gateway.verifyKey({ key: created.secret, permission: 'api.key.create' })).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
+    expect(await gateway.verifyKey({ key: created.key.id })).toMatchObject({ valid: false, code: 'KEY_ID_USED_AS_SECRET' });
     // The verify caller itself needs api.key.verify.
-    expect(await errorCode(service.client(created.secret).verify({ key: created.secret }))).toBe('INSUFFICIENT_PERMISSIONS');
+    expect(await errorCode(service.client(created.secret).verifyKey({ key: created.secret }))).toBe('INSUFFICIENT_PERMISSIONS');
     const response = await raw(service.url, '/v1/verify', {
       method: 'POST',
       headers: { authorization: `Bearer ${verifierSecret}`, 'content-type': 'application/json' },
@@ -182,13 +182,18 @@ describe('key lifecycle', () => {
     const doc = (await raw(service.url, '/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');
     const create = doc.paths['/v1/keys'].post;
-    const schema = create.requestBody.content['application/json'].schema;
+    // Request and response schemas are named components, referenced from the operations.
+    const component = (schema: { $ref: string }) => doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')];
+    expect(create.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateKeyBody' });
+    const schema = component(create.requestBody.content['application/json'].schema);
     expect(schema.required).toEqual(expect.arrayContaining(['name', 'role']));
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.name.maxLength).toBe(100);
     expect(create['x-keyward-permission']).toBe('api.key.create');
     expect(create.responses['403'].description).toContain('PRIVILEGE_ESCALATION');
-    expect(doc.paths['/v1/keys/{id}/rotate'].post.requestBody.content['application/json'].schema.properties.gracePeriod.default).toBe('24h');
+    expect(component(doc.paths['/v1/keys/{id}/rotate'].post.requestBody.content['application/json'].schema).properties.gracePeriod.default).toBe('24h');
+    expect(create.tags).toEqual(['Keys']);
+    expect(doc.tags.map((tag: { name: string }) => tag.name)).toContain('Keys');
     expect(doc.paths['/v1/verify'].post).toBeDefined();
   });
 });

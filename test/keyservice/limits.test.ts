@@ -15,7 +15,7 @@ afterAll(async () => service.stop());
 describe('plan limits', () => {
   it('refuses the key past the limit with a message that says what to do; revoking frees a slot', async () => {
     const admin = service.client();
-    const org = await admin.request<{ plan: string; activeKeyLimit: number; activeKeys: number }>('GET', '/v1/organization');
+    const org = await admin.getOrganization();
     expect(org).toMatchObject({ plan: 'free', activeKeyLimit: 3, activeKeys: 1 });
     const a = await admin.createKey({ name: 'a', role: 'viewer' });
     await admin.createKey({ name: 'b', role: 'viewer' });
@@ -28,12 +28,12 @@ describe('plan limits', () => {
     // A rotation's overlap is not blocked: the old key is on its way out.
     const rotated = await admin.rotateKey(a.key.id, { gracePeriod: '1h' });
     expect(rotated.previous.status).toBe('active');
-    expect((await admin.request<{ activeKeys: number }>('GET', '/v1/organization')).activeKeys).toBe(3);
+    expect((await admin.getOrganization()).activeKeys).toBe(3);
     expect((await failure(admin.createKey({ name: 'c', role: 'viewer' }))).code).toBe('KEY_LIMIT_REACHED');
 
     // Revoking the successor makes the old key the one in use again: it counts (it is no overlap any more).
     await admin.revokeKey(rotated.key.id);
-    expect((await admin.request<{ activeKeys: number }>('GET', '/v1/organization')).activeKeys).toBe(3);
+    expect((await admin.getOrganization()).activeKeys).toBe(3);
     expect((await failure(admin.createKey({ name: 'c', role: 'viewer' }))).code).toBe('KEY_LIMIT_REACHED');
     // Revoking a key frees a slot.
     await admin.revokeKey(a.key.id);
@@ -42,22 +42,19 @@ describe('plan limits', () => {
 
     // The organization cannot change its own plan: whoever runs the service does (keyward org set-plan).
     const before = await storeState(service);
-    const refused = await failure(admin.request('PATCH', '/v1/organization', { plan: 'team' }));
+    const refused = await failure(admin.updateOrganization({ plan: 'team' } as never /* outside the contract: refused */));
     expect(refused.status).toBe(403);
     expect(refused.code).toBe('SET_BY_OPERATOR');
     expect(refused.message).toContain('plan');
     expect(refused.hint).toContain('keyward org set-plan');
     expect(await storeState(service)).toBe(before);
-    expect((await admin.request<{ plan: string }>('GET', '/v1/organization')).plan).toBe('free');
+    expect((await admin.getOrganization()).plan).toBe('free');
     expect((await failure(admin.createKey({ name: 'd', role: 'viewer' }))).code).toBe('KEY_LIMIT_REACHED');
 
     // The service operator's path (what `keyward org set-plan` runs) lifts the limit, and is audited.
     await service.server.service.operator.setPlan(service.organizationId, 'team');
     await admin.createKey({ name: 'd', role: 'viewer' });
-    const audit = await admin.request<{ items: { action: string; actorKeyId: string | null; changes?: { before?: object; after?: object } }[] }>(
-      'GET',
-      '/v1/audit-log?action=organization.updated',
-    );
+    const audit = await admin.listAuditLog({ action: 'organization.updated' });
     expect(audit.items[0]).toMatchObject({ actorKeyId: null, changes: { before: { plan: 'free' }, after: { plan: 'team' } } });
   });
 
@@ -67,7 +64,7 @@ describe('plan limits', () => {
     const a = await admin.createKey({ name: 'a', role: 'viewer' });
     await admin.createKey({ name: 'b', role: 'viewer' }); // admin, a, b: 3 of 3
     const a2 = await admin.rotateKey(a.key.id, { gracePeriod: '1h' }); // a is the free overlap of a2
-    expect((await admin.request<{ activeKeys: number }>('GET', '/v1/organization')).activeKeys).toBe(3);
+    expect((await admin.getOrganization()).activeKeys).toBe(3);
     // Rotating a2 within the hour would leave a, a2 and a3 working: a would count, a 4th key on a 3-key plan.
     const refused = await failure(admin.rotateKey(a2.key.id, { gracePeriod: '1h' }));
     expect(refused.code).toBe('KEY_LIMIT_REACHED');
@@ -76,7 +73,7 @@ describe('plan limits', () => {
     await admin.revokeKey(a.key.id);
     const a3 = await admin.rotateKey(a2.key.id, { gracePeriod: '1h' });
     expect(a3.previous.status).toBe('active');
-    expect((await admin.request<{ activeKeys: number }>('GET', '/v1/organization')).activeKeys).toBe(3);
+    expect((await admin.getOrganization()).activeKeys).toBe(3);
     // Working keys never exceed twice the limit, and here: admin, b, a2 (overlap), a3.
     expect((await admin.listKeys()).items).toHaveLength(4);
   });
@@ -84,7 +81,7 @@ describe('plan limits', () => {
   it('50 concurrent creates at limit - 1 produce exactly one success', async () => {
     const other = await service.newOrganization('contended');
     const admin = service.client(other.secret);
-    expect((await admin.request<{ plan: string }>('GET', '/v1/organization')).plan).toBe('free');
+    expect((await admin.getOrganization()).plan).toBe('free');
     await admin.createKey({ name: 'one', role: 'viewer' }); // admin + one = 2 of 3
     const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => admin.createKey({ name: `racer ${i}`, role: 'viewer' })));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);

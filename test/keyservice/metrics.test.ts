@@ -18,8 +18,8 @@ async function traffic(service: TestService): Promise<void> {
   const admin = service.client();
   const app = await admin.createKey({ name: 'App', role: 'viewer' });
   const gateway = service.client((await admin.createKey({ name: 'Gateway', role: 'verifier' })).secret);
-  await gateway.verify({ key: app.secret });
-  await gateway.verify({ key: `${app.secret}x` });
+  await gateway.verifyKey({ key: app.secret });
+  await gateway.verifyKey({ key: `${app.secret}x` });
   await raw(service.url, '/v1/whoami', { headers: bearer('kw_nope') });
   await admin.rotateKey(app.key.id, { gracePeriod: '1h' });
 }

@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListKeysQuery } from '../../src/client/index.ts';
 import { newSecret } from '../../src/core/token.ts';
 import { raw, requestFrom, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
 
@@ -98,10 +99,10 @@ describe('brute-force protection', () => {
     expect((await requestFrom('127.0.0.4', `${service.url}/v1/keys`, { headers: { authorization: `Bearer ${doomed.secret}` } })).status).toBe(429);
     await until(() => webhook.received.length === 2);
     // The audit event is written in the background (a store round trip on PostgreSQL): wait for it.
-    let audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+    let audit = await admin.listAuditLog({ action: 'auth.throttled' });
     for (const deadline = Date.now() + 10_000; audit.items.length === 0 && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 25));
-      audit = await admin.request<{ items: any[] }>('GET', '/v1/audit-log?action=auth.throttled');
+      audit = await admin.listAuditLog({ action: 'auth.throttled' });
     }
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ targetType: 'address', targetId: '127.0.0.4', changes: { after: { keyIds: [doomed.key.id], codes: { KEY_REVOKED: 20 } } } });
@@ -162,16 +163,16 @@ describe('usage and the audit log', () => {
     const idle = await admin.createKey({ name: 'Idle', role: 'viewer' });
     const devIdle = await admin.createKey({ name: 'Idle (development)', role: 'viewer', environment: 'development' });
     const ids = (items: { id: string }[]) => items.map((k) => k.id).sort();
-    const list = async (query: string) => ids((await admin.request<{ items: { id: string }[] }>('GET', `/v1/keys?${query}`)).items);
+    const list = async (query: ListKeysQuery) => ids((await admin.listKeys(query)).items);
     // Nothing is unused for 30 days or due yet: every key is new.
-    expect(await list('unusedFor=30d')).toEqual([]);
-    expect(await list('rotationDue=true')).toEqual([]);
+    expect(await list({ unusedFor: '30d' })).toEqual([]);
+    expect(await list({ rotationDue: 'true' })).toEqual([]);
 
     // 40 days later the app is used (through the gateway); the idle keys are not.
     clock.advance(40 * DAY);
-    for (let i = 0; i < 5; i++) await gateway.verify({ key: app.secret });
-    await gateway.verify({ key: app.secret, permission: 'api.key.create' });
-    const usage = await admin.request<{ items: { keyId: string; outcome: string; count: number; day: string }[] }>('GET', `/v1/usage?keyId=${app.key.id}`);
+    for (let i = 0; i < 5; i++) await gateway.verifyKey({ key: app.secret });
+    await gateway.verifyKey({ key: app.secret, permission: 'api.key.create' });
+    const usage = await admin.getUsage({ keyId: app.key.id });
     const today = clock.now().toISOString().slice(0, 10);
     expect(usage.items).toEqual([
       { keyId: app.key.id, day: today, outcome: 'INSUFFICIENT_PERMISSIONS', count: 1 },
@@ -179,14 +180,14 @@ describe('usage and the audit log', () => {
     ]);
     expect((await admin.getKey(app.key.id)).lastUsedAt).toBe(clock.now().toISOString());
     // Unused for 30 days: exactly the two idle keys (the admin and the gateway called just now).
-    expect(await list('unusedFor=30d')).toEqual(ids([idle.key, devIdle.key]));
-    expect(await list('unusedFor=41d')).toEqual([]);
-    expect(await list('rotationDue=true')).toEqual([]);
+    expect(await list({ unusedFor: '30d' })).toEqual(ids([idle.key, devIdle.key]));
+    expect(await list({ unusedFor: '41d' })).toEqual([]);
+    expect(await list({ rotationDue: 'true' })).toEqual([]);
 
     // 100 days after creation: production keys (90 days) are due, the development key (180) is not.
     clock.advance(60 * DAY);
-    expect(await list('rotationDue=true')).toEqual(ids([{ id: service.adminKeyId }, gatewayKey.key, app.key, idle.key]));
-    expect(await list('rotationDue=true&environment=development')).toEqual([]);
+    expect(await list({ rotationDue: 'true' })).toEqual(ids([{ id: service.adminKeyId }, gatewayKey.key, app.key, idle.key]));
+    expect(await list({ rotationDue: 'true', environment: 'development' })).toEqual([]);
   });
 
   it('records every action with its actor and address, newest first, never a secret', async () => {
@@ -199,9 +200,9 @@ describe('usage and the audit log', () => {
     await asManager.revokeKey(rotated.key.id);
     await admin.createPermission({ name: 'geo.read' });
     await admin.createRole({ id: 'geo', name: 'Geo', permissions: ['geo.read'] });
-    await admin.request('PUT', '/v1/ip-allowlist', { entries: ['127.0.0.0/8'] });
+    await admin.putIpAllowlist({ entries: ['127.0.0.0/8'] });
 
-    const log = await admin.request<{ items: any[]; nextCursor: string | null }>('GET', '/v1/audit-log?limit=200');
+    const log = await admin.listAuditLog({ limit: 200 });
     const actions = log.items.map((e) => e.action);
     expect(actions.slice(0, 8)).toEqual([
       'ip-allowlist.updated',
@@ -217,14 +218,14 @@ describe('usage and the audit log', () => {
     expect(byManager).toEqual(['key.revoked', 'key.rotated', 'key.updated', 'key.created']);
     const update = log.items.find((e) => e.action === 'key.updated');
     expect(update).toMatchObject({ targetId: created.key.id, ip: '127.0.0.1', changes: { before: { name: 'Worker' }, after: { name: 'Worker (EU)' } } });
-    expect(log.items.find((e) => e.action === 'key.rotated').changes.after).toMatchObject({ successorId: rotated.key.id, gracePeriod: '1h' });
-    expect(log.items.at(-1).action).toBe('organization.created');
+    expect(log.items.find((e) => e.action === 'key.rotated')!.changes!.after).toMatchObject({ successorId: rotated.key.id, gracePeriod: '1h' });
+    expect(log.items.at(-1)!.action).toBe('organization.created');
 
     // Filters and pagination.
-    const filtered = await admin.request<{ items: any[] }>('GET', `/v1/audit-log?targetId=${created.key.id}`);
+    const filtered = await admin.listAuditLog({ targetId: created.key.id });
     expect(filtered.items.map((e) => e.action)).toEqual(['key.rotated', 'key.updated', 'key.created']);
-    const page1 = await admin.request<{ items: any[]; nextCursor: string }>('GET', '/v1/audit-log?limit=3');
-    const page2 = await admin.request<{ items: any[] }>('GET', `/v1/audit-log?limit=3&cursor=${page1.nextCursor}`);
+    const page1 = await admin.listAuditLog({ limit: 3 });
+    const page2 = await admin.listAuditLog({ limit: 3, cursor: page1.nextCursor! });
     expect([...page1.items, ...page2.items].map((e) => e.id)).toEqual(log.items.slice(0, 6).map((e) => e.id));
 
     // Only with audit.view; and no secret anywhere in it.
@@ -254,9 +255,9 @@ describe('usage and the audit log', () => {
     const gateway = service.client((await admin.createKey({ name: 'Gateway 2', role: 'verifier' })).secret);
     const app = await admin.createKey({ name: 'App 2', role: 'viewer' });
     // (The organization's allowlist, set above, needs the client address.)
-    await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
-    await gateway.verify({ key: app.secret, ip: '127.0.0.9' });
-    await gateway.verify({ key: `${app.secret}x`, ip: '127.0.0.9' });
+    await gateway.verifyKey({ key: app.secret, ip: '127.0.0.9' });
+    await gateway.verifyKey({ key: app.secret, ip: '127.0.0.9' });
+    await gateway.verifyKey({ key: `${app.secret}x`, ip: '127.0.0.9' });
     const again = (await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${service.adminSecret}` } })).text;
     expect(again).toMatch(/keyward_http_requests_total\{method="POST",route="\/v1\/verify",status="200"\} 9\n/);
     expect(again).toMatch(/keyward_verify_total\{code="VALID"\} 7\n/);

@@ -88,19 +88,19 @@ describe('keyward org', { timeout: 120_000 }, () => {
     const server = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, plans: PLANS }), { logger: createLogger('silent') });
     try {
       const admin = new KeywardClient({ url: server.url, apiKey: acme.secret });
-      expect(await admin.request('GET', '/v1/organization')).toMatchObject({ plan: 'free', activeKeyLimit: 3, maxGracePeriod: '2d' });
+      expect(await admin.getOrganization()).toMatchObject({ plan: 'free', activeKeyLimit: 3, maxGracePeriod: '2d' });
       const key = await admin.createKey({ name: 'Server', role: 'viewer' });
       const tooLong = await failure(admin.rotateKey(key.key.id, { gracePeriod: '3d' }));
       expect(tooLong.code).toBe('VALIDATION_FAILED');
       expect(tooLong.message).toMatch(/at most 2d/);
       for (const body of [{ plan: 'enterprise' }, { maxGracePeriod: '30d' }, { name: 'acme', plan: 'team' }]) {
-        const refused = await failure(admin.request('PATCH', '/v1/organization', body));
+        const refused = await failure(admin.updateOrganization(body));
         expect(refused.code).toBe('SET_BY_OPERATOR');
       }
       // The other organization is untouched.
       const other = new KeywardClient({ url: server.url, apiKey: globex.secret });
-      expect(await other.request('GET', '/v1/organization')).toMatchObject({ plan: 'enterprise', maxGracePeriod: '7d' });
-      const audit = await admin.request<{ items: { action: string; actorKeyId: string | null; changes: unknown }[] }>('GET', '/v1/audit-log?action=organization.updated');
+      expect(await other.getOrganization()).toMatchObject({ plan: 'enterprise', maxGracePeriod: '7d' });
+      const audit = await admin.listAuditLog({ action: 'organization.updated' });
       expect(audit.items.map((e) => [e.actorKeyId, e.changes])).toEqual([
         [null, { before: { maxGracePeriod: '7d' }, after: { maxGracePeriod: '2d' } }],
         [null, { before: { plan: 'enterprise' }, after: { plan: 'free' } }],

@@ -65,8 +65,8 @@ describe('custom roles and permissions', () => {
 
     const key = await admin.createKey({ name: 'Maps frontend', role: 'geo-reader' });
     const verifier = service.client((await admin.createKey({ name: 'Maps gateway', role: 'verifier' })).secret);
-    expect(await verifier.verify({ key: key.secret, permission: 'geo.read' })).toMatchObject({ valid: true, role: 'geo-reader', permissions: ['geo.read'] });
-    expect(await verifier.verify({ key: key.secret, permission: 'geo.write' })).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
+    expect(await verifier.verifyKey({ key: key.secret, permission: 'geo.read' })).toMatchObject({ valid: true, role: 'geo-reader', permissions: ['geo.read'] });
+    expect(await verifier.verifyKey({ key: key.secret, permission: 'geo.write' })).toMatchObject({ valid: false, code: 'INSUFFICIENT_PERMISSIONS' });
 
     const inUse = await failure(admin.deleteRole('geo-reader'));
     expect(inUse.status).toBe(409);
@@ -100,7 +100,7 @@ describe('organization isolation', () => {
     }
     expect((await acme.listKeys({ status: 'all', limit: 500 })).items.map((k) => k.id)).not.toContain(theirs.key.id);
     // A gateway of org A cannot validate org B's keys.
-    expect(await service.client(ours.secret).verify({ key: theirs.secret })).toMatchObject({ valid: false, code: 'UNKNOWN_KEY' });
+    expect(await service.client(ours.secret).verifyKey({ key: theirs.secret })).toMatchObject({ valid: false, code: 'UNKNOWN_KEY' });
     // Custom roles are per organization too.
     await acme.createRole({ id: 'acme-only', name: 'Acme only', permissions: ['api.key.view'] });
     expect((await failure(globex.createKey({ name: 'x', role: 'acme-only' }))).code).toBe('UNKNOWN_ROLE');
@@ -185,14 +185,14 @@ describe('verify across organizations', () => {
     const rotated = await initech.rotateKey(old.key.id, { gracePeriod: '0' });
     const gateway = service.client((await service.client().createKey({ name: 'Acme gateway 2', role: 'verifier' })).secret);
     for (const secret of [revoked.secret, old.secret, rotated.secret]) {
-      const answer = await gateway.verify({ key: secret });
+      const answer = await gateway.verifyKey({ key: secret });
       expect(answer).toMatchObject({ valid: false, code: 'UNKNOWN_KEY' });
       const text = JSON.stringify(answer);
       for (const id of [revoked.key.id, old.key.id, rotated.key.id, other.organizationId]) expect(text).not.toContain(id);
     }
     // Their own gateway still learns the cause.
     const theirs = service.client((await initech.createKey({ name: 'Initech gateway', role: 'verifier' })).secret);
-    expect(await theirs.verify({ key: revoked.secret })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
-    expect(await theirs.verify({ key: old.secret })).toMatchObject({ valid: false, code: 'KEY_EXPIRED' });
+    expect(await theirs.verifyKey({ key: revoked.secret })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
+    expect(await theirs.verifyKey({ key: old.secret })).toMatchObject({ valid: false, code: 'KEY_EXPIRED' });
   });
 });

@@ -66,7 +66,7 @@ describe('rotation and expiry', () => {
 
 describe('the grace period bound', () => {
   it('a grace period over the organization\'s maxGracePeriod (7d by default) is refused naming the bound, and changes nothing', async () => {
-    const organization = await admin.request<{ maxGracePeriod: string }>('GET', '/v1/organization');
+    const organization = await admin.getOrganization();
     expect(organization.maxGracePeriod).toBe('7d');
     const created = await admin.createKey({ name: 'Bounded', role: 'viewer' });
     for (const gracePeriod of ['8d', '168h1ms', '3650d']) {
@@ -83,11 +83,11 @@ describe('the grace period bound', () => {
   });
 
   it('the organization cannot raise its own bound', async () => {
-    const refused = await failure(admin.request('PATCH', '/v1/organization', { maxGracePeriod: '3650d' }));
+    const refused = await failure(admin.updateOrganization({ maxGracePeriod: '3650d' } as never /* outside the contract: refused */));
     expect(refused.status).toBe(403);
     expect(refused.code).toBe('SET_BY_OPERATOR');
     expect(refused.message).toContain('maxGracePeriod');
     expect(refused.hint).toContain('keyward org');
-    expect((await admin.request<{ maxGracePeriod: string }>('GET', '/v1/organization')).maxGracePeriod).toBe('7d');
+    expect((await admin.getOrganization()).maxGracePeriod).toBe('7d');
   });
 });

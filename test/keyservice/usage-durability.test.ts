@@ -39,7 +39,7 @@ async function start() {
 }
 
 const validCount = async (client: KeywardClient, keyId: string): Promise<number> => {
-  const usage = await client.request<{ items: { outcome: string; count: number }[] }>('GET', `/v1/usage?keyId=${keyId}`);
+  const usage = await client.getUsage({ keyId });
   return usage.items.filter((row) => row.outcome === 'VALID').reduce((sum, row) => sum + row.count, 0);
 };
 
@@ -82,7 +82,7 @@ describe('usage durability', () => {
     const app = await first.client().createKey({ name: 'App', role: 'viewer' });
     const gateway = await first.client().createKey({ name: 'Gateway', role: 'verifier' });
     [appKeyId, appSecret, gatewaySecret] = [app.key.id, app.secret, gateway.secret];
-    for (let i = 0; i < 25; i++) await first.client(gatewaySecret).verify({ key: appSecret });
+    for (let i = 0; i < 25; i++) await first.client(gatewaySecret).verifyKey({ key: appSecret });
     first.child.process.kill('SIGTERM');
     expect(await first.child.exited).toEqual({ code: 0, signal: null });
 
@@ -96,10 +96,10 @@ describe('usage durability', () => {
   it('kill -9 loses at most the last flush interval', async () => {
     const third = await start();
     expect(await durableValidCount(appKeyId)).toBe(25);
-    for (let i = 0; i < 10; i++) await third.client(gatewaySecret).verify({ key: appSecret });
+    for (let i = 0; i < 10; i++) await third.client(gatewaySecret).verifyKey({ key: appSecret });
     // The flush timer writes those ten (nothing asks the service to flush: the store is read around it).
     await untilDurable(appKeyId, 35);
-    for (let i = 0; i < 10; i++) await third.client(gatewaySecret).verify({ key: appSecret });
+    for (let i = 0; i < 10; i++) await third.client(gatewaySecret).verifyKey({ key: appSecret });
     third.child.process.kill('SIGKILL');
     await third.child.exited;
 

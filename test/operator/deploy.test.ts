@@ -211,7 +211,7 @@ describeControlPlane('deploy/ manifests', (cp) => {
       expect(Object.keys(stored.data)).toEqual(['api-key']);
       const secret = Buffer.from(stored.data['api-key'], 'base64').toString('utf8');
       expect(secret).toMatch(/^kw_\S+$/); // no trailing newline or whitespace
-      const verified = await service.client().verify({ key: secret });
+      const verified = await service.client().verifyKey({ key: secret });
       expect(verified).toMatchObject({ code: 'VALID', role: 'key-manager' });
     } finally {
       await service.stop();

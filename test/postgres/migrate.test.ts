@@ -29,11 +29,11 @@ async function database(): Promise<string> {
 
 /** What a client sees of the store, for comparing the two services. */
 async function observe(client: KeywardClient) {
-  const keys = await client.request<{ items: any[] }>('GET', '/v1/keys?status=all&limit=500');
-  const roles = await client.request<{ items: any[] }>('GET', '/v1/roles');
-  const permissions = await client.request<{ items: any[] }>('GET', '/v1/permissions');
-  const usage = await client.request<{ items: any[] }>('GET', '/v1/usage');
-  const audit = await client.request<{ items: any[] }>('GET', '/v1/audit-log?limit=500');
+  const keys = await client.listKeys({ status: 'all', limit: 500 });
+  const roles = await client.listRoles();
+  const permissions = await client.listPermissions();
+  const usage = await client.getUsage();
+  const audit = await client.listAuditLog({ limit: 500 });
   // The observing admin key is used by these very calls: leave its own use out.
   const me = (await client.whoami()).key.id;
   return {
@@ -60,7 +60,7 @@ beforeAll(async () => {
   );
   adminSecret = bootstrapped!.secret;
   const admin = new KeywardClient({ url: running.url, apiKey: adminSecret });
-  await admin.request('POST', '/v1/permissions', { name: 'geo.read', description: 'Read geodata' });
+  await admin.createPermission({ name: 'geo.read', description: 'Read geodata' });
   await admin.createRole({ id: 'geo', name: 'Geo reader', permissions: ['geo.read', 'api.key.view'] });
   const gateway = await admin.createKey({ name: 'Gateway', role: 'verifier' });
   const app = await admin.createKey({ name: 'App', role: 'geo', metadata: { team: 'maps', tier: 2, beta: true } });
@@ -70,8 +70,8 @@ beforeAll(async () => {
   await admin.revokeKey(doomed.key.id);
   Object.assign(secrets, { gateway: gateway.secret, app: app.secret, old: old.secret, successor: rotated.secret, doomed: doomed.secret });
   const verifier = new KeywardClient({ url: running.url, apiKey: gateway.secret });
-  for (let i = 0; i < 7; i++) await verifier.verify({ key: app.secret });
-  await verifier.verify({ key: doomed.secret });
+  for (let i = 0; i < 7; i++) await verifier.verifyKey({ key: app.secret });
+  await verifier.verifyKey({ key: doomed.secret });
   await running.service.bootstrapOrganization('globex');
   lowdbView = await observe(admin);
   await running.close();
@@ -136,10 +136,10 @@ describe('keyward migrate', () => {
       expect(view.usage).toEqual(lowdbView.usage);
       expect(view.audit).toEqual(lowdbView.audit);
       const verifier = new KeywardClient({ url: running.url, apiKey: secrets.gateway! });
-      expect(await verifier.verify({ key: secrets.app!, permission: 'geo.read' })).toMatchObject({ valid: true, metadata: { team: 'maps', tier: 2, beta: true } });
-      expect(await verifier.verify({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
-      expect(await verifier.verify({ key: secrets.old! })).toMatchObject({ valid: true });
-      expect(await verifier.verify({ key: secrets.successor! })).toMatchObject({ valid: true });
+      expect(await verifier.verifyKey({ key: secrets.app!, permission: 'geo.read' })).toMatchObject({ valid: true, metadata: { team: 'maps', tier: 2, beta: true } });
+      expect(await verifier.verifyKey({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
+      expect(await verifier.verifyKey({ key: secrets.old! })).toMatchObject({ valid: true });
+      expect(await verifier.verifyKey({ key: secrets.successor! })).toMatchObject({ valid: true });
       // And it goes on from there.
       expect((await admin.createKey({ name: 'After migration', role: 'viewer' })).key.id).toMatch(/^key_/);
     } finally {

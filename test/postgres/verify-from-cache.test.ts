@@ -59,7 +59,7 @@ describe('verify on a replica, from its cache or from the database', () => {
 
     await b.close(); // flushes B's usage counts
     const usage = async (keyId: string) =>
-      (await admin.request<{ items: { outcome: string; count: number }[] }>('GET', `/v1/usage?keyId=${keyId}`)).items;
+      (await admin.getUsage({ keyId })).items;
     const count = (rows: { outcome: string; count: number }[], outcome: string) => rows.find((row) => row.outcome === outcome)?.count ?? 0;
     const answered = (code: string) => answers.filter((answer) => answer.key === app.secret && answer.code === code).length;
     const appUses = await usage(app.key.id);

@@ -141,5 +141,5 @@ export async function keysOf(client: KeywardClient, uid: string): Promise<KeyVie
 /** The key service's verdict on a secret read from a Secret; a missing secret is a test failure, never a verdict. */
 export async function verifies(client: KeywardClient, secret: string | undefined, also: Omit<VerifyBody, 'key'> = {}): Promise<string> {
   if (secret === undefined || secret === '') throw new Error('no secret to verify: the Secret or its data key is missing');
-  return (await client.verify({ key: secret, ...also })).code;
+  return (await client.verifyKey({ key: secret, ...also })).code;
 }

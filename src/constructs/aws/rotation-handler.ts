@@ -203,7 +203,7 @@ export function createRotationHandler(options: RotationHandlerOptions): (event: 
         const client = await keyward();
         // A key with an IP allowlist verifies only from an allowed address: present its first range's address.
         const ip = config.ipAllowlist[0]?.split('/')[0];
-        const result = await client.verify({ key: stored.secret, ...(ip ? { ip } : {}) });
+        const result = await client.verifyKey({ key: stored.secret, ...(ip ? { ip } : {}) });
         if (!result.valid) throw new RotationError(`testSecret: the pending key ${stored.keyId} does not verify: ${result.code} (${result.message ?? ''})`);
         if (result.keyId !== stored.keyId) throw new RotationError(`testSecret: the pending secret belongs to ${result.keyId}, not ${stored.keyId}`);
         log({ step, secretId, token, outcome: 'verified', keyId: stored.keyId });

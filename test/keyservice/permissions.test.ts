@@ -1,0 +1,81 @@
+/**
+ * The route table's permissions are what the service enforces: for every
+ * operation in src/core/api.ts, a key whose role grants everything but the
+ * declared permission is refused with INSUFFICIENT_PERMISSIONS naming exactly
+ * it (and nothing changes), and a key whose role grants only that permission
+ * is not refused for want of a permission. Operations open to any valid key
+ * declare `permission: null` and are listed here by name.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API, OPERATION_IDS, pathParamNames, type OperationId } from '../../src/core/api.ts';
+import { BUILTIN_PERMISSIONS, isBuiltinPermission, type Permission } from '../../src/core/permissions.ts';
+import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { storeState } from '../support/store-state.ts';
+
+/** The operations any authenticated key may call. A new one with `permission: null` fails below until it is added here. */
+const OPEN_TO_ANY_KEY: readonly OperationId[] = ['whoami'];
+
+const PERMISSIONS = Object.keys(BUILTIN_PERMISSIONS) as Permission[];
+const roleId = (prefix: string, permission: string) => `${prefix}-${permission.replaceAll('.', '-')}`;
+
+let service: TestService;
+/** Secrets by role id: `without-<permission>` (every built-in permission but that one) and `only-<permission>`. */
+const secrets = new Map<string, string>();
+
+/** One call of an operation as the table describes it: placeholder path parameters and an empty body. */
+async function call(operationId: OperationId, secret: string) {
+  const route = API[operationId];
+  const path = pathParamNames(route.path).reduce<string>((p, name) => p.replace(`:${name}`, 'key_00000000000000000000'), route.path);
+  return raw(service.url, path, {
+    method: route.method,
+    headers: { authorization: `Bearer ${secret}`, ...('body' in route ? { 'content-type': 'application/json' } : {}) },
+    ...('body' in route ? { body: '{}' } : {}),
+  });
+}
+
+beforeAll(async () => {
+  // No usage flush during the test: a refused call must leave the store exactly as it was.
+  service = await startTestService({ usageFlushMs: 600_000 });
+  const admin = service.client();
+  await admin.createPermission({ name: 'test.nothing', description: 'Grants nothing of keyward' });
+  const roles: [string, string[]][] = [['nothing', ['test.nothing']]];
+  for (const permission of PERMISSIONS) {
+    roles.push([roleId('without', permission), PERMISSIONS.filter((p) => p !== permission)]);
+    roles.push([roleId('only', permission), [permission]]);
+  }
+  for (const [id, permissions] of roles) {
+    await admin.createRole({ id, name: id, permissions });
+    secrets.set(id, (await admin.createKey({ name: id, role: id })).secret);
+  }
+});
+afterAll(async () => service?.stop());
+
+describe('every route declares its permission', () => {
+  it.each(OPERATION_IDS)('%s: a built-in permission, or null and listed as open to any key', (operationId) => {
+    const { permission } = API[operationId];
+    if (permission === null) expect(OPEN_TO_ANY_KEY, `${operationId} declares no permission: list it in OPEN_TO_ANY_KEY if any key may call it`).toContain(operationId);
+    else expect(isBuiltinPermission(permission), `${operationId}: "${permission}" is not in the permission catalog`).toBe(true);
+  });
+});
+
+describe('the executor enforces the declared permission', () => {
+  const guarded = OPERATION_IDS.filter((id) => API[id].permission !== null);
+
+  it.each(guarded)('%s: refused without exactly its permission (nothing changes), not refused with only it', async (operationId) => {
+    const permission = API[operationId].permission!;
+    const before = await storeState(service);
+    const denied = await call(operationId, secrets.get(roleId('without', permission))!);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({ code: 'INSUFFICIENT_PERMISSIONS', details: { required: permission } });
+    expect(await storeState(service)).toBe(before);
+
+    const allowed = await call(operationId, secrets.get(roleId('only', permission))!);
+    expect(allowed.body?.error?.code, `${operationId} with only ${permission}: HTTP ${allowed.status}`).not.toBe('INSUFFICIENT_PERMISSIONS');
+    expect(allowed.status).toBeLessThan(500);
+  });
+
+  it.each(OPEN_TO_ANY_KEY)('%s: answered for a key whose role grants none of keyward\'s permissions', async (operationId) => {
+    const response = await call(operationId, secrets.get('nothing')!);
+    expect(response.status).toBe(API[operationId].success.status);
+  });
+});
