@@ -9,7 +9,7 @@ import { DURATION_PATTERN, isDuration } from './duration.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
-import { ENVIRONMENTS } from './rotation.ts';
+import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
 
 export const NAME_MAX_LENGTH = 100;
@@ -109,7 +109,7 @@ const FutureDateTime = DateTime.refine((s) => Number.isNaN(Date.parse(s)) || Dat
 export const CreateKeyBody = z.strictObject({
   name: Name,
   role: RoleId,
-  environment: Environment.default('production'),
+  environment: Environment.default(DEFAULT_ENVIRONMENT),
   expiresAt: FutureDateTime.optional(),
   metadata: Metadata.default({}),
   ipAllowlist: IpAllowlist.default([]),
@@ -124,8 +124,8 @@ export const UpdateKeyBody = z
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
 export const RotateKeyBody = z.strictObject({
-  gracePeriod: Duration.default('24h').meta({
-    description: 'How long the old key keeps working (0 = stops now). Default 24h.',
+  gracePeriod: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({
+    description: `How long the old key keeps working (0 = stops now). Default ${DEFAULT_ROTATION_OVERLAP}.`,
   }),
   name: Name.optional(),
   idempotencyKey: IdempotencyKey.optional()

@@ -2,8 +2,8 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { KeywardApiError, type KeyView, type Role } from './api.ts';
-import { BUILTIN_ROLES, missingPermissions } from '../core/permissions.ts';
-import { ENVIRONMENTS, type Environment } from '../core/rotation.ts';
+import { BUILTIN_ROLE_IDS, missingPermissions } from '../core/permissions.ts';
+import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, successorName, type Environment } from '../core/rotation.ts';
 import { rotationDaysIn, type Ctx } from './context.ts';
 import { filterKeys, formatDate, formatDateTime, relativeTime, rotationDue, unusedFor30Days, type Attention, type KeyQuery } from './format.ts';
 import { Badge, CopyButton, Dialog, ErrorBox, Loading, SecretReveal } from './ui.ts';
@@ -18,7 +18,7 @@ type DialogState =
 const GRACE_PERIODS: [string, string][] = [
   ['0', 'None: the old key stops now'],
   ['1h', '1 hour'],
-  ['24h', '24 hours (recommended)'],
+  ['24h', '24 hours'],
   ['7d', '7 days'],
   ['30d', '30 days'],
 ];
@@ -27,7 +27,7 @@ const GRACE_PERIODS: [string, string][] = [
 function RoleOptions({ ctx, current }: { ctx: Ctx; current?: string }) {
   const roles: Role[] =
     ctx.roles ??
-    [...new Set([...BUILTIN_ROLES.map((r) => r.id), ...(current ? [current] : [])])].map((id) => ({ id, name: id, description: '', permissions: [], builtin: true }));
+    [...new Set([...BUILTIN_ROLE_IDS, ...(current ? [current] : [])])].map((id) => ({ id, name: id, description: '', permissions: [], builtin: true }));
   return roles.map((role) => {
     const missing = missingPermissions(ctx.me.permissions, role.permissions);
     const label = `${role.name}${role.name.toLowerCase() === role.id ? '' : ` (${role.id})`}${role.builtin ? '' : ' · custom'}`;
@@ -49,7 +49,7 @@ function roleDescription(ctx: Ctx, roleId: string): string {
 function CreateKeyDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose: () => void; onCreated: (key: KeyView) => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState('');
-  const [environment, setEnvironment] = useState<Environment>('production');
+  const [environment, setEnvironment] = useState<Environment>(DEFAULT_ENVIRONMENT);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   // The secret lives here, and only until "I have copied it".
@@ -205,8 +205,8 @@ function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: K
 }
 
 function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; apiKey: KeyView; onClose: () => void; onRotated: () => void }) {
-  const [grace, setGrace] = useState('24h');
-  const [name, setName] = useState(`${apiKey.name} v2`.slice(0, 100));
+  const [grace, setGrace] = useState(DEFAULT_ROTATION_OVERLAP);
+  const [name, setName] = useState(successorName(apiKey.name).slice(0, 100));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [rotated, setRotated] = useState<{ keyId: string; secret: string } | null>(null);
@@ -302,7 +302,7 @@ function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; apiKey: K
       h(
         'select',
         { id: 'rotate-grace', value: grace, 'aria-describedby': 'rotate-grace-help', onChange: (e: Event) => setGrace((e.target as HTMLSelectElement).value) },
-        GRACE_PERIODS.map(([value, label]) => h('option', { key: value, value }, label)),
+        GRACE_PERIODS.map(([value, label]) => h('option', { key: value, value }, value === DEFAULT_ROTATION_OVERLAP ? `${label} (recommended)` : label)),
       ),
       h('p', { id: 'rotate-grace-help', class: 'help' }, 'How long the old key keeps working. Use none if the key was compromised.'),
       h('label', { for: 'rotate-name' }, 'Name of the new key'),
