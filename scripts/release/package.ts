@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildDashboard } from '../../src/server/dashboard.ts';
+import { buildDashboard } from '../build-dashboard.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { KeywardApiError, KeywardUnreachableError } from '../client/index.ts';
 import { KeywardError } from '../core/errors.ts';
+import { SettingsError } from '../core/settings.ts';
 import { registerDevCommands } from './dev-cluster.ts';
 import { CliUsageError } from './errors.ts';
 import { auditCommand } from './audit.ts';
@@ -52,7 +53,7 @@ try {
     // Help and version are successes; anything else commander reports is a usage error.
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
-  if (error instanceof CliUsageError) fail(error.message, 2);
+  if (error instanceof CliUsageError || error instanceof SettingsError) fail(error.message, 2);
   if (error instanceof KeywardApiError || error instanceof KeywardError) fail(`${error.message} (${error.code})\nhint: ${error.hint}`, 1);
   if (error instanceof KeywardUnreachableError) fail(error.message, 1);
   fail(error instanceof Error ? error.message : String(error), 1);

@@ -3,11 +3,12 @@
  * a lowdb store into PostgreSQL (`--from lowdb:PATH --to postgres:URL`).
  */
 import { Command, Option } from 'commander';
+import { ServerConfig } from '../server/config.ts';
 import { CliUsageError } from './errors.ts';
 import { printJson, printTable, type OutputFormat } from './output.ts';
+import { addSettings, resolveCommandSettings } from './settings.ts';
 
 interface MigrateFlags {
-  databaseUrl?: string;
   from?: string;
   to?: string;
   output: OutputFormat;
@@ -35,9 +36,11 @@ const redact = (url: string): string => {
 };
 
 export function migrateCommand(): Command {
-  return new Command('migrate')
-    .description('apply pending PostgreSQL schema migrations; or copy a lowdb store into PostgreSQL with --from/--to')
-    .option('--database-url <url>', 'PostgreSQL to migrate [env: KEYWARD_DATABASE_URL]')
+  return addSettings(
+    new Command('migrate').description('apply pending PostgreSQL schema migrations; or copy a lowdb store into PostgreSQL with --from/--to'),
+    ServerConfig,
+    ['databaseUrl'],
+  )
     .option('--from <source>', 'copy from this store: lowdb:PATH (stop the service that owns it first)')
     .option('--to <target>', 'copy into this database: postgres:URL')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
@@ -49,7 +52,7 @@ export function migrateCommand(): Command {
         '\nThe copy runs in one transaction, leaves rows already in the database as they are, and\n' +
         'checks that every source row arrived, so it is safe to run again.\n',
     )
-    .action(async (flags: MigrateFlags) => {
+    .action(async (flags: MigrateFlags & Record<string, unknown>) => {
       const pg = (await import('pg')).default;
       if (flags.from !== undefined || flags.to !== undefined) {
         if (flags.from === undefined || flags.to === undefined) throw new CliUsageError('--from and --to go together');
@@ -79,7 +82,7 @@ export function migrateCommand(): Command {
         }
         return;
       }
-      const url = flags.databaseUrl ?? process.env.KEYWARD_DATABASE_URL;
+      const url = resolveCommandSettings(ServerConfig, flags).databaseUrl;
       if (!url) throw new CliUsageError('set --database-url or KEYWARD_DATABASE_URL (or copy a store with --from lowdb:PATH --to postgres:URL)');
       const { migrate } = await import('../store/postgres/migrate.ts');
       const client = new pg.Client({ connectionString: url, application_name: 'keyward migrate' });

@@ -10,9 +10,9 @@ import { Command, Option } from 'commander';
 import { isDuration } from '../core/duration.ts';
 import { CliUsageError } from './errors.ts';
 import { age, printJson, printTable, type OutputFormat } from './output.ts';
-import { storeOptions, withStoreService, type ServeFlags } from './serve.ts';
+import { storeOptions, withStoreService, type StoreFlags } from './serve.ts';
 
-type Flags = ServeFlags & { output: OutputFormat; org: string };
+type Flags = StoreFlags & { output: OutputFormat; org: string };
 type OrganizationView = { id: string; name: string; plan: string; activeKeys: number; activeKeyLimit: number | null; maxGracePeriod: string; createdAt: string };
 
 const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');

@@ -5,7 +5,9 @@
  */
 import { Command, Option } from 'commander';
 import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
-import { KeywardClient, type KeyView } from '../client/index.ts';
+import type { KeyView } from '../client/index.ts';
+import { DEFAULT_ROTATION_DAYS, ENVIRONMENTS } from '../core/rotation.ts';
+import { clientFor } from './client.ts';
 import { assessDue, observeAnnotation, observeClusterStatus, observeServiceKeys, type AgeSource, type DueReport, type Observation } from '../gitops/due.ts';
 import { collectFiles, writeFiles } from '../gitops/files.ts';
 import { GitopsError, keyLabel, parseManifestFiles, type ApiKeyDocument } from '../gitops/manifests.ts';
@@ -114,9 +116,7 @@ async function observeCluster(keys: ApiKeyDocument[]): Promise<Map<ApiKeyDocumen
 }
 
 async function observeService(keys: ApiKeyDocument[], url: string): Promise<Map<ApiKeyDocument, Observation>> {
-  const apiKey = process.env.KEYWARD_API_KEY;
-  if (!apiKey) throw new CliUsageError('--service needs KEYWARD_API_KEY: a key allowed to list keys (api.key.read)');
-  const client = new KeywardClient({ url, apiKey });
+  const client = clientFor({ url }, ['listKeys']);
   const serviceKeys: KeyView[] = [];
   for await (const key of client.allKeys({ status: 'active' })) serviceKeys.push(key);
   return new Map(keys.map((key) => [key, observeServiceKeys(key, serviceKeys)]));
@@ -146,8 +146,8 @@ export function rotationCommand(): Command {
     .addHelpText(
       'after',
       `
-Policy: spec.rotation.interval, else the environment default (production and
-staging 90d, development 180d). Age, by default, from the keyward.dev/rotated-at
+Policy: spec.rotation.interval, else the environment default (${ENVIRONMENTS.map((env) => `${env} ${DEFAULT_ROTATION_DAYS[env]}d`).join(', ')}).
+Age, by default, from the keyward.dev/rotated-at
 annotation that keyward rotate maintains (a key without it counts as due);
 with --cluster from status.lastRotationTime; with --service from the key service.
 

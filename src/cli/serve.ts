@@ -1,43 +1,25 @@
 /** `keyward serve` and `keyward bootstrap`: run the service, or seed its store directly. */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import type { ServerConfigInput } from '../server/config.ts';
+import { checkServerConfig, ServeSettings, ServerConfig } from '../server/config.ts';
 import { checkBootstrapSecret, parseSecretRef, writeBootstrapSecret as writeBootstrapSecretK8s } from './bootstrap-secret.ts';
 import { printJson, type OutputFormat } from './output.ts';
+import { addSettings, resolveCommandSettings } from './settings.ts';
 
 // The server stack loads only when a command needs it, so `keyward --help` and
 // the client commands start fast.
 const loadServer = async () => ({
-  ...(await import('../server/config.ts')),
   ...(await import('../server/server.ts')),
   ...(await import('../server/service.ts')),
   ...(await import('../store/index.ts')),
 });
 
-export interface ServeFlags {
-  port?: string;
-  host?: string;
-  store?: string;
-  databaseUrl?: string;
-  tokenPrefix?: string;
-  logLevel?: string;
-}
+/** The store settings `keyward bootstrap` and `keyward org …` take, like `serve`. */
+const STORE_SETTINGS = ['storeFile', 'databaseUrl', 'tokenPrefix', 'plans', 'defaultPlan'];
 
-export const storeOptions = (command: Command): Command =>
-  command
-    .option('--store <file>', 'lowdb store file [env: KEYWARD_STORE] (default: "./.keyward/db.json")')
-    .option('--database-url <url>', 'PostgreSQL URL; selects that store [env: KEYWARD_DATABASE_URL]')
-    .option('--token-prefix <prefix>', 'secret prefix [env: KEYWARD_TOKEN_PREFIX] (default: "kw_")');
+export type StoreFlags = Record<string, unknown>;
 
-const flagsToConfig = (flags: ServeFlags): ServerConfigInput =>
-  ({
-    port: flags.port,
-    host: flags.host,
-    storeFile: flags.store,
-    databaseUrl: flags.databaseUrl,
-    tokenPrefix: flags.tokenPrefix,
-    logLevel: flags.logLevel,
-  }) as ServerConfigInput;
+export const storeOptions = (command: Command): Command => addSettings(command, ServerConfig, STORE_SETTINGS);
 
 function printBootstrapped(result: { organizationId: string; keyId: string; secret: string }, organization: string): void {
   process.stderr.write(
@@ -61,27 +43,13 @@ function writeBootstrapSecret(file: string, result: { keyId: string; secret: str
 }
 
 export function serveCommand(): Command {
-  const serve = new Command('serve')
-    .description('run the key service (creates an organization and admin key on an empty store)')
-    .option('-p, --port <port>', 'listen port [env: KEYWARD_PORT] (default: 8080)')
-    .option('--host <host>', 'listen address [env: KEYWARD_HOST] (default: "127.0.0.1")')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug [env: KEYWARD_LOG_LEVEL]')
-    .addOption(
-      new Option('--bootstrap-secret-file <path>', "on an empty store, write the admin secret to this file (mode 600) instead of printing it").env(
-        'KEYWARD_BOOTSTRAP_SECRET_FILE',
-      ),
-    )
-    .addOption(
-      new Option('--bootstrap-secret-k8s <namespace/name>', 'on an empty store, write the admin secret into this existing Kubernetes Secret (data key "secret")').env(
-        'KEYWARD_BOOTSTRAP_SECRET_K8S',
-      ),
-    );
-  storeOptions(serve).action(async (flags: ServeFlags & { bootstrapSecretFile?: string; bootstrapSecretK8s?: string }) => {
-    const { configFromEnv, resolveConfig, startServer } = await loadServer();
-    const config = resolveConfig(configFromEnv(), flagsToConfig(flags), { bootstrapOrganization: 'default' });
-    const secretFile = flags.bootstrapSecretFile;
-    const secretRef = flags.bootstrapSecretK8s ? parseSecretRef(flags.bootstrapSecretK8s) : undefined;
+  const serve = new Command('serve').description('run the key service (creates an organization and admin key on an empty store)');
+  addSettings(serve, ServeSettings).action(async (flags: Record<string, unknown>) => {
+    const settings = checkServerConfig(resolveCommandSettings(ServeSettings, flags, { bootstrapOrganization: 'default' }));
+    const { bootstrapSecretFile: secretFile, bootstrapSecretK8s, ...config } = settings;
+    const secretRef = bootstrapSecretK8s ? parseSecretRef(bootstrapSecretK8s) : undefined;
     if (secretRef) await checkBootstrapSecret(secretRef);
+    const { startServer } = await loadServer();
     let bootstrapped: { keyId: string; secret: string } | undefined;
     const running = await startServer(config, {
       onBootstrap: (result) => {
@@ -115,9 +83,9 @@ export function serveCommand(): Command {
  * server): what `keyward bootstrap` and `keyward org …` do. The lowdb file
  * belongs to one process, so with it the service must be stopped first.
  */
-export async function withStoreService<T>(flags: ServeFlags, work: (service: InstanceType<Awaited<ReturnType<typeof loadServer>>['KeyService']>) => Promise<T>): Promise<T> {
-  const { configFromEnv, resolveConfig, openStore, KeyService } = await loadServer();
-  const config = resolveConfig(configFromEnv(), flagsToConfig(flags));
+export async function withStoreService<T>(flags: StoreFlags, work: (service: InstanceType<Awaited<ReturnType<typeof loadServer>>['KeyService']>) => Promise<T>): Promise<T> {
+  const config = checkServerConfig(resolveCommandSettings(ServerConfig, flags));
+  const { openStore, KeyService } = await loadServer();
   const store = await openStore({ file: config.storeFile, databaseUrl: config.databaseUrl });
   try {
     return await work(new KeyService(store, { tokenPrefix: config.tokenPrefix, plans: config.plans, defaultPlan: config.defaultPlan }));
@@ -131,7 +99,7 @@ export function bootstrapCommand(): Command {
     .description('create an organization and its admin key directly in the store; prints the secret once')
     .requiredOption('--org <name>', 'organization name')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
-  storeOptions(bootstrap).action(async (flags: ServeFlags & { org: string; output: OutputFormat }) => {
+  storeOptions(bootstrap).action(async (flags: StoreFlags & { org: string; output: OutputFormat }) => {
     const result = await withStoreService(flags, (service) => service.bootstrapOrganization(flags.org));
     if (flags.output === 'json') printJson(result);
     else printBootstrapped(result, flags.org);

@@ -13,7 +13,7 @@ import { holdsSecretShape } from '../core/token.ts';
 import proxyaddr from 'proxy-addr';
 import { authenticateRequest, errorOutcome, executeRoute, executeVerifyNow, internalError, isOutcome, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { BODY_LIMIT_BYTES, bodyRefusal } from './body.ts';
-import { dashboardRouter } from './dashboard.ts';
+import { dashboardRouter, type DashboardOptions } from './dashboard.ts';
 import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
@@ -30,6 +30,7 @@ export interface AppOptions {
   trustProxy: boolean | number | string;
   /** Serve /metrics on this app, to keys holding metrics.view (false when metrics are off or have a listen address of their own). */
   metricsOnMainPort: boolean;
+  dashboard?: DashboardOptions;
 }
 
 const WITHHELD = '[withheld: holds a secret]';
@@ -133,7 +134,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   const openapi = buildOpenApiDocument(VERSION);
   app.get('/openapi.json', (_req, res) => void res.json(openapi));
   // The dashboard (static assets; its own security headers and CSP).
-  app.use(dashboardRouter());
+  app.use(dashboardRouter(options.dashboard));
   if (metrics && options.metricsOnMainPort) {
     // On the main port, metrics are read by keys holding metrics.view (failed attempts count as any failed authentication).
     app.get('/metrics', async (req: Request, res: Response) => {

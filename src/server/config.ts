@@ -1,6 +1,7 @@
-/** Server settings: flags override environment variables, which override defaults (names fixed by DESIGN.md). */
+/** The key service's settings: flags override environment variables, which override defaults. */
 import { z } from 'zod';
 import { Duration } from '../core/schemas.ts';
+import { describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
 import { DEFAULT_TOKEN_PREFIX, TOKEN_PREFIX_PATTERN } from '../core/token.ts';
 
 /** "free=3,team=50,enterprise=unlimited" -> { free: 3, team: 50, enterprise: null } */
@@ -31,73 +32,128 @@ export function parseTrustProxy(text: string): boolean | number | string {
   return text;
 }
 
+const listenAddress = (text: string, ctx: z.RefinementCtx) => {
+  try {
+    return parseListenAddress(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+};
+
+const plans = (text: string, ctx: z.RefinementCtx) => {
+  try {
+    return parsePlans(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+};
+
+/**
+ * The key service's settings, declared once: each field's flag (if any),
+ * environment variable and help. `keyward serve --help` is generated from
+ * it (src/cli/settings.ts); tests and embedders pass values to resolveConfig.
+ */
 export const ServerConfig = z.object({
-  port: z.coerce.number().int().min(0).max(65_535).default(8080),
-  host: z.string().min(1).default('127.0.0.1'),
-  storeFile: z.string().min(1).default('./.keyward/db.json'),
-  databaseUrl: z.string().min(1).optional(),
-  tokenPrefix: z.string().regex(TOKEN_PREFIX_PATTERN, 'must be lowercase letters/digits ending in "_", e.g. kw_').default(DEFAULT_TOKEN_PREFIX),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  usageFlushMs: z.coerce.number().int().min(10).max(600_000).default(5_000),
-  /** On an empty store, create an organization and admin key and print the secret once. */
-  bootstrapOrganization: z.string().min(1).optional(),
-  plans: z.string().default('free=3,team=50,enterprise=unlimited').transform((text, ctx) => {
-    try {
-      return parsePlans(text);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  }),
-  defaultPlan: z.string().min(1).default('enterprise'),
-  trustProxy: z.string().default('false').transform(parseTrustProxy),
-  failedAuthThreshold: z.coerce.number().int().min(1).max(1_000_000).default(20),
-  failedAuthWindow: Duration.default('1m'),
-  throttleDuration: Duration.default('5m'),
-  alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional(),
-  metrics: z.enum(['on', 'off']).default('on'),
-  /** A listen address of its own for /metrics (no key needed there; not served on the main port then). */
+  port: z.coerce.number().int().min(0).max(65_535).default(8080).meta({ flag: '-p, --port <port>', env: 'KEYWARD_PORT', description: 'listen port' }),
+  host: z.string().min(1).default('127.0.0.1').meta({ flag: '--host <host>', env: 'KEYWARD_HOST', description: 'listen address' }),
+  storeFile: z.string().min(1).default('./.keyward/db.json').meta({ flag: '--store <file>', env: 'KEYWARD_STORE', description: 'lowdb store file' }),
+  databaseUrl: z.string().min(1).optional().meta({ flag: '--database-url <url>', env: 'KEYWARD_DATABASE_URL', description: 'PostgreSQL URL; selects that store' }),
+  tokenPrefix: z
+    .string()
+    .regex(TOKEN_PREFIX_PATTERN, 'must be lowercase letters/digits ending in "_", e.g. kw_')
+    .default(DEFAULT_TOKEN_PREFIX)
+    .meta({ flag: '--token-prefix <prefix>', env: 'KEYWARD_TOKEN_PREFIX', description: 'secret prefix' }),
+  logLevel: LogLevel,
+  usageFlushMs: z.coerce.number().int().min(10).max(600_000).default(5_000).meta({ env: 'KEYWARD_USAGE_FLUSH_MS', description: 'how often key usage is written to the store (ms)' }),
+  bootstrapOrganization: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ description: 'on an empty store, create an organization of this name and its admin key, and hand over the secret once' }),
+  plans: z
+    .string()
+    .default('free=3,team=50,enterprise=unlimited')
+    .transform(plans)
+    .meta({ env: 'KEYWARD_PLANS', description: 'plans and their active-key limits, name=N or name=unlimited, comma-separated' }),
+  defaultPlan: z.string().min(1).default('enterprise').meta({ env: 'KEYWARD_DEFAULT_PLAN', description: 'plan of a new organization' }),
+  trustProxy: z
+    .string()
+    .default('false')
+    .transform(parseTrustProxy)
+    .meta({ env: 'KEYWARD_TRUST_PROXY', description: 'which proxies may set X-Forwarded-For: false, true, a hop count, or addresses/ranges' }),
+  failedAuthThreshold: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(20)
+    .meta({ env: 'KEYWARD_FAILED_AUTH_THRESHOLD', description: 'failed authentications from one address within the window before it is throttled' }),
+  failedAuthWindow: Duration.default('1m').meta({ env: 'KEYWARD_FAILED_AUTH_WINDOW', description: 'window the failures are counted in' }),
+  throttleDuration: Duration.default('5m').meta({ env: 'KEYWARD_THROTTLE_DURATION', description: 'how long a throttled address is refused' }),
+  alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional().meta({ env: 'KEYWARD_ALERT_WEBHOOK_URL', description: 'where alerts (an address throttled) are POSTed' }),
+  metrics: z.enum(['on', 'off']).default('on').meta({ env: 'KEYWARD_METRICS', description: 'Prometheus metrics at /metrics: on or off' }),
   metricsAddress: z
     .string()
-    .transform((text, ctx) => {
-      try {
-        return parseListenAddress(text);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    })
-    .optional(),
-  /** Label active keys per organization (opt in: organization ids are the tenants' business). */
-  metricsOrganizationLabels: z.enum(['on', 'off']).default('off'),
+    .transform(listenAddress)
+    .optional()
+    .meta({ env: 'KEYWARD_METRICS_ADDRESS', description: 'host:port of a listener of its own for /metrics (no key needed there; not on the main port then)' }),
+  metricsOrganizationLabels: z
+    .enum(['on', 'off'])
+    .default('off')
+    .meta({ env: 'KEYWARD_METRICS_ORGANIZATION_LABELS', description: "label active keys per organization (the tenants' ids; needs KEYWARD_METRICS_ADDRESS)" }),
+  nodeEnv: z.string().optional().meta({ env: 'NODE_ENV', hidden: true, description: 'production: the dashboard is not rebuilt when its sources change' }),
 });
 export type ServerConfig = z.output<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfigInput {
-  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
-  return {
-    port: pick('KEYWARD_PORT'),
-    host: pick('KEYWARD_HOST'),
-    storeFile: pick('KEYWARD_STORE'),
-    databaseUrl: pick('KEYWARD_DATABASE_URL'),
-    tokenPrefix: pick('KEYWARD_TOKEN_PREFIX'),
-    logLevel: pick('KEYWARD_LOG_LEVEL') as ServerConfigInput['logLevel'],
-    usageFlushMs: pick('KEYWARD_USAGE_FLUSH_MS'),
-    plans: pick('KEYWARD_PLANS'),
-    defaultPlan: pick('KEYWARD_DEFAULT_PLAN'),
-    trustProxy: pick('KEYWARD_TRUST_PROXY'),
-    failedAuthThreshold: pick('KEYWARD_FAILED_AUTH_THRESHOLD'),
-    failedAuthWindow: pick('KEYWARD_FAILED_AUTH_WINDOW'),
-    throttleDuration: pick('KEYWARD_THROTTLE_DURATION'),
-    alertWebhookUrl: pick('KEYWARD_ALERT_WEBHOOK_URL'),
-    metrics: pick('KEYWARD_METRICS'),
-    metricsAddress: pick('KEYWARD_METRICS_ADDRESS'),
-    metricsOrganizationLabels: pick('KEYWARD_METRICS_ORGANIZATION_LABELS'),
-  } as ServerConfigInput;
+/** `keyward serve`: the service's settings, and where its first admin secret goes. */
+export const ServeSettings = ServerConfig.extend({
+  bootstrapSecretFile: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ flag: '--bootstrap-secret-file <path>', env: 'KEYWARD_BOOTSTRAP_SECRET_FILE', description: 'on an empty store, write the admin secret to this file (mode 600) instead of printing it' }),
+  bootstrapSecretK8s: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({
+      flag: '--bootstrap-secret-k8s <namespace/name>',
+      env: 'KEYWARD_BOOTSTRAP_SECRET_K8S',
+      description: 'on an empty store, write the admin secret into this existing Kubernetes Secret (data key "secret")',
+    }),
+});
+
+/** What one setting cannot tell alone. */
+export function checkServerConfig<C extends ServerConfig>(config: C): C {
+  if (config.metricsOrganizationLabels === 'on' && config.metricsAddress === undefined) {
+    throw new SettingsError(
+      'KEYWARD_METRICS_ORGANIZATION_LABELS: per-organization labels (metricsOrganizationLabels) are served only on a metrics listener of its own; set KEYWARD_METRICS_ADDRESS too',
+    );
+  }
+  if (!Object.hasOwn(config.plans, config.defaultPlan)) {
+    throw new SettingsError(`KEYWARD_DEFAULT_PLAN: "${config.defaultPlan}" is not one of the plans (${Object.keys(config.plans).join(', ')})`);
+  }
+  return config;
 }
 
-/** Later sources win; undefined never overrides. */
+/**
+ * The settings the environment gives (the variables the schema names; empty
+ * ones count as unset), for resolveConfig. The caller hands in the
+ * environment (`process.env`), so reading it stays in one place.
+ */
+export function configFromEnv(env: Record<string, string | undefined>): ServerConfigInput {
+  const given: Record<string, string> = {};
+  for (const setting of describeSettings(ServerConfig)) {
+    const value = setting.env ? env[setting.env] : undefined;
+    if (value !== undefined && value !== '') given[setting.key] = value;
+  }
+  return given as ServerConfigInput;
+}
+
+/** The settings from values given in code (tests, embedders): later sources win; undefined never overrides. */
 export function resolveConfig(...sources: ServerConfigInput[]): ServerConfig {
   const merged: Record<string, unknown> = {};
   for (const source of sources) {
@@ -106,15 +162,7 @@ export function resolveConfig(...sources: ServerConfigInput[]): ServerConfig {
   const result = ServerConfig.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new Error(`invalid configuration: ${issue.path.join('.')}: ${issue.message}`);
+    throw new SettingsError(`invalid configuration: ${issue.path.join('.')}: ${issue.message}`);
   }
-  if (result.data.metricsOrganizationLabels === 'on' && result.data.metricsAddress === undefined) {
-    throw new Error(
-      'invalid configuration: metricsOrganizationLabels: per-organization labels are served only on a metrics listener of its own; set KEYWARD_METRICS_ADDRESS too',
-    );
-  }
-  if (!Object.hasOwn(result.data.plans, result.data.defaultPlan)) {
-    throw new Error(`invalid configuration: defaultPlan: "${result.data.defaultPlan}" is not one of the plans (${Object.keys(result.data.plans).join(', ')})`);
-  }
-  return result.data;
+  return checkServerConfig(result.data);
 }

@@ -142,7 +142,7 @@ export interface DashboardOptions {
   outDir?: string;
   /** Build when missing or stale (default true). Without esbuild installed, a missing build is an error page. */
   build?: boolean;
-  /** Re-check sources for changes on page loads (default: unless NODE_ENV=production). */
+  /** Re-check sources for changes on page loads (default true; the server sets false under NODE_ENV=production). */
   watch?: boolean;
 }
 
@@ -154,7 +154,7 @@ export interface DashboardOptions {
 export function dashboardRouter(options: DashboardOptions = {}): express.Router {
   const outDir = options.outDir ?? DASHBOARD_OUT_DIR;
   const build = options.build ?? true;
-  const watch = options.watch ?? process.env.NODE_ENV !== 'production';
+  const watch = options.watch ?? true;
   const router = express.Router();
   const security = dashboardSecurityHeaders();
 

@@ -69,7 +69,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   }
 
   const state: AppState = { ready: false };
-  const app = createApp(env, state, { trustProxy: config.trustProxy, metricsOnMainPort: metrics !== undefined && config.metricsAddress === undefined });
+  const app = createApp(env, state, {
+    trustProxy: config.trustProxy,
+    metricsOnMainPort: metrics !== undefined && config.metricsAddress === undefined,
+    dashboard: { watch: config.nodeEnv !== 'production' },
+  });
   const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean, config.trustProxy === false);
   const server = createServer((req, res) => {
     if (req.method === 'POST' && req.url === '/v1/verify') verify(req, res);

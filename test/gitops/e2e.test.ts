@@ -8,6 +8,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { API } from '../../src/core/api.ts';
 import type { Operator } from '../../src/operator/operator.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
@@ -170,5 +171,7 @@ describeControlPlane('GitOps rotation on the real control plane', (cp) => {
     const noKey = await keyward(['rotation', 'due', join(dir, 'due.yaml'), '--service', service.url]);
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toMatch(/KEYWARD_API_KEY/);
+    // What the key must be allowed comes from the route table (listing keys needs api.key.view).
+    expect(noKey.stderr).toContain(`a key whose role grants ${API.listKeys.permission}`);
   }, 60_000);
 });

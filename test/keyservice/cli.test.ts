@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, run as keyward } from '../support/cli-process.ts';
 import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
-import { resolveConfig } from '../../src/server/config.ts';
+import { API } from '../../src/core/api.ts';
+import { ClientSettings } from '../../src/cli/client.ts';
+import { describeSettings, resolveSettings } from '../../src/core/settings.ts';
+import { resolveConfig, ServeSettings } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { errorCode, freshTestStore, TEST_STORE, type TestStore } from '../support/keyservice.ts';
@@ -74,7 +77,38 @@ describe('keyward CLI: usage', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error: .*KEYWARD_API_KEY/);
     expect(run.stderr).toContain('keyward bootstrap');
+    // What the key must be allowed, from the route table (listing keys needs api.key.view).
+    expect(run.stderr).toContain(`a key whose role grants ${API.listKeys.permission}`);
     expect(run.stdout).toBe('');
+  });
+
+  it('serve and the client commands take their flags, help and variables from one schema each', async () => {
+    const [serve, list] = await Promise.all([keyward(['serve', '--help']), keyward(['keys', 'list', '--help'])]);
+    expect(serve.code).toBe(0);
+    const serveHelp = serve.stdout.replace(/\s+/g, ' ');
+    const [options, environment] = serveHelp.split(' Environment: ');
+    for (const setting of describeSettings(ServeSettings).filter((s) => !s.hidden)) {
+      if (setting.flag) expect(options, setting.key).toContain(`${setting.flag} ${setting.help}`);
+      else if (setting.env) expect(environment, setting.key).toContain(`${setting.env} ${setting.description}`);
+    }
+    expect(options).toContain('-p, --port <port> listen port (default: 8080, env: KEYWARD_PORT)');
+    expect(environment).toContain('KEYWARD_PLANS plans and their active-key limits, name=N or name=unlimited, comma-separated (default: "free=3,team=50,enterprise=unlimited")');
+    const listHelp = list.stdout.replace(/\s+/g, ' ');
+    expect(listHelp).toContain('--url <url> key service URL (default: "http://127.0.0.1:8080", env: KEYWARD_URL)');
+    expect(listHelp).toMatch(/Environment: KEYWARD_API_KEY /);
+  });
+
+  it('settings resolve flag > environment > default; a bad value is a usage error naming its flag or variable', async () => {
+    expect(resolveSettings(ServeSettings, { port: '9000' }, { KEYWARD_PORT: '9001', KEYWARD_HOST: '0.0.0.0' })).toMatchObject({ port: 9000, host: '0.0.0.0', storeFile: './.keyward/db.json' });
+    expect(resolveSettings(ClientSettings, {}, { KEYWARD_URL: 'http://env.example:1' }).url).toBe('http://env.example:1');
+    expect(resolveSettings(ClientSettings, {}, {}).url).toBe('http://127.0.0.1:8080');
+    const [badPort, badUrl] = await Promise.all([
+      keyward(['serve', '--port', 'eighty']),
+      keyward(['keys', 'list'], { KEYWARD_URL: 'ftp://nowhere', KEYWARD_API_KEY: bootstrapped.secret }),
+    ]);
+    expect([badPort.code, badUrl.code]).toEqual([2, 2]);
+    expect(badPort.stderr).toMatch(/^error: --port: /);
+    expect(badUrl.stderr).toMatch(/^error: KEYWARD_URL: must be an http\(s\) URL/);
   });
 
   it('an unreachable service exits 1 and names the URL', async () => {

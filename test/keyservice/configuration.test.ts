@@ -142,11 +142,11 @@ describe('keyward serve: KEYWARD_TOKEN_PREFIX and KEYWARD_METRICS', () => {
     }
   });
 
-  it('a malformed KEYWARD_TOKEN_PREFIX or KEYWARD_METRICS stops serve at start, naming the setting', async () => {
-    for (const [env, setting] of [[{ KEYWARD_TOKEN_PREFIX: 'Acme-' }, 'tokenPrefix'], [{ KEYWARD_METRICS: 'maybe' }, 'metrics']] as const) {
+  it('a malformed KEYWARD_TOKEN_PREFIX or KEYWARD_METRICS stops serve at start (a usage error), naming the variable', async () => {
+    for (const [env, setting] of [[{ KEYWARD_TOKEN_PREFIX: 'Acme-' }, 'KEYWARD_TOKEN_PREFIX:'], [{ KEYWARD_METRICS: 'maybe' }, 'KEYWARD_METRICS:']] as const) {
       const port = await freePort();
       const result = await run(['serve'], { ...store.env, KEYWARD_PORT: String(port), ...env });
-      expect(result.code, JSON.stringify(env)).not.toBe(0);
+      expect(result.code, JSON.stringify(env)).toBe(2);
       expect(result.stderr).toContain(setting);
     }
   });

@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePromtool } from '../../src/devcluster/binaries.ts';
-import { configFromEnv, resolveConfig } from '../../src/server/config.ts';
+import { resolveSettings } from '../../src/core/settings.ts';
+import { checkServerConfig, resolveConfig, ServerConfig } from '../../src/server/config.ts';
 import { controlPlaneRequired } from '../support/controlplane.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
 
@@ -130,8 +131,9 @@ describe('promtool check metrics', () => {
 
 describe('metrics configuration', () => {
   it('KEYWARD_METRICS_ADDRESS is host:port (IPv6 in brackets); KEYWARD_METRICS_ORGANIZATION_LABELS is on or off', () => {
-    const env = configFromEnv({ KEYWARD_METRICS_ADDRESS: '[::1]:9464', KEYWARD_METRICS_ORGANIZATION_LABELS: 'on' });
-    expect(resolveConfig(env)).toMatchObject({ metricsAddress: { host: '::1', port: 9464 }, metricsOrganizationLabels: 'on' });
+    const fromEnv = resolveSettings(ServerConfig, {}, { KEYWARD_METRICS_ADDRESS: '[::1]:9464', KEYWARD_METRICS_ORGANIZATION_LABELS: 'on' });
+    expect(checkServerConfig(fromEnv)).toMatchObject({ metricsAddress: { host: '::1', port: 9464 }, metricsOrganizationLabels: 'on' });
+    expect(() => resolveSettings(ServerConfig, {}, { KEYWARD_METRICS_ADDRESS: '9464' })).toThrow(/^KEYWARD_METRICS_ADDRESS: "9464" must be host:port/);
     expect(resolveConfig({ metricsAddress: '0.0.0.0:9464' }).metricsAddress).toEqual({ host: '0.0.0.0', port: 9464 });
     for (const bad of ['nowhere', '9464', '127.0.0.1:', 'http://127.0.0.1:9464', '127.0.0.1:99999']) {
       expect(() => resolveConfig({ metricsAddress: bad }), bad).toThrow(/metricsAddress/);
