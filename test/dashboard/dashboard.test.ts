@@ -194,6 +194,27 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect((await service.client(productionSecret).whoami()).key.id).toBe(productionKeyId);
   });
 
+  it("the rotation hints follow the organization's rotation settings", async () => {
+    const admin = service.client();
+    await admin.updateOrganization({ rotationDays: { staging: 30 } });
+    try {
+      // The Refresh button reloads the organization's settings too.
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await expect.poll(() => page.locator('p.help', { hasText: 'Revoked and expired keys' }).textContent()).toContain('staging keys every 30 days');
+      await page.getByRole('button', { name: '+ Create New Key' }).click();
+      const d = dialog(page);
+      await d.getByLabel('Environment').selectOption('staging');
+      expect(await d.locator('#create-env-help').textContent()).toContain('Rotation due every 30 days.');
+      await d.getByLabel('Environment').selectOption('development');
+      expect(await d.locator('#create-env-help').textContent()).toContain('Rotation due every 180 days.');
+      await d.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => dialog(page).count()).toBe(0);
+    } finally {
+      await admin.updateOrganization({ rotationDays: { staging: 90 } });
+      await page.getByRole('button', { name: 'Refresh' }).click();
+    }
+  });
+
   it('edits the name and role; the Key ID is read-only', async () => {
     await page.getByRole('button', { name: 'Edit Production Server' }).click();
     const d = dialog(page);
