@@ -3,6 +3,7 @@
  * request path), retried with exponential backoff, and rate-limited so an
  * attack cannot turn into a flood of alerts.
  */
+import pRetry from 'p-retry';
 import type { Logger } from './logger.ts';
 
 export interface Alert {
@@ -19,6 +20,15 @@ export interface AlertSenderOptions {
   retries?: number;
   baseDelayMs?: number;
   timeoutMs?: number;
+}
+
+/** The webhook answered, but not with 2xx. */
+class WebhookRefused extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`the alert webhook answered HTTP ${status}`);
+    this.status = status;
+  }
 }
 
 export class AlertSender {
@@ -55,22 +65,32 @@ export class AlertSender {
 
   async #deliver(url: string, payload: unknown): Promise<void> {
     const { retries, baseDelayMs, timeoutMs, logger } = this.#options;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      try {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'keyward-alerts' },
-          body: JSON.stringify(payload),
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        if (response.ok) return;
-        logger.warn({ status: response.status, attempt }, 'alert webhook refused the alert');
-      } catch (error) {
-        logger.warn({ err: (error as Error).message, attempt }, 'alert webhook unreachable');
-      }
-      if (attempt < retries) await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** attempt).unref());
+    const post = async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'keyward-alerts' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) throw new WebhookRefused(response.status);
+    };
+    try {
+      // Exponential backoff (baseDelayMs, twice that, …); the timers never keep the process alive.
+      await pRetry(post, {
+        retries,
+        minTimeout: baseDelayMs,
+        factor: 2,
+        randomize: false,
+        unref: true,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          const attempt = attemptNumber - 1;
+          if (error instanceof WebhookRefused) logger.warn({ status: error.status, attempt }, 'alert webhook refused the alert');
+          else logger.warn({ err: error.message, attempt }, 'alert webhook unreachable');
+        },
+      });
+    } catch {
+      logger.error('alert dropped after retries');
     }
-    logger.error('alert dropped after retries');
   }
 
   /** For shutdown and tests: wait for deliveries under way. */
