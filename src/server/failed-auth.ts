@@ -5,6 +5,7 @@
  * the window is throttled for a while. Only failures are ever looked up here:
  * a valid key is never refused by the throttle.
  */
+import { LRUCache } from 'lru-cache';
 import { throttleBucket } from '../core/ip.ts';
 
 export interface FailedAuthPolicy {
@@ -36,19 +37,24 @@ interface AddressState {
   throttledUntil: number;
 }
 
-/** Bound on tracked addresses, so a spray from many addresses cannot exhaust memory. */
+/**
+ * Bound on tracked addresses, so a spray from many addresses cannot exhaust
+ * memory; the least recently failing address goes first, so an address that
+ * keeps failing stays counted however many others pass by.
+ */
 const MAX_TRACKED = 100_000;
 
 export class FailedAuthMonitor {
   readonly #policy: FailedAuthPolicy;
   readonly #clock: () => number;
   readonly #onThrottle: (event: ThrottleEvent) => void;
-  readonly #addresses = new Map<string, AddressState>();
+  readonly #addresses: LRUCache<string, AddressState>;
 
-  constructor(policy: FailedAuthPolicy, onThrottle: (event: ThrottleEvent) => void, clock: () => number = Date.now) {
+  constructor(policy: FailedAuthPolicy, onThrottle: (event: ThrottleEvent) => void, clock: () => number = Date.now, maxTracked = MAX_TRACKED) {
     this.#policy = policy;
     this.#onThrottle = onThrottle;
     this.#clock = clock;
+    this.#addresses = new LRUCache({ max: maxTracked });
   }
 
   /** What failures from this address are counted under: the address, or its /64 for IPv6. */
@@ -76,7 +82,6 @@ export class FailedAuthMonitor {
     const now = this.#clock();
     let state = this.#addresses.get(ip);
     if (!state) {
-      if (this.#addresses.size >= MAX_TRACKED) this.#addresses.delete(this.#addresses.keys().next().value!);
       state = { times: [], codes: {}, keyIds: new Set(), throttledUntil: 0 };
       this.#addresses.set(ip, state);
     }
