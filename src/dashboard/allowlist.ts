@@ -59,7 +59,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
       { class: 'summary' },
       'An extra layer on top of keys: when the list has entries, requests with any of this organization’s keys are accepted only from these addresses or ranges (IPv4 and IPv6, CIDR). When it is empty, keys work from anywhere.',
     ),
-    loaded.error ? h(LoadError, { error: loaded.error, feature: 'The IP allowlist', endpoint: 'GET /v1/ip-allowlist' }) : null,
+    loaded.error ? h(LoadError, { error: loaded.error, feature: 'The IP allowlist', operation: 'getIpAllowlist' }) : null,
     loaded.loading && !loaded.data ? h(Loading, { what: 'the allowlist' }) : null,
     loaded.data
       ? h(

@@ -45,7 +45,7 @@ export function AuditTab({ ctx }: { ctx: Ctx }) {
     { 'aria-labelledby': 'tab-title' },
     h('div', { class: 'page-head' }, h('h1', { id: 'tab-title', tabIndex: -1 }, 'Audit log'), h('button', { type: 'button', class: 'button', onClick: () => setTick((t) => t + 1) }, 'Refresh')),
     h('p', { class: 'summary' }, 'Every change to keys, roles and settings: who (which key), from where, when. Secrets are never recorded.'),
-    error ? h(LoadError, { error, feature: 'The audit log', endpoint: 'GET /v1/audit-log' }) : null,
+    error ? h(LoadError, { error, feature: 'The audit log', operation: 'listAuditLog' }) : null,
     items === null && !error ? h(Loading, { what: 'the audit log' }) : null,
     items
       ? h(

@@ -203,7 +203,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
         : null,
     ),
     h('p', { class: 'summary' }, 'A key’s role decides what it may do. Built-in roles cover the common cases; define custom roles for least privilege.'),
-    roles.error ? h(LoadError, { error: roles.error, feature: 'Roles', endpoint: 'GET /v1/roles' }) : null,
+    roles.error ? h(LoadError, { error: roles.error, feature: 'Roles', operation: 'listRoles' }) : null,
     roles.loading && !roles.data ? h(Loading, { what: 'roles' }) : null,
     roles.data
       ? h(
@@ -246,7 +246,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
           ),
         )
       : null,
-    permissions.error && manage ? h(LoadError, { error: permissions.error, feature: 'Permissions', endpoint: 'GET /v1/permissions' }) : null,
+    permissions.error && manage ? h(LoadError, { error: permissions.error, feature: 'Permissions', operation: 'listPermissions' }) : null,
     (dialog === 'role' || editing) && permissions.data
       ? h(RoleDialog, {
           ctx,

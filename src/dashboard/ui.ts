@@ -1,6 +1,7 @@
 /** Small shared components: dialog, error box, copy button, the one-time secret panel. */
 import { h, type ComponentChildren } from 'preact';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { API, type OperationId } from '../core/api.ts';
 import { describeError, isNotAvailable } from './api.ts';
 
 /** Shows an API error with its code, message and the hint that says what to do. */
@@ -25,18 +26,21 @@ function validationFields(details: unknown): string[] {
 }
 
 /** For tabs whose endpoint this service does not have yet. */
-export function NotAvailable({ feature, endpoint }: { feature: string; endpoint: string }) {
+/** "GET /v1/roles": how the route table names an operation on the wire. */
+const endpointOf = (operation: OperationId): string => `${API[operation].method} ${API[operation].path}`;
+
+export function NotAvailable({ feature, operation }: { feature: string; operation: OperationId }) {
   return h(
     'div',
     { class: 'notice', role: 'status' },
     h('p', null, h('strong', null, `${feature} is not available on this key service.`)),
-    h('p', null, `It needs `, h('code', null, endpoint), `, which this version of the service does not provide yet (it answered ROUTE_NOT_FOUND). Upgrade the keyward service to use it.`),
+    h('p', null, `It needs `, h('code', null, endpointOf(operation)), `, which this version of the service does not provide yet (it answered ROUTE_NOT_FOUND). Upgrade the keyward service to use it.`),
   );
 }
 
 /** Either the endpoint-missing notice or the error box. */
-export function LoadError({ error, feature, endpoint }: { error: unknown; feature: string; endpoint: string }) {
-  return isNotAvailable(error) ? h(NotAvailable, { feature, endpoint }) : h(ErrorBox, { error, title: `Could not load ${feature.toLowerCase()}` });
+export function LoadError({ error, feature, operation }: { error: unknown; feature: string; operation: OperationId }) {
+  return isNotAvailable(error) ? h(NotAvailable, { feature, operation }) : h(ErrorBox, { error, title: `Could not load ${feature.toLowerCase()}` });
 }
 
 /**

@@ -167,7 +167,7 @@ export function UsageTab({ ctx }: { ctx: Ctx }) {
       ),
       h('button', { type: 'button', class: 'button', onClick: usage.reload }, 'Refresh'),
     ),
-    usage.error ? h(LoadError, { error: usage.error, feature: 'Usage', endpoint: 'GET /v1/usage' }) : null,
+    usage.error ? h(LoadError, { error: usage.error, feature: 'Usage', operation: 'getUsage' }) : null,
     usage.loading && !usage.data ? h(Loading, { what: 'usage' }) : null,
     usage.data ? h(UsageView, { summary: summarizeUsage(usage.data, days), label }) : null,
   );

@@ -1,6 +1,7 @@
 /**
  * Runs one route for one request, whatever carried it (Express or the fast
- * verify path): authenticate, validate, handle, and map errors to the wire.
+ * verify path): authenticate, check the permission the route table names,
+ * validate, handle, and map errors to the wire.
  * Failed authentications feed brute-force protection, and only they are
  * throttled.
  */

@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), one registry per server so several can run in one process. */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
+import { API } from '../core/api.ts';
 import type { Store } from '../store/store.ts';
 
 /**
@@ -39,7 +40,7 @@ export class Metrics {
   readonly storeWriteSeconds: Histogram;
   readonly storeWriteBatch: Histogram;
   /** The verify fast path's share of `requests` (by status) and `verifications` (by code). */
-  readonly verifyRequests = new Tally<'method' | 'route' | 'status', number>((status) => ({ method: 'POST', route: '/v1/verify', status: String(status) }));
+  readonly verifyRequests = new Tally<'method' | 'route' | 'status', number>((status) => ({ method: API.verifyKey.method, route: API.verifyKey.path, status: String(status) }));
   readonly verifyOutcomes = new Tally<'code', string>((code) => ({ code }));
 
   constructor(store: Store, now: () => number, options: { organizationLabels?: boolean } = {}) {

@@ -1,6 +1,7 @@
 /** Starts and stops the key service: store, usage tracking, HTTP. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { API } from '../core/api.ts';
 import { parseDuration } from '../core/duration.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AlertSender } from './alerts.ts';
@@ -33,6 +34,9 @@ export interface StartOptions {
   /** The service's clock (tests move it instead of sleeping): key ages, expiry, rotation due, usage. */
   clock?: () => Date;
 }
+
+/** The operation the lean path answers without Express. */
+const VERIFY = API.verifyKey;
 
 export async function startServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -76,7 +80,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   });
   const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean, config.trustProxy === false);
   const server = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/v1/verify') verify(req, res);
+    if (req.method === VERIFY.method && req.url === VERIFY.path) verify(req, res);
     else app(req, res);
   });
   server.keepAliveTimeout = 65_000;

@@ -1,7 +1,9 @@
 /**
  * What the API does, independent of HTTP. Each part takes the caller
- * (principal) and validated input, checks permissions and escalation, and
- * calls one atomic store operation that also records the audit event.
+ * (principal) and validated input, checks the rules that need the target
+ * (escalation, the last admin key; the route's permission was checked by the
+ * executor from the route table), and calls one atomic store operation that
+ * also records the audit event.
  */
 import { KeywardError } from '../core/errors.ts';
 import { issueKey, newOrganization } from '../core/issue.ts';
