@@ -32,23 +32,17 @@ export function parseTrustProxy(text: string): boolean | number | string {
   return text;
 }
 
-const listenAddress = (text: string, ctx: z.RefinementCtx) => {
-  try {
-    return parseListenAddress(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-};
-
-const plans = (text: string, ctx: z.RefinementCtx) => {
-  try {
-    return parsePlans(text);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-};
+/** A zod transform from a parser that throws the message to show. */
+const parsedBy =
+  <T>(parse: (text: string) => T) =>
+  (text: string, ctx: z.RefinementCtx): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  };
 
 /**
  * The key service's settings, declared once: each field's flag (if any),
@@ -75,7 +69,7 @@ export const ServerConfig = z.object({
   plans: z
     .string()
     .default('free=3,team=50,enterprise=unlimited')
-    .transform(plans)
+    .transform(parsedBy(parsePlans))
     .meta({ env: 'KEYWARD_PLANS', description: 'plans and their active-key limits, name=N or name=unlimited, comma-separated' }),
   defaultPlan: z.string().min(1).default('enterprise').meta({ env: 'KEYWARD_DEFAULT_PLAN', description: 'plan of a new organization' }),
   trustProxy: z
@@ -96,7 +90,7 @@ export const ServerConfig = z.object({
   metrics: z.enum(['on', 'off']).default('on').meta({ env: 'KEYWARD_METRICS', description: 'Prometheus metrics at /metrics: on or off' }),
   metricsAddress: z
     .string()
-    .transform(listenAddress)
+    .transform(parsedBy(parseListenAddress))
     .optional()
     .meta({ env: 'KEYWARD_METRICS_ADDRESS', description: 'host:port of a listener of its own for /metrics (no key needed there; not on the main port then)' }),
   metricsOrganizationLabels: z
