@@ -23,14 +23,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { hashSecret } from '../src/core/token.ts';
-import { api, load, type LoadStats } from './load.ts';
+import { load, type LoadStats } from './load.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
-import { freePort, HOST, log, machineInfo, pool, requirePinnedNode, rssMiB, runNode, startNode, waitReady, fmt, fmtInt, type Child } from './util.ts';
+import { prepareVerify, startBaseline } from './verify-setup.ts';
+import { log, machineInfo, requirePinnedNode, rssMiB, runNode, startKeywardServer, fmt, fmtInt } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 
 const { values: flags } = parseArgs({
@@ -60,19 +59,8 @@ log(`mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; work dir ${workD
 
 // ---------------------------------------------------------------- helpers
 
-async function startKeyward(name: string, storeFile: string): Promise<{ child: Child; url: string }> {
-  const port = await freePort();
-  const args = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, CLI, 'serve'] : [CLI, 'serve'];
-  const child = startNode(name, args, {
-    KEYWARD_PORT: String(port),
-    KEYWARD_HOST: HOST,
-    KEYWARD_STORE: storeFile,
-    KEYWARD_LOG_LEVEL: 'warn',
-  });
-  const url = `http://${HOST}:${port}`;
-  await waitReady(child, `${url}/healthz`, 180_000);
-  return { child, url };
-}
+const startKeyward = (name: string, storeFile: string) =>
+  startKeywardServer(CLI, name, storeFile, flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 
 const describe = (r: LoadStats): string =>
   `${fmtInt(r.ok)} ok in ${fmt(r.seconds, 2)} s = ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms` +
@@ -80,9 +68,6 @@ const describe = (r: LoadStats): string =>
   `, server CPU ${fmt(r.serverCpu * 100, 0)}% (${fmtInt(r.serverUsPerRequest)} µs/req), load-gen CPU ${fmt(r.clientCpu * 100, 0)}%, other processes ${fmt(r.otherCpu * 100, 0)}%${r.stoppedEarly ? ' (time cap hit)' : ''}`;
 
 // ---------------------------------------------------------------- 1. verify
-
-/** The end client's address a gateway passes to /v1/verify (inside both allowlists). */
-const CLIENT_IP = '10.1.2.3';
 
 async function benchVerify(): Promise<BenchResults['verify']> {
   log(`verify: bootstrapping a store and starting keyward`);
@@ -92,57 +77,11 @@ async function benchVerify(): Promise<BenchResults['verify']> {
     secret: string;
   };
   const keyward = await startKeyward('keyward-verify', storeFile);
-
-  const verifier = await api(keyward.url, boot.secret, 'POST', '/v1/keys', { name: 'bench verifier', role: 'verifier' });
-  if (verifier.status !== 201) throw new Error(`creating the verifier key failed: ${JSON.stringify(verifier.json)}`);
-  const verifierSecret = verifier.json.secret as string;
-  // Issue 3's features on, as in production: an organization allowlist, a per-key allowlist, and the client address in every verify.
-  const orgList = await api(keyward.url, boot.secret, 'PUT', '/v1/ip-allowlist', { entries: ['127.0.0.0/8', '10.0.0.0/8'] });
-  if (orgList.status !== 200) throw new Error(`setting the organization allowlist failed: ${JSON.stringify(orgList.json)}`);
-
-  log(`verify: creating ${PLAN.verifyKeys} viewer keys via POST /v1/keys`);
-  const created = await pool(Array.from({ length: PLAN.verifyKeys }, (_, i) => i), 16, async (i) => {
-    const r = await api(keyward.url, boot.secret, 'POST', '/v1/keys', {
-      name: `verify target ${i}`,
-      role: 'viewer',
-      environment: (['production', 'staging', 'development'] as const)[i % 3],
-      metadata: { team: `team-${i % 17}`, tier: i % 2 === 0 ? 'gold' : 'silver' },
-      ipAllowlist: ['10.0.0.0/8', '192.168.0.0/16', '2001:db8::/32'],
-    });
-    if (r.status !== 201) throw new Error(`create failed: ${JSON.stringify(r.json)}`);
-    return r.json.secret as string;
-  });
-
-  log(`verify: checking every key verifies (valid:true) and recording keyward's answers for the baseline`);
-  const answers = await pool(created, 16, async (secret) => {
-    const r = await api(keyward.url, verifierSecret, 'POST', '/v1/verify', { key: secret, ip: CLIENT_IP });
-    if (r.status !== 200 || r.json.valid !== true) throw new Error(`verify pre-check failed: ${JSON.stringify(r.json)}`);
-    return r.json as Record<string, unknown>;
-  });
-  const baselineData = {
-    callers: [{ hash: hashSecret(verifierSecret), organizationId: boot.organizationId }],
-    keys: created.map((secret, i) => ({ hash: hashSecret(secret), organizationId: boot.organizationId, result: answers[i] })),
-  };
-  const dataFile = join(workDir, 'verify', 'baseline.json');
-  writeFileSync(dataFile, JSON.stringify(baselineData));
-
-  const baselinePort = await freePort();
-  const baselineArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=baseline-verify.cpuprofile', BASELINE] : [BASELINE];
-  const baseline = startNode('baseline', baselineArgs, { BASELINE_PORT: String(baselinePort), BASELINE_DATA: dataFile });
-  const baselineUrl = `http://${HOST}:${baselinePort}`;
-  await waitReady(baseline, `${baselineUrl}/healthz`);
-  await pool(created, 16, async (secret, i) => {
-    const r = await api(baselineUrl, verifierSecret, 'POST', '/v1/verify', { key: secret, ip: CLIENT_IP });
-    if (JSON.stringify(r.json) !== JSON.stringify(answers[i])) throw new Error(`baseline answers differently: ${JSON.stringify(r.json)}`);
-  });
-
-  const requests = created.map((secret) => ({
-    method: 'POST',
-    path: '/v1/verify',
-    headers: { authorization: `Bearer ${verifierSecret}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key: secret, ip: CLIENT_IP }),
-  }));
-  const responseBytes = Math.round(answers.reduce((n, a) => n + Buffer.byteLength(JSON.stringify(a)), 0) / answers.length);
+  log(`verify: creating ${PLAN.verifyKeys} viewer keys via POST /v1/keys, checking every one verifies (valid:true) and recording keyward's answers for the baseline`);
+  const fixture = await prepareVerify(keyward.url, boot.secret, PLAN.verifyKeys);
+  const baselineArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=baseline-verify.cpuprofile'] : [];
+  const { child: baseline, url: baselineUrl } = await startBaseline(fixture, boot.organizationId, join(workDir, 'verify', 'baseline.json'), baselineArgs);
+  const { requests, responseBytes } = fixture;
   const targets = [
     { server: 'keyward' as const, url: keyward.url, pid: keyward.child.pid, child: keyward.child },
     { server: 'baseline' as const, url: baselineUrl, pid: baseline.pid, child: baseline },

@@ -11,7 +11,9 @@ export function log(message: string): void {
   process.stdout.write(`[bench ${t}] ${message}\n`);
 }
 
-export { freePort } from '../src/devcluster/ports.ts';
+import { freePort } from '../src/devcluster/ports.ts';
+
+export { freePort };
 
 /** Benchmarks measure the pinned Node 24; under another Node, say how to run them and stop. */
 export function requirePinnedNode(command: string): void {
@@ -82,6 +84,20 @@ export function startNode(name: string, args: string[], env: NodeJS.ProcessEnv):
   };
   children.add(child);
   return child;
+}
+
+/** Starts `keyward serve` (the CLI at `cli`) on a free loopback port with a lowdb store, and waits until it answers. */
+export async function startKeywardServer(cli: string, name: string, storeFile: string, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+  const port = await freePort();
+  const child = startNode(name, [...nodeArgs, cli, 'serve'], {
+    KEYWARD_PORT: String(port),
+    KEYWARD_HOST: HOST,
+    KEYWARD_STORE: storeFile,
+    KEYWARD_LOG_LEVEL: 'warn',
+  });
+  const url = `http://${HOST}:${port}`;
+  await waitReady(child, `${url}/healthz`, 180_000);
+  return { child, url };
 }
 
 /** Runs `node <args>` to completion and returns its stdout. */
