@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOG } from '../../src/core/errors.ts';
 import { newSecret } from '../../src/core/token.ts';
 import { startTestService, TEST_STORE, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 
 const SEED = 20_260_115;
 const RUNS = Number(process.env.KEYWARD_FUZZ_RUNS ?? 500);
@@ -417,7 +416,7 @@ describe(`schema-driven fuzz of /openapi.json (${TEST_STORE})`, () => {
     await fc.assert(
       fc.asyncProperty(requestArbitrary(), async (request) => {
         const what = describeRequest(request);
-        const before = await storeState(service);
+        const before = await service.store.snapshot();
         const response = await send(request);
         requests++;
         counts.set(response.status, (counts.get(response.status) ?? 0) + 1);
@@ -432,7 +431,7 @@ describe(`schema-driven fuzz of /openapi.json (${TEST_STORE})`, () => {
             expect(error[field].length, `${what}: error.${field}`).toBeGreaterThan(0);
           }
           expect(Object.hasOwn(ERROR_CATALOG, error.code), `${what}: ${error.code} is in the catalog`).toBe(true);
-          expect(await storeState(service), `${what}: a refused request (${response.status} ${error.code}) changed the store`).toBe(before);
+          expect(await service.store.snapshot(), `${what}: a refused request (${response.status} ${error.code}) changed the store`).toBe(before);
         }
         if (parsed?.valid === false) {
           for (const field of ['code', 'message', 'hint']) expect(typeof parsed[field], `${what}: verify ${field}`).toBe('string');

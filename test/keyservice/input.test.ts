@@ -8,7 +8,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 
 let service: TestService;
 let keyId: string;
@@ -38,13 +37,13 @@ async function send(method: string, path: string, init: { body?: string | Buffer
 
 /** Sends a request that must be refused with `status` and `code`, and checks the store did not change. */
 async function refused(method: string, path: string, body: unknown, status: number, code: string, mentions?: RegExp) {
-  const before = await storeState(service);
+  const before = await service.store.snapshot();
   const response = await send(method, path, { body: JSON.stringify(body) });
   expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(status);
   expect(response.body.error.code).toBe(code);
   expect(response.body.error.hint.length).toBeGreaterThan(10);
   if (mentions) expect(response.body.error.message).toMatch(mentions);
-  expect(await storeState(service)).toBe(before);
+  expect(await service.store.snapshot()).toBe(before);
   return response.body.error as { message: string };
 }
 
@@ -102,12 +101,12 @@ describe('dates and ranges in query parameters', () => {
     [`/v1/keys?cursor=${Buffer.from('0|key_00000000000000000000').toString('base64url')}`, /cursor: /],
     [`/v1/keys?cursor=${Buffer.from('2026-01-01T00:00:00.000Z|x').toString('base64url')}`, /cursor: /],
   ])('%s -> 400 naming the parameter', async (path, mentions) => {
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const response = await send('GET', path);
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('VALIDATION_FAILED');
     expect(response.body.error.message).toMatch(mentions);
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
   });
 });
 
@@ -156,7 +155,7 @@ describe('media types: one rule for both body paths', () => {
   });
 
   it('a gzip body to a management route is refused with 415 and changes nothing', async () => {
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const response = await send('POST', '/v1/keys', {
       headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
       body: gzipSync(JSON.stringify({ name: 'zipped', role: 'viewer' })),
@@ -164,7 +163,7 @@ describe('media types: one rule for both body paths', () => {
     expect(response.status).toBe(415);
     expect(response.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     expect(response.body.error.message).toMatch(/gzip/);
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
   });
 });
 

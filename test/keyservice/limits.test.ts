@@ -2,7 +2,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywardApiError } from '../../src/client/index.ts';
 import { failure, startTestService, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 
 let service: TestService;
 
@@ -41,13 +40,13 @@ describe('plan limits', () => {
     expect(c.key.status).toBe('active');
 
     // The organization cannot change its own plan: whoever runs the service does (keyward org set-plan).
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const refused = await failure(admin.updateOrganization({ plan: 'team' } as never /* outside the contract: refused */));
     expect(refused.status).toBe(403);
     expect(refused.code).toBe('SET_BY_OPERATOR');
     expect(refused.message).toContain('plan');
     expect(refused.hint).toContain('keyward org set-plan');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     expect((await admin.getOrganization()).plan).toBe('free');
     expect((await failure(admin.createKey({ name: 'd', role: 'viewer' }))).code).toBe('KEY_LIMIT_REACHED');
 

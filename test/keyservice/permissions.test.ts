@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, OPERATION_IDS, pathParamNames, type OperationId } from '../../src/core/api.ts';
 import { BUILTIN_PERMISSIONS, isBuiltinPermission, type Permission } from '../../src/core/permissions.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 
 /** The operations any authenticated key may call. A new one with `permission: null` fails below until it is added here. */
 const OPEN_TO_ANY_KEY: readonly OperationId[] = ['whoami'];
@@ -63,11 +62,11 @@ describe('the executor enforces the declared permission', () => {
 
   it.each(guarded)('%s: refused without exactly its permission (nothing changes), not refused with only it', async (operationId) => {
     const permission = API[operationId].permission!;
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const denied = await call(operationId, secrets.get(roleId('without', permission))!);
     expect(denied.status).toBe(403);
     expect(denied.body.error).toMatchObject({ code: 'INSUFFICIENT_PERMISSIONS', details: { required: permission } });
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
 
     const allowed = await call(operationId, secrets.get(roleId('only', permission))!);
     expect(allowed.body?.error?.code, `${operationId} with only ${permission}: HTTP ${allowed.status}`).not.toBe('INSUFFICIENT_PERMISSIONS');

@@ -34,6 +34,7 @@ const others: { what: string; text: string }[] = [];
 const secrets: Record<string, string> = {};
 const keyIds: Record<string, string> = {};
 let storeText = '';
+let storeRecords: Awaited<ReturnType<TestService['store']['records']>>;
 let storeDirText = '';
 
 async function call(
@@ -171,8 +172,9 @@ beforeAll(async () => {
 
   // Clean shutdown flushes usage and pending writes; then read everything on disk.
   await service.server.close();
-  // The store's whole content: the lowdb file, or every row of the PostgreSQL database.
+  // The store's whole content: the lowdb file and its journals, or every row of the PostgreSQL database.
   storeText = await service.store.snapshot();
+  storeRecords = await service.store.records();
   storeDirText = readdirSync(service.dir)
     .map((file) => `${file}\n${readFileSync(join(service.dir, file), 'utf8')}`)
     .concat(service.store.kind === 'postgres' ? [storeText] : [])
@@ -191,7 +193,7 @@ describe('secrets appear only in the response that issued them', () => {
   });
 
   it('the store file holds the SHA-256 of each secret and never the secret', () => {
-    const data = JSON.parse(storeText) as { keys: { id: string; secretHash: string; lastUsedAt: string | null }[] };
+    const data = storeRecords;
     for (const [name, secret] of Object.entries(secrets)) {
       const record = data.keys.find((key) => key.id === keyIds[name]);
       expect(record, name).toBeDefined();

@@ -4,12 +4,13 @@
  * with KEYWARD_TEST_STORE=postgres (the `postgres` vitest project), a fresh
  * database on the run's PostgreSQL server.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
+import type { KeyRecord } from '../../src/core/model.ts';
 import { resolveConfig, type ServerConfigInput } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
@@ -29,10 +30,29 @@ export interface TestStore {
   env: Record<string, string>;
   /** For startServer: storeFile, and databaseUrl on PostgreSQL. */
   config: { storeFile: string; databaseUrl?: string };
-  /** Everything the store holds, as text (the lowdb file; on PostgreSQL a JSON dump of every row, shaped like that file). */
+  /**
+   * Everything the store holds right now, as text, for "this request changed
+   * nothing" checks: on lowdb the snapshot file and its journals (every commit
+   * lands in the journal first, so db.json alone would not change), on
+   * PostgreSQL a JSON dump of every row.
+   */
   snapshot(): Promise<string>;
+  /**
+   * The records the store holds, shaped like the lowdb file ({organizations,
+   * keys, roles, permissions, audit, usage}): on lowdb db.json, complete once
+   * the service closed (closing folds the journal into it); on PostgreSQL
+   * every row. For reading records; "changed nothing" checks use snapshot().
+   */
+  records(): Promise<{ keys: KeyRecord[] } & Record<string, unknown[]>>;
   /** Drops the database (PostgreSQL); the caller removes `dir`. */
   drop(): Promise<void>;
+}
+
+/** The lowdb file and its journals (the current one, and one a compaction retired), as text. */
+function lowdbState(storeFile: string): string {
+  return [storeFile, `${storeFile}.journal`, `${storeFile}.journal.old`]
+    .map((file) => `${file}\n${existsSync(file) ? readFileSync(file, 'utf8') : '(none)'}`)
+    .join('\n');
 }
 
 /** A fresh, empty store of the kind this run tests, with its lowdb file (if any) in `dir`. */
@@ -45,7 +65,8 @@ export async function freshTestStore(dir: string, name = 'db.json'): Promise<Tes
       databaseUrl: undefined,
       env: { KEYWARD_STORE: storeFile },
       config: { storeFile },
-      snapshot: async () => readFileSync(storeFile, 'utf8'),
+      snapshot: async () => lowdbState(storeFile),
+      records: async () => JSON.parse(readFileSync(storeFile, 'utf8')),
       drop: async () => {},
     };
   }
@@ -59,6 +80,7 @@ export async function freshTestStore(dir: string, name = 'db.json'): Promise<Tes
     env: { KEYWARD_STORE: storeFile, KEYWARD_DATABASE_URL: databaseUrl },
     config: { storeFile, databaseUrl },
     snapshot: () => dumpDatabase(databaseUrl),
+    records: async () => JSON.parse(await dumpDatabase(databaseUrl)),
     drop: () => dropDatabase(server, databaseUrl),
   };
 }
