@@ -113,7 +113,7 @@ try {
     for (let i = 0; i < REVOCATIONS; i++) {
       const key = mint(`s${i}`);
       await storeA.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
-      await storeB.findKeyByHash(key.secretHash);
+      await storeB.reads.keyByHash(key.secretHash);
       await storeA.revokeKey(org.id, key.id, new Date().toISOString(), audit());
       const committed = performance.now();
       while (storeB.cache.keyByHash(key.secretHash)) await new Promise((r) => setImmediate(r));

@@ -84,40 +84,32 @@ const SECRET_SHAPE = /^([a-z][a-z0-9]{0,15}_)([0-9A-Za-z]+)$/;
 const WELL_FORMED = new RegExp(`^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{${BODY_LENGTH}}$`);
 
 /**
- * Checks a presented secret's shape and checksum, throwing the error code that
- * names the cause. Returns the secret unchanged when it is well formed.
+ * Why a presented secret cannot be a keyward key (a typo, truncation, another
+ * system's token), named by its error code; undefined when it is well formed.
  * Any well-formed prefix is accepted, so keys survive a change of the
- * configured prefix; `expectedPrefix` only sharpens the error message.
+ * configured prefix; `expectedPrefix` only sharpens the message.
  */
-export function checkSecretFormat(presented: string, expectedPrefix: string = DEFAULT_TOKEN_PREFIX): string {
+export function secretFormatError(presented: string, expectedPrefix: string = DEFAULT_TOKEN_PREFIX): KeywardError | undefined {
   // The common case first, in one test; the steps below only name what is wrong.
   if (WELL_FORMED.test(presented) && !presented.startsWith(KEY_ID_PREFIX)) {
-    if (!checksumMatches(presented)) throw new KeywardError('KEY_CHECKSUM_MISMATCH', 'The API key failed its checksum: it has a typo.');
-    return presented;
+    return checksumMatches(presented) ? undefined : new KeywardError('KEY_CHECKSUM_MISMATCH', 'The API key failed its checksum: it has a typo.');
   }
-  if (presented.length === 0) {
-    throw new KeywardError('MALFORMED_KEY', 'The API key is empty.');
-  }
-  if (/\s/.test(presented)) {
-    throw new KeywardError('KEY_HAS_WHITESPACE', 'The API key contains whitespace.');
-  }
+  if (presented.length === 0) return new KeywardError('MALFORMED_KEY', 'The API key is empty.');
+  if (/\s/.test(presented)) return new KeywardError('KEY_HAS_WHITESPACE', 'The API key contains whitespace.');
   if (presented.startsWith(KEY_ID_PREFIX)) {
-    throw new KeywardError('KEY_ID_USED_AS_SECRET', `"${presented.slice(0, 40)}" is a Key ID, not a secret key.`);
+    return new KeywardError('KEY_ID_USED_AS_SECRET', `"${presented.slice(0, 40)}" is a Key ID, not a secret key.`);
   }
   const match = SECRET_SHAPE.exec(presented);
   const body = match?.[2];
-  const notOurs = () =>
-    new KeywardError('MALFORMED_KEY', `The API key is not in keyward format (${expectedPrefix} followed by ${BODY_LENGTH} letters and digits).`);
-  if (!match || body === undefined) throw notOurs();
+  const notOurs = new KeywardError('MALFORMED_KEY', `The API key is not in keyward format (${expectedPrefix} followed by ${BODY_LENGTH} letters and digits).`);
+  if (!match || body === undefined) return notOurs;
   if (body.length < BODY_LENGTH) {
     // Only a secret with our prefix is a truncated keyward key; anything else is another system's token.
-    if (match[1] !== expectedPrefix) throw notOurs();
-    throw new KeywardError('KEY_TRUNCATED', `The API key is ${BODY_LENGTH - body.length} characters too short.`);
+    if (match[1] !== expectedPrefix) return notOurs;
+    return new KeywardError('KEY_TRUNCATED', `The API key is ${BODY_LENGTH - body.length} characters too short.`);
   }
-  if (body.length > BODY_LENGTH) {
-    throw new KeywardError('MALFORMED_KEY', `The API key is ${body.length - BODY_LENGTH} characters too long.`);
-  }
-  throw notOurs();
+  if (body.length > BODY_LENGTH) return new KeywardError('MALFORMED_KEY', `The API key is ${body.length - BODY_LENGTH} characters too long.`);
+  return notOurs;
 }
 
 /** A value shaped like a secret of any prefix, standing on its own (not inside a longer token, such as a base64url cursor). */

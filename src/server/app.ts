@@ -11,8 +11,8 @@ import { KeywardError } from '../core/errors.ts';
 import { requirePermission } from '../core/permissions.ts';
 import { holdsSecretShape } from '../core/token.ts';
 import proxyaddr from 'proxy-addr';
-import { authenticateRequest, errorOutcome, executeRoute, executeVerifyNow, internalError, isOutcome, type RouteEnv, type RouteOutcome } from './execute.ts';
-import { BODY_LIMIT_BYTES, bodyRefusal } from './body.ts';
+import { authenticate, errorOutcome, execute, failureOutcome, type RawRequest, type RouteEnv, type RouteOutcome } from './execute.ts';
+import { readJsonBody } from './body.ts';
 import { dashboardRouter, type DashboardOptions } from './dashboard.ts';
 import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -138,8 +138,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   if (metrics && options.metricsOnMainPort) {
     // On the main port, metrics are read by keys holding metrics.view (failed attempts count as any failed authentication).
     app.get('/metrics', async (req: Request, res: Response) => {
-      const caller = await authenticateRequest(env, 'metrics', { authorization: req.headers.authorization, ip: req.ip ?? null, requestId: String(req.id) });
-      if (isOutcome(caller)) {
+      const caller = await authenticate(env, 'metrics', { authorization: req.headers.authorization, ip: req.ip ?? null, requestId: String(req.id) });
+      if (!('key' in caller)) {
         res.locals.errorCode = caller.errorCode;
         send(res, caller);
         return;
@@ -157,13 +157,17 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     });
   }
 
-  app.use('/v1', (req: Request, _res: Response, next: NextFunction) => next(bodyRefusal(req)));
-  // The gate above decided which bodies are JSON: parse every one it let through, never inflate.
-  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: false, type: () => true, inflate: false }));
+  // The one body parser (body.ts), as on the bare verify path.
+  app.use('/v1', (req: Request, res: Response, next: NextFunction) =>
+    readJsonBody(req, res, (error, body) => {
+      req.body = body;
+      next(error);
+    }),
+  );
 
   for (const route of routes) {
     app[route.method](route.path, async (req: Request, res: Response) => {
-      const outcome = await executeRoute(
+      const outcome = await execute(
         route,
         {
           authorization: req.headers.authorization,
@@ -192,35 +196,27 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     sendError(res, error);
   });
 
-  // Express 5 error handler: body-parser failures are the client's, anything else is ours.
-  app.use((error: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
-    let mapped: KeywardError;
-    if (error instanceof KeywardError) mapped = error;
-    else if (error.type === 'entity.too.large') mapped = new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`);
-    else if (error.type === 'entity.parse.failed') mapped = new KeywardError('INVALID_JSON', 'The body is not valid JSON.');
-    else if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') mapped = new KeywardError('UNSUPPORTED_MEDIA_TYPE', error.message);
-    else if (error.status !== undefined && error.status >= 400 && error.status < 500) mapped = new KeywardError('VALIDATION_FAILED', error.message);
-    else {
-      const outcome = internalError(logger, error, String(req.id));
-      res.locals.errorCode = outcome.errorCode;
-      send(res, outcome);
-      return;
-    }
-    res.locals.errorCode = mapped.code;
-    sendError(res, mapped);
+  // Express 5 error handler: what the body parser refused, Express's own client errors, and bugs, mapped as every route's are.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const outcome = failureOutcome(logger, error, String(req.id));
+    res.locals.errorCode = outcome.errorCode;
+    send(res, outcome);
   });
   return app;
 }
 
 /**
- * The verify route without Express: read the body, parse, run the shared
- * route logic. `trust` is the Express app's compiled trust-proxy function, so
- * client addresses are derived exactly as on the other routes.
+ * The verify route without Express: the same body parser and executor as the
+ * other routes, answered in the same tick when the store reads from memory
+ * (awaiting costs a third of the throughput here). `trust` is the Express
+ * app's compiled trust-proxy function, so client addresses are derived
+ * exactly as on the other routes.
  */
 export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop: number) => boolean, trustsNoProxy: boolean) {
   const route = routes.find((r) => r.operationId === 'verifyKey') as Route;
   const { logger, metrics } = env;
-  const finish = (res: ServerResponse, outcome: RouteOutcome): void => {
+  const respond = (res: ServerResponse, outcome: RouteOutcome): void => {
+    if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');
     if (metrics) {
       metrics.verifyRequests.count(outcome.status);
       const code = outcome.status === 200 ? (outcome.body as { code?: string }).code : undefined;
@@ -228,52 +224,27 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
     }
     send(res, outcome);
   };
-  const respond = (res: ServerResponse, outcome: RouteOutcome): void => {
-    if (outcome.errorCode) logger.debug({ keyId: outcome.keyId, code: outcome.errorCode }, 'verify call failed');
-    finish(res, outcome);
-  };
+  const NO_QUERY = {};
+  const NO_PARAMS = {};
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const refused = bodyRefusal(req);
-    if (refused) {
-      finish(res, errorOutcome(refused));
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (tooLarge) {
-        res.setHeader('connection', 'close');
-        finish(res, errorOutcome(new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`)));
+    readJsonBody(req, res, (error, body) => {
+      if (error) {
+        respond(res, errorOutcome(error));
         return;
       }
-      let body: unknown;
-      try {
-        body = chunks.length === 0 ? undefined : JSON.parse((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
-      } catch {
-        finish(res, errorOutcome(new KeywardError('INVALID_JSON', 'The body is not valid JSON.')));
-        return;
-      }
-      const request = {
+      const request: RawRequest = {
         authorization: req.headers.authorization,
         body,
-        query: {},
-        params: {},
+        query: NO_QUERY,
+        params: NO_PARAMS,
         // Without trusted proxies the client is the socket's peer: skip parsing X-Forwarded-For.
         ip: (trustsNoProxy ? req.socket.remoteAddress : proxyaddr(req, trust)) || null,
         // No id per request on this path (it costs throughput): the caller's, if any; a bug gets a fresh one.
         requestId: req.headers['x-request-id'] === undefined ? undefined : requestIdFor(req),
       };
-      // Answer in the same tick when the store reads from memory: awaiting costs a third of the throughput here.
-      const now = executeVerifyNow(route, request, env);
-      if (now) respond(res, now);
-      else void executeRoute(route, request, env).then((outcome) => respond(res, outcome));
+      const outcome = execute(route, request, env);
+      if (outcome instanceof Promise) void outcome.then((settled) => respond(res, settled));
+      else respond(res, outcome);
     });
   };
 }

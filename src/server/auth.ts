@@ -1,12 +1,20 @@
 /**
- * Authentication: from an Authorization header to a principal (key,
- * organization, permissions), or the error code that names the cause.
+ * Who is calling, and what a presented key is worth, as "gather, then
+ * decide": gatherKey reads what the store holds for a secret (its key by
+ * hash, the key's organization and role permissions), synchronously when the
+ * store has them in memory and as a promise otherwise; the verdicts are pure
+ * functions of those facts. The same gatherer serves the caller of every
+ * route and the key /v1/verify is asked about.
  */
 import { KeywardError } from '../core/errors.ts';
-import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
 import { addressAllowed, normalizeAddress } from '../core/ip.ts';
-import { checkSecretFormat, hashSecret } from '../core/token.ts';
-import type { MemoryReads, Store } from '../store/store.ts';
+import { chain, type MaybePromise } from '../core/maybe.ts';
+import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
+import { builtinRole, holds } from '../core/permissions.ts';
+import type * as schemas from '../core/schemas.ts';
+import { hashSecret, secretFormatError } from '../core/token.ts';
+import type { AuthReads } from '../store/store.ts';
+import type { z } from 'zod';
 
 export interface Principal {
   key: KeyRecord;
@@ -16,20 +24,35 @@ export interface Principal {
   ip: string | null;
 }
 
-/** Pure: extracts the presented secret from an Authorization header value. */
-export function secretFromAuthorization(header: string | undefined): string {
+export type VerifyResult = z.output<typeof schemas.VerifyResult>;
+
+/** What the store holds for a presented secret: all a verdict decides on. */
+export interface KeyFacts {
+  /** Why the secret (or the header carrying it) cannot be a keyward key; nothing was looked up then. */
+  malformed: KeywardError | undefined;
+  key: KeyRecord | undefined;
+  /** The key's organization: read for a caller; for a presented key, the caller's when the key is in it. */
+  organization: Organization | undefined;
+  /** The permissions of the key's role, read when the key works (and is in the organization asked about). */
+  permissions: readonly string[];
+}
+
+const NONE: readonly string[] = [];
+const malformed = (error: KeywardError): KeyFacts => ({ malformed: error, key: undefined, organization: undefined, permissions: NONE });
+const unknown: KeyFacts = { malformed: undefined, key: undefined, organization: undefined, permissions: NONE };
+
+/** Pure: the presented secret of an Authorization header value, or why there is none. */
+export function secretFromAuthorization(header: string | undefined): string | KeywardError {
   // The common case first: "Bearer <secret>" with nothing else to explain.
   if (header !== undefined && header.startsWith('Bearer ') && header.length > 7 && !/\s/.test(header.slice(7))) return header.slice(7);
-  if (header === undefined || header.length === 0) {
-    throw new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
-  }
+  if (header === undefined || header.length === 0) return new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
   // The scheme ends at the first whitespace, whatever it is ("Bearer<TAB>secret" is a Bearer header with the wrong separator).
   const space = header.search(/\s/);
   const scheme = space < 0 ? header : header.slice(0, space);
   if (scheme.toLowerCase() !== 'bearer') {
     // Name the scheme only when it is a plain word: never echo anything that may be part of a secret.
     const namedScheme = /^[A-Za-z][A-Za-z-]{0,15}$/.test(scheme) ? `the "${scheme}" scheme` : 'no "Bearer" scheme';
-    throw new KeywardError(
+    return new KeywardError(
       'MISSING_BEARER',
       /_/.test(scheme)
         ? 'The Authorization header holds a bare key; put "Bearer " in front of it.'
@@ -37,16 +60,41 @@ export function secretFromAuthorization(header: string | undefined): string {
     );
   }
   const credentials = header.slice(space + 1);
-  if (space < 0 || credentials.length === 0) {
-    throw new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header says "Bearer" but carries no key.');
-  }
+  if (space < 0 || credentials.length === 0) return new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header says "Bearer" but carries no key.');
   if (header[space] !== ' ') {
-    throw new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header separates "Bearer" from the key with a tab or other whitespace instead of one space.');
+    return new KeywardError('MALFORMED_AUTHORIZATION', 'The Authorization header separates "Bearer" from the key with a tab or other whitespace instead of one space.');
   }
-  if (credentials.trim() !== credentials || /\s/.test(credentials)) {
-    throw new KeywardError('KEY_HAS_WHITESPACE', 'The key in the Authorization header contains or is surrounded by extra whitespace.');
-  }
-  return credentials;
+  return new KeywardError('KEY_HAS_WHITESPACE', 'The key in the Authorization header contains or is surrounded by extra whitespace.');
+}
+
+/** The permissions of a role: built-in ones from the catalog, custom ones from the store. */
+function rolePermissions(reads: AuthReads, organizationId: string, roleId: string): MaybePromise<readonly string[]> {
+  const builtin = builtinRole(roleId);
+  if (builtin) return builtin.permissions;
+  return chain(reads.customRole(organizationId, roleId), (role) => role?.permissions ?? NONE);
+}
+
+/**
+ * Gathers the facts for a presented secret. Its format is checked before any
+ * lookup (typos and truncation never reach the store). Secrets are never
+ * compared: the store is indexed by SHA-256(secret), and the timing of a
+ * lookup by digest tells nothing about any stored secret. `scope` is the
+ * organization a presented key must belong to for more to be read (the
+ * caller's); without it, the key is a caller's and its organization is read.
+ */
+export function gatherKey(reads: AuthReads, secret: string | KeywardError, prefix: string, now: number, scope?: Organization): MaybePromise<KeyFacts> {
+  if (typeof secret !== 'string') return malformed(secret);
+  const formatError = secretFormatError(secret, prefix);
+  if (formatError) return malformed(formatError);
+  return chain(reads.keyByHash(hashSecret(secret)), (key): MaybePromise<KeyFacts> => {
+    if (!key) return unknown;
+    if (scope !== undefined && key.organizationId !== scope.id) return { malformed: undefined, key, organization: undefined, permissions: NONE };
+    if (keyStatus(key, now) !== 'active') return { malformed: undefined, key, organization: scope, permissions: NONE };
+    const permissions = rolePermissions(reads, key.organizationId, key.roleId);
+    const organization = scope ?? reads.organization(key.organizationId);
+    if (!(permissions instanceof Promise) && !(organization instanceof Promise)) return { malformed: undefined, key, organization, permissions };
+    return Promise.all([organization, permissions]).then(([org, granted]) => ({ malformed: undefined, key, organization: org, permissions: granted }));
+  });
 }
 
 /** Pure: why a stored key may not be used right now, if it may not. */
@@ -58,50 +106,6 @@ export function keyUsabilityError(key: KeyRecord, now: number): KeywardError | u
     return new KeywardError('KEY_EXPIRED', `Key ${key.id} expired at ${key.expiresAt}.${successor}`, { details: { keyId: key.id } });
   }
   return undefined;
-}
-
-/** What a presented secret led to: a usable key, or the reason (with the stored key, when there is one). */
-export type PresentedKey = { ok: true; key: KeyRecord } | { ok: false; error: KeywardError; key?: KeyRecord };
-
-/**
- * Pure: judge the stored key found (or not) for a presented secret's hash.
- * Secrets are never compared: the store is indexed by SHA-256(secret), and
- * the timing of a lookup by digest tells nothing about any stored secret.
- */
-export function judgePresentedKey(key: KeyRecord | undefined, now: number): PresentedKey {
-  if (!key) return { ok: false, error: new KeywardError('UNKNOWN_KEY', 'No key matches this secret.') };
-  const unusable = keyUsabilityError(key, now);
-  return unusable ? { ok: false, error: unusable, key } : { ok: true, key };
-}
-
-/** Why a presented secret cannot be a keyward key (a typo, truncation, another system's token), if it cannot. */
-function formatError(presented: string, prefix: string): KeywardError | undefined {
-  try {
-    checkSecretFormat(presented, prefix);
-    return undefined;
-  } catch (error) {
-    if (error instanceof KeywardError) return error;
-    throw error;
-  }
-}
-
-/** The presented secret's format is checked before any lookup (typos and truncation never reach the store). */
-export async function lookupPresentedKey(store: Store, presented: string, now: number, prefix: string): Promise<PresentedKey> {
-  const error = formatError(presented, prefix);
-  return error ? { ok: false, error } : judgePresentedKey(await store.findKeyByHash(hashSecret(presented)), now);
-}
-
-/** The same from the store's in-memory reads, without awaiting (the verify fast path). */
-export function lookupPresentedKeyNow(memory: MemoryReads, presented: string, now: number, prefix: string): PresentedKey {
-  const error = formatError(presented, prefix);
-  return error ? { ok: false, error } : judgePresentedKey(memory.keyByHash(hashSecret(presented)), now);
-}
-
-/** Finds the stored key for a presented secret, or throws the cause. */
-export async function findKeyForSecret(store: Store, presented: string, now: number, prefix: string): Promise<KeyRecord> {
-  const found = await lookupPresentedKey(store, presented, now, prefix);
-  if (!found.ok) throw found.error;
-  return found.key;
 }
 
 function notAllowed(key: KeyRecord, ip: string | null, owner: string): KeywardError {
@@ -119,4 +123,49 @@ export function allowlistError(organization: Organization, key: KeyRecord, ip: s
   if (!addressAllowed(ip, organization.ipAllowlist)) return notAllowed(key, ip, "the organization's");
   if (!addressAllowed(ip, key.ipAllowlist)) return notAllowed(key, ip, `key ${key.id}'s`);
   return undefined;
+}
+
+/** Pure: the caller the facts make, or the error that refuses it. */
+export function authenticationVerdict(facts: KeyFacts, ip: string | null, now: number): Principal | KeywardError {
+  if (facts.malformed) return facts.malformed;
+  const { key, organization } = facts;
+  if (!key) return new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
+  const unusable = keyUsabilityError(key, now);
+  if (unusable) return unusable;
+  if (!organization) return new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
+  return allowlistError(organization, key, ip) ?? { key, organization, permissions: facts.permissions, ip };
+}
+
+const refused = (error: KeywardError): VerifyResult => ({ valid: false, code: error.code, message: error.message, hint: error.hint });
+const UNKNOWN_KEY: VerifyResult = refused(new KeywardError('UNKNOWN_KEY', 'No key matches this secret.'));
+
+/**
+ * Pure: the answer to /v1/verify for the presented key's facts (gathered in
+ * the caller's organization). It never throws for the presented key: every
+ * cause is an answer with valid:false and its code.
+ */
+export function verifyVerdict(caller: Principal, facts: KeyFacts, body: z.output<typeof schemas.VerifyBody>, now: number): VerifyResult {
+  const { key } = facts;
+  if (facts.malformed) return refused(facts.malformed);
+  // Another organization's key is unknown here, whatever its state: nothing of it (revoked, expired, its id) is told.
+  if (!key || key.organizationId !== caller.organization.id) return UNKNOWN_KEY;
+  const error =
+    keyUsabilityError(key, now) ??
+    allowlistError(caller.organization, key, body.ip ?? null) ??
+    (body.permission !== undefined && !holds(facts.permissions, body.permission)
+      ? new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${body.permission}".`)
+      : undefined);
+  if (error) return refused(error);
+  return {
+    valid: true,
+    code: 'VALID',
+    keyId: key.id,
+    name: key.name,
+    role: key.roleId,
+    permissions: [...facts.permissions],
+    organizationId: key.organizationId,
+    environment: key.environment,
+    expiresAt: key.expiresAt,
+    metadata: key.metadata,
+  };
 }

@@ -1,18 +1,19 @@
 /**
- * Runs one route for one request, whatever carried it (Express or the fast
- * verify path): authenticate, check the permission the route table names,
- * validate, handle, and map errors to the wire.
+ * Runs one route for one request, whatever carried it (Express or the bare
+ * verify path): authenticate, check the permission the route table names, validate,
+ * handle, and map errors to the wire. One executor for both: it answers in
+ * the same tick when every read is in memory, and with a promise otherwise.
  * Failed authentications feed brute-force protection, and only they are
  * throttled.
  */
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
+import type { MaybePromise } from '../core/maybe.ts';
 import { requirePermission } from '../core/permissions.ts';
 import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import { NOT_IN_MEMORY } from '../store/store.ts';
 import type { Principal } from './auth.ts';
 import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
@@ -24,7 +25,7 @@ export interface RawRequest {
   params: Record<string, string>;
   ip: string | null;
   /** The request id logged with this request (Express's pino-http sets one; the bare verify path makes one only on a bug). */
-  requestId?: string;
+  requestId?: string | undefined;
 }
 
 export interface RouteOutcome {
@@ -74,6 +75,30 @@ export const errorOutcome = (error: KeywardError): RouteOutcome => ({
   errorCode: error.code,
 });
 
+/**
+ * The one error mapping, for every route, the bare verify path and Express's
+ * own failures: a KeywardError is answered as it is; a client error raised by
+ * Express itself (a path that does not decode) is VALIDATION_FAILED; anything
+ * else is a bug, logged with its stack under a request id, which the caller
+ * gets to report (INTERNAL).
+ */
+export function failureOutcome(logger: Logger, error: unknown, requestId: string | undefined, context: Record<string, unknown> = {}): RouteOutcome {
+  if (isKeywardError(error)) return errorOutcome(error);
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) return errorOutcome(new KeywardError('VALIDATION_FAILED', (error as Error).message));
+  const id = requestId ?? randomUUID();
+  logger.error({ err: error, reqId: id, ...context }, 'unhandled error');
+  return {
+    ...errorOutcome(new KeywardError('INTERNAL', `Internal error (request id ${id}).`, { details: { requestId: id } })),
+    headers: { 'x-request-id': id },
+  };
+}
+
+function failed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'requestId'>, error: unknown, keyId: string | undefined): RouteOutcome {
+  const outcome = failureOutcome(env.logger, error, request.requestId, { route: operation });
+  return keyId ? { ...outcome, keyId } : outcome;
+}
+
 function rejectFixedFields(route: Route, raw: unknown): void {
   if (typeof raw !== 'object' || raw === null) return;
   const touched = (fields: readonly string[] | undefined) => (fields ?? []).filter((field) => Object.hasOwn(raw, field));
@@ -93,15 +118,22 @@ function rejectFixedFields(route: Route, raw: unknown): void {
   }
 }
 
+function validatedBody(route: Route, request: RawRequest): unknown {
+  if (!route.body) return undefined;
+  const raw = request.body === undefined ? {} : request.body;
+  rejectFixedFields(route, raw);
+  return parseWith(route.body, raw, 'body');
+}
+
 /**
- * A failed authentication, answered: RATE_LIMITED while the address is
- * throttled (not counted again), otherwise counted (metrics, brute-force
- * protection) and answered with its cause. Only failures are throttled: a
- * valid key is never refused by the throttle, and the happy path never
- * looks the address up.
+ * The one throttle check, for a refused authentication: RATE_LIMITED while
+ * the address is throttled (not counted again), otherwise counted (metrics,
+ * brute-force protection) and answered with its cause. Only failures are
+ * throttled: a valid key is never refused by the throttle, and the happy path
+ * never looks the address up.
  */
-function authenticationFailed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'ip' | 'requestId'>, error: unknown): RouteOutcome {
-  if (isKeywardError(error) && AUTH_FAILURES.has(error.code)) {
+function authenticationFailed(env: RouteEnv, request: Pick<RawRequest, 'ip'>, error: KeywardError): RouteOutcome {
+  if (AUTH_FAILURES.has(error.code)) {
     const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
     if (retryAfter > 0) {
       return {
@@ -115,93 +147,59 @@ function authenticationFailed(env: RouteEnv, operation: string, request: Pick<Ra
     env.metrics?.failedAuth.inc({ code: error.code });
     env.failedAuth.failure(request.ip, error.code, details?.keyId ?? null);
   }
-  return failed(env, operation, request, error, undefined);
+  return errorOutcome(error);
 }
 
-/** The caller of a request, or the outcome that refuses it (`operation` names the route in logs; /metrics uses this too). */
-export async function authenticateRequest(
-  env: RouteEnv,
-  operation: string,
-  request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>,
-): Promise<Principal | RouteOutcome> {
-  try {
-    return await env.service.authenticate(request.authorization, request.ip);
-  } catch (error) {
-    return authenticationFailed(env, operation, request, error);
-  }
-}
+const isOutcome = (value: Principal | RouteOutcome): value is RouteOutcome => !('key' in value);
 
-export const isOutcome = (value: Principal | RouteOutcome): value is RouteOutcome => !('key' in value);
-
-/** The one permission check of the API: what the route table says the operation requires, before anything is read or validated. */
-function authorize(route: Route, caller: Principal): void {
-  if (route.permission !== null) requirePermission(caller.permissions, route.permission);
-}
-
-function validatedBody(route: Route, request: RawRequest): unknown {
-  if (!route.body) return undefined;
-  const raw = request.body === undefined ? {} : request.body;
-  rejectFixedFields(route, raw);
-  return parseWith(route.body, raw, 'body');
-}
-
-/** A bug: logged with its stack under a request id, which the caller gets to report. */
-export function internalError(logger: Logger, error: unknown, requestId: string | undefined, context: Record<string, unknown> = {}): RouteOutcome {
-  const id = requestId ?? randomUUID();
-  logger.error({ err: error, reqId: id, ...context }, 'unhandled error');
-  return {
-    ...errorOutcome(new KeywardError('INTERNAL', `Internal error (request id ${id}).`, { details: { requestId: id } })),
-    headers: { 'x-request-id': id },
-  };
-}
-
-function failed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'requestId'>, error: unknown, keyId: string | undefined): RouteOutcome {
-  const withKey = keyId ? { keyId } : {};
-  if (isKeywardError(error)) return { ...errorOutcome(error), ...withKey };
-  return { ...internalError(env.logger, error, request.requestId, { route: operation }), ...withKey };
-}
-
-export async function executeRoute(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
-  const caller = await authenticateRequest(env, route.operationId, request);
-  if (isOutcome(caller)) return caller;
-  const keyId = caller.key.id;
-  try {
-    authorize(route, caller);
-    const body = validatedBody(route, request);
-    const query = route.query ? parseWith(route.query, request.query, 'query') : {};
-    const result = await route.handle({ principal: caller, body, query, params: request.params, ip: request.ip, service: env.service });
-    return { status: route.success.status, body: result, keyId };
-  } catch (error) {
-    return failed(env, route.operationId, request, error, keyId);
-  }
-}
+type Caller = Principal | RouteOutcome;
 
 /**
- * POST /v1/verify without a single await, when the store reads from memory:
- * the same steps as executeRoute, run synchronously. Undefined when the store
- * cannot (no memory reads, or a cache miss: nothing was counted then), and the
- * caller falls back to executeRoute.
+ * The caller of a request, or the outcome that refuses it (`operation` names
+ * the route in logs; /metrics uses this too). Now when the store has the
+ * caller's records in memory, else a promise.
  */
-export function executeVerifyNow(route: Route, request: RawRequest, env: RouteEnv): RouteOutcome | undefined {
-  const memory = env.service.store.memory;
-  if (!memory) return undefined;
-  let principal: Principal;
+export function authenticate(env: RouteEnv, operation: string, request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>): MaybePromise<Caller> {
+  let verdict: MaybePromise<Principal | KeywardError>;
   try {
-    principal = env.service.authenticateNow(request.authorization, request.ip)!;
+    verdict = env.service.authenticate(request.authorization, request.ip);
   } catch (error) {
-    if (error === NOT_IN_MEMORY) return undefined;
-    return authenticationFailed(env, route.operationId, request, error);
+    return failed(env, operation, request, error, undefined);
   }
-  const keyId = principal.key.id;
+  if (verdict instanceof Promise) {
+    return verdict.then(
+      (settled) => (settled instanceof KeywardError ? authenticationFailed(env, request, settled) : settled),
+      (error: unknown) => failed(env, operation, request, error, undefined),
+    );
+  }
+  return verdict instanceof KeywardError ? authenticationFailed(env, request, verdict) : verdict;
+}
+
+/** Runs `route` for `request`: the outcome now when nothing had to wait, else a promise of it. Never throws or rejects. */
+export function execute(route: Route, request: RawRequest, env: RouteEnv): MaybePromise<RouteOutcome> {
+  const caller = authenticate(env, route.operationId, request);
+  return caller instanceof Promise ? caller.then((settled) => run(route, request, env, settled)) : run(route, request, env, caller);
+}
+
+function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller): MaybePromise<RouteOutcome> {
+  if (isOutcome(caller)) return caller;
+  const keyId = caller.key.id;
+  const { status } = route.success;
+  let result: unknown;
   try {
-    authorize(route, principal);
-    const body = validatedBody(route, request) as Parameters<KeyService['keys']['verifyNow']>[1];
-    const result = env.service.keys.verifyNow(principal, body, memory);
-    env.service.countUse(principal);
-    return { status: route.success.status, body: result, keyId };
+    // The permission the route table names, checked here once for every route (escalation rules that need the target stay in the services).
+    if (route.permission !== null) requirePermission(caller.permissions, route.permission);
+    const body = validatedBody(route, request);
+    const query = route.query ? parseWith(route.query, request.query, 'query') : {};
+    result = route.handle({ principal: caller, body, query, params: request.params, ip: request.ip, service: env.service });
   } catch (error) {
-    if (error === NOT_IN_MEMORY) return undefined;
-    env.service.countUse(principal);
     return failed(env, route.operationId, request, error, keyId);
   }
+  if (result instanceof Promise) {
+    return result.then(
+      (value: unknown) => ({ status, body: value, keyId }),
+      (error: unknown) => failed(env, route.operationId, request, error, keyId),
+    );
+  }
+  return { status, body: result, keyId };
 }

@@ -3,22 +3,17 @@ import type { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { KeywardError } from '../core/errors.ts';
 import { issueKey } from '../core/issue.ts';
-import type { KeyRecord, KeyView } from '../core/model.ts';
-import { holds, requireCanGrant } from '../core/permissions.ts';
+import { chain, type MaybePromise } from '../core/maybe.ts';
+import type { KeyView } from '../core/model.ts';
+import { requireCanGrant } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
-import type { KeyCursor, MemoryReads } from '../store/store.ts';
-import { allowlistError, lookupPresentedKey, lookupPresentedKeyNow, type PresentedKey, type Principal } from './auth.ts';
+import type { KeyCursor } from '../store/store.ts';
+import { gatherKey, verifyVerdict, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
-export type VerifyResult = z.output<typeof schemas.VerifyResult>;
-
-const unknownKey = () => {
-  const error = new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');
-  return { code: error.code, message: error.message, hint: error.hint };
-};
 
 const encodeCursor = (cursor: KeyCursor): string => Buffer.from(`${cursor.createdAt}|${cursor.id}`).toString('base64url');
 
@@ -163,52 +158,19 @@ export class KeysService {
     return { key: ctx.view(successor), secret, previous: ctx.view(previous) };
   }
 
-  /** For downstream APIs: is this key valid (and does it hold `permission`)? Never throws for the presented key. */
-  async verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): Promise<VerifyResult> {
+  /**
+   * For downstream APIs: is this key valid (and does it hold `permission`)?
+   * Gathers the presented key's facts in the caller's organization (now when
+   * the store has them in memory), decides, and counts the use of a key of
+   * that organization with its outcome. Never throws for the presented key.
+   */
+  verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): MaybePromise<VerifyResult> {
     const ctx = this.#ctx;
-    const found = await lookupPresentedKey(ctx.store, body.key, ctx.nowMs(), ctx.tokenPrefix);
-    const permissions = found.ok ? await ctx.roles.permissionsOf(found.key.organizationId, found.key.roleId) : [];
-    return this.#verdict(principal, body, found, permissions);
-  }
-
-  /** The same without awaiting, from the store's in-memory reads (the verify fast path). */
-  verifyNow(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, memory: MemoryReads): VerifyResult {
-    const ctx = this.#ctx;
-    const found = lookupPresentedKeyNow(memory, body.key, ctx.nowMs(), ctx.tokenPrefix);
-    const permissions = found.ok ? ctx.roles.permissionsNow(memory, found.key.organizationId, found.key.roleId) : [];
-    return this.#verdict(principal, body, found, permissions);
-  }
-
-  /** Decides and counts the use; `found` and `permissions` were looked up by the caller. */
-  #verdict(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, found: PresentedKey, permissions: readonly string[]): VerifyResult {
-    const ip = body.ip ?? null;
-    // Another organization's key is unknown here, whatever its state: nothing of it (revoked, expired, its id) is told.
-    if (found.key !== undefined && found.key.organizationId !== principal.organization.id) return { valid: false, ...unknownKey() };
-    if (!found.ok) return this.#refused(principal, found.key, ip, found.error);
-    const { key } = found;
-    const refused = allowlistError(principal.organization, key, ip);
-    if (refused) return this.#refused(principal, key, ip, refused);
-    if (body.permission !== undefined && !holds(permissions, body.permission)) {
-      return this.#refused(principal, key, ip, new KeywardError('INSUFFICIENT_PERMISSIONS', `This key's role does not grant "${body.permission}".`));
-    }
-    this.#ctx.usage.seen(key, ip);
-    return {
-      valid: true,
-      code: 'VALID',
-      keyId: key.id,
-      name: key.name,
-      role: key.roleId,
-      permissions: [...permissions],
-      organizationId: key.organizationId,
-      environment: key.environment,
-      expiresAt: key.expiresAt,
-      metadata: key.metadata,
-    };
-  }
-
-  #refused(principal: Principal, key: KeyRecord | undefined, ip: string | null, error: KeywardError): VerifyResult {
-    // A refused key of this organization still counts as a use, with its outcome.
-    if (key && key.organizationId === principal.organization.id) this.#ctx.usage.seen(key, ip, error.code);
-    return { valid: false, code: error.code, message: error.message, hint: error.hint };
+    const now = ctx.nowMs();
+    return chain(gatherKey(ctx.store.reads, body.key, ctx.tokenPrefix, now, principal.organization), (facts) => {
+      const result = verifyVerdict(principal, facts, body, now);
+      if (facts.key?.organizationId === principal.organization.id) ctx.usage.seen(facts.key, body.ip ?? null, result.code);
+      return result;
+    });
   }
 }

@@ -2,7 +2,7 @@
 import { KeywardError } from '../core/errors.ts';
 import type { CustomRole } from '../core/model.ts';
 import { BUILTIN_PERMISSIONS, BUILTIN_ROLES, builtinRole, type RoleDefinition } from '../core/permissions.ts';
-import type { MemoryReads, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 
 export const toRoleDefinition = (role: CustomRole): RoleDefinition => ({
   id: role.id,
@@ -35,15 +35,6 @@ export class RoleResolver {
       });
     }
     return role;
-  }
-
-  async permissionsOf(organizationId: string, roleId: string): Promise<readonly string[]> {
-    return (await this.find(organizationId, roleId))?.permissions ?? [];
-  }
-
-  /** The same, from a store's in-memory reads (no await on the hot path). */
-  permissionsNow(memory: MemoryReads, organizationId: string, roleId: string): readonly string[] {
-    return (builtinRole(roleId) ?? memory.customRole(organizationId, roleId))?.permissions ?? [];
   }
 
   async list(organizationId: string): Promise<RoleDefinition[]> {

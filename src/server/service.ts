@@ -7,10 +7,11 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { issueKey, newOrganization } from '../core/issue.ts';
+import { chain, type MaybePromise } from '../core/maybe.ts';
 import { Name } from '../core/schemas.ts';
-import type { KeyRecord, KeyView, Organization } from '../core/model.ts';
+import type { KeyRecord, KeyView } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
-import { allowlistError, findKeyForSecret, lookupPresentedKeyNow, secretFromAuthorization, type Principal } from './auth.ts';
+import { authenticationVerdict, gatherKey, secretFromAuthorization, type Principal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
 import { KeysService } from './keys-service.ts';
 import { OperatorSettings } from './operator-settings.ts';
@@ -19,7 +20,7 @@ import { RolesService } from './roles-service.ts';
 import type { RoleResolver } from './roles.ts';
 
 export type { ServiceOptions, UsageSink, Plans } from './context.ts';
-export type { VerifyResult } from './keys-service.ts';
+export type { VerifyResult } from './auth.ts';
 
 export class KeyService {
   readonly context: ServiceContext;
@@ -53,48 +54,21 @@ export class KeyService {
     return this.context.view(key);
   }
 
-  /** Who is calling: the key behind an Authorization header, its organization and permissions. */
-  async authenticate(authorization: string | undefined, ip: string | null): Promise<Principal> {
-    const ctx = this.context;
-    const key = await findKeyForSecret(ctx.store, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
-    const organization = await ctx.store.getOrganization(key.organizationId);
-    const principal = this.#principal(key, organization, await ctx.roles.permissionsOf(key.organizationId, key.roleId), ip);
-    this.countUse(principal);
-    return principal;
-  }
-
   /**
-   * The same without awaiting, from the store's in-memory reads (the verify
-   * fast path); undefined when the store has none. It throws NOT_IN_MEMORY,
-   * before any side effect, when a cache lacks something. It does not count
-   * the accepted use: call countUse once the request was answered from memory.
+   * Who is calling: the key behind an Authorization header, its organization
+   * and permissions, or the error that refuses it. Gathers (now when the
+   * store has the records in memory), decides, and counts the use: accepted,
+   * or refused by an allowlist (a valid key from the wrong network).
    */
-  authenticateNow(authorization: string | undefined, ip: string | null): Principal | undefined {
+  authenticate(authorization: string | undefined, ip: string | null): MaybePromise<Principal | KeywardError> {
     const ctx = this.context;
-    const memory = ctx.store.memory;
-    if (!memory) return undefined;
-    const found = lookupPresentedKeyNow(memory, secretFromAuthorization(authorization), ctx.nowMs(), ctx.tokenPrefix);
-    if (!found.ok) throw found.error;
-    const { key } = found;
-    const organization = memory.organization(key.organizationId);
-    return this.#principal(key, organization, ctx.roles.permissionsNow(memory, key.organizationId, key.roleId), ip);
-  }
-
-  /** Counts an accepted use of the caller's key (after authenticateNow). */
-  countUse(principal: Principal): void {
-    this.context.usage.seen(principal.key, principal.ip);
-  }
-
-  /** The caller, unless its organization is gone or an allowlist refuses it (a refusal is counted; an accepted use is the caller's to count). */
-  #principal(key: KeyRecord, organization: Organization | undefined, permissions: readonly string[], ip: string | null): Principal {
-    const ctx = this.context;
-    if (!organization) throw new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
-    const refused = allowlistError(organization, key, ip);
-    if (refused) {
-      ctx.usage.seen(key, ip, refused.code);
-      throw refused;
-    }
-    return { key, organization, permissions, ip };
+    const now = ctx.nowMs();
+    return chain(gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now), (facts) => {
+      const verdict = authenticationVerdict(facts, ip, now);
+      if (!(verdict instanceof KeywardError)) ctx.usage.seen(verdict.key, ip);
+      else if (verdict.code === 'IP_NOT_ALLOWED') ctx.usage.seen(facts.key!, ip, verdict.code);
+      return verdict;
+    });
   }
 
   /**

@@ -28,17 +28,7 @@ import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
-import {
-  countsAgainstLimit,
-  isWorkingAdmin,
-  keyLimitError,
-  lastAdminError,
-  removesAnAdmin,
-  rotationAddsToCount,
-  rotationExpiries,
-  rotationLimitError,
-  withRotationExpiries,
-} from './rules.ts';
+import * as rules from './rules.ts';
 import {
   changesOf,
   compareKeyOrder,
@@ -50,7 +40,7 @@ import {
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
-  type MemoryReads,
+  type AuthReads,
   type RolePatch,
   type RotateKeyInput,
   type Store,
@@ -117,6 +107,7 @@ function* snapshotParts(data: LowdbData): Generator<string> {
 }
 
 const usageKey = (u: Pick<UsageCount, 'keyId' | 'day' | 'outcome'>): string => `${u.keyId}|${u.day}|${u.outcome}`;
+const roleKey = (organizationId: string, roleId: string): string => `${organizationId}\u0000${roleId}`;
 
 /** Organizations written before a setting existed get its default. */
 const withDefaults = (org: Organization): Organization => {
@@ -126,10 +117,11 @@ const withDefaults = (org: Organization): Organization => {
 
 export class LowdbStore implements Store {
   readonly kind = 'lowdb';
-  readonly memory: MemoryReads = {
+  /** Everything is in memory: every read answers at once. */
+  readonly reads: AuthReads = {
     keyByHash: (secretHash) => this.#keysByHash.get(secretHash),
     organization: (id) => this.#orgs.get(id),
-    customRole: (organizationId, roleId) => this.#customRole(organizationId, roleId),
+    customRole: (organizationId, roleId) => this.#roles.get(roleKey(organizationId, roleId)),
   };
   readonly file: string;
   readonly #db: Low<LowdbData>;
@@ -141,6 +133,8 @@ export class LowdbStore implements Store {
   /** Per organization, keys in (createdAt, id) order. */
   readonly #keysByOrg = new Map<string, KeyRecord[]>();
   readonly #idempotency = new Map<string, KeyRecord>();
+  /** Custom roles by organization and id (the records of data.roles). */
+  readonly #roles = new Map<string, CustomRole>();
   readonly #usage = new Map<string, UsageCount>();
   readonly #journal: Journal<Op>;
   readonly #snapshotFile: DurableJsonFile<LowdbData>;
@@ -174,6 +168,7 @@ export class LowdbStore implements Store {
     db.data.usage ??= [];
     for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));
     for (const key of db.data.keys) this.#index(key);
+    for (const role of db.data.roles) this.#roles.set(roleKey(role.organizationId, role.id), role);
     for (const row of db.data.usage) this.#usage.set(usageKey(row), row);
     for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
     this.#seq = db.data.journalSeq;
@@ -227,14 +222,20 @@ export class LowdbStore implements Store {
         return;
       }
       case 'role': {
-        const existing = this.#customRole(op.v.organizationId, op.v.id);
+        const existing = this.#roles.get(roleKey(op.v.organizationId, op.v.id));
         if (existing) Object.assign(existing, op.v);
-        else data.roles.push(op.v);
+        else {
+          data.roles.push(op.v);
+          this.#roles.set(roleKey(op.v.organizationId, op.v.id), op.v);
+        }
         return;
       }
       case 'role-': {
-        const index = data.roles.findIndex((role) => role.organizationId === op.org && role.id === op.id);
-        if (index >= 0) data.roles.splice(index, 1);
+        const role = this.#roles.get(roleKey(op.org, op.id));
+        if (role) {
+          data.roles.splice(data.roles.indexOf(role), 1);
+          this.#roles.delete(roleKey(op.org, op.id));
+        }
         return;
       }
       case 'perm':
@@ -347,9 +348,7 @@ export class LowdbStore implements Store {
 
   #orgKey(organizationId: string, keyId: string): KeyRecord {
     const key = this.#keysById.get(keyId);
-    if (!key || key.organizationId !== organizationId) {
-      throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
-    }
+    if (!key || key.organizationId !== organizationId) throw rules.keyNotFound(keyId);
     return key;
   }
 
@@ -363,7 +362,7 @@ export class LowdbStore implements Store {
 
   async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {
     const org = this.#orgs.get(id);
-    if (!org) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
+    if (!org) throw rules.organizationNotFound(id);
     const changes = changesOf(org, patch);
     await this.#change({ t: 'org', v: { ...org, ...patch } }, { t: 'audit', v: { ...audit, changes } });
     return org;
@@ -376,20 +375,16 @@ export class LowdbStore implements Store {
   #activeCount(organizationId: string, now: number): number {
     let n = 0;
     for (const key of this.#keysByOrg.get(organizationId) ?? []) {
-      if (countsAgainstLimit(key, key.rotatedToId === null ? undefined : this.#keysById.get(key.rotatedToId), now)) n++;
+      if (rules.countsAgainstLimit(key, key.rotatedToId === null ? undefined : this.#keysById.get(key.rotatedToId), now)) n++;
     }
     return n;
   }
 
   /** Throws LAST_ADMIN_KEY unless another working all-granting key of the organization remains. */
   #keepAnAdmin(key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): void {
-    if (!removesAnAdmin(key, now, newRoleId)) return;
-    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && isWorkingAdmin(other, now));
-    if (!another) throw lastAdminError(key, change);
-  }
-
-  async getOrganization(id: string): Promise<Organization | undefined> {
-    return this.#orgs.get(id);
+    if (!rules.removesAnAdmin(key, now, newRoleId)) return;
+    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && rules.isWorkingAdmin(other, now));
+    rules.refuse(rules.lastAdminRefusal(key, change, another));
   }
 
   async listOrganizations(): Promise<Organization[]> {
@@ -397,10 +392,6 @@ export class LowdbStore implements Store {
   }
 
   // ---- keys ----
-
-  async findKeyByHash(secretHash: string): Promise<KeyRecord | undefined> {
-    return this.#keysByHash.get(secretHash);
-  }
 
   async findKeyById(keyId: string): Promise<KeyRecord | undefined> {
     return this.#keysById.get(keyId);
@@ -443,33 +434,20 @@ export class LowdbStore implements Store {
     return { items, next: null };
   }
 
-  #checkIdempotency(key: KeyRecord, now: number): void {
-    if (!key.idempotencyKey) return;
-    const existing = this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`);
-    if (existing) {
-      throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
-        details: { keyId: existing.id, status: keyStatus(existing, now) },
-      });
-    }
-  }
-
-  #checkInsert(key: KeyRecord, options: InsertKeyOptions): void {
-    this.#checkIdempotency(key, options.now);
-    if (options.activeLimit !== null) {
-      const active = this.#activeCount(key.organizationId, options.now);
-      if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
-    }
+  /** The key made with this one's idempotency key, if any. */
+  #madeWith(key: KeyRecord): KeyRecord | undefined {
+    return key.idempotencyKey ? this.#idempotency.get(`${key.organizationId}\u0000${key.idempotencyKey}`) : undefined;
   }
 
   async insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void> {
-    this.#checkInsert(key, options);
+    rules.refuse(rules.idempotencyRefusal(this.#madeWith(key), options.now));
+    if (options.activeLimit !== null) rules.refuse(rules.insertLimitRefusal(this.#activeCount(key.organizationId, options.now), options.activeLimit));
     await this.#change({ t: 'key', v: key }, { t: 'audit', v: audit });
   }
 
   async updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord> {
     const key = this.#orgKey(organizationId, keyId);
-    const status = keyStatus(key, now);
-    if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+    rules.refuse(rules.changeRefusal(key, now, 'edited'));
     if (patch.roleId !== undefined) this.#keepAnAdmin(key, now, 'demote', patch.roleId);
     const changes = changesOf(key, patch);
     const updated: KeyRecord = { ...key };
@@ -482,9 +460,7 @@ export class LowdbStore implements Store {
 
   async revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord> {
     const key = this.#orgKey(organizationId, keyId);
-    if (key.revokedAt !== null) {
-      throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
-    }
+    rules.refuse(rules.revokeRefusal(key));
     this.#keepAnAdmin(key, Date.parse(at), 'revoke');
     await this.#change({ t: 'key', v: { ...key, revokedAt: at } }, { t: 'audit', v: audit });
     return key;
@@ -492,22 +468,22 @@ export class LowdbStore implements Store {
 
   async rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
     const previous = this.#orgKey(input.organizationId, input.keyId);
-    const status = keyStatus(previous, input.now);
-    if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
+    rules.refuse(rules.changeRefusal(previous, input.now, 'rotated'));
     // A retry first learns which successor its idempotency key made (before "already rotated").
-    this.#checkIdempotency(input.successor, input.now);
-    const expiries = rotationExpiries(previous, this.#keysById.get(previous.rotatedToId ?? ''), input.previousExpiresAt);
+    rules.refuse(rules.idempotencyRefusal(this.#madeWith(input.successor), input.now));
+    const priorSuccessor = previous.rotatedToId === null ? undefined : this.#keysById.get(previous.rotatedToId);
+    rules.refuse(rules.rotationRefusal(previous, priorSuccessor));
+    const expiries = rules.rotationExpiries(previous, priorSuccessor, input.previousExpiresAt);
     // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
     const predecessor = previous.rotatedFromId === null ? undefined : this.#keysById.get(previous.rotatedFromId);
-    if (input.activeLimit !== null && rotationAddsToCount(previous, predecessor, input.now) > 0) {
-      const active = this.#activeCount(input.organizationId, input.now);
-      if (active + 1 > input.activeLimit) throw rotationLimitError(previous, predecessor!, active, input.activeLimit);
+    if (input.activeLimit !== null && rules.rotationAddsToCount(previous, predecessor, input.now) > 0) {
+      rules.refuse(rules.rotationLimitRefusal(previous, predecessor!, this.#activeCount(input.organizationId, input.now), input.activeLimit));
     }
     const successor: KeyRecord = { ...input.successor, expiresAt: expiries.successorExpiresAt };
     await this.#change(
       { t: 'key', v: { ...previous, rotatedToId: successor.id, expiresAt: expiries.previousExpiresAt } },
       { t: 'key', v: successor },
-      { t: 'audit', v: withRotationExpiries(audit, expiries) },
+      { t: 'audit', v: rules.withRotationExpiries(audit, expiries) },
     );
     return { previous, successor };
   }
@@ -566,36 +542,31 @@ export class LowdbStore implements Store {
   }
 
   async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
-    return this.#customRole(organizationId, roleId);
+    return this.#roles.get(roleKey(organizationId, roleId));
   }
 
-  #customRole(organizationId: string, roleId: string): CustomRole | undefined {
-    return this.#db.data.roles.find((role) => role.organizationId === organizationId && role.id === roleId);
+  #requireRole(organizationId: string, roleId: string): CustomRole {
+    const role = this.#roles.get(roleKey(organizationId, roleId));
+    if (!role) throw rules.roleNotFound(roleId);
+    return role;
   }
 
   async insertCustomRole(role: CustomRole, audit: Audit): Promise<void> {
-    if (this.#customRole(role.organizationId, role.id)) {
-      throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
-    }
+    if (this.#roles.has(roleKey(role.organizationId, role.id))) throw rules.roleExists(role.id);
     await this.#change({ t: 'role', v: role }, { t: 'audit', v: audit });
   }
 
   async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
-    const role = this.#customRole(organizationId, roleId);
-    if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    const role = this.#requireRole(organizationId, roleId);
     const changes = changesOf(role, patch);
     await this.#change({ t: 'role', v: { ...role, ...patch, updatedAt: now } }, { t: 'audit', v: { ...audit, changes } });
     return role;
   }
 
   async deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void> {
-    if (!this.#customRole(organizationId, roleId)) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
-    const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => key.roleId === roleId && key.revokedAt === null);
-    if (holders.length > 0) {
-      throw new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.length} key(s).`, {
-        details: { keyIds: holders.slice(0, 20).map((key) => key.id) },
-      });
-    }
+    this.#requireRole(organizationId, roleId);
+    const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => rules.holdsRole(key, roleId));
+    rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.length, keyIds: holders.slice(0, rules.ROLE_HOLDERS_NAMED).map((key) => key.id) }));
     await this.#change({ t: 'role-', org: organizationId, id: roleId }, { t: 'audit', v: audit });
   }
 
@@ -607,7 +578,7 @@ export class LowdbStore implements Store {
     const exists = this.#db.data.permissions.some(
       (p) => p.organizationId === permission.organizationId && p.name === permission.name,
     );
-    if (exists) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
+    if (exists) throw rules.permissionExists(permission.name);
     await this.#change({ t: 'perm', v: permission }, { t: 'audit', v: audit });
   }
 }

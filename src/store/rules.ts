@@ -1,13 +1,54 @@
 /**
- * The invariants both stores enforce, as pure decisions over records, so the
- * lowdb and PostgreSQL adapters agree by construction: what counts against a
- * plan, what a rotation does to expiries, and that an organization keeps one
- * key that holds every permission. Each store gathers the records under its
- * own atomicity (one synchronous step; row locks) and acts on the answer.
+ * The invariants both stores enforce, as pure decisions over records, each
+ * worded once, so the lowdb and PostgreSQL adapters agree by construction:
+ * which keys may be changed or revoked, idempotency, what counts against a
+ * plan, what a rotation does to expiries, that an organization keeps one key
+ * that holds every permission, and when a role may be deleted. Each adapter
+ * locks and reads the records under its own atomicity (one synchronous step
+ * in lowdb; row locks in PostgreSQL), asks the rule, and writes or throws
+ * what the rule answered. A refusal is a KeywardError returned, not thrown,
+ * so a rule is a plain function of what was read.
  */
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type AuditEvent, type KeyRecord } from '../core/model.ts';
 import { grantsEverything } from '../core/permissions.ts';
+
+/** What the adapters do with a rule's answer: throw the refusal, if there is one. */
+export function refuse(refusal: KeywardError | undefined): void {
+  if (refusal) throw refusal;
+}
+
+// ---- what is not there ----
+
+export const keyNotFound = (keyId: string): KeywardError => new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
+export const organizationNotFound = (id: string): KeywardError => new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
+export const roleNotFound = (roleId: string): KeywardError => new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+
+// ---- keys ----
+
+/** Only a working key (not revoked, not expired) may be edited or rotated. */
+export function changeRefusal(key: KeyRecord, now: number, change: 'edited' | 'rotated'): KeywardError | undefined {
+  const status = keyStatus(key, now);
+  return status === 'active' ? undefined : new KeywardError('KEY_NOT_ACTIVE', `Key ${key.id} is ${status} and cannot be ${change}.`);
+}
+
+/** A key is revoked once. */
+export function revokeRefusal(key: KeyRecord): KeywardError | undefined {
+  return key.revokedAt === null ? undefined : new KeywardError('KEY_ALREADY_REVOKED', `Key ${key.id} was already revoked at ${key.revokedAt}.`);
+}
+
+/** An idempotency key makes one key: a retry learns which one it made (and its state now). */
+export function idempotencyRefusal(existing: KeyRecord | undefined, now: number): KeywardError | undefined {
+  if (!existing) return undefined;
+  return new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
+    details: { keyId: existing.id, status: keyStatus(existing, now) },
+  });
+}
+
+/** A new key may not take the organization past its plan (`active` counted as countsAgainstLimit says). */
+export function insertLimitRefusal(active: number, limit: number | null): KeywardError | undefined {
+  return limit !== null && active >= limit ? keyLimitError(active, limit) : undefined;
+}
 
 const working = (key: KeyRecord | undefined, now: number): key is KeyRecord => key !== undefined && keyStatus(key, now) === 'active';
 
@@ -34,7 +75,7 @@ export function rotationAddsToCount(key: KeyRecord, predecessor: KeyRecord | und
   return freeOverlap ? 1 : 0;
 }
 
-export function keyLimitError(active: number, limit: number): KeywardError {
+function keyLimitError(active: number, limit: number): KeywardError {
   return new KeywardError(
     'KEY_LIMIT_REACHED',
     `Can't create more keys: this organization has ${active} active keys and its plan allows ${limit}. ` +
@@ -43,8 +84,12 @@ export function keyLimitError(active: number, limit: number): KeywardError {
   );
 }
 
-/** Refuses a rotation that would make a still-working predecessor count past the limit. */
-export function rotationLimitError(key: KeyRecord, predecessor: KeyRecord, active: number, limit: number): KeywardError {
+/**
+ * Refuses a rotation that would make a still-working predecessor count past the
+ * limit (asked only when rotationAddsToCount says the rotation adds one).
+ */
+export function rotationLimitRefusal(key: KeyRecord, predecessor: KeyRecord, active: number, limit: number): KeywardError | undefined {
+  if (active + 1 <= limit) return undefined;
   return new KeywardError(
     'KEY_LIMIT_REACHED',
     `Can't rotate ${key.id} yet: ${predecessor.id}, which it replaced, still works until ${predecessor.expiresAt ?? 'it is revoked'} and would then count ` +
@@ -56,30 +101,32 @@ export function rotationLimitError(key: KeyRecord, predecessor: KeyRecord, activ
 const earlier = (a: string | null, b: string): string => (a !== null && Date.parse(a) < Date.parse(b) ? a : b);
 
 /**
- * The expiries a rotation sets. The old key stops at the end of the grace
- * period, or at its own expiry if that is sooner: a rotation never moves an
- * expiry later. The successor inherits the absolute deadline of the key it
- * replaces: a rotation replaces a secret, it does not renew its lifetime.
- *
  * A key is rotated once; but if its successor was revoked (its secret never
- * delivered, say), it may be rotated again. Its expiry then already holds the
- * first grace period's end, which only ever moves sooner, and the deadline to
- * hand on is the one the revoked successor inherited.
+ * delivered, say), it may be rotated again.
+ */
+export function rotationRefusal(previous: KeyRecord, priorSuccessor: KeyRecord | undefined): KeywardError | undefined {
+  if (previous.rotatedToId === null || (priorSuccessor !== undefined && priorSuccessor.revokedAt !== null)) return undefined;
+  return new KeywardError('KEY_ALREADY_ROTATED', `Key ${previous.id} was already rotated to ${previous.rotatedToId}.`, {
+    details: { successorId: previous.rotatedToId },
+  });
+}
+
+/**
+ * The expiries a rotation sets (one rotationRefusal allows). The old key stops
+ * at the end of the grace period, or at its own expiry if that is sooner: a
+ * rotation never moves an expiry later. The successor inherits the absolute
+ * deadline of the key it replaces: a rotation replaces a secret, it does not
+ * renew its lifetime. Rotated again after its successor was revoked, the old
+ * key's expiry already holds the first grace period's end, which only ever
+ * moves sooner, and the deadline to hand on is the one the revoked successor
+ * inherited.
  */
 export function rotationExpiries(
   previous: KeyRecord,
   priorSuccessor: KeyRecord | undefined,
   graceEndsAt: string,
 ): { previousExpiresAt: string; successorExpiresAt: string | null } {
-  let deadline = previous.expiresAt;
-  if (previous.rotatedToId !== null) {
-    if (priorSuccessor === undefined || priorSuccessor.revokedAt === null) {
-      throw new KeywardError('KEY_ALREADY_ROTATED', `Key ${previous.id} was already rotated to ${previous.rotatedToId}.`, {
-        details: { successorId: previous.rotatedToId },
-      });
-    }
-    deadline = priorSuccessor.expiresAt;
-  }
+  const deadline = previous.rotatedToId !== null && priorSuccessor !== undefined ? priorSuccessor.expiresAt : previous.expiresAt;
   return { previousExpiresAt: earlier(previous.expiresAt, graceEndsAt), successorExpiresAt: deadline };
 }
 
@@ -96,7 +143,12 @@ export function removesAnAdmin(key: KeyRecord, now: number, newRoleId?: string):
   return isWorkingAdmin(key, now) && (newRoleId === undefined || !grantsEverything(newRoleId));
 }
 
-export function lastAdminError(key: KeyRecord, change: 'revoke' | 'demote'): KeywardError {
+/** Refuses taking a working admin key away (see removesAnAdmin) unless another one remains. */
+export function lastAdminRefusal(key: KeyRecord, change: 'revoke' | 'demote', anotherRemains: boolean): KeywardError | undefined {
+  return anotherRemains ? undefined : lastAdminError(key, change);
+}
+
+function lastAdminError(key: KeyRecord, change: 'revoke' | 'demote'): KeywardError {
   const what = change === 'revoke' ? 'Revoking it' : 'Changing its role';
   return new KeywardError(
     'LAST_ADMIN_KEY',
@@ -104,3 +156,22 @@ export function lastAdminError(key: KeyRecord, change: 'revoke' | 'demote'): Key
     { details: { keyId: key.id } },
   );
 }
+
+// ---- roles and permissions ----
+
+/** How many of the keys holding a role a ROLE_IN_USE refusal names. */
+export const ROLE_HOLDERS_NAMED = 20;
+
+/** A key that keeps its role from being deleted: any key not revoked (an expired key may still be looked at, and shows its role). */
+export const holdsRole = (key: KeyRecord, roleId: string): boolean => key.roleId === roleId && key.revokedAt === null;
+
+/** A custom role is deleted only once no key holds it (`holders`: how many do, and the first ROLE_HOLDERS_NAMED of them by creation). */
+export function roleDeleteRefusal(roleId: string, holders: { count: number; keyIds: readonly string[] }): KeywardError | undefined {
+  if (holders.count === 0) return undefined;
+  return new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.count} key(s).`, {
+    details: { keyIds: holders.keyIds.slice(0, ROLE_HOLDERS_NAMED) },
+  });
+}
+
+export const roleExists = (roleId: string): KeywardError => new KeywardError('ROLE_EXISTS', `Role "${roleId}" already exists.`);
+export const permissionExists = (name: string): KeywardError => new KeywardError('PERMISSION_EXISTS', `Permission "${name}" already exists.`);

@@ -1,8 +1,11 @@
 /**
- * The contract every store adapter implements (lowdb now, PostgreSQL next).
- * Operations are shaped like SQL statements: each one is atomic on its own and
- * enforces the invariants it names, so callers never read-modify-write.
+ * The contract both store adapters implement (lowdb: one file, one process;
+ * PostgreSQL: many replicas). Operations are shaped like SQL statements: each
+ * one is atomic on its own and enforces the invariants it names (the rules
+ * themselves, and their wording, are in rules.ts), so callers never
+ * read-modify-write.
  */
+import type { MaybePromise } from '../core/maybe.ts';
 import type { AuditAction, AuditEvent, CustomPermission, CustomRole, KeyRecord, KeyStatus, Organization, UsageCount } from '../core/model.ts';
 import type { Environment } from '../core/rotation.ts';
 
@@ -84,36 +87,23 @@ export interface UsageUpdate {
 }
 
 /**
- * Thrown by the in-memory reads of a store that only caches (PostgreSQL) when
- * the answer is not in memory: the caller then takes the awaiting path. One
- * instance, made once: a miss is ordinary, not a fault worth a stack trace.
+ * The reads that decide whether a request may go on: the caller's key, its
+ * organization and role, and the key /v1/verify is asked about. Answered
+ * synchronously when the store holds the answer in memory (lowdb always;
+ * PostgreSQL from each replica's cache, which LISTEN/NOTIFY and a periodic
+ * poll keep current), else with a promise: a cache miss is a promise, never
+ * an error. Decisions about a change read through the operations below
+ * instead, which see every commit.
  */
-export const NOT_IN_MEMORY = new Error('not in memory: read it from the store');
-
-/** For a store's memory reads: signals a miss. */
-export function notInMemory(): never {
-  throw NOT_IN_MEMORY;
-}
-
-/**
- * In-memory reads a store may offer; with them the verify path runs without
- * awaiting anything. A store that holds everything (lowdb) answers every
- * read, undefined meaning "there is none"; a store that only caches throws
- * NOT_IN_MEMORY on a miss.
- */
-export interface MemoryReads {
-  keyByHash(secretHash: string): KeyRecord | undefined;
-  organization(id: string): Organization | undefined;
-  customRole(organizationId: string, roleId: string): CustomRole | undefined;
+export interface AuthReads {
+  keyByHash(secretHash: string): MaybePromise<KeyRecord | undefined>;
+  organization(id: string): MaybePromise<Organization | undefined>;
+  customRole(organizationId: string, roleId: string): MaybePromise<CustomRole | undefined>;
 }
 
 export interface Store {
   readonly kind: string;
-  /**
-   * Synchronous reads from memory, offered by stores that hold (or cache) keys,
-   * organizations and roles in process: the verify path then never awaits.
-   */
-  readonly memory?: MemoryReads;
+  readonly reads: AuthReads;
   close(): Promise<void>;
   /** Reports each physical write: how many mutations it carried and how long it took. */
   observeWrites(callback: (mutations: number, ms: number) => void): void;
@@ -123,14 +113,12 @@ export interface Store {
    * starting together on an empty database bootstrap once); returns whether it did.
    */
   createOrganization(org: Organization, adminKey: KeyRecord, audit: Audit, options?: { onlyIfNone?: boolean }): Promise<boolean>;
-  getOrganization(id: string): Promise<Organization | undefined>;
   listOrganizations(): Promise<Organization[]>;
   /** Throws ORGANIZATION_NOT_FOUND. */
   updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization>;
   /** Keys that count against the plan (rules.ts, countsAgainstLimit). */
   countActiveKeys(organizationId: string, now: number): Promise<number>;
 
-  findKeyByHash(secretHash: string): Promise<KeyRecord | undefined>;
   getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined>;
   /** A key whatever its organization: for the service's own bookkeeping, never for a caller's request. */
   findKeyById(keyId: string): Promise<KeyRecord | undefined>;
@@ -159,6 +147,7 @@ export interface Store {
   listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }>;
 
   listCustomRoles(organizationId: string): Promise<CustomRole[]>;
+  /** As committed (for changes: the role a key is given, an escalation check); `reads.customRole` may lag by the cache's bound. */
   getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined>;
   /** Throws ROLE_EXISTS. */
   insertCustomRole(role: CustomRole, audit: Audit): Promise<void>;

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KeywardError } from '../../src/core/errors.ts';
-import { checkSecretFormat, hashSecret, holdsSecretShape, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
+import { secretFormatError, hashSecret, holdsSecretShape, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
 
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as KeywardError).code;
-  }
-  return 'NO_ERROR';
-};
+const codeOf = (fn: () => KeywardError | undefined): string => fn()?.code ?? 'NO_ERROR';
 
 describe('token format', () => {
   it('mints key ids and secrets of the documented shape', () => {
@@ -28,21 +21,21 @@ describe('token format', () => {
   it('accepts its own secrets, whatever the prefix', () => {
     for (const prefix of ['kw_', 'sk_', 'acme1_']) {
       const secret = newSecret(prefix);
-      expect(checkSecretFormat(secret)).toBe(secret);
+      expect(secretFormatError(secret)).toBeUndefined();
     }
   });
 
   it('names each malformed cause', () => {
     const secret = newSecret();
-    expect(codeOf(() => checkSecretFormat(secret.slice(0, -3)))).toBe('KEY_TRUNCATED');
+    expect(codeOf(() => secretFormatError(secret.slice(0, -3)))).toBe('KEY_TRUNCATED');
     const typo = secret.slice(0, 5) + (secret[5] === 'a' ? 'b' : 'a') + secret.slice(6);
-    expect(codeOf(() => checkSecretFormat(typo))).toBe('KEY_CHECKSUM_MISMATCH');
-    expect(codeOf(() => checkSecretFormat(` ${secret}`))).toBe('KEY_HAS_WHITESPACE');
-    expect(codeOf(() => checkSecretFormat(`${secret}\n`))).toBe('KEY_HAS_WHITESPACE');
-    expect(codeOf(() => checkSecretFormat(newKeyId()))).toBe('KEY_ID_USED_AS_SECRET');
-    expect(codeOf(() => checkSecretFormat('hunter2'))).toBe('MALFORMED_KEY');
-    expect(codeOf(() => checkSecretFormat(`${secret}xyz`))).toBe('MALFORMED_KEY');
-    expect(codeOf(() => checkSecretFormat(''))).toBe('MALFORMED_KEY');
+    expect(codeOf(() => secretFormatError(typo))).toBe('KEY_CHECKSUM_MISMATCH');
+    expect(codeOf(() => secretFormatError(` ${secret}`))).toBe('KEY_HAS_WHITESPACE');
+    expect(codeOf(() => secretFormatError(`${secret}\n`))).toBe('KEY_HAS_WHITESPACE');
+    expect(codeOf(() => secretFormatError(newKeyId()))).toBe('KEY_ID_USED_AS_SECRET');
+    expect(codeOf(() => secretFormatError('hunter2'))).toBe('MALFORMED_KEY');
+    expect(codeOf(() => secretFormatError(`${secret}xyz`))).toBe('MALFORMED_KEY');
+    expect(codeOf(() => secretFormatError(''))).toBe('MALFORMED_KEY');
   });
 
   it('catches every single-character typo', () => {
@@ -51,7 +44,7 @@ describe('token format', () => {
     for (let i = 3; i < secret.length; i++) {
       const replacement = secret[i] === 'Q' ? 'R' : 'Q';
       const typo = secret.slice(0, i) + replacement + secret.slice(i + 1);
-      if (codeOf(() => checkSecretFormat(typo)) === 'KEY_CHECKSUM_MISMATCH') caught++;
+      if (codeOf(() => secretFormatError(typo)) === 'KEY_CHECKSUM_MISMATCH') caught++;
     }
     expect(caught).toBe(secret.length - 3);
   });

@@ -209,7 +209,7 @@ describe('PostgreSQL store: invariants in the database', () => {
     open.splice(open.indexOf(store), 1);
     const unavailable = { code: 'SERVICE_UNAVAILABLE', status: 503 };
     await expect(store.listKeys(org.id, { status: 'all', limit: 10, now: Date.now() })).rejects.toMatchObject(unavailable);
-    await expect(store.findKeyByHash(mint('never cached').secretHash)).rejects.toMatchObject(unavailable);
+    await expect(store.reads.keyByHash(mint('never cached').secretHash)).rejects.toMatchObject(unavailable);
     await expect(store.insertKey(mint('refused'), { activeLimit: null, now: Date.now() }, audit())).rejects.toMatchObject(unavailable);
     const error = await store.listAudit(org.id, { limit: 10 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KeywardError);
@@ -294,12 +294,62 @@ describe('PostgreSQL store: each replica caches key state', () => {
     const { org, mint, audit } = await seeded(a);
     const key = mint('k');
     await a.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
-    expect((await b.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
+    expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).toBeNull();
     expect(b.cache.keyByHash(key.secretHash)).toBeDefined();
     await a.revokeKey(org.id, key.id, new Date().toISOString(), audit());
     // The notice drops B's copy; B's next lookup reads the revoked row.
     await until(() => b.cache.keyByHash(key.secretHash) === undefined);
-    expect((await b.findKeyByHash(key.secretHash))?.revokedAt).not.toBeNull();
+    expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).not.toBeNull();
+  });
+
+  it('custom roles are cached like keys: served from memory once read, dropped by NOTIFY when changed or deleted elsewhere', async () => {
+    const url = await database();
+    const [a, b] = [await replica(url), await replica(url, NO_REFRESH)];
+    const { org, audit } = await seeded(a);
+    const now = new Date().toISOString();
+    await a.insertCustomRole({ organizationId: org.id, id: 'ops', name: 'Ops', description: '', permissions: ['api.key.view'], createdAt: now, updatedAt: now }, audit());
+    const queries: string[] = [];
+    const query = b.pool.query.bind(b.pool);
+    b.pool.query = ((text: string, params?: unknown[]) => {
+      if (typeof text === 'string' && text.includes('FROM custom_roles')) queries.push(text);
+      return query(text, params);
+    }) as typeof b.pool.query;
+    // The first read goes to the database (a promise); then B answers at once, with no query.
+    const first = b.reads.customRole(org.id, 'ops');
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first)?.permissions).toEqual(['api.key.view']);
+    const second = b.reads.customRole(org.id, 'ops');
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((second as { permissions: string[] }).permissions).toEqual(['api.key.view']);
+    expect(queries).toHaveLength(1);
+    // Changed through A: A's notice drops B's copy, and B reads the new permissions.
+    await a.updateCustomRole(org.id, 'ops', { permissions: ['api.key.view', 'usage.view'] }, new Date().toISOString(), audit('ops'));
+    await until(() => b.cache.role(org.id, 'ops') === undefined);
+    expect((await b.reads.customRole(org.id, 'ops'))?.permissions).toEqual(['api.key.view', 'usage.view']);
+    // Deleted through A: dropped again; nothing negative is cached, so a role created again under the id is read afresh.
+    await a.deleteCustomRole(org.id, 'ops', audit('ops'));
+    await until(() => b.cache.role(org.id, 'ops') === undefined);
+    expect(await b.reads.customRole(org.id, 'ops')).toBeUndefined();
+    expect(b.cache.role(org.id, 'ops')).toBeUndefined();
+  });
+
+  it('a role change whose notification was lost reaches the cache by the periodic refresh', async () => {
+    const url = await database();
+    const b = await replica(url, { refreshMs: 200 });
+    const c = await replica(url, NO_REFRESH);
+    const { org, audit } = await seeded(b);
+    const now = new Date().toISOString();
+    await b.insertCustomRole({ organizationId: org.id, id: 'ops', name: 'Ops', description: '', permissions: ['api.key.view'], createdAt: now, updatedAt: now }, audit());
+    expect((await b.reads.customRole(org.id, 'ops'))?.permissions).toEqual(['api.key.view']);
+    expect((await c.reads.customRole(org.id, 'ops'))?.permissions).toEqual(['api.key.view']);
+    // Changed behind the replicas' back: no NOTIFY.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query("UPDATE custom_roles SET permissions = '{usage.view}', changed_at = clock_timestamp() WHERE organization_id = $1 AND id = 'ops'", [org.id]);
+    await client.end();
+    await until(() => b.cache.role(org.id, 'ops')?.permissions[0] === 'usage.view');
+    // Only the refresh could have done it: the replica without one still serves its copy.
+    expect(c.cache.role(org.id, 'ops')?.permissions).toEqual(['api.key.view']);
   });
 
   it('concurrent reads of a key the cache lacks share one query, unless something was invalidated meanwhile', async () => {
@@ -315,21 +365,21 @@ describe('PostgreSQL store: each replica caches key state', () => {
       return query(text, params);
     }) as typeof b.pool.query;
     // 50 requests for a key B has not seen, all at once: one query, 50 answers.
-    const answers = await Promise.all(Array.from({ length: 50 }, () => b.findKeyByHash(key.secretHash)));
+    const answers = await Promise.all(Array.from({ length: 50 }, () => b.reads.keyByHash(key.secretHash)));
     expect(answers.every((found) => found?.id === key.id)).toBe(true);
     expect(queries).toHaveLength(1);
     // The same for a key nobody has (a brute-force burst): one query.
     const unknown = mint('never stored');
-    expect(await Promise.all(Array.from({ length: 20 }, () => b.findKeyByHash(unknown.secretHash)))).toEqual(Array(20).fill(undefined));
+    expect(await Promise.all(Array.from({ length: 20 }, () => b.reads.keyByHash(unknown.secretHash)))).toEqual(Array(20).fill(undefined));
     expect(queries).toHaveLength(2);
     // A read that starts after an invalidation does not join one started before it
     // (that one may predate the change). B's LISTEN connection invalidates on A's
     // notice; here the test does it itself, so the order is certain.
     await a.revokeKey(org.id, key.id, new Date().toISOString(), audit());
     b.cache.invalidateKeys([key.id]);
-    const before = b.findKeyByHash(key.secretHash);
+    const before = b.reads.keyByHash(key.secretHash);
     b.cache.invalidateKeys([key.id]);
-    const after = b.findKeyByHash(key.secretHash);
+    const after = b.reads.keyByHash(key.secretHash);
     expect((await after)?.revokedAt).not.toBeNull();
     await before;
     expect(queries).toHaveLength(4);
@@ -343,16 +393,16 @@ describe('PostgreSQL store: each replica caches key state', () => {
     const { mint, audit } = await seeded(b);
     const key = mint('k');
     await b.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
-    expect((await b.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
-    expect((await c.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
+    expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).toBeNull();
+    expect((await c.reads.keyByHash(key.secretHash))?.revokedAt).toBeNull();
     // Revoked behind the replicas' back: no NOTIFY.
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query('UPDATE keys SET revoked_at = now(), changed_at = clock_timestamp() WHERE id = $1', [key.id]);
     await client.end();
-    await until(async () => (await b.findKeyByHash(key.secretHash))?.revokedAt !== null);
+    await until(async () => (await b.reads.keyByHash(key.secretHash))?.revokedAt !== null);
     expect(b.cache.keyByHash(key.secretHash)?.revokedAt).not.toBeNull();
-    expect((await c.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
+    expect((await c.reads.keyByHash(key.secretHash))?.revokedAt).toBeNull();
   });
 
   it('losing the LISTEN connection: it reconnects by itself and then empties the cache', async () => {
@@ -361,7 +411,7 @@ describe('PostgreSQL store: each replica caches key state', () => {
     const { mint, audit } = await seeded(b);
     const key = mint('k');
     await b.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
-    await b.findKeyByHash(key.secretHash);
+    await b.reads.keyByHash(key.secretHash);
     expect(b.cache.size).toBeGreaterThan(0);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -371,10 +421,10 @@ describe('PostgreSQL store: each replica caches key state', () => {
     await until(() => b.listenConnects === 2);
     // Invalidation works again over the new connection (B never refreshes: only a notice can drop its copy).
     const a = await replica(url);
-    expect((await b.findKeyByHash(key.secretHash))?.revokedAt).toBeNull();
+    expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).toBeNull();
     expect(b.cache.keyByHash(key.secretHash)).toBeDefined();
     await a.revokeKey(key.organizationId, key.id, new Date().toISOString(), audit());
     await until(() => b.cache.keyByHash(key.secretHash) === undefined);
-    expect((await b.findKeyByHash(key.secretHash))?.revokedAt).not.toBeNull();
+    expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).not.toBeNull();
   });
 });

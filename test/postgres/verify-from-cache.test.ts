@@ -1,7 +1,8 @@
 /**
  * On PostgreSQL, a replica answers POST /v1/verify from its cache when it has
- * seen the keys (without awaiting anything) and from the database when it has
- * not. Either way the answer is the same, and each use is counted once.
+ * seen the keys and their custom roles (without awaiting anything) and from
+ * the database when it has not. Either way the answer is the same, and each
+ * use is counted once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/server/config.ts';
@@ -25,6 +26,36 @@ afterAll(async () => {
 });
 
 describe('verify on a replica, from its cache or from the database', () => {
+  it('a key with a custom role: after the first answer, B verifies it (and its custom permission) without a query', async () => {
+    const admin = a.client();
+    const gateway = await admin.createKey({ name: 'Role gateway', role: 'verifier' });
+    await admin.createPermission({ name: 'geo.read', description: 'read maps' });
+    await admin.createRole({ id: 'geo-reader', name: 'Geo reader', permissions: ['geo.read'] });
+    const maps = await admin.createKey({ name: 'Maps', role: 'geo-reader' });
+    const store = b.store as PostgresStore;
+    const queries: string[] = [];
+    const query = store.pool.query.bind(store.pool);
+    store.pool.query = ((text: string, params?: unknown[]) => {
+      if (typeof text === 'string') queries.push(text);
+      return query(text, params);
+    }) as typeof store.pool.query;
+    const verify = async () => {
+      const response = await fetch(`${b.url}/v1/verify`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gateway.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ key: maps.secret, permission: 'geo.read' }),
+      });
+      return (await response.json()) as { valid: boolean; role?: string; permissions?: string[] };
+    };
+    expect(await verify()).toMatchObject({ valid: true, role: 'geo-reader', permissions: ['geo.read'] });
+    expect(queries.some((text) => text.includes('FROM custom_roles'))).toBe(true);
+    queries.length = 0;
+    for (let i = 0; i < 3; i++) expect(await verify()).toMatchObject({ valid: true, role: 'geo-reader' });
+    // Usage flushes may write meanwhile; nothing was read.
+    expect(queries.filter((text) => /^\s*SELECT/i.test(text))).toEqual([]);
+    store.pool.query = query as typeof store.pool.query;
+  });
+
   it('answers keys it has not seen from the database, then from memory, and counts each use once', async () => {
     const admin = a.client();
     const gateway = await admin.createKey({ name: 'Gateway', role: 'verifier' });
@@ -68,4 +99,5 @@ describe('verify on a replica, from its cache or from the database', () => {
     // The gateway authenticated, and was counted, once per request.
     expect(count(await usage(gateway.key.id), 'VALID')).toBe(answers.length);
   });
+
 });

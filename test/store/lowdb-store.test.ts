@@ -51,7 +51,7 @@ describe('lowdb store', () => {
     const data = JSON.parse(readFileSync(file, 'utf8'));
     expect(data.keys).toHaveLength(301);
     const reopened = await LowdbStore.open(file);
-    for (const key of keys) expect(await reopened.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
+    for (const key of keys) expect(await reopened.reads.keyByHash(key.secretHash)).toMatchObject({ id: key.id });
     expect((await reopened.listKeys(org.id, { status: 'all', limit: 1000, now: Date.now() })).items).toHaveLength(301);
     await reopened.close();
   });
@@ -73,7 +73,7 @@ describe('lowdb store', () => {
     // A write torn by the crash: never acknowledged, so it must simply be dropped.
     appendFileSync(join(crashed, 'db.json.journal'), '{"seq":999,"ops":[{"t":"key","v":{"id":"key_');
     const recovered = await LowdbStore.open(join(crashed, 'db.json'));
-    for (const key of keys) expect(await recovered.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
+    for (const key of keys) expect(await recovered.reads.keyByHash(key.secretHash)).toMatchObject({ id: key.id });
     expect((await recovered.getKey(org.id, keys[0]!.id))?.revokedAt).not.toBeNull();
     expect(await recovered.getKey(org.id, keys[1]!.id)).toMatchObject({ lastUsedAt: usedAt, lastUsedIp: '10.0.0.9' });
     expect(await recovered.listUsage(org.id, { keyId: keys[1]!.id, from: '2000-01-01', to: '2999-01-01' })).toMatchObject([{ outcome: 'VALID', count: 3 }]);
@@ -152,7 +152,7 @@ describe('lowdb store', () => {
       const recovered = await LowdbStore.open(join(image.dir, 'db.json'));
       const all = (await recovered.listKeys(org.id, { status: 'all', limit: 10_000, now: Date.now() })).items;
       expect(all, image.dir).toHaveLength(image.keys + 1);
-      for (const key of acknowledged.keys.slice(0, image.keys)) expect(await recovered.findKeyByHash(key.secretHash), image.dir).toMatchObject({ id: key.id });
+      for (const key of acknowledged.keys.slice(0, image.keys)) expect(await recovered.reads.keyByHash(key.secretHash), image.dir).toMatchObject({ id: key.id });
       for (const id of image.revoked) expect((await recovered.findKeyById(id))?.revokedAt, image.dir).not.toBeNull();
       const events = (await recovered.listAudit(org.id, { limit: 10_000 })).items;
       expect(events, image.dir).toHaveLength(image.audits);
@@ -202,7 +202,7 @@ describe('lowdb store', () => {
     copyFileSync(file, join(crashed, 'db.json'));
     copyFileSync(`${file}.journal`, join(crashed, 'db.json.journal'));
     const recovered = await LowdbStore.open(join(crashed, 'db.json'));
-    for (const key of keys) expect(await recovered.findKeyByHash(key.secretHash)).toMatchObject({ id: key.id });
+    for (const key of keys) expect(await recovered.reads.keyByHash(key.secretHash)).toMatchObject({ id: key.id });
     expect((await recovered.listKeys(org.id, { status: 'all', limit: 10_000, now: Date.now() })).items.length).toBeGreaterThanOrEqual(keys.length + 1);
     await recovered.close();
     await store.close();

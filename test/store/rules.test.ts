@@ -1,9 +1,23 @@
 /** The invariants both stores share, as pure decisions (src/store/rules.ts). */
 import { describe, expect, it } from 'vitest';
-import { KeywardError } from '../../src/core/errors.ts';
 import { issueKey } from '../../src/core/issue.ts';
 import type { KeyRecord } from '../../src/core/model.ts';
-import { countsAgainstLimit, isWorkingAdmin, removesAnAdmin, rotationAddsToCount, rotationExpiries } from '../../src/store/rules.ts';
+import {
+  changeRefusal,
+  countsAgainstLimit,
+  holdsRole,
+  idempotencyRefusal,
+  insertLimitRefusal,
+  isWorkingAdmin,
+  lastAdminRefusal,
+  removesAnAdmin,
+  revokeRefusal,
+  roleDeleteRefusal,
+  rotationAddsToCount,
+  rotationExpiries,
+  rotationLimitRefusal,
+  rotationRefusal,
+} from '../../src/store/rules.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const at = (hours: number) => new Date(NOW + hours * 3_600_000).toISOString();
@@ -26,17 +40,12 @@ describe('rotation expiries', () => {
     expect(rotationExpiries(old, revoked, at(1))).toEqual({ previousExpiresAt: at(1), successorExpiresAt: at(10) });
   });
 
-  it('a key whose successor still stands is not rotated again', () => {
+  it('a key whose successor still stands is not rotated again; one whose successor was revoked is', () => {
     const successor = key();
-    const error = (() => {
-      try {
-        rotationExpiries(key({ rotatedToId: successor.id }), successor, at(1));
-      } catch (e) {
-        return e as KeywardError;
-      }
-      return undefined;
-    })();
-    expect(error?.code).toBe('KEY_ALREADY_ROTATED');
+    const rotated = key({ rotatedToId: successor.id });
+    expect(rotationRefusal(rotated, successor)).toMatchObject({ code: 'KEY_ALREADY_ROTATED', details: { successorId: successor.id } });
+    expect(rotationRefusal(rotated, { ...successor, revokedAt: at(0) })).toBeUndefined();
+    expect(rotationRefusal(key(), undefined)).toBeUndefined();
   });
 });
 
@@ -76,5 +85,45 @@ describe('the last admin key', () => {
     expect(isWorkingAdmin(key({ roleId: 'admin', revokedAt: at(-1) }), NOW)).toBe(false);
     // Custom roles never grant "*".
     expect(isWorkingAdmin(key({ roleId: 'superuser' }), NOW)).toBe(false);
+  });
+});
+
+describe('refusals, each worded once for both stores', () => {
+  it('only a working key is edited or rotated; a key is revoked once', () => {
+    expect(changeRefusal(key(), NOW, 'edited')).toBeUndefined();
+    const revoked = key({ revokedAt: at(-1) });
+    expect(changeRefusal(revoked, NOW, 'edited')).toMatchObject({ code: 'KEY_NOT_ACTIVE', message: `Key ${revoked.id} is revoked and cannot be edited.` });
+    expect(changeRefusal(key({ expiresAt: at(-1) }), NOW, 'rotated')).toMatchObject({ code: 'KEY_NOT_ACTIVE', message: expect.stringMatching(/is expired and cannot be rotated\.$/) });
+    expect(revokeRefusal(key())).toBeUndefined();
+    expect(revokeRefusal(revoked)).toMatchObject({ code: 'KEY_ALREADY_REVOKED', message: `Key ${revoked.id} was already revoked at ${at(-1)}.` });
+  });
+
+  it('an idempotency key names the key it made, with its state now; the plan limit counts what countsAgainstLimit counts', () => {
+    expect(idempotencyRefusal(undefined, NOW)).toBeUndefined();
+    const made = key({ revokedAt: at(-1) });
+    expect(idempotencyRefusal(made, NOW)).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', details: { keyId: made.id, status: 'revoked' } });
+    expect(insertLimitRefusal(2, 3)).toBeUndefined();
+    expect(insertLimitRefusal(3, 3)).toMatchObject({ code: 'KEY_LIMIT_REACHED', details: { active: 3, limit: 3 } });
+    expect(insertLimitRefusal(1_000, null)).toBeUndefined();
+    const head = key();
+    const predecessor = key({ rotatedToId: head.id, expiresAt: at(1) });
+    expect(rotationLimitRefusal(head, predecessor, 2, 3)).toBeUndefined();
+    expect(rotationLimitRefusal(head, predecessor, 3, 3)).toMatchObject({ code: 'KEY_LIMIT_REACHED', details: { predecessorId: predecessor.id } });
+  });
+
+  it('the last admin key stays; a role is deleted only once no unrevoked key holds it', () => {
+    const admin = key({ roleId: 'admin' });
+    expect(lastAdminRefusal(admin, 'revoke', true)).toBeUndefined();
+    expect(lastAdminRefusal(admin, 'demote', false)).toMatchObject({ code: 'LAST_ADMIN_KEY', message: expect.stringContaining('Changing its role') });
+    expect(holdsRole(key({ roleId: 'ops' }), 'ops')).toBe(true);
+    expect(holdsRole(key({ roleId: 'ops', expiresAt: at(-1) }), 'ops')).toBe(true);
+    expect(holdsRole(key({ roleId: 'ops', revokedAt: at(-1) }), 'ops')).toBe(false);
+    expect(roleDeleteRefusal('ops', { count: 0, keyIds: [] })).toBeUndefined();
+    const ids = Array.from({ length: 25 }, (_, i) => `key_${i}`);
+    expect(roleDeleteRefusal('ops', { count: 25, keyIds: ids })).toMatchObject({
+      code: 'ROLE_IN_USE',
+      message: 'Role "ops" is still assigned to 25 key(s).',
+      details: { keyIds: ids.slice(0, 20) },
+    });
   });
 });

@@ -8,37 +8,30 @@
  * hash, unique idempotency key per organization, rotation links inside one
  * organization) back up what the code checks.
  *
- * Verification is served from each replica's KeyCache. A dedicated LISTEN
- * connection (reconnecting by itself) drops entries other replicas changed;
- * a poll every `refreshMs` re-reads rows changed since the last poll, in case
- * a notification was lost; re-establishing the LISTEN connection empties the
+ * Authentication and verification read from each replica's KeyCache (keys,
+ * organizations, custom roles: `reads`). A dedicated LISTEN connection
+ * (reconnecting by itself) drops entries other replicas changed; a poll every
+ * `refreshMs` re-reads rows changed since the last poll, in case a
+ * notification was lost; re-establishing the LISTEN connection empties the
  * cache. Until then the cache keeps serving, so keys already seen keep
  * verifying while PostgreSQL is down.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import pRetry, { AbortError } from 'p-retry';
 import { KeywardError } from '../../core/errors.ts';
-import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
+import type { AuditEvent, CustomPermission, CustomRole, KeyRecord, Organization, UsageCount } from '../../core/model.ts';
 import { ALL_GRANTING_ROLE_IDS, builtinRole } from '../../core/permissions.ts';
-import {
-  keyLimitError,
-  lastAdminError,
-  removesAnAdmin,
-  rotationAddsToCount,
-  rotationExpiries,
-  rotationLimitError,
-  withRotationExpiries,
-} from '../rules.ts';
+import * as rules from '../rules.ts';
 import {
   changesOf,
-  notInMemory,
   type Audit,
   type AuditFilter,
   type InsertKeyOptions,
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
-  type MemoryReads,
+  type AuthReads,
   type OrganizationPatch,
   type RolePatch,
   type RotateKeyInput,
@@ -46,7 +39,7 @@ import {
   type UsageFilter,
   type UsageUpdate,
 } from '../store.ts';
-import { KeyCache } from './key-cache.ts';
+import { KeyCache, roleKey } from './key-cache.ts';
 import { migrate } from './migrate.ts';
 import {
   AUDIT_COLUMNS,
@@ -81,7 +74,7 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How often rows changed since the last poll are re-read into the cache (default 1000 ms). */
   refreshMs?: number;
-  /** Most keys (and organizations) kept in memory (default 200,000). */
+  /** Most keys (and as many organizations and custom roles) kept in memory (default 200,000). */
   cacheSize?: number;
   /** Apply pending migrations when opening (default true). */
   migrate?: boolean;
@@ -89,6 +82,14 @@ export interface PostgresStoreOptions {
   applicationName?: string;
   /** Called with errors of background work (LISTEN connection, cache refresh). */
   onBackgroundError?: (error: Error, what: string) => void;
+}
+
+/** What a transaction changed, for the notice it sends (see ChangeNotice). */
+interface Changed {
+  k: string[];
+  n: string[];
+  o: string[];
+  r: [string, string][];
 }
 
 interface ChangeNotice {
@@ -100,6 +101,8 @@ interface ChangeNotice {
   n?: string[];
   /** Organizations whose settings changed. */
   o?: string[];
+  /** Custom roles edited or deleted, as [organizationId, roleId] (a role just created, like a key, cannot be held stale). */
+  r?: [string, string][];
 }
 
 /** SQLSTATEs and errno codes that mean the database is unreachable, not that the request was wrong. */
@@ -114,29 +117,23 @@ function isUnavailable(error: unknown): boolean {
   return /Connection terminated|connection timeout|Client has encountered a connection error|Connection ended|not queryable|Cannot use a pool after calling end/i.test(error.message);
 }
 
-/** Turns driver errors into the KeywardErrors the lowdb store throws for the same causes. */
+/**
+ * Driver errors that mean the database is unreachable become SERVICE_UNAVAILABLE;
+ * the rest pass as they are. Refusals come from rules.ts, checked under the row
+ * locks each operation takes; the schema's constraints only back them up (the
+ * one a race can reach, idempotency without a plan limit, is answered by insertKey).
+ */
 function mapError(error: unknown): unknown {
   if (error instanceof KeywardError) return error;
   if (isUnavailable(error)) {
     return new KeywardError('SERVICE_UNAVAILABLE', 'The database is not reachable right now; retry shortly.', { details: { cause: (error as Error).message } });
   }
-  const pgError = error as { code?: string; constraint?: string };
-  if (pgError.code === '23505') {
-    switch (pgError.constraint) {
-      case 'custom_roles_pkey':
-        return new KeywardError('ROLE_EXISTS', 'This role already exists.');
-      case 'custom_permissions_pkey':
-        return new KeywardError('PERMISSION_EXISTS', 'This permission already exists.');
-      case 'keys_idempotency_unique':
-        return new KeywardError('IDEMPOTENCY_KEY_REUSED', 'A key was already created with this idempotency key.');
-      case 'keys_rotated_to_unique':
-        return new KeywardError('KEY_ALREADY_ROTATED', 'This key was already rotated.');
-      default:
-        break;
-    }
-  }
   return error;
 }
+
+const isRetryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: string }).code ?? '');
+const violates = (error: unknown, constraint: string): boolean =>
+  (error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
 
 /** Keys that count against the plan, as rules.ts countsAgainstLimit says: working, except the one overlap of a successor that works and was not rotated. */
 const ACTIVE_COUNT_SQL = `SELECT count(*)::int AS n FROM keys k
@@ -148,22 +145,23 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly pool: pg.Pool;
   readonly cache: KeyCache;
-  /** Reads by secret hash in flight, with the cache epoch they started at (see findKeyByHash). */
+  /** Reads by secret hash in flight, with the cache epoch they started at (see #readKeyByHash). */
   readonly #keyReads = new Map<string, { epoch: number; read: Promise<KeyRecord | undefined> }>();
-  /** Keys and organizations this replica has seen (kept current by LISTEN/NOTIFY); custom roles always need the database. */
-  readonly memory: MemoryReads = {
-    keyByHash: (secretHash) => this.cache.keyByHash(secretHash) ?? notInMemory(),
-    organization: (id) => this.cache.organization(id) ?? notInMemory(),
-    customRole: () => notInMemory(),
+  /** From the cache when it has the record (kept current by LISTEN/NOTIFY and the refresh), else from the database. */
+  readonly reads: AuthReads = {
+    keyByHash: (secretHash) => this.cache.keyByHash(secretHash) ?? this.#sharedKeyRead(secretHash),
+    organization: (id) => this.cache.organization(id) ?? this.#readOrganization(id),
+    customRole: (organizationId, roleId) => this.cache.role(organizationId, roleId) ?? this.#readRole(organizationId, roleId),
   };
   readonly #url: string;
   readonly #instance = randomUUID();
   readonly #options: Required<Omit<PostgresStoreOptions, 'onBackgroundError'>> & Pick<PostgresStoreOptions, 'onBackgroundError'>;
   #observe: ((mutations: number, ms: number) => void) | undefined;
   #listener: pg.Client | undefined;
-  #listenerConnecting = false;
-  #reconnectDelay = 100;
-  #reconnectTimer: NodeJS.Timeout | undefined;
+  /** The reconnection in progress, if any. */
+  #reconnecting: Promise<void> | undefined;
+  /** Aborted by close(): stops a reconnection waiting for its next attempt. */
+  readonly #closing = new AbortController();
   #refreshTimer: NodeJS.Timeout | undefined;
   #refreshing = false;
   /** Database time; rows changed after it are re-read by the next refresh. */
@@ -212,7 +210,7 @@ export class PostgresStore implements Store {
         await store.pool.query('SELECT 1 FROM schema_migrations LIMIT 1');
       }
       store.#watermark = await store.#dbNow();
-      await store.#listen();
+      await store.#connectListener();
       store.#refreshTimer = setInterval(() => void store.#refresh(), store.#options.refreshMs);
       store.#refreshTimer.unref();
       return store;
@@ -234,7 +232,8 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#refreshTimer);
-    clearTimeout(this.#reconnectTimer);
+    this.#closing.abort();
+    await this.#reconnecting;
     const listener = this.#listener;
     this.#listener = undefined;
     await listener?.end().catch(() => {});
@@ -243,9 +242,8 @@ export class PostgresStore implements Store {
 
   // ---- cache invalidation across replicas ----
 
-  async #listen(): Promise<void> {
-    if (this.#closed || this.#listener || this.#listenerConnecting) return;
-    this.#listenerConnecting = true;
+  /** Connects the LISTEN connection (at open: a failure fails the open) and empties the cache once it listens. */
+  async #connectListener(): Promise<void> {
     const client = new pg.Client({ connectionString: this.#url, application_name: `${this.#options.applicationName} listener`, connectionTimeoutMillis: 5_000, keepAlive: true });
     client.on('notification', (message) => {
       if (message.channel === CHANGES_CHANNEL && message.payload) this.#onNotice(message.payload);
@@ -256,7 +254,7 @@ export class PostgresStore implements Store {
       this.#listener = undefined;
       // The cache keeps serving (with PostgreSQL down, keys already seen keep verifying); while the database is up,
       // the periodic refresh bounds what a missed notice can leave stale, and reconnecting empties the cache.
-      this.#scheduleListen();
+      this.#reconnect();
     };
     client.on('error', lost);
     client.on('end', () => lost());
@@ -264,35 +262,36 @@ export class PostgresStore implements Store {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
     } catch (error) {
-      this.#listenerConnecting = false;
       client.removeAllListeners('end');
       await client.end().catch(() => {});
-      if (this.listenConnects === 0) throw error;
-      this.#background(error as Error, 'LISTEN connection');
-      this.#scheduleListen();
-      return;
+      throw error;
     }
-    this.#listenerConnecting = false;
     if (this.#closed) {
       await client.end().catch(() => {});
       return;
     }
     this.#listener = client;
     this.listenConnects++;
-    this.#reconnectDelay = 100;
     // Whatever changed while nobody listened is re-read from the database.
     this.cache.clear();
   }
 
-  #scheduleListen(): void {
-    if (this.#closed || this.#reconnectTimer) return;
-    const delay = this.#reconnectDelay;
-    this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 1_000);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#listen();
-    }, delay);
-    this.#reconnectTimer.unref();
+  /** Reconnects in the background, backing off from 100 ms to 1 s between attempts, until it listens again or the store closes. */
+  #reconnect(): void {
+    if (this.#closed || this.#reconnecting) return;
+    this.#reconnecting = pRetry(() => this.#connectListener(), {
+      retries: Infinity,
+      minTimeout: 100,
+      maxTimeout: 1_000,
+      factor: 2,
+      unref: true,
+      signal: this.#closing.signal,
+      onFailedAttempt: ({ error }) => this.#background(error, 'LISTEN connection'),
+    })
+      .catch(() => {}) // only a close stops it
+      .finally(() => {
+        this.#reconnecting = undefined;
+      });
   }
 
   #onNotice(payload: string): void {
@@ -306,6 +305,7 @@ export class PostgresStore implements Store {
     if (notice.s === this.#instance) return; // this replica already holds what it committed
     if (notice.k?.length) this.cache.invalidateKeys(notice.k);
     if (notice.o?.length) this.cache.invalidateOrganizations(notice.o);
+    if (notice.r?.length) this.cache.invalidateRoles(notice.r.map(([organizationId, roleId]) => roleKey(organizationId, roleId)));
   }
 
   /** Bounded staleness: re-reads rows changed since the last refresh (with a margin for transactions that committed late). */
@@ -316,11 +316,14 @@ export class PostgresStore implements Store {
       const epoch = this.cache.epoch;
       const next = await this.#dbNow();
       const since = this.#watermark;
-      const [keys, orgs] = await Promise.all([
+      // A deleted role is not seen here, and need not be: no key that is not revoked holds it (ROLE_IN_USE), and one created again under its id is.
+      const [keys, orgs, roles] = await Promise.all([
         this.pool.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE changed_at > $1`, [since]),
         this.pool.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE changed_at > $1`, [since]),
+        this.pool.query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE changed_at > $1`, [since]),
       ]);
-      if (this.cache.refresh(keys.rows.map(keyFromRow), orgs.rows.map(organizationFromRow), epoch)) this.#watermark = next;
+      const rows = { keys: keys.rows.map(keyFromRow), orgs: orgs.rows.map(organizationFromRow), roles: roles.rows.map(roleFromRow) };
+      if (this.cache.refresh(rows, epoch)) this.#watermark = next;
     } catch (error) {
       this.#background(error as Error, 'cache refresh');
     } finally {
@@ -345,59 +348,65 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Runs `work` in one transaction and tells the other replicas which keys and
-   * organizations it changed (NOTIFY is delivered only if the transaction commits).
-   * Deadlocks and serialization failures are retried.
+   * Runs `work` in one transaction and tells the other replicas which keys,
+   * organizations and roles it changed (NOTIFY is delivered only if the
+   * transaction commits). Deadlocks and serialization failures are retried
+   * (p-retry: up to 4 more attempts, a few jittered milliseconds apart).
    */
-  async #transaction<T>(work: (client: pg.PoolClient, changed: { k: string[]; n: string[]; o: string[] }) => Promise<T>, mutations = 1): Promise<T> {
+  async #transaction<T>(work: (client: pg.PoolClient, changed: Changed) => Promise<T>, mutations = 1): Promise<T> {
     if (this.#closed) throw new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.');
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (error) {
-        throw mapError(error);
-      }
-      let broken: Error | undefined;
-      // A checked-out client has no listener of the pool's: a connection lost mid-transaction would crash the process.
-      const onError = (error: Error) => (broken = error);
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const changed = { k: [] as string[], n: [] as string[], o: [] as string[] };
-        const result = await work(client, changed);
-        if (changed.k.length > 0 || changed.n.length > 0 || changed.o.length > 0) {
-          const notice: ChangeNotice = { s: this.#instance };
-          if (changed.k.length > 0) notice.k = changed.k;
-          if (changed.n.length > 0) notice.n = changed.n;
-          if (changed.o.length > 0) notice.o = changed.o;
-          await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
-        }
-        await client.query('COMMIT');
-        this.#observe?.(mutations, performance.now() - started);
-        return result;
-      } catch (error) {
-        if (isUnavailable(error)) broken = error as Error;
-        else await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
-        const code = (error as { code?: string }).code;
-        if (!broken && code !== undefined && RETRYABLE.has(code) && attempt < 5) continue;
-        throw mapError(error);
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
+    try {
+      return await pRetry(() => this.#attempt(work, mutations), { retries: 4, minTimeout: 5, maxTimeout: 100, randomize: true, shouldRetry: ({ error }) => isRetryable(error) });
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+
+  async #attempt<T>(work: (client: pg.PoolClient, changed: Changed) => Promise<T>, mutations: number): Promise<T> {
+    const started = performance.now();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw new AbortError(mapError(error) as Error);
+    }
+    let broken: Error | undefined;
+    // A checked-out client has no listener of the pool's: a connection lost mid-transaction would crash the process.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const changed: Changed = { k: [], n: [], o: [], r: [] };
+      const result = await work(client, changed);
+      const notice: ChangeNotice = { s: this.#instance };
+      if (changed.k.length > 0) notice.k = changed.k;
+      if (changed.n.length > 0) notice.n = changed.n;
+      if (changed.o.length > 0) notice.o = changed.o;
+      if (changed.r.length > 0) notice.r = changed.r;
+      if (Object.keys(notice).length > 1) await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
+      await client.query('COMMIT');
+      this.#observe?.(mutations, performance.now() - started);
+      return result;
+    } catch (error) {
+      if (isUnavailable(error)) broken = error as Error;
+      else await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
+      // Retried only on a connection that is still sound.
+      if (!broken && isRetryable(error)) throw error;
+      throw new AbortError(mapError(error) as Error);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
   async #lockOrganization(client: pg.PoolClient, organizationId: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [organizationId]);
-    if (rowCount === 0) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${organizationId}.`);
+    if (rowCount === 0) throw rules.organizationNotFound(organizationId);
   }
 
   async #lockKey(client: pg.PoolClient, organizationId: string, keyId: string): Promise<KeyRecord> {
     const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2 FOR UPDATE`, [keyId, organizationId]);
-    if (!rows[0]) throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
+    if (!rows[0]) throw rules.keyNotFound(keyId);
     return keyFromRow(rows[0]);
   }
 
@@ -407,29 +416,16 @@ export class PostgresStore implements Store {
     await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [organizationId, roleId]);
   }
 
-  async #checkIdempotency(client: pg.PoolClient, key: KeyRecord, now: number): Promise<void> {
-    if (!key.idempotencyKey) return;
+  /** The key made with this one's idempotency key, if any. */
+  async #madeWith(client: pg.PoolClient | pg.Pool, key: KeyRecord): Promise<KeyRecord | undefined> {
+    if (!key.idempotencyKey) return undefined;
     const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
-    const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
-    if (existing) {
-      throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
-        details: { keyId: existing.id, status: keyStatus(existing, now) },
-      });
-    }
+    return rows[0] ? keyFromRow(rows[0]) : undefined;
   }
 
   async #activeCount(client: pg.PoolClient | pg.Pool, organizationId: string, now: number): Promise<number> {
     const { rows } = await client.query<{ n: number }>(ACTIVE_COUNT_SQL, [organizationId, new Date(now).toISOString()]);
     return rows[0]!.n;
-  }
-
-  /** Idempotency and plan limit, checked under the organization's row lock, so they are atomic with the insert. */
-  async #checkInsert(client: pg.PoolClient, key: KeyRecord, options: InsertKeyOptions): Promise<void> {
-    await this.#checkIdempotency(client, key, options.now);
-    if (options.activeLimit !== null) {
-      const active = await this.#activeCount(client, key.organizationId, options.now);
-      if (active >= options.activeLimit) throw keyLimitError(active, options.activeLimit);
-    }
   }
 
   /**
@@ -438,12 +434,13 @@ export class PostgresStore implements Store {
    * both see the other's key as the one that remains.
    */
   async #keepAnAdmin(client: pg.PoolClient, key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): Promise<void> {
-    if (!removesAnAdmin(key, now, newRoleId)) return;
+    if (!rules.removesAnAdmin(key, now, newRoleId)) return;
+    // Another key that rules.isWorkingAdmin holds to be one.
     const { rowCount } = await client.query(
       'SELECT 1 FROM keys WHERE organization_id = $1 AND id <> $2 AND role_id = ANY($3::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4) LIMIT 1',
       [key.organizationId, key.id, ALL_GRANTING_ROLE_IDS, new Date(now).toISOString()],
     );
-    if (rowCount === 0) throw lastAdminError(key, change);
+    rules.refuse(rules.lastAdminRefusal(key, change, rowCount !== 0));
   }
 
   async #insertAudit(client: pg.PoolClient, event: AuditEvent): Promise<void> {
@@ -473,9 +470,8 @@ export class PostgresStore implements Store {
     return true;
   }
 
-  async getOrganization(id: string): Promise<Organization | undefined> {
-    const cached = this.cache.organization(id);
-    if (cached) return cached;
+  /** An organization the cache does not hold (reads.organization), cached once read. */
+  async #readOrganization(id: string): Promise<Organization | undefined> {
     const epoch = this.cache.epoch;
     const { rows } = await this.#query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1`, [id]);
     if (!rows[0]) return undefined;
@@ -492,7 +488,7 @@ export class PostgresStore implements Store {
   async updateOrganization(id: string, patch: OrganizationPatch, audit: Audit): Promise<Organization> {
     const updated = await this.#transaction(async (client, changed) => {
       const { rows } = await client.query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1 FOR UPDATE`, [id]);
-      if (!rows[0]) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
+      if (!rows[0]) throw rules.organizationNotFound(id);
       const current = organizationFromRow(rows[0]);
       const changes = changesOf(current, patch);
       const next: Organization = { ...current };
@@ -524,15 +520,14 @@ export class PostgresStore implements Store {
   // ---- keys ----
 
   /**
-   * From the cache, else from the database. Requests for the same key that
-   * arrive while its read is in flight share that read (a cold replica under
-   * load would otherwise send one query per request and queue them all), but
-   * only while nothing was invalidated since it started: a request that
-   * arrives after a revocation never gets an answer read before it.
+   * A key the cache does not hold (reads.keyByHash), from the database.
+   * Requests for the same key that arrive while its read is in flight share
+   * that read (a cold replica under load would otherwise send one query per
+   * request and queue them all), but only while nothing was invalidated since
+   * it started: a request that arrives after a revocation never gets an
+   * answer read before it.
    */
-  async findKeyByHash(secretHash: string): Promise<KeyRecord | undefined> {
-    const cached = this.cache.keyByHash(secretHash);
-    if (cached) return cached;
+  async #sharedKeyRead(secretHash: string): Promise<KeyRecord | undefined> {
     const epoch = this.cache.epoch;
     const inFlight = this.#keyReads.get(secretHash);
     if (inFlight && inFlight.epoch === epoch) return inFlight.read;
@@ -600,7 +595,8 @@ export class PostgresStore implements Store {
         // creates in one organization do not wait for each other: the unique constraint guards idempotency.
         if (options.activeLimit !== null) {
           await this.#lockOrganization(client, key.organizationId);
-          await this.#checkInsert(client, key, options);
+          rules.refuse(rules.idempotencyRefusal(await this.#madeWith(client, key), options.now));
+          rules.refuse(rules.insertLimitRefusal(await this.#activeCount(client, key.organizationId, options.now), options.activeLimit));
         }
         await this.#shareRole(client, key.organizationId, key.roleId);
         await client.query(INSERT_KEY, keyParams(key));
@@ -608,16 +604,8 @@ export class PostgresStore implements Store {
         changed.n.push(key.id);
       }, 2);
     } catch (error) {
-      // Lost the race for an idempotency key: name the key that won, as the lowdb store does.
-      if (error instanceof KeywardError && error.code === 'IDEMPOTENCY_KEY_REUSED' && error.details === undefined && key.idempotencyKey) {
-        const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND idempotency_key = $2`, [key.organizationId, key.idempotencyKey]);
-        const existing = rows[0] ? keyFromRow(rows[0]) : undefined;
-        if (existing) {
-          throw new KeywardError('IDEMPOTENCY_KEY_REUSED', `Key ${existing.id} was already created with this idempotency key.`, {
-            details: { keyId: existing.id, status: keyStatus(existing, options.now) },
-          });
-        }
-      }
+      // Lost the race for an idempotency key (the unique constraint): the rule names the key that won.
+      if (violates(error, 'keys_idempotency_unique')) rules.refuse(rules.idempotencyRefusal(await this.#madeWith(this.pool, key).catch(() => undefined), options.now));
       throw error;
     }
     this.cache.committedKey(key);
@@ -628,8 +616,7 @@ export class PostgresStore implements Store {
       // A role change may take away the last admin key: it takes the organization's lock first (as revocation does).
       if (patch.roleId !== undefined) await this.#lockOrganization(client, organizationId);
       const key = await this.#lockKey(client, organizationId, keyId);
-      const status = keyStatus(key, now);
-      if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${keyId} is ${status} and cannot be edited.`);
+      rules.refuse(rules.changeRefusal(key, now, 'edited'));
       if (patch.roleId !== undefined) await this.#keepAnAdmin(client, key, now, 'demote', patch.roleId);
       const changes = changesOf(key, patch);
       const next: KeyRecord = { ...key };
@@ -655,7 +642,7 @@ export class PostgresStore implements Store {
     const revoked = await this.#transaction(async (client, changed) => {
       await this.#lockOrganization(client, organizationId);
       const key = await this.#lockKey(client, organizationId, keyId);
-      if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${keyId} was already revoked at ${key.revokedAt}.`);
+      rules.refuse(rules.revokeRefusal(key));
       await this.#keepAnAdmin(client, key, Date.parse(at), 'revoke');
       const { rows } = await client.query<KeyRow>(`UPDATE keys SET revoked_at = $2, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [keyId, at]);
       await this.#insertAudit(client, audit);
@@ -668,28 +655,27 @@ export class PostgresStore implements Store {
 
   async rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }> {
     let successor: KeyRecord | undefined;
-    let expiries: ReturnType<typeof rotationExpiries>;
+    let expiries: ReturnType<typeof rules.rotationExpiries>;
     const previous = await this.#transaction(async (client, changed) => {
       await this.#lockOrganization(client, input.organizationId);
       const old = await this.#lockKey(client, input.organizationId, input.keyId);
-      const status = keyStatus(old, input.now);
-      if (status !== 'active') throw new KeywardError('KEY_NOT_ACTIVE', `Key ${input.keyId} is ${status} and cannot be rotated.`);
+      rules.refuse(rules.changeRefusal(old, input.now, 'rotated'));
       // A retry first learns which successor its idempotency key made (before "already rotated").
-      await this.#checkIdempotency(client, input.successor, input.now);
-      // Rotated before: allowed again only if that successor was revoked (rules.ts, rotationExpiries).
+      rules.refuse(rules.idempotencyRefusal(await this.#madeWith(client, input.successor), input.now));
+      // Rotated before: allowed again only if that successor was revoked.
       let current: KeyRecord | undefined;
       if (old.rotatedToId !== null) {
         const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 FOR SHARE`, [old.rotatedToId]);
         current = rows[0] ? keyFromRow(rows[0]) : undefined;
       }
-      expiries = rotationExpiries(old, current, input.previousExpiresAt);
+      rules.refuse(rules.rotationRefusal(old, current));
+      expiries = rules.rotationExpiries(old, current, input.previousExpiresAt);
       if (input.activeLimit !== null && old.rotatedFromId !== null) {
         // The successor takes the old key's place; only a predecessor still in its grace period adds to the count.
         const { rows } = await client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1`, [old.rotatedFromId]);
         const predecessor = rows[0] ? keyFromRow(rows[0]) : undefined;
-        if (rotationAddsToCount(old, predecessor, input.now) > 0) {
-          const active = await this.#activeCount(client, input.organizationId, input.now);
-          if (active + 1 > input.activeLimit) throw rotationLimitError(old, predecessor!, active, input.activeLimit);
+        if (rules.rotationAddsToCount(old, predecessor, input.now) > 0) {
+          rules.refuse(rules.rotationLimitRefusal(old, predecessor!, await this.#activeCount(client, input.organizationId, input.now), input.activeLimit));
         }
       }
       successor = { ...input.successor, expiresAt: expiries.successorExpiresAt };
@@ -698,7 +684,7 @@ export class PostgresStore implements Store {
         `UPDATE keys SET rotated_to_id = $2, expires_at = $3, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
         [old.id, successor.id, expiries.previousExpiresAt],
       );
-      await this.#insertAudit(client, withRotationExpiries(audit, expiries));
+      await this.#insertAudit(client, rules.withRotationExpiries(audit, expiries));
       changed.k.push(old.id);
       changed.n.push(successor.id);
       return keyFromRow(rows[0]!);
@@ -792,25 +778,39 @@ export class PostgresStore implements Store {
   }
 
   async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    const epoch = this.cache.epoch;
     const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`, [organizationId, roleId]);
-    return rows[0] ? roleFromRow(rows[0]) : undefined;
+    const role = rows[0] ? roleFromRow(rows[0]) : undefined;
+    if (role && this.cache.role(organizationId, roleId)) this.cache.rememberRole(role, epoch);
+    return role;
+  }
+
+  /** A custom role the cache does not hold (reads.customRole), cached once read. */
+  async #readRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    const epoch = this.cache.epoch;
+    const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`, [organizationId, roleId]);
+    if (!rows[0]) return undefined;
+    const role = roleFromRow(rows[0]);
+    this.cache.rememberRole(role, epoch);
+    return role;
   }
 
   async insertCustomRole(role: CustomRole, audit: Audit): Promise<void> {
     await this.#transaction(async (client) => {
       const { rowCount } = await client.query(
-        `INSERT INTO custom_roles (${ROLE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (organization_id, id) DO NOTHING`,
+        `INSERT INTO custom_roles (${ROLE_COLUMNS}, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, clock_timestamp()) ON CONFLICT (organization_id, id) DO NOTHING`,
         roleParams(role),
       );
-      if (rowCount === 0) throw new KeywardError('ROLE_EXISTS', `Role "${role.id}" already exists.`);
+      if (rowCount === 0) throw rules.roleExists(role.id);
       await this.#insertAudit(client, audit);
     }, 2);
+    this.cache.committedRole(role);
   }
 
   async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
-    return this.#transaction(async (client) => {
+    const updated = await this.#transaction(async (client, changed) => {
       const { rows } = await client.query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR UPDATE`, [organizationId, roleId]);
-      if (!rows[0]) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+      if (!rows[0]) throw rules.roleNotFound(roleId);
       const role = roleFromRow(rows[0]);
       const changes = changesOf(role, patch);
       const next: CustomRole = { ...role, updatedAt: now };
@@ -818,30 +818,32 @@ export class PostgresStore implements Store {
       if (patch.description !== undefined) next.description = patch.description;
       if (patch.permissions !== undefined) next.permissions = patch.permissions;
       const result = await client.query<RoleRow>(
-        `UPDATE custom_roles SET name = $3, description = $4, permissions = $5, updated_at = $6 WHERE organization_id = $1 AND id = $2 RETURNING ${ROLE_COLUMNS}`,
+        `UPDATE custom_roles SET name = $3, description = $4, permissions = $5, updated_at = $6, changed_at = clock_timestamp() WHERE organization_id = $1 AND id = $2 RETURNING ${ROLE_COLUMNS}`,
         [organizationId, roleId, next.name, next.description, next.permissions, now],
       );
       await this.#insertAudit(client, { ...audit, changes });
+      changed.r.push([organizationId, roleId]);
       return roleFromRow(result.rows[0]!);
     }, 2);
+    this.cache.committedRole(updated);
+    return updated;
   }
 
   async deleteCustomRole(organizationId: string, roleId: string, audit: Audit): Promise<void> {
-    await this.#transaction(async (client) => {
+    await this.#transaction(async (client, changed) => {
       const { rowCount } = await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR UPDATE', [organizationId, roleId]);
-      if (rowCount === 0) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+      if (rowCount === 0) throw rules.roleNotFound(roleId);
+      // The keys rules.holdsRole counts, the first ones by creation.
       const holders = await client.query<{ id: string; total: number }>(
-        `SELECT id, count(*) OVER ()::int AS total FROM keys WHERE organization_id = $1 AND role_id = $2 AND revoked_at IS NULL ORDER BY created_at, id LIMIT 20`,
-        [organizationId, roleId],
+        `SELECT id, count(*) OVER ()::int AS total FROM keys WHERE organization_id = $1 AND role_id = $2 AND revoked_at IS NULL ORDER BY created_at, id LIMIT $3`,
+        [organizationId, roleId, rules.ROLE_HOLDERS_NAMED],
       );
-      if (holders.rows.length > 0) {
-        throw new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still assigned to ${holders.rows[0]!.total} key(s).`, {
-          details: { keyIds: holders.rows.map((row) => row.id) },
-        });
-      }
+      rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.rows[0]?.total ?? 0, keyIds: holders.rows.map((row) => row.id) }));
       await client.query('DELETE FROM custom_roles WHERE organization_id = $1 AND id = $2', [organizationId, roleId]);
       await this.#insertAudit(client, audit);
+      changed.r.push([organizationId, roleId]);
     }, 2);
+    this.cache.invalidateRoles([roleKey(organizationId, roleId)]);
   }
 
   async listCustomPermissions(organizationId: string): Promise<CustomPermission[]> {
@@ -858,7 +860,7 @@ export class PostgresStore implements Store {
         'INSERT INTO custom_permissions (organization_id, name, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (organization_id, name) DO NOTHING',
         [permission.organizationId, permission.name, permission.description, permission.createdAt],
       );
-      if (rowCount === 0) throw new KeywardError('PERMISSION_EXISTS', `Permission "${permission.name}" already exists.`);
+      if (rowCount === 0) throw rules.permissionExists(permission.name);
       await this.#insertAudit(client, audit);
     }, 2);
   }
