@@ -9,6 +9,13 @@
  *   npm run bench:ab -- --base main              # 4 rounds of 10 s each
  *   npm run bench:ab -- --base 3327f02 --rounds 6 --duration 8 --profile
  *
+ * Each round starts fresh keyward processes (--no-restart keeps one each):
+ * a process settles at its own cost per request, some microseconds apart
+ * from the next one of the same code, so one process per side would compare
+ * two draws instead of two versions. With --profile every keyward process
+ * writes a CPU profile (profile-summary.ts; the run prints how many requests
+ * each served, to read its times per request).
+ *
  * The other commit's src/ and package.json are exported with `git archive`
  * into the temp dir and run with this tree's node_modules. Both keywards
  * start from copies of one store (made by this tree), and must answer every
@@ -36,6 +43,7 @@ const { values: flags } = parseArgs({
     keys: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '64' },
     profile: { type: 'boolean', default: false },
+    'no-restart': { type: 'boolean', default: false },
   },
 });
 requirePinnedNode('npm run bench:ab');
@@ -62,33 +70,48 @@ log(`A = ${baseCommit} (${flags.base}), B = ${thisCode}; work dir ${workDir}`);
 // One store, made and filled by this tree; each keyward gets its own copy (a lowdb store has one owner).
 const storeB = join(workDir, 'b', 'db.json');
 const boot = JSON.parse(await runNode([CLI, 'bootstrap', '--org', 'bench', '--output', 'json'], { KEYWARD_STORE: storeB })) as { organizationId: string; secret: string };
-let b = await startKeywardServer(CLI, 'keyward-b', storeB);
+const b = await startKeywardServer(CLI, 'keyward-b', storeB);
 log(`creating ${flags.keys} keys to verify`);
 const fixture = await prepareVerify(b.url, boot.secret, Number(flags.keys));
 await b.child.stop(); // closing writes a self-contained db.json
 const storeA = join(workDir, 'a', 'db.json');
 mkdirSync(join(workDir, 'a'));
 copyFileSync(storeB, storeA);
-const a = await startKeywardServer(join(baseTree, 'src/cli/main.ts'), 'keyward-a', storeA, profileArgs('keyward-a'));
-b = await startKeywardServer(CLI, 'keyward-b', storeB, profileArgs('keyward-b'));
-await checkSameAnswers(a.url, fixture, `A (${baseCommit})`);
-await checkSameAnswers(b.url, fixture, 'B (this tree)');
 const baseline = await startBaseline(fixture, boot.organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'));
 
 type Name = 'A' | 'B' | 'baseline';
-const servers: { name: Name; url: string; child: Child }[] = [
-  { name: 'A', ...a },
-  { name: 'B', ...b },
-  { name: 'baseline', ...baseline },
-];
+interface Server {
+  name: Name;
+  url: string;
+  child: Child;
+  /** Requests it answered, warm-ups and checks included (to read a profile per request). */
+  served: number;
+}
+const keyward = { A: { cli: join(baseTree, 'src/cli/main.ts'), store: storeA }, B: { cli: CLI, store: storeB } };
+async function startSide(name: 'A' | 'B', round: number): Promise<Server> {
+  const side = keyward[name];
+  const started = await startKeywardServer(side.cli, `keyward-${name}`, side.store, profileArgs(`keyward-${name.toLowerCase()}-${round}`));
+  await checkSameAnswers(started.url, fixture, name === 'A' ? `A (${baseCommit})` : 'B (this tree)');
+  return { name, ...started, served: fixture.secrets.length };
+}
+const servers: Server[] = [await startSide('A', 1), await startSide('B', 1), { name: 'baseline', ...baseline, served: fixture.secrets.length }];
 const runs: { name: Name; round: number; stats: LoadStats }[] = [];
 for (let round = 1; round <= rounds; round++) {
+  if (round > 1 && !flags['no-restart']) {
+    for (const [i, server] of servers.entries()) {
+      if (server.name === 'baseline') continue;
+      log(`${server.name} (round ${round - 1}) served ${fmtInt(server.served)} requests`);
+      await server.child.stop();
+      servers[i] = await startSide(server.name, round);
+    }
+  }
   // Rotate the order: each server goes first, second and third in turn.
   const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
   for (const server of order) {
-    await load({ url: server.url, connections, duration: warmupS, requests: fixture.requests }, server.child.pid);
+    const warm = await load({ url: server.url, connections, duration: warmupS, requests: fixture.requests }, server.child.pid);
     const stats = await load({ url: server.url, connections, duration: durationS, timeout: 30, requests: fixture.requests }, server.child.pid);
     if (stats.other > 0 || stats.errors > 0) throw new Error(`${server.name}: ${stats.other} non-2xx, ${stats.errors} errors; its output:\n${server.child.output().slice(-4000)}`);
+    server.served += warm.ok + stats.ok;
     runs.push({ name: server.name, round, stats });
     log(
       `round ${round} ${server.name.padEnd(8)} ${fmtInt(stats.perSecond).padStart(7)} req/s  ${fmt(stats.serverUsPerRequest, 1).padStart(5)} µs/req  ` +
@@ -96,7 +119,10 @@ for (let round = 1; round <= rounds; round++) {
     );
   }
 }
-for (const server of servers) await server.child.stop();
+for (const server of servers) {
+  log(`${server.name} (last round) served ${fmtInt(server.served)} requests`);
+  await server.child.stop();
+}
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 const median = (xs: number[]): number => {

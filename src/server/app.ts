@@ -158,8 +158,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   }
 
   // The one body parser (body.ts), as on the bare verify path.
-  app.use('/v1', (req: Request, res: Response, next: NextFunction) =>
-    readJsonBody(req, res, (error, body) => {
+  app.use('/v1', (req: Request, _res: Response, next: NextFunction) =>
+    readJsonBody(req, (error, body) => {
       req.body = body;
       next(error);
     }),
@@ -227,7 +227,7 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
   const NO_QUERY = {};
   const NO_PARAMS = {};
   return (req: IncomingMessage, res: ServerResponse): void => {
-    readJsonBody(req, res, (error, body) => {
+    readJsonBody(req, (error, body) => {
       if (error) {
         respond(res, errorOutcome(error));
         return;

@@ -9,7 +9,7 @@
 import { KeywardError } from '../core/errors.ts';
 import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import { chain, type MaybePromise } from '../core/maybe.ts';
-import { keyStatus, type KeyRecord, type Organization } from '../core/model.ts';
+import { keyStatus, type CustomRole, type KeyRecord, type Organization } from '../core/model.ts';
 import { builtinRole, holds } from '../core/permissions.ts';
 import type * as schemas from '../core/schemas.ts';
 import { hashSecret, secretFormatError } from '../core/token.ts';
@@ -44,7 +44,10 @@ const unknown: KeyFacts = { malformed: undefined, key: undefined, organization: 
 /** Pure: the presented secret of an Authorization header value, or why there is none. */
 export function secretFromAuthorization(header: string | undefined): string | KeywardError {
   // The common case first: "Bearer <secret>" with nothing else to explain.
-  if (header !== undefined && header.startsWith('Bearer ') && header.length > 7 && !/\s/.test(header.slice(7))) return header.slice(7);
+  if (header !== undefined && header.startsWith('Bearer ')) {
+    const secret = header.slice(7);
+    if (secret.length > 0 && !/\s/.test(secret)) return secret;
+  }
   if (header === undefined || header.length === 0) return new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
   // The scheme ends at the first whitespace, whatever it is ("Bearer<TAB>secret" is a Bearer header with the wrong separator).
   const space = header.search(/\s/);
@@ -67,11 +70,12 @@ export function secretFromAuthorization(header: string | undefined): string | Ke
   return new KeywardError('KEY_HAS_WHITESPACE', 'The key in the Authorization header contains or is surrounded by extra whitespace.');
 }
 
+const permissionsOfRole = (role: CustomRole | undefined): readonly string[] => role?.permissions ?? NONE;
+
 /** The permissions of a role: built-in ones from the catalog, custom ones from the store. */
 function rolePermissions(reads: AuthReads, organizationId: string, roleId: string): MaybePromise<readonly string[]> {
   const builtin = builtinRole(roleId);
-  if (builtin) return builtin.permissions;
-  return chain(reads.customRole(organizationId, roleId), (role) => role?.permissions ?? NONE);
+  return builtin ? builtin.permissions : chain(reads.customRole(organizationId, roleId), permissionsOfRole);
 }
 
 /**
@@ -86,15 +90,20 @@ export function gatherKey(reads: AuthReads, secret: string | KeywardError, prefi
   if (typeof secret !== 'string') return malformed(secret);
   const formatError = secretFormatError(secret, prefix);
   if (formatError) return malformed(formatError);
-  return chain(reads.keyByHash(hashSecret(secret)), (key): MaybePromise<KeyFacts> => {
-    if (!key) return unknown;
-    if (scope !== undefined && key.organizationId !== scope.id) return { malformed: undefined, key, organization: undefined, permissions: NONE };
-    if (keyStatus(key, now) !== 'active') return { malformed: undefined, key, organization: scope, permissions: NONE };
-    const permissions = rolePermissions(reads, key.organizationId, key.roleId);
-    const organization = scope ?? reads.organization(key.organizationId);
-    if (!(permissions instanceof Promise) && !(organization instanceof Promise)) return { malformed: undefined, key, organization, permissions };
-    return Promise.all([organization, permissions]).then(([org, granted]) => ({ malformed: undefined, key, organization: org, permissions: granted }));
-  });
+  const key = reads.keyByHash(hashSecret(secret));
+  // Branches rather than a callback: no closure is made when the key is in memory.
+  return key instanceof Promise ? key.then((found) => keyFacts(reads, found, now, scope)) : keyFacts(reads, key, now, scope);
+}
+
+/** The rest of gatherKey, once the key is known: its role's permissions (and organization) when it works. */
+function keyFacts(reads: AuthReads, key: KeyRecord | undefined, now: number, scope: Organization | undefined): MaybePromise<KeyFacts> {
+  if (!key) return unknown;
+  if (scope !== undefined && key.organizationId !== scope.id) return { malformed: undefined, key, organization: undefined, permissions: NONE };
+  if (keyStatus(key, now) !== 'active') return { malformed: undefined, key, organization: scope, permissions: NONE };
+  const permissions = rolePermissions(reads, key.organizationId, key.roleId);
+  const organization = scope ?? reads.organization(key.organizationId);
+  if (!(permissions instanceof Promise) && !(organization instanceof Promise)) return { malformed: undefined, key, organization, permissions };
+  return Promise.all([organization, permissions]).then(([org, granted]) => ({ malformed: undefined, key, organization: org, permissions: granted }));
 }
 
 /** Pure: why a stored key may not be used right now, if it may not. */

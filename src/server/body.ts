@@ -7,7 +7,7 @@
  * 64 KiB; a compressed one is refused rather than inflated). Everything else
  * is 415 UNSUPPORTED_MEDIA_TYPE, never read as something it is not.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { parse as parseContentType } from 'content-type';
 import { KeywardError } from '../core/errors.ts';
 
@@ -19,12 +19,12 @@ const echo = (text: string): string => (/^[A-Za-z0-9!#$&^_.+/-]{1,40}$/.test(tex
 
 const unsupported = (message: string) => new KeywardError('UNSUPPORTED_MEDIA_TYPE', message);
 
-export const hasBody = (req: IncomingMessage): boolean =>
-  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+/** The length a request declares (0 without Content-Length), or Infinity for a chunked body of unknown length. */
+const declaredLength = (req: IncomingMessage): number =>
+  req.headers['transfer-encoding'] !== undefined ? Infinity : Number(req.headers['content-length'] ?? 0);
 
-/** Why a request's body is not taken, or undefined when it has none or it is JSON in UTF-8. */
-export function bodyRefusal(req: IncomingMessage): KeywardError | undefined {
-  if (!hasBody(req)) return undefined;
+/** Why a body (the request has one) is not taken, or undefined when it is JSON in UTF-8. */
+function mediaRefusal(req: IncomingMessage): KeywardError | undefined {
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     return unsupported(`The body is sent with Content-Encoding ${echo(encoding)}; send it uncompressed (bodies are at most ${BODY_LIMIT_BYTES / 1024} KiB).`);
@@ -46,42 +46,43 @@ const tooLarge = () => new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger
 
 /**
  * Reads a request's body as JSON, the one parser of both paths: `done(error)`
- * with what refuses it (bodyRefusal, PAYLOAD_TOO_LARGE, INVALID_JSON), or
- * `done(undefined, body)`, undefined for no body or an empty one. A body over
- * the limit is not read on: the answer goes out at once with
- * `Connection: close` (set on `res`), so the rest is never taken in. Nothing
- * is allocated per chunk for the common one-chunk body; a leading UTF-8 BOM
- * is dropped.
+ * with what refuses it (UNSUPPORTED_MEDIA_TYPE, at once; PAYLOAD_TOO_LARGE,
+ * INVALID_JSON), or `done(undefined, body)`, undefined for no body or an
+ * empty one. A body over the limit is read to its end but not kept, and
+ * answered then: answering before would leave unread bytes on a closing
+ * connection, which the client may see as a reset instead of the answer. A
+ * leading UTF-8 byte order mark is dropped.
  */
-export function readJsonBody(req: IncomingMessage, res: ServerResponse, done: (error: KeywardError | undefined, body?: unknown) => void): void {
-  const refused = bodyRefusal(req);
+export function readJsonBody(req: IncomingMessage, done: (error: KeywardError | undefined, body?: unknown) => void): void {
+  const length = declaredLength(req);
+  if (!(length > 0)) {
+    done(undefined, undefined);
+    return;
+  }
+  const refused = mediaRefusal(req);
   if (refused) {
     req.resume();
     done(refused);
     return;
   }
-  if (!hasBody(req)) {
-    done(undefined, undefined);
-    return;
-  }
-  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT_BYTES) {
-    res.setHeader('connection', 'close');
-    done(tooLarge());
-    return;
-  }
+  let over = length !== Infinity && length > BODY_LIMIT_BYTES;
   let first: Buffer | undefined;
   let more: Buffer[] | undefined;
   let size = 0;
-  const onData = (chunk: Buffer) => {
+  req.on('data', (chunk: Buffer) => {
+    if (over) return;
     size += chunk.length;
     if (size > BODY_LIMIT_BYTES) {
-      req.off('data', onData).off('end', onEnd);
-      res.setHeader('connection', 'close');
-      done(tooLarge());
+      over = true;
+      first = more = undefined;
     } else if (first === undefined) first = chunk;
     else (more ??= [first]).push(chunk);
-  };
-  const onEnd = () => {
+  });
+  req.on('end', () => {
+    if (over) {
+      done(tooLarge());
+      return;
+    }
     if (first === undefined) {
       done(undefined, undefined);
       return;
@@ -95,6 +96,5 @@ export function readJsonBody(req: IncomingMessage, res: ServerResponse, done: (e
       return;
     }
     done(undefined, body);
-  };
-  req.on('data', onData).on('end', onEnd);
+  });
 }

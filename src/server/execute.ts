@@ -100,7 +100,7 @@ function failed(env: RouteEnv, operation: string, request: Pick<RawRequest, 'req
 }
 
 function rejectFixedFields(route: Route, raw: unknown): void {
-  if (typeof raw !== 'object' || raw === null) return;
+  if ((!route.immutableFields && !route.operatorFields) || typeof raw !== 'object' || raw === null) return;
   const touched = (fields: readonly string[] | undefined) => (fields ?? []).filter((field) => Object.hasOwn(raw, field));
   const immutable = touched(route.immutableFields);
   if (immutable.length > 0) {

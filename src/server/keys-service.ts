@@ -3,14 +3,14 @@ import type { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { KeywardError } from '../core/errors.ts';
 import { issueKey } from '../core/issue.ts';
-import { chain, type MaybePromise } from '../core/maybe.ts';
+import type { MaybePromise } from '../core/maybe.ts';
 import type { KeyView } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor } from '../store/store.ts';
-import { gatherKey, verifyVerdict, type Principal, type VerifyResult } from './auth.ts';
+import { gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -165,12 +165,14 @@ export class KeysService {
    * that organization with its outcome. Never throws for the presented key.
    */
   verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): MaybePromise<VerifyResult> {
-    const ctx = this.#ctx;
-    const now = ctx.nowMs();
-    return chain(gatherKey(ctx.store.reads, body.key, ctx.tokenPrefix, now, principal.organization), (facts) => {
-      const result = verifyVerdict(principal, facts, body, now);
-      if (facts.key?.organizationId === principal.organization.id) ctx.usage.seen(facts.key, body.ip ?? null, result.code);
-      return result;
-    });
+    const now = this.#ctx.nowMs();
+    const facts = gatherKey(this.#ctx.store.reads, body.key, this.#ctx.tokenPrefix, now, principal.organization);
+    return facts instanceof Promise ? facts.then((gathered) => this.#decide(principal, body, gathered, now)) : this.#decide(principal, body, facts, now);
+  }
+
+  #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
+    const result = verifyVerdict(principal, facts, body, now);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code);
+    return result;
   }
 }

@@ -7,11 +7,11 @@
  */
 import { KeywardError } from '../core/errors.ts';
 import { issueKey, newOrganization } from '../core/issue.ts';
-import { chain, type MaybePromise } from '../core/maybe.ts';
+import type { MaybePromise } from '../core/maybe.ts';
 import { Name } from '../core/schemas.ts';
 import type { KeyRecord, KeyView } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
-import { authenticationVerdict, gatherKey, secretFromAuthorization, type Principal } from './auth.ts';
+import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type Principal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
 import { KeysService } from './keys-service.ts';
 import { OperatorSettings } from './operator-settings.ts';
@@ -63,12 +63,15 @@ export class KeyService {
   authenticate(authorization: string | undefined, ip: string | null): MaybePromise<Principal | KeywardError> {
     const ctx = this.context;
     const now = ctx.nowMs();
-    return chain(gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now), (facts) => {
-      const verdict = authenticationVerdict(facts, ip, now);
-      if (!(verdict instanceof KeywardError)) ctx.usage.seen(verdict.key, ip);
-      else if (verdict.code === 'IP_NOT_ALLOWED') ctx.usage.seen(facts.key!, ip, verdict.code);
-      return verdict;
-    });
+    const facts = gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now);
+    return facts instanceof Promise ? facts.then((gathered) => this.#decide(gathered, ip, now)) : this.#decide(facts, ip, now);
+  }
+
+  #decide(facts: KeyFacts, ip: string | null, now: number): Principal | KeywardError {
+    const verdict = authenticationVerdict(facts, ip, now);
+    if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip);
+    else if (verdict.code === 'IP_NOT_ALLOWED') this.context.usage.seen(facts.key!, ip, verdict.code);
+    return verdict;
   }
 
   /**

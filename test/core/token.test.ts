@@ -1,3 +1,5 @@
+import { crc32 } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KeywardError } from '../../src/core/errors.ts';
 import { secretFormatError, hashSecret, holdsSecretShape, KEY_ID_PATTERN, newKeyId, newSecret, secretHint } from '../../src/core/token.ts';
@@ -47,6 +49,33 @@ describe('token format', () => {
       if (codeOf(() => secretFormatError(typo)) === 'KEY_CHECKSUM_MISMATCH') caught++;
     }
     expect(caught).toBe(secret.length - 3);
+  });
+
+  it('the checksum is zlib\'s CRC-32 of prefix + random, in base62; the one-pass check agrees with the secret pattern', () => {
+    const base62 = (n: number) => Array.from({ length: 6 }, (_, i) => Math.floor(n / 62 ** (5 - i)) % 62).map((d) => '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'[d]).join('');
+    const shaped = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{28}$/;
+    // What the answer must be: for the shape, whether the checksum holds; for anything else, a cause other than the checksum.
+    const expected = (text: string) =>
+      shaped.test(text) && !text.startsWith('key_') ? (base62(crc32(text.slice(0, -6))) === text.slice(-6) ? 'NO_ERROR' : 'KEY_CHECKSUM_MISMATCH') : 'OTHER';
+    const answered = (text: string) => {
+      const code = codeOf(() => secretFormatError(text));
+      return code === 'NO_ERROR' || code === 'KEY_CHECKSUM_MISMATCH' ? code : 'OTHER';
+    };
+    for (const prefix of ['kw_', 'a_', 'abcdefghijklmnop_']) {
+      const secret = newSecret(prefix);
+      expect(secret.slice(-6)).toBe(base62(crc32(secret.slice(0, -6))));
+    }
+    const alphabet = 'kw_0123456789AZaz_ \u00e9';
+    const near = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 40 }),
+      // A real secret with one character changed, or cut, or grown: the cases a one-pass check could get wrong.
+      fc.tuple(fc.constantFrom('kw_', 'abcdefghijklmnop_', 'key_'), fc.nat(40), fc.constantFrom(...alphabet), fc.constantFrom('set', 'cut', 'add')).map(([prefix, at, c, how]) => {
+        const secret = prefix === 'key_' ? `key_${newSecret().slice(3)}` : newSecret(prefix);
+        const i = at % secret.length;
+        return how === 'set' ? secret.slice(0, i) + c + secret.slice(i + 1) : how === 'cut' ? secret.slice(0, i) : secret.slice(0, i) + c + secret.slice(i);
+      }),
+    );
+    fc.assert(fc.property(near, (text) => answered(text) === expected(text)), { numRuns: 5_000 });
   });
 
   it('hashes with SHA-256 and shows only a short hint', () => {

@@ -110,7 +110,7 @@ describe('dates and ranges in query parameters', () => {
   });
 });
 
-describe('media types: one rule for both body paths', () => {
+describe('bodies: one rule and one parser for both body paths', () => {
   const verifyBody = () => JSON.stringify({ key: appSecret });
   const cases: [label: string, headers: Record<string, string>, body: () => string | Buffer, status: number, code?: string][] = [
     ['application/json', { 'content-type': 'application/json' }, verifyBody, 200],
@@ -128,6 +128,12 @@ describe('media types: one rule for both body paths', () => {
     ['an empty charset', { 'content-type': 'application/json; charset=' }, verifyBody, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' }, () => gzipSync(verifyBody()), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['deflate', { 'content-type': 'application/json', 'content-encoding': 'deflate' }, verifyBody, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+    // One parser reads the body on both paths: the same answers for what is inside it.
+    ['a UTF-8 byte order mark before the JSON', { 'content-type': 'application/json' }, () => `\uFEFF${verifyBody()}`, 200],
+    ['invalid JSON', { 'content-type': 'application/json' }, () => '{"key":', 400, 'INVALID_JSON'],
+    ['no body', { 'content-type': 'application/json' }, () => '', 400, 'VALIDATION_FAILED'],
+    ['a JSON string', { 'content-type': 'application/json' }, () => '"kw_x"', 400, 'VALIDATION_FAILED'],
+    ['a body over 64 KiB', { 'content-type': 'application/json' }, () => JSON.stringify({ key: appSecret, pad: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE'],
   ];
 
   it.each(cases)('%s: the same answer on the fast verify path and through Express', async (_label, headers, body, status, code) => {
