@@ -30,6 +30,7 @@ import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
 import * as rules from './rules.ts';
 import {
+  applyPatch,
   changesOf,
   compareKeyOrder,
   type Audit,
@@ -364,7 +365,7 @@ export class LowdbStore implements Store {
     const org = this.#orgs.get(id);
     if (!org) throw rules.organizationNotFound(id);
     const changes = changesOf(org, patch);
-    await this.#change({ t: 'org', v: { ...org, ...patch } }, { t: 'audit', v: { ...audit, changes } });
+    await this.#change({ t: 'org', v: applyPatch(org, patch) }, { t: 'audit', v: { ...audit, changes } });
     return org;
   }
 
@@ -450,11 +451,7 @@ export class LowdbStore implements Store {
     rules.refuse(rules.changeRefusal(key, now, 'edited'));
     if (patch.roleId !== undefined) this.#keepAnAdmin(key, now, 'demote', patch.roleId);
     const changes = changesOf(key, patch);
-    const updated: KeyRecord = { ...key };
-    if (patch.name !== undefined) updated.name = patch.name;
-    if (patch.roleId !== undefined) updated.roleId = patch.roleId;
-    if (patch.ipAllowlist !== undefined) updated.ipAllowlist = patch.ipAllowlist;
-    await this.#change({ t: 'key', v: updated }, { t: 'audit', v: { ...audit, changes } });
+    await this.#change({ t: 'key', v: applyPatch(key, patch) }, { t: 'audit', v: { ...audit, changes } });
     return key;
   }
 
@@ -559,7 +556,7 @@ export class LowdbStore implements Store {
   async updateCustomRole(organizationId: string, roleId: string, patch: RolePatch, now: string, audit: Audit): Promise<CustomRole> {
     const role = this.#requireRole(organizationId, roleId);
     const changes = changesOf(role, patch);
-    await this.#change({ t: 'role', v: { ...role, ...patch, updatedAt: now } }, { t: 'audit', v: { ...audit, changes } });
+    await this.#change({ t: 'role', v: { ...applyPatch(role, patch), updatedAt: now } }, { t: 'audit', v: { ...audit, changes } });
     return role;
   }
 

@@ -175,5 +175,12 @@ export function changesOf<T extends object>(current: T, patch: Partial<T>): { be
   return { before, after };
 }
 
+/** A record with a patch applied: the fields the patch sets (an undefined field changes nothing), the rest as they were. */
+export function applyPatch<T extends object>(current: T, patch: Partial<NoInfer<T>>): T {
+  const next = { ...current };
+  for (const [field, value] of Object.entries(patch)) if (value !== undefined) (next as Record<string, unknown>)[field] = value;
+  return next;
+}
+
 export const compareKeyOrder = (a: KeyCursor, b: KeyCursor): number =>
   a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

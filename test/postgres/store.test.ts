@@ -13,7 +13,7 @@ import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { MIGRATIONS } from '../../src/store/postgres/migrations/index.ts';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import type { Store } from '../../src/store/store.ts';
-import { createDatabase, dropDatabase } from '../support/postgres.ts';
+import { createDatabase, dropDatabase, recordQueries } from '../support/postgres.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -308,12 +308,7 @@ describe('PostgreSQL store: each replica caches key state', () => {
     const { org, audit } = await seeded(a);
     const now = new Date().toISOString();
     await a.insertCustomRole({ organizationId: org.id, id: 'ops', name: 'Ops', description: '', permissions: ['api.key.view'], createdAt: now, updatedAt: now }, audit());
-    const queries: string[] = [];
-    const query = b.pool.query.bind(b.pool);
-    b.pool.query = ((text: string, params?: unknown[]) => {
-      if (typeof text === 'string' && text.includes('FROM custom_roles')) queries.push(text);
-      return query(text, params);
-    }) as typeof b.pool.query;
+    const { queries } = recordQueries(b.pool, (text) => text.includes('FROM custom_roles'));
     // The first read goes to the database (a promise); then B answers at once, with no query.
     const first = b.reads.customRole(org.id, 'ops');
     expect(first).toBeInstanceOf(Promise);
@@ -358,12 +353,7 @@ describe('PostgreSQL store: each replica caches key state', () => {
     const { org, mint, audit } = await seeded(a);
     const key = mint('cold');
     await a.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
-    const queries: string[] = [];
-    const query = b.pool.query.bind(b.pool);
-    b.pool.query = ((text: string, params?: unknown[]) => {
-      if (typeof text === 'string' && text.includes('WHERE secret_hash')) queries.push(text);
-      return query(text, params);
-    }) as typeof b.pool.query;
+    const { queries } = recordQueries(b.pool, (text) => text.includes('WHERE secret_hash'));
     // 50 requests for a key B has not seen, all at once: one query, 50 answers.
     const answers = await Promise.all(Array.from({ length: 50 }, () => b.reads.keyByHash(key.secretHash)));
     expect(answers.every((found) => found?.id === key.id)).toBe(true);

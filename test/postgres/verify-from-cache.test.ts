@@ -11,6 +11,7 @@ import { startServer, type RunningServer } from '../../src/server/server.ts';
 import type { PostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { hashSecret, newSecret } from '../../src/core/token.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
+import { recordQueries } from '../support/postgres.ts';
 
 let a: TestService;
 let b: RunningServer;
@@ -33,12 +34,7 @@ describe('verify on a replica, from its cache or from the database', () => {
     await admin.createRole({ id: 'geo-reader', name: 'Geo reader', permissions: ['geo.read'] });
     const maps = await admin.createKey({ name: 'Maps', role: 'geo-reader' });
     const store = b.store as PostgresStore;
-    const queries: string[] = [];
-    const query = store.pool.query.bind(store.pool);
-    store.pool.query = ((text: string, params?: unknown[]) => {
-      if (typeof text === 'string') queries.push(text);
-      return query(text, params);
-    }) as typeof store.pool.query;
+    const { queries, stop } = recordQueries(store.pool);
     const verify = async () => {
       const response = await fetch(`${b.url}/v1/verify`, {
         method: 'POST',
@@ -53,7 +49,7 @@ describe('verify on a replica, from its cache or from the database', () => {
     for (let i = 0; i < 3; i++) expect(await verify()).toMatchObject({ valid: true, role: 'geo-reader' });
     // Usage flushes may write meanwhile; nothing was read.
     expect(queries.filter((text) => /^\s*SELECT/i.test(text))).toEqual([]);
-    store.pool.query = query as typeof store.pool.query;
+    stop();
   });
 
   it('answers keys it has not seen from the database, then from memory, and counts each use once', async () => {

@@ -184,3 +184,14 @@ export async function dumpDatabase(url: string): Promise<string> {
     await client.end();
   }
 }
+
+/** Records the text of every query `pool` runs that `match` accepts (the store's own pool: what it read and wrote), until stop(). */
+export function recordQueries(pool: pg.Pool, match: (text: string) => boolean = () => true): { queries: string[]; stop(): void } {
+  const queries: string[] = [];
+  const query = pool.query;
+  pool.query = ((text: unknown, ...rest: unknown[]) => {
+    if (typeof text === 'string' && match(text)) queries.push(text);
+    return (query as (...args: unknown[]) => unknown).call(pool, text, ...rest);
+  }) as typeof pool.query;
+  return { queries, stop: () => void (pool.query = query) };
+}

@@ -24,6 +24,7 @@ import type { AuditEvent, CustomPermission, CustomRole, KeyRecord, Organization,
 import { ALL_GRANTING_ROLE_IDS, builtinRole } from '../../core/permissions.ts';
 import * as rules from '../rules.ts';
 import {
+  applyPatch,
   changesOf,
   type Audit,
   type AuditFilter,
@@ -134,6 +135,8 @@ function mapError(error: unknown): unknown {
 const isRetryable = (error: unknown): boolean => RETRYABLE.has((error as { code?: string }).code ?? '');
 const violates = (error: unknown, constraint: string): boolean =>
   (error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === constraint;
+
+const ROLE_BY_ID = `SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`;
 
 /** Keys that count against the plan, as rules.ts countsAgainstLimit says: working, except the one overlap of a successor that works and was not rotated. */
 const ACTIVE_COUNT_SQL = `SELECT count(*)::int AS n FROM keys k
@@ -470,14 +473,21 @@ export class PostgresStore implements Store {
     return true;
   }
 
-  /** An organization the cache does not hold (reads.organization), cached once read. */
-  async #readOrganization(id: string): Promise<Organization | undefined> {
-    const epoch = this.cache.epoch;
-    const { rows } = await this.#query<OrganizationRow>(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1`, [id]);
+  /**
+   * One row read from the database, handed to `remember` with the cache epoch
+   * taken before the read (the cache keeps it only if nothing was invalidated since).
+   */
+  async #readRow<R extends pg.QueryResultRow, T>(sql: string, params: unknown[], fromRow: (row: R) => T, remember: (value: T, epoch: number) => void, epoch = this.cache.epoch): Promise<T | undefined> {
+    const { rows } = await this.#query<R>(sql, params);
     if (!rows[0]) return undefined;
-    const org = organizationFromRow(rows[0]);
-    this.cache.rememberOrganization(org, epoch);
-    return org;
+    const value = fromRow(rows[0]);
+    remember(value, epoch);
+    return value;
+  }
+
+  /** An organization the cache does not hold (reads.organization), cached once read. */
+  #readOrganization(id: string): Promise<Organization | undefined> {
+    return this.#readRow(`SELECT ${ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1`, [id], organizationFromRow, (org: Organization, epoch) => this.cache.rememberOrganization(org, epoch));
   }
 
   async listOrganizations(): Promise<Organization[]> {
@@ -491,12 +501,7 @@ export class PostgresStore implements Store {
       if (!rows[0]) throw rules.organizationNotFound(id);
       const current = organizationFromRow(rows[0]);
       const changes = changesOf(current, patch);
-      const next: Organization = { ...current };
-      if (patch.name !== undefined) next.name = patch.name;
-      if (patch.plan !== undefined) next.plan = patch.plan;
-      if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
-      if (patch.rotationDays !== undefined) next.rotationDays = patch.rotationDays;
-      if (patch.maxGracePeriod !== undefined) next.maxGracePeriod = patch.maxGracePeriod;
+      const next = applyPatch(current, patch);
       const result = await client.query<OrganizationRow>(
         `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, max_grace_period = $6, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
         [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays), next.maxGracePeriod],
@@ -540,12 +545,8 @@ export class PostgresStore implements Store {
     }
   }
 
-  async #readKeyByHash(secretHash: string, epoch: number): Promise<KeyRecord | undefined> {
-    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE secret_hash = $1`, [secretHash]);
-    if (!rows[0]) return undefined;
-    const key = keyFromRow(rows[0]);
-    this.cache.rememberKey(key, epoch);
-    return key;
+  #readKeyByHash(secretHash: string, epoch: number): Promise<KeyRecord | undefined> {
+    return this.#readRow(`SELECT ${KEY_COLUMNS} FROM keys WHERE secret_hash = $1`, [secretHash], keyFromRow, (key: KeyRecord, at) => this.cache.rememberKey(key, at), epoch);
   }
 
   /** Read from the database (management calls want last-used times other replicas flushed), refreshing the cache. */
@@ -554,13 +555,11 @@ export class PostgresStore implements Store {
     return rows[0] ? keyFromRow(rows[0]) : undefined;
   }
 
-  async getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
-    const epoch = this.cache.epoch;
-    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId]);
-    if (!rows[0]) return undefined;
-    const key = keyFromRow(rows[0]);
-    if (this.cache.keyById(key.id)) this.cache.rememberKey(key, epoch);
-    return key;
+  /** As committed; a copy the cache holds is refreshed with it. */
+  getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
+    return this.#readRow(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId], keyFromRow, (key: KeyRecord, epoch) => {
+      if (this.cache.keyById(key.id)) this.cache.rememberKey(key, epoch);
+    });
   }
 
   async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
@@ -619,13 +618,8 @@ export class PostgresStore implements Store {
       rules.refuse(rules.changeRefusal(key, now, 'edited'));
       if (patch.roleId !== undefined) await this.#keepAnAdmin(client, key, now, 'demote', patch.roleId);
       const changes = changesOf(key, patch);
-      const next: KeyRecord = { ...key };
-      if (patch.name !== undefined) next.name = patch.name;
-      if (patch.roleId !== undefined) {
-        next.roleId = patch.roleId;
-        if (patch.roleId !== key.roleId) await this.#shareRole(client, organizationId, patch.roleId);
-      }
-      if (patch.ipAllowlist !== undefined) next.ipAllowlist = patch.ipAllowlist;
+      const next = applyPatch(key, patch);
+      if (next.roleId !== key.roleId) await this.#shareRole(client, organizationId, next.roleId);
       const { rows } = await client.query<KeyRow>(
         `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
         [keyId, next.name, next.roleId, next.ipAllowlist],
@@ -777,22 +771,16 @@ export class PostgresStore implements Store {
     return rows.map(roleFromRow);
   }
 
-  async getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
-    const epoch = this.cache.epoch;
-    const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`, [organizationId, roleId]);
-    const role = rows[0] ? roleFromRow(rows[0]) : undefined;
-    if (role && this.cache.role(organizationId, roleId)) this.cache.rememberRole(role, epoch);
-    return role;
+  /** As committed; a copy the cache holds is refreshed with it. */
+  getCustomRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    return this.#readRow(ROLE_BY_ID, [organizationId, roleId], roleFromRow, (role: CustomRole, epoch) => {
+      if (this.cache.role(organizationId, roleId)) this.cache.rememberRole(role, epoch);
+    });
   }
 
   /** A custom role the cache does not hold (reads.customRole), cached once read. */
-  async #readRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
-    const epoch = this.cache.epoch;
-    const { rows } = await this.#query<RoleRow>(`SELECT ${ROLE_COLUMNS} FROM custom_roles WHERE organization_id = $1 AND id = $2`, [organizationId, roleId]);
-    if (!rows[0]) return undefined;
-    const role = roleFromRow(rows[0]);
-    this.cache.rememberRole(role, epoch);
-    return role;
+  #readRole(organizationId: string, roleId: string): Promise<CustomRole | undefined> {
+    return this.#readRow(ROLE_BY_ID, [organizationId, roleId], roleFromRow, (role: CustomRole, epoch) => this.cache.rememberRole(role, epoch));
   }
 
   async insertCustomRole(role: CustomRole, audit: Audit): Promise<void> {
@@ -813,10 +801,7 @@ export class PostgresStore implements Store {
       if (!rows[0]) throw rules.roleNotFound(roleId);
       const role = roleFromRow(rows[0]);
       const changes = changesOf(role, patch);
-      const next: CustomRole = { ...role, updatedAt: now };
-      if (patch.name !== undefined) next.name = patch.name;
-      if (patch.description !== undefined) next.description = patch.description;
-      if (patch.permissions !== undefined) next.permissions = patch.permissions;
+      const next = applyPatch(role, patch);
       const result = await client.query<RoleRow>(
         `UPDATE custom_roles SET name = $3, description = $4, permissions = $5, updated_at = $6, changed_at = clock_timestamp() WHERE organization_id = $1 AND id = $2 RETURNING ${ROLE_COLUMNS}`,
         [organizationId, roleId, next.name, next.description, next.permissions, now],
