@@ -22,6 +22,8 @@ export interface Principal {
   permissions: readonly string[];
   /** The client address the request came from (after trust-proxy rules). */
   ip: string | null;
+  /** When it was authenticated (epoch ms): the request's one clock reading, for what it decides next. */
+  at: number;
 }
 
 export type VerifyResult = z.output<typeof schemas.VerifyResult>;
@@ -142,7 +144,7 @@ export function authenticationVerdict(facts: KeyFacts, ip: string | null, now: n
   const unusable = keyUsabilityError(key, now);
   if (unusable) return unusable;
   if (!organization) return new KeywardError('UNKNOWN_KEY', 'The organization of this key no longer exists.');
-  return allowlistError(organization, key, ip) ?? { key, organization, permissions: facts.permissions, ip };
+  return allowlistError(organization, key, ip) ?? { key, organization, permissions: facts.permissions, ip, at: now };
 }
 
 const refused = (error: KeywardError): VerifyResult => ({ valid: false, code: error.code, message: error.message, hint: error.hint });

@@ -10,8 +10,8 @@ import { RoleResolver } from './roles.ts';
 export type Plans = Readonly<Record<string, number | null>>;
 
 export interface UsageSink {
-  /** A key was presented and accepted (or refused with `outcome`). Hot path: memory only. */
-  seen(key: KeyRecord, ip: string | null, outcome?: string): void;
+  /** A key was presented and accepted (or refused with `outcome`), at `at` (epoch ms; now if not given). Hot path: memory only. */
+  seen(key: KeyRecord, ip: string | null, outcome?: string, at?: number): void;
   /** Usage not flushed yet, so views are current. */
   pending(keyId: string): { lastUsedAt: string; lastUsedIp: string | null } | undefined;
   flush(): Promise<void>;

@@ -165,14 +165,15 @@ export class KeysService {
    * that organization with its outcome. Never throws for the presented key.
    */
   verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): MaybePromise<VerifyResult> {
-    const now = this.#ctx.nowMs();
+    // The request's clock reading, taken when it was authenticated: one per request.
+    const now = principal.at;
     const facts = gatherKey(this.#ctx.store.reads, body.key, this.#ctx.tokenPrefix, now, principal.organization);
     return facts instanceof Promise ? facts.then((gathered) => this.#decide(principal, body, gathered, now)) : this.#decide(principal, body, facts, now);
   }
 
   #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
     const result = verifyVerdict(principal, facts, body, now);
-    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now);
     return result;
   }
 }

@@ -69,8 +69,8 @@ export class KeyService {
 
   #decide(facts: KeyFacts, ip: string | null, now: number): Principal | KeywardError {
     const verdict = authenticationVerdict(facts, ip, now);
-    if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip);
-    else if (verdict.code === 'IP_NOT_ALLOWED') this.context.usage.seen(facts.key!, ip, verdict.code);
+    if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip, 'VALID', now);
+    else if (verdict.code === 'IP_NOT_ALLOWED') this.context.usage.seen(facts.key!, ip, verdict.code, now);
     return verdict;
   }
 

@@ -38,9 +38,9 @@ export class UsageTracker implements UsageSink {
     this.#timer.unref();
   }
 
-  /** Hot path: memory only. Refused uses are counted but do not move lastUsedAt. */
-  seen(key: KeyRecord, ip: string | null, outcome = 'VALID'): void {
-    const now = this.#now();
+  /** Hot path: memory only. Refused uses are counted but do not move lastUsedAt. `at`: the request's clock reading, when it has one. */
+  seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number): void {
+    const now = at ?? this.#now();
     if (now >= this.#dayEnds) this.#newDay(now);
     if (outcome === 'VALID') {
       const use = this.#uses.get(key.id);
