@@ -3,7 +3,9 @@
  * keyward with --cpu-prof): self time by function and by source file/package,
  * and inclusive ("total") time for keyward's own functions.
  *
- * Usage: npx node bench/profile-summary.ts <file.cpuprofile> [top=25]
+ * Usage: npx node bench/profile-summary.ts <file.cpuprofile> [top=25] [requests]
+ * With `requests` (how many the process answered: bench/ab.ts prints it),
+ * each line also shows microseconds per request.
  */
 import { readFileSync } from 'node:fs';
 
@@ -25,12 +27,13 @@ interface Profile {
   endTime: number;
 }
 
-const [file, topArg] = process.argv.slice(2);
+const [file, topArg, requestsArg] = process.argv.slice(2);
 if (!file) {
-  process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [top]\n');
+  process.stderr.write('usage: node bench/profile-summary.ts <file.cpuprofile> [top] [requests]\n');
   process.exit(2);
 }
 const top = Number(topArg ?? 25);
+const requests = requestsArg === undefined ? undefined : Number(requestsArg.replace(/[,_]/g, ''));
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -81,10 +84,12 @@ for (const [id, us] of selfUs) {
 const print = (title: string, m: Map<string, number>, filter: (k: string) => boolean = () => true) => {
   process.stdout.write(`\n${title}\n`);
   for (const [k, us] of [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${((100 * us) / totalUs).toFixed(1).padStart(6)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`);
+    const perRequest = requests ? `  ${(us / requests).toFixed(2).padStart(6)} µs/req` : '';
+    process.stdout.write(`${((100 * us) / totalUs).toFixed(1).padStart(6)}%  ${(us / 1000).toFixed(0).padStart(7)} ms${perRequest}  ${k}\n`);
   }
 };
-process.stdout.write(`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled\n`);
+const busyUs = totalUs - [...selfUs].filter(([id]) => byId.get(id)!.callFrame.functionName === '(idle)').reduce((sum, [, us]) => sum + us, 0);
+process.stdout.write(`${file}: ${(totalUs / 1e6).toFixed(1)} s sampled, ${(busyUs / 1e6).toFixed(1)} s not idle${requests ? ` (${(busyUs / requests).toFixed(1)} µs per request over ${requests} requests, profiler overhead included)` : ''}\n`);
 print('self time by file / package', selfByFile);
 print('self time by function', selfByFunction);
 print('inclusive time, keyward code (src/)', inclusive, (k) => k.includes(' src/'));

@@ -32,7 +32,7 @@ export interface BenchResults {
 }
 
 export const TARGETS = {
-  verifyRatio: 0.8,
+  verifyRatio: 0.9,
   createSeqP50Ms: 10,
   createConcPerSecond: 1_000,
   createTargetSize: 10_000,
