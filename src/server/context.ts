@@ -1,10 +1,10 @@
-/** What every part of the service shares: the store, roles, clock, plans, usage and audit helpers. */
+/** What every part of the service shares: the store, the role resolver, clock, plans, usage and audit helpers. */
 import { KeywardError } from '../core/errors.ts';
 import { newAuditEvent } from '../core/issue.ts';
 import { toKeyView, type AuditAction, type AuditEvent, type KeyRecord, type KeyView, type Organization } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 import type { Principal } from './auth.ts';
-import { RoleResolver } from './roles.ts';
+import { RoleResolver } from './role-resolver.ts';
 
 /** Plan name -> most active keys (null = unlimited). */
 export type Plans = Readonly<Record<string, number | null>>;
@@ -32,10 +32,11 @@ export const DEFAULT_PLAN = 'enterprise';
 
 export class ServiceContext {
   readonly store: Store;
-  readonly roles: RoleResolver;
+  /** Role ids to definitions (built-in and the organization's own), for the rules that compare roles. */
+  readonly roleResolver: RoleResolver;
   readonly tokenPrefix: string;
   readonly clock: () => Date;
-  /** The clock in epoch milliseconds, without allocating a Date (the verify path reads it twice per request). */
+  /** The clock in epoch milliseconds, without allocating a Date (read once per request on the verify path; the principal carries it). */
   readonly nowMs: () => number;
   readonly usage: UsageSink;
   readonly plans: Plans;
@@ -43,7 +44,7 @@ export class ServiceContext {
 
   constructor(store: Store, options: ServiceOptions) {
     this.store = store;
-    this.roles = new RoleResolver(store);
+    this.roleResolver = new RoleResolver(store);
     this.tokenPrefix = options.tokenPrefix;
     const clock = options.clock;
     this.clock = clock ?? (() => new Date());

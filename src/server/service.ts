@@ -13,37 +13,40 @@ import type { KeyRecord, KeyView } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type Principal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
-import { KeysService } from './keys-service.ts';
+import { KeyLifecycle } from './key-lifecycle.ts';
 import { OperatorSettings } from './operator-settings.ts';
-import { OrganizationService } from './organization-service.ts';
-import { RolesService } from './roles-service.ts';
-import type { RoleResolver } from './roles.ts';
+import { OrganizationAccount } from './organization-account.ts';
+import { RoleCatalog } from './role-catalog.ts';
 
 export type { ServiceOptions, UsageSink, Plans } from './context.ts';
 export type { VerifyResult } from './auth.ts';
 
+/**
+ * The key service's API as one object (what the handlers in routes.ts call):
+ * authentication here, and one part per resource. Only this facade is a
+ * "service"; its parts are named for what they manage.
+ */
 export class KeyService {
   readonly context: ServiceContext;
-  readonly keys: KeysService;
-  readonly roleAdmin: RolesService;
-  readonly organization: OrganizationService;
+  /** Keys: issue, list, edit, rotate, revoke, and verify a presented key. */
+  readonly keys: KeyLifecycle;
+  /** Custom roles and the organization's own permissions. */
+  readonly roles: RoleCatalog;
+  /** The organization: its settings, IP allowlist, usage and audit log. */
+  readonly organization: OrganizationAccount;
   /** The service operator's settings (no caller): `keyward org …`. */
   readonly operator: OperatorSettings;
 
   constructor(store: Store, options: ServiceOptions) {
     this.context = new ServiceContext(store, options);
-    this.keys = new KeysService(this.context);
-    this.roleAdmin = new RolesService(this.context);
-    this.organization = new OrganizationService(this.context);
+    this.keys = new KeyLifecycle(this.context);
+    this.roles = new RoleCatalog(this.context);
+    this.organization = new OrganizationAccount(this.context);
     this.operator = new OperatorSettings(this.context);
   }
 
   get store(): Store {
     return this.context.store;
-  }
-
-  get roles(): RoleResolver {
-    return this.context.roles;
   }
 
   now(): Date {

@@ -1,4 +1,8 @@
-/** Built-in roles merged with an organization's custom roles and permissions. */
+/**
+ * Role ids to definitions: built-in roles merged with an organization's custom
+ * roles and permissions. The service's parts share one (`context.roleResolver`);
+ * changing roles is RoleCatalog's.
+ */
 import { KeywardError } from '../core/errors.ts';
 import type { CustomRole } from '../core/model.ts';
 import { BUILTIN_PERMISSIONS, BUILTIN_ROLES, builtinRole, type RoleDefinition } from '../core/permissions.ts';

@@ -12,7 +12,7 @@ type Parsed<T extends z.ZodType> = z.output<T>;
 const DAY_MS = 86_400_000;
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-export class OrganizationService {
+export class OrganizationAccount {
   readonly #ctx: ServiceContext;
 
   constructor(ctx: ServiceContext) {

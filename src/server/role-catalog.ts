@@ -1,4 +1,7 @@
-/** Custom roles and organization-defined permissions; nobody can grant what they do not hold. */
+/**
+ * Managing custom roles and organization-defined permissions (`service.roles`);
+ * nobody can grant what they do not hold. Looking a role up is RoleResolver's.
+ */
 import type { z } from 'zod';
 import { KeywardError } from '../core/errors.ts';
 import {
@@ -12,11 +15,11 @@ import {
 import type * as schemas from '../core/schemas.ts';
 import type { Principal } from './auth.ts';
 import type { ServiceContext } from './context.ts';
-import { toRoleDefinition } from './roles.ts';
+import { toRoleDefinition } from './role-resolver.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
 
-export class RolesService {
+export class RoleCatalog {
   readonly #ctx: ServiceContext;
 
   constructor(ctx: ServiceContext) {
@@ -24,11 +27,11 @@ export class RolesService {
   }
 
   async list(principal: Principal): Promise<RoleDefinition[]> {
-    return this.#ctx.roles.list(principal.organization.id);
+    return this.#ctx.roleResolver.list(principal.organization.id);
   }
 
   async get(principal: Principal, roleId: string): Promise<RoleDefinition> {
-    const role = await this.#ctx.roles.find(principal.organization.id, roleId);
+    const role = await this.#ctx.roleResolver.find(principal.organization.id, roleId);
     if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No role "${roleId}" in this organization.`);
     return role;
   }
@@ -56,7 +59,7 @@ export class RolesService {
 
   async update(principal: Principal, roleId: string, body: Parsed<typeof schemas.UpdateRoleBody>): Promise<RoleDefinition> {
     const ctx = this.#ctx;
-    const existing = await ctx.roles.find(principal.organization.id, roleId);
+    const existing = await ctx.roleResolver.find(principal.organization.id, roleId);
     if (existing?.builtin) throw new KeywardError('BUILTIN_ROLE', `"${roleId}" is a built-in role and cannot be changed.`);
     if (!existing) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
     requireCanGrant(principal.permissions, existing);
@@ -74,7 +77,7 @@ export class RolesService {
 
   async delete(principal: Principal, roleId: string): Promise<void> {
     const ctx = this.#ctx;
-    const existing = await ctx.roles.find(principal.organization.id, roleId);
+    const existing = await ctx.roleResolver.find(principal.organization.id, roleId);
     if (existing?.builtin) throw new KeywardError('BUILTIN_ROLE', `"${roleId}" is a built-in role and cannot be deleted.`);
     if (existing) requireCanGrant(principal.permissions, existing);
     const audit = ctx.audit(principal, principal.organization.id, 'role.deleted', 'role', roleId, existing ? { before: { name: existing.name, permissions: existing.permissions } } : undefined);
@@ -82,7 +85,7 @@ export class RolesService {
   }
 
   async listPermissions(principal: Principal) {
-    return this.#ctx.roles.permissionCatalog(principal.organization.id);
+    return this.#ctx.roleResolver.permissionCatalog(principal.organization.id);
   }
 
   async createPermission(principal: Principal, body: Parsed<typeof schemas.CreatePermissionBody>) {

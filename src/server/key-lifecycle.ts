@@ -30,7 +30,7 @@ function decodeCursor(text: string): KeyCursor {
   return { createdAt, id };
 }
 
-export class KeysService {
+export class KeyLifecycle {
   readonly #ctx: ServiceContext;
 
   constructor(ctx: ServiceContext) {
@@ -39,7 +39,7 @@ export class KeysService {
 
   async create(principal: Principal, body: Parsed<typeof schemas.CreateKeyBody>) {
     const ctx = this.#ctx;
-    const role = await ctx.roles.require(principal.organization.id, body.role);
+    const role = await ctx.roleResolver.require(principal.organization.id, body.role);
     requireCanGrant(principal.permissions, role);
     const now = ctx.clock();
     const { record, secret } = issueKey({
@@ -90,10 +90,10 @@ export class KeysService {
     const ctx = this.#ctx;
     const key = await ctx.requireKey(principal, keyId);
     // Editing a key that holds more than the caller would let the caller act on it.
-    const current = await ctx.roles.find(principal.organization.id, key.roleId);
+    const current = await ctx.roleResolver.find(principal.organization.id, key.roleId);
     if (current) requireCanGrant(principal.permissions, current);
     if (body.role !== undefined && body.role !== key.roleId) {
-      requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, body.role));
+      requireCanGrant(principal.permissions, await ctx.roleResolver.require(principal.organization.id, body.role));
     }
     const patch: { name?: string; roleId?: string; ipAllowlist?: string[] } = {};
     if (body.name !== undefined) patch.name = body.name;
@@ -107,7 +107,7 @@ export class KeysService {
     const ctx = this.#ctx;
     const key = await ctx.requireKey(principal, keyId);
     // As for edit and rotate: revoking a key that holds more than the caller would let it act above its rights.
-    const role = await ctx.roles.find(principal.organization.id, key.roleId);
+    const role = await ctx.roleResolver.find(principal.organization.id, key.roleId);
     if (role) requireCanGrant(principal.permissions, role);
     const audit = ctx.audit(principal, key.organizationId, 'key.revoked', 'key', key.id, { before: { status: 'active', name: key.name } });
     return ctx.view(await ctx.store.revokeKey(principal.organization.id, keyId, ctx.clock().toISOString(), audit));
@@ -116,7 +116,7 @@ export class KeysService {
   async rotate(principal: Principal, keyId: string, body: Parsed<typeof schemas.RotateKeyBody>) {
     const ctx = this.#ctx;
     const old = await ctx.requireKey(principal, keyId);
-    requireCanGrant(principal.permissions, await ctx.roles.require(principal.organization.id, old.roleId));
+    requireCanGrant(principal.permissions, await ctx.roleResolver.require(principal.organization.id, old.roleId));
     const graceMs = parseDuration(body.gracePeriod);
     const bound = principal.organization.maxGracePeriod;
     if (graceMs > parseDuration(bound)) {
