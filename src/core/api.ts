@@ -101,6 +101,18 @@ export const API = {
     success: { status: 200, description: 'The key', schema: 'KeyView' },
     errors: ['KEY_NOT_FOUND'],
   },
+  batchGetKeys: {
+    method: 'POST',
+    path: '/v1/keys/batch-get',
+    tag: 'Keys',
+    summary: 'Get many keys at once by id (never their secrets)',
+    description:
+      "A read for clients that watch many keys, such as the operator at each resync: up to 500 Key IDs in one request, answered with the caller's organization's keys among them (any status) and the ids it has no key for (another organization's too) in `missing`.",
+    permission: 'api.key.view',
+    body: 'BatchGetKeysBody',
+    success: { status: 200, description: 'The keys found, and the ids of no key of this organization', schema: 'KeyBatch' },
+    errors: [],
+  },
   updateKey: {
     method: 'PATCH',
     path: '/v1/keys/:id',

@@ -216,6 +216,18 @@ export const RotatedKey = CreatedKey.extend({ previous: KeyView });
 
 export const KeyList = z.object({ items: z.array(KeyView), nextCursor: z.string().nullable() });
 
+/** Most keys one batch-get names: an answer of a few hundred KB, one store read. */
+export const BATCH_GET_MAX_IDS = 500;
+export const BatchGetKeysBody = z.strictObject({
+  ids: z.array(KeyId).min(1, 'must name at least one key').max(BATCH_GET_MAX_IDS, `must name at most ${BATCH_GET_MAX_IDS} keys`),
+});
+export type BatchGetKeysBody = z.input<typeof BatchGetKeysBody>;
+export const KeyBatch = z.object({
+  items: z.array(KeyView),
+  /** Ids named that this organization has no key for (or another organization has). */
+  missing: z.array(z.string()),
+});
+
 export const Role = z.object({
   id: z.string(),
   name: z.string(),

@@ -86,6 +86,17 @@ export class KeyLifecycle {
     return this.#ctx.view(await this.#ctx.requireKey(principal, keyId));
   }
 
+  /** Many keys by id, in one store read; ids of other organizations' keys are as missing as ids of none. */
+  async batchGet(principal: Principal, body: Parsed<typeof schemas.BatchGetKeysBody>) {
+    const ids = [...new Set(body.ids)];
+    const found = await this.#ctx.store.getKeys(principal.organization.id, ids);
+    const byId = new Map(found.map((key) => [key.id, key]));
+    return {
+      items: ids.filter((id) => byId.has(id)).map((id) => this.#ctx.view(byId.get(id)!)),
+      missing: ids.filter((id) => !byId.has(id)),
+    };
+  }
+
   async update(principal: Principal, keyId: string, body: Parsed<typeof schemas.UpdateKeyBody>): Promise<KeyView> {
     const ctx = this.#ctx;
     const key = await ctx.requireKey(principal, keyId);

@@ -32,6 +32,7 @@ const handlers: { [K in OperationId]: Handler<K> } = {
   createKey: async ({ service, principal, body }) => service.keys.create(principal, body),
   listKeys: async ({ service, principal, query }) => service.keys.list(principal, query),
   getKey: async ({ service, principal, params }) => service.keys.get(principal, params.id),
+  batchGetKeys: async ({ service, principal, body }) => service.keys.batchGet(principal, body),
   updateKey: async ({ service, principal, params, body }) => service.keys.update(principal, params.id, body),
   revokeKey: async ({ service, principal, params }) => service.keys.revoke(principal, params.id),
   rotateKey: async ({ service, principal, params, body }) => service.keys.rotate(principal, params.id, body),

@@ -403,6 +403,10 @@ export class LowdbStore implements Store {
     return key?.organizationId === organizationId ? key : undefined;
   }
 
+  async getKeys(organizationId: string, keyIds: readonly string[]): Promise<KeyRecord[]> {
+    return keyIds.map((id) => this.#keysById.get(id)).filter((key): key is KeyRecord => key?.organizationId === organizationId);
+  }
+
   async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
     const all = this.#keysByOrg.get(organizationId) ?? [];
     const items: KeyRecord[] = [];

@@ -120,6 +120,8 @@ export interface Store {
   countActiveKeys(organizationId: string, now: number): Promise<number>;
 
   getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined>;
+  /** The organization's keys among these ids (any status), in no particular order; ids it has no key for are left out. */
+  getKeys(organizationId: string, keyIds: readonly string[]): Promise<KeyRecord[]>;
   /** A key whatever its organization: for the service's own bookkeeping, never for a caller's request. */
   findKeyById(keyId: string): Promise<KeyRecord | undefined>;
   listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage>;

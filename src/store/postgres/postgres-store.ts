@@ -562,6 +562,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  async getKeys(organizationId: string, keyIds: readonly string[]): Promise<KeyRecord[]> {
+    const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND id = ANY($2::text[])`, [organizationId, [...keyIds]]);
+    return rows.map(keyFromRow);
+  }
+
   async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
     const params: unknown[] = [organizationId];
     const where = ['organization_id = $1'];
