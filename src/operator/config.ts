@@ -12,6 +12,10 @@ import { KeyServiceApiKey, KeyServiceUrl, LogLevel } from '../core/settings.ts';
 import { CRASH_POINTS } from './context.ts';
 import type { OperatorConfig } from './operator.ts';
 
+/** Requests per second (a token bucket's refill rate), and how many may go at once (its size). */
+const Rate = z.coerce.number().positive('must be more than 0').max(100_000);
+const Burst = z.coerce.number().int('must be a whole number').min(1).max(100_000);
+
 /** DNS-1123 label: a namespace name. */
 const Namespace = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name (lowercase letters, digits and "-")').max(63);
 
@@ -21,6 +25,10 @@ export const OperatorSettings = z.object({
   apiKeyFile: z.string().min(1).optional().meta({ flag: '--api-key-file <path>', description: 'read the key service API key from this file (e.g. a mounted Secret) instead of KEYWARD_API_KEY' }),
   namespace: z.array(Namespace).default([]).meta({ flag: '-n, --namespace <ns>', description: 'watch this namespace (repeat or comma-separate for several; default: all)' }),
   workers: z.coerce.number().int('must be a whole number').min(1).max(64).default(4).meta({ flag: '--workers <n>', description: 'concurrent reconciles' }),
+  kubeApiQps: Rate.default(50).meta({ flag: '--kube-api-qps <n>', description: 'requests per second to the Kubernetes API server, sustained (watches not counted)' }),
+  kubeApiBurst: Burst.default(100).meta({ flag: '--kube-api-burst <n>', description: 'requests to the Kubernetes API server that may go at once, above the sustained rate' }),
+  keyServiceQps: Rate.default(50).meta({ flag: '--key-service-qps <n>', description: 'requests per second to the key service, sustained (one batch-get asks about up to 500 keys)' }),
+  keyServiceBurst: Burst.default(100).meta({ flag: '--key-service-burst <n>', description: 'requests to the key service that may go at once, above the sustained rate' }),
   resync: Duration.default('10m').meta({ flag: '--resync <duration>', description: 'look at every ApiKey at least this often' }),
   leaderElect: z.boolean().default(false).meta({ flag: '--leader-elect', description: 'run leader election so only one replica acts' }),
   leaseNamespace: Namespace.default('keyward-system').meta({ flag: '--lease-namespace <ns>', env: 'POD_NAMESPACE', description: 'namespace of the leader-election Lease' }),
@@ -52,6 +60,8 @@ export function operatorConfig(settings: OperatorSettings, kubeConfig: KubeConfi
     keyServiceApiKey: apiKey,
     namespaces: settings.namespace,
     workers: settings.workers,
+    kubeApiRate: { qps: settings.kubeApiQps, burst: settings.kubeApiBurst },
+    keyServiceRate: { qps: settings.keyServiceQps, burst: settings.keyServiceBurst },
     resyncMs: parseDuration(settings.resync),
     leaderElection: settings.leaderElect
       ? { namespace: settings.leaseNamespace, name: settings.leaseName, leaseDurationMs, retryPeriodMs: Math.max(500, Math.floor(leaseDurationMs / 5)) }

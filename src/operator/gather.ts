@@ -1,21 +1,24 @@
 /**
- * Every read the reconciler makes, in one place: the ApiKey, its Secret, and
- * the key service's view of its key when that is due. Nothing here writes or
+ * Every read the reconciler makes, in one place: the ApiKey and its Secret
+ * from the informer caches (cache.ts), and the key service's view of its key
+ * when that is due, asked in batches (keystates.ts). Nothing here writes or
  * decides; the facts go to the pure policies (policy.ts, status.ts,
- * steady.ts). Reads that could come from informer caches, or be batched,
- * change here only.
+ * steady.ts). The API server is asked directly in two cases only, each said
+ * where it happens: after a conflict, and for a secret value the cache does
+ * not hold.
  */
-import type { V1Secret } from '@kubernetes/client-node';
 import type { EffectiveApiKeySpec } from '../core/apikey.ts';
-import { KeywardApiError, type KeywardClient, type KeyView } from '../client/index.ts';
+import type { KeyView } from '../client/index.ts';
+import type { ClusterCache } from './cache.ts';
+import type { KeyStates } from './keystates.ts';
 import type { KubeApi } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { keyCheckDue } from './policy.ts';
-import { observeSecret } from './secret.ts';
+import { decode, observeSecret, type CachedSecret } from './secret.ts';
 import type { ApiKeyResource, ObservedKey, ObservedSecret } from './types.ts';
 
 export interface SecretFacts {
-  secret: V1Secret | undefined;
+  secret: CachedSecret | undefined;
   observed: ObservedSecret;
 }
 
@@ -26,36 +29,66 @@ export interface KeyFacts extends ObservedKey {
 
 export interface GathererOptions {
   kube: KubeApi;
-  keys: KeywardClient;
+  cache: ClusterCache;
+  keyStates: KeyStates;
   metrics: OperatorMetrics;
   resyncMs: number;
   clock: () => number;
 }
 
+const refOf = (namespace: string, name: string): string => `${namespace}/${name}`;
+
 export class Gatherer {
   readonly #kube: KubeApi;
-  readonly #keys: KeywardClient;
+  readonly #cache: ClusterCache;
+  readonly #keyStates: KeyStates;
   readonly #metrics: OperatorMetrics;
   readonly #resyncMs: number;
   readonly #clock: () => number;
   /** When the key service was last asked about each ApiKey's key (by uid). */
   readonly #keyCheckedAt = new Map<string, number>();
+  /** ApiKeys whose last write met a conflict: the cache is behind another writer. */
+  readonly #behind = new Set<string>();
 
   constructor(options: GathererOptions) {
     this.#kube = options.kube;
-    this.#keys = options.keys;
+    this.#cache = options.cache;
+    this.#keyStates = options.keyStates;
     this.#metrics = options.metrics;
     this.#resyncMs = options.resyncMs;
     this.#clock = options.clock;
   }
 
-  apiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
-    return this.#kube.getApiKey(namespace, name);
+  async apiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
+    const ref = refOf(namespace, name);
+    if (this.#behind.delete(ref)) {
+      // Freshness required: a write of ours met a conflict, so someone changed the ApiKey after the version
+      // the cache holds, and its watch event may not be here yet. Acting on the cache would conflict again.
+      const fresh = await this.#kube.getApiKey(namespace, name);
+      if (fresh) this.#cache.apiKeyWritten(fresh);
+      return fresh ? this.#cache.apiKey(namespace, name) : undefined;
+    }
+    return this.#cache.apiKey(namespace, name);
   }
 
-  async secret(resource: ApiKeyResource, spec: EffectiveApiKeySpec): Promise<SecretFacts> {
-    const secret = await this.#kube.getSecret(resource.metadata.namespace, spec.secretName);
+  /** A write to this ApiKey met a conflict: read it from the API server next time. */
+  conflicted(namespace: string, name: string): void {
+    this.#behind.add(refOf(namespace, name));
+  }
+
+  secret(resource: ApiKeyResource, spec: EffectiveApiKeySpec): SecretFacts {
+    const secret = this.#cache.secret(resource.metadata.namespace, spec.secretName);
     return { secret, observed: observeSecret(secret, spec) };
+  }
+
+  /**
+   * The secret value the Secret holds now, if it still holds `keyId` (a
+   * rotation keeps it as the previous secret). From the API server: the cache
+   * keeps hashes only, never a secret value. One GET per such rotation.
+   */
+  async currentSecretValue(resource: ApiKeyResource, spec: EffectiveApiKeySpec, keyId: string): Promise<string | undefined> {
+    const secret = await this.#kube.getSecret(resource.metadata.namespace, spec.secretName);
+    return decode(secret, spec.dataKeys.keyId) === keyId ? decode(secret, spec.dataKeys.secret) : undefined;
   }
 
   /**
@@ -65,28 +98,40 @@ export class Gatherer {
    */
   async keyIfDue(resource: ApiKeyResource): Promise<KeyFacts | undefined> {
     const keyId = resource.status?.keyId;
-    if (!keyId) return undefined;
-    const now = this.#clock();
-    const specChanged = resource.status?.observedGeneration !== resource.metadata.generation;
-    if (!keyCheckDue(this.#keyCheckedAt.get(resource.metadata.uid), now, this.#resyncMs, specChanged)) return undefined;
-    this.#keyCheckedAt.set(resource.metadata.uid, now);
-    try {
-      const view = await this.#keys.getKey(keyId);
-      this.#metrics.keyServiceUp.set(1);
-      return { status: view.status, view };
-    } catch (error) {
-      if (error instanceof KeywardApiError && error.code === 'KEY_NOT_FOUND') return { status: 'missing' };
-      throw error;
-    }
+    if (!keyId || !this.#checkDue(resource)) return undefined;
+    this.#keyCheckedAt.set(resource.metadata.uid, this.#clock());
+    // A changed spec may need the key's settings synced: an answer from before the change will not do.
+    const view = await this.#keyStates.view(keyId, { fresh: this.#specChanged(resource) });
+    this.#metrics.keyServiceUp.set(1);
+    return view ? { status: view.status, view } : { status: 'missing' };
+  }
+
+  /** At a resync: ask the key service about every key due for a check at once (in batches), before the reconciles ask one by one. */
+  prefetchKeys(resources: readonly ApiKeyResource[]): void {
+    const due = resources.filter((resource) => resource.status?.keyId && !resource.metadata.deletionTimestamp && this.#checkDue(resource));
+    this.#keyStates.prefetch(due.map((resource) => resource.status!.keyId!));
+  }
+
+  /** A key was just issued for this ApiKey: the key service's answer counts as this period's check. */
+  issued(resource: ApiKeyResource): void {
+    this.#keyCheckedAt.set(resource.metadata.uid, this.#clock());
   }
 
   /** When a key stops working (a rotated-from key's end of overlap); undefined when the key service cannot say. */
   async keyExpiry(keyId: string): Promise<string | undefined> {
-    return (await this.#keys.getKey(keyId).catch(() => undefined))?.expiresAt ?? undefined;
+    return (await this.#keyStates.view(keyId, { fresh: true }).catch(() => undefined))?.expiresAt ?? undefined;
   }
 
   /** The ApiKey is gone: forget what was remembered of it. */
   forget(resource: ApiKeyResource): void {
     this.#keyCheckedAt.delete(resource.metadata.uid);
+  }
+
+  #specChanged(resource: ApiKeyResource): boolean {
+    return resource.status?.observedGeneration !== resource.metadata.generation;
+  }
+
+  #checkDue(resource: ApiKeyResource): boolean {
+    return keyCheckDue(this.#keyCheckedAt.get(resource.metadata.uid), this.#clock(), this.#resyncMs, this.#specChanged(resource));
   }
 }

@@ -1,17 +1,19 @@
 /**
  * Issuing a key, crash-safe: the intent is recorded in the status first, the
  * key service is asked idempotently (one idempotency key per issue), the
- * Secret is written, then the status records the result. A restarted
- * operator resumes from whichever step it reached; a key issued but never
- * delivered is revoked and issued anew.
+ * Secret is written, then the status records the result: three writes. A
+ * restarted operator resumes from whichever step it reached; a key issued
+ * but never delivered is revoked and issued anew. An ApiKey's first key
+ * records no intent (policy.ts, intentIsImplicit): its first write is the
+ * finalizer, and the issue is three writes all the same.
  */
 import type { EffectiveApiKeySpec } from '../core/apikey.ts';
 import { KeywardApiError, type KeywardClient, type KeyView } from '../client/index.ts';
 import { generationOf, refOf, type ReconcileContext } from './context.ts';
-import { idempotencyKeyFor, resumeStep, type IssueDecision } from './policy.ts';
+import { idempotencyKeyFor, intentIsImplicit, resumeStep, type IssueDecision } from './policy.ts';
 import { reportRefusal, reportUnreachable } from './report.ts';
 import { lookAgainNow, type ReconcileResult } from './result.ts';
-import { decode, secretWrite, sha256 } from './secret.ts';
+import { secretWrite, sha256 } from './secret.ts';
 import { createInstead, intentStatus, issuedStatus, nextAttempt, pendingIssue } from './status.ts';
 import type { ApiKeyResource, PendingIssue } from './types.ts';
 
@@ -38,16 +40,16 @@ export class KeyIssuer {
     const status = resource.status ?? {};
     const pending = pendingIssue(status, spec, decision, clock());
     logger.info({ apikey: refOf(resource), reason: decision.reason, sequence: pending.sequence }, decision.message);
-    const recorded = await kube.patchStatus(resource, intentStatus(status, pending, decision, generationOf(resource), clock()));
+    const recorded = intentIsImplicit(decision, status) ? resource : await kube.patchStatus(resource, intentStatus(status, pending, decision, generationOf(resource), clock()));
     crashPoint?.('intent-recorded');
     return this.continue(recorded, spec, pending);
   }
 
   /** Steps 2-4: ask the key service (idempotently), write the Secret, record the result. */
   async continue(resource: ApiKeyResource, spec: EffectiveApiKeySpec, pending: PendingIssue): Promise<ReconcileResult> {
-    const { kube, metrics, crashPoint } = this.#ctx;
-    const { secret: current, observed } = await this.#ctx.gather.secret(resource, spec);
-    if (resumeStep(pending, observed) === 'FinishStatus') {
+    const { kube, metrics, gather, crashPoint } = this.#ctx;
+    const { observed } = gather.secret(resource, spec);
+    if (resumeStep(pending, observed, resource.metadata.uid) === 'FinishStatus') {
       await this.#finish(resource, spec, pending, observed.keyId!, undefined);
       return lookAgainNow('issue finished');
     }
@@ -70,8 +72,8 @@ export class KeyIssuer {
     crashPoint?.('key-issued');
 
     const data: Record<string, string> = { [spec.dataKeys.secret]: issued.secret, [spec.dataKeys.keyId]: issued.key.id };
-    if (spec.dataKeys.previous && pending.operation === 'Rotate') {
-      const previousValue = observed.keyId === pending.fromKeyId ? decode(current, spec.dataKeys.secret) : undefined;
+    if (spec.dataKeys.previous && pending.operation === 'Rotate' && pending.fromKeyId && observed.keyId === pending.fromKeyId) {
+      const previousValue = await gather.currentSecretValue(resource, spec, pending.fromKeyId);
       if (previousValue) data[spec.dataKeys.previous] = previousValue;
     }
     await kube.applySecret(secretWrite(resource, spec, data, { keyId: issued.key.id, sequence: String(pending.sequence), secretSha256: sha256(issued.secret) }));
@@ -118,6 +120,7 @@ export class KeyIssuer {
     const { patch, verb, message } = issuedStatus({ status, spec, pending, keyId, previousExpiresAt: previousExpiresAt ?? undefined, generation: generationOf(resource), now: clock() });
     await kube.patchStatus(resource, patch);
     crashPoint?.('status-recorded');
+    this.#ctx.gather.issued(resource);
     metrics.rotations.inc({ reason: pending.reason });
     // A renamed Secret leaves the old one behind: remove it (it held the previous key only).
     if (status.secretName && status.secretName !== spec.secretName) await kube.deleteSecret(resource.metadata.namespace, status.secretName);

@@ -1,20 +1,17 @@
 /**
- * The operator's Kubernetes I/O, on @kubernetes/client-node 2.x: ApiKeys
+ * The operator's Kubernetes requests, on @kubernetes/client-node 2.x: ApiKeys
  * (status and finalizers), their Secrets (server-side apply with a fixed field
- * manager), Events, and restart targets. Nothing here decides anything.
+ * manager), Events, and restart targets. Nothing here decides anything. Every
+ * request waits for its turn in the --kube-api-qps/--kube-api-burst budget
+ * and is counted; what a write returns is handed to the cache, so the next
+ * read sees the operator's own write before its watch event arrives. The
+ * reconciler reads through gather.ts; the two GETs here serve it where the
+ * cache cannot (see there).
  */
-import {
-  ApiException,
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Secret,
-} from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_GROUP, API_KIND, API_PLURAL, API_VERSION } from '../core/apikey.ts';
+import type { OperatorMetrics } from './metrics.ts';
 import { FIELD_MANAGER, type ApiKeyResource, type StatusPatch } from './types.ts';
 
 export const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
@@ -32,23 +29,65 @@ export interface SecretWrite {
   owner: ApiKeyResource | null;
 }
 
+/** Told of every object a write returns (the cache lays it over what its watch has brought so far). */
+export interface WriteObserver {
+  apiKeyWritten(object: ApiKeyResource): void;
+  secretWritten(object: V1Secret): void;
+}
+
+export interface KubeApiOptions {
+  /** Resolves when a request may go (a token bucket: --kube-api-qps, --kube-api-burst). */
+  limit?: () => Promise<unknown>;
+  written?: WriteObserver;
+  metrics?: OperatorMetrics;
+}
+
 export class KubeApi {
   readonly core: CoreV1Api;
   readonly apps: AppsV1Api;
   readonly custom: CustomObjectsApi;
   readonly #logger: Logger;
+  readonly #limit: () => Promise<unknown>;
+  readonly #written: WriteObserver | undefined;
+  readonly #metrics: OperatorMetrics | undefined;
   #eventFailureLogged = false;
 
-  constructor(kubeConfig: KubeConfig, logger: Logger) {
+  constructor(kubeConfig: KubeConfig, logger: Logger, options: KubeApiOptions = {}) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.apps = kubeConfig.makeApiClient(AppsV1Api);
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.#logger = logger;
+    this.#limit = options.limit ?? (() => Promise.resolve());
+    this.#written = options.written;
+    this.#metrics = options.metrics;
+  }
+
+  /** One request: its turn in the budget, then the call, counted by verb, resource and outcome. */
+  async #request<R>(verb: string, resource: string, call: () => Promise<R>): Promise<R> {
+    await this.#limit();
+    try {
+      const result = await call();
+      this.#metrics?.kubeRequests.inc({ verb, resource, code: '2xx' });
+      return result;
+    } catch (error) {
+      this.#metrics?.kubeRequests.inc({ verb, resource, code: error instanceof ApiException ? String(error.code) : 'error' });
+      throw error;
+    }
+  }
+
+  #apiKeyWritten(object: ApiKeyResource): ApiKeyResource {
+    this.#written?.apiKeyWritten(object);
+    return object;
+  }
+
+  #secretWritten(object: V1Secret): V1Secret {
+    this.#written?.secretWritten(object);
+    return object;
   }
 
   async getApiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
     try {
-      return (await this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL, name })) as ApiKeyResource;
+      return (await this.#request('GET', 'apikeys', () => this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL, name }))) as ApiKeyResource;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -60,38 +99,44 @@ export class KubeApi {
    * conflict means someone else moved first and we must look again.
    */
   async patchStatus(resource: ApiKeyResource, status: StatusPatch): Promise<ApiKeyResource> {
-    return (await this.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: API_GROUP,
-        version: API_VERSION,
-        namespace: resource.metadata.namespace,
-        plural: API_PLURAL,
-        name: resource.metadata.name,
-        body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
-        fieldManager: FIELD_MANAGER,
-      },
-      mergePatch,
-    )) as ApiKeyResource;
+    const object = await this.#request('PATCH', 'apikeys/status', () =>
+      this.custom.patchNamespacedCustomObjectStatus(
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace: resource.metadata.namespace,
+          plural: API_PLURAL,
+          name: resource.metadata.name,
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
+          fieldManager: FIELD_MANAGER,
+        },
+        mergePatch
+      )
+    );
+    return this.#apiKeyWritten(object as ApiKeyResource);
   }
 
   async setFinalizers(resource: ApiKeyResource, finalizers: string[]): Promise<ApiKeyResource> {
-    return (await this.custom.patchNamespacedCustomObject(
-      {
-        group: API_GROUP,
-        version: API_VERSION,
-        namespace: resource.metadata.namespace,
-        plural: API_PLURAL,
-        name: resource.metadata.name,
-        body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
-        fieldManager: FIELD_MANAGER,
-      },
-      mergePatch,
-    )) as ApiKeyResource;
+    const object = await this.#request('PATCH', 'apikeys', () =>
+      this.custom.patchNamespacedCustomObject(
+        {
+          group: API_GROUP,
+          version: API_VERSION,
+          namespace: resource.metadata.namespace,
+          plural: API_PLURAL,
+          name: resource.metadata.name,
+          body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
+          fieldManager: FIELD_MANAGER,
+        },
+        mergePatch
+      )
+    );
+    return this.#apiKeyWritten(object as ApiKeyResource);
   }
 
   async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
     try {
-      return await this.core.readNamespacedSecret({ namespace, name });
+      return await this.#request('GET', 'secrets', () => this.core.readNamespacedSecret({ namespace, name }));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -119,16 +164,26 @@ export class KubeApi {
       metadata: { name: write.name, namespace: write.namespace, labels: write.labels, annotations: write.annotations, ...(ownerReferences ? { ownerReferences } : {}) },
       data: Object.fromEntries(Object.entries(write.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
     };
-    return this.core.patchNamespacedSecret(
-      { namespace: write.namespace, name: write.name, body, fieldManager: FIELD_MANAGER, force: true },
-      applyPatch,
+    const secret = await this.#request('APPLY', 'secrets', () =>
+      this.core.patchNamespacedSecret({ namespace: write.namespace, name: write.name, body, fieldManager: FIELD_MANAGER, force: true }, applyPatch)
     );
+    return this.#secretWritten(secret);
+  }
+
+  /** Takes entries out of a Secret (a previous secret whose overlap ended), without rewriting the others: the cache does not hold their values. */
+  async removeSecretEntries(namespace: string, name: string, entries: readonly string[]): Promise<V1Secret> {
+    const body = { data: Object.fromEntries(entries.map((entry) => [entry, null])) };
+    const secret = await this.#request('PATCH', 'secrets', () => this.core.patchNamespacedSecret({ namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch));
+    return this.#secretWritten(secret);
   }
 
   /** Retain policy: the Secret outlives its ApiKey, so it must not be garbage-collected with it. */
   async orphanSecret(namespace: string, name: string): Promise<void> {
     try {
-      await this.core.patchNamespacedSecret({ namespace, name, body: { metadata: { ownerReferences: null } }, fieldManager: FIELD_MANAGER }, mergePatch);
+      const secret = await this.#request('PATCH', 'secrets', () =>
+        this.core.patchNamespacedSecret({ namespace, name, body: { metadata: { ownerReferences: null } }, fieldManager: FIELD_MANAGER }, mergePatch)
+      );
+      this.#secretWritten(secret);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -136,7 +191,7 @@ export class KubeApi {
 
   async deleteSecret(namespace: string, name: string): Promise<void> {
     try {
-      await this.core.deleteNamespacedSecret({ namespace, name });
+      await this.#request('DELETE', 'secrets', () => this.core.deleteNamespacedSecret({ namespace, name }));
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -146,35 +201,39 @@ export class KubeApi {
   async annotatePodTemplate(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, annotations: Record<string, string>): Promise<void> {
     const body = { spec: { template: { metadata: { annotations } } } };
     const param = { namespace, name, body, fieldManager: FIELD_MANAGER };
-    if (kind === 'Deployment') await this.apps.patchNamespacedDeployment(param, mergePatch);
-    else if (kind === 'StatefulSet') await this.apps.patchNamespacedStatefulSet(param, mergePatch);
-    else await this.apps.patchNamespacedDaemonSet(param, mergePatch);
+    await this.#request('PATCH', `${kind.toLowerCase()}s`, async () => {
+      if (kind === 'Deployment') await this.apps.patchNamespacedDeployment(param, mergePatch);
+      else if (kind === 'StatefulSet') await this.apps.patchNamespacedStatefulSet(param, mergePatch);
+      else await this.apps.patchNamespacedDaemonSet(param, mergePatch);
+    });
   }
 
   async event(resource: ApiKeyResource, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const now = new Date();
     try {
-      await this.core.createNamespacedEvent({
-        namespace: resource.metadata.namespace,
-        body: {
-          metadata: { generateName: `${resource.metadata.name}.`, namespace: resource.metadata.namespace },
-          involvedObject: {
-            apiVersion: `${API_GROUP}/${API_VERSION}`,
-            kind: API_KIND,
-            name: resource.metadata.name,
-            namespace: resource.metadata.namespace,
-            uid: resource.metadata.uid,
-            resourceVersion: resource.metadata.resourceVersion,
+      await this.#request('POST', 'events', () =>
+        this.core.createNamespacedEvent({
+          namespace: resource.metadata.namespace,
+          body: {
+            metadata: { generateName: `${resource.metadata.name}.`, namespace: resource.metadata.namespace },
+            involvedObject: {
+              apiVersion: `${API_GROUP}/${API_VERSION}`,
+              kind: API_KIND,
+              name: resource.metadata.name,
+              namespace: resource.metadata.namespace,
+              uid: resource.metadata.uid,
+              resourceVersion: resource.metadata.resourceVersion,
+            },
+            type,
+            reason,
+            message: message.slice(0, 1024),
+            source: { component: 'keyward-operator' },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
           },
-          type,
-          reason,
-          message: message.slice(0, 1024),
-          source: { component: 'keyward-operator' },
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+        })
+      );
     } catch (error) {
       // Events are best effort: never fail a reconcile for one, but say so once (e.g. RBAC lacks events).
       if (!this.#eventFailureLogged) {

@@ -11,6 +11,11 @@ export class OperatorMetrics {
   readonly leader: Gauge<'name'>;
   readonly rotations: Counter<'reason'>;
   readonly keyServiceUp: Gauge;
+  readonly queueAdds: Counter<'name'>;
+  readonly kubeRequests: Counter<'verb' | 'resource' | 'code'>;
+  readonly keyServiceRequests: Counter<'operation'>;
+  readonly cacheObjects: Gauge<'kind'>;
+  readonly cacheBytes: Gauge<'kind'>;
 
   constructor() {
     const registers = [this.registry];
@@ -29,5 +34,25 @@ export class OperatorMetrics {
     this.leader = new Gauge({ name: 'leader_election_master_status', help: '1 while this replica is the leader', labelNames: ['name'], registers });
     this.rotations = new Counter({ name: 'keyward_operator_keys_issued_total', help: 'Keys issued by reason (Created, Token, Scheduled, Drift…)', labelNames: ['reason'], registers });
     this.keyServiceUp = new Gauge({ name: 'keyward_operator_key_service_up', help: '1 when the last call to the key service succeeded', registers });
+    this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Keys added to the work queue (a key already waiting is not added again)', labelNames: ['name'], registers });
+    this.kubeRequests = new Counter({
+      name: 'keyward_operator_kube_requests_total',
+      help: 'Requests the reconciler made to the Kubernetes API server, by verb, resource and outcome (informer lists and watches not included)',
+      labelNames: ['verb', 'resource', 'code'],
+      registers,
+    });
+    this.keyServiceRequests = new Counter({
+      name: 'keyward_operator_key_service_requests_total',
+      help: 'Requests the operator made to the key service, by operation (batch-get answers for many keys at once)',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.cacheObjects = new Gauge({ name: 'keyward_operator_cache_objects', help: 'Objects in the informer caches, by kind', labelNames: ['kind'], registers });
+    this.cacheBytes = new Gauge({
+      name: 'keyward_operator_cache_bytes',
+      help: 'What the informer caches hold, by kind: bytes of the cached objects as JSON (Secrets are kept as hashes, without managedFields)',
+      labelNames: ['kind'],
+      registers,
+    });
   }
 }

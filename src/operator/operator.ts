@@ -1,23 +1,24 @@
 /**
- * The operator process: informers feed a rate-limited work queue, workers
+ * The operator process: informers (cache.ts) feed a work queue, workers
  * reconcile while this replica leads, and a small HTTP server answers
- * /healthz, /readyz and /metrics.
+ * /healthz, /readyz and /metrics. Requests toward the API server and the key
+ * service each wait for their turn in a budget (budget.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { API_GROUP, API_PLURAL, API_VERSION } from '../core/apikey.ts';
 import { KeywardClient } from '../client/index.ts';
-import { KubeApi } from './kube.ts';
+import { budgetedFetch, requestBudget, type Rate } from './budget.ts';
+import { ClusterCache } from './cache.ts';
+import { isConflict, KubeApi } from './kube.ts';
 import { pooled } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { ApiKeyReconciler, type ReconcilerOptions } from './reconciler.ts';
-import { ANNOTATION_OWNER, MANAGED_BY, MANAGED_BY_LABEL, type ApiKeyResource } from './types.ts';
-import { ResilientInformer } from './watch.ts';
+import type { ApiKeyResource } from './types.ts';
 
 export interface OperatorConfig {
   kubeConfig: KubeConfig;
@@ -26,6 +27,9 @@ export interface OperatorConfig {
   /** Namespaces to watch; empty = all. */
   namespaces: string[];
   workers: number;
+  /** Request budgets: toward the Kubernetes API server (the reconciler's requests; informers' lists and watches not counted) and toward the key service. */
+  kubeApiRate: Rate;
+  keyServiceRate: Rate;
   resyncMs: number;
   leaderElection: { namespace: string; name: string; leaseDurationMs: number; retryPeriodMs: number } | null;
   /** host:port for /healthz, /readyz, /metrics; port 0 picks one. */
@@ -57,8 +61,7 @@ export class Operator {
   readonly identity: string;
   readonly #queue: WorkQueue;
   readonly #reconciler: ApiKeyReconciler;
-  readonly #apiKeyInformers: ResilientInformer<ApiKeyResource>[] = [];
-  readonly #secretInformers: ResilientInformer<V1Secret>[] = [];
+  readonly cache: ClusterCache;
   readonly logger: Logger;
   #elector: LeaderElector | undefined;
   #leading = false;
@@ -74,10 +77,23 @@ export class Operator {
     this.logger = config.logger ?? operatorLogger(config.logLevel ?? 'info');
     this.metrics.leader.set({ name: CONTROLLER }, 0);
     this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
-    this.#queue = new WorkQueue({ onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth) });
+    this.#queue = new WorkQueue({
+      onDepth: (depth) => this.metrics.queueDepth.set({ name: CONTROLLER }, depth),
+      onAdd: () => this.metrics.queueAdds.inc({ name: CONTROLLER }),
+    });
+    this.cache = new ClusterCache({
+      kubeConfig: config.kubeConfig,
+      namespaces: config.namespaces,
+      resyncMs: config.resyncMs,
+      onApiKey: (ref) => this.#queue.add(ref),
+      onSecret: (ownerRef) => this.#queue.add(ownerRef),
+      onResync: (apiKeys) => this.#resync(apiKeys),
+      onError: (kind, error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, `${kind} watch failed; restarting`),
+    });
     this.#reconciler = new ApiKeyReconciler({
-      kube: new KubeApi(config.kubeConfig, this.logger),
-      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey }),
+      kube: new KubeApi(config.kubeConfig, this.logger, { limit: requestBudget(config.kubeApiRate), written: this.cache, metrics: this.metrics }),
+      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey, fetch: budgetedFetch(requestBudget(config.keyServiceRate)) }),
+      cache: this.cache,
       metrics: this.metrics,
       logger: this.logger,
       resyncMs: config.resyncMs,
@@ -92,17 +108,17 @@ export class Operator {
   }
 
   get ready(): boolean {
-    const all = [...this.#apiKeyInformers, ...this.#secretInformers];
-    return all.length > 0 && all.every((i) => i.synced);
+    return this.cache.synced;
+  }
+
+  /** Nothing queued and no reconcile under way (for tests that wait for the operator to settle). */
+  get idle(): boolean {
+    return this.#queue.idle;
   }
 
   async start(): Promise<void> {
     await this.#startHttp();
-    for (const namespace of this.config.namespaces.length > 0 ? this.config.namespaces : [undefined]) {
-      this.#apiKeyInformers.push(this.#apiKeyInformer(namespace));
-      this.#secretInformers.push(this.#secretInformer(namespace));
-    }
-    await Promise.all([...this.#apiKeyInformers, ...this.#secretInformers].map((informer) => informer.start()));
+    await this.cache.start();
     if (this.config.leaderElection) {
       this.#elector = new LeaderElector({
         kubeConfig: this.config.kubeConfig,
@@ -119,40 +135,10 @@ export class Operator {
     this.logger.info({ identity: this.identity, namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : 'all', metrics: this.metricsUrl }, 'keyward operator started');
   }
 
-  #apiKeyInformer(namespace: string | undefined): ResilientInformer<ApiKeyResource> {
-    const custom = this.config.kubeConfig.makeApiClient(CustomObjectsApi);
-    const base = `/apis/${API_GROUP}/${API_VERSION}`;
-    return new ResilientInformer<ApiKeyResource>({
-      kubeConfig: this.config.kubeConfig,
-      path: namespace ? `${base}/namespaces/${namespace}/${API_PLURAL}` : `${base}/${API_PLURAL}`,
-      list: async () =>
-        (namespace
-          ? await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL })
-          : await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: API_PLURAL })) as KubernetesListObject<ApiKeyResource>,
-      onChange: (object) => this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`),
-      onError: (error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, 'ApiKey watch failed; restarting'),
-      resyncMs: this.config.resyncMs,
-      silentMs: Math.max(60_000, this.config.resyncMs * 3),
-    });
-  }
-
-  /** Secrets we manage: a change or deletion wakes their ApiKey (drift is repaired at once). */
-  #secretInformer(namespace: string | undefined): ResilientInformer<V1Secret> {
-    const core = this.config.kubeConfig.makeApiClient(CoreV1Api);
-    const labelSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-    return new ResilientInformer<V1Secret>({
-      kubeConfig: this.config.kubeConfig,
-      path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
-      labelSelector,
-      list: async () => (namespace ? await core.listNamespacedSecret({ namespace, labelSelector }) : await core.listSecretForAllNamespaces({ labelSelector })),
-      onChange: (secret, type) => {
-        const owner = secret.metadata?.annotations?.[ANNOTATION_OWNER];
-        if (owner && type !== 'resync') this.#queue.add(`${secret.metadata?.namespace}/${owner}`);
-      },
-      onError: (error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, 'Secret watch failed; restarting'),
-      resyncMs: this.config.resyncMs,
-      silentMs: Math.max(60_000, this.config.resyncMs * 3),
-    });
+  /** Every ApiKey, after the key service was asked about their keys in batches; behind any change in the queue. */
+  #resync(apiKeys: readonly ApiKeyResource[]): void {
+    if (this.#leading) this.#reconciler.prefetch(apiKeys);
+    for (const object of apiKeys) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`, 'resync');
   }
 
   #startLeading(): void {
@@ -160,9 +146,7 @@ export class Operator {
     this.#leading = true;
     this.metrics.leader.set({ name: CONTROLLER }, 1);
     this.logger.info({ identity: this.identity }, 'became leader; reconciling');
-    for (const informer of this.#apiKeyInformers) {
-      for (const object of informer.list()) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`);
-    }
+    this.#resync(this.cache.apiKeys());
     this.#workers = Array.from({ length: this.config.workers }, () => this.#work());
   }
 
@@ -199,7 +183,9 @@ export class Operator {
         this.metrics.queueRetries.inc({ name: CONTROLLER });
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
         this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
-        const conflict = (error as { code?: number }).code === 409;
+        const conflict = isConflict(error);
+        // The cache is behind whoever wrote meanwhile: the retry reads this ApiKey from the API server.
+        if (conflict) this.#reconciler.conflicted(namespace, name);
         this.logger[conflict ? 'info' : 'warn']({ apikey: key, err: (error as Error).message, retryInMs: delay }, conflict ? 'conflict; retrying' : 'reconcile failed');
       } finally {
         end();
@@ -213,6 +199,7 @@ export class Operator {
       if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       if (req.url === '/readyz') return void res.writeHead(this.ready ? 200 : 503, { 'content-type': 'text/plain' }).end(this.ready ? 'ready' : 'informers not synced');
       if (req.url === '/metrics') {
+        this.cache.report(this.metrics);
         void this.metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(text));
         return;
       }
@@ -231,7 +218,7 @@ export class Operator {
     this.#queue.shutdown();
     await Promise.allSettled(this.#workers);
     await this.#elector?.stop();
-    await Promise.all([...this.#apiKeyInformers, ...this.#secretInformers].map((informer) => informer.stop()));
+    await this.cache.stop();
     await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve(undefined)));
   }
 }

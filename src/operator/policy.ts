@@ -86,10 +86,25 @@ export function shouldIssue(input: PolicyInput): IssueDecision | null {
   return null;
 }
 
-/** After a crash with an issue under way: was the Secret already written (finish the status), or must the service be asked again? */
-export function resumeStep(pending: PendingIssue, secret: ObservedSecret): 'FinishStatus' | 'CallService' {
-  return secret.exists && secret.sequence === pending.sequence ? 'FinishStatus' : 'CallService';
+/**
+ * After a crash with an issue under way: was the Secret already written for
+ * this issue (finish the status), or must the service be asked again? Only a
+ * Secret this ApiKey controls counts: one left by an earlier ApiKey of the
+ * same name (deletionPolicy Retain orphans it) holds that ApiKey's key.
+ */
+export function resumeStep(pending: PendingIssue, secret: ObservedSecret, uid: string): 'FinishStatus' | 'CallService' {
+  return secret.exists && secret.ownerUid === uid && secret.sequence === pending.sequence && secret.keyId !== undefined ? 'FinishStatus' : 'CallService';
 }
+
+/**
+ * An ApiKey's first key needs no intent recorded before the key service is
+ * asked: until its result is written, every attempt (after a crash too)
+ * decides the same Create under the same sequence, so the same idempotency
+ * key, from a status nobody else writes. (A rotation's intent is recorded:
+ * its reason may be gone after a crash, e.g. a token reverted, and the key
+ * it issued would be left undelivered.)
+ */
+export const intentIsImplicit = (decision: IssueDecision, status: ApiKeyStatus): boolean => decision.reason === 'Created' && !status.keyId && !status.pending;
 
 /** Idempotency key of one issue: stable across retries and operator restarts, new for each issue. */
 export const idempotencyKeyFor = (uid: string, sequence: number): string => `apikey:${uid}:${sequence}`;

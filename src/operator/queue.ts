@@ -2,6 +2,9 @@
  * A work queue in the manner of client-go's: each key is processed by one
  * worker at a time; adding a key that is being processed runs it once more
  * afterwards; failures back off exponentially per key; `addAfter` schedules.
+ * Two lanes: a change (a watch event, a timer, a retry) goes ahead of the
+ * periodic resync's keys, so a token bump is not served after a pass over
+ * every ApiKey of a large fleet; a resync key that changes moves up.
  * (The backoff is client-go's per-item rate limiter, not a retried call: a
  * failed key goes back to the queue and the workers move on meanwhile, which
  * a retry helper such as p-retry, awaiting inside one reconcile, would not do.)
@@ -10,11 +13,17 @@ export interface QueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onDepth?: (depth: number) => void;
+  /** A key was queued (not counted when it was waiting already). */
+  onAdd?: () => void;
 }
+
+export type Lane = 'change' | 'resync';
 
 export class WorkQueue {
   readonly #queue: string[] = [];
-  readonly #queued = new Set<string>();
+  /** The resync lane; a key moved up to #queue stays here too, and is skipped. */
+  readonly #resync: string[] = [];
+  readonly #queued = new Map<string, Lane>();
   readonly #processing = new Set<string>();
   readonly #dirty = new Set<string>();
   readonly #failures = new Map<string, number>();
@@ -23,34 +32,45 @@ export class WorkQueue {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #onDepth: (depth: number) => void;
+  readonly #onAdd: () => void;
   #shutdown = false;
 
   constructor(options: QueueOptions = {}) {
     this.#baseDelayMs = options.baseDelayMs ?? 200;
     this.#maxDelayMs = options.maxDelayMs ?? 300_000;
     this.#onDepth = options.onDepth ?? (() => {});
+    this.#onAdd = options.onAdd ?? (() => {});
   }
 
   get depth(): number {
-    return this.#queue.length;
+    return this.#queued.size;
   }
 
-  add(key: string): void {
+  /** Nothing waiting and nothing being processed (timers may be pending). */
+  get idle(): boolean {
+    return this.#queued.size === 0 && this.#processing.size === 0;
+  }
+
+  add(key: string, lane: Lane = 'change'): void {
     if (this.#shutdown) return;
     if (this.#processing.has(key)) {
       this.#dirty.add(key);
       return;
     }
-    if (this.#queued.has(key)) return;
-    const waiter = this.#waiters.shift();
-    if (waiter) {
-      this.#processing.add(key);
-      waiter(key);
-      return;
+    const queuedIn = this.#queued.get(key);
+    if (queuedIn === 'change' || queuedIn === lane) return;
+    if (queuedIn === undefined) {
+      this.#onAdd();
+      const waiter = this.#waiters.shift();
+      if (waiter) {
+        this.#processing.add(key);
+        waiter(key);
+        return;
+      }
     }
-    this.#queued.add(key);
-    this.#queue.push(key);
-    this.#onDepth(this.#queue.length);
+    this.#queued.set(key, lane);
+    (lane === 'change' ? this.#queue : this.#resync).push(key);
+    this.#onDepth(this.#queued.size);
   }
 
   /** Adds the key after a delay; an earlier pending schedule for it wins. */
@@ -90,14 +110,24 @@ export class WorkQueue {
   /** Resolves with the next key to process, or undefined once shut down. */
   get(): Promise<string | undefined> {
     if (this.#shutdown) return Promise.resolve(undefined);
-    const key = this.#queue.shift();
+    const key = this.#next();
     if (key !== undefined) {
       this.#queued.delete(key);
       this.#processing.add(key);
-      this.#onDepth(this.#queue.length);
+      this.#onDepth(this.#queued.size);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** The first change, else the first resync key still waiting in that lane. */
+  #next(): string | undefined {
+    const change = this.#queue.shift();
+    if (change !== undefined) return change;
+    for (let key = this.#resync.shift(); key !== undefined; key = this.#resync.shift()) {
+      if (this.#queued.get(key) === 'resync') return key;
+    }
+    return undefined;
   }
 
   done(key: string): void {

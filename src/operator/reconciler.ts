@@ -1,6 +1,7 @@
 /**
- * Reconciles one ApiKey: gather (gather.ts) the ApiKey, its Secret and, when
- * due, the key service's view of its key; decide with pure functions
+ * Reconciles one ApiKey: gather (gather.ts) the ApiKey and its Secret (from
+ * the informer caches) and, when due, the key service's view of its key (in
+ * batches); decide with pure functions
  * (policy.ts: must a key be issued; steady.ts and status.ts: what else, and
  * the status); act. Issuing (issue.ts) records its intent first and is
  * crash-safe; deletion is finalize.ts. In the steady state the status is
@@ -9,16 +10,17 @@
 import type { Logger } from 'pino';
 import { effectiveSpec, validateApiKeySpec, type EffectiveApiKeySpec, type RestartTarget } from '../core/apikey.ts';
 import type { KeywardClient } from '../client/index.ts';
+import type { ClusterCache } from './cache.ts';
 import { generationOf, type CrashPoint, type ReconcileContext } from './context.ts';
 import { Finalizer } from './finalize.ts';
 import { Gatherer, type KeyFacts } from './gather.ts';
 import { KeyIssuer } from './issue.ts';
+import { KeyStates } from './keystates.ts';
 import { isConflict, type KubeApi } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { shouldIssue } from './policy.ts';
 import { reportRefusal, reportUnreachable } from './report.ts';
 import { done, lookAgainAfter, type ReconcileResult } from './result.ts';
-import { secretWrite } from './secret.ts';
 import { invalidSpecStatus } from './status.ts';
 import { planSteadyState, type SteadyPlan } from './steady.ts';
 import { ANNOTATION_RESTARTED_FOR, FINALIZER, type ApiKeyResource } from './types.ts';
@@ -28,6 +30,8 @@ export type { ReconcileResult } from './result.ts';
 export interface ReconcilerOptions {
   kube: KubeApi;
   keys: KeywardClient;
+  /** Where ApiKeys and Secrets are read from (its informers started by the caller). */
+  cache: ClusterCache;
   metrics: OperatorMetrics;
   logger: Logger;
   resyncMs: number;
@@ -46,8 +50,8 @@ export class ApiKeyReconciler {
 
   constructor(options: ReconcilerOptions) {
     const clock = options.clock ?? Date.now;
-    const { kube, keys, metrics, logger, resyncMs } = options;
-    const gather = new Gatherer({ kube, keys, metrics, resyncMs, clock });
+    const { kube, keys, cache, metrics, logger, resyncMs } = options;
+    const gather = new Gatherer({ kube, cache, keyStates: new KeyStates(keys, metrics), metrics, resyncMs, clock });
     this.#ctx = { kube, keys, metrics, logger, clock, gather, crashPoint: options.crashPoint };
     this.#resyncMs = resyncMs;
     this.#issuer = new KeyIssuer(this.#ctx);
@@ -69,7 +73,7 @@ export class ApiKeyReconciler {
     const status = resource.status ?? {};
     if (status.pending) return this.#issuer.continue(resource, spec, status.pending);
 
-    const { secret, observed } = await gather.secret(resource, spec);
+    const { secret, observed } = gather.secret(resource, spec);
     const key = await this.#keyIfDue(resource);
     const decision = shouldIssue({ spec, status, secret: observed, key: key ? { status: key.status } : undefined, now: clock() });
     if (decision) return this.#issuer.start(resource, spec, decision);
@@ -77,6 +81,16 @@ export class ApiKeyReconciler {
     const plan = planSteadyState({ spec, status, generation: generationOf(resource), secret, key: key?.view, now: clock(), resyncMs: this.#resyncMs });
     await this.#carryOut(resource, spec, plan);
     return lookAgainAfter(plan.requeueAfterMs);
+  }
+
+  /** A resync is starting: ask the key service about all these ApiKeys' keys now, in batches. */
+  prefetch(apiKeys: readonly ApiKeyResource[]): void {
+    this.#ctx.gather.prefetchKeys(apiKeys);
+  }
+
+  /** A reconcile of this ApiKey met a conflict: the next one reads it fresh. */
+  conflicted(namespace: string, name: string): void {
+    this.#ctx.gather.conflicted(namespace, name);
   }
 
   async #keyIfDue(resource: ApiKeyResource): Promise<KeyFacts | undefined> {
@@ -97,6 +111,8 @@ export class ApiKeyReconciler {
       await kube.patchStatus(resource, patch);
     } catch (error) {
       if (!isConflict(error)) throw error;
+      // Someone changed it meanwhile; its watch event brings us back (reading it fresh).
+      this.conflicted(resource.metadata.namespace, resource.metadata.name);
     }
     await kube.event(resource, 'Warning', 'InvalidSpec', `Invalid spec: ${problems.join('; ')}`);
     return done();
@@ -107,7 +123,7 @@ export class ApiKeyReconciler {
     const { kube } = this.#ctx;
     if (plan.keyUpdate) await this.#updateKey(resource, plan.keyUpdate);
     if (plan.restart.length > 0) await this.#restart(resource, plan.restart);
-    if (plan.secret) await kube.applySecret(secretWrite(resource, spec, plan.secret.data, plan.secret.holds));
+    if (plan.secret) await kube.removeSecretEntries(resource.metadata.namespace, spec.secretName, plan.secret.remove);
     if (plan.status) await kube.patchStatus(resource, plan.status);
   }
 

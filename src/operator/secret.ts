@@ -1,11 +1,13 @@
 /**
- * The Secret an ApiKey owns, both ways and without I/O: what a read Secret
- * says (which key, which issue, whether its value was changed), and the one
- * shape the operator writes it in.
+ * The Secret an ApiKey owns, both ways and without I/O: what the operator
+ * keeps of a Secret it reads (no secret value: a hash of each entry), what
+ * that says (which key, which issue, whether its value was changed), and the
+ * one shape the operator writes it in.
  */
 import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import type { EffectiveApiKeySpec } from '../core/apikey.ts';
+import { KEY_ID_PATTERN } from '../core/token.ts';
 import type { SecretWrite } from './kube.ts';
 import {
   ANNOTATION_KEY_ID,
@@ -26,31 +28,67 @@ export interface SecretHolds {
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const EMPTY_SHA256 = sha256('');
 
 export function decode(secret: V1Secret | undefined, key: string): string | undefined {
   const value = secret?.data?.[key];
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
-export function observeSecret(secret: V1Secret | undefined, spec: EffectiveApiKeySpec): ObservedSecret {
-  if (!secret) return { exists: false, hasSecretValue: false };
-  const value = decode(secret, spec.dataKeys.secret);
-  const annotations = secret.metadata?.annotations ?? {};
-  const sequence = Number.parseInt(annotations[ANNOTATION_SEQUENCE] ?? '', 10);
+/**
+ * What the operator keeps of a Secret it manages (its informer cache holds
+ * only this): the keyward.dev annotations, the controlling owner's uid, the
+ * sha256 of every data entry (drift is a hash compared with the one recorded
+ * when it was written: no secret value is kept in memory), and the entries
+ * that hold a key id, as they are (public; a secret never matches the
+ * key-id pattern). No managedFields, labels or other annotations.
+ */
+export interface CachedSecret {
+  metadata: { name: string; namespace: string; resourceVersion?: string | undefined; annotations: Record<string, string>; ownerUid?: string | undefined };
+  /** sha256 (hex) of each entry's decoded value. */
+  entries: Record<string, string>;
+  /** Entries whose value is a key id, and that id. */
+  keyIds: Record<string, string>;
+}
+
+const OWN_ANNOTATIONS = [ANNOTATION_OWNER, ANNOTATION_KEY_ID, ANNOTATION_SEQUENCE, ANNOTATION_SECRET_SHA256];
+
+/** The informer's transform: a Secret as read (list, watch, GET, a write's answer) becomes what the cache keeps. */
+export function cachedSecret(secret: V1Secret): CachedSecret {
+  const annotations: Record<string, string> = {};
+  for (const name of OWN_ANNOTATIONS) {
+    const value = secret.metadata?.annotations?.[name];
+    if (value !== undefined) annotations[name] = value;
+  }
+  const entries: Record<string, string> = {};
+  const keyIds: Record<string, string> = {};
+  for (const entry of Object.keys(secret.data ?? {})) {
+    const value = decode(secret, entry)!;
+    entries[entry] = sha256(value);
+    if (KEY_ID_PATTERN.test(value)) keyIds[entry] = value;
+  }
+  const owner = secret.metadata?.ownerReferences?.find((reference) => reference.controller);
   return {
-    exists: true,
-    keyId: decode(secret, spec.dataKeys.keyId),
-    sequence: Number.isInteger(sequence) ? sequence : undefined,
-    dataSha256: value === undefined ? undefined : sha256(value),
-    recordedSha256: annotations[ANNOTATION_SECRET_SHA256],
-    hasSecretValue: value !== undefined && value.length > 0,
+    metadata: { name: secret.metadata?.name ?? '', namespace: secret.metadata?.namespace ?? '', resourceVersion: secret.metadata?.resourceVersion, annotations, ownerUid: owner?.uid },
+    entries,
+    keyIds,
   };
 }
 
-/** What a Secret's annotations say it holds (to write it again unchanged but for its data). */
-export function holdsOf(secret: V1Secret): SecretHolds {
-  const annotations = secret.metadata?.annotations ?? {};
-  return { keyId: annotations[ANNOTATION_KEY_ID] ?? '', sequence: annotations[ANNOTATION_SEQUENCE] ?? '', secretSha256: annotations[ANNOTATION_SECRET_SHA256] ?? '' };
+export function observeSecret(secret: CachedSecret | undefined, spec: EffectiveApiKeySpec): ObservedSecret {
+  if (!secret) return { exists: false, hasSecretValue: false };
+  const valueSha256 = secret.entries[spec.dataKeys.secret];
+  const { annotations } = secret.metadata;
+  const sequence = Number.parseInt(annotations[ANNOTATION_SEQUENCE] ?? '', 10);
+  return {
+    exists: true,
+    ownerUid: secret.metadata.ownerUid,
+    keyId: secret.keyIds[spec.dataKeys.keyId],
+    sequence: Number.isInteger(sequence) ? sequence : undefined,
+    dataSha256: valueSha256,
+    recordedSha256: annotations[ANNOTATION_SECRET_SHA256],
+    hasSecretValue: valueSha256 !== undefined && valueSha256 !== EMPTY_SHA256,
+  };
 }
 
 /**

@@ -1,14 +1,13 @@
 /**
  * What an ApiKey needs when no key must be issued, as one pure plan: key
- * settings to sync in place, restart targets to roll, the Secret to rewrite
- * without a previous secret whose overlap ended, and the one status patch
+ * settings to sync in place, restart targets to roll, the previous secret to
+ * take out of the Secret once its overlap ended, and the one status patch
  * (null when nothing changed). The reconciler carries it out in that order.
  */
-import type { V1Secret } from '@kubernetes/client-node';
 import type { EffectiveApiKeySpec, RestartTarget } from '../core/apikey.ts';
 import type { KeyView } from '../client/index.ts';
 import { livePreviousKeys, requeueAfterMs, shouldRestartConsumers } from './policy.ts';
-import { decode, holdsOf, type SecretHolds } from './secret.ts';
+import type { CachedSecret } from './secret.ts';
 import { steadyStatus } from './status.ts';
 import type { ApiKeyStatus, StatusPatch } from './types.ts';
 
@@ -19,7 +18,7 @@ export interface SteadyFacts {
   spec: EffectiveApiKeySpec;
   status: ApiKeyStatus;
   generation: number;
-  secret: V1Secret | undefined;
+  secret: CachedSecret | undefined;
   /** The key service's view of status.keyId, when it was asked this time. */
   key: KeyView | undefined;
   now: number;
@@ -30,8 +29,8 @@ export interface SteadyPlan {
   keyUpdate: { keyId: string; settings: KeySettings } | null;
   /** Roll these for status.keyId. */
   restart: RestartTarget[];
-  /** Write the Secret again with this data (the previous secret dropped). */
-  secret: { data: Record<string, string>; holds: SecretHolds } | null;
+  /** Take these entries out of the Secret (the previous secret, its overlap over). */
+  secret: { remove: string[] } | null;
   status: StatusPatch | null;
   /** Look again on a timer after this long (0: the resync will do). */
   requeueAfterMs: number;
@@ -52,14 +51,11 @@ export function planSteadyState({ spec, status, generation, secret, key, now, re
   const live = livePreviousKeys(status.previousKeys, now);
   const overlapEnded = live.length !== (status.previousKeys ?? []).length;
   const previous = spec.dataKeys.previous;
-  const dropPrevious = overlapEnded && live.length === 0 && previous !== null && secret?.data?.[previous] !== undefined;
+  const dropPrevious = overlapEnded && live.length === 0 && previous !== null && secret?.entries[previous] !== undefined;
   return {
     keyUpdate: key && settings ? { keyId: key.id, settings } : null,
     restart,
-    secret:
-      dropPrevious && secret
-        ? { data: { [spec.dataKeys.secret]: decode(secret, spec.dataKeys.secret)!, [spec.dataKeys.keyId]: decode(secret, spec.dataKeys.keyId)! }, holds: holdsOf(secret) }
-        : null,
+    secret: dropPrevious ? { remove: [previous] } : null,
     status: steadyStatus({ status, spec, restartedFor: restart.length > 0 ? status.keyId : undefined, generation, now }),
     requeueAfterMs: requeueAfterMs(spec, { ...status, previousKeys: live }, now, resyncMs),
   };

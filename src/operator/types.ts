@@ -38,6 +38,9 @@ export type StatusPatch = MergePatch<ApiKeyStatus>;
 /** What the operator observed of the Secret it manages. */
 export interface ObservedSecret {
   exists: boolean;
+  /** uid of the Secret's controlling owner (an ApiKey), if it has one. */
+  ownerUid?: string | undefined;
+  /** The key id its key-id entry holds (undefined if absent or not a key id). */
   keyId?: string | undefined;
   sequence?: number | undefined;
   /** sha256 of the secret value in the data, and the one recorded when it was written. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { effectiveSpec, validateApiKeySpec } from '../../src/core/apikey.ts';
 import { canAcquire } from '../../src/operator/leader.ts';
-import { idempotencyKeyFor, requeueAfterMs, resumeStep, shouldIssue, shouldRestartConsumers, type PolicyInput } from '../../src/operator/policy.ts';
+import { idempotencyKeyFor, intentIsImplicit, requeueAfterMs, resumeStep, shouldIssue, shouldRestartConsumers, type PolicyInput } from '../../src/operator/policy.ts';
 import type { ApiKeyStatus, ObservedSecret } from '../../src/operator/types.ts';
 
 const DAY = 86_400_000;
@@ -14,7 +14,7 @@ function spec(raw: Record<string, unknown>) {
   return effectiveSpec(parsed.spec, { namespace: 'ns', name: 'app' });
 }
 
-const goodSecret: ObservedSecret = { exists: true, keyId: 'key_a', sequence: 1, dataSha256: 'h', recordedSha256: 'h', hasSecretValue: true };
+const goodSecret: ObservedSecret = { exists: true, ownerUid: 'uid-1', keyId: 'key_a', sequence: 1, dataSha256: 'h', recordedSha256: 'h', hasSecretValue: true };
 const issuedStatus: ApiKeyStatus = { keyId: 'key_a', sequence: 1, secretName: 'app', lastRotationTime: new Date(T0).toISOString(), observedRotationToken: 't1' };
 
 const input = (overrides: Partial<PolicyInput>): PolicyInput => ({
@@ -79,9 +79,20 @@ describe('shouldIssue', () => {
 describe('crash recovery and follow-ups', () => {
   it('finishes the status when the Secret already holds the pending issue, else asks the service again', () => {
     const pending = { operation: 'Rotate' as const, sequence: 2, reason: 'Token' as const, startedAt: '' };
-    expect(resumeStep(pending, { ...goodSecret, sequence: 2 })).toBe('FinishStatus');
-    expect(resumeStep(pending, { ...goodSecret, sequence: 1 })).toBe('CallService');
-    expect(resumeStep(pending, { exists: false, hasSecretValue: false })).toBe('CallService');
+    expect(resumeStep(pending, { ...goodSecret, sequence: 2 }, 'uid-1')).toBe('FinishStatus');
+    expect(resumeStep(pending, { ...goodSecret, sequence: 1 }, 'uid-1')).toBe('CallService');
+    expect(resumeStep(pending, { exists: false, hasSecretValue: false }, 'uid-1')).toBe('CallService');
+    // A Secret left by an earlier ApiKey of the same name (Retain orphans it) holds that ApiKey's key, whatever its sequence.
+    expect(resumeStep(pending, { ...goodSecret, sequence: 2, ownerUid: undefined }, 'uid-1')).toBe('CallService');
+    expect(resumeStep(pending, { ...goodSecret, sequence: 2, ownerUid: 'uid-0' }, 'uid-1')).toBe('CallService');
+  });
+
+  it('records no intent for a first key only (its issue is decided the same way on every attempt)', () => {
+    const created = { operation: 'Create' as const, reason: 'Created' as const, message: '' };
+    expect(intentIsImplicit(created, {})).toBe(true);
+    expect(intentIsImplicit({ operation: 'Rotate', reason: 'Token', message: '' }, issuedStatus)).toBe(false);
+    expect(intentIsImplicit({ operation: 'Create', reason: 'KeyRevoked', message: '' }, issuedStatus)).toBe(false);
+    expect(intentIsImplicit({ operation: 'Rotate', reason: 'Drift', message: '' }, issuedStatus)).toBe(false);
   });
 
   it('derives one idempotency key per issue', () => {

@@ -1,12 +1,15 @@
 /**
- * What one reconcile writes, counted at the operator's Kubernetes client (the
- * real KubeApi against the real API server, every write recorded on its way
- * through) with the real key service: an issue writes its intent and then its
- * result; the steady state writes the status at most once, however much
- * changed at the same time; and a reconcile with nothing to do writes
- * nothing at all.
+ * What one reconcile writes and reads, counted at the operator's Kubernetes
+ * client (the real KubeApi against the real API server, every request
+ * recorded on its way through; ApiKeys and Secrets read from the real
+ * informer cache) with the real key service: an issue is three writes (a
+ * first key: finalizer, Secret, result; a rotation: intent, Secret, result);
+ * the steady state writes the status at most once, however much changed at
+ * the same time; a reconcile with nothing to do writes nothing at all; and
+ * the API server is read only for a secret value the cache does not hold.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ClusterCache } from '../../src/operator/cache.ts';
 import { KubeApi, type SecretWrite } from '../../src/operator/kube.ts';
 import { OperatorMetrics } from '../../src/operator/metrics.ts';
 import { operatorLogger } from '../../src/operator/operator.ts';
@@ -14,11 +17,24 @@ import { ApiKeyReconciler, type ReconcileResult } from '../../src/operator/recon
 import type { ApiKeyResource, StatusPatch } from '../../src/operator/types.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey } from '../support/operator.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey, until } from '../support/operator.ts';
 
-/** The operator's KubeApi, recording each write it makes (status patches by the fields they set). */
+/** The operator's KubeApi, recording each write it makes (status patches by the fields they set) and each read. */
 class RecordingKubeApi extends KubeApi {
   writes: string[] = [];
+  reads: string[] = [];
+  override getApiKey(namespace: string, name: string) {
+    this.reads.push(`apikey ${name}`);
+    return super.getApiKey(namespace, name);
+  }
+  override getSecret(namespace: string, name: string) {
+    this.reads.push(`secret ${name}`);
+    return super.getSecret(namespace, name);
+  }
+  override removeSecretEntries(namespace: string, name: string, entries: readonly string[]) {
+    this.writes.push(`secret -${entries.join(',-')}`);
+    return super.removeSecretEntries(namespace, name, entries);
+  }
   override patchStatus(resource: ApiKeyResource, status: StatusPatch) {
     this.writes.push(`status ${Object.keys(status).sort().join(',')}`);
     return super.patchStatus(resource, status);
@@ -47,8 +63,8 @@ class RecordingKubeApi extends KubeApi {
     this.writes.push(`event ${reason}`);
     return super.event(resource, type, reason, message);
   }
-  take(): string[] {
-    return this.writes.splice(0);
+  take(): { writes: string[]; reads: string[] } {
+    return { writes: this.writes.splice(0), reads: this.reads.splice(0) };
   }
 }
 
@@ -56,6 +72,7 @@ describeControlPlane('what a reconcile writes', (cp) => {
   let service: TestService;
   let kube: RecordingKubeApi;
   let reconciler: ApiKeyReconciler;
+  let cache: ClusterCache;
   let clockOffsetMs = 0;
   let k: ReturnType<typeof kubeHelpers>;
   const ns = 'writes';
@@ -76,9 +93,13 @@ describeControlPlane('what a reconcile writes', (cp) => {
       },
     ]);
     const logger = operatorLogger('silent');
-    kube = new RecordingKubeApi(cp().kubeConfig, logger);
+    // The operator's informers, without its queue: this test reconciles by hand.
+    cache = new ClusterCache({ kubeConfig: cp().kubeConfig, namespaces: [ns], resyncMs: 600_000, onApiKey: () => {}, onSecret: () => {}, onResync: () => {}, onError: () => {} });
+    await cache.start();
+    kube = new RecordingKubeApi(cp().kubeConfig, logger, { written: cache });
     reconciler = new ApiKeyReconciler({
       kube,
+      cache,
       keys: service.client(await operatorKey(service)),
       metrics: new OperatorMetrics(),
       logger,
@@ -89,16 +110,20 @@ describeControlPlane('what a reconcile writes', (cp) => {
     });
   }, 60_000);
   afterAll(async () => {
+    await cache?.stop();
     await service?.stop();
   });
 
   const patch = (name: string, body: object) => cp().kubectl(['patch', 'apikey', name, '-n', ns, '--type=merge', '-p', JSON.stringify(body)]);
-  const reconcile = async (name: string): Promise<{ result: ReconcileResult; writes: string[] }> => {
+  /** Reconciles once the cache holds what the API server holds (a change made with kubectl arrives by the watch). */
+  const reconcile = async (name: string): Promise<{ result: ReconcileResult; writes: string[]; reads: string[] }> => {
+    const current = (await k.apiKey(ns, name))!.metadata.resourceVersion;
+    await until(`the cache to hold ${name} at resourceVersion ${current}`, async () => cache.apiKey(ns, name)?.metadata.resourceVersion === current);
     const result = await reconciler.reconcile(ns, name);
-    return { result, writes: kube.take() };
+    return { result, ...kube.take() };
   };
 
-  it('creating: finalizer, intent, Secret, result; then the steady tail in one status patch; then nothing', async () => {
+  it('creating: finalizer, Secret, result (a first key records no intent); then the steady tail in one status patch; then nothing', async () => {
     await k.apply([
       apiKeyManifest(ns, 'web-api', {
         role: 'viewer',
@@ -111,11 +136,11 @@ describeControlPlane('what a reconcile writes', (cp) => {
     expect(created.result).toMatchObject({ requeue: true });
     expect(created.writes).toEqual([
       'finalizers',
-      'status conditions,pending',
       'secret API_KEY,API_KEY_ID',
       'status conditions,history,keyId,lastRotationReason,lastRotationTime,nextRotationTime,observedGeneration,observedRotationToken,pending,previousKeys,secretName,sequence',
       'event Created',
     ]);
+    expect(created.reads, 'ApiKey and Secret come from the cache').toEqual([]);
 
     const tail = await reconcile('web-api');
     expect(tail.result.requeue).toBeUndefined();
@@ -135,6 +160,7 @@ describeControlPlane('what a reconcile writes', (cp) => {
       expect.stringMatching(/^status conditions,history,keyId,.*previousKeys,/),
     ]);
     expect(rotated.writes).toContain('secret API_KEY,API_KEY_ID,API_KEY_PREVIOUS');
+    expect(rotated.reads, 'the one read: the secret value that becomes the previous one (the cache holds hashes only)').toEqual(['secret web-api']);
     const { status } = (await k.apiKey(ns, 'web-api'))!;
     expect(status?.previousKeys).toHaveLength(1);
 
@@ -147,7 +173,7 @@ describeControlPlane('what a reconcile writes', (cp) => {
       'restart Deployment/web',
       'event ConsumersRestarted',
       // The previous secret leaves the Secret, then the one status patch says all of it.
-      'secret API_KEY,API_KEY_ID',
+      'secret -API_KEY_PREVIOUS',
       'status conditions,consumersRestartedFor,observedGeneration,previousKeys',
     ]);
     const after = (await k.apiKey(ns, 'web-api'))!;

@@ -1,6 +1,5 @@
 /** The pure status functions and the steady-state plan, with the clock as an input. */
 import { describe, expect, it } from 'vitest';
-import type { V1Secret } from '@kubernetes/client-node';
 import type { KeyView } from '../../src/client/index.ts';
 import { effectiveSpec, validateApiKeySpec } from '../../src/core/apikey.ts';
 import { shouldIssue } from '../../src/operator/policy.ts';
@@ -15,6 +14,7 @@ import {
   steadyStatus,
   withConditions,
 } from '../../src/operator/status.ts';
+import { cachedSecret, type CachedSecret } from '../../src/operator/secret.ts';
 import { keySettingsToSync, planSteadyState } from '../../src/operator/steady.ts';
 import type { ApiKeyStatus, Condition } from '../../src/operator/types.ts';
 
@@ -30,10 +30,11 @@ function spec(raw: Record<string, unknown>) {
 }
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-const secretWith = (data: Record<string, string>): V1Secret => ({
-  metadata: { annotations: { 'keyward.dev/key-id': 'key_b', 'keyward.dev/sequence': '2', 'keyward.dev/secret-sha256': 'h' } },
-  data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
-});
+const secretWith = (data: Record<string, string>): CachedSecret =>
+  cachedSecret({
+    metadata: { name: 'app', namespace: 'ns', annotations: { 'keyward.dev/key-id': 'key_b', 'keyward.dev/sequence': '2', 'keyward.dev/secret-sha256': 'h' } },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  });
 
 /** A delivered key as the steady state sees it after finishing a Create at T0. */
 function delivered(raw: Record<string, unknown> = { role: 'viewer' }) {
@@ -185,7 +186,7 @@ describe('the steady state', () => {
     const after = planSteadyState({ spec: s, status: { ...inOverlap, consumersRestartedFor: 'key_a' }, generation: 1, secret, key: undefined, now: T0 + 2 * HOUR, resyncMs: 600_000 });
     expect(after.restart).toEqual([]);
     expect(after.keyUpdate).toBeNull();
-    expect(after.secret).toEqual({ data: { API_KEY: 'kw_new', API_KEY_ID: 'key_a' }, holds: { keyId: 'key_b', sequence: '2', secretSha256: 'h' } });
+    expect(after.secret, 'only the previous secret leaves: the others are not rewritten (the cache holds no values)').toEqual({ remove: ['API_KEY_PREVIOUS'] });
     expect(after.status).toMatchObject({ previousKeys: [] });
   });
 

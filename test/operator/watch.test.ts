@@ -67,9 +67,8 @@ describeControlPlane('watches that fail or fall silent', (cp) => {
       kubeConfig: proxy.kubeConfig,
       path: '/api/v1/namespaces/quiet/configmaps',
       list: () => core.listNamespacedConfigMap({ namespace: 'quiet' }),
-      onChange: (object, type) => void (type !== 'resync' && trail.push(`${type} ${object.metadata?.name}`)),
+      onChange: (object, type) => void trail.push(`${type} ${object.metadata?.name}`),
       onError: (error) => void trail.push(`restart: ${(error as Error).message}`),
-      resyncMs: 600_000,
       silentMs: 2_000,
     });
     await informer.start();

@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import type { KeyView, KeywardClient, VerifyBody } from '../../src/client/index.ts';
 import { isNotFound } from '../../src/operator/kube.ts';
 import type { Logger } from 'pino';
+import { OperatorSettings } from '../../src/operator/config.ts';
 import { Operator, operatorLogger, type OperatorConfig } from '../../src/operator/operator.ts';
 import type { ApiKeyResource, ApiKeyStatus } from '../../src/operator/types.ts';
 import type { ControlPlane } from './controlplane.ts';
@@ -19,8 +20,13 @@ export async function operatorKey(service: TestService): Promise<string> {
   return (await service.client().createKey({ name: 'keyward operator', role: 'key-manager' })).secret;
 }
 
+/** The settings' defaults (request budgets and all), as `keyward operator` without flags has them. */
+const DEFAULTS = OperatorSettings.parse({});
+
 export async function startOperator(cp: ControlPlane, service: Pick<TestService, 'url'>, apiKey: string, overrides: Partial<OperatorConfig> = {}): Promise<Operator> {
   const operator = new Operator({
+    kubeApiRate: { qps: DEFAULTS.kubeApiQps, burst: DEFAULTS.kubeApiBurst },
+    keyServiceRate: { qps: DEFAULTS.keyServiceQps, burst: DEFAULTS.keyServiceBurst },
     kubeConfig: cp.kubeConfig,
     keyServiceUrl: service.url,
     keyServiceApiKey: apiKey,

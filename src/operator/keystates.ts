@@ -1,0 +1,52 @@
+/**
+ * The key service's view of keys, asked in batches: one `POST
+ * /v1/keys/batch-get` answers for up to BATCH_GET_MAX_IDS keys. Views asked
+ * for within a few milliseconds of each other (concurrent reconciles) go in
+ * one request (DataLoader); at a resync the gatherer asks for every key due
+ * at once, and the reconciles that follow take their answer from that batch.
+ * An answer is used once: the next check asks again.
+ */
+import DataLoader from 'dataloader';
+import { BATCH_GET_MAX_IDS } from '../core/schemas.ts';
+import type { KeyView, KeywardClient } from '../client/index.ts';
+import type { OperatorMetrics } from './metrics.ts';
+
+/** How long a view asked for waits for others to share its request. */
+const GATHER_MS = 5;
+
+export class KeyStates {
+  readonly #loader: DataLoader<string, KeyView | null>;
+
+  constructor(keys: KeywardClient, metrics: OperatorMetrics) {
+    this.#loader = new DataLoader<string, KeyView | null>(
+      async (ids) => {
+        metrics.keyServiceRequests.inc({ operation: 'batchGetKeys' });
+        const { items } = await keys.batchGetKeys({ ids: [...ids] });
+        const byId = new Map(items.map((key) => [key.id, key]));
+        return ids.map((id) => byId.get(id) ?? null);
+      },
+      { maxBatchSize: BATCH_GET_MAX_IDS, batchScheduleFn: (send) => void setTimeout(send, GATHER_MS) },
+    );
+  }
+
+  /** Asks for all of these now, in as few requests as the batch size allows; `view` then answers from them. */
+  prefetch(ids: readonly string[]): void {
+    this.#loader.clearAll();
+    // Failures reach whoever asks for the view (and back off there); the prefetch itself only starts the requests.
+    void this.#loader.loadMany(ids);
+  }
+
+  /**
+   * The key service's view of one key (null: it has no such key). With
+   * `fresh`, not an answer prefetched earlier. Failures (unreachable, 5xx)
+   * are thrown.
+   */
+  async view(id: string, { fresh }: { fresh: boolean }): Promise<KeyView | null> {
+    if (fresh) this.#loader.clear(id);
+    try {
+      return await this.#loader.load(id);
+    } finally {
+      this.#loader.clear(id);
+    }
+  }
+}
