@@ -142,6 +142,11 @@ export class ClusterCache implements WriteObserver {
     return [...this.#apiKeys.values()].flatMap((informer) => informer.list()).map((object) => this.apiKey(object.metadata.namespace, object.metadata.name) ?? object);
   }
 
+  /** The operator's own writes that its watches have not brought back yet. */
+  get unseenWrites(): number {
+    return this.#ownApiKeys.size + this.#ownSecrets.size;
+  }
+
   apiKeyWritten(object: ApiKeyResource): void {
     const ref = refOf(object);
     this.#ownApiKeys.wrote(ref, this.apiKey(object.metadata.namespace, object.metadata.name), slimApiKey(object));

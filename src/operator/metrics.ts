@@ -12,6 +12,7 @@ export class OperatorMetrics {
   readonly rotations: Counter<'reason'>;
   readonly keyServiceUp: Gauge;
   readonly queueAdds: Counter<'name'>;
+  readonly resyncs: Counter;
   readonly kubeRequests: Counter<'verb' | 'resource' | 'code'>;
   readonly keyServiceRequests: Counter<'operation'>;
   readonly cacheObjects: Gauge<'kind'>;
@@ -35,6 +36,7 @@ export class OperatorMetrics {
     this.rotations = new Counter({ name: 'keyward_operator_keys_issued_total', help: 'Keys issued by reason (Created, Token, Scheduled, Drift…)', labelNames: ['reason'], registers });
     this.keyServiceUp = new Gauge({ name: 'keyward_operator_key_service_up', help: '1 when the last call to the key service succeeded', registers });
     this.queueAdds = new Counter({ name: 'workqueue_adds_total', help: 'Keys added to the work queue (a key already waiting is not added again)', labelNames: ['name'], registers });
+    this.resyncs = new Counter({ name: 'keyward_operator_resyncs_total', help: 'Periodic resyncs (every ApiKey looked at, the key service asked in batches)', registers });
     this.kubeRequests = new Counter({
       name: 'keyward_operator_kube_requests_total',
       help: 'Requests the reconciler made to the Kubernetes API server, by verb, resource and outcome (informer lists and watches not included)',

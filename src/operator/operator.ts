@@ -137,6 +137,7 @@ export class Operator {
 
   /** Every ApiKey, after the key service was asked about their keys in batches; behind any change in the queue. */
   #resync(apiKeys: readonly ApiKeyResource[]): void {
+    this.metrics.resyncs.inc();
     if (this.#leading) this.#reconciler.prefetch(apiKeys);
     for (const object of apiKeys) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`, 'resync');
   }

@@ -4,6 +4,7 @@
  * the real control plane.
  */
 import { writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, type V1Secret } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -148,4 +149,62 @@ export async function keysOf(client: KeywardClient, uid: string): Promise<KeyVie
 export async function verifies(client: KeywardClient, secret: string | undefined, also: Omit<VerifyBody, 'key'> = {}): Promise<string> {
   if (secret === undefined || secret === '') throw new Error('no secret to verify: the Secret or its data key is missing');
   return (await client.verifyKey({ key: secret, ...also })).code;
+}
+
+/** Request counts by "VERB resource" ("PATCH apikeys/status", "APPLY secrets", "LIST apikeys" …). */
+export type RequestCounts = Map<string, number>;
+
+const REQUEST_TOTAL = /^apiserver_request_total\{(.*)\} (\S+)$/;
+
+/**
+ * The API server's own count of the requests it served (apiserver_request_total
+ * on its /metrics, all clients together), by verb and resource, for resources
+ * (not /healthz, /openapi …). A test reads it before and after and compares:
+ * `requestsBetween`.
+ */
+export async function apiServerRequests(cp: Pick<ControlPlane, 'server' | 'caData' | 'adminToken'>): Promise<RequestCounts> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(new URL('/metrics', cp.server), { ca: cp.caData, headers: { authorization: `Bearer ${cp.adminToken}` }, timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+    });
+    req.on('timeout', () => req.destroy(new Error('GET /metrics: timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+  const counts: RequestCounts = new Map();
+  for (const line of text.split('\n')) {
+    const match = REQUEST_TOTAL.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name!, value!]));
+    if (!labels.resource) continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(match[2]));
+  }
+  return counts;
+}
+
+export const WRITE_VERBS = ['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION'] as const;
+export const READ_VERBS = ['GET', 'LIST'] as const;
+
+/** What was served between two readings, for these resources only (e.g. apikeys, apikeys/status, secrets, events), leaving out zeros. */
+export function requestsBetween(before: RequestCounts, after: RequestCounts, resources: readonly string[]): Record<string, number> {
+  const delta: Record<string, number> = {};
+  for (const [key, count] of after) {
+    const resource = key.slice(key.indexOf(' ') + 1);
+    const served = count - (before.get(key) ?? 0);
+    if (served > 0 && resources.includes(resource)) delta[key] = served;
+  }
+  return delta;
+}
+
+/** The sum of `counts` over the given verbs. */
+export const countOf = (counts: Record<string, number>, verbs: readonly string[]): number =>
+  Object.entries(counts).reduce((sum, [key, n]) => (verbs.includes(key.slice(0, key.indexOf(' '))) ? sum + n : sum), 0);
+
+/** The operator has nothing left to do: its queue is empty, no reconcile is under way, and the watches have brought back its own writes. */
+export async function settled(operator: Operator, what = 'the operator to settle'): Promise<void> {
+  await until(what, async () => operator.idle && operator.cache.unseenWrites === 0, 60_000, 50);
 }

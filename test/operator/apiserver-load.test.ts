@@ -1,0 +1,162 @@
+/**
+ * What the operator asks of the API server, counted by the API server itself
+ * (apiserver_request_total on its /metrics, by verb and resource), with the
+ * real operator, key service and control plane: an issue is three writes
+ * (and its Event) and no reads; a steady resync of many ApiKeys writes
+ * nothing and reads nothing (the caches answer), and asks the key service in
+ * batches; a watch restart lists again but queues only what changed. The test
+ * itself reads through the operator's cache while it counts, so the counts
+ * are the operator's (and the controller manager's, which leaves these
+ * resources alone).
+ */
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Operator } from '../../src/operator/operator.ts';
+import type { ApiKeyResource } from '../../src/operator/types.ts';
+import { describeControlPlane, startApiServerProxy, type ApiServerProxy } from '../support/controlplane.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
+import {
+  apiKeyManifest,
+  apiServerRequests,
+  capturedLogger,
+  countOf,
+  kubeHelpers,
+  operatorKey,
+  READ_VERBS,
+  requestsBetween,
+  settled,
+  startOperator,
+  until,
+  WRITE_VERBS,
+} from '../support/operator.ts';
+
+const RESOURCES = ['apikeys', 'apikeys/status', 'secrets', 'events'];
+const isReady = (resource: ApiKeyResource | undefined): boolean =>
+  !!resource?.status?.keyId && !resource.status.pending && resource.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+describeControlPlane('what the operator asks of the API server', (cp) => {
+  let service: TestService;
+  let apiKey: string;
+  let k: ReturnType<typeof kubeHelpers>;
+  let custom: CustomObjectsApi;
+
+  beforeAll(async () => {
+    service = await startTestService();
+    apiKey = await operatorKey(service);
+    k = kubeHelpers(cp());
+    custom = cp().kubeConfig.makeApiClient(CustomObjectsApi);
+    for (const ns of ['issue', 'steady', 'restart']) await cp().kubectl(['create', 'namespace', ns]);
+  }, 60_000);
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  const create = (ns: string, name: string) =>
+    custom.createNamespacedCustomObject({ group: 'keyward.dev', version: 'v1alpha1', namespace: ns, plural: 'apikeys', body: apiKeyManifest(ns, name, { role: 'viewer' }) });
+  /** Waits, reading the operator's cache only (no request to the API server), until these ApiKeys are Ready and the operator has settled. */
+  const allReady = async (operator: Operator, ns: string, names: readonly string[]) => {
+    await until(`${names.length} ApiKeys in ${ns} to be Ready`, async () => names.every((name) => isReady(operator.cache.apiKey(ns, name))), 120_000, 50);
+    await settled(operator);
+  };
+  /** Counts from the key service's own metrics: requests by route. */
+  const keyServiceRequests = async (): Promise<Map<string, number>> => {
+    const text = await (await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).text();
+    const counts = new Map<string, number>();
+    for (const [, method, route, n] of text.matchAll(/^keyward_http_requests_total\{method="(\w+)",route="([^"]+)",status="\d+"\} (\d+)$/gm)) {
+      counts.set(`${method} ${route}`, (counts.get(`${method} ${route}`) ?? 0) + Number(n));
+    }
+    return counts;
+  };
+  const delta = (before: Map<string, number>, after: Map<string, number>, key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+
+  it('issuing a first key: three writes (finalizer, Secret, status) and its Event; no reads', async () => {
+    const operator = await startOperator(cp(), service, apiKey, { namespaces: ['issue'], resyncMs: 600_000 });
+    try {
+      const before = await apiServerRequests(cp());
+      await create('issue', 'one');
+      await allReady(operator, 'issue', ['one']);
+      const served = requestsBetween(before, await apiServerRequests(cp()), RESOURCES);
+      expect(served).toEqual({
+        'POST apikeys': 1, // the test's create
+        'PATCH apikeys': 1, // the finalizer
+        'APPLY secrets': 1,
+        'PATCH apikeys/status': 1, // the result: Ready
+        'POST events': 1, // Created
+      });
+      expect(countOf(served, READ_VERBS), 'the ApiKey and its Secret come from the caches').toBe(0);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('a steady resync of many ApiKeys writes nothing, reads nothing, and asks the key service in batches', async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `steady-${i}`);
+    // Resync every second; the key service is asked about each key once per resync.
+    const operator = await startOperator(cp(), service, apiKey, { namespaces: ['steady'], resyncMs: 1_000 });
+    try {
+      for (const name of names) await create('steady', name);
+      await allReady(operator, 'steady', names);
+
+      const resyncs = () => operator.metrics.resyncs.get().then((m) => m.values[0]?.value ?? 0);
+      const before = await apiServerRequests(cp());
+      const serviceBefore = await keyServiceRequests();
+      const start = await resyncs();
+      await until('three resyncs', async () => (await resyncs()) >= start + 3, 30_000, 50);
+      await settled(operator);
+      const served = requestsBetween(before, await apiServerRequests(cp()), RESOURCES);
+      const serviceAfter = await keyServiceRequests();
+      const passes = (await resyncs()) - start;
+
+      expect(countOf(served, WRITE_VERBS), JSON.stringify(served)).toBe(0);
+      expect(countOf(served, READ_VERBS), `reads: ${JSON.stringify(served)}`).toBe(0);
+      // One batch per resync (40 keys fit in one), never one request per key.
+      const batches = delta(serviceBefore, serviceAfter, 'POST /v1/keys/batch-get');
+      expect(batches).toBeGreaterThanOrEqual(passes - 1);
+      expect(batches).toBeLessThanOrEqual(passes + 1);
+      expect(delta(serviceBefore, serviceAfter, 'GET /v1/keys/:id'), 'one key at a time').toBe(0);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('a watch restart lists again and queues only the ApiKey that changed', async () => {
+    let proxy: ApiServerProxy | undefined;
+    let operator: Operator | undefined;
+    const names = Array.from({ length: 20 }, (_, i) => `restart-${i}`);
+    try {
+      proxy = await startApiServerProxy(cp());
+      const { logger, lines } = capturedLogger();
+      operator = await startOperator(cp(), service, apiKey, { kubeConfig: proxy.kubeConfig, namespaces: ['restart'], resyncMs: 600_000, logger });
+      for (const name of names) await create('restart', name);
+      await allReady(operator, 'restart', names);
+
+      const adds = () => operator!.metrics.queueAdds.get().then((m) => m.values[0]?.value ?? 0);
+      const addsBefore = await adds();
+      const listsBefore = operator.cache.informerStats.lists;
+      const before = await apiServerRequests(cp());
+
+      // Break every connection of the operator; change one ApiKey while its watches are down.
+      expect(proxy.reset()).toBeGreaterThan(0);
+      await cp().kubectl(['patch', 'apikey', 'restart-7', '-n', 'restart', '--type=merge', '-p', JSON.stringify({ spec: { displayName: 'changed while the watch was down' } })]);
+      await until('both watches to fail and be restarted', async () => lines.filter((l) => / watch failed; restarting$/.test(l.message)).length >= 2);
+      await until('the informers to list again', async () => operator!.cache.informerStats.lists >= listsBefore + 2);
+      await until('the changed ApiKey to be reconciled', async () => {
+        const changed = operator!.cache.apiKey('restart', 'restart-7');
+        return changed?.status?.observedGeneration === changed?.metadata.generation;
+      });
+      await settled(operator);
+
+      expect((await adds()) - addsBefore, 'ApiKeys queued after the restart').toBe(1);
+      const served = requestsBetween(before, await apiServerRequests(cp()), RESOURCES);
+      expect(served['LIST apikeys'], 'the ApiKey watch listed again').toBeGreaterThanOrEqual(1);
+      expect(served['LIST secrets'], 'the Secret watch listed again').toBeGreaterThanOrEqual(1);
+      // The writes: the test's patch, and the operator's for that one change (its observed generation, and the
+      // Event for the key renamed at the key service). Nothing for the 19 that did not change.
+      const writes = Object.fromEntries(Object.entries(served).filter(([key]) => WRITE_VERBS.some((verb) => key.startsWith(`${verb} `))));
+      expect(writes).toEqual({ 'PATCH apikeys': 1, 'PATCH apikeys/status': 1, 'POST events': 1 });
+    } finally {
+      await operator?.stop();
+      await proxy?.close();
+    }
+  });
+});
