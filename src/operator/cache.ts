@@ -34,7 +34,7 @@ export function slimApiKey(object: ApiKeyResource): ApiKeyResource {
  * showed, and earlier writes). A cached version in that set is stale; any
  * other one is the write itself or someone's later change.
  */
-class OwnWrites<C extends Cached> {
+export class OwnWrites<C extends Cached> {
   readonly #pending = new Map<string, { object: C; older: Set<string> }>();
 
   /** `current` is what the cache shows now (undefined: nothing yet). */

@@ -100,4 +100,23 @@ describe('WorkQueue', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(taken).toEqual({ key: 'ns/a', done: true });
   });
+
+  it("serves changes before the resync's keys; a waiting resync key that changes moves up; each key is counted once", async () => {
+    let adds = 0;
+    const queue = new WorkQueue({ onAdd: () => adds++ });
+    for (const key of ['ns/r1', 'ns/r2', 'ns/r3']) queue.add(key, 'resync');
+    queue.add('ns/token-bumped');
+    queue.add('ns/r3');
+    queue.add('ns/r2', 'resync');
+    expect(queue.depth).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) {
+      const key = await queue.get();
+      order.push(key);
+      queue.done(key!);
+    }
+    expect(order).toEqual(['ns/token-bumped', 'ns/r3', 'ns/r1', 'ns/r2']);
+    expect(adds).toBe(4);
+    expect(queue.idle).toBe(true);
+  });
 });
