@@ -98,7 +98,8 @@ export class Gatherer {
    */
   async keyIfDue(resource: ApiKeyResource): Promise<KeyFacts | undefined> {
     const keyId = resource.status?.keyId;
-    if (!keyId || !this.#checkDue(resource)) return undefined;
+    // Due: once per resync period (the resync asked about every key at once), or when the spec changed.
+    if (!keyId || !(this.#keyStates.prefetched(keyId) || this.#checkDue(resource))) return undefined;
     this.#keyCheckedAt.set(resource.metadata.uid, this.#clock());
     // A changed spec may need the key's settings synced: an answer from before the change will not do.
     const view = await this.#keyStates.view(keyId, { fresh: this.#specChanged(resource) });
@@ -106,10 +107,15 @@ export class Gatherer {
     return view ? { status: view.status, view } : { status: 'missing' };
   }
 
-  /** At a resync: ask the key service about every key due for a check at once (in batches), before the reconciles ask one by one. */
+  /**
+   * At a resync: ask the key service about every ApiKey's key at once (in
+   * batches), before the reconciles that follow would ask one by one; each of
+   * them takes its answer from there (even one issued just before, whose
+   * check would only be due before the next resync).
+   */
   prefetchKeys(resources: readonly ApiKeyResource[]): void {
-    const due = resources.filter((resource) => resource.status?.keyId && !resource.metadata.deletionTimestamp && this.#checkDue(resource));
-    this.#keyStates.prefetch(due.map((resource) => resource.status!.keyId!));
+    const keyIds = resources.filter((resource) => resource.status?.keyId && !resource.metadata.deletionTimestamp).map((resource) => resource.status!.keyId!);
+    this.#keyStates.prefetch(keyIds);
   }
 
   /** A key was just issued for this ApiKey: the key service's answer counts as this period's check. */

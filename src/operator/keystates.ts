@@ -16,6 +16,8 @@ const GATHER_MS = 5;
 
 export class KeyStates {
   readonly #loader: DataLoader<string, KeyView | null>;
+  /** Keys the last resync asked about, whose answer no reconcile has taken yet. */
+  #prefetched = new Set<string>();
 
   constructor(keys: KeywardClient, metrics: OperatorMetrics) {
     this.#loader = new DataLoader<string, KeyView | null>(
@@ -32,6 +34,7 @@ export class KeyStates {
   /** Asks for all of these now, in as few requests as the batch size allows; `view` then answers from them. */
   prefetch(ids: readonly string[]): void {
     this.#loader.clearAll();
+    this.#prefetched = new Set(ids);
     // Failures reach whoever asks for the view (and back off there); the prefetch itself only starts the requests.
     void this.#loader.loadMany(ids);
   }
@@ -47,6 +50,12 @@ export class KeyStates {
       return await this.#loader.load(id);
     } finally {
       this.#loader.clear(id);
+      this.#prefetched.delete(id);
     }
+  }
+
+  /** Whether the last resync asked about this key and its answer is still to be taken. */
+  prefetched(id: string): boolean {
+    return this.#prefetched.has(id);
   }
 }
