@@ -3,25 +3,25 @@
  * @kubernetes/client-node 2.0.1 builds a new HTTP agent for every request
  * (KubeConfig.applySecurityAuthentication -> createDispatcher), so each call
  * paid a TCP connect and a TLS handshake; reusing the first agent built made
- * the operator's API calls 4-5x cheaper (bench/operator-kubeclient.ts).
+ * the operator's API calls 4-5x cheaper (bench/operator-kubeclient.ts). The
+ * agent is built once: building one per request and closing it again cost
+ * the operator a destroyed-client error (with its stack) per request.
  */
 import { KubeConfig } from '@kubernetes/client-node';
 
 type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+/** client-node's createDispatcher, typed private there. */
+type BuildsDispatchers = { createDispatcher(...args: unknown[]): Dispatcher | undefined };
 
 export class PooledKubeConfig extends KubeConfig {
   #dispatcher: Dispatcher | undefined;
 
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    const built = context.getDispatcher();
-    if (!built) return;
-    if (!this.#dispatcher) this.#dispatcher = built;
-    else {
-      void built.close();
-      context.setDispatcher(this.#dispatcher);
-    }
+  constructor() {
+    super();
+    const self = this as unknown as BuildsDispatchers;
+    const build = self.createDispatcher.bind(this);
+    self.createDispatcher = (...args: unknown[]) => (this.#dispatcher ??= build(...args));
   }
 }
 
