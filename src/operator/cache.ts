@@ -25,25 +25,69 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export function slimApiKey(object: ApiKeyResource): ApiKeyResource {
   const { managedFields: _managedFields, annotations, ...metadata } = object.metadata;
   const kept = annotations && LAST_APPLIED in annotations ? Object.fromEntries(Object.entries(annotations).filter(([name]) => name !== LAST_APPLIED)) : annotations;
-  return { apiVersion: object.apiVersion, kind: object.kind, metadata: { ...metadata, ...(kept ? { annotations: kept } : {}) }, spec: object.spec, ...(object.status ? { status: object.status } : {}) } as ApiKeyResource;
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: { ...metadata, ...(kept ? { annotations: kept } : {}) },
+    spec: object.spec,
+    ...(object.status ? { status: object.status } : {}),
+  } as ApiKeyResource;
 }
 
 /**
  * The operator's writes not yet seen by the watch: per object, the latest
  * version it wrote and every version known to be older (what the cache
  * showed, and earlier writes). A cached version in that set is stale; any
- * other one is the write itself or someone's later change.
+ * other one is the write itself or someone's later change. The watch event
+ * of a write often arrives before the write's own answer (another
+ * connection): events that come while a write is in flight wait for its
+ * answer, which says whether they were that write.
  */
 export class OwnWrites<C extends Cached> {
   readonly #pending = new Map<string, { object: C; older: Set<string> }>();
+  readonly #inFlight = new Map<string, { writes: number; arrived: { version: string; type: ChangeType; enqueue: () => void }[] }>();
+
+  /** A write of this object is being sent. */
+  begin(key: string): void {
+    const flight = this.#inFlight.get(key) ?? { writes: 0, arrived: [] };
+    flight.writes++;
+    this.#inFlight.set(key, flight);
+  }
+
+  /**
+   * Its answer: the object as written (undefined: the write failed), and what
+   * the cache shows now. Events that arrived meanwhile and were not this write
+   * (nor older) are queued now.
+   */
+  finish(key: string, current: C | undefined, object: C | undefined): void {
+    const flight = this.#inFlight.get(key);
+    if (flight && --flight.writes <= 0) this.#inFlight.delete(key);
+    const arrived = flight?.arrived.splice(0) ?? [];
+    // Versions that bring nothing new: this write's, and what the operator wrote or saw before it.
+    const pending = this.#pending.get(key);
+    const known = new Set([...(pending?.older ?? []), ...(pending ? [pending.object.metadata.resourceVersion ?? ''] : [])]);
+    if (object) {
+      known.add(object.metadata.resourceVersion ?? '');
+      this.wrote(key, current, object);
+    }
+    for (const event of arrived) {
+      if (!object || event.type === 'delete' || !known.has(event.version)) event.enqueue();
+    }
+  }
 
   /** `current` is what the cache shows now (undefined: nothing yet). */
   wrote(key: string, current: C | undefined, object: C): void {
+    const version = object.metadata.resourceVersion ?? '';
+    // The watch brought this very version already: the cache is up to date.
+    if (current?.metadata.resourceVersion === version) {
+      this.#pending.delete(key);
+      return;
+    }
     const before = this.#pending.get(key);
     const older = before?.older ?? new Set<string>();
     older.add(current?.metadata.resourceVersion ?? '');
     if (before) older.add(before.object.metadata.resourceVersion ?? '');
-    older.delete(object.metadata.resourceVersion ?? '');
+    older.delete(version);
     this.#pending.set(key, { object, older });
   }
 
@@ -57,20 +101,30 @@ export class OwnWrites<C extends Cached> {
   }
 
   /**
-   * A watch event: true when it brings nothing the operator does not know
-   * (its own write, or a version older than it), which needs no reconcile.
+   * A watch event: `enqueue` is called unless it brings nothing the operator
+   * does not know (its own write, or a version older than it); while a write
+   * of the object is in flight, only once its answer says which.
    */
-  arrived(key: string, object: C, type: ChangeType): boolean {
-    const pending = this.#pending.get(key);
-    if (!pending) return false;
-    const version = object.metadata.resourceVersion ?? '';
-    if (type !== 'delete' && pending.older.has(version)) return true;
-    this.#pending.delete(key);
-    return type !== 'delete' && version === pending.object.metadata.resourceVersion;
+  observe(key: string, object: C, type: ChangeType, enqueue: () => void): void {
+    const flight = this.#inFlight.get(key);
+    if (flight) {
+      flight.arrived.push({ version: object.metadata.resourceVersion ?? '', type, enqueue });
+      return;
+    }
+    if (this.#foreign(key, object.metadata.resourceVersion ?? '', type)) enqueue();
   }
 
+  #foreign(key: string, version: string, type: ChangeType): boolean {
+    const pending = this.#pending.get(key);
+    if (!pending) return true;
+    if (type !== 'delete' && pending.older.has(version)) return false;
+    this.#pending.delete(key);
+    return type === 'delete' || version !== pending.object.metadata.resourceVersion;
+  }
+
+  /** Writes in flight, or answered but not yet brought by the watch. */
   get size(): number {
-    return this.#pending.size;
+    return this.#pending.size + this.#inFlight.size;
   }
 }
 
@@ -131,11 +185,11 @@ export class ClusterCache implements WriteObserver {
   }
 
   apiKey(namespace: string, name: string): ApiKeyResource | undefined {
-    return this.#ownApiKeys.read(`${namespace}/${name}`, this.#informerFor(this.#apiKeys, namespace)?.get(namespace, name));
+    return this.#ownApiKeys.read(`${namespace}/${name}`, this.#informerApiKey(namespace, name));
   }
 
   secret(namespace: string, name: string): CachedSecret | undefined {
-    return this.#ownSecrets.read(`${namespace}/${name}`, this.#informerFor(this.#secrets, namespace)?.get(namespace, name));
+    return this.#ownSecrets.read(`${namespace}/${name}`, this.#informerSecret(namespace, name));
   }
 
   apiKeys(): ApiKeyResource[] {
@@ -147,14 +201,28 @@ export class ClusterCache implements WriteObserver {
     return this.#ownApiKeys.size + this.#ownSecrets.size;
   }
 
-  apiKeyWritten(object: ApiKeyResource): void {
-    const ref = refOf(object);
-    this.#ownApiKeys.wrote(ref, this.apiKey(object.metadata.namespace, object.metadata.name), slimApiKey(object));
+  writing(kind: 'ApiKey' | 'Secret', namespace: string, name: string): (answer: ApiKeyResource | V1Secret | undefined) => void {
+    const ref = `${namespace}/${name}`;
+    if (kind === 'ApiKey') {
+      this.#ownApiKeys.begin(ref);
+      return (answer) => this.#ownApiKeys.finish(ref, this.#informerApiKey(namespace, name), answer ? slimApiKey(answer as ApiKeyResource) : undefined);
+    }
+    this.#ownSecrets.begin(ref);
+    return (answer) => this.#ownSecrets.finish(ref, this.#informerSecret(namespace, name), answer ? cachedSecret(answer as V1Secret) : undefined);
   }
 
-  secretWritten(object: V1Secret): void {
-    const slim = cachedSecret(object);
-    this.#ownSecrets.wrote(refOf(slim), this.secret(slim.metadata.namespace, slim.metadata.name), slim);
+  /** An ApiKey read from the API server (after a conflict): fresher than the cache until the watch brings it. */
+  apiKeyFetched(object: ApiKeyResource): void {
+    const { namespace, name } = object.metadata;
+    this.#ownApiKeys.wrote(`${namespace}/${name}`, this.apiKey(namespace, name), slimApiKey(object));
+  }
+
+  #informerApiKey(namespace: string, name: string): ApiKeyResource | undefined {
+    return this.#informerFor(this.#apiKeys, namespace)?.get(namespace, name);
+  }
+
+  #informerSecret(namespace: string, name: string): CachedSecret | undefined {
+    return this.#informerFor(this.#secrets, namespace)?.get(namespace, name);
   }
 
   /** Objects and bytes cached per kind, and the writes not yet seen by a watch. */
@@ -163,7 +231,10 @@ export class ClusterCache implements WriteObserver {
       ['ApiKey', [...this.#apiKeys.values()]],
       ['Secret', [...this.#secrets.values()]],
     ] as const) {
-      const stats = (informers as readonly { stats: { objects: number; bytes: number } }[]).reduce((sum, i) => ({ objects: sum.objects + i.stats.objects, bytes: sum.bytes + i.stats.bytes }), { objects: 0, bytes: 0 });
+      const stats = (informers as readonly { stats: { objects: number; bytes: number } }[]).reduce((sum, i) => ({ objects: sum.objects + i.stats.objects, bytes: sum.bytes + i.stats.bytes }), {
+        objects: 0,
+        bytes: 0,
+      });
       metrics.cacheObjects.set({ kind }, stats.objects);
       metrics.cacheBytes.set({ kind }, stats.bytes);
     }
@@ -180,9 +251,7 @@ export class ClusterCache implements WriteObserver {
           ? await custom.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL, limit, _continue: token })
           : await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: API_PLURAL, limit, _continue: token })) as KubernetesListObject<ApiKeyResource>,
       transform: slimApiKey,
-      onChange: (object, type) => {
-        if (!this.#ownApiKeys.arrived(refOf(object), object, type)) this.#options.onApiKey(refOf(object));
-      },
+      onChange: (object, type) => this.#ownApiKeys.observe(refOf(object), object, type, () => this.#options.onApiKey(refOf(object))),
       onError: (error, restartInMs) => this.#options.onError('ApiKey', error, restartInMs),
       resync: { everyMs: this.#options.resyncMs, onResync: () => this.#options.onResync(this.apiKeys()) },
       silentMs: Math.max(120_000, this.#options.resyncMs * 3),
@@ -199,11 +268,11 @@ export class ClusterCache implements WriteObserver {
       list: async ({ limit, continue: token }) =>
         namespace ? await core.listNamespacedSecret({ namespace, labelSelector, limit, _continue: token }) : await core.listSecretForAllNamespaces({ labelSelector, limit, _continue: token }),
       transform: cachedSecret,
-      onChange: (secret, type) => {
-        if (this.#ownSecrets.arrived(refOf(secret), secret, type)) return;
-        const owner = secret.metadata.annotations[ANNOTATION_OWNER];
-        if (owner) this.#options.onSecret(`${secret.metadata.namespace}/${owner}`);
-      },
+      onChange: (secret, type) =>
+        this.#ownSecrets.observe(refOf(secret), secret, type, () => {
+          const owner = secret.metadata.annotations[ANNOTATION_OWNER];
+          if (owner) this.#options.onSecret(`${secret.metadata.namespace}/${owner}`);
+        }),
       onError: (error, restartInMs) => this.#options.onError('Secret', error, restartInMs),
       silentMs: Math.max(120_000, this.#options.resyncMs * 3),
     });

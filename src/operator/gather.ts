@@ -65,7 +65,7 @@ export class Gatherer {
       // Freshness required: a write of ours met a conflict, so someone changed the ApiKey after the version
       // the cache holds, and its watch event may not be here yet. Acting on the cache would conflict again.
       const fresh = await this.#kube.getApiKey(namespace, name);
-      if (fresh) this.#cache.apiKeyWritten(fresh);
+      if (fresh) this.#cache.apiKeyFetched(fresh);
       return fresh ? this.#cache.apiKey(namespace, name) : undefined;
     }
     return this.#cache.apiKey(namespace, name);

@@ -8,7 +8,16 @@
  * reconciler reads through gather.ts; the two GETs here serve it where the
  * cache cannot (see there).
  */
-import { ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Secret,
+} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_GROUP, API_KIND, API_PLURAL, API_VERSION } from '../core/apikey.ts';
 import type { OperatorMetrics } from './metrics.ts';
@@ -29,10 +38,14 @@ export interface SecretWrite {
   owner: ApiKeyResource | null;
 }
 
-/** Told of every object a write returns (the cache lays it over what its watch has brought so far). */
+/**
+ * Told of each write before it is sent, and then of its answer (the object as
+ * written, or undefined when it failed): the cache lays the answer over what
+ * its watch has brought so far, and knows the write's own watch event when it
+ * comes (often before the answer).
+ */
 export interface WriteObserver {
-  apiKeyWritten(object: ApiKeyResource): void;
-  secretWritten(object: V1Secret): void;
+  writing(kind: 'ApiKey' | 'Secret', namespace: string, name: string): (answer: ApiKeyResource | V1Secret | undefined) => void;
 }
 
 export interface KubeApiOptions {
@@ -75,14 +88,17 @@ export class KubeApi {
     }
   }
 
-  #apiKeyWritten(object: ApiKeyResource): ApiKeyResource {
-    this.#written?.apiKeyWritten(object);
-    return object;
-  }
-
-  #secretWritten(object: V1Secret): V1Secret {
-    this.#written?.secretWritten(object);
-    return object;
+  /** A write of one object: the observer is told before it goes and of its answer. */
+  async #write<R extends ApiKeyResource | V1Secret>(kind: 'ApiKey' | 'Secret', namespace: string, name: string, verb: string, resource: string, call: () => Promise<unknown>): Promise<R> {
+    const answered = this.#written?.writing(kind, namespace, name);
+    try {
+      const object = (await this.#request(verb, resource, call)) as R;
+      answered?.(object);
+      return object;
+    } catch (error) {
+      answered?.(undefined);
+      throw error;
+    }
   }
 
   async getApiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
@@ -99,7 +115,8 @@ export class KubeApi {
    * conflict means someone else moved first and we must look again.
    */
   async patchStatus(resource: ApiKeyResource, status: StatusPatch): Promise<ApiKeyResource> {
-    const object = await this.#request('PATCH', 'apikeys/status', () =>
+    const { namespace, name } = resource.metadata;
+    return this.#write<ApiKeyResource>('ApiKey', namespace, name, 'PATCH', 'apikeys/status', () =>
       this.custom.patchNamespacedCustomObjectStatus(
         {
           group: API_GROUP,
@@ -110,14 +127,14 @@ export class KubeApi {
           body: { metadata: { resourceVersion: resource.metadata.resourceVersion }, status },
           fieldManager: FIELD_MANAGER,
         },
-        mergePatch
-      )
+        mergePatch,
+      ),
     );
-    return this.#apiKeyWritten(object as ApiKeyResource);
   }
 
   async setFinalizers(resource: ApiKeyResource, finalizers: string[]): Promise<ApiKeyResource> {
-    const object = await this.#request('PATCH', 'apikeys', () =>
+    const { namespace, name } = resource.metadata;
+    return this.#write<ApiKeyResource>('ApiKey', namespace, name, 'PATCH', 'apikeys', () =>
       this.custom.patchNamespacedCustomObject(
         {
           group: API_GROUP,
@@ -128,10 +145,9 @@ export class KubeApi {
           body: { metadata: { resourceVersion: resource.metadata.resourceVersion, finalizers } },
           fieldManager: FIELD_MANAGER,
         },
-        mergePatch
-      )
+        mergePatch,
+      ),
     );
-    return this.#apiKeyWritten(object as ApiKeyResource);
   }
 
   async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
@@ -164,26 +180,23 @@ export class KubeApi {
       metadata: { name: write.name, namespace: write.namespace, labels: write.labels, annotations: write.annotations, ...(ownerReferences ? { ownerReferences } : {}) },
       data: Object.fromEntries(Object.entries(write.data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
     };
-    const secret = await this.#request('APPLY', 'secrets', () =>
-      this.core.patchNamespacedSecret({ namespace: write.namespace, name: write.name, body, fieldManager: FIELD_MANAGER, force: true }, applyPatch)
+    return this.#write<V1Secret>('Secret', write.namespace, write.name, 'APPLY', 'secrets', () =>
+      this.core.patchNamespacedSecret({ namespace: write.namespace, name: write.name, body, fieldManager: FIELD_MANAGER, force: true }, applyPatch),
     );
-    return this.#secretWritten(secret);
   }
 
   /** Takes entries out of a Secret (a previous secret whose overlap ended), without rewriting the others: the cache does not hold their values. */
   async removeSecretEntries(namespace: string, name: string, entries: readonly string[]): Promise<V1Secret> {
     const body = { data: Object.fromEntries(entries.map((entry) => [entry, null])) };
-    const secret = await this.#request('PATCH', 'secrets', () => this.core.patchNamespacedSecret({ namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch));
-    return this.#secretWritten(secret);
+    return this.#write<V1Secret>('Secret', namespace, name, 'PATCH', 'secrets', () => this.core.patchNamespacedSecret({ namespace, name, body, fieldManager: FIELD_MANAGER }, mergePatch));
   }
 
   /** Retain policy: the Secret outlives its ApiKey, so it must not be garbage-collected with it. */
   async orphanSecret(namespace: string, name: string): Promise<void> {
     try {
-      const secret = await this.#request('PATCH', 'secrets', () =>
-        this.core.patchNamespacedSecret({ namespace, name, body: { metadata: { ownerReferences: null } }, fieldManager: FIELD_MANAGER }, mergePatch)
+      await this.#write('Secret', namespace, name, 'PATCH', 'secrets', () =>
+        this.core.patchNamespacedSecret({ namespace, name, body: { metadata: { ownerReferences: null } }, fieldManager: FIELD_MANAGER }, mergePatch),
       );
-      this.#secretWritten(secret);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
@@ -232,7 +245,7 @@ export class KubeApi {
             lastTimestamp: now,
             count: 1,
           },
-        })
+        }),
       );
     } catch (error) {
       // Events are best effort: never fail a reconcile for one, but say so once (e.g. RBAC lacks events).

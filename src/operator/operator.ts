@@ -68,6 +68,7 @@ export class Operator {
   #workers: Promise<void>[] = [];
   #server: Server | undefined;
   #stopped = false;
+  #started = false;
   metricsUrl = '';
 
   constructor(options: OperatorConfig) {
@@ -107,8 +108,9 @@ export class Operator {
     return this.#leading;
   }
 
+  /** Started (its start line logged) and every informer synced. */
   get ready(): boolean {
-    return this.cache.synced;
+    return this.#started && this.cache.synced;
   }
 
   /** Nothing queued and no reconcile under way (for tests that wait for the operator to settle). */
@@ -133,6 +135,7 @@ export class Operator {
       this.#startLeading();
     }
     this.logger.info({ identity: this.identity, namespaces: this.config.namespaces.length > 0 ? this.config.namespaces : 'all', metrics: this.metricsUrl }, 'keyward operator started');
+    this.#started = true;
   }
 
   /** Every ApiKey, after the key service was asked about their keys in batches; behind any change in the queue. */

@@ -72,7 +72,7 @@ export class ResilientInformer<T extends KubernetesObject, C extends Cached = T 
   #restartTimer: NodeJS.Timeout | undefined;
   /** Restarts after a failure (each lists again). */
   restarts = 0;
-  /** Lists made, the first included. */
+  /** Lists completed, the first included. */
   lists = 0;
 
   constructor(options: WatchOptions<T, C>) {
@@ -108,7 +108,7 @@ export class ResilientInformer<T extends KubernetesObject, C extends Cached = T 
     this.#timers.push(
       setInterval(() => {
         if (!this.#stopped && Date.now() - this.#lastActivity > this.#options.silentMs) this.#restart(new Error('watch silent'), 0);
-      }, Math.max(1_000, Math.floor(this.#options.silentMs / 4)))
+      }, Math.max(1_000, Math.floor(this.#options.silentMs / 4))),
     );
     for (const timer of this.#timers) timer.unref();
   }
@@ -135,7 +135,6 @@ export class ResilientInformer<T extends KubernetesObject, C extends Cached = T 
     items: T[];
     resourceVersion: string | undefined;
   }> {
-    this.lists++;
     const items: T[] = [];
     let token: string | undefined;
     let resourceVersion: string | undefined;
@@ -149,6 +148,7 @@ export class ResilientInformer<T extends KubernetesObject, C extends Cached = T 
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       token = page.metadata?._continue || undefined;
     } while (token);
+    this.lists++;
     return { items, resourceVersion };
   }
 
@@ -216,7 +216,7 @@ export class ResilientInformer<T extends KubernetesObject, C extends Cached = T 
           if (gone || (error as { statusCode?: number } | null)?.statusCode === 410) this.#restart(new Error('resourceVersion too old (410 Gone)'), 0, false);
           else if (ordinaryEnd && this.#resourceVersion) void this.#startWatch(generation);
           else this.#restart(error);
-        }
+        },
       );
     } catch (error) {
       if (generation === this.#generation) this.#restart(error);

@@ -140,9 +140,9 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
       await cp().kubectl(['patch', 'apikey', 'restart-7', '-n', 'restart', '--type=merge', '-p', JSON.stringify({ spec: { displayName: 'changed while the watch was down' } })]);
       await until('both watches to fail and be restarted', async () => lines.filter((l) => / watch failed; restarting$/.test(l.message)).length >= 2);
       await until('the informers to list again', async () => operator!.cache.informerStats.lists >= listsBefore + 2);
-      await until('the changed ApiKey to be reconciled', async () => {
+      await until('the changed ApiKey (its generation 2) to be reconciled', async () => {
         const changed = operator!.cache.apiKey('restart', 'restart-7');
-        return changed?.status?.observedGeneration === changed?.metadata.generation;
+        return changed?.metadata.generation === 2 && changed.status?.observedGeneration === 2;
       });
       await settled(operator);
 

@@ -97,6 +97,12 @@ describe('the ApiKey cache', () => {
 
 describe("the operator's own writes over the cache", () => {
   const at = (resourceVersion: string, note = '') => ({ metadata: { name: 'app', namespace: 'ns', resourceVersion }, note });
+  /** Whether a watch event of this version queues a reconcile (now or once the write in flight is answered). */
+  const queues = (own: OwnWrites<ReturnType<typeof at>>, version: string, type: 'add' | 'update' | 'delete' = 'update') => {
+    const queued = { yes: false };
+    own.observe('ns/app', at(version), type, () => (queued.yes = true));
+    return queued;
+  };
 
   it('shows the latest write while the cache holds an older version, and stops once the watch brought it', () => {
     const own = new OwnWrites<ReturnType<typeof at>>();
@@ -104,10 +110,10 @@ describe("the operator's own writes over the cache", () => {
     own.wrote('ns/app', own.read('ns/app', at('1')), at('3', 'result'));
     expect(own.read('ns/app', at('1'))).toEqual(at('3', 'result'));
     // The intent's event: older than what we wrote last; nothing new, nothing to queue.
-    expect(own.arrived('ns/app', at('2'), 'update')).toBe(true);
+    expect(queues(own, '2').yes).toBe(false);
     expect(own.read('ns/app', at('2'))).toEqual(at('3', 'result'));
     // The result's event: our own write; nothing to queue, and the cache is up to date.
-    expect(own.arrived('ns/app', at('3'), 'update')).toBe(true);
+    expect(queues(own, '3').yes).toBe(false);
     expect(own.size).toBe(0);
     expect(own.read('ns/app', at('3'))).toEqual(at('3'));
   });
@@ -115,11 +121,34 @@ describe("the operator's own writes over the cache", () => {
   it("someone else's later change wins, and is queued", () => {
     const own = new OwnWrites<ReturnType<typeof at>>();
     own.wrote('ns/app', at('1'), at('2'));
-    expect(own.arrived('ns/app', at('4', 'a user'), 'update')).toBe(false);
+    expect(queues(own, '4').yes).toBe(true);
     expect(own.read('ns/app', at('4', 'a user'))).toEqual(at('4', 'a user'));
     own.wrote('ns/app', undefined, at('9', 'created'));
     expect(own.read('ns/app', undefined), 'a Secret we created, not yet in the cache').toEqual(at('9', 'created'));
-    expect(own.arrived('ns/app', at('9'), 'delete')).toBe(false);
+    expect(queues(own, '9', 'delete').yes).toBe(true);
     expect(own.size).toBe(0);
+  });
+
+  it("a write's own event that comes before its answer queues nothing; another that comes meanwhile is queued once the answer is in", () => {
+    const own = new OwnWrites<ReturnType<typeof at>>();
+    own.begin('ns/app');
+    const early = queues(own, '5');
+    expect(own.size, 'in flight').toBe(1);
+    // The informer already holds version 5 when the answer (version 5) is handed over.
+    own.finish('ns/app', at('5'), at('5', 'answer'));
+    expect(early.yes).toBe(false);
+    expect(own.size).toBe(0);
+
+    own.begin('ns/app');
+    const foreign = queues(own, '6', 'update');
+    expect(foreign.yes, 'decided once the answer says which version the write made').toBe(false);
+    own.finish('ns/app', at('6'), at('7', 'answer'));
+    expect(foreign.yes, "version 6 was someone else's").toBe(true);
+    expect(own.read('ns/app', at('6'))).toEqual(at('7', 'answer'));
+
+    own.begin('ns/app');
+    const whileFailing = queues(own, '8');
+    own.finish('ns/app', at('8'), undefined);
+    expect(whileFailing.yes, 'a failed write made no version: what came is news').toBe(true);
   });
 });
