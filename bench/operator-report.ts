@@ -95,6 +95,7 @@ export interface OperatorBenchResults {
   plan: { warmApplies: number; applies: number; keys: number; fleet: number; resyncs: number; createConcurrency: number; scaleDeadlineS: number; rate: number; overlapS: number; loadBeforeBumpS: number; loadAfterExpiryS: number };
   targets: { applyP50Ms: number; scaleSeconds: number; fleetSeconds: number; writesPerKey: number; operatorRssMiB: number };
   operatorFlags: string[];
+  operatorNodeOptions: string[];
   setup: { controlPlaneMs: number; keyServiceStartMs: number; operatorReadyMs: number };
   latency: {
     n: number;
@@ -205,7 +206,7 @@ export function renderOperatorResults(r: OperatorBenchResults): string {
         ]
       : []),
     `| ≤ ${r.targets.writesPerKey} API-server writes per issued key (ApiKey and Secret) | ${phases.map((p) => `${fmt(p.objectWritesPerKey, 2)} (${fmtInt(p.n)} at once)`).join(', ')}; plus ${fmt(big.eventsPerKey, 2)} Event each | ${met(phases.every((p) => p.objectWritesPerKey <= r.targets.writesPerKey))} |`,
-    `| operator RSS < ${r.targets.operatorRssMiB} MiB with ${fmtInt(big.n + (f ? s.n : 0))} ApiKeys | peak ${fmtInt(big.operatorPeakRss)} MiB (VmHWM ${fmtInt(big.operatorHwm)}) | ${met(big.operatorPeakRss < r.targets.operatorRssMiB)} |`,
+    `| operator RSS < ${r.targets.operatorRssMiB} MiB with ${fmtInt(big.n + (f ? s.n : 0))} ApiKeys | peak ${fmtInt(big.operatorPeakRss)} MiB (VmHWM ${fmtInt(big.operatorHwm)})${r.operatorNodeOptions.length ? ` on \`node ${r.operatorNodeOptions.join(' ')}\`` : ''} | ${met(big.operatorPeakRss < r.targets.operatorRssMiB)} |`,
     `| a steady hour compressed (${st.resyncs} resyncs of ${fmtInt(st.apiKeys)} ApiKeys): no writes | ${fmtInt(st.writes)} writes, ${fmtInt(st.reads)} reads | ${met(st.writes === 0)} |`,
     `| token bump under ${o.rate} verify/s through the old key: zero failed requests during the overlap | ${fmtInt(o.overlap.failed)} of ${fmtInt(o.overlap.n)} failed (and ${fmtInt(o.beforeBump.failed)} of ${fmtInt(o.beforeBump.n)} before the bump) | ${met(rotationOk)} |`,
     `| … and the old key fails once the overlap ends | ${fmtInt(o.afterExpiry.expired)} of ${fmtInt(o.afterExpiry.n)} requests sent after expiry answered \`valid:false, KEY_EXPIRED\`; ${fmtInt(o.afterExpiry.valid)} valid | ${expiryOk ? 'as expected' : '**unexpected**'} |`,
@@ -224,7 +225,7 @@ export function renderOperatorResults(r: OperatorBenchResults): string {
     '',
     `### 2. ${phases.map((p) => fmtInt(p.n)).join(' and ')} ApiKeys created at once`,
     '',
-    `Created through the API (\`POST …/apikeys\`), ${s.concurrency} at a time, each phase in a fresh namespace (the earlier ApiKeys stay); time from the first create to each ApiKey's \`Ready=True\`. Peak RSS is the highest VmRSS sampled every 200 ms during the phase; VmHWM is the process's lifetime peak. CPU is CPU-seconds per wall-second over the phase (100% = one core). The operator runs with \`${r.operatorFlags.join(' ')}\`.`,
+    `Created through the API (\`POST …/apikeys\`), ${s.concurrency} at a time, each phase in a fresh namespace (the earlier ApiKeys stay); time from the first create to each ApiKey's \`Ready=True\`. Peak RSS is the highest VmRSS sampled every 200 ms during the phase; VmHWM is the process's lifetime peak. CPU is CPU-seconds per wall-second over the phase (100% = one core). The operator runs with \`${r.operatorFlags.join(' ')}\`${r.operatorNodeOptions.length ? `, on \`node ${r.operatorNodeOptions.join(' ')}\`` : ' (Node\'s own defaults: its heap sized from this machine\'s memory)'}.`,
     '',
     `| | ${phases.map((p) => `${fmtInt(p.n)} ApiKeys`).join(' | ')} |`,
     `|---|${phases.map(() => '---:').join('|')}|`,

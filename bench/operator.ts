@@ -26,7 +26,9 @@
  *
  * Flags: --quick, --no-write, --out FILE, --profile (operator and key service
  *        run with --cpu-prof), --keys N, --fleet N (0: skip), --applies N,
- *        --overlap SECONDS, --resyncs N, --keep.
+ *        --overlap SECONDS, --resyncs N, --keep, --operator-node-options
+ *        "--max-old-space-size=256 …" (Node flags for the operator process, as
+ *        a Deployment would set in NODE_OPTIONS; recorded in the report).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,6 +66,7 @@ const { values: flags } = parseArgs({
     applies: { type: 'string' },
     overlap: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'operator-node-options': { type: 'string', default: '' },
   },
 });
 
@@ -92,6 +95,8 @@ const TARGETS = { applyP50Ms: 500, scaleSeconds: 60, fleetSeconds: 120, writesPe
  */
 const RESYNC = '30s';
 const OPERATOR_FLAGS = ['--resync', RESYNC, '--workers', '16', '--kube-api-qps', '1000', '--kube-api-burst', '1000', '--key-service-qps', '1000', '--key-service-burst', '1000'];
+/** Node's own flags for the operator process (none: Node sizes its heap from this machine's memory). */
+const OPERATOR_NODE_OPTIONS = flags['operator-node-options'].split(' ').filter(Boolean);
 /** What the API server counts for the operator's resources. */
 const RESOURCES = ['apikeys', 'apikeys/status', 'secrets', 'events'];
 
@@ -196,10 +201,10 @@ async function main(): Promise<OperatorBenchResults> {
   t = now();
   const metricsPort = await freePort();
   const metricsUrl = `http://${HOST}:${metricsPort}`;
-  log(`operator: keyward operator ${OPERATOR_FLAGS.join(' ')} (own process)`);
+  log(`operator: keyward operator ${OPERATOR_FLAGS.join(' ')} (own process${OPERATOR_NODE_OPTIONS.length ? `, node ${OPERATOR_NODE_OPTIONS.join(' ')}` : ''})`);
   const operator = startNode(
     'keyward-operator',
-    [...profileArgs('keyward-operator'), CLI, 'operator', '--metrics-bind-address', `${HOST}:${metricsPort}`, ...OPERATOR_FLAGS],
+    [...OPERATOR_NODE_OPTIONS, ...profileArgs('keyward-operator'), CLI, 'operator', '--metrics-bind-address', `${HOST}:${metricsPort}`, ...OPERATOR_FLAGS],
     { KUBECONFIG: cp.kubeconfigPath, KEYWARD_URL: serviceUrl, KEYWARD_API_KEY: operatorKey.json.secret as string },
   );
   children.push(operator);
@@ -653,6 +658,7 @@ async function main(): Promise<OperatorBenchResults> {
     mode: QUICK ? 'quick' : 'full',
     git,
     operatorFlags: OPERATOR_FLAGS,
+    operatorNodeOptions: OPERATOR_NODE_OPTIONS,
     command: `npx node bench/operator.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     plan: PLAN,
     targets: TARGETS,

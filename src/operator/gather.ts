@@ -131,6 +131,7 @@ export class Gatherer {
   /** The ApiKey is gone: forget what was remembered of it. */
   forget(resource: ApiKeyResource): void {
     this.#keyCheckedAt.delete(resource.metadata.uid);
+    if (resource.status?.keyId) this.#keyStates.forget(resource.status.keyId);
   }
 
   #specChanged(resource: ApiKeyResource): boolean {

@@ -4,7 +4,9 @@
  * for within a few milliseconds of each other (concurrent reconciles) go in
  * one request (DataLoader); at a resync the gatherer asks for every key due
  * at once, and the reconciles that follow take their answer from that batch.
- * An answer is used once: the next check asks again.
+ * An answer is used once: the next check asks again. A key whose answer is
+ * still waiting for its reconcile (behind a backlog of changes) is not asked
+ * about again at the next resync: one answer per key is kept, no more.
  */
 import DataLoader from 'dataloader';
 import { BATCH_GET_MAX_IDS } from '../core/schemas.ts';
@@ -31,12 +33,26 @@ export class KeyStates {
     );
   }
 
-  /** Asks for all of these now, in as few requests as the batch size allows; `view` then answers from them. */
+  /**
+   * Asks for all of these now (but those whose answer is still to be taken),
+   * in as few requests as the batch size allows; `view` then answers from
+   * them. Answers kept for keys not named (no ApiKey holds them any more) go.
+   */
   prefetch(ids: readonly string[]): void {
-    this.#loader.clearAll();
-    this.#prefetched = new Set(ids);
+    const wanted = new Set(ids);
+    for (const id of this.#prefetched) {
+      if (!wanted.has(id)) this.forget(id);
+    }
+    const asking = ids.filter((id) => !this.#prefetched.has(id));
+    for (const id of asking) this.#prefetched.add(id);
     // Failures reach whoever asks for the view (and back off there); the prefetch itself only starts the requests.
-    void this.#loader.loadMany(ids);
+    void this.#loader.loadMany(asking);
+  }
+
+  /** Drops what is kept of this key. */
+  forget(id: string): void {
+    this.#loader.clear(id);
+    this.#prefetched.delete(id);
   }
 
   /**
@@ -49,8 +65,7 @@ export class KeyStates {
     try {
       return await this.#loader.load(id);
     } finally {
-      this.#loader.clear(id);
-      this.#prefetched.delete(id);
+      this.forget(id);
     }
   }
 

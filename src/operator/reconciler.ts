@@ -47,6 +47,8 @@ export class ApiKeyReconciler {
   readonly #resyncMs: number;
   readonly #issuer: KeyIssuer;
   readonly #finalizer: Finalizer;
+  /** Verdicts on specs, by the cached spec object: each resync reads the same object again, and zod need not parse it again. */
+  readonly #validated = new WeakMap<object, ReturnType<typeof validateApiKeySpec>>();
 
   constructor(options: ReconcilerOptions) {
     const clock = options.clock ?? Date.now;
@@ -67,7 +69,7 @@ export class ApiKeyReconciler {
       resource = await kube.setFinalizers(resource, [...(resource.metadata.finalizers ?? []), FINALIZER]);
     }
 
-    const validation = validateApiKeySpec(resource.spec);
+    const validation = this.#validate(resource);
     if (!validation.ok) return this.#refuseSpec(resource, validation.problems);
     const spec = effectiveSpec(validation.spec, resource.metadata);
     const status = resource.status ?? {};
@@ -81,6 +83,15 @@ export class ApiKeyReconciler {
     const plan = planSteadyState({ spec, status, generation: generationOf(resource), secret, key: key?.view, now: clock(), resyncMs: this.#resyncMs });
     await this.#carryOut(resource, spec, plan);
     return lookAgainAfter(plan.requeueAfterMs);
+  }
+
+  #validate(resource: ApiKeyResource): ReturnType<typeof validateApiKeySpec> {
+    if (typeof resource.spec !== 'object' || resource.spec === null) return validateApiKeySpec(resource.spec);
+    const known = this.#validated.get(resource.spec);
+    if (known) return known;
+    const validation = validateApiKeySpec(resource.spec);
+    this.#validated.set(resource.spec, validation);
+    return validation;
   }
 
   /** A resync is starting: ask the key service about all these ApiKeys' keys now, in batches. */
