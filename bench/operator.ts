@@ -26,7 +26,7 @@
  *
  * Flags: --quick, --no-write, --out FILE, --profile (operator and key service
  *        run with --cpu-prof), --keys N, --fleet N (0: skip), --applies N,
- *        --overlap SECONDS, --resyncs N, --keep, --operator-node-options
+ *        --overlap SECONDS, --resyncs N, --keep, --operator-node-options=
  *        "--max-old-space-size=256 …" (Node flags for the operator process, as
  *        a Deployment would set in NODE_OPTIONS; recorded in the report).
  */
