@@ -18,6 +18,8 @@ describe('keyward operator settings', () => {
     const text = help.stdout.replace(/\s+/g, ' ');
     expect(text).toContain('--url <url> key service URL (default: "http://127.0.0.1:8080", env: KEYWARD_URL)');
     expect(text).toContain('--workers <n> concurrent reconciles (default: 4)');
+    expect(text).toContain('--kube-api-qps <n> requests per second to the Kubernetes API server, sustained (watches not counted) (default: 50)');
+    expect(text).toContain('--key-service-burst <n> requests to the key service that may go at once, above the sustained rate (default: 100)');
     expect(text).toContain('--lease-namespace <ns> namespace of the leader-election Lease (default: "keyward-system", env: POD_NAMESPACE)');
     expect(text).toContain('--log-level <level> fatal|error|warn|info|debug|trace|silent (default: "info", env: KEYWARD_LOG_LEVEL)');
     expect(text).toMatch(/Environment: KEYWARD_API_KEY API key of the key service/);
@@ -49,6 +51,8 @@ describe('keyward operator settings', () => {
     ['no API key', [], {}, /set KEYWARD_API_KEY or --api-key-file/],
     ['workers 0', ['--workers', '0'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --workers: Too small/m],
     ['workers not a number', ['--workers', 'many'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --workers: /m],
+    ['a request budget of 0', ['--kube-api-qps', '0'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --kube-api-qps: must be more than 0/m],
+    ['a burst that is not whole', ['--key-service-burst', '1.5'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --key-service-burst: must be a whole number/m],
     ['bad duration', ['--resync', '10 minutes'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --resync: must be a duration/m],
     ['bad bind address', ['--metrics-bind-address', '8081'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --metrics-bind-address: must look like 0\.0\.0\.0:8081/m],
     ['bad namespace', ['-n', 'Team_A'], { KEYWARD_API_KEY: 'kw_x' }, /^error: --namespace: must be a namespace name/m],
