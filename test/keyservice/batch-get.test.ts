@@ -4,8 +4,10 @@
  * api.key.view only, never a secret; bad input is a 400 that changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BodyInput } from '../../src/client/index.ts';
+import { API } from '../../src/core/api.ts';
 import { BATCH_GET_MAX_IDS } from '../../src/core/schemas.ts';
-import { failure, startTestService, TEST_STORE, type TestService } from '../support/keyservice.ts';
+import { failure, raw, startTestService, TEST_STORE, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
 
@@ -50,7 +52,8 @@ describe(`POST /v1/keys/batch-get (${TEST_STORE})`, () => {
     expect([tooMany.status, tooMany.code]).toEqual([400, 'VALIDATION_FAILED']);
     expect(tooMany.message).toContain(`at most ${BATCH_GET_MAX_IDS}`);
     for (const body of [{ ids: [] }, { ids: ['not-a-key-id'] }, { ids: 'key_00000000000000000000' }, {}, { ids: [ids[0]], extra: true }]) {
-      const refused = await failure(admin.request('POST', '/v1/keys/batch-get', body));
+      // The client's own method, given what its types would refuse: the server must refuse it too.
+      const refused = await failure(admin.batchGetKeys(body as BodyInput<'batchGetKeys'>));
       expect([refused.status, refused.code], JSON.stringify(body)).toEqual([400, 'VALIDATION_FAILED']);
     }
   });
@@ -61,5 +64,19 @@ describe(`POST /v1/keys/batch-get (${TEST_STORE})`, () => {
     const verifier = service.client((await admin.createKey({ name: 'gateway', role: 'verifier' })).secret);
     const denied = await failure(verifier.batchGetKeys({ ids: [key.key.id] }));
     expect([denied.status, denied.code]).toEqual([403, 'INSUFFICIENT_PERMISSIONS']);
+  });
+
+  it('is in /openapi.json like every operation of the route table: its permission, named body and answer schemas, the bound', async () => {
+    const doc = (await raw(service.url, '/openapi.json')).body;
+    const operation = doc.paths['/v1/keys/batch-get'].post;
+    expect(operation.operationId).toBe('batchGetKeys');
+    expect(operation.tags).toEqual([API.batchGetKeys.tag]);
+    expect(operation['x-keyward-permission']).toBe('api.key.view');
+    expect(operation.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/BatchGetKeysBody' });
+    expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/KeyBatch' });
+    const body = doc.components.schemas.BatchGetKeysBody;
+    expect([body.properties.ids.minItems, body.properties.ids.maxItems, body.additionalProperties]).toEqual([1, BATCH_GET_MAX_IDS, false]);
+    expect(doc.components.schemas.KeyBatch.required).toEqual(expect.arrayContaining(['items', 'missing']));
+    expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['200', '400', '403']));
   });
 });
