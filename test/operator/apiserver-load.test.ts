@@ -67,6 +67,16 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
     }
     return counts;
   };
+  /** From the operator's own /metrics: its requests to the API server (verb and resource, answered 2xx), its caches' objects and bytes by kind. */
+  const operatorMetrics = async (operator: Operator) => {
+    const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+    const kubeRequests: Record<string, number> = {};
+    for (const [, verb, resource, n] of text.matchAll(/^keyward_operator_kube_requests_total\{verb="(\w+)",resource="([^"]+)",code="2xx"\} (\d+)$/gm)) {
+      kubeRequests[`${verb} ${resource}`] = Number(n);
+    }
+    const gauge = (name: string) => Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{kind="(\\w+)"\\} (\\d+)$`, 'gm'))].map(([, kind, n]) => [kind!, Number(n)]));
+    return { kubeRequests, cacheObjects: gauge('keyward_operator_cache_objects'), cacheBytes: gauge('keyward_operator_cache_bytes') };
+  };
   const delta = (before: Map<string, number>, after: Map<string, number>, key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
 
   it('issuing a first key: three writes (finalizer, Secret, status) and its Event; no reads', async () => {
@@ -84,6 +94,15 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
         'POST events': 1, // Created
       });
       expect(countOf(served, READ_VERBS), 'the ApiKey and its Secret come from the caches').toBe(0);
+
+      // What the operator reports on its own /metrics: the same requests as the API server counted (all but the
+      // test's create), and what its caches hold.
+      const reported = await operatorMetrics(operator);
+      const { 'POST apikeys': _created, ...operatorsOwn } = served;
+      expect(reported.kubeRequests).toEqual(operatorsOwn);
+      expect(reported.cacheObjects).toEqual({ ApiKey: 1, Secret: 1 });
+      expect(reported.cacheBytes.ApiKey).toBeGreaterThan(0);
+      expect(reported.cacheBytes.Secret).toBeGreaterThan(0);
     } finally {
       await operator.stop();
     }
