@@ -58,24 +58,29 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
     await until(`${names.length} ApiKeys in ${ns} to be Ready`, async () => names.every((name) => isReady(operator.cache.apiKey(ns, name))), 120_000, 50);
     await settled(operator);
   };
+  /** One metric's samples from a Prometheus text exposition, summed by the key `by` makes of their labels. */
+  const sumBy = (text: string, metric: string, by: (labels: Record<string, string>) => string | undefined): Map<string, number> => {
+    const sums = new Map<string, number>();
+    for (const [, labelText, value] of text.matchAll(new RegExp(`^${metric}\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+      const key = by(Object.fromEntries([...labelText!.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, v]) => [name!, v!])));
+      if (key !== undefined) sums.set(key, (sums.get(key) ?? 0) + Number(value));
+    }
+    return sums;
+  };
   /** Counts from the key service's own metrics: requests by route. */
   const keyServiceRequests = async (): Promise<Map<string, number>> => {
     const text = await (await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.adminSecret}` } })).text();
-    const counts = new Map<string, number>();
-    for (const [, method, route, n] of text.matchAll(/^keyward_http_requests_total\{method="(\w+)",route="([^"]+)",status="\d+"\} (\d+)$/gm)) {
-      counts.set(`${method} ${route}`, (counts.get(`${method} ${route}`) ?? 0) + Number(n));
-    }
-    return counts;
+    return sumBy(text, 'keyward_http_requests_total', (l) => `${l.method} ${l.route}`);
   };
   /** From the operator's own /metrics: its requests to the API server (verb and resource, answered 2xx), its caches' objects and bytes by kind. */
   const operatorMetrics = async (operator: Operator) => {
     const text = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
-    const kubeRequests: Record<string, number> = {};
-    for (const [, verb, resource, n] of text.matchAll(/^keyward_operator_kube_requests_total\{verb="(\w+)",resource="([^"]+)",code="2xx"\} (\d+)$/gm)) {
-      kubeRequests[`${verb} ${resource}`] = Number(n);
-    }
-    const gauge = (name: string) => Object.fromEntries([...text.matchAll(new RegExp(`^${name}\\{kind="(\\w+)"\\} (\\d+)$`, 'gm'))].map(([, kind, n]) => [kind!, Number(n)]));
-    return { kubeRequests, cacheObjects: gauge('keyward_operator_cache_objects'), cacheBytes: gauge('keyward_operator_cache_bytes') };
+    const byKind = (l: Record<string, string>) => l.kind;
+    return {
+      kubeRequests: Object.fromEntries(sumBy(text, 'keyward_operator_kube_requests_total', (l) => (l.code === '2xx' ? `${l.verb} ${l.resource}` : undefined))),
+      cacheObjects: Object.fromEntries(sumBy(text, 'keyward_operator_cache_objects', byKind)),
+      cacheBytes: Object.fromEntries(sumBy(text, 'keyward_operator_cache_bytes', byKind)),
+    };
   };
   const delta = (before: Map<string, number>, after: Map<string, number>, key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
 
