@@ -33,7 +33,8 @@ export const TAGS = {
   Verify: 'For your own APIs: check a key presented to them.',
   Roles: 'Built-in and custom roles, and the permission catalog they draw from.',
   Organization: "The organization's settings and IP allowlist.",
-  Activity: 'Usage counts and the audit log.',
+  Activity: 'Usage counts, the audit log and the change feed of keys.',
+  Incidents: 'Compromised and leaked keys: what was done, when, and who used the key.',
 } as const;
 export type Tag = keyof typeof TAGS;
 
@@ -145,6 +146,18 @@ export const API = {
     body: 'RotateKeyBody',
     success: { status: 201, description: 'The successor (secret shown once) and the old key', schema: 'RotatedKey' },
     errors: ['KEY_NOT_FOUND', 'KEY_NOT_ACTIVE', 'KEY_ALREADY_ROTATED', 'PRIVILEGE_ESCALATION', 'KEY_LIMIT_REACHED'],
+  },
+  compromiseKey: {
+    method: 'POST',
+    path: '/v1/keys/:id/compromise',
+    tag: 'Incidents',
+    summary: 'Report a key compromised: revoke it now, issue a replacement, open an incident, notify',
+    description:
+      'The key stops at once (no overlap) and an incident records the reason, the reporter and each step. Unless replace is false, a replacement with the same role and settings is issued and its secret returned once; an operator-managed key (its metadata names an ApiKey) gets its replacement from the operator, which follows GET /v1/events. With notify, the signed notification goes to the alert webhook. The same escalation rules as revoke: the caller must hold what the key holds.',
+    permission: 'api.key.compromise',
+    body: 'CompromiseKeyBody',
+    success: { status: 201, description: 'The incident, the revoked key and the replacement (secret shown once)', schema: 'CompromisedKey' },
+    errors: ['KEY_NOT_FOUND', 'KEY_ALREADY_REVOKED', 'PRIVILEGE_ESCALATION', 'LAST_ADMIN_KEY'],
   },
   verifyKey: {
     method: 'POST',
@@ -293,6 +306,39 @@ export const API = {
     permission: 'audit.view',
     query: 'AuditQuery',
     success: { status: 200, description: 'A page of audit events', schema: 'AuditPage' },
+    errors: [],
+  },
+  listIncidents: {
+    method: 'GET',
+    path: '/v1/incidents',
+    tag: 'Incidents',
+    summary: 'Compromise and leak reports, newest first, cursor-paginated',
+    description: 'Each incident names the key, who reported it and how (a key through the API, or GitHub secret scanning), what was done and when, and each delivery of its notification.',
+    permission: 'incident.view',
+    query: 'ListIncidentsQuery',
+    success: { status: 200, description: 'A page of incidents', schema: 'IncidentList' },
+    errors: [],
+  },
+  getIncident: {
+    method: 'GET',
+    path: '/v1/incidents/:id',
+    tag: 'Incidents',
+    summary: 'One incident, with the investigation view: the key\'s uses before the report and its audit trail',
+    description: 'The incident, and what an investigation starts from: the uses of the key in the days before the report (per day and outcome), where it was last used from, and its audit records.',
+    permission: 'incident.view',
+    success: { status: 200, description: 'The incident', schema: 'IncidentDetail' },
+    errors: ['INCIDENT_NOT_FOUND'],
+  },
+  listEvents: {
+    method: 'GET',
+    path: '/v1/events',
+    tag: 'Activity',
+    summary: 'The change feed of keys: created, edited, rotated, revoked, compromised; resumable, long poll',
+    description:
+      'Key changes in commit order, from the cursor given in after (every replica serves the same feed). With wait, the call waits up to that long for a change when there is none. Without after it returns only the current cursor, to start following from now. Items name the key and its metadata, never a secret.',
+    permission: 'api.key.view',
+    query: 'EventsQuery',
+    success: { status: 200, description: 'Changes after the cursor, and the cursor to pass next', schema: 'EventList' },
     errors: [],
   },
 } as const satisfies Record<string, RouteSpec>;

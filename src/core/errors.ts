@@ -24,6 +24,10 @@ export const ERROR_CATALOG = {
     status: 403,
     hint: 'Ask whoever runs this keyward service: `keyward org set-plan` and `keyward org set-max-grace-period` change these settings in the store.',
   },
+  SIGNATURE_INVALID: {
+    status: 401,
+    hint: 'Only GitHub secret scanning may call this endpoint: the body must be signed (Github-Public-Key-Signature) with a key GitHub publishes (Github-Public-Key-Identifier).',
+  },
   RATE_LIMITED: { status: 429, hint: 'Too many failed authentication attempts from this address. Wait for Retry-After seconds and check the key you are sending.' },
   // Request shape.
   INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
@@ -43,6 +47,7 @@ export const ERROR_CATALOG = {
   METHOD_NOT_ALLOWED: { status: 405, hint: 'See /openapi.json for the methods this path accepts.' },
   KEY_NOT_FOUND: { status: 404, hint: 'Check the Key ID (key_…). Keys of other organizations are not visible.' },
   ROLE_NOT_FOUND: { status: 404, hint: 'List the roles with GET /v1/roles.' },
+  INCIDENT_NOT_FOUND: { status: 404, hint: 'List the incidents with GET /v1/incidents.' },
   ORGANIZATION_NOT_FOUND: { status: 404, hint: 'Check the organization id.' },
   KEY_ALREADY_REVOKED: { status: 409, hint: 'Revocation cannot be undone; nothing to do.' },
   KEY_NOT_ACTIVE: { status: 409, hint: 'Only active keys can be rotated or edited. Rotate or edit its successor instead.' },

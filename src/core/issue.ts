@@ -1,5 +1,5 @@
 /** Minting a key record and its one-time secret. */
-import type { AuditEvent, KeyRecord, Metadata, Organization } from './model.ts';
+import { DEFAULT_LEAK_POLICY, type AuditEvent, type KeyRecord, type Metadata, type Organization } from './model.ts';
 import { DEFAULT_MAX_GRACE_PERIOD, rotationDueAt, type Environment, type RotationDays } from './rotation.ts';
 import { hashSecret, newKeyId, newSecret, randomBase62, secretHint } from './token.ts';
 
@@ -55,5 +55,10 @@ export function newAuditEvent(event: Omit<AuditEvent, 'id' | 'at'>, now: Date): 
 }
 
 export function newOrganization(name: string, now: Date, plan: string): Organization {
-  return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, maxGracePeriod: DEFAULT_MAX_GRACE_PERIOD, createdAt: now.toISOString() };
+  return { id: `org_${randomBase62(16)}`, name, plan, ipAllowlist: [], rotationDays: {}, maxGracePeriod: DEFAULT_MAX_GRACE_PERIOD, leakPolicy: DEFAULT_LEAK_POLICY, createdAt: now.toISOString() };
+}
+
+/** Incident ids sort in the order they were opened, like audit ids. */
+export function newIncidentId(now: Date): string {
+  return `inc_${now.getTime().toString(36).padStart(9, '0')}${randomBase62(10)}`;
 }

@@ -11,8 +11,20 @@ export interface Organization {
   rotationDays: RotationDays;
   /** Longest rotation grace period (a duration, e.g. "7d"); set by the service operator, like the plan. */
   maxGracePeriod: string;
+  /** What a leak report (GitHub secret scanning) does to one of its keys. */
+  leakPolicy: LeakPolicy;
   createdAt: string;
 }
+
+/**
+ * rotate: compromise with replacement (an operator-managed key gets its
+ * replacement from the operator; another key is revoked, since nobody would
+ * receive a replacement's secret); revoke: compromise without replacement;
+ * notify: an incident and a notification only, the key keeps working.
+ */
+export const LEAK_POLICIES = ['rotate', 'revoke', 'notify'] as const;
+export type LeakPolicy = (typeof LEAK_POLICIES)[number];
+export const DEFAULT_LEAK_POLICY: LeakPolicy = 'rotate';
 
 /** A key as stored: the secret itself is never here, only its SHA-256. */
 export interface KeyRecord {
@@ -113,6 +125,8 @@ export const AUDIT_ACTIONS = [
   'key.updated',
   'key.rotated',
   'key.revoked',
+  'key.compromised',
+  'key.leak-reported',
   'role.created',
   'role.updated',
   'role.deleted',
@@ -120,6 +134,62 @@ export const AUDIT_ACTIONS = [
   'auth.throttled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Key changes the change feed (GET /v1/events) carries: the audit records of these actions, in commit order. */
+export const KEY_FEED_ACTIONS: readonly AuditAction[] = ['key.created', 'key.updated', 'key.rotated', 'key.revoked', 'key.compromised', 'key.leak-reported'];
+export const isKeyFeedAction = (action: AuditAction): boolean => KEY_FEED_ACTIONS.includes(action);
+
+/** Metadata the operator puts on the keys it issues: the ApiKey they belong to. */
+export const OPERATOR_METADATA = { namespace: 'k8s/namespace', name: 'k8s/name', uid: 'k8s/uid' } as const;
+export const isOperatorManaged = (key: Pick<KeyRecord, 'metadata'>): boolean => typeof key.metadata[OPERATOR_METADATA.uid] === 'string';
+
+/** How a compromise or leak came to be known. */
+export interface IncidentReporter {
+  via: 'api' | 'github-secret-scanning';
+  /** The key that reported it (api). */
+  keyId: string | null;
+  ip: string | null;
+  /** Where the secret was found (github-secret-scanning): the URL, GitHub's token type and source (content, commit, …). */
+  url?: string;
+  tokenType?: string;
+  source?: string;
+}
+
+export interface IncidentAction {
+  at: string;
+  /** revoked, replacement-issued, replacement-by-operator, notified, reported-again, kept (notify policy) … */
+  action: string;
+  detail: string;
+  keyId?: string;
+}
+
+/** One attempt to deliver the incident's notification to the alert webhook. */
+export interface NotificationAttempt {
+  at: string;
+  attempt: number;
+  outcome: 'delivered' | 'refused' | 'unreachable' | 'not-configured';
+  httpStatus: number | null;
+}
+
+/** A compromise or leak of one key: who reported it and how, what was done and when. Never holds a secret. */
+export interface Incident {
+  id: string;
+  organizationId: string;
+  keyId: string;
+  keyName: string;
+  reason: string;
+  reportedAt: string;
+  reportedBy: IncidentReporter;
+  /** pending: accepted (a leak report), not yet acted on; handled: done. */
+  state: 'pending' | 'handled';
+  /** What was decided: the API's compromise, or the organization's leak policy. */
+  response: 'compromise' | LeakPolicy;
+  replacementKeyId: string | null;
+  /** One incident per leaked key (github:<key id>): a report sent twice opens one. */
+  dedupeKey: string | null;
+  actions: IncidentAction[];
+  notifications: NotificationAttempt[];
+}
 
 /** Requests seen for one key on one UTC day with one outcome (VALID or the error code). */
 export interface UsageCount {

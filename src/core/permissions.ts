@@ -11,6 +11,8 @@ export const BUILTIN_PERMISSIONS = {
   'api.key.delete': 'Revoke API keys',
   'api.key.rotate': 'Rotate API keys (issue a successor, expire the old key)',
   'api.key.verify': 'Verify presented API keys through /v1/verify',
+  'api.key.compromise': 'Report a key compromised: revoke it at once, issue a replacement, open an incident',
+  'incident.view': 'Read incidents (compromise and leak reports, what was done, who used the key)',
   'role.view': 'List roles and permissions',
   'role.manage': 'Create, edit and delete custom roles and permissions',
   'org.view': 'View organization settings',
@@ -27,7 +29,7 @@ export type Permission = keyof typeof BUILTIN_PERMISSIONS;
 export const ALL_PERMISSIONS = '*';
 
 /** Namespaces reserved for keyward's own permissions. */
-export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit', 'metrics'] as const;
+export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit', 'metrics', 'incident'] as const;
 export const PERMISSION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,4}$/;
 
 export interface RoleDefinition {
@@ -54,6 +56,8 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
     'api.key.update',
     'api.key.delete',
     'api.key.rotate',
+    'api.key.compromise',
+    'incident.view',
     'role.view',
     'usage.view',
     'org.view',

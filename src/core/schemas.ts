@@ -5,9 +5,9 @@
  * (api.ts) names which schema each operation takes and returns.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN, isDuration } from './duration.ts';
+import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
-import { AUDIT_ACTIONS } from './model.ts';
+import { AUDIT_ACTIONS, LEAK_POLICIES } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
@@ -270,6 +270,11 @@ export const WhoAmI = z.object({
 
 // ---- organization, allowlist, usage, audit ----
 
+export const LeakPolicy = z.enum(LEAK_POLICIES).meta({
+  description:
+    "What a leak report (GitHub secret scanning) does to one of the organization's keys: rotate (revoke now; an operator-managed key gets its replacement from the operator, another key is revoked), revoke, or notify (an incident and a notification; the key keeps working)",
+});
+
 export const OrganizationView = z.object({
   id: z.string(),
   name: z.string(),
@@ -279,6 +284,7 @@ export const OrganizationView = z.object({
   ipAllowlist: z.array(z.string()),
   rotationDays: z.record(z.string(), z.number()),
   maxGracePeriod: z.string().meta({ description: 'Longest grace period a rotation may give; set by the service operator, like the plan' }),
+  leakPolicy: LeakPolicy,
   createdAt: z.string(),
 });
 
@@ -292,8 +298,9 @@ export const UpdateOrganizationBody = z
         development: z.number().int().min(1).max(3650).optional(),
       })
       .optional(),
+    leakPolicy: LeakPolicy.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'send name and/or rotationDays');
+  .refine((b) => Object.keys(b).length > 0, 'send name, rotationDays and/or leakPolicy');
 export type UpdateOrganizationBody = z.input<typeof UpdateOrganizationBody>;
 
 export const PutIpAllowlistBody = z.strictObject({
@@ -353,3 +360,127 @@ export const AuditEventView = z.object({
 });
 
 export const AuditPage = z.object({ items: z.array(AuditEventView), nextCursor: z.string().nullable() });
+
+// ---- compromise, incidents, the change feed ----
+
+export const CompromiseKeyBody = z.strictObject({
+  reason: shownText(500)
+    .min(1, 'must not be empty')
+    .meta({ description: 'Why the key is believed compromised (shown on the incident and in the audit log; never paste the secret here)', example: 'pasted in a public Slack channel' }),
+  replace: z.boolean().default(true).meta({
+    description: 'Issue a replacement with the same role and settings (its secret is in this response only). An operator-managed key gets its replacement from the operator instead.',
+  }),
+  notify: z.boolean().default(true).meta({ description: 'Send the signed notification to the alert webhook' }),
+});
+export type CompromiseKeyBody = z.input<typeof CompromiseKeyBody>;
+
+const IncidentAction = z.object({ at: z.string(), action: z.string(), detail: z.string(), keyId: z.string().optional() });
+const NotificationAttempt = z.object({
+  at: z.string(),
+  attempt: z.number(),
+  outcome: z.enum(['delivered', 'refused', 'unreachable', 'not-configured']),
+  httpStatus: z.number().nullable(),
+});
+
+export const IncidentView = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  keyId: z.string(),
+  keyName: z.string(),
+  reason: z.string(),
+  reportedAt: z.string(),
+  reportedBy: z.object({
+    via: z.enum(['api', 'github-secret-scanning']),
+    keyId: z.string().nullable(),
+    ip: z.string().nullable(),
+    url: z.string().optional(),
+    tokenType: z.string().optional(),
+    source: z.string().optional(),
+  }),
+  state: z.enum(['pending', 'handled']),
+  response: z.enum(['compromise', ...LEAK_POLICIES]),
+  replacementKeyId: z.string().nullable(),
+  actions: z.array(IncidentAction).meta({ description: 'What was done and when, oldest first' }),
+  notifications: z.array(NotificationAttempt).meta({ description: 'Each delivery attempt of the signed notification' }),
+});
+
+export const IncidentDetail = IncidentView.extend({
+  investigation: z.object({
+    window: z.object({ from: z.string(), to: z.string() }).meta({ description: 'The days before the report that the uses cover' }),
+    uses: z.array(z.object({ day: z.string(), outcome: z.string(), count: z.number() })).meta({ description: "The key's uses per day and outcome in the window" }),
+    lastUsedAt: z.string().nullable(),
+    lastUsedIp: z.string().nullable(),
+    auditTrail: z.array(AuditEventView).meta({ description: "The key's audit records, newest first" }),
+  }),
+});
+
+export const IncidentList = z.object({ items: z.array(IncidentView), nextCursor: z.string().nullable() });
+
+export const ListIncidentsQuery = z.strictObject({
+  keyId: KeyId.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(100).optional(),
+});
+export type ListIncidentsQuery = z.input<typeof ListIncidentsQuery>;
+
+export const CompromisedKey = z.object({
+  incident: IncidentView,
+  revoked: KeyView,
+  replacement: CreatedKey.nullable().meta({ description: 'The replacement and its secret (shown once); null when none was issued here' }),
+});
+
+/** Longest a GET /v1/events call may wait for a change (proxies commonly cut idle requests at 60 s). */
+export const MAX_EVENTS_WAIT = '50s';
+
+export const EventsQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^\d{1,18}$/, 'must be a cursor returned by GET /v1/events')
+    .optional()
+    .meta({ description: 'Resume after this cursor (the cursor of the last page); without it the feed starts now (only the current cursor is returned)' }),
+  wait: Duration.default('0')
+    .refine((s) => !isDuration(s) || parseDuration(s) <= parseDuration(MAX_EVENTS_WAIT), `must be at most ${MAX_EVENTS_WAIT}`)
+    .meta({ description: `Long poll: wait up to this long for a change when there is none (at most ${MAX_EVENTS_WAIT})` }),
+  managed: z.enum(['operator', 'all']).default('all').meta({ description: 'operator: only keys the Kubernetes operator manages (their metadata names an ApiKey)' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+export type EventsQuery = z.input<typeof EventsQuery>;
+
+export const KeyEventView = z.object({
+  cursor: z.string(),
+  at: z.string(),
+  action: z.enum(AUDIT_ACTIONS),
+  keyId: z.string(),
+  metadata: Metadata.meta({ description: "The key's metadata (the operator finds its ApiKey there)" }),
+  changes: AuditEventView.shape.changes,
+});
+
+export const EventList = z.object({
+  items: z.array(KeyEventView),
+  cursor: z.string().meta({ description: 'Pass it as after= for the next call' }),
+});
+
+// ---- GitHub secret scanning (POST /v1/secret-scanning/github; signed by GitHub, no bearer key) ----
+
+/** Most tokens one report may carry. */
+export const MAX_REPORTED_TOKENS = 5_000;
+
+export const SecretScanningReport = z
+  .array(
+    z.object({
+      token: z.string().min(1).max(1_000),
+      type: z.string().max(200),
+      url: z.string().max(2_000).optional(),
+      source: z.string().max(200).optional(),
+    }),
+  )
+  .min(1, 'a report holds at least one token')
+  .max(MAX_REPORTED_TOKENS, `at most ${MAX_REPORTED_TOKENS} tokens per report`);
+
+export const SecretScanningFeedback = z.array(
+  z.object({
+    token_hash: z.string().meta({ description: 'SHA-256 of the reported token, hex (the raw token is never sent back)' }),
+    token_type: z.string(),
+    label: z.enum(['true_positive', 'false_positive']),
+  }),
+);

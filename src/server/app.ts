@@ -17,6 +17,7 @@ import { dashboardRouter, type DashboardOptions } from './dashboard.ts';
 import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
+import { secretScanningRouter, type GitHubPublicKeys } from './secret-scanning.ts';
 import { VERSION } from '../version.ts';
 
 export { BODY_LIMIT_BYTES } from './body.ts';
@@ -31,6 +32,8 @@ export interface AppOptions {
   /** Serve /metrics on this app, to keys holding metrics.view (false when metrics are off or have a listen address of their own). */
   metricsOnMainPort: boolean;
   dashboard?: DashboardOptions;
+  /** Serve the GitHub secret scanning partner endpoint, verifying reports with these keys. */
+  secretScanning?: GitHubPublicKeys;
 }
 
 const WITHHELD = '[withheld: holds a secret]';
@@ -156,6 +159,9 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
       res.send(await metrics.registry.metrics());
     });
   }
+
+  // Signed by GitHub, not by a key: it reads its raw body itself (the signature covers the bytes), before the JSON parser.
+  if (options.secretScanning) app.use(secretScanningRouter(env.service, options.secretScanning, logger));
 
   // The one body parser (body.ts), as on the bare verify path.
   app.use('/v1', (req: Request, _res: Response, next: NextFunction) =>

@@ -4,6 +4,9 @@ import { Duration } from '../core/schemas.ts';
 import { describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
 import { DEFAULT_TOKEN_PREFIX, TOKEN_PREFIX_PATTERN } from '../core/token.ts';
 
+/** Where GitHub publishes the keys that sign secret scanning reports. */
+export const GITHUB_PUBLIC_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
 /** "free=3,team=50,enterprise=unlimited" -> { free: 3, team: 50, enterprise: null } */
 export function parsePlans(text: string): Record<string, number | null> {
   const plans: Record<string, number | null> = {};
@@ -86,7 +89,25 @@ export const ServerConfig = z.object({
     .meta({ env: 'KEYWARD_FAILED_AUTH_THRESHOLD', description: 'failed authentications from one address within the window before it is throttled' }),
   failedAuthWindow: Duration.default('1m').meta({ env: 'KEYWARD_FAILED_AUTH_WINDOW', description: 'window the failures are counted in' }),
   throttleDuration: Duration.default('5m').meta({ env: 'KEYWARD_THROTTLE_DURATION', description: 'how long a throttled address is refused' }),
-  alertWebhookUrl: z.url({ protocol: /^https?$/ }).optional().meta({ env: 'KEYWARD_ALERT_WEBHOOK_URL', description: 'where alerts (an address throttled) are POSTed' }),
+  alertWebhookUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .meta({ env: 'KEYWARD_ALERT_WEBHOOK_URL', description: 'where alerts (an address throttled, a key compromised or leaked) are POSTed' }),
+  alertWebhookSecret: z
+    .string()
+    .min(16, 'must be at least 16 characters')
+    .optional()
+    .meta({ env: 'KEYWARD_ALERT_WEBHOOK_SECRET', description: 'signs each alert delivery (Keyward-Signature: HMAC-SHA256 of "<timestamp>.<body>")' }),
+  secretScanning: z.enum(['on', 'off']).default('on').meta({ env: 'KEYWARD_SECRET_SCANNING', description: 'the GitHub secret scanning partner endpoint POST /v1/secret-scanning/github: on or off' }),
+  secretScanningKeys: z
+    .string()
+    .min(1)
+    .default(GITHUB_PUBLIC_KEYS_URL)
+    .meta({ env: 'KEYWARD_SECRET_SCANNING_KEYS', description: "URL or file of GitHub's secret scanning public keys" }),
+  secretScanningKeysRefresh: Duration.default('30s').meta({
+    env: 'KEYWARD_SECRET_SCANNING_KEYS_REFRESH',
+    description: 'shortest time between two fetches of those keys (an unknown key identifier fetches them again)',
+  }),
   metrics: z.enum(['on', 'off']).default('on').meta({ env: 'KEYWARD_METRICS', description: 'Prometheus metrics at /metrics: on or off' }),
   metricsAddress: z
     .string()

@@ -3,6 +3,7 @@ import { KeywardError } from '../core/errors.ts';
 import { newAuditEvent } from '../core/issue.ts';
 import { toKeyView, type AuditAction, type AuditEvent, type KeyRecord, type KeyView, type Organization } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
+import type { Notifier } from './alerts.ts';
 import type { Principal } from './auth.ts';
 import { RoleResolver } from './role-resolver.ts';
 
@@ -25,6 +26,10 @@ export interface ServiceOptions {
   usage?: UsageSink;
   plans?: Plans;
   defaultPlan?: string;
+  /** Where incident notifications go (the alert webhook). */
+  notifier?: Notifier;
+  /** Failures of background work (acting on leak reports, recording deliveries). */
+  onBackgroundError?: (error: unknown, what: string) => void;
 }
 
 export const DEFAULT_PLANS: Plans = { free: 3, team: 50, enterprise: null };
@@ -66,6 +71,7 @@ export class ServiceContext {
       ipAllowlist: organization.ipAllowlist,
       rotationDays: organization.rotationDays,
       maxGracePeriod: organization.maxGracePeriod,
+      leakPolicy: organization.leakPolicy,
       createdAt: organization.createdAt,
     };
   }

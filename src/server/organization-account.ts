@@ -23,11 +23,12 @@ export class OrganizationAccount {
     return this.#ctx.organizationView(principal.organization);
   }
 
-  /** Name and rotation intervals; the plan and maxGracePeriod are the service operator's (OperatorSettings). */
+  /** Name, rotation intervals and the leak policy; the plan and maxGracePeriod are the service operator's (OperatorSettings). */
   async update(principal: Principal, body: Parsed<typeof schemas.UpdateOrganizationBody>) {
     const ctx = this.#ctx;
-    const patch: Partial<Pick<Organization, 'name' | 'rotationDays'>> = {};
+    const patch: Partial<Pick<Organization, 'name' | 'rotationDays' | 'leakPolicy'>> = {};
     if (body.name !== undefined) patch.name = body.name;
+    if (body.leakPolicy !== undefined) patch.leakPolicy = body.leakPolicy;
     if (body.rotationDays !== undefined) patch.rotationDays = { ...principal.organization.rotationDays, ...body.rotationDays };
     const audit = ctx.audit(principal, principal.organization.id, 'organization.updated', 'organization', principal.organization.id);
     return ctx.organizationView(await ctx.store.updateOrganization(principal.organization.id, patch, audit));

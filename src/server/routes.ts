@@ -36,6 +36,7 @@ const handlers: { [K in OperationId]: Handler<K> } = {
   updateKey: async ({ service, principal, params, body }) => service.keys.update(principal, params.id, body),
   revokeKey: async ({ service, principal, params }) => service.keys.revoke(principal, params.id),
   rotateKey: async ({ service, principal, params, body }) => service.keys.rotate(principal, params.id, body),
+  compromiseKey: async ({ service, principal, params, body }) => service.incidents.compromise(principal, params.id, body),
   verifyKey: ({ service, principal, body }) => service.keys.verify(principal, body),
   listRoles: async ({ service, principal }) => ({ items: await service.roles.list(principal) }),
   getRole: async ({ service, principal, params }) => service.roles.get(principal, params.id),
@@ -50,6 +51,9 @@ const handlers: { [K in OperationId]: Handler<K> } = {
   putIpAllowlist: async ({ service, principal, body }) => service.organization.putAllowlist(principal, body),
   getUsage: async ({ service, principal, query }) => service.organization.usage(principal, query),
   listAuditLog: async ({ service, principal, query }) => service.organization.auditLog(principal, query),
+  listIncidents: async ({ service, principal, query }) => service.incidents.list(principal, query),
+  getIncident: async ({ service, principal, params }) => service.incidents.get(principal, params.id),
+  listEvents: async ({ service, principal, query }) => service.feed.events(principal, query),
 };
 
 /** One operation as the executor runs it: its table entry with the schemas resolved and its handler. */

@@ -11,6 +11,7 @@ import type { RouteEnv } from './execute.ts';
 import { FailedAuthMonitor, type ThrottleEvent } from './failed-auth.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
+import { GitHubPublicKeys } from './secret-scanning.ts';
 import { KeyService } from './service.ts';
 import { UsageTracker } from './usage.ts';
 
@@ -48,10 +49,19 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const clock = options.clock;
   const nowMs = clock ? () => clock().getTime() : Date.now;
   const usage = new UsageTracker(store, config.usageFlushMs, nowMs);
-  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan, ...(clock ? { clock } : {}) });
+  const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, webhookSecret: config.alertWebhookSecret, logger });
+  if (config.alertWebhookUrl && !config.alertWebhookSecret) logger.warn('KEYWARD_ALERT_WEBHOOK_URL is set without KEYWARD_ALERT_WEBHOOK_SECRET: alerts are sent unsigned');
+  const service = new KeyService(store, {
+    tokenPrefix: config.tokenPrefix,
+    usage,
+    plans: config.plans,
+    defaultPlan: config.defaultPlan,
+    notifier: alerts,
+    onBackgroundError: (error, what) => logger.error({ err: error }, `${what} failed`),
+    ...(clock ? { clock } : {}),
+  });
   const metrics = config.metrics === 'on' ? new Metrics(store, nowMs, { organizationLabels: config.metricsOrganizationLabels === 'on' }) : undefined;
   if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
-  const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, logger });
   const onThrottle = (event: ThrottleEvent) => {
     metrics?.throttled.inc();
     alerts.send({ type: 'auth.throttled', at: new Date().toISOString(), ...event });
@@ -77,7 +87,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     trustProxy: config.trustProxy,
     metricsOnMainPort: metrics !== undefined && config.metricsAddress === undefined,
     dashboard: { watch: config.nodeEnv !== 'production' },
+    ...(config.secretScanning === 'on' ? { secretScanning: new GitHubPublicKeys(config.secretScanningKeys, parseDuration(config.secretScanningKeysRefresh)) } : {}),
   });
+  // Leak reports accepted before a restart and not acted on yet.
+  service.incidents.processPending();
   const verify = createVerifyHandler(env, app.get('trust proxy fn') as (address: string, hop: number) => boolean, config.trustProxy === false);
   const server = createServer((req, res) => {
     if (req.method === VERIFY.method && req.url === VERIFY.path) verify(req, res);
@@ -108,6 +121,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const close = () =>
     (closing ??= (async () => {
       state.ready = false;
+      // Long polls of the change feed answer now instead of holding the shutdown.
+      service.feed.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive connections become idle as their last response goes out: close them as they do.
       const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
@@ -122,6 +137,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         await metricsClosed;
       }
       await usage.stop();
+      await service.incidents.idle();
       await alerts.drain();
       await store.close();
       logger.info('keyward key service stopped');

@@ -22,7 +22,19 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { KeywardError } from '../core/errors.ts';
-import { keyStatus, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../core/model.ts';
+import {
+  DEFAULT_LEAK_POLICY,
+  isKeyFeedAction,
+  isOperatorManaged,
+  keyStatus,
+  type AuditEvent,
+  type CustomPermission,
+  type CustomRole,
+  type Incident,
+  type KeyRecord,
+  type Organization,
+  type UsageCount,
+} from '../core/model.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
 import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
@@ -35,7 +47,12 @@ import {
   compareKeyOrder,
   type Audit,
   type AuditFilter,
+  type CompromiseInput,
+  type IncidentFilter,
+  type IncidentUpdate,
   type InsertKeyOptions,
+  type KeyEvent,
+  type KeyEventFilter,
   type OrganizationPatch,
   type UsageFilter,
   type KeyFilter,
@@ -56,12 +73,13 @@ export interface LowdbData {
   keys: KeyRecord[];
   roles: CustomRole[];
   permissions: CustomPermission[];
-  /** Append-only, in id (= time) order. */
+  /** Append-only, in commit order (the change feed's position is an index into it). */
   audit: AuditEvent[];
   usage: UsageCount[];
+  incidents: Incident[];
 }
 
-const emptyData = (): LowdbData => ({ schemaVersion: 1, journalSeq: 0, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [] });
+const emptyData = (): LowdbData => ({ schemaVersion: 1, journalSeq: 0, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [], incidents: [] });
 
 /** A journal record: the new state of one record (puts are idempotent), or a deletion. */
 type Op =
@@ -72,6 +90,7 @@ type Op =
   | { t: 'perm'; v: CustomPermission }
   | { t: 'audit'; v: AuditEvent }
   | { t: 'usage'; v: UsageCount }
+  | { t: 'inc'; v: Incident }
   /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
   | { t: 'used'; id: string; at: string; ip: string | null };
 
@@ -113,6 +132,7 @@ const roleKey = (organizationId: string, roleId: string): string => `${organizat
 /** Organizations written before a setting existed get its default. */
 const withDefaults = (org: Organization): Organization => {
   org.maxGracePeriod ??= DEFAULT_MAX_GRACE_PERIOD;
+  org.leakPolicy ??= DEFAULT_LEAK_POLICY;
   return org;
 };
 
@@ -137,6 +157,11 @@ export class LowdbStore implements Store {
   /** Custom roles by organization and id (the records of data.roles). */
   readonly #roles = new Map<string, CustomRole>();
   readonly #usage = new Map<string, UsageCount>();
+  readonly #incidents = new Map<string, Incident>();
+  readonly #incidentsByDedupe = new Map<string, Incident>();
+  readonly #keyEventListeners = new Set<() => void>();
+  /** How much of the audit list is on disk: the change feed shows no change before it is durable. */
+  #durableAudit = 0;
   readonly #journal: Journal<Op>;
   readonly #snapshotFile: DurableJsonFile<LowdbData>;
   #pendingOps: Op[] = [];
@@ -167,6 +192,8 @@ export class LowdbStore implements Store {
     db.data.journalSeq ??= 0;
     db.data.audit ??= [];
     db.data.usage ??= [];
+    db.data.incidents ??= [];
+    for (const incident of db.data.incidents) this.#indexIncident(incident);
     for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));
     for (const key of db.data.keys) this.#index(key);
     for (const role of db.data.roles) this.#roles.set(roleKey(role.organizationId, role.id), role);
@@ -178,6 +205,7 @@ export class LowdbStore implements Store {
       for (const op of entry.ops) this.#apply(op);
       this.#seq = entry.seq;
     }
+    this.#durableAudit = db.data.audit.length;
   }
 
   static async open(file: string, options: LowdbStoreOptions = {}): Promise<LowdbStore> {
@@ -250,6 +278,15 @@ export class LowdbStore implements Store {
         if (key && (key.lastUsedAt === null || key.lastUsedAt < op.at)) {
           key.lastUsedAt = op.at;
           key.lastUsedIp = op.ip;
+        }
+        return;
+      }
+      case 'inc': {
+        const existing = this.#incidents.get(op.v.id);
+        if (existing) Object.assign(existing, op.v);
+        else {
+          data.incidents.push(op.v);
+          this.#indexIncident(op.v);
         }
         return;
       }
@@ -344,7 +381,28 @@ export class LowdbStore implements Store {
     if (this.#closed) return Promise.reject(new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.'));
     for (const op of ops) this.#apply(op);
     this.#pendingOps.push(...ops);
-    return this.#commit.commit();
+    const committed = this.#commit.commit();
+    if (ops.some((op) => op.t === 'audit')) {
+      const written = this.#db.data.audit.length;
+      const keyEvent = ops.some((op) => op.t === 'audit' && isKeyFeedAction(op.v.action));
+      // Followers of the change feed see, and hear of, a key change once it is durable.
+      void committed.then(() => {
+        this.#durableAudit = Math.max(this.#durableAudit, written);
+        if (keyEvent) for (const listener of this.#keyEventListeners) listener();
+      }, () => {});
+    }
+    return committed;
+  }
+
+  #indexIncident(incident: Incident): void {
+    this.#incidents.set(incident.id, incident);
+    if (incident.dedupeKey) this.#incidentsByDedupe.set(`${incident.organizationId}\u0000${incident.dedupeKey}`, incident);
+  }
+
+  #orgIncident(organizationId: string, incidentId: string): Incident {
+    const incident = this.#incidents.get(incidentId);
+    if (!incident || incident.organizationId !== organizationId) throw new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
+    return incident;
   }
 
   #orgKey(organizationId: string, keyId: string): KeyRecord {
@@ -516,6 +574,94 @@ export class LowdbStore implements Store {
 
   async appendAudit(event: AuditEvent): Promise<void> {
     await this.#change({ t: 'audit', v: event });
+  }
+
+  // ---- incidents ----
+
+  async compromiseKey(input: CompromiseInput, audits: Audit[]): Promise<{ revoked: KeyRecord; replacement: KeyRecord | null; incident: Incident }> {
+    const key = this.#orgKey(input.organizationId, input.keyId);
+    if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${input.keyId} was already revoked at ${key.revokedAt}.`);
+    // A replacement of the same role keeps the organization's admin; without one the last admin key stays.
+    if (input.replacement === null) this.#keepAnAdmin(key, Date.parse(input.at), 'revoke');
+    const ops: Op[] = [{ t: 'key', v: { ...key, revokedAt: input.at, ...(input.replacement ? { rotatedToId: input.replacement.id } : {}) } }];
+    if (input.replacement) ops.push({ t: 'key', v: input.replacement });
+    ops.push({ t: 'inc', v: input.incident }, ...audits.map((v): Op => ({ t: 'audit', v })));
+    await this.#change(...ops);
+    return { revoked: key, replacement: input.replacement === null ? null : this.#keysById.get(input.replacement.id)!, incident: this.#incidents.get(input.incident.id)! };
+  }
+
+  async insertIncidents(incidents: Incident[]): Promise<Incident[]> {
+    const fresh: Incident[] = [];
+    const seen = new Set<string>();
+    for (const incident of incidents) {
+      const dedupe = incident.dedupeKey === null ? null : `${incident.organizationId}\u0000${incident.dedupeKey}`;
+      if (dedupe !== null && (this.#incidentsByDedupe.has(dedupe) || seen.has(dedupe))) continue;
+      if (dedupe !== null) seen.add(dedupe);
+      fresh.push(incident);
+    }
+    if (fresh.length > 0) await this.#change(...fresh.map((v): Op => ({ t: 'inc', v })));
+    return fresh;
+  }
+
+  async updateIncident(organizationId: string, incidentId: string, update: IncidentUpdate, audit?: Audit): Promise<Incident> {
+    const incident = this.#orgIncident(organizationId, incidentId);
+    const next: Incident = {
+      ...incident,
+      ...(update.state !== undefined ? { state: update.state } : {}),
+      ...(update.replacementKeyId !== undefined ? { replacementKeyId: update.replacementKeyId } : {}),
+      actions: [...incident.actions, ...(update.actions ?? [])],
+      notifications: [...incident.notifications, ...(update.notifications ?? [])],
+    };
+    await this.#change({ t: 'inc', v: next }, ...(audit ? [{ t: 'audit', v: audit } as Op] : []));
+    return incident;
+  }
+
+  async getIncident(organizationId: string, incidentId: string): Promise<Incident | undefined> {
+    const incident = this.#incidents.get(incidentId);
+    return incident?.organizationId === organizationId ? incident : undefined;
+  }
+
+  async listIncidents(organizationId: string, filter: IncidentFilter): Promise<{ items: Incident[]; next: string | null }> {
+    const all = this.#db.data.incidents;
+    const items: Incident[] = [];
+    // Newest first; ids sort in the order incidents were opened, and the list is kept in insertion order.
+    const ordered = all.filter((i) => i.organizationId === organizationId).sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    for (const incident of ordered) {
+      if (filter.before !== undefined && incident.id >= filter.before) continue;
+      if (filter.keyId !== undefined && incident.keyId !== filter.keyId) continue;
+      if (items.length === filter.limit) return { items, next: items[items.length - 1]!.id };
+      items.push(incident);
+    }
+    return { items, next: null };
+  }
+
+  async pendingIncidents(limit: number): Promise<Incident[]> {
+    return this.#db.data.incidents.filter((i) => i.state === 'pending').slice(0, limit);
+  }
+
+  // ---- the change feed: positions are indexes (from 1) into the append-only audit list ----
+
+  async listKeyEvents(organizationId: string, filter: KeyEventFilter): Promise<KeyEvent[]> {
+    const events = this.#db.data.audit;
+    const items: KeyEvent[] = [];
+    const durable = Math.min(events.length, this.#durableAudit);
+    for (let i = Math.max(0, filter.after); i < durable && items.length < filter.limit; i++) {
+      const event = events[i]!;
+      if (event.organizationId !== organizationId || !isKeyFeedAction(event.action)) continue;
+      const metadata = this.#keysById.get(event.targetId)?.metadata ?? {};
+      if (filter.operatorManaged && !isOperatorManaged({ metadata })) continue;
+      items.push({ seq: i + 1, event, metadata });
+    }
+    return items;
+  }
+
+  async latestKeyEvent(): Promise<number> {
+    return this.#durableAudit;
+  }
+
+  onKeyEvents(listener: () => void): () => void {
+    this.#keyEventListeners.add(listener);
+    return () => this.#keyEventListeners.delete(listener);
   }
 
   async listAudit(organizationId: string, filter: AuditFilter): Promise<{ items: AuditEvent[]; next: string | null }> {

@@ -6,7 +6,7 @@
  * read-modify-write.
  */
 import type { MaybePromise } from '../core/maybe.ts';
-import type { AuditAction, AuditEvent, CustomPermission, CustomRole, KeyRecord, KeyStatus, Organization, UsageCount } from '../core/model.ts';
+import type { AuditAction, AuditEvent, CustomPermission, CustomRole, Incident, IncidentAction, KeyRecord, KeyStatus, NotificationAttempt, Organization, UsageCount } from '../core/model.ts';
 import type { Environment } from '../core/rotation.ts';
 
 export interface KeyCursor {
@@ -52,7 +52,7 @@ export interface RotateKeyInput {
 
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist'>>;
 export type RolePatch = Partial<Pick<CustomRole, 'name' | 'description' | 'permissions'>>;
-export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays' | 'maxGracePeriod'>>;
+export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays' | 'maxGracePeriod' | 'leakPolicy'>>;
 
 /**
  * Each mutation takes the audit event that records it and stores both in one
@@ -84,6 +84,48 @@ export interface UsageUpdate {
   keyId: string;
   lastUsedAt: string;
   lastUsedIp: string | null;
+}
+
+export interface CompromiseInput {
+  organizationId: string;
+  keyId: string;
+  /** When the key stops (revokedAt). */
+  at: string;
+  /** The replacement to insert in the same step (same role and settings; it takes the revoked key's place, so no plan check), or null. */
+  replacement: KeyRecord | null;
+  /** The incident, written whole: a new one, or a leak report accepted earlier (same id). */
+  incident: Incident;
+}
+
+export interface IncidentUpdate {
+  state?: Incident['state'];
+  replacementKeyId?: string | null;
+  /** Appended to the incident's actions. */
+  actions?: IncidentAction[];
+  /** Appended to its delivery attempts. */
+  notifications?: NotificationAttempt[];
+}
+
+export interface IncidentFilter {
+  keyId?: string | undefined;
+  limit: number;
+  /** Newest first: only incidents with an id below this one. */
+  before?: string | undefined;
+}
+
+/** One entry of the change feed: a key's audit record, its position, and the key's metadata. */
+export interface KeyEvent {
+  seq: number;
+  event: AuditEvent;
+  metadata: KeyRecord['metadata'];
+}
+
+export interface KeyEventFilter {
+  /** Only entries after this position. */
+  after: number;
+  limit: number;
+  /** Only keys the Kubernetes operator manages (model.ts, isOperatorManaged). */
+  operatorManaged: boolean;
 }
 
 /**
@@ -143,6 +185,28 @@ export interface Store {
   /** Merges last-used times and adds request counts (upsert), in one write. */
   recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void>;
   listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]>;
+
+  /**
+   * Revokes the key, inserts the replacement (if any) and writes the incident
+   * and the audit events, in one atomic step. Throws KEY_NOT_FOUND,
+   * KEY_ALREADY_REVOKED, or LAST_ADMIN_KEY when no replacement keeps an admin.
+   */
+  compromiseKey(input: CompromiseInput, audits: Audit[]): Promise<{ revoked: KeyRecord; replacement: KeyRecord | null; incident: Incident }>;
+  /** Inserts the incidents whose dedupeKey is new in their organization (atomically); returns those it inserted. */
+  insertIncidents(incidents: Incident[]): Promise<Incident[]>;
+  /** Throws INCIDENT_NOT_FOUND. The audit event, if any, is written in the same step. */
+  updateIncident(organizationId: string, incidentId: string, update: IncidentUpdate, audit?: Audit): Promise<Incident>;
+  getIncident(organizationId: string, incidentId: string): Promise<Incident | undefined>;
+  listIncidents(organizationId: string, filter: IncidentFilter): Promise<{ items: Incident[]; next: string | null }>;
+  /** Incidents accepted but not acted on yet, of every organization (for the service's own processing, oldest first). */
+  pendingIncidents(limit: number): Promise<Incident[]>;
+
+  /** The change feed: key audit records of the organization after a position, in commit order. */
+  listKeyEvents(organizationId: string, filter: KeyEventFilter): Promise<KeyEvent[]>;
+  /** The position of the organization's latest key event (0 when none): where following from now starts. */
+  latestKeyEvent(organizationId: string): Promise<number>;
+  /** Calls `listener` (no arguments) when key events may have been written, here or by another replica; returns the unsubscribe. */
+  onKeyEvents(listener: () => void): () => void;
 
   appendAudit(event: AuditEvent): Promise<void>;
   /** Newest first. */

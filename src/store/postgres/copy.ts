@@ -34,7 +34,7 @@ const chunks = <T>(items: readonly T[], size = BATCH): T[][] => {
 };
 
 const KEY_NAMES = ['id', 'organization_id', 'name', 'role_id', 'environment', 'secret_hash', 'secret_hint', 'metadata', 'ip_allowlist', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'rotation_due_at', 'last_used_at', 'last_used_ip', 'rotated_from_id', 'rotated_to_id', 'idempotency_key'];
-const ORG_NAMES = ['id', 'name', 'plan', 'ip_allowlist', 'rotation_days', 'max_grace_period', 'created_at'];
+const ORG_NAMES = ['id', 'name', 'plan', 'ip_allowlist', 'rotation_days', 'max_grace_period', 'created_at', 'leak_policy'];
 const ROLE_NAMES = ['organization_id', 'id', 'name', 'description', 'permissions', 'created_at', 'updated_at'];
 const AUDIT_NAMES = ['id', 'organization_id', 'at', 'action', 'actor_key_id', 'ip', 'target_type', 'target_id', 'changes'];
 const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes']);

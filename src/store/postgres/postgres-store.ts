@@ -20,7 +20,17 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import pRetry, { AbortError } from 'p-retry';
 import { KeywardError } from '../../core/errors.ts';
-import type { AuditEvent, CustomPermission, CustomRole, KeyRecord, Organization, UsageCount } from '../../core/model.ts';
+import {
+  isKeyFeedAction,
+  OPERATOR_METADATA,
+  type AuditEvent,
+  type CustomPermission,
+  type CustomRole,
+  type Incident,
+  type KeyRecord,
+  type Organization,
+  type UsageCount,
+} from '../../core/model.ts';
 import { ALL_GRANTING_ROLE_IDS, builtinRole } from '../../core/permissions.ts';
 import * as rules from '../rules.ts';
 import {
@@ -28,7 +38,12 @@ import {
   changesOf,
   type Audit,
   type AuditFilter,
+  type CompromiseInput,
+  type IncidentFilter,
+  type IncidentUpdate,
   type InsertKeyOptions,
+  type KeyEvent,
+  type KeyEventFilter,
   type KeyFilter,
   type KeyPage,
   type KeyPatch,
@@ -46,6 +61,7 @@ import {
   AUDIT_COLUMNS,
   INSERT_AUDIT,
   INSERT_KEY,
+  INSERT_KEY_AUDIT,
   KEY_COLUMNS,
   ORGANIZATION_COLUMNS,
   ROLE_COLUMNS,
@@ -66,6 +82,17 @@ import {
   type RoleRow,
   type UsageRow,
 } from './rows.ts';
+
+const UPSERT_INCIDENT = `INSERT INTO incidents (id, organization_id, key_id, state, dedupe_key, record) VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, record = EXCLUDED.record`;
+const incidentParams = (incident: Incident): unknown[] => [
+  incident.id,
+  incident.organizationId,
+  incident.keyId,
+  incident.state,
+  incident.dedupeKey,
+  JSON.stringify(incident),
+];
 
 /** The channel replicas tell each other about changed keys and organizations on. */
 export const CHANGES_CHANNEL = 'keyward_changes';
@@ -104,6 +131,8 @@ interface ChangeNotice {
   o?: string[];
   /** Custom roles edited or deleted, as [organizationId, roleId] (a role just created, like a key, cannot be held stale). */
   r?: [string, string][];
+  /** The change feed moved: followers waiting on this replica look again. */
+  f?: 1;
 }
 
 /** SQLSTATEs and errno codes that mean the database is unreachable, not that the request was wrong. */
@@ -158,6 +187,9 @@ export class PostgresStore implements Store {
   };
   readonly #url: string;
   readonly #instance = randomUUID();
+  /** Transactions under way that wrote a change-feed entry (their commit wakes the followers). */
+  readonly #feedWriters = new Set<pg.PoolClient>();
+  readonly #feedListeners = new Set<() => void>();
   readonly #options: Required<Omit<PostgresStoreOptions, 'onBackgroundError'>> & Pick<PostgresStoreOptions, 'onBackgroundError'>;
   #observe: ((mutations: number, ms: number) => void) | undefined;
   #listener: pg.Client | undefined;
@@ -305,6 +337,7 @@ export class PostgresStore implements Store {
       this.cache.clear();
       return;
     }
+    if (notice.f) this.#wakeFeed();
     if (notice.s === this.#instance) return; // this replica already holds what it committed
     if (notice.k?.length) this.cache.invalidateKeys(notice.k);
     if (notice.o?.length) this.cache.invalidateOrganizations(notice.o);
@@ -381,16 +414,20 @@ export class PostgresStore implements Store {
       await client.query('BEGIN');
       const changed: Changed = { k: [], n: [], o: [], r: [] };
       const result = await work(client, changed);
+      const feedMoved = this.#feedWriters.delete(client);
       const notice: ChangeNotice = { s: this.#instance };
       if (changed.k.length > 0) notice.k = changed.k;
       if (changed.n.length > 0) notice.n = changed.n;
       if (changed.o.length > 0) notice.o = changed.o;
       if (changed.r.length > 0) notice.r = changed.r;
+      if (feedMoved) notice.f = 1;
       if (Object.keys(notice).length > 1) await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(notice)]);
       await client.query('COMMIT');
+      if (feedMoved) this.#wakeFeed();
       this.#observe?.(mutations, performance.now() - started);
       return result;
     } catch (error) {
+      this.#feedWriters.delete(client);
       if (isUnavailable(error)) broken = error as Error;
       else await client.query('ROLLBACK').catch((e: unknown) => (broken = e as Error));
       // Retried only on a connection that is still sound.
@@ -447,7 +484,19 @@ export class PostgresStore implements Store {
   }
 
   async #insertAudit(client: pg.PoolClient, event: AuditEvent): Promise<void> {
-    await client.query(INSERT_AUDIT, auditParams(event));
+    if (!isKeyFeedAction(event.action)) {
+      await client.query(INSERT_AUDIT, auditParams(event));
+      return;
+    }
+    // Feed positions in commit order: the lock (held until this transaction ends, taken after every row lock, so it
+    // cannot deadlock) makes the next writer take its position only once this one has committed.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('keyward:feed'))`);
+    await client.query(INSERT_KEY_AUDIT, auditParams(event));
+    this.#feedWriters.add(client);
+  }
+
+  #wakeFeed(): void {
+    for (const listener of this.#feedListeners) listener();
   }
 
   // ---- organizations ----
@@ -460,7 +509,7 @@ export class PostgresStore implements Store {
         const { rows } = await client.query(`SELECT 1 FROM organizations LIMIT 1`);
         if (rows.length > 0) return false;
       }
-      await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, organizationParams(org));
+      await client.query(`INSERT INTO organizations (${ORGANIZATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, organizationParams(org));
       await client.query(INSERT_KEY, keyParams(adminKey));
       await this.#insertAudit(client, audit);
       changed.o.push(org.id);
@@ -503,8 +552,8 @@ export class PostgresStore implements Store {
       const changes = changesOf(current, patch);
       const next = applyPatch(current, patch);
       const result = await client.query<OrganizationRow>(
-        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, max_grace_period = $6, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
-        [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays), next.maxGracePeriod],
+        `UPDATE organizations SET name = $2, plan = $3, ip_allowlist = $4, rotation_days = $5, max_grace_period = $6, leak_policy = $7, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${ORGANIZATION_COLUMNS}`,
+        [id, next.name, next.plan, next.ipAllowlist, JSON.stringify(next.rotationDays), next.maxGracePeriod, next.leakPolicy],
       );
       await this.#insertAudit(client, { ...audit, changes });
       changed.o.push(id);
@@ -767,6 +816,111 @@ export class PostgresStore implements Store {
     );
     const items = rows.slice(0, filter.limit).map(auditFromRow);
     return { items, next: rows.length > filter.limit ? items[items.length - 1]!.id : null };
+  }
+
+  // ---- incidents ----
+
+  async compromiseKey(input: CompromiseInput, audits: Audit[]): Promise<{ revoked: KeyRecord; replacement: KeyRecord | null; incident: Incident }> {
+    const revoked = await this.#transaction(async (client, changed) => {
+      await this.#lockOrganization(client, input.organizationId);
+      const key = await this.#lockKey(client, input.organizationId, input.keyId);
+      if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${input.keyId} was already revoked at ${key.revokedAt}.`);
+      // A replacement of the same role keeps the organization's admin; without one the last admin key stays.
+      if (input.replacement === null) await this.#keepAnAdmin(client, key, Date.parse(input.at), 'revoke');
+      if (input.replacement) {
+        await this.#shareRole(client, input.organizationId, input.replacement.roleId);
+        await client.query(INSERT_KEY, keyParams(input.replacement));
+        changed.n.push(input.replacement.id);
+      }
+      const { rows } = await client.query<KeyRow>(
+        `UPDATE keys SET revoked_at = $2, rotated_to_id = COALESCE($3, rotated_to_id), changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [key.id, input.at, input.replacement?.id ?? null],
+      );
+      await client.query(UPSERT_INCIDENT, incidentParams(input.incident));
+      for (const audit of audits) await this.#insertAudit(client, audit);
+      changed.k.push(key.id);
+      return keyFromRow(rows[0]!);
+    }, 3 + audits.length);
+    this.cache.committedKey(revoked);
+    if (input.replacement) this.cache.committedKey(input.replacement);
+    return { revoked, replacement: input.replacement, incident: input.incident };
+  }
+
+  async insertIncidents(incidents: Incident[]): Promise<Incident[]> {
+    if (incidents.length === 0) return [];
+    const inserted = await this.#transaction(async (client) => {
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO incidents (id, organization_id, key_id, state, dedupe_key, record)
+         SELECT x.id, x.organization_id, x.key_id, x.state, x.dedupe_key, x.record
+           FROM jsonb_to_recordset($1::jsonb) AS x(id text, organization_id text, key_id text, state text, dedupe_key text, record jsonb)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [JSON.stringify(incidents.map((i) => ({ id: i.id, organization_id: i.organizationId, key_id: i.keyId, state: i.state, dedupe_key: i.dedupeKey, record: i })))],
+      );
+      return new Set(rows.map((row) => row.id));
+    }, incidents.length);
+    return incidents.filter((incident) => inserted.has(incident.id));
+  }
+
+  async updateIncident(organizationId: string, incidentId: string, update: IncidentUpdate, audit?: Audit): Promise<Incident> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<{ record: Incident }>('SELECT record FROM incidents WHERE id = $1 AND organization_id = $2 FOR UPDATE', [incidentId, organizationId]);
+      if (!rows[0]) throw new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
+      const current = rows[0].record;
+      const next: Incident = {
+        ...current,
+        ...(update.state !== undefined ? { state: update.state } : {}),
+        ...(update.replacementKeyId !== undefined ? { replacementKeyId: update.replacementKeyId } : {}),
+        actions: [...current.actions, ...(update.actions ?? [])],
+        notifications: [...current.notifications, ...(update.notifications ?? [])],
+      };
+      await client.query(UPSERT_INCIDENT, incidentParams(next));
+      if (audit) await this.#insertAudit(client, audit);
+      return next;
+    }, audit ? 2 : 1);
+  }
+
+  async getIncident(organizationId: string, incidentId: string): Promise<Incident | undefined> {
+    const { rows } = await this.#query<{ record: Incident }>('SELECT record FROM incidents WHERE id = $1 AND organization_id = $2', [incidentId, organizationId]);
+    return rows[0]?.record;
+  }
+
+  async listIncidents(organizationId: string, filter: IncidentFilter): Promise<{ items: Incident[]; next: string | null }> {
+    const params: unknown[] = [organizationId, filter.limit + 1];
+    const where = ['organization_id = $1'];
+    if (filter.before !== undefined) where.push(`id < $${params.push(filter.before)}`);
+    if (filter.keyId !== undefined) where.push(`key_id = $${params.push(filter.keyId)}`);
+    const { rows } = await this.#query<{ record: Incident }>(`SELECT record FROM incidents WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params);
+    const items = rows.slice(0, filter.limit).map((row) => row.record);
+    return { items, next: rows.length > filter.limit ? items[items.length - 1]!.id : null };
+  }
+
+  async pendingIncidents(limit: number): Promise<Incident[]> {
+    const { rows } = await this.#query<{ record: Incident }>(`SELECT record FROM incidents WHERE state = 'pending' ORDER BY id LIMIT $1`, [limit]);
+    return rows.map((row) => row.record);
+  }
+
+  // ---- the change feed ----
+
+  async listKeyEvents(organizationId: string, filter: KeyEventFilter): Promise<KeyEvent[]> {
+    const managed = filter.operatorManaged ? `AND k.metadata::jsonb ? '${OPERATOR_METADATA.uid}'` : '';
+    const { rows } = await this.#query<AuditRow & { feed_seq: string; metadata: KeyRecord['metadata'] | null }>(
+      `SELECT ${AUDIT_COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}, a.feed_seq, k.metadata
+         FROM audit_events a LEFT JOIN keys k ON k.id = a.target_id
+        WHERE a.organization_id = $1 AND a.feed_seq > $2 ${managed}
+        ORDER BY a.feed_seq LIMIT $3`,
+      [organizationId, filter.after, filter.limit],
+    );
+    return rows.map((row) => ({ seq: Number(row.feed_seq), event: auditFromRow(row), metadata: row.metadata ?? {} }));
+  }
+
+  async latestKeyEvent(organizationId: string): Promise<number> {
+    const { rows } = await this.#query<{ n: string }>('SELECT coalesce(max(feed_seq), 0) AS n FROM audit_events WHERE organization_id = $1 AND feed_seq IS NOT NULL', [organizationId]);
+    return Number(rows[0]!.n);
+  }
+
+  onKeyEvents(listener: () => void): () => void {
+    this.#feedListeners.add(listener);
+    return () => this.#feedListeners.delete(listener);
   }
 
   // ---- roles and permissions ----

@@ -1,5 +1,5 @@
 /** Rows of the PostgreSQL schema <-> the records of src/core/model.ts. */
-import type { AuditEvent, CustomPermission, CustomRole, KeyRecord, Organization, UsageCount } from '../../core/model.ts';
+import { DEFAULT_LEAK_POLICY, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../../core/rotation.ts';
 
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
@@ -86,9 +86,10 @@ export interface OrganizationRow {
   rotation_days: Organization['rotationDays'];
   max_grace_period: string;
   created_at: Date;
+  leak_policy: Organization['leakPolicy'];
 }
 
-export const ORGANIZATION_COLUMNS = 'id, name, plan, ip_allowlist, rotation_days, max_grace_period, created_at';
+export const ORGANIZATION_COLUMNS = 'id, name, plan, ip_allowlist, rotation_days, max_grace_period, created_at, leak_policy';
 
 export const organizationFromRow = (row: OrganizationRow): Organization => ({
   id: row.id,
@@ -97,6 +98,7 @@ export const organizationFromRow = (row: OrganizationRow): Organization => ({
   ipAllowlist: row.ip_allowlist,
   rotationDays: row.rotation_days,
   maxGracePeriod: row.max_grace_period,
+  leakPolicy: row.leak_policy,
   createdAt: iso(row.created_at),
 });
 
@@ -108,6 +110,7 @@ export const organizationParams = (org: Organization): unknown[] => [
   JSON.stringify(org.rotationDays ?? {}),
   org.maxGracePeriod ?? DEFAULT_MAX_GRACE_PERIOD,
   org.createdAt,
+  org.leakPolicy ?? DEFAULT_LEAK_POLICY,
 ];
 
 export interface RoleRow {
@@ -163,6 +166,8 @@ export interface AuditRow {
 export const AUDIT_COLUMNS = 'id, organization_id, at, action, actor_key_id, ip, target_type, target_id, changes';
 
 export const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+/** The same for a key change: it also takes the next position of the change feed (the caller holds the feed lock). */
+export const INSERT_KEY_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, feed_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nextval('key_feed_seq'))`;
 
 export function auditFromRow(row: AuditRow): AuditEvent {
   const event: AuditEvent = {

@@ -1,0 +1,140 @@
+/**
+ * POST /v1/secret-scanning/github: GitHub's secret scanning partner program
+ * reports tokens it found in public places. No bearer key: the raw body is
+ * verified against Github-Public-Key-Signature (ECDSA P-256 with SHA-256,
+ * base64 DER) with the public key named by Github-Public-Key-Identifier, from
+ * the key list GitHub publishes (or a file), cached and fetched again when an
+ * identifier is unknown. Nothing is looked up before the signature holds, so
+ * an unsigned caller learns nothing about any token.
+ *
+ * Each token is judged by its checksum first (not ours: a false positive, no
+ * lookup), then looked up; ours are accepted durably as pending incidents
+ * before the answer (the organization's leak policy is applied after it), and
+ * the answer is the program's feedback format.
+ */
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { KeywardError, isKeywardError } from '../core/errors.ts';
+import type { KeyRecord } from '../core/model.ts';
+import { SecretScanningReport, type SecretScanningFeedback } from '../core/schemas.ts';
+import { hashSecret, secretFormatError } from '../core/token.ts';
+import type { Logger } from './logger.ts';
+import type { KeyService } from './service.ts';
+
+export const GITHUB_SECRET_SCANNING_PATH = '/v1/secret-scanning/github';
+/** A report of a few thousand tokens, with their URLs. */
+const REPORT_LIMIT_BYTES = 4 * 1024 * 1024;
+
+const PublicKeyList = z.object({
+  public_keys: z.array(z.object({ key_identifier: z.string().min(1), key: z.string().min(1) }).loose()),
+});
+
+/** GitHub's signing keys: from a URL (GitHub's by default) or a file; fetched at first use and again for an unknown identifier. */
+export class GitHubPublicKeys {
+  readonly #source: string;
+  readonly #minRefreshMs: number;
+  #keys = new Map<string, KeyObject>();
+  #loadedAt = -Infinity;
+  #loading: Promise<void> | undefined;
+
+  constructor(source: string, minRefreshMs: number) {
+    this.#source = source;
+    this.#minRefreshMs = minRefreshMs;
+  }
+
+  /** The key of this identifier; undefined if GitHub does not publish it (after one refresh, at most one per minRefreshMs). */
+  async get(identifier: string): Promise<KeyObject | undefined> {
+    const known = this.#keys.get(identifier);
+    if (known) return known;
+    // Unsigned callers can name any identifier: refresh at most once per interval, and share one refresh.
+    if (Date.now() - this.#loadedAt >= this.#minRefreshMs) await (this.#loading ??= this.#load().finally(() => (this.#loading = undefined)));
+    else if (this.#loading) await this.#loading;
+    return this.#keys.get(identifier);
+  }
+
+  async #load(): Promise<void> {
+    let text: string;
+    try {
+      if (/^https?:\/\//.test(this.#source)) {
+        const response = await fetch(this.#source, { headers: { accept: 'application/json', 'user-agent': 'keyward' }, signal: AbortSignal.timeout(10_000) });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        text = await response.text();
+      } else {
+        text = await readFile(this.#source, 'utf8');
+      }
+    } catch (error) {
+      throw new KeywardError('SERVICE_UNAVAILABLE', `Could not load GitHub's secret scanning public keys from ${this.#source}: ${(error as Error).message}.`);
+    }
+    const parsed = PublicKeyList.safeParse(JSON.parse(text));
+    if (!parsed.success) throw new KeywardError('SERVICE_UNAVAILABLE', `${this.#source} is not a list of public keys ({"public_keys": [{"key_identifier", "key"}]}).`);
+    const keys = new Map<string, KeyObject>();
+    for (const entry of parsed.data.public_keys) keys.set(entry.key_identifier, createPublicKey(entry.key));
+    this.#keys = keys;
+    this.#loadedAt = Date.now();
+  }
+}
+
+type Feedback = z.output<typeof SecretScanningFeedback>;
+
+/** Whether a reported token is one of ours by its shape and checksum alone (no lookup). */
+function looksOurs(token: string, prefix: string): boolean {
+  return token.startsWith(prefix) && secretFormatError(token, prefix) === undefined;
+}
+
+function sendError(res: Response, error: KeywardError): void {
+  res.locals.errorCode = error.code;
+  res.status(error.status).set('cache-control', 'no-store').json({ error: error.toBody() });
+}
+
+export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys, logger: Logger): express.Router {
+  const router = express.Router();
+  router.post(GITHUB_SECRET_SCANNING_PATH, express.raw({ type: () => true, limit: REPORT_LIMIT_BYTES, inflate: false }), async (req: Request, res: Response) => {
+    try {
+      const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const identifier = req.get('github-public-key-identifier');
+      const signature = req.get('github-public-key-signature');
+      if (!identifier || !signature) throw new KeywardError('SIGNATURE_INVALID', 'The Github-Public-Key-Identifier and Github-Public-Key-Signature headers are required.');
+      const publicKey = await keys.get(identifier);
+      if (!publicKey) throw new KeywardError('SIGNATURE_INVALID', 'The signature names a key GitHub does not publish.');
+      if (!verify('sha256', body, publicKey, Buffer.from(signature, 'base64'))) throw new KeywardError('SIGNATURE_INVALID', 'The signature does not match the body.');
+      // Signed by GitHub from here on.
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new KeywardError('INVALID_JSON', 'The body is not valid JSON.');
+      }
+      const report = SecretScanningReport.safeParse(json);
+      if (!report.success) {
+        const issue = report.error.issues[0]!;
+        const path = issue.path.length > 0 ? issue.path.join('.') : 'body';
+        throw new KeywardError('VALIDATION_FAILED', `${path}: ${issue.message}`, { details: [{ path, message: issue.message }] });
+      }
+      const prefix = service.context.tokenPrefix;
+      const judged = await Promise.all(
+        report.data.map(async (item) => {
+          const hash = hashSecret(item.token);
+          const key: KeyRecord | undefined = looksOurs(item.token, prefix) ? await service.store.reads.keyByHash(hash) : undefined;
+          return { item, hash, key };
+        }),
+      );
+      // Accepted durably before answering; acted on after (incidents-service.ts, processPending).
+      await service.incidents.acceptLeaks(
+        judged.flatMap(({ item, key }) => (key ? [{ key, tokenType: item.type, url: item.url, source: item.source }] : [])),
+      );
+      const feedback: Feedback = judged.map(({ item, hash, key }) => ({ token_hash: hash, token_type: item.type, label: key ? 'true_positive' : 'false_positive' }));
+      logger.info({ tokens: feedback.length, ours: feedback.filter((f) => f.label === 'true_positive').length }, 'secret scanning report accepted');
+      res.status(200).set('cache-control', 'no-store').json(feedback);
+    } catch (error) {
+      if (isKeywardError(error)) {
+        sendError(res, error);
+        return;
+      }
+      logger.error({ err: error }, 'secret scanning report failed');
+      sendError(res, new KeywardError('INTERNAL', 'Internal error while accepting the report.'));
+    }
+  });
+  return router;
+}
