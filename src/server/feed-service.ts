@@ -53,6 +53,11 @@ export class FeedService {
     }
   }
 
+  /** Calls waiting for a change right now. */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   /** Ends every waiting call (they answer with what they have): at shutdown, so closing does not wait for long polls. */
   close(): void {
     this.#closed = true;

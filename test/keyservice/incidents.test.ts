@@ -1,0 +1,182 @@
+/**
+ * Compromise in one step (revoke, replacement, incident, signed notification),
+ * incidents with their investigation view, and the change feed (GET /v1/events):
+ * the real service on loopback, on the store of the run (lowdb or PostgreSQL).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook, SIGNATURE_HEADER } from '../../src/core/webhook-signature.ts';
+import { KeywardClient } from '../../src/client/index.ts';
+import { resolveConfig } from '../../src/server/config.ts';
+import { startServer } from '../../src/server/server.ts';
+import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { storeState } from '../support/store-state.ts';
+import { until, webhookReceiver } from '../support/webhook.ts';
+
+const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
+
+describe('compromise in one step', () => {
+  let service: TestService;
+  let webhook: Awaited<ReturnType<typeof webhookReceiver>>;
+
+  beforeAll(async () => {
+    webhook = await webhookReceiver({ failFirst: 1 });
+    service = await startTestService({ alertWebhookUrl: webhook.url, alertWebhookSecret: WEBHOOK_SECRET });
+  });
+  afterAll(async () => {
+    await service.stop();
+    await webhook.close();
+  });
+
+  it('revokes at once, issues a working replacement with the same settings, opens an incident, and the signed notification verifies', async () => {
+    const admin = service.client();
+    const created = await admin.createKey({ name: 'Payments', role: 'viewer', environment: 'staging', metadata: { team: 'pay' }, ipAllowlist: ['127.0.0.0/8'] });
+    const old = service.client(created.secret);
+    await old.whoami(); // a use the investigation shows
+
+    const result = await admin.compromiseKey(created.key.id, { reason: 'pasted in a public channel' });
+    expect(result.revoked.status).toBe('revoked');
+    expect((await failure(old.whoami())).code).toBe('KEY_REVOKED');
+    const replacement = result.replacement!;
+    expect(replacement.key).toMatchObject({ role: 'viewer', environment: 'staging', metadata: { team: 'pay' }, ipAllowlist: ['127.0.0.0/8'], rotatedFromId: created.key.id, name: 'Payments v2' });
+    expect((await service.client(replacement.secret).whoami()).key.id).toBe(replacement.key.id);
+
+    const incident = result.incident;
+    expect(incident).toMatchObject({ keyId: created.key.id, reason: 'pasted in a public channel', state: 'handled', response: 'compromise', replacementKeyId: replacement.key.id });
+    expect(incident.reportedBy).toMatchObject({ via: 'api', keyId: service.adminKeyId });
+    expect(incident.actions.map((a) => a.action)).toEqual(['revoked', 'replacement-issued']);
+
+    // The first delivery is refused (503), the retry arrives; both attempts are on the incident.
+    await until(() => webhook.received.length === 1);
+    const delivery = webhook.received[0]!;
+    expect(delivery.json).toMatchObject({ type: 'key.compromised', incident: { id: incident.id, keyId: created.key.id } });
+    expect(verifyWebhook(WEBHOOK_SECRET, delivery.headers[SIGNATURE_HEADER] as string, delivery.body, Math.floor(Date.now() / 1000)).ok).toBe(true);
+    expect(verifyWebhook('another secret, not ours', delivery.headers[SIGNATURE_HEADER] as string, delivery.body, Math.floor(Date.now() / 1000)).ok).toBe(false);
+    expect(verifyWebhook(WEBHOOK_SECRET, delivery.headers[SIGNATURE_HEADER] as string, delivery.body.replace('pasted', 'posted'), Math.floor(Date.now() / 1000)).ok).toBe(false);
+    // Replayed later than the window: refused.
+    expect(verifyWebhook(WEBHOOK_SECRET, delivery.headers[SIGNATURE_HEADER] as string, delivery.body, Math.floor(Date.now() / 1000) + 3_600).ok).toBe(false);
+    await until(async () => (await admin.getIncident(incident.id)).notifications.length === 2);
+
+    const detail = await admin.getIncident(incident.id);
+    expect(detail.notifications.map((n) => n.outcome)).toEqual(['refused', 'delivered']);
+    expect(detail.investigation.uses.some((u) => u.outcome === 'VALID' && u.count >= 1)).toBe(true);
+    expect(detail.investigation.lastUsedIp).toBe('127.0.0.1');
+    expect(detail.investigation.auditTrail.map((e) => e.action)).toEqual(['key.compromised', 'key.created']);
+    expect((await admin.listIncidents({})).items.map((i) => i.id)).toContain(incident.id);
+    expect((await admin.listIncidents({ keyId: replacement.key.id })).items).toEqual([]);
+
+    // Never a secret in the incident, the notification, the feed or the logs.
+    const everything = JSON.stringify([detail, webhook.received.map((d) => d.body), await admin.listEvents({ after: '0' })]) + service.logs.join('\n');
+    expect(everything).not.toContain(created.secret);
+    expect(everything).not.toContain(replacement.secret);
+  });
+
+  it('an operator-managed key: no replacement here, the incident says the operator delivers it', async () => {
+    const admin = service.client();
+    const created = await admin.createKey({ name: 'payments/api', role: 'viewer', metadata: { 'k8s/namespace': 'payments', 'k8s/name': 'api', 'k8s/uid': 'u-1' } });
+    const result = await admin.compromiseKey(created.key.id, { reason: 'leaked in a log', notify: false });
+    expect(result.replacement).toBeNull();
+    expect(result.incident.actions.map((a) => a.action)).toEqual(['revoked', 'replacement-by-operator']);
+    expect(result.incident.actions[1]!.detail).toContain('payments/api');
+  });
+
+  it('bad input and refusals change nothing', async () => {
+    const admin = service.client();
+    const created = await admin.createKey({ name: 'Spare', role: 'viewer' });
+    const manager = await admin.createKey({ name: 'Manager', role: 'key-manager' });
+    const before = await storeState(service);
+    const post = (path: string, body: unknown, secret = service.adminSecret) =>
+      raw(service.url, path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post(`/v1/keys/${created.key.id}/compromise`, {})).body.error.code).toBe('VALIDATION_FAILED');
+    expect((await post(`/v1/keys/${created.key.id}/compromise`, { reason: 'x', replace: 'yes' })).status).toBe(400);
+    expect((await post(`/v1/keys/${created.key.id}/compromise`, { reason: 'a\u202eb' })).status).toBe(400);
+    expect((await post(`/v1/keys/key_00000000000000000000/compromise`, { reason: 'x' })).body.error.code).toBe('KEY_NOT_FOUND');
+    // A key-manager may not compromise (revoke) an admin key.
+    const escalation = await post(`/v1/keys/${service.adminKeyId}/compromise`, { reason: 'x' }, manager.secret);
+    expect(escalation.body.error.code).toBe('PRIVILEGE_ESCALATION');
+    expect(await storeState(service)).toBe(before);
+    expect((await raw(service.url, '/v1/incidents/inc_nope', { headers: { authorization: `Bearer ${service.adminSecret}` } })).body.error.code).toBe('INCIDENT_NOT_FOUND');
+    // Twice: the second is refused, one incident.
+    await admin.compromiseKey(created.key.id, { reason: 'first', notify: false });
+    expect((await failure(admin.compromiseKey(created.key.id, { reason: 'again', notify: false }))).code).toBe('KEY_ALREADY_REVOKED');
+    expect((await admin.listIncidents({ keyId: created.key.id })).items).toHaveLength(1);
+  });
+
+  it('the last admin key without a replacement is refused; with one it is replaced', async () => {
+    const other = await service.newOrganization('solo');
+    const solo = service.client(other.secret);
+    expect((await failure(solo.compromiseKey(other.keyId, { reason: 'x', replace: false, notify: false }))).code).toBe('LAST_ADMIN_KEY');
+    const result = await solo.compromiseKey(other.keyId, { reason: 'x', notify: false });
+    expect((await service.client(result.replacement!.secret).whoami()).key.role).toBe('admin');
+  });
+});
+
+describe('the change feed', () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService();
+  });
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it('starts now, resumes from its cursor, waits for a change, filters to operator-managed keys, and survives a restart of the service', async () => {
+    const admin = service.client();
+    const start = await admin.listEvents({});
+    expect(start.items).toEqual([]);
+
+    // A long poll answers as soon as a change commits.
+    const waiting = admin.listEvents({ after: start.cursor, wait: '30s' });
+    const created = await admin.createKey({ name: 'Fed', role: 'viewer' });
+    const first = await waiting;
+    expect(first.items.map((e) => [e.action, e.keyId])).toEqual([['key.created', created.key.id]]);
+
+    const managed = await admin.createKey({ name: 'ns/a', role: 'viewer', metadata: { 'k8s/namespace': 'ns', 'k8s/name': 'a', 'k8s/uid': 'u-2' } });
+    await admin.updateKey(created.key.id, { name: 'Fed 2' });
+    await admin.compromiseKey(managed.key.id, { reason: 'test', notify: false });
+    const all = await admin.listEvents({ after: first.cursor });
+    expect(all.items.map((e) => [e.action, e.keyId])).toEqual([
+      ['key.created', managed.key.id],
+      ['key.updated', created.key.id],
+      ['key.compromised', managed.key.id],
+    ]);
+    const operator = await admin.listEvents({ after: first.cursor, managed: 'operator' });
+    expect(operator.items.map((e) => e.action)).toEqual(['key.created', 'key.compromised']);
+    expect(operator.items[1]!.metadata).toMatchObject({ 'k8s/namespace': 'ns', 'k8s/name': 'a' });
+    // Pages: a small limit, then the rest from its cursor, nothing skipped or repeated.
+    const page1 = await admin.listEvents({ after: first.cursor, limit: 2 });
+    const page2 = await admin.listEvents({ after: page1.cursor });
+    expect([...page1.items, ...page2.items].map((e) => e.cursor)).toEqual(all.items.map((e) => e.cursor));
+
+    // A wait with nothing new answers with the same cursor.
+    const idle = await admin.listEvents({ after: all.cursor, wait: '200ms' });
+    expect(idle).toEqual({ items: [], cursor: all.cursor });
+
+    // Bad input.
+    const get = (query: string) => raw(service.url, `/v1/events?${query}`, { headers: { authorization: `Bearer ${service.adminSecret}` } });
+    expect((await get('after=abc')).status).toBe(400);
+    expect((await get('after=1&wait=10m')).body.error.code).toBe('VALIDATION_FAILED');
+    expect((await get('after=1&managed=some')).status).toBe(400);
+    const verifier = await admin.createKey({ name: 'gw', role: 'verifier' });
+    expect((await raw(service.url, '/v1/events', { headers: { authorization: `Bearer ${verifier.secret}` } })).body.error.code).toBe('INSUFFICIENT_PERMISSIONS');
+
+    // A follower holding a cursor across a restart of the service (a waiting call answers at shutdown) misses nothing.
+    const held = all.cursor;
+    const pending = admin.listEvents({ after: held, wait: '30s' });
+    const beforeRestart = await admin.createKey({ name: 'Before restart', role: 'viewer' });
+    await pending;
+    const hanging = admin.listEvents({ after: String(Number.MAX_SAFE_INTEGER).slice(0, 15), wait: '30s' });
+    await until(() => service.server.service.feed.waiting > 0);
+    await service.server.close();
+    expect((await hanging).items).toEqual([]);
+    const restarted = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', ...service.store.config, logLevel: 'silent' }));
+    try {
+      const client = new KeywardClient({ url: restarted.url, apiKey: service.adminSecret });
+      const afterRestart = await client.createKey({ name: 'After restart', role: 'viewer' });
+      const resumed = await client.listEvents({ after: held });
+      expect(resumed.items.map((e) => e.keyId)).toEqual([verifier.key.id, beforeRestart.key.id, afterRestart.key.id]);
+    } finally {
+      await restarted.close();
+    }
+  });
+});
