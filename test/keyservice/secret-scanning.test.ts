@@ -1,0 +1,169 @@
+/**
+ * The GitHub secret scanning partner endpoint, on the real service: reports
+ * signed with a P-256 key made here (the test serves the public key list on
+ * loopback, as GitHub publishes its own), both stores.
+ */
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashSecret, newSecret } from '../../src/core/token.ts';
+import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { storeState } from '../support/store-state.ts';
+import { until } from '../support/webhook.ts';
+
+const PATH = '/v1/secret-scanning/github';
+
+interface SigningKey {
+  id: string;
+  privateKey: KeyObject;
+  pem: string;
+}
+
+function signingKey(id: string): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return { id, privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** The public key list on loopback, in the shape GitHub publishes it; `served` is what it lists now. */
+async function keyList(initial: SigningKey[]) {
+  const state = { served: initial, fetches: 0 };
+  const server: Server = createServer((_req, res) => {
+    state.fetches++;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ public_keys: state.served.map((k) => ({ key_identifier: k.id, key: k.pem, is_current: true })) }));
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/meta/public_keys/secret_scanning`, state, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('GitHub secret scanning', () => {
+  let service: TestService;
+  let keys: Awaited<ReturnType<typeof keyList>>;
+  const current = signingKey('key-1');
+
+  const report = (body: string, key: SigningKey | null = current, headers: Record<string, string> = {}) =>
+    raw(service.url, PATH, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(key ? { 'github-public-key-identifier': key.id, 'github-public-key-signature': sign('sha256', Buffer.from(body), key.privateKey).toString('base64') } : {}),
+        ...headers,
+      },
+      body,
+    });
+  const tokens = (items: { token: string; url?: string }[]) => JSON.stringify(items.map((i) => ({ type: 'keyward_api_key', source: 'content', url: 'https://github.com/o/r/blob/x/f', ...i })));
+
+  beforeAll(async () => {
+    keys = await keyList([current]);
+    // Revoked keys are tried below on purpose: no throttling of this test's own address.
+    service = await startTestService({ secretScanningKeys: keys.url, secretScanningKeysRefresh: '0', failedAuthThreshold: 100_000 });
+  });
+  afterAll(async () => {
+    await service.stop();
+    await keys.close();
+  });
+
+  it('our token is revoked and the operator-managed key handed to the operator; a foreign token is a false positive; the same report twice opens one incident', async () => {
+    const admin = service.client();
+    const managed = await admin.createKey({ name: 'ns/api', role: 'viewer', metadata: { 'k8s/namespace': 'ns', 'k8s/name': 'api', 'k8s/uid': 'u-9' } });
+    const foreign = newSecret('other_');
+    const typo = managed.secret.slice(0, -1) + (managed.secret.endsWith('A') ? 'B' : 'A');
+    const body = tokens([{ token: managed.secret, url: 'https://github.com/o/r/blob/x/.env' }, { token: foreign }, { token: typo }]);
+    const answer = await report(body);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual([
+      { token_hash: hashSecret(managed.secret), token_type: 'keyward_api_key', label: 'true_positive' },
+      { token_hash: hashSecret(foreign), token_type: 'keyward_api_key', label: 'false_positive' },
+      { token_hash: hashSecret(typo), token_type: 'keyward_api_key', label: 'false_positive' },
+    ]);
+    expect(answer.text).not.toContain(managed.secret);
+    await service.server.service.incidents.idle();
+    expect((await failure(service.client(managed.secret).whoami())).code).toBe('KEY_REVOKED');
+    const [incident] = (await admin.listIncidents({ keyId: managed.key.id })).items;
+    expect(incident).toMatchObject({ state: 'handled', response: 'rotate', reportedBy: { via: 'github-secret-scanning', url: 'https://github.com/o/r/blob/x/.env', source: 'content' } });
+    expect(incident!.actions.map((a) => a.action)).toEqual(['reported', 'revoked', 'replacement-by-operator']);
+
+    // The same report again: answered alike, nothing new.
+    const again = await report(body);
+    expect(again.body).toEqual(answer.body);
+    await service.server.service.incidents.idle();
+    expect((await admin.listIncidents({ keyId: managed.key.id })).items).toHaveLength(1);
+  });
+
+  it('the leak policy: notify keeps the key working and says so', async () => {
+    const admin = service.client();
+    await admin.updateOrganization({ leakPolicy: 'notify' });
+    try {
+      const key = await admin.createKey({ name: 'Kept', role: 'viewer' });
+      expect((await report(tokens([{ token: key.secret }]))).body[0].label).toBe('true_positive');
+      await until(async () => (await admin.listIncidents({ keyId: key.key.id })).items[0]?.state === 'handled');
+      const [incident] = (await admin.listIncidents({ keyId: key.key.id })).items;
+      expect(incident!.actions.map((a) => a.action)).toEqual(['reported', 'kept']);
+      expect((await service.client(key.secret).whoami()).key.id).toBe(key.key.id);
+      expect((await admin.listAuditLog({ targetId: key.key.id })).items.map((e) => e.action)).toContain('key.leak-reported');
+    } finally {
+      await admin.updateOrganization({ leakPolicy: 'rotate' });
+    }
+  });
+
+  it('missing or bad signatures are 401 and change nothing, a malformed signed body is 400; nothing tells an unsigned caller whether a token exists', async () => {
+    const key = await service.client().createKey({ name: 'Target', role: 'viewer' });
+    const body = tokens([{ token: key.secret }]);
+    const before = await storeState(service);
+    const unsigned = await report(body, null);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.error.code).toBe('SIGNATURE_INVALID');
+    const forged = signingKey('key-1'); // right identifier, another private key
+    const wrong = await report(body, forged);
+    expect(wrong.body.error.code).toBe('SIGNATURE_INVALID');
+    // A foreign token with a bad signature gets the same answer as ours.
+    const foreign = await report(tokens([{ token: newSecret() }]), forged);
+    expect({ status: foreign.status, code: foreign.body.error.code, message: foreign.body.error.message }).toEqual({ status: wrong.status, code: wrong.body.error.code, message: wrong.body.error.message });
+    // A signature over another body.
+    const signature = sign('sha256', Buffer.from('[]'), current.privateKey).toString('base64');
+    expect((await report(body, null, { 'github-public-key-identifier': current.id, 'github-public-key-signature': signature })).status).toBe(401);
+    expect((await report(body, null, { 'github-public-key-identifier': current.id, 'github-public-key-signature': 'not base64 at all' })).status).toBe(401);
+    expect((await report('{not json', current)).body.error.code).toBe('INVALID_JSON');
+    expect((await report('{"token":"x"}', current)).body.error.code).toBe('VALIDATION_FAILED');
+    expect((await report('[]', current)).status).toBe(400);
+    expect((await report(JSON.stringify([{ type: 'x' }]), current)).status).toBe(400);
+    await service.server.service.incidents.idle();
+    expect(await storeState(service)).toBe(before);
+    expect((await service.client(key.secret).whoami()).key.id).toBe(key.key.id);
+  });
+
+  it('an unknown key identifier fetches the keys again, then judges', async () => {
+    const rotated = signingKey('key-2');
+    const key = await service.client().createKey({ name: 'After key rotation', role: 'viewer' });
+    const fetches = keys.state.fetches;
+    keys.state.served = [current, rotated];
+    const answer = await report(tokens([{ token: key.secret }]), rotated);
+    expect(answer.status).toBe(200);
+    expect(keys.state.fetches).toBe(fetches + 1);
+    expect(answer.body[0].label).toBe('true_positive');
+    // An identifier GitHub does not publish, even after a refresh.
+    expect((await report(tokens([{ token: key.secret }]), signingKey('key-3'))).body.error.code).toBe('SIGNATURE_INVALID');
+    await service.server.service.incidents.idle();
+  });
+
+  it('1,000 tokens in one report are answered (accepted durably) and then acted on', async () => {
+    const admin = service.client();
+    const ours = await Promise.all(Array.from({ length: 20 }, (_, i) => admin.createKey({ name: `Batch ${i}`, role: 'viewer' })));
+    const items = [...ours.map((k) => ({ token: k.secret })), ...Array.from({ length: 980 }, () => ({ token: newSecret() }))];
+    const body = tokens(items);
+    // Sent as GitHub sends it: it gives up after 30 s on a partner that answers with feedback.
+    const response = await fetch(service.url + PATH, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'github-public-key-identifier': current.id, 'github-public-key-signature': sign('sha256', Buffer.from(body), current.privateKey).toString('base64') },
+      body,
+      signal: AbortSignal.timeout(30_000),
+    });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as { label: string }[];
+    expect(answer).toHaveLength(1_000);
+    expect(answer.filter((f) => f.label === 'true_positive')).toHaveLength(20);
+    await service.server.service.incidents.idle();
+    for (const key of ours) expect((await failure(service.client(key.secret).whoami())).code).toBe('KEY_REVOKED');
+  });
+});
