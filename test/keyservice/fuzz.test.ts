@@ -400,8 +400,14 @@ function send(request: FuzzRequest): Promise<{ status: number; text: string; hea
   });
 }
 
-const issuesSecrets = (request: FuzzRequest, status: number) =>
-  status === 201 && (request.operation.operationId === 'createKey' || request.operation.operationId === 'rotateKey');
+/** The secret a successful create, rotate or compromise (its replacement, when one was issued) returned, if any. */
+const issuedKey = (request: FuzzRequest, status: number, parsed: Record<string, any> | undefined): { secret: string; id: string } | undefined => {
+  if (status !== 201 || !parsed) return undefined;
+  const id = request.operation.operationId;
+  if (id === 'createKey' || id === 'rotateKey') return { secret: parsed.secret, id: parsed.key.id };
+  if (id === 'compromiseKey' && parsed.replacement) return { secret: parsed.replacement.secret, id: parsed.replacement.key.id };
+  return undefined;
+};
 
 function describeRequest(request: FuzzRequest): string {
   const query = request.query.length > 0 ? `?${new URLSearchParams(request.query).toString()}` : '';
@@ -436,14 +442,15 @@ describe(`schema-driven fuzz of /openapi.json (${TEST_STORE})`, () => {
         if (parsed?.valid === false) {
           for (const field of ['code', 'message', 'hint']) expect(typeof parsed[field], `${what}: verify ${field}`).toBe('string');
         }
-        // Secrets: only in the create/rotate that issued them, and only the new one.
+        // Secrets: only in the create/rotate/compromise that issued them, and only the new one.
         const everything = `${response.text}\n${response.headers}`;
         let allowed: string | undefined;
-        if (issuesSecrets(request, response.status)) {
-          allowed = parsed!.secret as string;
+        const issued = issuedKey(request, response.status, parsed);
+        if (issued) {
+          allowed = issued.secret;
           expect(secrets.has(allowed), `${what}: a fresh secret`).toBe(false);
           secrets.add(allowed);
-          keyIds.push(parsed!.key.id as string);
+          keyIds.push(issued.id);
         }
         const shaped = [...everything.matchAll(SECRET_SHAPE)].map((m) => m[0]).filter((s) => s !== allowed);
         expect(shaped, `${what}: secret-shaped values in the response`).toEqual([]);
