@@ -25,7 +25,7 @@ function printKeys(keys: KeyView[], output: OutputFormat): void {
 }
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('create, list, edit, rotate and revoke API keys');
+  const keys = new Command('keys').description('create, list, edit, rotate, revoke and report compromised API keys');
 
   subcommand(keys, 'create', 'create a key; prints its secret once')
     .requiredOption('--name <name>', 'descriptive name, e.g. "Production Server"')
@@ -84,6 +84,19 @@ export function keysCommand(): Command {
       printKeys([rotated.key, rotated.previous], 'table');
       process.stderr.write(`\nOld key ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt}.\n`);
       warnSecretOnce(rotated.secret, rotated.key.id);
+    });
+
+  subcommand(keys, 'compromise <keyId>', 'a key leaked: revoke it now, issue a replacement (secret printed once), open an incident, notify')
+    .requiredOption('--reason <text>', 'why the key is believed compromised (never the secret itself)')
+    .option('--no-replace', 'revoke only: no replacement')
+    .option('--no-notify', 'no notification to the alert webhook')
+    .action(async (keyId: string, o: Flags<{ reason: string; replace: boolean; notify: boolean }>) => {
+      const result = await clientFor(o, ['compromiseKey']).compromiseKey(keyId, { reason: o.reason, replace: o.replace, notify: o.notify });
+      if (o.output === 'json') return printJson(result);
+      printKeys(result.replacement ? [result.replacement.key, result.revoked] : [result.revoked], 'table');
+      process.stderr.write(`\nKey ${result.revoked.id} revoked. Incident ${result.incident.id}:\n`);
+      for (const action of result.incident.actions) process.stderr.write(`  ${action.at}  ${action.action}: ${action.detail}\n`);
+      if (result.replacement) warnSecretOnce(result.replacement.secret, result.replacement.key.id);
     });
 
   return keys;

@@ -321,6 +321,24 @@ describe('keyward CLI: the key lifecycle', () => {
     expect(run.stderr).toContain('(KEY_REVOKED)');
     expect(run.stderr).toContain('hint: This key was revoked');
   });
+
+  it('keys compromise revokes at once, prints the replacement secret once and the incident; --reason is required', async () => {
+    const victim = await client(bootstrapped.secret).createKey({ name: 'Leaky', role: 'viewer' });
+    const usage = await keyward(['keys', 'compromise', victim.key.id], asAdmin);
+    expect(usage.code).toBe(2);
+    const run = await keyward(['keys', 'compromise', victim.key.id, '--reason', 'pasted in chat', '--no-notify', '-o', 'json'], asAdmin);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.revoked).toMatchObject({ id: victim.key.id, status: 'revoked' });
+    expect(result.replacement.secret).toMatch(SECRET_PATTERN);
+    expect(`${run.stdout}${run.stderr}`.split(result.replacement.secret).length - 1).toBe(1);
+    expect(result.incident).toMatchObject({ keyId: victim.key.id, reason: 'pasted in chat', replacementKeyId: result.replacement.key.id });
+    expect((await client(result.replacement.secret).whoami()).key.id).toBe(result.replacement.key.id);
+    const table = await keyward(['keys', 'compromise', result.replacement.key.id, '--reason', 'again', '--no-replace', '--no-notify'], asAdmin);
+    expect(table.code).toBe(0);
+    expect(table.stderr).toContain(`Key ${result.replacement.key.id} revoked. Incident inc_`);
+    expect(table.stderr).toContain('revoked: Revoked at once');
+  });
 });
 
 describe('keyward CLI: a key copied with whitespace', () => {
