@@ -91,7 +91,7 @@ export type ParsedApiKeySpec = z.output<typeof ApiKeySpec>;
 
 // ---- status: written by the operator only ----
 
-export const ROTATION_REASONS = ['Created', 'Scheduled', 'Token', 'Drift', 'SpecChange', 'KeyRevoked', 'Undelivered'] as const;
+export const ROTATION_REASONS = ['Created', 'Scheduled', 'Token', 'Drift', 'SpecChange', 'KeyRevoked', 'Undelivered', 'Compromised'] as const;
 export type RotationReason = (typeof ROTATION_REASONS)[number];
 export const CONDITION_TYPES = ['Ready', 'Rotating', 'KeyServiceReachable'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];

@@ -49,6 +49,10 @@ export class Gatherer {
   readonly #keyCheckedAt = new Map<string, number>();
   /** ApiKeys whose last write met a conflict: the cache is behind another writer. */
   readonly #behind = new Set<string>();
+  /** Keys the change feed said changed (revoked, compromised): their next check asks the key service afresh. */
+  readonly #changed = new Set<string>();
+  /** Keys the change feed reported compromised (bounded: only until their ApiKey has replaced them). */
+  readonly #compromised = new Set<string>();
 
   constructor(options: GathererOptions) {
     this.#kube = options.kube;
@@ -101,10 +105,14 @@ export class Gatherer {
     // Due: once per resync period (the resync asked about every key at once), or when the spec changed.
     if (!keyId || !(this.#keyStates.prefetched(keyId) || this.#checkDue(resource))) return undefined;
     this.#keyCheckedAt.set(resource.metadata.uid, this.#clock());
-    // A changed spec may need the key's settings synced: an answer from before the change will not do.
-    const view = await this.#keyStates.view(keyId, { fresh: this.#specChanged(resource) });
+    // A changed spec may need the key's settings synced, and a key the feed said changed its state: an answer from before will not do.
+    const changed = this.#changed.delete(keyId);
+    const view = await this.#keyStates.view(keyId, { fresh: changed || this.#specChanged(resource) });
     this.#metrics.keyServiceUp.set(1);
-    return view ? { status: view.status, view } : { status: 'missing' };
+    if (!view) return { status: 'missing' };
+    const compromised = this.#compromised.has(keyId);
+    if (compromised && view.status === 'active') this.#compromised.delete(keyId);
+    return { status: view.status, view, ...(compromised && view.status !== 'active' ? { compromised: true } : {}) };
   }
 
   /**
@@ -128,10 +136,25 @@ export class Gatherer {
     return (await this.#keyStates.view(keyId, { fresh: true }).catch(() => undefined))?.expiresAt ?? undefined;
   }
 
+  /**
+   * The change feed said an ApiKey's key changed (revoked, compromised): ask
+   * the key service about it at the next reconcile instead of at the next
+   * resync.
+   */
+  keyChanged(uid: string, keyId: string, compromised: boolean): void {
+    this.#keyCheckedAt.delete(uid);
+    this.#changed.add(keyId);
+    if (compromised) this.#compromised.add(keyId);
+  }
+
   /** The ApiKey is gone: forget what was remembered of it. */
   forget(resource: ApiKeyResource): void {
     this.#keyCheckedAt.delete(resource.metadata.uid);
-    if (resource.status?.keyId) this.#keyStates.forget(resource.status.keyId);
+    if (resource.status?.keyId) {
+      this.#keyStates.forget(resource.status.keyId);
+      this.#compromised.delete(resource.status.keyId);
+      this.#changed.delete(resource.status.keyId);
+    }
   }
 
   #specChanged(resource: ApiKeyResource): boolean {

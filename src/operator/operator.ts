@@ -9,10 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { KeywardClient } from '../client/index.ts';
+import { KeywardClient, type KeyEvent } from '../client/index.ts';
+import { OPERATOR_METADATA } from '../core/model.ts';
 import { budgetedFetch, requestBudget, type Rate } from './budget.ts';
 import { ClusterCache } from './cache.ts';
 import { isConflict, KubeApi } from './kube.ts';
+import { FeedFollower } from './feed.ts';
 import { pooled } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
 import { OperatorMetrics } from './metrics.ts';
@@ -67,6 +69,7 @@ export class Operator {
   #leading = false;
   #workers: Promise<void>[] = [];
   #server: Server | undefined;
+  readonly #feed: FeedFollower;
   #stopped = false;
   #started = false;
   metricsUrl = '';
@@ -102,6 +105,25 @@ export class Operator {
       ...(config.crashPoint ? { crashPoint: config.crashPoint } : {}),
       ...(config.clock ? { clock: config.clock } : {}),
     });
+    this.#feed = new FeedFollower({
+      // Its own client: a long poll waits longer than a request may take elsewhere.
+      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey, timeoutMs: 45_000 }),
+      onEvent: (event) => this.#onKeyEvent(event),
+      onError: (error, retryInMs) => this.logger.warn({ err: (error as Error).message, retryInMs }, 'key service change feed failed; resuming from its cursor'),
+    });
+  }
+
+  /** A key of an ApiKey was revoked or compromised outside the operator: reconcile it now, not at the next resync. */
+  #onKeyEvent(event: KeyEvent): void {
+    if (event.action !== 'key.compromised' && event.action !== 'key.revoked') return;
+    const namespace = event.metadata[OPERATOR_METADATA.namespace];
+    const name = event.metadata[OPERATOR_METADATA.name];
+    const uid = event.metadata[OPERATOR_METADATA.uid];
+    if (typeof namespace !== 'string' || typeof name !== 'string' || typeof uid !== 'string') return;
+    if (this.config.namespaces.length > 0 && !this.config.namespaces.includes(namespace)) return;
+    this.#reconciler.keyChanged(uid, event.keyId, event.action === 'key.compromised');
+    this.logger.info({ apikey: `${namespace}/${name}`, keyId: event.keyId, action: event.action }, 'key changed in the key service');
+    this.#queue.add(`${namespace}/${name}`);
   }
 
   get leading(): boolean {
@@ -152,6 +174,7 @@ export class Operator {
     this.logger.info({ identity: this.identity }, 'became leader; reconciling');
     this.#resync(this.cache.apiKeys());
     this.#workers = Array.from({ length: this.config.workers }, () => this.#work());
+    this.#feed.start();
   }
 
   #stopLeading(): void {
@@ -159,6 +182,7 @@ export class Operator {
     this.#leading = false;
     this.metrics.leader.set({ name: CONTROLLER }, 0);
     this.metrics.queueDepth.set({ name: CONTROLLER }, 0);
+    void this.#feed.stop();
     this.logger.warn({ identity: this.identity }, 'lost leadership; stopped reconciling');
   }
 
@@ -220,7 +244,7 @@ export class Operator {
     // Finish the reconciles under way before giving the lease to a standby.
     this.#leading = false;
     this.#queue.shutdown();
-    await Promise.allSettled(this.#workers);
+    await Promise.allSettled([...this.#workers, this.#feed.stop()]);
     await this.#elector?.stop();
     await this.cache.stop();
     await new Promise((resolve) => (this.#server ? this.#server.close(resolve) : resolve(undefined)));

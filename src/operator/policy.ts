@@ -29,6 +29,12 @@ type Policy = (input: PolicyInput) => IssueDecision | null;
 const noKeyYet: Policy = ({ status }) =>
   status.keyId ? null : { operation: 'Create', reason: 'Created', message: 'No key has been issued for this ApiKey yet.' };
 
+/** Compromised (the change feed said so): replaced at once, with no overlap (the old key is revoked already). */
+const keyCompromised: Policy = ({ status, key }) =>
+  key?.compromised && key.status !== 'active'
+    ? { operation: 'Create', reason: 'Compromised', message: `Key ${status.keyId} was reported compromised and revoked; issuing its replacement now, with no overlap.` }
+    : null;
+
 const keyRevokedOrExpired: Policy = ({ status, key }) => {
   if (!key || key.status === 'active') return null;
   const what = key.status === 'missing' ? 'no longer exists in the key service' : `was ${key.status} outside the operator`;
@@ -70,6 +76,7 @@ const intervalElapsed: Policy = ({ status, spec, now }) => {
 /** Order matters: the first policy that fires decides. */
 export const ISSUE_POLICIES: readonly [name: string, policy: Policy][] = [
   ['NoKeyYet', noKeyYet],
+  ['KeyCompromised', keyCompromised],
   ['KeyRevokedOrExpired', keyRevokedOrExpired],
   ['SecretRenamed', secretRenamed],
   ['SecretMissing', secretMissing],

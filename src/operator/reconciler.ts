@@ -60,6 +60,11 @@ export class ApiKeyReconciler {
     this.#finalizer = new Finalizer(this.#ctx, options.deletionGiveUpMs);
   }
 
+  /** The change feed said this ApiKey's key changed: its next reconcile asks the key service (and knows a compromise). */
+  keyChanged(uid: string, keyId: string, compromised: boolean): void {
+    this.#ctx.gather.keyChanged(uid, keyId, compromised);
+  }
+
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const { kube, gather, clock } = this.#ctx;
     let resource = await gather.apiKey(namespace, name);
@@ -77,7 +82,7 @@ export class ApiKeyReconciler {
 
     const { secret, observed } = gather.secret(resource, spec);
     const key = await this.#keyIfDue(resource);
-    const decision = shouldIssue({ spec, status, secret: observed, key: key ? { status: key.status } : undefined, now: clock() });
+    const decision = shouldIssue({ spec, status, secret: observed, key: key ? { status: key.status, ...(key.compromised ? { compromised: true } : {}) } : undefined, now: clock() });
     if (decision) return this.#issuer.start(resource, spec, decision);
 
     const plan = planSteadyState({ spec, status, generation: generationOf(resource), secret, key: key?.view, now: clock(), resyncMs: this.#resyncMs });

@@ -52,4 +52,6 @@ export interface ObservedSecret {
 /** What the key service says of the current key (undefined when not asked). */
 export interface ObservedKey {
   status: 'active' | 'expired' | 'revoked' | 'missing';
+  /** The key service's change feed said this key was reported compromised. */
+  compromised?: boolean;
 }

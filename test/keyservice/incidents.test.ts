@@ -9,7 +9,6 @@ import { KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { startServer } from '../../src/server/server.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 import { until, webhookReceiver } from '../support/webhook.ts';
 
 const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
@@ -83,7 +82,7 @@ describe('compromise in one step', () => {
     const admin = service.client();
     const created = await admin.createKey({ name: 'Spare', role: 'viewer' });
     const manager = await admin.createKey({ name: 'Manager', role: 'key-manager' });
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const post = (path: string, body: unknown, secret = service.adminSecret) =>
       raw(service.url, path, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post(`/v1/keys/${created.key.id}/compromise`, {})).body.error.code).toBe('VALIDATION_FAILED');
@@ -93,7 +92,7 @@ describe('compromise in one step', () => {
     // A key-manager may not compromise (revoke) an admin key.
     const escalation = await post(`/v1/keys/${service.adminKeyId}/compromise`, { reason: 'x' }, manager.secret);
     expect(escalation.body.error.code).toBe('PRIVILEGE_ESCALATION');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     expect((await raw(service.url, '/v1/incidents/inc_nope', { headers: { authorization: `Bearer ${service.adminSecret}` } })).body.error.code).toBe('INCIDENT_NOT_FOUND');
     // Twice: the second is refused, one incident.
     await admin.compromiseKey(created.key.id, { reason: 'first', notify: false });

@@ -3,59 +3,27 @@
  * signed with a P-256 key made here (the test serves the public key list on
  * loopback, as GitHub publishes its own), both stores.
  */
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { sign } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret, newSecret } from '../../src/core/token.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
-import { storeState } from '../support/store-state.ts';
 import { until } from '../support/webhook.ts';
-
-const PATH = '/v1/secret-scanning/github';
-
-interface SigningKey {
-  id: string;
-  privateKey: KeyObject;
-  pem: string;
-}
-
-function signingKey(id: string): SigningKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return { id, privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-}
-
-/** The public key list on loopback, in the shape GitHub publishes it; `served` is what it lists now. */
-async function keyList(initial: SigningKey[]) {
-  const state = { served: initial, fetches: 0 };
-  const server: Server = createServer((_req, res) => {
-    state.fetches++;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ public_keys: state.served.map((k) => ({ key_identifier: k.id, key: k.pem, is_current: true })) }));
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/meta/public_keys/secret_scanning`, state, close: () => new Promise((r) => server.close(r)) };
-}
+import { publicKeyList, reportOf as tokens, SECRET_SCANNING_PATH as PATH, signedHeaders, signingKey, type SigningKey } from '../support/github.ts';
 
 describe('GitHub secret scanning', () => {
   let service: TestService;
-  let keys: Awaited<ReturnType<typeof keyList>>;
+  let keys: Awaited<ReturnType<typeof publicKeyList>>;
   const current = signingKey('key-1');
 
   const report = (body: string, key: SigningKey | null = current, headers: Record<string, string> = {}) =>
     raw(service.url, PATH, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(key ? { 'github-public-key-identifier': key.id, 'github-public-key-signature': sign('sha256', Buffer.from(body), key.privateKey).toString('base64') } : {}),
-        ...headers,
-      },
+      headers: { ...(key ? signedHeaders(body, key) : { 'content-type': 'application/json' }), ...headers },
       body,
     });
-  const tokens = (items: { token: string; url?: string }[]) => JSON.stringify(items.map((i) => ({ type: 'keyward_api_key', source: 'content', url: 'https://github.com/o/r/blob/x/f', ...i })));
 
   beforeAll(async () => {
-    keys = await keyList([current]);
+    keys = await publicKeyList([current]);
     // Revoked keys are tried below on purpose: no throttling of this test's own address.
     service = await startTestService({ secretScanningKeys: keys.url, secretScanningKeysRefresh: '0', failedAuthThreshold: 100_000 });
   });
@@ -110,7 +78,7 @@ describe('GitHub secret scanning', () => {
   it('missing or bad signatures are 401 and change nothing, a malformed signed body is 400; nothing tells an unsigned caller whether a token exists', async () => {
     const key = await service.client().createKey({ name: 'Target', role: 'viewer' });
     const body = tokens([{ token: key.secret }]);
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const unsigned = await report(body, null);
     expect(unsigned.status).toBe(401);
     expect(unsigned.body.error.code).toBe('SIGNATURE_INVALID');
@@ -129,7 +97,7 @@ describe('GitHub secret scanning', () => {
     expect((await report('[]', current)).status).toBe(400);
     expect((await report(JSON.stringify([{ type: 'x' }]), current)).status).toBe(400);
     await service.server.service.incidents.idle();
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     expect((await service.client(key.secret).whoami()).key.id).toBe(key.key.id);
   });
 
@@ -155,7 +123,7 @@ describe('GitHub secret scanning', () => {
     // Sent as GitHub sends it: it gives up after 30 s on a partner that answers with feedback.
     const response = await fetch(service.url + PATH, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'github-public-key-identifier': current.id, 'github-public-key-signature': sign('sha256', Buffer.from(body), current.privateKey).toString('base64') },
+      headers: signedHeaders(body, current),
       body,
       signal: AbortSignal.timeout(30_000),
     });

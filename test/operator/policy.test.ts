@@ -41,6 +41,13 @@ describe('shouldIssue', () => {
     }
   });
 
+  it('a key the change feed reported compromised is replaced as Compromised (a Create: no overlap), before any other reason', () => {
+    const compromised = input({ key: { status: 'revoked', compromised: true }, secret: { exists: false, hasSecretValue: false } });
+    expect(shouldIssue(compromised)).toMatchObject({ operation: 'Create', reason: 'Compromised' });
+    // Still active (the report was judged notify): nothing to replace.
+    expect(shouldIssue(input({ key: { status: 'active', compromised: true } }))).toBeNull();
+  });
+
   it('re-issues on drift: Secret deleted, value missing, wrong key id, value changed', () => {
     expect(shouldIssue(input({ secret: { exists: false, hasSecretValue: false } }))).toMatchObject({ operation: 'Rotate', reason: 'Drift', message: expect.stringMatching(/missing/) });
     expect(shouldIssue(input({ secret: { ...goodSecret, hasSecretValue: false } }))).toMatchObject({ reason: 'Drift' });
