@@ -5,10 +5,12 @@
  * connection or a key-service restart resumes from it and misses nothing; an
  * operator restart starts from now, and its first resync looks at every key.
  */
-import type { KeyEvent, KeywardClient } from '../client/index.ts';
+import { KeywardClient, type KeyEvent } from '../client/index.ts';
 
 export interface FeedFollowerOptions {
-  keys: KeywardClient;
+  /** The key service and the key to follow it with (api.key.view). */
+  url: string;
+  apiKey: string;
   onEvent: (event: KeyEvent) => void;
   onError: (error: unknown, retryInMs: number) => void;
   /** How long one call waits for a change (the service's bound is 50s). */
@@ -19,6 +21,9 @@ const MAX_BACKOFF_MS = 5_000;
 
 export class FeedFollower {
   readonly #options: FeedFollowerOptions;
+  readonly #keys: KeywardClient;
+  /** Ends the long poll under way at stop (a wait of up to waitSeconds would hold a shutdown). */
+  #abort = new AbortController();
   #cursor: string | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -26,6 +31,14 @@ export class FeedFollower {
 
   constructor(options: FeedFollowerOptions) {
     this.#options = options;
+    const wait = options.waitSeconds ?? 25;
+    this.#keys = new KeywardClient({
+      url: options.url,
+      apiKey: options.apiKey,
+      // Its own client: a long poll takes longer than a request may elsewhere.
+      timeoutMs: (wait + 15) * 1000,
+      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, this.#abort.signal]) : this.#abort.signal }),
+    });
   }
 
   /** The position of the last change seen (undefined before the first answer). */
@@ -35,17 +48,20 @@ export class FeedFollower {
 
   start(): void {
     this.#stopped = false;
+    if (this.#abort.signal.aborted) this.#abort = new AbortController();
     this.#running ??= this.#follow().finally(() => (this.#running = undefined));
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#abortWait?.();
+    this.#abort.abort();
     await this.#running;
   }
 
   async #follow(): Promise<void> {
-    const { keys, onEvent, onError } = this.#options;
+    const { onEvent, onError } = this.#options;
+    const keys = this.#keys;
     const wait = `${this.#options.waitSeconds ?? 25}s`;
     let backoff = 100;
     while (!this.#stopped) {

@@ -106,8 +106,8 @@ export class Operator {
       ...(config.clock ? { clock: config.clock } : {}),
     });
     this.#feed = new FeedFollower({
-      // Its own client: a long poll waits longer than a request may take elsewhere.
-      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey, timeoutMs: 45_000 }),
+      url: config.keyServiceUrl,
+      apiKey: config.keyServiceApiKey,
       onEvent: (event) => this.#onKeyEvent(event),
       onError: (error, retryInMs) => this.logger.warn({ err: (error as Error).message, retryInMs }, 'key service change feed failed; resuming from its cursor'),
     });
