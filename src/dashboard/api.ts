@@ -8,7 +8,8 @@ import { KeywardApiError, KeywardClient, KeywardUnreachableError, type ListKeysQ
 import { holds, type Permission } from '../core/permissions.ts';
 
 export { KeywardApiError };
-export type { AuditEvent, KeyView, PermissionView, Role, WhoAmI } from '../client/index.ts';
+export type { AuditEvent, Incident, KeyView, PermissionView, Role, WhoAmI } from '../client/index.ts';
+export type IncidentSummary = Result<'listIncidents'>['items'][number];
 export type Organization = Result<'getOrganization'>;
 export type UsageItem = Result<'getUsage'>['items'][number];
 

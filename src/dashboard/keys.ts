@@ -177,28 +177,73 @@ function EditKeyDialog({ ctx, apiKey, onClose, onSaved }: { ctx: Ctx; apiKey: Ke
 function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: KeyView; onClose: () => void; onRevoked: (key: KeyView) => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [reason, setReason] = useState('');
+  const [replaced, setReplaced] = useState<{ keyId: string; secret: string; incidentId: string; revoked: KeyView } | null>(null);
   const own = apiKey.id === ctx.me.key.id;
-  const revoke = async () => {
+  const mayReport = ctx.can('api.key.compromise');
+  const run = async (act: () => Promise<void>) => {
     setBusy(true);
     setError(null);
     try {
-      onRevoked(await ctx.api.revokeKey(apiKey.id));
+      await act();
     } catch (e) {
       setError(e);
       setBusy(false);
     }
   };
+  const revoke = () => run(async () => onRevoked(await ctx.api.revokeKey(apiKey.id)));
+  // Revoke now, replace, open an incident: the replacement's secret is shown once, then the incident page.
+  const compromised = () =>
+    run(async () => {
+      const result = await ctx.api.compromiseKey(apiKey.id, { reason: reason.trim() || 'Reported compromised in the dashboard' });
+      if (result.replacement) {
+        setReplaced({ keyId: result.replacement.key.id, secret: result.replacement.secret, incidentId: result.incident.id, revoked: result.revoked });
+        return;
+      }
+      onRevoked(result.revoked);
+      location.hash = `#/incidents/${result.incident.id}`;
+    });
+  if (replaced) {
+    const done = () => {
+      onRevoked(replaced.revoked);
+      location.hash = `#/incidents/${replaced.incidentId}`;
+    };
+    return h(
+      Dialog,
+      { title: 'Save the replacement key', onClose: done, closable: false },
+      h('p', null, h('strong', null, apiKey.name), ' was revoked. Deploy its replacement; the incident page lists what was done and who used the old key.'),
+      h(SecretReveal, { keyId: replaced.keyId, secret: replaced.secret, onDone: done }),
+    );
+  }
   return h(
     Dialog,
     { title: 'Revoke API key?', onClose, class: 'danger' },
     h('p', null, 'Revoke ', h('strong', null, apiKey.name), ' (', h('code', null, apiKey.id), ')?'),
     h('p', { class: 'warning' }, h('strong', null, 'Applications using this key will stop working'), ' immediately. Revoking cannot be undone.'),
     own ? h('p', { class: 'warning' }, 'This is the key you are signed in with: you will be signed out.') : null,
+    mayReport
+      ? h(
+          'div',
+          { class: 'form' },
+          h('label', { for: 'compromise-reason' }, 'If it may be compromised: what happened?'),
+          h('input', {
+            id: 'compromise-reason',
+            value: reason,
+            maxLength: 500,
+            autocomplete: 'off',
+            placeholder: 'e.g. pasted in a public channel',
+            'aria-describedby': 'compromise-help',
+            onInput: (e: Event) => setReason((e.target as HTMLInputElement).value),
+          }),
+          h('p', { id: 'compromise-help', class: 'help' }, 'Compromised: the key is revoked now, a replacement with the same role and settings is issued (an operator-managed key gets it from the operator), and an incident records it. Never paste the secret here.'),
+        )
+      : null,
     h(ErrorBox, { error, title: 'The key was not revoked' }),
     h(
       'div',
       { class: 'dialog-actions' },
       h('button', { type: 'button', class: 'button', onClick: onClose, autofocus: true }, 'Cancel'),
+      mayReport ? h('button', { type: 'button', class: 'button danger', onClick: compromised, disabled: busy }, busy ? 'Working…' : 'Compromised: revoke and replace') : null,
       h('button', { type: 'button', class: 'button danger', onClick: revoke, disabled: busy }, busy ? 'Revoking…' : 'Revoke Key'),
     ),
   );

@@ -7,6 +7,7 @@ import type { Permission } from '../core/permissions.ts';
 import { Api, grants, isNotAvailable, KeywardApiError, session, type Organization, type Role, type WhoAmI } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
+import { IncidentsTab } from './incidents.ts';
 import { KeysTab } from './keys.ts';
 import { RolesTab } from './roles.ts';
 import { ErrorBox } from './ui.ts';
@@ -25,9 +26,11 @@ const TABS: Tab[] = [
   { id: 'allowlist', label: 'IP allowlist', permission: 'org.view', view: AllowlistTab },
   { id: 'usage', label: 'Usage', permission: 'usage.view', view: UsageTab },
   { id: 'audit', label: 'Audit log', permission: 'audit.view', view: AuditTab },
+  { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
 ];
 
-const tabFromHash = (): string => location.hash.replace(/^#\/?/, '') || 'keys';
+/** The tab of the URL: its first segment (#/incidents/inc_… is the Incidents tab, on one incident). */
+const tabFromHash = (): string => location.hash.replace(/^#\/?/, '').split('/')[0] || 'keys';
 
 function SignIn({ onSignedIn, reason }: { onSignedIn: (secret: string, me: WhoAmI) => void; reason: unknown }) {
   const [secret, setSecret] = useState('');

@@ -518,7 +518,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   });
 
   it('has no serious or critical accessibility violations (axe-core) on any tab or dialog', async () => {
-    for (const tab of ['API Keys', 'Roles', 'IP allowlist', 'Usage', 'Audit log']) {
+    for (const tab of ['API Keys', 'Roles', 'IP allowlist', 'Usage', 'Audit log', 'Incidents']) {
       await openTab(page, tab);
       await page.waitForLoadState('networkidle');
       await axe(page, tab);
@@ -558,6 +558,39 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     }
     await axe(p, 'phone width');
     await ctx.close();
+  });
+
+  it('the Revoke dialog\'s "Compromised: revoke and replace": the replacement secret once, then the incident page', async () => {
+    const leaky = await service.client().createKey({ name: 'Leaky Server', role: 'viewer' });
+    await service.client(leaky.secret).whoami();
+    await signIn(page, service.adminSecret);
+    await openTab(page, 'API Keys');
+    await page.getByRole('button', { name: 'Revoke Leaky Server' }).click();
+    const d = dialog(page);
+    await d.getByLabel('If it may be compromised: what happened?').fill('pasted in a public channel');
+    await d.getByRole('button', { name: 'Compromised: revoke and replace' }).click();
+    await d.getByRole('heading', { name: 'Save the replacement key' }).waitFor();
+    const secret = (await d.getByTestId('secret').textContent())!;
+    shownSecrets.push(secret);
+    expect(secret).toMatch(/^kw_[A-Za-z0-9]{28}$/);
+    await screenshot(page, '06b-compromised-replacement');
+    await d.getByRole('button', { name: 'I have copied it' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Incident: Leaky Server' }).waitFor();
+    expect(page.url()).toMatch(/#\/incidents\/inc_/);
+    const text = (await page.locator('main').textContent())!;
+    expect(text).toContain('pasted in a public channel');
+    expect(text).toContain('replacement-issued');
+    expect(text).toContain('key.compromised');
+    expect(text).not.toContain(secret);
+    await screenshot(page, '06c-incident-page');
+    expect(await errorCode(service.client(leaky.secret).whoami())).toBe('KEY_REVOKED');
+    expect((await service.client(secret).whoami()).key.name).toBe('Leaky Server v2');
+    await page.getByRole('link', { name: '← All incidents' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Incidents' }).waitFor();
+    expect(await row(page, `Leaky Server ${leaky.key.id}`).count()).toBe(1);
+    await axe(page, 'incidents');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
   });
 
   it('signs out: the key is cleared from sessionStorage and a reload stays signed out', async () => {
