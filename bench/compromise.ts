@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { KeywardClient } from '../src/client/index.ts';
 import { startControlPlane } from '../src/devcluster/controlplane.ts';
+import { OperatorSettings } from '../src/operator/config.ts';
 import { Operator, operatorLogger } from '../src/operator/operator.ts';
 import { resolveConfig } from '../src/server/config.ts';
 import { createLogger } from '../src/server/logger.ts';
@@ -39,6 +40,7 @@ const DOC = fileURLToPath(new URL('../docs/benchmarks-incidents.md', import.meta
 const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '50' }, 'no-write': { type: 'boolean', default: false } } });
 requirePinnedNode('npx node bench/compromise.ts');
 const RUNS = Number(flags.runs);
+const DEFAULTS = OperatorSettings.parse({});
 const NS = 'bench';
 const NAME = 'shop-api';
 
@@ -66,6 +68,8 @@ const operator = new Operator({
   metricsHost: '127.0.0.1',
   metricsPort: 0,
   deletionGiveUpMs: 5_000,
+  kubeApiRate: { qps: DEFAULTS.kubeApiQps, burst: DEFAULTS.kubeApiBurst },
+  keyServiceRate: { qps: DEFAULTS.keyServiceQps, burst: DEFAULTS.keyServiceBurst },
   logger: operatorLogger('silent'),
 });
 await operator.start();

@@ -2,7 +2,7 @@
  * The one place a compromised key's replacement is minted: the same role,
  * environment, metadata, allowlist and absolute expiry (a replacement never
  * extends a key's life), linked to the key it replaces. The compromise
- * response (incidents-service.ts) stores it atomically with the revocation;
+ * response (incident-response.ts) stores it atomically with the revocation;
  * a rotation mode that ends the old key differently would be chosen here.
  */
 import { issueKey } from '../core/issue.ts';

@@ -120,7 +120,7 @@ export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys
           return { item, hash, key };
         }),
       );
-      // Accepted durably before answering; acted on after (incidents-service.ts, processPending).
+      // Accepted durably before answering; acted on after (incident-response.ts, processPending).
       await service.incidents.acceptLeaks(
         judged.flatMap(({ item, key }) => (key ? [{ key, tokenType: item.type, url: item.url, source: item.source }] : [])),
       );

@@ -14,8 +14,8 @@ import type { Store } from '../store/store.ts';
 import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type Principal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
 import { KeyLifecycle } from './key-lifecycle.ts';
-import { FeedService } from './feed-service.ts';
-import { IncidentsService } from './incidents-service.ts';
+import { ChangeFeed } from './change-feed.ts';
+import { IncidentResponse } from './incident-response.ts';
 import { OperatorSettings } from './operator-settings.ts';
 import { OrganizationAccount } from './organization-account.ts';
 import { RoleCatalog } from './role-catalog.ts';
@@ -37,9 +37,9 @@ export class KeyService {
   /** The organization: its settings, IP allowlist, usage and audit log. */
   readonly organization: OrganizationAccount;
   /** Compromise response and incidents (also for GitHub's leak reports). */
-  readonly incidents: IncidentsService;
+  readonly incidents: IncidentResponse;
   /** The change feed of keys (GET /v1/events). */
-  readonly feed: FeedService;
+  readonly feed: ChangeFeed;
   /** The service operator's settings (no caller): `keyward org …`. */
   readonly operator: OperatorSettings;
 
@@ -48,8 +48,8 @@ export class KeyService {
     this.keys = new KeyLifecycle(this.context);
     this.roles = new RoleCatalog(this.context);
     this.organization = new OrganizationAccount(this.context);
-    this.incidents = new IncidentsService(this.context, options.notifier, options.onBackgroundError ?? (() => {}));
-    this.feed = new FeedService(this.context);
+    this.incidents = new IncidentResponse(this.context, options.notifier, options.onBackgroundError ?? (() => {}));
+    this.feed = new ChangeFeed(this.context);
     this.operator = new OperatorSettings(this.context);
   }
 

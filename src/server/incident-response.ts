@@ -54,7 +54,7 @@ export interface LeakedKey {
 
 const apiKeyOf = (key: KeyRecord): string => `${String(key.metadata[OPERATOR_METADATA.namespace])}/${String(key.metadata[OPERATOR_METADATA.name])}`;
 
-export class IncidentsService {
+export class IncidentResponse {
   readonly #ctx: ServiceContext;
   readonly #notifier: Notifier | undefined;
   readonly #onError: (error: unknown, what: string) => void;

@@ -16,7 +16,7 @@ type Parsed<T extends z.ZodType> = z.output<T>;
 
 const FALLBACK_POLL_MS = 1_000;
 
-export class FeedService {
+export class ChangeFeed {
   readonly #ctx: ServiceContext;
   readonly #waiters = new Set<() => void>();
   #closed = false;
