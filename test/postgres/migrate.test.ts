@@ -89,16 +89,17 @@ describe('keyward migrate', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({
-      version: 3,
+      version: 4,
       applied: [
         { version: 1, name: 'initial' },
         { version: 2, name: 'max-grace-period' },
         { version: 3, name: 'role-changed-at' },
+        { version: 4, name: 'incidents-and-feed' },
       ],
     });
     const again = await keyward(['migrate', '--database-url', url]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/up to date \(schema version 3\)/);
+    expect(again.stdout).toMatch(/up to date \(schema version 4\)/);
     const usage = await keyward(['migrate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/KEYWARD_DATABASE_URL/);
