@@ -605,13 +605,7 @@ export class LowdbStore implements Store {
 
   async updateIncident(organizationId: string, incidentId: string, update: IncidentUpdate, audit?: Audit): Promise<Incident> {
     const incident = this.#orgIncident(organizationId, incidentId);
-    const next: Incident = {
-      ...incident,
-      ...(update.state !== undefined ? { state: update.state } : {}),
-      ...(update.replacementKeyId !== undefined ? { replacementKeyId: update.replacementKeyId } : {}),
-      actions: [...incident.actions, ...(update.actions ?? [])],
-      notifications: [...incident.notifications, ...(update.notifications ?? [])],
-    };
+    const next = rules.updatedIncident(incident, update);
     await this.#change({ t: 'inc', v: next }, ...(audit ? [{ t: 'audit', v: audit } as Op] : []));
     return incident;
   }

@@ -10,7 +10,7 @@
  * so a rule is a plain function of what was read.
  */
 import { KeywardError } from '../core/errors.ts';
-import { keyStatus, type AuditEvent, type KeyRecord } from '../core/model.ts';
+import { keyStatus, type AuditEvent, type Incident, type KeyRecord } from '../core/model.ts';
 import { grantsEverything } from '../core/permissions.ts';
 
 /** What the adapters do with a rule's answer: throw the refusal, if there is one. */
@@ -175,3 +175,14 @@ export function roleDeleteRefusal(roleId: string, holders: { count: number; keyI
 
 export const roleExists = (roleId: string): KeywardError => new KeywardError('ROLE_EXISTS', `Role "${roleId}" already exists.`);
 export const permissionExists = (name: string): KeywardError => new KeywardError('PERMISSION_EXISTS', `Permission "${name}" already exists.`);
+
+/** An incident after an update: state and replacement set, actions and delivery attempts appended (both stores). */
+export function updatedIncident(current: Incident, update: { state?: Incident['state']; replacementKeyId?: string | null; actions?: Incident['actions']; notifications?: Incident['notifications'] }): Incident {
+  return {
+    ...current,
+    ...(update.state !== undefined ? { state: update.state } : {}),
+    ...(update.replacementKeyId !== undefined ? { replacementKeyId: update.replacementKeyId } : {}),
+    actions: [...current.actions, ...(update.actions ?? [])],
+    notifications: [...current.notifications, ...(update.notifications ?? [])],
+  };
+}

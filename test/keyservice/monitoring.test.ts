@@ -1,41 +1,11 @@
 /** Usage counts, failed-auth throttling with a webhook alert, the audit log and /metrics. */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListKeysQuery } from '../../src/client/index.ts';
 import { newSecret } from '../../src/core/token.ts';
 import { raw, requestFrom, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
+import { until, webhookReceiver } from '../support/webhook.ts';
 
 const DAY = 86_400_000;
-
-/** A real HTTP receiver on loopback standing in for the alert webhook's endpoint. */
-async function webhookReceiver(options: { failFirst?: number } = {}) {
-  const received: any[] = [];
-  let refused = 0;
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      if (refused < (options.failFirst ?? 0)) {
-        refused++;
-        res.writeHead(503).end();
-        return;
-      }
-      received.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alerts`, received, close: () => new Promise((r) => server.close(r)) };
-}
-
-const until = async (condition: () => boolean, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
 
 describe('brute-force protection', () => {
   let service: TestService;
@@ -81,8 +51,8 @@ describe('brute-force protection', () => {
     expect(raised()).toHaveLength(1);
     await until(() => webhook.received.length === 1);
     expect(webhook.received).toHaveLength(1);
-    expect(webhook.received[0]).toMatchObject({ type: 'auth.throttled', ip: '127.0.0.2', failures: 20, codes: { UNKNOWN_KEY: 20 } });
-    expect(JSON.stringify(webhook.received[0])).not.toMatch(/kw_[0-9A-Za-z]{10}/);
+    expect(webhook.received[0]!.json).toMatchObject({ type: 'auth.throttled', ip: '127.0.0.2', failures: 20, codes: { UNKNOWN_KEY: 20 } });
+    expect(webhook.received[0]!.body).not.toMatch(/kw_[0-9A-Za-z]{10}/);
 
     const metrics = (await raw(service.url, '/metrics', { headers: { authorization: `Bearer ${service.adminSecret}` } })).text;
     expect(metrics).toMatch(/keyward_failed_auth_total\{code="UNKNOWN_KEY"\} 21/);

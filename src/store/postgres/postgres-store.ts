@@ -865,14 +865,7 @@ export class PostgresStore implements Store {
     return this.#transaction(async (client) => {
       const { rows } = await client.query<{ record: Incident }>('SELECT record FROM incidents WHERE id = $1 AND organization_id = $2 FOR UPDATE', [incidentId, organizationId]);
       if (!rows[0]) throw new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
-      const current = rows[0].record;
-      const next: Incident = {
-        ...current,
-        ...(update.state !== undefined ? { state: update.state } : {}),
-        ...(update.replacementKeyId !== undefined ? { replacementKeyId: update.replacementKeyId } : {}),
-        actions: [...current.actions, ...(update.actions ?? [])],
-        notifications: [...current.notifications, ...(update.notifications ?? [])],
-      };
+      const next = rules.updatedIncident(rows[0].record, update);
       await client.query(UPSERT_INCIDENT, incidentParams(next));
       if (audit) await this.#insertAudit(client, audit);
       return next;
