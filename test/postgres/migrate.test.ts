@@ -34,6 +34,7 @@ async function observe(client: KeywardClient) {
   const permissions = await client.listPermissions();
   const usage = await client.getUsage();
   const audit = await client.listAuditLog({ limit: 500 });
+  const incidents = await client.listIncidents({ limit: 500 });
   // The observing admin key is used by these very calls: leave its own use out.
   const me = (await client.whoami()).key.id;
   return {
@@ -42,6 +43,7 @@ async function observe(client: KeywardClient) {
     permissions,
     usage: usage.items.filter((row) => row.keyId !== me),
     audit: audit.items,
+    incidents: incidents.items,
   };
 }
 
@@ -68,6 +70,8 @@ beforeAll(async () => {
   const rotated = await admin.rotateKey(old.key.id, { gracePeriod: '1h' });
   const doomed = await admin.createKey({ name: 'Doomed', role: 'viewer' });
   await admin.revokeKey(doomed.key.id);
+  const leaked = await admin.createKey({ name: 'Leaked', role: 'viewer' });
+  await admin.compromiseKey(leaked.key.id, { reason: 'in a public gist', notify: false });
   Object.assign(secrets, { gateway: gateway.secret, app: app.secret, old: old.secret, successor: rotated.secret, doomed: doomed.secret });
   const verifier = new KeywardClient({ url: running.url, apiKey: gateway.secret });
   for (let i = 0; i < 7; i++) await verifier.verifyKey({ key: app.secret });
@@ -115,7 +119,7 @@ describe('keyward migrate', () => {
     const result = JSON.parse(copy.stdout) as { ok: boolean; tables: { table: string; source: number; verified: number; inserted: number }[] };
     expect(result.ok).toBe(true);
     const data = JSON.parse(readFileSync(storeFile, 'utf8'));
-    const expected = { organizations: 2, roles: 1, permissions: 1, keys: data.keys.length, usage: data.usage.length, audit: data.audit.length };
+    const expected = { organizations: 2, roles: 1, permissions: 1, keys: data.keys.length, usage: data.usage.length, audit: data.audit.length, incidents: 1 };
     for (const [table, count] of Object.entries(expected)) {
       expect(result.tables.find((t) => t.table === table), table).toEqual({ table, source: count, verified: count, inserted: count });
     }
@@ -137,6 +141,7 @@ describe('keyward migrate', () => {
       expect(view.permissions).toEqual(lowdbView.permissions);
       expect(view.usage).toEqual(lowdbView.usage);
       expect(view.audit).toEqual(lowdbView.audit);
+      expect(view.incidents).toEqual(lowdbView.incidents);
       const verifier = new KeywardClient({ url: running.url, apiKey: secrets.gateway! });
       expect(await verifier.verifyKey({ key: secrets.app!, permission: 'geo.read' })).toMatchObject({ valid: true, metadata: { team: 'maps', tier: 2, beta: true } });
       expect(await verifier.verifyKey({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });

@@ -178,6 +178,7 @@ export async function dumpDatabase(url: string): Promise<string> {
       permissions: (await rowsOf('SELECT * FROM custom_permissions ORDER BY seq')).map(camel),
       audit: (await rowsOf('SELECT * FROM audit_events ORDER BY id')).map(camel),
       usage: (await rowsOf('SELECT organization_id, key_id, day::text AS day, outcome, count FROM usage_counts ORDER BY key_id, day, outcome')).map(camel),
+      incidents: (await rowsOf('SELECT record FROM incidents ORDER BY id')).map((row) => row.record),
     };
     return JSON.stringify(data, null, 2);
   } finally {

@@ -6,7 +6,7 @@
  * they are (ON CONFLICT DO NOTHING), so a second run copies only what is new.
  */
 import type pg from 'pg';
-import type { AuditEvent, KeyRecord, UsageCount } from '../../core/model.ts';
+import type { AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/model.ts';
 import type { KeyCursor, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { auditParams, keyParams, organizationParams, roleParams } from './rows.ts';
@@ -97,6 +97,17 @@ async function allAudit(source: Store, organizationId: string): Promise<AuditEve
   }
 }
 
+async function allIncidents(source: Store, organizationId: string): Promise<Incident[]> {
+  const incidents: Incident[] = [];
+  let before: string | undefined;
+  for (;;) {
+    const page = await source.listIncidents(organizationId, { limit: 500, before });
+    incidents.push(...page.items);
+    if (!page.next) return incidents;
+    before = page.next;
+  }
+}
+
 export async function copyStoreToPostgres(source: Store, client: pg.ClientBase): Promise<CopyResult> {
   await migrate(client);
   const organizations = await source.listOrganizations();
@@ -105,7 +116,9 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const permissions = [];
   const audit: AuditEvent[] = [];
   const usage: UsageCount[] = [];
+  const incidents: Incident[] = [];
   for (const org of organizations) {
+    incidents.push(...(await allIncidents(source, org.id)));
     keys.push(...(await allKeys(source, org.id)));
     roles.push(...(await source.listCustomRoles(org.id)));
     permissions.push(...(await source.listCustomPermissions(org.id)));
@@ -121,6 +134,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const keyRows = keys.map((key) => rowObject(KEY_NAMES, keyParams(key)));
   const usageRows = usage.map((u) => ({ organization_id: u.organizationId, key_id: u.keyId, day: u.day, outcome: u.outcome, count: u.count }));
   const auditRows = audit.map((event) => rowObject(AUDIT_NAMES, auditParams(event)));
+  const incidentRows = incidents.map((i) => ({ id: i.id, organization_id: i.organizationId, key_id: i.keyId, state: i.state, dedupe_key: i.dedupeKey, record: i }));
 
   await client.query('BEGIN');
   try {
@@ -136,7 +150,9 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     // A key is the same key only in the same organization with the same secret hash.
     await copy('keys', KEY_NAMES, ['id', 'organization_id', 'secret_hash'], keyRows);
     await copy('usage_counts', ['organization_id', 'key_id', 'day', 'outcome', 'count'], ['key_id', 'day', 'outcome'], usageRows, 'usage');
+    // Audit records keep no change-feed position: followers start from now after a move (their resync covers the gap).
     await copy('audit_events', AUDIT_NAMES, ['id'], auditRows, 'audit');
+    await copy('incidents', ['id', 'organization_id', 'key_id', 'state', 'dedupe_key', 'record'], ['id'], incidentRows);
     const ok = tables.every((t) => t.verified === t.source);
     if (!ok) {
       await client.query('ROLLBACK');
