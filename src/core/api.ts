@@ -224,7 +224,7 @@ export const API = {
     path: '/v1/permissions',
     tag: 'Roles',
     summary: 'Define a permission for your own API (e.g. geo.read)',
-    description: 'Your API then asks /v1/verify for it. The namespaces keyward uses itself (api, role, org, usage, audit, metrics) are reserved.',
+    description: 'Your API then asks /v1/verify for it. The namespaces keyward uses itself (api, role, org, usage, audit, metrics, member) are reserved.',
     permission: 'role.manage',
     body: 'CreatePermissionBody',
     success: { status: 201, description: 'The permission', schema: 'PermissionView' },

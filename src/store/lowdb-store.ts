@@ -28,6 +28,7 @@ import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
+import { emptyPeopleTables, LowdbPeople, type PeopleOp, type PeopleTables } from './lowdb-people.ts';
 import * as rules from './rules.ts';
 import {
   applyPatch,
@@ -48,7 +49,7 @@ import {
   type UsageUpdate,
 } from './store.ts';
 
-export interface LowdbData {
+export interface LowdbData extends Partial<PeopleTables> {
   schemaVersion: 1;
   /** The last journal entry this snapshot contains. */
   journalSeq: number;
@@ -73,7 +74,9 @@ type Op =
   | { t: 'audit'; v: AuditEvent }
   | { t: 'usage'; v: UsageCount }
   /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
-  | { t: 'used'; id: string; at: string; ip: string | null };
+  | { t: 'used'; id: string; at: string; ip: string | null }
+  /** Members, invitations, sessions, passkeys, ceremonies (lowdb-people.ts). */
+  | PeopleOp;
 
 export interface LowdbStoreOptions {
   /** Rewrite the snapshot once the journal is larger than this and than the last snapshot. */
@@ -125,6 +128,7 @@ export class LowdbStore implements Store {
     customRole: (organizationId, roleId) => this.#roles.get(roleKey(organizationId, roleId)),
   };
   readonly file: string;
+  readonly people: LowdbPeople;
   readonly #db: Low<LowdbData>;
   readonly #commit: GroupCommit;
   readonly #release: () => void;
@@ -167,6 +171,9 @@ export class LowdbStore implements Store {
     db.data.journalSeq ??= 0;
     db.data.audit ??= [];
     db.data.usage ??= [];
+    const people = emptyPeopleTables();
+    for (const table of Object.keys(people) as (keyof PeopleTables)[]) if (!db.data[table]) (db.data as unknown as Record<string, unknown>)[table] = people[table];
+    this.people = new LowdbPeople(db.data as LowdbData & PeopleTables, (...ops) => this.#change(...ops));
     for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));
     for (const key of db.data.keys) this.#index(key);
     for (const role of db.data.roles) this.#roles.set(roleKey(role.organizationId, role.id), role);
@@ -253,6 +260,10 @@ export class LowdbStore implements Store {
         }
         return;
       }
+      case 'row':
+      case 'row-':
+        this.people.apply(op);
+        return;
       case 'usage': {
         const existing = this.#usage.get(usageKey(op.v));
         if (existing) existing.count = op.v.count;

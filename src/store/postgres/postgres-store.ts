@@ -41,6 +41,7 @@ import {
   type UsageUpdate,
 } from '../store.ts';
 import { KeyCache, roleKey } from './key-cache.ts';
+import { PostgresPeople } from './people.ts';
 import { migrate } from './migrate.ts';
 import {
   AUDIT_COLUMNS,
@@ -148,6 +149,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly pool: pg.Pool;
   readonly cache: KeyCache;
+  readonly people: PostgresPeople;
   /** Reads by secret hash in flight, with the cache epoch they started at (see #readKeyByHash). */
   readonly #keyReads = new Map<string, { epoch: number; read: Promise<KeyRecord | undefined> }>();
   /** From the cache when it has the record (kept current by LISTEN/NOTIFY and the refresh), else from the database. */
@@ -184,6 +186,7 @@ export class PostgresStore implements Store {
       onBackgroundError: options.onBackgroundError,
     };
     this.cache = new KeyCache(this.#options.cacheSize);
+    this.people = new PostgresPeople({ transaction: (work) => this.#transaction((client) => work(client)), query: (text, params) => this.#query(text, params) });
     this.pool = new pg.Pool({
       connectionString: url,
       max: this.#options.poolSize,

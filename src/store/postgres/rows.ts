@@ -158,11 +158,12 @@ export interface AuditRow {
   target_type: AuditEvent['targetType'];
   target_id: string;
   changes: AuditEvent['changes'] | null;
+  actor: AuditEvent['actor'] | null;
 }
 
-export const AUDIT_COLUMNS = 'id, organization_id, at, action, actor_key_id, ip, target_type, target_id, changes';
+export const AUDIT_COLUMNS = 'id, organization_id, at, action, actor_key_id, ip, target_type, target_id, changes, actor';
 
-export const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+export const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 
 export function auditFromRow(row: AuditRow): AuditEvent {
   const event: AuditEvent = {
@@ -176,6 +177,7 @@ export function auditFromRow(row: AuditRow): AuditEvent {
     targetId: row.target_id,
   };
   if (row.changes !== null && row.changes !== undefined) event.changes = row.changes;
+  if (row.actor !== null && row.actor !== undefined) event.actor = row.actor;
   return event;
 }
 
@@ -189,6 +191,7 @@ export const auditParams = (event: AuditEvent): unknown[] => [
   event.targetType,
   event.targetId,
   event.changes === undefined ? null : JSON.stringify(event.changes),
+  event.actor === undefined || event.actor === null ? null : JSON.stringify(event.actor),
 ];
 
 export interface UsageRow {
