@@ -6,7 +6,7 @@ import { parseDuration } from '../core/duration.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AlertSender } from './alerts.ts';
 import { createApp, createMetricsHandler, createVerifyHandler, type AppState } from './app.ts';
-import type { ServerConfig } from './config.ts';
+import { peopleSettings, type ServerConfig } from './config.ts';
 import type { RouteEnv } from './execute.ts';
 import { FailedAuthMonitor, type ThrottleEvent } from './failed-auth.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -48,7 +48,15 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   const clock = options.clock;
   const nowMs = clock ? () => clock().getTime() : Date.now;
   const usage = new UsageTracker(store, config.usageFlushMs, nowMs);
-  const service = new KeyService(store, { tokenPrefix: config.tokenPrefix, usage, plans: config.plans, defaultPlan: config.defaultPlan, ...(clock ? { clock } : {}) });
+  const service = new KeyService(store, {
+    tokenPrefix: config.tokenPrefix,
+    usage,
+    plans: config.plans,
+    defaultPlan: config.defaultPlan,
+    people: peopleSettings(config),
+    logger,
+    ...(clock ? { clock } : {}),
+  });
   const metrics = config.metrics === 'on' ? new Metrics(store, nowMs, { organizationLabels: config.metricsOrganizationLabels === 'on' }) : undefined;
   if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
   const alerts = new AlertSender({ webhookUrl: config.alertWebhookUrl, logger });
@@ -123,6 +131,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       }
       await usage.stop();
       await alerts.drain();
+      service.people.close();
       await store.close();
       logger.info('keyward key service stopped');
     })());
