@@ -128,8 +128,9 @@ export class Passkeys {
   /** Accepts an invitation with the passkey just registered: member, passkey and session in one step. */
   async acceptInvitation(jar: CookieJar, rp: RelyingParty, ip: string | null, body: { token: string; displayName: string; credential: Record<string, unknown>; passkeyName: string }) {
     const ctx = this.#ctx;
-    const data = await this.#finish(jar, 'passkey-registration');
+    // The invitation first: a used, revoked or expired link is refused with its own code, whatever the ceremony.
     const invitation = await this.#members.pending(body.token);
+    const data = await this.#finish(jar, 'passkey-registration');
     if (data.invitationId !== invitation.id) throw new KeywardError('CEREMONY_EXPIRED', 'This passkey was registered for another invitation.');
     const credential = await this.#verifyRegistration(rp, data.challenge!, body.credential);
     const now = ctx.clock().toISOString();
