@@ -95,7 +95,7 @@ export class Oidc {
     if (!ceremony || ceremony.kind !== 'oidc') throw new KeywardError('CEREMONY_EXPIRED', 'No sign-in with the identity provider is waiting in this browser (it expired or was used).');
     const data = ceremony.data;
     const config = await this.#configuration();
-    let claims: client.IDToken | undefined;
+    let claims: Record<string, unknown> & { sub: string };
     try {
       const tokens = await client.authorizationCodeGrant(config, new URL(`${data.redirectUri}?${query.replace(/^[?#]/, '')}`), {
         pkceCodeVerifier: data.verifier,
@@ -103,11 +103,12 @@ export class Oidc {
         expectedNonce: data.nonce,
         idTokenExpected: true,
       });
-      claims = tokens.claims();
+      const idToken = tokens.claims()!;
+      // Providers that keep scope claims out of the ID token (OIDC Core 5.4) tell them at the userinfo endpoint, for this subject only.
+      claims = typeof idToken.email === 'string' ? idToken : { ...(await client.fetchUserInfo(config, tokens.access_token, idToken.sub)), sub: idToken.sub };
     } catch (error) {
       throw new KeywardError('OIDC_FAILED', `The identity provider's answer did not verify: ${(error as Error).message}`);
     }
-    if (!claims) throw new KeywardError('OIDC_FAILED', 'The identity provider sent no ID token.');
     if (typeof claims.email !== 'string') throw new KeywardError('EMAIL_NOT_VERIFIED', 'The identity provider did not tell an email address (scope email).');
     const email = normalizeEmail(claims.email);
     if (claims.email_verified !== true) throw new KeywardError('EMAIL_NOT_VERIFIED', `The identity provider does not vouch for ${email} (email_verified is not true).`);
