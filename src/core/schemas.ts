@@ -425,7 +425,7 @@ export const CreatedInvitation = z.object({
 export const InvitationTokenBody = z.strictObject({ token: PeopleToken });
 
 export const InvitationPreview = z.object({
-  email: z.string(),
+  email: z.string().meta({ description: 'Empty for the first admin\'s invitation (made at bootstrap): the person gives theirs' }),
   role: z.string(),
   organization: z.object({ id: z.string(), name: z.string() }),
   expiresAt: z.string(),
@@ -438,6 +438,7 @@ export const PasskeyOptions = z.object({ options: WebAuthnJson });
 
 export const AcceptInvitationBody = z.strictObject({
   token: PeopleToken,
+  email: Email.optional().meta({ description: "Yours, when the invitation names none (the first admin's, made at bootstrap)" }),
   displayName: Name,
   credential: WebAuthnJson.meta({ description: 'The registration response of navigator.credentials.create' }),
   passkeyName: Name.default('Passkey'),

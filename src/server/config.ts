@@ -68,6 +68,10 @@ export const ServerConfig = z.object({
     .min(1)
     .optional()
     .meta({ description: 'on an empty store, create an organization of this name and its admin key, and hand over the secret once' }),
+  bootstrapInvitation: z
+    .enum(['on', 'off'])
+    .default('on')
+    .meta({ env: 'KEYWARD_BOOTSTRAP_INVITATION', description: 'with the first admin key, a one-time link that makes the first person an admin member (signs in with a passkey or the identity provider)' }),
   plans: z
     .string()
     .default('free=3,team=50,enterprise=unlimited')

@@ -48,9 +48,9 @@ async function call(page: Page, method: string, path: string, body?: unknown, cs
 }
 
 /** Accepts an invitation in the page: creation options, navigator.credentials.create (the virtual authenticator), accept. */
-async function acceptWithPasskey(page: Page, token: string, displayName: string): Promise<Answer> {
+async function acceptWithPasskey(page: Page, token: string, displayName: string, email?: string): Promise<Answer> {
   return page.evaluate(
-    async ({ token, displayName }) => {
+    async ({ token, displayName, email }) => {
       const post = async (path: string, body: unknown) => {
         const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
         return { status: response.status, body: await response.json() };
@@ -58,9 +58,9 @@ async function acceptWithPasskey(page: Page, token: string, displayName: string)
       const options = await post('/v1/auth/invitation/passkey-options', { token });
       if (options.status !== 200) return options;
       const credential = (await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.body.options) })) as PublicKeyCredential;
-      return post('/v1/auth/invitation/accept', { token, displayName, credential: credential.toJSON() });
+      return post('/v1/auth/invitation/accept', { token, displayName, credential: credential.toJSON(), ...(email ? { email } : {}) });
     },
-    { token, displayName },
+    { token, displayName, email },
   );
 }
 
@@ -87,7 +87,7 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
     const idpServer = createServer();
     await new Promise<void>((resolve) => idpServer.listen(0, '127.0.0.1', resolve));
     const issuer = `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}`;
-    service = await startTestService({ oidcIssuer: issuer, oidcClientId: 'keyward', oidcClientSecret: 'keyward-test-client-secret-0123456789', oidcName: 'Test IdP' });
+    service = await startTestService({ bootstrapInvitation: 'on', oidcIssuer: issuer, oidcClientId: 'keyward', oidcClientSecret: 'keyward-test-client-secret-0123456789', oidcName: 'Test IdP' });
     local = service.url.replace('127.0.0.1', 'localhost');
     const provider = new Provider(issuer, {
       clients: [
@@ -132,6 +132,21 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
     await page.goto(`${local}/`);
     return { context, page };
   }
+
+  it('the first admin: the link made at bootstrap, accepted with a passkey and their email, makes an admin member who can invite', async () => {
+    expect(service.bootstrapInvitationLink).toMatch(/#invitation=/);
+    const { context, page } = await freshPage();
+    const token = invitationToken(service.bootstrapInvitationLink!);
+    // It names no email: the first person gives theirs.
+    expect((await acceptWithPasskey(page, token, 'First Admin')).body.error.code).toBe('VALIDATION_FAILED');
+    const accepted = await acceptWithPasskey(page, token, 'First Admin', 'first@example.com');
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    expect(accepted.body.member).toMatchObject({ email: 'first@example.com', role: 'admin' });
+    const invited = await call(page, 'POST', '/v1/invitations', { email: 'second@example.com', role: 'viewer' }, accepted.body.csrfToken);
+    expect(invited.status, JSON.stringify(invited.body)).toBe(201);
+    expect(invited.body.invitation.invitedBy).toBe(`member:${accepted.body.member.id}`);
+    await context.close();
+  });
 
   it('invite → accept with a passkey → sign in with it → create a key; a removed member\'s open session fails on its next request', async () => {
     const admin = service.client();

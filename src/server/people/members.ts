@@ -27,6 +27,23 @@ import type { Mailer } from './mailer.ts';
 
 type Parsed<S extends z.ZodType> = z.output<S>;
 
+/** How long the first admin's link works. */
+const BOOTSTRAP_INVITATION_MS = 7 * 24 * 60 * 60_000;
+
+/** The email an accepted invitation makes the member's: the invitation's, or for an open one (bootstrap) the one given. */
+export function acceptedEmail(invitation: Pick<InvitationRecord, 'email'>, given: string | undefined): string {
+  if (invitation.email === '') {
+    if (given === undefined) {
+      throw new KeywardError('VALIDATION_FAILED', 'email: this invitation names no email address: send yours', { details: [{ path: 'email', message: 'required for this invitation' }] });
+    }
+    return given;
+  }
+  if (given !== undefined && given !== invitation.email) {
+    throw new KeywardError('INVITATION_EMAIL_MISMATCH', `The invitation is for ${invitation.email}, not for ${given}.`);
+  }
+  return invitation.email;
+}
+
 /** The invitation link: the token in the fragment, so no server or proxy log ever holds it. */
 export const invitationLink = (origin: string, token: string): string => `${origin}/#invitation=${token}`;
 
@@ -120,6 +137,31 @@ export class Members {
       this.#logger?.warn({ invitationId: invitation.id, err: { message: (error as Error).message } }, 'could not mail an invitation');
       return false;
     }
+  }
+
+  /**
+   * At bootstrap: a one-time admin invitation that names no email (the first
+   * person gives theirs when accepting), so nobody pastes a key into a browser.
+   */
+  async bootstrapInvitation(organizationId: string): Promise<string> {
+    const now = this.#ctx.clock();
+    const token = newPeopleToken();
+    const invitation: InvitationRecord = {
+      id: newInvitationId(),
+      organizationId,
+      email: '',
+      roleId: 'admin',
+      tokenHash: hashPeopleToken('invitation', token),
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + BOOTSTRAP_INVITATION_MS).toISOString(),
+      invitedBy: null,
+      acceptedAt: null,
+      revokedAt: null,
+      memberId: null,
+    };
+    const audit = this.#ctx.audit(null, organizationId, 'invitation.created', 'invitation', invitation.id, { after: { role: 'admin', bootstrap: true, expiresAt: invitation.expiresAt } });
+    await this.#ctx.store.people.insertInvitation(invitation, audit);
+    return token;
   }
 
   async listInvitations(principal: Principal) {

@@ -11,7 +11,7 @@ import { KeywardError } from '../../core/errors.ts';
 import { emailDomainAllowed, hashPeopleToken, newMemberId, newPeopleToken, normalizeEmail, type MemberRecord } from '../../core/people.ts';
 import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
-import type { Members } from './members.ts';
+import { acceptedEmail, type Members } from './members.ts';
 import type { Sessions } from './sessions.ts';
 import type { OidcSettings } from './settings.ts';
 
@@ -127,7 +127,7 @@ export class Oidc {
   async #accept(jar: CookieJar, ip: string | null, invitationToken: string, email: string, subject: string, displayName: string) {
     const ctx = this.#ctx;
     const invitation = await this.#members.pending(invitationToken);
-    if (invitation.email !== email) throw new KeywardError('INVITATION_EMAIL_MISMATCH', `The invitation is for ${invitation.email}, not for ${email}.`);
+    acceptedEmail(invitation, email);
     const now = ctx.clock().toISOString();
     const member: MemberRecord = {
       id: newMemberId(),

@@ -29,7 +29,7 @@ import { memberNotFound } from '../../store/people-rules.ts';
 import type { MemberPrincipal } from '../auth.ts';
 import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
-import type { Members } from './members.ts';
+import { acceptedEmail, type Members } from './members.ts';
 import type { Sessions } from './sessions.ts';
 
 /** Where the browser is: the origin WebAuthn responses must name, and the relying party id (its host name). */
@@ -120,16 +120,23 @@ export class Passkeys {
   async invitationOptions(jar: CookieJar, rp: RelyingParty, token: string) {
     const invitation = await this.#members.pending(token);
     const memberId = newMemberId();
-    const options = await this.#registrationOptions(rp, { id: memberId, email: invitation.email, displayName: invitation.email }, []);
+    const userName = invitation.email || 'admin';
+    const options = await this.#registrationOptions(rp, { id: memberId, email: userName, displayName: userName }, []);
     await this.#begin(jar, 'passkey-registration', { challenge: options.challenge, memberId, invitationId: invitation.id });
     return { options: options as unknown as Record<string, unknown> };
   }
 
   /** Accepts an invitation with the passkey just registered: member, passkey and session in one step. */
-  async acceptInvitation(jar: CookieJar, rp: RelyingParty, ip: string | null, body: { token: string; displayName: string; credential: Record<string, unknown>; passkeyName: string }) {
+  async acceptInvitation(
+    jar: CookieJar,
+    rp: RelyingParty,
+    ip: string | null,
+    body: { token: string; email?: string | undefined; displayName: string; credential: Record<string, unknown>; passkeyName: string },
+  ) {
     const ctx = this.#ctx;
     // The invitation first: a used, revoked or expired link is refused with its own code, whatever the ceremony.
     const invitation = await this.#members.pending(body.token);
+    const email = acceptedEmail(invitation, body.email);
     const data = await this.#finish(jar, 'passkey-registration');
     if (data.invitationId !== invitation.id) throw new KeywardError('CEREMONY_EXPIRED', 'This passkey was registered for another invitation.');
     const credential = await this.#verifyRegistration(rp, data.challenge!, body.credential);
@@ -137,7 +144,7 @@ export class Passkeys {
     const member: MemberRecord = {
       id: data.memberId!,
       organizationId: invitation.organizationId,
-      email: invitation.email,
+      email,
       displayName: body.displayName,
       roleId: invitation.roleId,
       status: 'active',
