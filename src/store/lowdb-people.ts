@@ -107,6 +107,11 @@ export class LowdbPeople implements PeopleStore {
     return this.#sessionsOf(memberId).map((s) => ({ t: 'row-', table: 'sessions', id: s.id }));
   }
 
+  /** Members holding a role (synchronous: the store's role deletion checks it in the same tick as the delete). */
+  holdersOf(organizationId: string, roleId: string): MemberRecord[] {
+    return this.#members(organizationId).filter((m) => m.roleId === roleId);
+  }
+
   async listMembers(organizationId: string): Promise<MemberRecord[]> {
     return this.#members(organizationId);
   }

@@ -30,6 +30,7 @@ import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
 import { emptyPeopleTables, LowdbPeople, type PeopleOp, type PeopleTables } from './lowdb-people.ts';
 import * as rules from './rules.ts';
+import { memberRoleInUse } from './people-rules.ts';
 import {
   applyPatch,
   changesOf,
@@ -579,6 +580,8 @@ export class LowdbStore implements Store {
     this.#requireRole(organizationId, roleId);
     const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => rules.holdsRole(key, roleId));
     rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.length, keyIds: holders.slice(0, rules.ROLE_HOLDERS_NAMED).map((key) => key.id) }));
+    const members = this.people.holdersOf(organizationId, roleId);
+    if (members.length > 0) throw memberRoleInUse(roleId, members.slice(0, rules.ROLE_HOLDERS_NAMED).map((member) => member.id));
     await this.#change({ t: 'role-', org: organizationId, id: roleId }, { t: 'audit', v: audit });
   }
 

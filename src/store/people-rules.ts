@@ -47,3 +47,6 @@ export const passkeyNotFound = (): KeywardError => new KeywardError('PASSKEY_NOT
 
 export const lastPasskeyError = (): KeywardError =>
   new KeywardError('LAST_PASSKEY', 'This is your last passkey and your account is not linked to an identity provider.');
+
+export const memberRoleInUse = (roleId: string, memberIds: string[]): KeywardError =>
+  new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still held by ${memberIds.length} member(s).`, { details: { memberIds } });

@@ -239,6 +239,17 @@ describe('members', () => {
     expect(await storeState(service)).toBe(before);
   });
 
+  it('a custom role a member holds cannot be deleted (ROLE_IN_USE names the members)', async () => {
+    const admin = service.client();
+    await admin.createRole({ id: 'auditor', name: 'Auditor', permissions: ['audit.view'] });
+    const { member } = await memberWithSession(service, 'auditor@example.com', 'auditor');
+    const refused = await failure(admin.deleteRole('auditor'));
+    expect(refused.code).toBe('ROLE_IN_USE');
+    expect(refused.details).toEqual({ memberIds: [member.id] });
+    await admin.removeMember(member.id);
+    await admin.deleteRole('auditor');
+  });
+
   it('the last active admin member cannot be demoted, suspended or removed', async () => {
     const admin = service.client();
     for (const member of (await admin.listMembers()).items) if (member.role === 'admin') await admin.removeMember(member.id).catch(() => {});

@@ -39,7 +39,7 @@ interface MemberRow {
   updated_at: Date;
   last_sign_in_at: Date | null;
 }
-const MEMBER_COLUMNS = 'id, organization_id, email, display_name, role_id, status, oidc_subject, created_at, updated_at, last_sign_in_at';
+export const MEMBER_COLUMNS = 'id, organization_id, email, display_name, role_id, status, oidc_subject, created_at, updated_at, last_sign_in_at';
 const memberFromRow = (r: MemberRow): MemberRecord => ({
   id: r.id,
   organizationId: r.organization_id,
@@ -52,7 +52,7 @@ const memberFromRow = (r: MemberRow): MemberRecord => ({
   updatedAt: r.updated_at.toISOString(),
   lastSignInAt: iso(r.last_sign_in_at),
 });
-const memberParams = (m: MemberRecord): unknown[] => [m.id, m.organizationId, m.email, m.displayName, m.roleId, m.status, m.oidcSubject, m.createdAt, m.updatedAt, m.lastSignInAt];
+export const memberParams = (m: MemberRecord): unknown[] => [m.id, m.organizationId, m.email, m.displayName, m.roleId, m.status, m.oidcSubject, m.createdAt, m.updatedAt, m.lastSignInAt];
 const UPSERT_MEMBER = `INSERT INTO members (${MEMBER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
   ON CONFLICT (id) DO UPDATE SET display_name = EXCLUDED.display_name, role_id = EXCLUDED.role_id, status = EXCLUDED.status,
     oidc_subject = EXCLUDED.oidc_subject, updated_at = EXCLUDED.updated_at, last_sign_in_at = EXCLUDED.last_sign_in_at`;
@@ -70,7 +70,7 @@ interface InvitationRow {
   revoked_at: Date | null;
   member_id: string | null;
 }
-const INVITATION_COLUMNS = 'id, organization_id, email, role_id, token_hash, created_at, expires_at, invited_by, accepted_at, revoked_at, member_id';
+export const INVITATION_COLUMNS = 'id, organization_id, email, role_id, token_hash, created_at, expires_at, invited_by, accepted_at, revoked_at, member_id';
 const invitationFromRow = (r: InvitationRow): InvitationRecord => ({
   id: r.id,
   organizationId: r.organization_id,
@@ -84,6 +84,20 @@ const invitationFromRow = (r: InvitationRow): InvitationRecord => ({
   revokedAt: iso(r.revoked_at),
   memberId: r.member_id,
 });
+
+export const invitationParams = (i: InvitationRecord): unknown[] => [
+  i.id,
+  i.organizationId,
+  i.email,
+  i.roleId,
+  i.tokenHash,
+  i.createdAt,
+  i.expiresAt,
+  i.invitedBy,
+  i.acceptedAt,
+  i.revokedAt,
+  i.memberId,
+];
 
 interface SessionRow {
   id: string;
@@ -122,7 +136,7 @@ interface PasskeyRow {
   created_at: Date;
   last_used_at: Date | null;
 }
-const PASSKEY_COLUMNS = 'id, organization_id, member_id, name, public_key, counter, transports, created_at, last_used_at';
+export const PASSKEY_COLUMNS = 'id, organization_id, member_id, name, public_key, counter, transports, created_at, last_used_at';
 const passkeyFromRow = (r: PasskeyRow): PasskeyRecord => ({
   id: r.id,
   organizationId: r.organization_id,
@@ -135,7 +149,7 @@ const passkeyFromRow = (r: PasskeyRow): PasskeyRecord => ({
   lastUsedAt: iso(r.last_used_at),
 });
 const INSERT_PASSKEY = `INSERT INTO passkeys (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-const passkeyParams = (p: PasskeyRecord): unknown[] => [p.id, p.organizationId, p.memberId, p.name, p.publicKey, p.counter, p.transports, p.createdAt, p.lastUsedAt];
+export const passkeyParams = (p: PasskeyRecord): unknown[] => [p.id, p.organizationId, p.memberId, p.name, p.publicKey, p.counter, p.transports, p.createdAt, p.lastUsedAt];
 
 /** What the store lends: its transaction (retries, error mapping, write metrics) and its pool for reads. */
 export interface PostgresPlumbing {
@@ -193,6 +207,8 @@ export class PostgresPeople implements PeopleStore {
       await lockOrganization(client, organizationId);
       const member = await this.#memberIn(client, organizationId, memberId);
       await this.#keepAnAdmin(client, member, patch);
+      // The custom role being given cannot be deleted until this transaction ends (built-in roles have no row).
+      if (patch.roleId !== undefined) await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [organizationId, patch.roleId]);
       await client.query(UPSERT_MEMBER, memberParams({ ...applyPatch(member, patch), updatedAt: now }));
       if (endSessions) await client.query('DELETE FROM sessions WHERE member_id = $1', [memberId]);
       await insertAudit(client, { ...audit, changes: changesOf(member, patch) });
@@ -217,19 +233,7 @@ export class PostgresPeople implements PeopleStore {
       await lockOrganization(client, invitation.organizationId);
       const { rowCount } = await client.query('SELECT 1 FROM members WHERE organization_id = $1 AND email = $2', [invitation.organizationId, invitation.email]);
       if (rowCount) throw memberExists(invitation.email);
-      await client.query(`INSERT INTO invitations (${INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-        invitation.id,
-        invitation.organizationId,
-        invitation.email,
-        invitation.roleId,
-        invitation.tokenHash,
-        invitation.createdAt,
-        invitation.expiresAt,
-        invitation.invitedBy,
-        invitation.acceptedAt,
-        invitation.revokedAt,
-        invitation.memberId,
-      ]);
+      await client.query(`INSERT INTO invitations (${INVITATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, invitationParams(invitation));
       await insertAudit(client, audit);
     });
   }

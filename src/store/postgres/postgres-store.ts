@@ -42,6 +42,7 @@ import {
 } from '../store.ts';
 import { KeyCache, roleKey } from './key-cache.ts';
 import { PostgresPeople } from './people.ts';
+import { memberRoleInUse } from '../people-rules.ts';
 import { migrate } from './migrate.ts';
 import {
   AUDIT_COLUMNS,
@@ -832,6 +833,12 @@ export class PostgresStore implements Store {
         [organizationId, roleId, rules.ROLE_HOLDERS_NAMED],
       );
       rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.rows[0]?.total ?? 0, keyIds: holders.rows.map((row) => row.id) }));
+      const members = await client.query<{ id: string }>('SELECT id FROM members WHERE organization_id = $1 AND role_id = $2 ORDER BY created_at, id LIMIT $3', [
+        organizationId,
+        roleId,
+        rules.ROLE_HOLDERS_NAMED,
+      ]);
+      if (members.rows.length > 0) throw memberRoleInUse(roleId, members.rows.map((row) => row.id));
       await client.query('DELETE FROM custom_roles WHERE organization_id = $1 AND id = $2', [organizationId, roleId]);
       await this.#insertAudit(client, audit);
       changed.r.push([organizationId, roleId]);
