@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPeopleToken } from '../../src/core/people.ts';
 import { failure, raw, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
 import { anotherSession, asMember, invitationToken, memberWithSession } from '../support/people.ts';
-import { storeState } from '../support/store-state.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -86,10 +85,10 @@ describe('invitations', () => {
 
   it('escalation through an invitation is refused, and nothing changes', async () => {
     const manager = service.client((await service.client().createKey({ name: 'people manager', role: 'people-manager' })).secret);
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const refused = await failure(manager.createInvitation({ email: 'boss@example.com', role: 'admin' }));
     expect(refused.code).toBe('PRIVILEGE_ESCALATION');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     const allowed = await manager.createInvitation({ email: 'peer@example.com', role: 'viewer' });
     expect(allowed.invitation.status).toBe('pending');
   });
@@ -135,7 +134,7 @@ describe('sessions', () => {
   it('a cookie-authenticated change without the CSRF token, with a wrong one, or from a foreign Origin is refused, and changes nothing', async () => {
     const session = await memberWithSession(service, 'csrf@example.com', 'key-manager');
     tokens.push(session.token);
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const body = { name: 'forged', role: 'viewer' };
     const missing = await asMember(service, session, '/v1/keys', { method: 'POST', body, csrf: null });
     expect([missing.status, missing.body.error.code]).toEqual([403, 'CSRF_TOKEN_MISSING']);
@@ -145,7 +144,7 @@ describe('sessions', () => {
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'FOREIGN_ORIGIN']);
     const noOrigin = await asMember(service, session, '/v1/keys', { method: 'POST', body, origin: null });
     expect([noOrigin.status, noOrigin.body.error.code]).toEqual([403, 'FOREIGN_ORIGIN']);
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     // A sign-in step from another origin is refused too (login CSRF).
     const foreignSignIn = await raw(service.url, '/v1/auth/passkey/options', { method: 'POST', headers: { origin: 'https://evil.example' } });
     expect(foreignSignIn.body.error.code).toBe('FOREIGN_ORIGIN');
@@ -227,7 +226,7 @@ describe('members', () => {
     const managerSession = await memberWithSession(service, 'manager@example.com', 'people-manager');
     const target = await memberWithSession(service, 'target@example.com', 'viewer');
     const boss = await memberWithSession(service, 'boss2@example.com', 'admin');
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const promote = await asMember(service, managerSession, `/v1/members/${target.member.id}`, { method: 'PATCH', body: { role: 'admin' } });
     expect([promote.status, promote.body.error.code]).toEqual([403, 'PRIVILEGE_ESCALATION']);
     const demoteBoss = await asMember(service, managerSession, `/v1/members/${boss.member.id}`, { method: 'PATCH', body: { role: 'viewer' } });
@@ -236,7 +235,7 @@ describe('members', () => {
     expect(removeBoss.body.error.code).toBe('PRIVILEGE_ESCALATION');
     const invite = await asMember(service, managerSession, '/v1/invitations', { method: 'POST', body: { email: 'x@example.com', role: 'admin' } });
     expect(invite.body.error.code).toBe('PRIVILEGE_ESCALATION');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
   });
 
   it('a custom role a member holds cannot be deleted (ROLE_IN_USE names the members)', async () => {
@@ -255,11 +254,11 @@ describe('members', () => {
     for (const member of (await admin.listMembers()).items) if (member.role === 'admin') await admin.removeMember(member.id).catch(() => {});
     const last = (await admin.listMembers()).items.filter((m) => m.role === 'admin');
     const only = last.length === 1 ? last[0]! : (await memberWithSession(service, 'onlyadmin@example.com', 'admin')).member;
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     expect((await failure(admin.updateMember(only.id, { role: 'viewer' }))).code).toBe('LAST_ADMIN_MEMBER');
     expect((await failure(admin.updateMember(only.id, { status: 'suspended' }))).code).toBe('LAST_ADMIN_MEMBER');
     expect((await failure(admin.removeMember(only.id))).code).toBe('LAST_ADMIN_MEMBER');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
     const second = await memberWithSession(service, 'secondadmin@example.com', 'admin');
     expect((await admin.updateMember(only.id, { role: 'viewer' })).role).toBe('viewer');
     expect((await failure(admin.removeMember(second.member.id))).code).toBe('LAST_ADMIN_MEMBER');
@@ -271,7 +270,7 @@ describe('no token in the clear', () => {
     expect(tokens.length).toBeGreaterThan(2);
     const audit = JSON.stringify(await service.client().listAuditLog({ limit: 1000 }));
     const listings = JSON.stringify([await service.client().listMembers(), await service.client().listInvitations()]);
-    const store = await storeState(service);
+    const store = await service.store.snapshot();
     for (const token of tokens) {
       expect(service.logs.join('\n')).not.toContain(token);
       expect(audit).not.toContain(token);

@@ -96,11 +96,11 @@ describe('the executor enforces the declared permission', () => {
   });
 
   it.each(SESSION_ONLY)('%s: refused for a key, even an admin key (SESSION_REQUIRED); nothing changes', async (operationId) => {
-    const before = await storeState(service);
+    const before = await service.store.snapshot();
     const response = await call(operationId, service.adminSecret);
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('SESSION_REQUIRED');
-    expect(await storeState(service)).toBe(before);
+    expect(await service.store.snapshot()).toBe(before);
   });
 
   it.each(PUBLIC)('%s: needs no authentication (a sign-in step)', async (operationId) => {
