@@ -2,17 +2,14 @@
 import { Command, Option } from 'commander';
 import type { Result } from '../client/index.ts';
 import { BUILTIN_ROLE_IDS } from '../core/permissions.ts';
-import { clientFor, clientSettings } from './client.ts';
+import { clientFor } from './client.ts';
 import { CliUsageError } from './errors.ts';
-import { outputOption } from './keys.ts';
+import { subcommand } from './keys.ts';
 import { age, printJson, printTable, type OutputFormat } from './output.ts';
 
 type Flags<T = object> = T & { output: OutputFormat };
 type MemberView = Result<'getMember'>;
 type InvitationView = Result<'revokeInvitation'>;
-
-const subcommand = (parent: Command, name: string, description: string): Command =>
-  clientSettings(parent.command(name).description(description)).addOption(outputOption());
 
 function printMembers(members: MemberView[], output: OutputFormat): void {
   if (output === 'json') return printJson(members);
