@@ -58,9 +58,11 @@ export interface RouteEnv {
  * Failures that count towards throttling an address: a missing header is a
  * misconfiguration, not an attempt, and IP_NOT_ALLOWED is a valid key used
  * from the wrong network (counting it would let one misconfigured client lock
- * out everyone behind the same NAT).
+ * out everyone behind the same NAT); SESSION_EXPIRED is a real session that
+ * timed out (a browser left open), not a guess. An unknown session token counts.
  */
-const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION' && code !== 'IP_NOT_ALLOWED'));
+const NOT_ATTEMPTS: readonly string[] = ['MISSING_AUTHORIZATION', 'IP_NOT_ALLOWED', 'SESSION_EXPIRED'];
+const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => !NOT_ATTEMPTS.includes(code)));
 
 function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
