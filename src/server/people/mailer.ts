@@ -1,5 +1,5 @@
 /** Invitation mail through nodemailer, when the operator configured SMTP (KEYWARD_SMTP_URL). */
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface InvitationMail {
   to: string;
@@ -10,16 +10,23 @@ export interface InvitationMail {
 }
 
 export class Mailer {
-  readonly #transport: Transporter;
+  readonly #smtpUrl: string;
   readonly #from: string;
+  /** Made at the first mail (nodemailer is loaded then, not at every start). */
+  #transport: Promise<Transporter> | undefined;
 
   constructor(smtpUrl: string, from: string) {
-    this.#transport = nodemailer.createTransport(smtpUrl);
+    this.#smtpUrl = smtpUrl;
     this.#from = from;
   }
 
+  #transporter(): Promise<Transporter> {
+    this.#transport ??= import('nodemailer').then((nodemailer) => nodemailer.default.createTransport(this.#smtpUrl));
+    return this.#transport;
+  }
+
   async sendInvitation(mail: InvitationMail): Promise<void> {
-    await this.#transport.sendMail({
+    await (await this.#transporter()).sendMail({
       from: this.#from,
       to: mail.to,
       subject: `You are invited to ${mail.organizationName} on keyward`,
@@ -35,6 +42,6 @@ export class Mailer {
   }
 
   close(): void {
-    this.#transport.close();
+    void this.#transport?.then((transport) => transport.close(), () => {});
   }
 }

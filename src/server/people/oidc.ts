@@ -6,7 +6,7 @@
  * posts it. Accepted: a verified email (email_verified) of an allowed domain
  * that belongs to a member, or to the invitation being accepted.
  */
-import * as client from 'openid-client';
+import type * as OpenIdClient from 'openid-client';
 import { KeywardError } from '../../core/errors.ts';
 import { emailDomainAllowed, hashPeopleToken, newMemberId, newPeopleToken, normalizeEmail, type MemberRecord } from '../../core/people.ts';
 import type { ServiceContext } from '../context.ts';
@@ -14,6 +14,10 @@ import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
 import type { Sessions } from './sessions.ts';
 import type { OidcSettings } from './settings.ts';
+
+/** openid-client, loaded when the service has an identity provider and someone signs in with it. */
+let library: Promise<typeof OpenIdClient> | undefined;
+const openid = () => (library ??= import('openid-client'));
 
 /** Where the provider sends the browser back: the dashboard, which posts the fragment to /v1/auth/oidc/callback. */
 export const oidcRedirectUri = (origin: string): string => `${origin}/`;
@@ -23,7 +27,7 @@ export class Oidc {
   readonly #settings: OidcSettings;
   readonly #members: Members;
   readonly #sessions: Sessions;
-  #config: Promise<client.Configuration> | undefined;
+  #config: Promise<OpenIdClient.Configuration> | undefined;
 
   constructor(ctx: ServiceContext, settings: OidcSettings, members: Members, sessions: Sessions) {
     this.#ctx = ctx;
@@ -37,8 +41,9 @@ export class Oidc {
   }
 
   /** The provider's metadata, discovered once (again after a failure). */
-  #configuration(): Promise<client.Configuration> {
+  #configuration(): Promise<OpenIdClient.Configuration> {
     this.#config ??= (async () => {
+      const client = await openid();
       const issuer = new URL(this.#settings.issuer);
       // Plain http only for a provider on this machine (tests, local development).
       const loopback = issuer.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname);
@@ -63,6 +68,7 @@ export class Oidc {
     // A link that cannot be accepted is refused before the round trip to the provider.
     if (invitationToken !== undefined) await this.#members.pending(invitationToken);
     const config = await this.#configuration();
+    const client = await openid();
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -95,6 +101,7 @@ export class Oidc {
     if (!ceremony || ceremony.kind !== 'oidc') throw new KeywardError('CEREMONY_EXPIRED', 'No sign-in with the identity provider is waiting in this browser (it expired or was used).');
     const data = ceremony.data;
     const config = await this.#configuration();
+    const client = await openid();
     let claims: Record<string, unknown> & { sub: string };
     try {
       const tokens = await client.authorizationCodeGrant(config, new URL(`${data.redirectUri}?${query.replace(/^[?#]/, '')}`), {

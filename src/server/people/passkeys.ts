@@ -5,15 +5,7 @@
  * of a cookie's token and taken once, so any replica can finish it and no
  * challenge answers twice.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, AuthenticatorTransportFuture, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { KeywardError } from '../../core/errors.ts';
 import {
   hashPeopleToken,
@@ -42,6 +34,10 @@ export interface RelyingParty {
 export const relyingParty = (origin: string): RelyingParty => ({ origin, rpId: new URL(origin).hostname, name: 'keyward' });
 
 const rejected = (why: string): KeywardError => new KeywardError('PASSKEY_REJECTED', `The passkey did not verify: ${why}.`);
+
+/** SimpleWebAuthn, loaded at the first ceremony: it is most of a cold start's module loading, and a key service for machines never needs it. */
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (library ??= import('@simplewebauthn/server'));
 
 const bytes = (base64url: string): Uint8Array<ArrayBuffer> => new Uint8Array(Buffer.from(base64url, 'base64url'));
 
@@ -73,7 +69,7 @@ export class Passkeys {
   }
 
   async #registrationOptions(rp: RelyingParty, member: Pick<MemberRecord, 'id' | 'email' | 'displayName'>, exclude: PasskeyRecord[]) {
-    return generateRegistrationOptions({
+    return (await webauthn()).generateRegistrationOptions({
       rpName: rp.name,
       rpID: rp.rpId,
       userName: member.email,
@@ -88,7 +84,7 @@ export class Passkeys {
   async #verifyRegistration(rp: RelyingParty, challenge: string, credential: Record<string, unknown>) {
     let result;
     try {
-      result = await verifyRegistrationResponse({
+      result = await (await webauthn()).verifyRegistrationResponse({
         response: credential as unknown as RegistrationResponseJSON,
         expectedChallenge: challenge,
         expectedOrigin: rp.origin,
@@ -165,7 +161,7 @@ export class Passkeys {
   }
 
   async signInOptions(jar: CookieJar, rp: RelyingParty) {
-    const options = await generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'preferred' });
+    const options = await (await webauthn()).generateAuthenticationOptions({ rpID: rp.rpId, userVerification: 'preferred' });
     await this.#begin(jar, 'passkey-authentication', { challenge: options.challenge });
     return { options: options as unknown as Record<string, unknown> };
   }
@@ -178,7 +174,7 @@ export class Passkeys {
     if (!passkey) throw rejected('this passkey is not registered here');
     let result;
     try {
-      result = await verifyAuthenticationResponse({
+      result = await (await webauthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: data.challenge!,
         expectedOrigin: rp.origin,
