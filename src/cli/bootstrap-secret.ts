@@ -36,9 +36,11 @@ export async function checkBootstrapSecret(ref: SecretRef): Promise<void> {
   }
 }
 
-export async function writeBootstrapSecret(ref: SecretRef, result: { keyId: string; secret: string }): Promise<void> {
+export async function writeBootstrapSecret(ref: SecretRef, result: { keyId: string; secret: string; invitationLink?: string }): Promise<void> {
   const { k8s, api } = await coreApi();
-  const data = { secret: Buffer.from(result.secret).toString('base64'), keyId: Buffer.from(result.keyId).toString('base64') };
+  const base64 = (text: string) => Buffer.from(text).toString('base64');
+  // The first admin's one-time dashboard link (data key "invitationLink") sits next to the secret.
+  const data = { secret: base64(result.secret), keyId: base64(result.keyId), ...(result.invitationLink ? { invitationLink: base64(result.invitationLink) } : {}) };
   await api.patchNamespacedSecret(
     { namespace: ref.namespace, name: ref.name, body: { data } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),

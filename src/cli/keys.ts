@@ -12,9 +12,9 @@ type Flags<T = object> = T & { output: OutputFormat };
 export const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
 
-/** A `keys` subcommand: the client settings (--url, KEYWARD_API_KEY) and -o. */
-const subcommand = (keys: Command, name: string, description: string): Command =>
-  clientSettings(keys.command(name).description(description)).addOption(outputOption());
+/** A client subcommand (`keys …`, `members …`): the client settings (--url, KEYWARD_API_KEY) and -o. */
+export const subcommand = (parent: Command, name: string, description: string): Command =>
+  clientSettings(parent.command(name).description(description)).addOption(outputOption());
 
 function printKeys(keys: KeyView[], output: OutputFormat): void {
   if (output === 'json') return printJson(keys);

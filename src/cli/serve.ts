@@ -21,11 +21,16 @@ export type StoreFlags = Record<string, unknown>;
 
 export const storeOptions = (command: Command): Command => addSettings(command, ServerConfig, STORE_SETTINGS);
 
-function printBootstrapped(result: { organizationId: string; keyId: string; secret: string }, organization: string): void {
+/** The first admin's invitation link, for people (the dashboard signs in with passkeys, not keys). */
+const invitationLines = (link: string | undefined): string =>
+  link ? `The first admin signs in to the dashboard by opening this one-time link (it works once, for 7 days):\n  ${link}\n\n` : '';
+
+function printBootstrapped(result: { organizationId: string; keyId: string; secret: string; invitationLink?: string }, organization: string): void {
   process.stderr.write(
     `\nCreated organization "${organization}" (${result.organizationId}) and its admin key ${result.keyId}.\n` +
       'Store this secret now: it is shown once and cannot be retrieved again.\n' +
-      `  export KEYWARD_API_KEY=${result.secret}\n\n`,
+      `  export KEYWARD_API_KEY=${result.secret}\n\n` +
+      invitationLines(result.invitationLink),
   );
 }
 
@@ -34,10 +39,13 @@ function printBootstrapped(result: { organizationId: string; keyId: string; secr
  * process manager (Kubernetes, systemd) the output is a log that is kept and
  * shipped, and a secret must never reach a log.
  */
-function writeBootstrapSecret(file: string, result: { keyId: string; secret: string }): void {
+function writeBootstrapSecret(file: string, result: { keyId: string; secret: string; invitationLink?: string }): void {
   writeFileSync(file, `${result.secret}\n`, { mode: 0o600, flag: 'wx' });
+  // The link is a credential too: next to the secret, never in the output.
+  if (result.invitationLink) writeFileSync(`${file}.invitation`, `${result.invitationLink}\n`, { mode: 0o600, flag: 'wx' });
   process.stderr.write(
     `\nCreated organization "default" and its admin key ${result.keyId}; its secret is in ${file} (mode 600).\n` +
+      (result.invitationLink ? `The first admin's one-time dashboard link is in ${file}.invitation (mode 600).\n` : '') +
       'Read it once, store it safely, then delete the file.\n\n',
   );
 }
@@ -50,7 +58,7 @@ export function serveCommand(): Command {
     const secretRef = bootstrapSecretK8s ? parseSecretRef(bootstrapSecretK8s) : undefined;
     if (secretRef) await checkBootstrapSecret(secretRef);
     const { startServer } = await loadServer();
-    let bootstrapped: { keyId: string; secret: string } | undefined;
+    let bootstrapped: { keyId: string; secret: string; invitationLink?: string } | undefined;
     const running = await startServer(config, {
       onBootstrap: (result) => {
         if (secretRef) bootstrapped = result;

@@ -1,4 +1,5 @@
 /** The records keyward keeps, and the public views the API returns. */
+import type { Actor } from './people.ts';
 import type { Environment, RotationDays } from './rotation.ts';
 
 export type Metadata = Record<string, string | number | boolean>;
@@ -111,8 +112,10 @@ export interface AuditEvent {
   at: string;
   action: AuditAction;
   actorKeyId: string | null;
+  /** The key (id and name) or member (id and email) that acted; null for the service itself (bootstrap, throttling). Older records lack it. */
+  actor?: Actor | null;
   ip: string | null;
-  targetType: 'key' | 'role' | 'permission' | 'organization' | 'address';
+  targetType: 'key' | 'role' | 'permission' | 'organization' | 'address' | 'member' | 'invitation' | 'session' | 'passkey';
   targetId: string;
   changes?: { before?: Record<string, unknown>; after?: Record<string, unknown> };
 }
@@ -132,6 +135,15 @@ export const AUDIT_ACTIONS = [
   'role.deleted',
   'permission.created',
   'auth.throttled',
+  'invitation.created',
+  'invitation.revoked',
+  'invitation.accepted',
+  'member.updated',
+  'member.removed',
+  'member.signed-in',
+  'member.signed-out',
+  'passkey.added',
+  'passkey.removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -146,8 +158,9 @@ export const isOperatorManaged = (key: Pick<KeyRecord, 'metadata'>): boolean => 
 /** How a compromise or leak came to be known. */
 export interface IncidentReporter {
   via: 'api' | 'github-secret-scanning';
-  /** The key that reported it (api). */
+  /** The key that reported it (api), or the member (signed in to the dashboard). */
   keyId: string | null;
+  memberId?: string;
   ip: string | null;
   /** Where the secret was found (github-secret-scanning): the URL, GitHub's token type and source (content, commit, …). */
   url?: string;

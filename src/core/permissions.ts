@@ -20,6 +20,8 @@ export const BUILTIN_PERMISSIONS = {
   'usage.view': 'View key usage',
   'audit.view': 'Read the audit log',
   'metrics.view': "Read the service's Prometheus metrics (/metrics on the main port)",
+  'member.view': 'List members and pending invitations',
+  'member.manage': 'Invite members, change their roles and remove them',
 } as const;
 
 /** A permission of keyward's own: what routes require and built-in roles grant, so a typo is a type error. */
@@ -29,7 +31,7 @@ export type Permission = keyof typeof BUILTIN_PERMISSIONS;
 export const ALL_PERMISSIONS = '*';
 
 /** Namespaces reserved for keyward's own permissions. */
-export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit', 'metrics', 'incident'] as const;
+export const RESERVED_PERMISSION_NAMESPACES = ['api', 'role', 'org', 'usage', 'audit', 'metrics', 'member', 'incident'] as const;
 export const PERMISSION_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,30}(\.[a-z0-9_-]{1,30}){1,4}$/;
 
 export interface RoleDefinition {

@@ -262,6 +262,11 @@ export const ErrorResponse = z.object({
   error: z.object({ code: z.string(), message: z.string(), hint: z.string(), details: z.unknown().optional() }),
 });
 
+const Actor = z.union([
+  z.object({ type: z.literal('key'), id: z.string(), name: z.string() }),
+  z.object({ type: z.literal('member'), id: z.string(), email: z.string() }),
+]);
+
 export const WhoAmI = z.object({
   key: KeyView,
   organization: z.object({ id: z.string(), name: z.string(), plan: z.string() }),
@@ -353,6 +358,7 @@ export const AuditEventView = z.object({
   at: z.string(),
   action: z.enum(AUDIT_ACTIONS),
   actorKeyId: z.string().nullable(),
+  actor: Actor.nullable().optional().meta({ description: 'The key (id and name) or member (id and email) that acted; null for the service itself' }),
   ip: z.string().nullable(),
   targetType: z.string(),
   targetId: z.string(),
@@ -361,6 +367,127 @@ export const AuditEventView = z.object({
 
 export const AuditPage = z.object({ items: z.array(AuditEventView), nextCursor: z.string().nullable() });
 
+// ---- people: members, invitations, sessions, passkeys, sign-in ----
+
+export const Email = z
+  .email('must be an email address')
+  .max(254)
+  .transform((s) => s.trim().toLowerCase())
+  .meta({ example: 'ada@example.com' });
+
+/** An invitation, session or ceremony token: 32 base62 characters. */
+const PeopleToken = z.string().regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character token from the invitation link');
+
+export const MemberId = z.string().regex(/^mem_[0-9A-Za-z]{20}$/, 'must be a member id like mem_ followed by 20 letters and digits');
+
+export const MemberView = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  email: z.string(),
+  displayName: z.string(),
+  role: z.string(),
+  status: z.enum(['active', 'suspended']),
+  oidcLinked: z.boolean().meta({ description: 'Signs in through the identity provider too' }),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  lastSignInAt: z.string().nullable(),
+});
+
+export const MemberList = z.object({ items: z.array(MemberView) });
+
+export const UpdateMemberBody = z
+  .strictObject({ role: RoleId.optional(), displayName: Name.optional(), status: z.enum(['active', 'suspended']).optional() })
+  .refine((b) => Object.keys(b).length > 0, 'send role, displayName and/or status');
+export type UpdateMemberBody = z.input<typeof UpdateMemberBody>;
+
+export const CreateInvitationBody = z.strictObject({
+  email: Email,
+  role: RoleId,
+  expiresIn: Duration.default('7d').meta({ description: 'How long the link works (default 7d)' }),
+});
+export type CreateInvitationBody = z.input<typeof CreateInvitationBody>;
+
+export const InvitationView = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  email: z.string(),
+  role: z.string(),
+  status: z.enum(['pending', 'accepted', 'expired', 'revoked']),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  invitedBy: z.string().nullable(),
+  acceptedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  memberId: z.string().nullable(),
+});
+
+export const InvitationList = z.object({ items: z.array(InvitationView) });
+
+export const CreatedInvitation = z.object({
+  invitation: InvitationView,
+  link: z.string().meta({ description: 'Shown once: the one-time link to hand to the person (the token is in its fragment, never sent to a server log)' }),
+  mailed: z.boolean().meta({ description: 'Whether the link was also sent by mail (SMTP configured)' }),
+});
+
+export const InvitationTokenBody = z.strictObject({ token: PeopleToken });
+
+export const InvitationPreview = z.object({
+  email: z.string().meta({ description: 'Empty for the first admin\'s invitation (made at bootstrap): the person gives theirs' }),
+  role: z.string(),
+  organization: z.object({ id: z.string(), name: z.string() }),
+  expiresAt: z.string(),
+});
+
+/** A WebAuthn JSON object (options or a credential) as SimpleWebAuthn reads and writes it. */
+const WebAuthnJson = z.record(z.string(), z.unknown());
+
+export const PasskeyOptions = z.object({ options: WebAuthnJson });
+
+export const AcceptInvitationBody = z.strictObject({
+  token: PeopleToken,
+  email: Email.optional().meta({ description: "Yours, when the invitation names none (the first admin's, made at bootstrap)" }),
+  displayName: Name,
+  credential: WebAuthnJson.meta({ description: 'The registration response of navigator.credentials.create' }),
+  passkeyName: Name.default('Passkey'),
+});
+
+export const PasskeySignInBody = z.strictObject({ credential: WebAuthnJson.meta({ description: 'The authentication response of navigator.credentials.get' }) });
+
+export const AddPasskeyBody = z.strictObject({ credential: WebAuthnJson, name: Name.default('Passkey') });
+
+export const SessionView = z.object({
+  member: MemberView,
+  organization: z.object({ id: z.string(), name: z.string(), plan: z.string() }),
+  permissions: z.array(z.string()),
+  csrfToken: z.string().meta({ description: 'Send as X-CSRF-Token with every change made with the session cookie' }),
+  expiresAt: z.string(),
+});
+
+export const SignInMethods = z.object({
+  passkey: z.boolean(),
+  oidc: z.object({ name: z.string() }).nullable(),
+  keySignIn: z.boolean().meta({ description: 'Break-glass: signing in to the dashboard with a pasted admin key (off unless the operator enabled it)' }),
+});
+
+export const OidcStartBody = z.strictObject({ invitationToken: PeopleToken.optional() });
+export const OidcStart = z.object({ authorizationUrl: z.string() });
+export const OidcCallbackBody = z.strictObject({
+  query: z.string().max(4096).meta({ description: 'The query string the identity provider redirected back with (code, state, iss)' }),
+});
+
+export const SessionInfo = z.object({
+  id: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string(),
+  expiresAt: z.string(),
+  method: z.enum(['passkey', 'oidc', 'invitation']),
+  ip: z.string().nullable(),
+  current: z.boolean(),
+});
+export const SessionList = z.object({ items: z.array(SessionInfo) });
+
+export const PasskeyView = z.object({ id: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+export const PasskeyList = z.object({ items: z.array(PasskeyView) });
 // ---- compromise, incidents, the change feed ----
 
 export const CompromiseKeyBody = z.strictObject({
@@ -392,6 +519,7 @@ export const IncidentView = z.object({
   reportedBy: z.object({
     via: z.enum(['api', 'github-secret-scanning']),
     keyId: z.string().nullable(),
+    memberId: z.string().optional(),
     ip: z.string().nullable(),
     url: z.string().optional(),
     tokenType: z.string().optional(),

@@ -14,6 +14,7 @@ import proxyaddr from 'proxy-addr';
 import { authenticate, errorOutcome, execute, failureOutcome, type RawRequest, type RouteEnv, type RouteOutcome } from './execute.ts';
 import { readJsonBody } from './body.ts';
 import { dashboardRouter, type DashboardOptions } from './dashboard.ts';
+import { parseCookies } from './people/cookies.ts';
 import type { Metrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
@@ -68,7 +69,7 @@ export function createMetricsHandler(metrics: Metrics) {
 
 function send(res: ServerResponse, outcome: RouteOutcome): void {
   if (outcome.status === 204) {
-    res.writeHead(204).end();
+    res.writeHead(204, outcome.headers).end();
     return;
   }
   const payload = JSON.stringify(outcome.body);
@@ -182,6 +183,10 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
           params: req.params as Record<string, string>,
           ip: req.ip ?? null,
           requestId: String(req.id),
+          cookies: parseCookies(req.headers.cookie),
+          origin: req.headers.origin,
+          selfOrigin: `${req.protocol}://${req.get('host') ?? ''}`,
+          csrfToken: typeof req.headers['x-csrf-token'] === 'string' ? req.headers['x-csrf-token'] : undefined,
         },
         env,
       );

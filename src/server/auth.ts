@@ -7,6 +7,7 @@
  * route and the key /v1/verify is asked about.
  */
 import { KeywardError } from '../core/errors.ts';
+import type { Actor, MemberRecord, SessionRecord } from '../core/people.ts';
 import { addressAllowed, normalizeAddress } from '../core/ip.ts';
 import { chain, type MaybePromise } from '../core/maybe.ts';
 import { keyStatus, type CustomRole, type KeyRecord, type Organization } from '../core/model.ts';
@@ -16,7 +17,8 @@ import { hashSecret, secretFormatError } from '../core/token.ts';
 import type { AuthReads } from '../store/store.ts';
 import type { z } from 'zod';
 
-export interface Principal {
+/** A caller that presented a key (a machine). */
+export interface KeyPrincipal {
   key: KeyRecord;
   organization: Organization;
   permissions: readonly string[];
@@ -42,6 +44,31 @@ export interface KeyFacts {
 const NONE: readonly string[] = [];
 const malformed = (error: KeywardError): KeyFacts => ({ malformed: error, key: undefined, organization: undefined, permissions: NONE });
 const unknown: KeyFacts = { malformed: undefined, key: undefined, organization: undefined, permissions: NONE };
+
+
+/** A caller signed in to the dashboard (a person), through their session cookie. */
+export interface MemberPrincipal {
+  member: MemberRecord;
+  session: SessionRecord;
+  organization: Organization;
+  permissions: readonly string[];
+  ip: string | null;
+  /** When it was authenticated (epoch ms). */
+  at: number;
+}
+
+/** Who is calling: a key or a signed-in member. */
+export type Principal = KeyPrincipal | MemberPrincipal;
+
+export const isMember = (principal: Principal): principal is MemberPrincipal => 'member' in principal;
+
+/** The caller as audit records name it: a key with its name, a member with their email. */
+export const actorOf = (principal: Principal): Actor =>
+  isMember(principal) ? { type: 'member', id: principal.member.id, email: principal.member.email } : { type: 'key', id: principal.key.id, name: principal.key.name };
+
+/** The id logged for a request and kept as a key's createdBy: the key's or the member's. */
+export const actorId = (principal: Principal): string => (isMember(principal) ? principal.member.id : principal.key.id);
+
 
 /** Pure: the presented secret of an Authorization header value, or why there is none. */
 export function secretFromAuthorization(header: string | undefined): string | KeywardError {
@@ -137,7 +164,7 @@ export function allowlistError(organization: Organization, key: KeyRecord, ip: s
 }
 
 /** Pure: the caller the facts make, or the error that refuses it. */
-export function authenticationVerdict(facts: KeyFacts, ip: string | null, now: number): Principal | KeywardError {
+export function authenticationVerdict(facts: KeyFacts, ip: string | null, now: number): KeyPrincipal | KeywardError {
   if (facts.malformed) return facts.malformed;
   const { key, organization } = facts;
   if (!key) return new KeywardError('UNKNOWN_KEY', 'No key matches this secret.');

@@ -1,6 +1,8 @@
 /** The key service's settings: flags override environment variables, which override defaults. */
 import { z } from 'zod';
+import { parseDuration } from '../core/duration.ts';
 import { Duration } from '../core/schemas.ts';
+import type { PeopleSettings } from './people/settings.ts';
 import { describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
 import { DEFAULT_TOKEN_PREFIX, TOKEN_PREFIX_PATTERN } from '../core/token.ts';
 
@@ -69,6 +71,10 @@ export const ServerConfig = z.object({
     .min(1)
     .optional()
     .meta({ description: 'on an empty store, create an organization of this name and its admin key, and hand over the secret once' }),
+  bootstrapInvitation: z
+    .enum(['on', 'off'])
+    .default('on')
+    .meta({ env: 'KEYWARD_BOOTSTRAP_INVITATION', description: 'with the first admin key, a one-time link that makes the first person an admin member (signs in with a passkey or the identity provider)' }),
   plans: z
     .string()
     .default('free=3,team=50,enterprise=unlimited')
@@ -118,6 +124,32 @@ export const ServerConfig = z.object({
     .enum(['on', 'off'])
     .default('off')
     .meta({ env: 'KEYWARD_METRICS_ORGANIZATION_LABELS', description: "label active keys per organization (the tenants' ids; needs KEYWARD_METRICS_ADDRESS)" }),
+  publicUrl: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .meta({ env: 'KEYWARD_PUBLIC_URL', description: "the dashboard's address as people reach it (invitation links, passkeys, the identity provider's redirect); default: each request's own" }),
+  sessionIdleTimeout: Duration.default('1h').meta({ env: 'KEYWARD_SESSION_IDLE_TIMEOUT', description: "a dashboard session ends after this long without a request" }),
+  sessionMaxAge: Duration.default('12h').meta({ env: 'KEYWARD_SESSION_MAX_AGE', description: 'a dashboard session ends this long after sign-in, used or not' }),
+  smtpUrl: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional()
+    .meta({ env: 'KEYWARD_SMTP_URL', description: 'where invitation mail is sent (smtp://user:pass@host:587); unset: links are only shown' }),
+  mailFrom: z.string().min(3).default('keyward <keyward@localhost>').meta({ env: 'KEYWARD_MAIL_FROM', description: 'sender of invitation mail' }),
+  oidcIssuer: z.url().optional().meta({ env: 'KEYWARD_OIDC_ISSUER', description: 'OpenID Connect issuer people sign in with (discovered from /.well-known/openid-configuration)' }),
+  oidcClientId: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_CLIENT_ID', description: "keyward's client id at the identity provider" }),
+  oidcClientSecret: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_CLIENT_SECRET', description: "keyward's client secret at the identity provider" }),
+  oidcName: z.string().min(1).max(40).default('your identity provider').meta({ env: 'KEYWARD_OIDC_NAME', description: 'shown on the button: "Sign in with <name>"' }),
+  oidcOrganization: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_ORGANIZATION', description: 'the organization the identity provider signs in to (default: the only one)' }),
+  oidcAllowedDomains: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .meta({ env: 'KEYWARD_OIDC_ALLOWED_DOMAINS', description: 'email domains that may sign in through the identity provider, comma-separated (empty: any)' }),
+  dashboardKeySignIn: z
+    .enum(['on', 'off'])
+    .default('off')
+    .meta({ env: 'KEYWARD_DASHBOARD_KEY_SIGNIN', description: 'break-glass: let the dashboard sign in with a pasted admin key (off: people sign in with passkeys or the identity provider)' }),
   nodeEnv: z.string().optional().meta({ env: 'NODE_ENV', hidden: true, description: 'production: the dashboard is not rebuilt when its sources change' }),
 });
 export type ServerConfig = z.output<typeof ServerConfig>;
@@ -141,12 +173,38 @@ export const ServeSettings = ServerConfig.extend({
     }),
 });
 
+/** The people side's settings (sessions, mail, the identity provider) from the service's. */
+export function peopleSettings(config: ServerConfig): PeopleSettings {
+  return {
+    publicOrigin: config.publicUrl === undefined ? undefined : new URL(config.publicUrl).origin,
+    sessionIdleMs: parseDuration(config.sessionIdleTimeout),
+    sessionAbsoluteMs: parseDuration(config.sessionMaxAge),
+    smtpUrl: config.smtpUrl,
+    mailFrom: config.mailFrom,
+    oidc:
+      config.oidcIssuer === undefined
+        ? undefined
+        : {
+            issuer: config.oidcIssuer,
+            clientId: config.oidcClientId!,
+            clientSecret: config.oidcClientSecret!,
+            name: config.oidcName,
+            organizationId: config.oidcOrganization,
+            allowedDomains: config.oidcAllowedDomains,
+          },
+    keySignIn: config.dashboardKeySignIn === 'on',
+  };
+}
+
 /** What one setting cannot tell alone. */
 export function checkServerConfig<C extends ServerConfig>(config: C): C {
   if (config.metricsOrganizationLabels === 'on' && config.metricsAddress === undefined) {
     throw new SettingsError(
       'KEYWARD_METRICS_ORGANIZATION_LABELS: per-organization labels (metricsOrganizationLabels) are served only on a metrics listener of its own; set KEYWARD_METRICS_ADDRESS too',
     );
+  }
+  if (config.oidcIssuer !== undefined && (config.oidcClientId === undefined || config.oidcClientSecret === undefined)) {
+    throw new SettingsError('KEYWARD_OIDC_ISSUER: an identity provider also needs KEYWARD_OIDC_CLIENT_ID and KEYWARD_OIDC_CLIENT_SECRET');
   }
   if (!Object.hasOwn(config.plans, config.defaultPlan)) {
     throw new SettingsError(`KEYWARD_DEFAULT_PLAN: "${config.defaultPlan}" is not one of the plans (${Object.keys(config.plans).join(', ')})`);

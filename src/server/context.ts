@@ -3,8 +3,8 @@ import { KeywardError } from '../core/errors.ts';
 import { newAuditEvent } from '../core/issue.ts';
 import { toKeyView, type AuditAction, type AuditEvent, type KeyRecord, type KeyView, type Organization } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
+import { actorOf, isMember, type Principal } from './auth.ts';
 import type { Notifier } from './alerts.ts';
-import type { Principal } from './auth.ts';
 import { RoleResolver } from './role-resolver.ts';
 
 /** Plan name -> most active keys (null = unlimited). */
@@ -97,7 +97,8 @@ export class ServiceContext {
       {
         organizationId,
         action,
-        actorKeyId: principal?.key.id ?? null,
+        actorKeyId: principal && !isMember(principal) ? principal.key.id : null,
+        actor: principal ? actorOf(principal) : null,
         ip: principal?.ip ?? null,
         targetType,
         targetId,

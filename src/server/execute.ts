@@ -10,11 +10,12 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { AUTHENTICATION_ERRORS, KeywardError, isKeywardError, type ErrorBody } from '../core/errors.ts';
 import type { MaybePromise } from '../core/maybe.ts';
-import { requirePermission } from '../core/permissions.ts';
+import { holds, requirePermission } from '../core/permissions.ts';
 import type { FailedAuthMonitor } from './failed-auth.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
-import type { Principal } from './auth.ts';
+import { actorId, isMember, type KeyPrincipal, type Principal } from './auth.ts';
+import { CookieJar, csrfError, isSafeMethod, originError, SESSION_COOKIE } from './people/cookies.ts';
 import type { Route } from './routes.ts';
 import type { KeyService } from './service.ts';
 
@@ -26,12 +27,20 @@ export interface RawRequest {
   ip: string | null;
   /** The request id logged with this request (Express's pino-http sets one; the bare verify path makes one only on a bug). */
   requestId?: string | undefined;
+  /** Cookies sent (the dashboard's session and sign-in ceremony); none on the bare verify path. */
+  cookies?: Record<string, string>;
+  /** The Origin header, if sent. */
+  origin?: string | undefined;
+  /** scheme://host this request was made to (the dashboard's own Origin unless KEYWARD_PUBLIC_URL says). */
+  selfOrigin?: string;
+  /** The X-CSRF-Token header, if sent. */
+  csrfToken?: string | undefined;
 }
 
 export interface RouteOutcome {
   status: number;
   body: unknown;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   /** Set when the caller authenticated; logged instead of anything secret. */
   keyId?: string;
   errorCode?: string;
@@ -49,9 +58,11 @@ export interface RouteEnv {
  * Failures that count towards throttling an address: a missing header is a
  * misconfiguration, not an attempt, and IP_NOT_ALLOWED is a valid key used
  * from the wrong network (counting it would let one misconfigured client lock
- * out everyone behind the same NAT).
+ * out everyone behind the same NAT); SESSION_EXPIRED is a real session that
+ * timed out (a browser left open), not a guess. An unknown session token counts.
  */
-const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => code !== 'MISSING_AUTHORIZATION' && code !== 'IP_NOT_ALLOWED'));
+const NOT_ATTEMPTS: readonly string[] = ['MISSING_AUTHORIZATION', 'IP_NOT_ALLOWED', 'SESSION_EXPIRED'];
+const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => !NOT_ATTEMPTS.includes(code)));
 
 function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
@@ -150,17 +161,21 @@ function authenticationFailed(env: RouteEnv, request: Pick<RawRequest, 'ip'>, er
   return errorOutcome(error);
 }
 
-const isOutcome = (value: Principal | RouteOutcome): value is RouteOutcome => !('key' in value);
-
 type Caller = Principal | RouteOutcome;
+
+export const isOutcome = (value: Caller): value is RouteOutcome => !('key' in value) && !('member' in value);
 
 /**
  * The caller of a request, or the outcome that refuses it (`operation` names
  * the route in logs; /metrics uses this too). Now when the store has the
  * caller's records in memory, else a promise.
  */
-export function authenticate(env: RouteEnv, operation: string, request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>): MaybePromise<Caller> {
-  let verdict: MaybePromise<Principal | KeywardError>;
+export function authenticate(
+  env: RouteEnv,
+  operation: string,
+  request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>,
+): MaybePromise<KeyPrincipal | RouteOutcome> {
+  let verdict: MaybePromise<KeyPrincipal | KeywardError>;
   try {
     verdict = env.service.authenticate(request.authorization, request.ip);
   } catch (error) {
@@ -175,31 +190,87 @@ export function authenticate(env: RouteEnv, operation: string, request: Pick<Raw
   return verdict instanceof KeywardError ? authenticationFailed(env, request, verdict) : verdict;
 }
 
+/** The jar of a key's request: only sign-in and session routes set cookies, and they run as people (below). */
+const NO_COOKIES = CookieJar.closed();
+
+/** Whether a request runs as a person: a sign-in step, a session-only route, or a session cookie without a key. */
+const asPerson = (route: Route, request: RawRequest): boolean =>
+  route.auth === 'public' || route.auth === 'session' || (request.authorization === undefined && route.auth !== 'key' && request.cookies?.[SESSION_COOKIE] !== undefined);
+
 /** Runs `route` for `request`: the outcome now when nothing had to wait, else a promise of it. Never throws or rejects. */
 export function execute(route: Route, request: RawRequest, env: RouteEnv): MaybePromise<RouteOutcome> {
+  if (asPerson(route, request)) return executeAsPerson(route, request, env);
   const caller = authenticate(env, route.operationId, request);
-  return caller instanceof Promise ? caller.then((settled) => run(route, request, env, settled)) : run(route, request, env, caller);
+  return caller instanceof Promise ? caller.then((settled) => run(route, request, env, settled, NO_COOKIES)) : run(route, request, env, caller, NO_COOKIES);
 }
 
-function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller): MaybePromise<RouteOutcome> {
-  if (isOutcome(caller)) return caller;
-  const keyId = caller.key.id;
+/**
+ * A person's request: nobody for the sign-in steps (an Origin, if sent, must
+ * be ours), else the member behind the session cookie; a change also needs
+ * our Origin and the CSRF token. Cookies the handler sets (sign-in, sign-out)
+ * and the clearing of a stale session cookie go out with the answer.
+ */
+async function executeAsPerson(route: Route, request: RawRequest, env: RouteEnv): Promise<RouteOutcome> {
+  const jar = new CookieJar(request.cookies ?? {});
+  const caller = await sessionCaller(route, request, env, jar);
+  const outcome = caller !== undefined && isOutcome(caller) ? caller : await run(route, request, env, caller, jar);
+  return jar.setCookies.length > 0 ? { ...outcome, headers: { ...outcome.headers, 'set-cookie': [...jar.setCookies] } } : outcome;
+}
+
+async function sessionCaller(route: Route, request: RawRequest, env: RouteEnv, jar: CookieJar): Promise<Principal | undefined | RouteOutcome> {
+  const origin = env.service.people.origin(request.selfOrigin ?? '');
+  if (route.auth === 'public') {
+    const foreign = originError(request.origin, origin, false);
+    return foreign ? errorOutcome(foreign) : undefined;
+  }
+  const sessionToken = jar.get(SESSION_COOKIE);
+  if (request.authorization !== undefined || sessionToken === undefined) {
+    return errorOutcome(new KeywardError('SESSION_REQUIRED', `${route.method.toUpperCase()} ${route.path} is for a member signed in to the dashboard, not for keys.`));
+  }
+  let principal;
+  try {
+    principal = await env.service.people.sessions.authenticate(sessionToken, request.ip);
+  } catch (error) {
+    jar.clearSession();
+    return isKeywardError(error) ? authenticationFailed(env, request, error) : failed(env, route.operationId, request, error, undefined);
+  }
+  const refused = isSafeMethod(route.method) ? undefined : (originError(request.origin, origin, true) ?? csrfError(request.csrfToken, sessionToken));
+  if (refused) return { ...errorOutcome(refused), keyId: principal.member.id };
+  try {
+    await env.service.people.sessions.touch(principal);
+  } catch (error) {
+    return failed(env, route.operationId, request, error, principal.member.id);
+  }
+  return principal;
+}
+
+/** The permission the route table names, checked here once for every route (escalation rules that need the target stay in the services). */
+function authorize(route: Route, caller: Principal): void {
+  if (route.permission === null) return;
+  // For a member, the same check in their words ("this key's role" is for keys).
+  if (isMember(caller) && !holds(caller.permissions, route.permission)) {
+    throw new KeywardError('INSUFFICIENT_PERMISSIONS', `Your role does not grant "${route.permission}".`, { details: { required: route.permission } });
+  }
+  requirePermission(caller.permissions, route.permission);
+}
+
+function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | undefined, cookies: CookieJar): MaybePromise<RouteOutcome> {
+  if (caller !== undefined && isOutcome(caller)) return caller;
+  const keyId = caller === undefined ? undefined : actorId(caller);
   const { status } = route.success;
   let result: unknown;
   try {
-    // The permission the route table names, checked here once for every route (escalation rules that need the target stay in the services).
-    if (route.permission !== null) requirePermission(caller.permissions, route.permission);
+    if (caller !== undefined) authorize(route, caller);
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
-    result = route.handle({ principal: caller, body, query, params: request.params, ip: request.ip, service: env.service });
+    const origin = env.service.people.origin(request.selfOrigin ?? '');
+    result = route.handle({ principal: caller as Principal, body, query, params: request.params, ip: request.ip, service: env.service, cookies, origin });
   } catch (error) {
     return failed(env, route.operationId, request, error, keyId);
   }
+  const answered = (value: unknown): RouteOutcome => (keyId === undefined ? { status, body: value } : { status, body: value, keyId });
   if (result instanceof Promise) {
-    return result.then(
-      (value: unknown) => ({ status, body: value, keyId }),
-      (error: unknown) => failed(env, route.operationId, request, error, keyId),
-    );
+    return result.then(answered, (error: unknown) => failed(env, route.operationId, request, error, keyId));
   }
-  return { status, body: result, keyId };
+  return answered(result);
 }

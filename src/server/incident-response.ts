@@ -22,7 +22,7 @@ import {
 import { requireCanGrant } from '../core/permissions.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { Alert, Notifier } from './alerts.ts';
-import type { Principal } from './auth.ts';
+import { actorId, isMember, type Principal } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 import { replacementFor } from './replacement.ts';
 
@@ -77,7 +77,7 @@ export class IncidentResponse {
       reason: body.reason,
       replace: body.replace,
       notify: body.notify,
-      reporter: { via: 'api', keyId: principal.key.id, ip: principal.ip },
+      reporter: { via: 'api', keyId: isMember(principal) ? null : principal.key.id, ...(isMember(principal) ? { memberId: principal.member.id } : {}), ip: principal.ip },
       actor: principal,
       response: 'compromise',
     });
@@ -223,7 +223,7 @@ export class IncidentResponse {
     const managed = isOperatorManaged(key);
     const expired = keyStatus(key, now.getTime()) === 'expired';
     // The operator delivers an ApiKey's replacement; a leak report has nobody to hand a secret to.
-    const issued = response.replace && !managed && !expired && response.actor !== null ? replacementFor(key, organization, response.actor.key.id, ctx.tokenPrefix, now) : null;
+    const issued = response.replace && !managed && !expired && response.actor !== null ? replacementFor(key, organization, actorId(response.actor), ctx.tokenPrefix, now) : null;
     const actions: IncidentAction[] = [...(accepted?.actions ?? []), { at, action: 'revoked', detail: 'Revoked at once, with no overlap.', keyId: key.id }];
     if (issued) {
       actions.push({ at, action: 'replacement-issued', detail: `Replacement ${issued.record.id} ("${issued.record.name}") issued with role ${issued.record.roleId}; its secret was shown once to the reporter.`, keyId: issued.record.id });

@@ -10,7 +10,7 @@ import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor } from '../store/store.ts';
-import { gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
+import { actorId, gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -50,7 +50,7 @@ export class KeyLifecycle {
       metadata: body.metadata,
       ipAllowlist: body.ipAllowlist,
       expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
-      createdBy: principal.key.id,
+      createdBy: actorId(principal),
       idempotencyKey: body.idempotencyKey ?? null,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,
@@ -145,7 +145,7 @@ export class KeyLifecycle {
       ipAllowlist: old.ipAllowlist,
       // The store sets it: the deadline of the key it replaces (a rotation never extends a key's life).
       expiresAt: null,
-      createdBy: principal.key.id,
+      createdBy: actorId(principal),
       idempotencyKey: body.idempotencyKey ?? null,
       rotatedFromId: old.id,
       tokenPrefix: ctx.tokenPrefix,

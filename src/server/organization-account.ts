@@ -80,6 +80,7 @@ export class OrganizationAccount {
       limit: query.limit,
       before: query.cursor,
     });
-    return { items: page.items, nextCursor: page.next };
+    // Records written before actors were named carry only actorKeyId: null says "not named" the same on both stores.
+    return { items: page.items.map((event) => ({ ...event, actor: event.actor ?? null })), nextCursor: page.next };
   }
 }

@@ -7,25 +7,40 @@
  * the rules that need the target (escalation, last admin key).
  */
 import type { z } from 'zod';
-import { API, OPERATION_IDS, type OperationId, type ParsedBody, type ParsedQuery, type PathParams, type Result, type RouteSpec, type SchemaName } from '../core/api.ts';
+import { API, OPERATION_IDS, type Api, type OperationId, type ParsedBody, type ParsedQuery, type PathParams, type Result, type RouteSpec, type SchemaName } from '../core/api.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import type { Permission } from '../core/permissions.ts';
 import * as schemas from '../core/schemas.ts';
-import type { Principal } from './auth.ts';
+import type { KeyPrincipal, MemberPrincipal, Principal } from './auth.ts';
+import type { CookieJar } from './people/cookies.ts';
+import { relyingParty } from './people/passkeys.ts';
 import type { KeyService } from './service.ts';
 
-export interface RouteContext<Body, Query, Params = Record<string, string>> {
-  principal: Principal;
+export interface RouteContext<Body, Query, Params = Record<string, string>, Caller = Principal> {
+  principal: Caller;
   body: Body;
   query: Query;
   params: Params;
   ip: string | null;
   service: KeyService;
+  /** The request's cookies, and those the answer sets (sign-in, sign-out). */
+  cookies: CookieJar;
+  /** The dashboard's origin (KEYWARD_PUBLIC_URL, else the one this request was made to): invitation links, WebAuthn, OIDC redirects. */
+  origin: string;
 }
 
+/** Who a handler gets as its caller, from its entry's `auth`. */
+type CallerOf<K extends OperationId> = Api[K] extends { auth: 'public' }
+  ? undefined
+  : Api[K] extends { auth: 'session' }
+    ? MemberPrincipal
+    : Api[K] extends { auth: 'key' }
+      ? KeyPrincipal
+      : Principal;
+
 /** A promise, or the answer itself when nothing had to wait (verify from memory). */
-type Handler<K extends OperationId> = (ctx: RouteContext<ParsedBody<K>, ParsedQuery<K>, PathParams<K>>) => MaybePromise<Result<K>>;
+type Handler<K extends OperationId> = (ctx: RouteContext<ParsedBody<K>, ParsedQuery<K>, PathParams<K>, CallerOf<K>>) => MaybePromise<Result<K>>;
 
 const handlers: { [K in OperationId]: Handler<K> } = {
   whoami: async ({ service, principal }) => service.whoami(principal),
@@ -51,6 +66,29 @@ const handlers: { [K in OperationId]: Handler<K> } = {
   putIpAllowlist: async ({ service, principal, body }) => service.organization.putAllowlist(principal, body),
   getUsage: async ({ service, principal, query }) => service.organization.usage(principal, query),
   listAuditLog: async ({ service, principal, query }) => service.organization.auditLog(principal, query),
+  listMembers: async ({ service, principal }) => service.people.members.list(principal),
+  getMember: async ({ service, principal, params }) => service.people.members.get(principal, params.id),
+  updateMember: async ({ service, principal, params, body }) => service.people.members.update(principal, params.id, body),
+  removeMember: async ({ service, principal, params }) => service.people.members.remove(principal, params.id),
+  createInvitation: async ({ service, principal, body, origin }) => service.people.members.invite(principal, body, origin),
+  listInvitations: async ({ service, principal }) => service.people.members.listInvitations(principal),
+  revokeInvitation: async ({ service, principal, params }) => service.people.members.revokeInvitation(principal, params.id),
+  signInMethods: async ({ service }) => service.people.methods(),
+  previewInvitation: async ({ service, body }) => service.people.members.preview(body.token),
+  invitationPasskeyOptions: async ({ service, body, cookies, origin }) => service.people.passkeys.invitationOptions(cookies, relyingParty(origin), body.token),
+  acceptInvitation: async ({ service, body, cookies, origin, ip }) => service.people.passkeys.acceptInvitation(cookies, relyingParty(origin), ip, body),
+  passkeyOptions: async ({ service, cookies, origin }) => service.people.passkeys.signInOptions(cookies, relyingParty(origin)),
+  passkeySignIn: async ({ service, body, cookies, origin, ip }) => service.people.passkeys.signIn(cookies, relyingParty(origin), ip, body.credential),
+  oidcStart: async ({ service, body, cookies, origin }) => service.people.oidc.start(cookies, origin, body.invitationToken),
+  oidcCallback: async ({ service, body, cookies, ip }) => service.people.oidc.callback(cookies, ip, body.query),
+  getSession: async ({ service, principal, cookies }) => service.people.sessions.current(principal, cookies),
+  signOut: async ({ service, principal, cookies }) => service.people.sessions.signOut(principal, cookies),
+  listMySessions: async ({ service, principal }) => service.people.sessions.list(principal),
+  signOutEverywhere: async ({ service, principal, cookies }) => service.people.sessions.signOutEverywhere(principal, cookies),
+  listMyPasskeys: async ({ service, principal }) => service.people.passkeys.list(principal),
+  myPasskeyOptions: async ({ service, principal, cookies, origin }) => service.people.passkeys.addOptions(principal, cookies, relyingParty(origin)),
+  addMyPasskey: async ({ service, principal, cookies, origin, body }) => service.people.passkeys.add(principal, cookies, relyingParty(origin), body),
+  removeMyPasskey: async ({ service, principal, params }) => service.people.passkeys.remove(principal, params.id),
   listIncidents: async ({ service, principal, query }) => service.incidents.list(principal, query),
   getIncident: async ({ service, principal, params }) => service.incidents.get(principal, params.id),
   listEvents: async ({ service, principal, query }) => service.feed.events(principal, query),
@@ -62,13 +100,14 @@ export interface Route {
   method: Lowercase<RouteSpec['method']>;
   path: string;
   permission: Permission | null;
+  auth?: RouteSpec['auth'];
   body?: z.ZodType;
   query?: z.ZodType;
   immutableFields?: readonly string[];
   operatorFields?: readonly string[];
   success: { status: number; description: string; schema?: z.ZodType };
   errors: readonly ErrorCode[];
-  handle(ctx: RouteContext<unknown, unknown>): MaybePromise<unknown>;
+  handle(ctx: RouteContext<unknown, unknown, Record<string, string>, Principal>): MaybePromise<unknown>;
 }
 
 const schema = (name: SchemaName): z.ZodType => schemas[name];
@@ -80,6 +119,7 @@ function route<K extends OperationId>(operationId: K): Route {
     method: spec.method.toLowerCase() as Route['method'],
     path: spec.path,
     permission: spec.permission,
+    ...(spec.auth ? { auth: spec.auth } : {}),
     ...(spec.body ? { body: schema(spec.body) } : {}),
     ...(spec.query ? { query: schema(spec.query) } : {}),
     ...(spec.immutableFields ? { immutableFields: spec.immutableFields } : {}),

@@ -6,11 +6,12 @@ import { parseDuration } from '../core/duration.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { AlertSender } from './alerts.ts';
 import { createApp, createMetricsHandler, createVerifyHandler, type AppState } from './app.ts';
-import type { ServerConfig } from './config.ts';
+import { peopleSettings, type ServerConfig } from './config.ts';
 import type { RouteEnv } from './execute.ts';
 import { FailedAuthMonitor, type ThrottleEvent } from './failed-auth.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
+import { invitationLink } from './people/members.ts';
 import { GitHubPublicKeys } from './secret-scanning.ts';
 import { KeyService } from './service.ts';
 import { UsageTracker } from './usage.ts';
@@ -28,10 +29,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What bootstrapping an empty store hands over, once. */
+export interface Bootstrapped {
+  organizationId: string;
+  keyId: string;
+  secret: string;
+  /** The one-time link that makes the first person an admin member (KEYWARD_BOOTSTRAP_INVITATION, on by default). */
+  invitationLink?: string;
+}
+
 export interface StartOptions {
   logger?: Logger;
-  /** Called when an empty store was bootstrapped: the one moment the admin secret exists in the clear. */
-  onBootstrap?: (result: { organizationId: string; keyId: string; secret: string }) => void;
+  /** Called when an empty store was bootstrapped: the one moment the admin secret (and the first admin's invitation link) exist in the clear. */
+  onBootstrap?: (result: Bootstrapped) => void;
   /** The service's clock (tests move it instead of sleeping): key ages, expiry, rotation due, usage. */
   clock?: () => Date;
 }
@@ -56,6 +66,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     usage,
     plans: config.plans,
     defaultPlan: config.defaultPlan,
+    people: peopleSettings(config),
+    logger,
     notifier: alerts,
     onBackgroundError: (error, what) => logger.error({ err: error }, `${what} failed`),
     ...(clock ? { clock } : {}),
@@ -72,13 +84,14 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     onThrottle,
   );
   const env: RouteEnv = { service, logger, failedAuth, metrics };
+  let bootstrapped: (Bootstrapped & { invitationToken: string | undefined }) | undefined;
 
   if (config.bootstrapOrganization) {
     // Atomic in the store: replicas starting together on an empty database bootstrap once.
     const result = await service.bootstrapOrganization(config.bootstrapOrganization, { onlyIfEmpty: true });
     if (result) {
       logger.info({ organizationId: result.organizationId, keyId: result.keyId }, 'bootstrapped an empty store');
-      options.onBootstrap?.(result);
+      bootstrapped = { ...result, invitationToken: config.bootstrapInvitation === 'on' ? await service.people.members.bootstrapInvitation(result.organizationId) : undefined };
     }
   }
 
@@ -113,6 +126,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     if (metricsServer) await new Promise((done) => metricsServer.close(done));
     throw error;
   });
+  if (bootstrapped) {
+    // Handed over once the address is known: the link names it (unless KEYWARD_PUBLIC_URL does).
+    const { invitationToken, ...result } = bootstrapped;
+    options.onBootstrap?.({ ...result, ...(invitationToken ? { invitationLink: invitationLink(service.people.origin(url), invitationToken) } : {}) });
+  }
   state.ready = true;
   const port = (server.address() as AddressInfo).port;
   logger.info({ url, metricsUrl, store: store.kind }, 'keyward key service listening');
@@ -139,6 +157,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await usage.stop();
       await service.incidents.idle();
       await alerts.drain();
+      service.people.close();
       await store.close();
       logger.info('keyward key service stopped');
     })());

@@ -11,9 +11,11 @@ import type { MaybePromise } from '../core/maybe.ts';
 import { Name } from '../core/schemas.ts';
 import type { KeyRecord, KeyView } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
-import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type Principal } from './auth.ts';
+import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type KeyPrincipal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
 import { KeyLifecycle } from './key-lifecycle.ts';
+import type { Logger } from './logger.ts';
+import { People, type PeopleSettings } from './people/index.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { IncidentResponse } from './incident-response.ts';
 import { OperatorSettings } from './operator-settings.ts';
@@ -42,8 +44,10 @@ export class KeyService {
   readonly feed: ChangeFeed;
   /** The service operator's settings (no caller): `keyward org …`. */
   readonly operator: OperatorSettings;
+  /** Members, invitations, sessions, passkeys, the identity provider. */
+  readonly people: People;
 
-  constructor(store: Store, options: ServiceOptions) {
+  constructor(store: Store, options: ServiceOptions & { people?: Partial<PeopleSettings>; logger?: Logger }) {
     this.context = new ServiceContext(store, options);
     this.keys = new KeyLifecycle(this.context);
     this.roles = new RoleCatalog(this.context);
@@ -51,6 +55,7 @@ export class KeyService {
     this.incidents = new IncidentResponse(this.context, options.notifier, options.onBackgroundError ?? (() => {}));
     this.feed = new ChangeFeed(this.context);
     this.operator = new OperatorSettings(this.context);
+    this.people = new People(this.context, options.people, options.logger);
   }
 
   get store(): Store {
@@ -71,14 +76,14 @@ export class KeyService {
    * store has the records in memory), decides, and counts the use: accepted,
    * or refused by an allowlist (a valid key from the wrong network).
    */
-  authenticate(authorization: string | undefined, ip: string | null): MaybePromise<Principal | KeywardError> {
+  authenticate(authorization: string | undefined, ip: string | null): MaybePromise<KeyPrincipal | KeywardError> {
     const ctx = this.context;
     const now = ctx.nowMs();
     const facts = gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now);
     return facts instanceof Promise ? facts.then((gathered) => this.#decide(gathered, ip, now)) : this.#decide(facts, ip, now);
   }
 
-  #decide(facts: KeyFacts, ip: string | null, now: number): Principal | KeywardError {
+  #decide(facts: KeyFacts, ip: string | null, now: number): KeyPrincipal | KeywardError {
     const verdict = authenticationVerdict(facts, ip, now);
     if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip, 'VALID', now);
     else if (verdict.code === 'IP_NOT_ALLOWED') this.context.usage.seen(facts.key!, ip, verdict.code, now);
@@ -116,7 +121,7 @@ export class KeyService {
     return created ? { organizationId: org.id, keyId: record.id, secret } : undefined;
   }
 
-  whoami(principal: Principal) {
+  whoami(principal: KeyPrincipal) {
     return {
       key: this.view(principal.key),
       organization: { id: principal.organization.id, name: principal.organization.name, plan: principal.organization.plan },

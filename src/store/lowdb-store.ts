@@ -40,7 +40,9 @@ import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
 import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
+import { emptyPeopleTables, LowdbPeople, type PeopleOp, type PeopleTables } from './lowdb-people.ts';
 import * as rules from './rules.ts';
+import { memberRoleInUse } from './people-rules.ts';
 import {
   applyPatch,
   changesOf,
@@ -65,7 +67,7 @@ import {
   type UsageUpdate,
 } from './store.ts';
 
-export interface LowdbData {
+export interface LowdbData extends Partial<PeopleTables> {
   schemaVersion: 1;
   /** The last journal entry this snapshot contains. */
   journalSeq: number;
@@ -92,7 +94,9 @@ type Op =
   | { t: 'usage'; v: UsageCount }
   | { t: 'inc'; v: Incident }
   /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
-  | { t: 'used'; id: string; at: string; ip: string | null };
+  | { t: 'used'; id: string; at: string; ip: string | null }
+  /** Members, invitations, sessions, passkeys, ceremonies (lowdb-people.ts). */
+  | PeopleOp;
 
 export interface LowdbStoreOptions {
   /** Rewrite the snapshot once the journal is larger than this and than the last snapshot. */
@@ -145,6 +149,7 @@ export class LowdbStore implements Store {
     customRole: (organizationId, roleId) => this.#roles.get(roleKey(organizationId, roleId)),
   };
   readonly file: string;
+  readonly people: LowdbPeople;
   readonly #db: Low<LowdbData>;
   readonly #commit: GroupCommit;
   readonly #release: () => void;
@@ -192,6 +197,9 @@ export class LowdbStore implements Store {
     db.data.journalSeq ??= 0;
     db.data.audit ??= [];
     db.data.usage ??= [];
+    const people = emptyPeopleTables();
+    for (const table of Object.keys(people) as (keyof PeopleTables)[]) if (!db.data[table]) (db.data as unknown as Record<string, unknown>)[table] = people[table];
+    this.people = new LowdbPeople(db.data as LowdbData & PeopleTables, (...ops) => this.#change(...ops));
     db.data.incidents ??= [];
     for (const incident of db.data.incidents) this.#indexIncident(incident);
     for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));
@@ -281,6 +289,10 @@ export class LowdbStore implements Store {
         }
         return;
       }
+      case 'row':
+      case 'row-':
+        this.people.apply(op);
+        return;
       case 'inc': {
         const existing = this.#incidents.get(op.v.id);
         if (existing) Object.assign(existing, op.v);
@@ -708,6 +720,8 @@ export class LowdbStore implements Store {
     this.#requireRole(organizationId, roleId);
     const holders = (this.#keysByOrg.get(organizationId) ?? []).filter((key) => rules.holdsRole(key, roleId));
     rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.length, keyIds: holders.slice(0, rules.ROLE_HOLDERS_NAMED).map((key) => key.id) }));
+    const members = this.people.holdersOf(organizationId, roleId);
+    if (members.length > 0) throw memberRoleInUse(roleId, members.slice(0, rules.ROLE_HOLDERS_NAMED).map((member) => member.id));
     await this.#change({ t: 'role-', org: organizationId, id: roleId }, { t: 'audit', v: audit });
   }
 

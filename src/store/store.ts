@@ -8,6 +8,7 @@
 import type { MaybePromise } from '../core/maybe.ts';
 import type { AuditAction, AuditEvent, CustomPermission, CustomRole, Incident, IncidentAction, KeyRecord, KeyStatus, NotificationAttempt, Organization, UsageCount } from '../core/model.ts';
 import type { Environment } from '../core/rotation.ts';
+import type { PeopleStore } from './people-store.ts';
 
 export interface KeyCursor {
   createdAt: string;
@@ -146,6 +147,8 @@ export interface AuthReads {
 export interface Store {
   readonly kind: string;
   readonly reads: AuthReads;
+  /** Members, invitations, sessions, passkeys and sign-in ceremonies. */
+  readonly people: PeopleStore;
   close(): Promise<void>;
   /** Reports each physical write: how many mutations it carried and how long it took. */
   observeWrites(callback: (mutations: number, ms: number) => void): void;

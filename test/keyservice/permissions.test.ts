@@ -7,12 +7,25 @@
  * declare `permission: null` and are listed here by name.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, OPERATION_IDS, pathParamNames, type OperationId } from '../../src/core/api.ts';
+import { API, OPERATION_IDS, pathParamNames, type OperationId, type RouteSpec } from '../../src/core/api.ts';
 import { BUILTIN_PERMISSIONS, isBuiltinPermission, type Permission } from '../../src/core/permissions.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
 
 /** The operations any authenticated key may call. A new one with `permission: null` fails below until it is added here. */
 const OPEN_TO_ANY_KEY: readonly OperationId[] = ['whoami'];
+/** The sign-in steps: nobody is authenticated (auth: 'public'). */
+const PUBLIC: readonly OperationId[] = [
+  'signInMethods',
+  'previewInvitation',
+  'invitationPasskeyOptions',
+  'acceptInvitation',
+  'passkeyOptions',
+  'passkeySignIn',
+  'oidcStart',
+  'oidcCallback',
+];
+/** A signed-in member's own session, sessions and passkeys (auth: 'session'): keys are refused. */
+const SESSION_ONLY: readonly OperationId[] = ['getSession', 'signOut', 'listMySessions', 'signOutEverywhere', 'listMyPasskeys', 'myPasskeyOptions', 'addMyPasskey', 'removeMyPasskey'];
 
 const PERMISSIONS = Object.keys(BUILTIN_PERMISSIONS) as Permission[];
 const roleId = (prefix: string, permission: string) => `${prefix}-${permission.replaceAll('.', '-')}`;
@@ -50,10 +63,14 @@ beforeAll(async () => {
 afterAll(async () => service?.stop());
 
 describe('every route declares its permission', () => {
-  it.each(OPERATION_IDS)('%s: a built-in permission, or null and listed as open to any key', (operationId) => {
-    const { permission } = API[operationId];
-    if (permission === null) expect(OPEN_TO_ANY_KEY, `${operationId} declares no permission: list it in OPEN_TO_ANY_KEY if any key may call it`).toContain(operationId);
-    else expect(isBuiltinPermission(permission), `${operationId}: "${permission}" is not in the permission catalog`).toBe(true);
+  it.each(OPERATION_IDS)('%s: a built-in permission, or null and listed as open to any key, public or session-only', (operationId) => {
+    const route: RouteSpec = API[operationId];
+    const { permission } = route;
+    expect(PUBLIC.includes(operationId), `${operationId}: auth 'public' iff listed in PUBLIC`).toBe(route.auth === 'public');
+    expect(SESSION_ONLY.includes(operationId), `${operationId}: auth 'session' iff listed in SESSION_ONLY`).toBe(route.auth === 'session');
+    if (permission === null) {
+      expect([...OPEN_TO_ANY_KEY, ...PUBLIC, ...SESSION_ONLY], `${operationId} declares no permission: list it in OPEN_TO_ANY_KEY if any key may call it`).toContain(operationId);
+    } else expect(isBuiltinPermission(permission), `${operationId}: "${permission}" is not in the permission catalog`).toBe(true);
   });
 });
 
@@ -76,5 +93,21 @@ describe('the executor enforces the declared permission', () => {
   it.each(OPEN_TO_ANY_KEY)('%s: answered for a key whose role grants none of keyward\'s permissions', async (operationId) => {
     const response = await call(operationId, secrets.get('nothing')!);
     expect(response.status).toBe(API[operationId].success.status);
+  });
+
+  it.each(SESSION_ONLY)('%s: refused for a key, even an admin key (SESSION_REQUIRED); nothing changes', async (operationId) => {
+    const before = await service.store.snapshot();
+    const response = await call(operationId, service.adminSecret);
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('SESSION_REQUIRED');
+    expect(await service.store.snapshot()).toBe(before);
+  });
+
+  it.each(PUBLIC)('%s: needs no authentication (a sign-in step)', async (operationId) => {
+    const route = API[operationId];
+    const path = route.path;
+    const response = await raw(service.url, path, { method: route.method, ...('body' in route ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+    expect(response.status, JSON.stringify(response.body)).not.toBe(401);
+    expect(response.status).toBeLessThan(500);
   });
 });

@@ -10,7 +10,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPeopleToken } from '../../src/core/people.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { invitationToken, memberWithSession } from '../support/people.ts';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 /** The CSPRNG part: the secret minus its `kw_` prefix and its 6-character checksum. */
@@ -33,6 +35,8 @@ const issuing: string[] = [];
 const others: { what: string; text: string }[] = [];
 const secrets: Record<string, string> = {};
 const keyIds: Record<string, string> = {};
+/** People's tokens in the clear: an invitation link's and a session cookie's. */
+const peopleTokens: { invitation?: string; session?: string } = {};
 let storeText = '';
 let storeRecords: Awaited<ReturnType<TestService['store']['records']>>;
 let storeDirText = '';
@@ -170,6 +174,33 @@ beforeAll(async () => {
   const asViewer = await observed('list as app', '/v1/keys?status=all', { secret: secrets.app! });
   expect(asViewer.body.items.length).toBeGreaterThanOrEqual(4);
 
+  // People: an invitation link, a member's session cookie, requests with both, refusals of both.
+  const invited = await call('create invitation', '/v1/invitations', { method: 'POST', body: JSON.stringify({ email: 'tokens@example.com', role: 'viewer' }) });
+  invited.record('issuing');
+  peopleTokens.invitation = invitationToken(invited.body.link);
+  const session = await memberWithSession(service, 'session@example.com', 'key-manager');
+  peopleTokens.session = session.token;
+  const asMember = async (what: string, path: string, init: { method?: string; body?: string; token?: string; csrf?: boolean } = {}) => {
+    const headers: Record<string, string> = { cookie: `keyward_session=${init.token ?? session.token}`, origin: service.url };
+    if (init.csrf !== false) headers['x-csrf-token'] = session.csrf;
+    if (init.body) headers['content-type'] = 'application/json';
+    const response = await raw(service.url, path, { method: init.method ?? 'GET', headers, body: init.body });
+    others.push({ what, text: `${response.text}\n${[...response.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}` });
+    return response;
+  };
+  expect((await asMember('session', '/v1/session')).status).toBe(200);
+  expect((await asMember('my sessions', '/v1/me/sessions')).status).toBe(200);
+  expect((await asMember('create key without csrf', '/v1/keys', { method: 'POST', body: '{"name":"x","role":"viewer"}', csrf: false })).status).toBe(403);
+  expect((await asMember('unknown session', '/v1/session', { token: `${session.token.slice(0, -1)}x` })).status).toBe(401);
+  const preview = (what: string, token: string) =>
+    raw(service.url, '/v1/auth/invitation', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }).then((r) => {
+      others.push({ what, text: `${r.text}\n${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}` });
+      return r;
+    });
+  expect((await preview('invitation preview', peopleTokens.invitation)).status).toBe(200);
+  expect((await preview('invitation typo', `${peopleTokens.invitation.slice(0, -1)}x`)).status).toBe(404);
+  for (const path of ['/v1/invitations', '/v1/members', '/v1/audit-log?limit=1000']) expect((await observed(`GET ${path}`, path)).status).toBe(200);
+
   // Clean shutdown flushes usage and pending writes; then read everything on disk.
   await service.server.close();
   // The store's whole content: the lowdb file and its journals, or every row of the PostgreSQL database.
@@ -247,5 +278,23 @@ describe('secrets appear only in the response that issued them', () => {
     expect(rotateResponse).not.toContain(secrets.app);
     expect(rotateResponse).not.toContain(randomPart(secrets.app!));
     expect(rotateResponse).not.toContain(secrets.admin);
+  });
+});
+
+describe('invitation tokens and session ids appear only where they are handed over', () => {
+  it('the store holds their hashes only; no log line, listing, audit record or error holds them', () => {
+    expect(Object.keys(peopleTokens)).toEqual(['invitation', 'session']);
+    for (const [name, token] of Object.entries(peopleTokens) as [string, string][]) {
+      expect(token).toMatch(/^[0-9A-Za-z]{32}$/);
+      expect(storeText, name).toContain(hashPeopleToken(name as 'invitation' | 'session', token));
+      expect(storeDirText.includes(token), `${name}: token in the store directory`).toBe(false);
+      expect(service.logs.filter((line) => line.includes(token)), `${name}: log lines with the token`).toEqual([]);
+      const partial = service.logs.filter((line) => windows(token, 12).some((w) => line.includes(w)));
+      expect(partial, `${name}: log lines with 12+ characters of the token`).toEqual([]);
+      const responses = others.filter((r) => windows(token, 12).some((w) => r.text.includes(w))).map((r) => r.what);
+      expect(responses, `${name}: responses with (part of) the token`).toEqual([]);
+    }
+    // The invitation's creation is where its link was handed over.
+    expect(issuing.some((text) => text.includes(peopleTokens.invitation!))).toBe(true);
   });
 });

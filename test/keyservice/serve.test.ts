@@ -33,13 +33,22 @@ it('writes the first admin secret to the bootstrap file, not the output, and onl
   expect(secret).toMatch(/^kw_[0-9A-Za-z]{28}$/);
   expect(statSync(secretFile).mode & 0o777).toBe(0o600);
   expect((await new KeywardClient({ url: `http://127.0.0.1:${port}`, apiKey: secret }).whoami()).key.role).toBe('admin');
+  // The first admin's one-time dashboard link sits next to it, never in the output.
+  const link = readFileSync(`${secretFile}.invitation`, 'utf8').trim();
+  expect(link).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/#invitation=[0-9A-Za-z]{32}$`));
+  expect(statSync(`${secretFile}.invitation`).mode & 0o777).toBe(0o600);
+  const token = new URLSearchParams(new URL(link).hash.slice(1)).get('invitation')!;
+  const preview = await fetch(`http://127.0.0.1:${port}/v1/auth/invitation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+  expect(await preview.json()).toMatchObject({ role: 'admin', email: '' });
   first.process.kill('SIGTERM');
   await first.exited;
   expect(first.stdout + first.stderr).not.toContain(secret);
+  expect(first.stdout + first.stderr).not.toContain(token);
   expect(first.stderr).toContain(secretFile);
 
   // Restarted on the same store: nothing new is bootstrapped, the file is left alone.
   rmSync(secretFile);
+  rmSync(`${secretFile}.invitation`);
   const second = await serve(store.storeFile, await freePort(), env);
   second.process.kill('SIGTERM');
   await second.exited;

@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MIGRATIONS } from '../../src/store/postgres/migrations/index.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
@@ -34,6 +35,7 @@ async function observe(client: KeywardClient) {
   const permissions = await client.listPermissions();
   const usage = await client.getUsage();
   const audit = await client.listAuditLog({ limit: 500 });
+  const invitations = await client.listInvitations();
   const incidents = await client.listIncidents({ limit: 500 });
   // The observing admin key is used by these very calls: leave its own use out.
   const me = (await client.whoami()).key.id;
@@ -41,6 +43,7 @@ async function observe(client: KeywardClient) {
     keys: keys.items.map((key) => (key.id === me ? { ...key, lastUsedAt: 'observer', lastUsedIp: 'observer' } : key)),
     roles,
     permissions,
+    invitations,
     usage: usage.items.filter((row) => row.keyId !== me),
     audit: audit.items,
     incidents: incidents.items,
@@ -69,6 +72,7 @@ beforeAll(async () => {
   const old = await admin.createKey({ name: 'Old', role: 'viewer', environment: 'staging' });
   const rotated = await admin.rotateKey(old.key.id, { gracePeriod: '1h' });
   const doomed = await admin.createKey({ name: 'Doomed', role: 'viewer' });
+  await admin.createInvitation({ email: 'migrated@example.com', role: 'viewer' });
   await admin.revokeKey(doomed.key.id);
   const leaked = await admin.createKey({ name: 'Leaked', role: 'viewer' });
   await admin.compromiseKey(leaked.key.id, { reason: 'in a public gist', notify: false });
@@ -93,17 +97,12 @@ describe('keyward migrate', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({
-      version: 4,
-      applied: [
-        { version: 1, name: 'initial' },
-        { version: 2, name: 'max-grace-period' },
-        { version: 3, name: 'role-changed-at' },
-        { version: 4, name: 'incidents-and-feed' },
-      ],
+      version: MIGRATIONS.at(-1)!.version,
+      applied: MIGRATIONS.map((m) => ({ version: m.version, name: m.name })),
     });
     const again = await keyward(['migrate', '--database-url', url]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/up to date \(schema version 4\)/);
+    expect(again.stdout).toContain(`up to date (schema version ${MIGRATIONS.at(-1)!.version})`);
     const usage = await keyward(['migrate']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/KEYWARD_DATABASE_URL/);
@@ -119,7 +118,20 @@ describe('keyward migrate', () => {
     const result = JSON.parse(copy.stdout) as { ok: boolean; tables: { table: string; source: number; verified: number; inserted: number }[] };
     expect(result.ok).toBe(true);
     const data = JSON.parse(readFileSync(storeFile, 'utf8'));
-    const expected = { organizations: 2, roles: 1, permissions: 1, keys: data.keys.length, usage: data.usage.length, audit: data.audit.length, incidents: 1 };
+    const expected = {
+      organizations: 2,
+      roles: 1,
+      permissions: 1,
+      keys: data.keys.length,
+      usage: data.usage.length,
+      audit: data.audit.length,
+      invitations: data.invitations.length,
+      members: data.members.length,
+      passkeys: data.passkeys.length,
+      incidents: 1,
+    };
+    // The first admin's invitation (bootstrap) and one made through the API.
+    expect(expected.invitations).toBe(2);
     for (const [table, count] of Object.entries(expected)) {
       expect(result.tables.find((t) => t.table === table), table).toEqual({ table, source: count, verified: count, inserted: count });
     }
@@ -139,6 +151,7 @@ describe('keyward migrate', () => {
       expect(view.keys).toEqual(lowdbView.keys);
       expect(view.roles).toEqual(lowdbView.roles);
       expect(view.permissions).toEqual(lowdbView.permissions);
+      expect(view.invitations).toEqual(lowdbView.invitations);
       expect(view.usage).toEqual(lowdbView.usage);
       expect(view.audit).toEqual(lowdbView.audit);
       expect(view.incidents).toEqual(lowdbView.incidents);

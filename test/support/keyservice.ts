@@ -13,7 +13,7 @@ import { KeywardApiError, KeywardClient } from '../../src/client/index.ts';
 import type { KeyRecord } from '../../src/core/model.ts';
 import { resolveConfig, type ServerConfigInput } from '../../src/server/config.ts';
 import { createLogger } from '../../src/server/logger.ts';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { startServer, type Bootstrapped, type RunningServer } from '../../src/server/server.ts';
 import { inject } from 'vitest';
 import { createDatabase, dropDatabase, dumpDatabase } from './postgres.ts';
 
@@ -95,6 +95,8 @@ export interface TestService {
   adminSecret: string;
   adminKeyId: string;
   organizationId: string;
+  /** The first admin's one-time invitation link (with bootstrapInvitation: 'on'). */
+  bootstrapInvitationLink: string | undefined;
   /** Every log line the server wrote (for "no secret in logs" checks). */
   logs: string[];
   client(secret?: string): KeywardClient;
@@ -129,9 +131,10 @@ export async function startTestService(config: ServerConfigInput = {}, options: 
       callback();
     },
   });
-  let bootstrapped: { organizationId: string; keyId: string; secret: string } | undefined;
+  let bootstrapped: Bootstrapped | undefined;
   const server = await startServer(
-    resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', ...config }),
+    // No first-admin invitation unless a test asks (KEYWARD_BOOTSTRAP_INVITATION): suites count the bootstrap's audit events.
+    resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', bootstrapInvitation: 'off', ...config }),
     { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result), ...(options.clock ? { clock: options.clock.now } : {}) },
   );
   if (!bootstrapped) throw new Error('test store was not bootstrapped');
@@ -145,6 +148,7 @@ export async function startTestService(config: ServerConfigInput = {}, options: 
     adminSecret: admin.secret,
     adminKeyId: admin.keyId,
     organizationId: admin.organizationId,
+    bootstrapInvitationLink: admin.invitationLink,
     logs,
     client: (secret = admin.secret) => new KeywardClient({ url: server.url, apiKey: secret }),
     newOrganization: (name) => server.service.bootstrapOrganization(name),

@@ -178,6 +178,11 @@ export async function dumpDatabase(url: string): Promise<string> {
       permissions: (await rowsOf('SELECT * FROM custom_permissions ORDER BY seq')).map(camel),
       audit: (await rowsOf('SELECT * FROM audit_events ORDER BY id')).map(camel),
       usage: (await rowsOf('SELECT organization_id, key_id, day::text AS day, outcome, count FROM usage_counts ORDER BY key_id, day, outcome')).map(camel),
+      members: (await rowsOf('SELECT * FROM members ORDER BY created_at, id')).map(camel),
+      invitations: (await rowsOf('SELECT * FROM invitations ORDER BY created_at, id')).map(camel),
+      sessions: (await rowsOf('SELECT * FROM sessions ORDER BY created_at, id')).map(camel),
+      passkeys: (await rowsOf('SELECT * FROM passkeys ORDER BY created_at, id')).map(camel),
+      ceremonies: (await rowsOf('SELECT * FROM ceremonies ORDER BY id_hash')).map(camel),
       incidents: (await rowsOf('SELECT record FROM incidents ORDER BY id')).map((row) => row.record),
     };
     return JSON.stringify(data, null, 2);

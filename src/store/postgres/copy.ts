@@ -1,15 +1,18 @@
 /**
  * Copies everything a store holds (organizations, custom roles and
- * permissions, keys with their hashes only, usage counts, the audit log) into
+ * permissions, keys with their hashes only, usage counts, the audit log,
+ * members, invitations and passkeys; not sessions, people sign in again) into
  * a PostgreSQL database, in one transaction, and verifies that every source
  * row is there afterwards. Safe to re-run: rows already present are left as
  * they are (ON CONFLICT DO NOTHING), so a second run copies only what is new.
  */
 import type pg from 'pg';
+import type { InvitationRecord, MemberRecord, PasskeyRecord } from '../../core/people.ts';
 import type { AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/model.ts';
 import type { KeyCursor, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
-import { auditParams, keyParams, organizationParams, roleParams } from './rows.ts';
+import { INVITATION_COLUMNS, invitationParams, MEMBER_COLUMNS, memberParams, PASSKEY_COLUMNS, passkeyParams } from './people.ts';
+import { AUDIT_COLUMNS, auditParams, keyParams, organizationParams, roleParams } from './rows.ts';
 
 export interface TableCount {
   table: string;
@@ -36,8 +39,11 @@ const chunks = <T>(items: readonly T[], size = BATCH): T[][] => {
 const KEY_NAMES = ['id', 'organization_id', 'name', 'role_id', 'environment', 'secret_hash', 'secret_hint', 'metadata', 'ip_allowlist', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'rotation_due_at', 'last_used_at', 'last_used_ip', 'rotated_from_id', 'rotated_to_id', 'idempotency_key'];
 const ORG_NAMES = ['id', 'name', 'plan', 'ip_allowlist', 'rotation_days', 'max_grace_period', 'created_at', 'leak_policy'];
 const ROLE_NAMES = ['organization_id', 'id', 'name', 'description', 'permissions', 'created_at', 'updated_at'];
-const AUDIT_NAMES = ['id', 'organization_id', 'at', 'action', 'actor_key_id', 'ip', 'target_type', 'target_id', 'changes'];
-const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes']);
+const AUDIT_NAMES = AUDIT_COLUMNS.split(', ');
+const MEMBER_NAMES = MEMBER_COLUMNS.split(', ');
+const INVITATION_NAMES = INVITATION_COLUMNS.split(', ');
+const PASSKEY_NAMES = PASSKEY_COLUMNS.split(', ');
+const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes', 'actor']);
 
 function rowObject(names: string[], values: unknown[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
@@ -116,8 +122,15 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const permissions = [];
   const audit: AuditEvent[] = [];
   const usage: UsageCount[] = [];
+  const members: MemberRecord[] = [];
+  const invitations: InvitationRecord[] = [];
+  const passkeys: PasskeyRecord[] = [];
   const incidents: Incident[] = [];
   for (const org of organizations) {
+    const orgMembers = await source.people.listMembers(org.id);
+    members.push(...orgMembers);
+    invitations.push(...(await source.people.listInvitations(org.id)));
+    for (const member of orgMembers) passkeys.push(...(await source.people.listPasskeys(org.id, member.id)));
     incidents.push(...(await allIncidents(source, org.id)));
     keys.push(...(await allKeys(source, org.id)));
     roles.push(...(await source.listCustomRoles(org.id)));
@@ -134,6 +147,9 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const keyRows = keys.map((key) => rowObject(KEY_NAMES, keyParams(key)));
   const usageRows = usage.map((u) => ({ organization_id: u.organizationId, key_id: u.keyId, day: u.day, outcome: u.outcome, count: u.count }));
   const auditRows = audit.map((event) => rowObject(AUDIT_NAMES, auditParams(event)));
+  const memberRows = members.map((member) => rowObject(MEMBER_NAMES, memberParams(member)));
+  const invitationRows = invitations.map((invitation) => rowObject(INVITATION_NAMES, invitationParams(invitation)));
+  const passkeyRows = passkeys.map((passkey) => rowObject(PASSKEY_NAMES, passkeyParams(passkey)));
   const incidentRows = incidents.map((i) => ({ id: i.id, organization_id: i.organizationId, key_id: i.keyId, state: i.state, dedupe_key: i.dedupeKey, record: i }));
 
   await client.query('BEGIN');
@@ -152,6 +168,10 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     await copy('usage_counts', ['organization_id', 'key_id', 'day', 'outcome', 'count'], ['key_id', 'day', 'outcome'], usageRows, 'usage');
     // Audit records keep no change-feed position: followers start from now after a move (their resync covers the gap).
     await copy('audit_events', AUDIT_NAMES, ['id'], auditRows, 'audit');
+    await copy('members', MEMBER_NAMES, ['id', 'organization_id', 'email'], memberRows);
+    // An invitation is the same one only with the same token hash.
+    await copy('invitations', INVITATION_NAMES, ['id', 'token_hash'], invitationRows);
+    await copy('passkeys', PASSKEY_NAMES, ['id', 'member_id', 'public_key'], passkeyRows);
     await copy('incidents', ['id', 'organization_id', 'key_id', 'state', 'dedupe_key', 'record'], ['id'], incidentRows);
     const ok = tables.every((t) => t.verified === t.source);
     if (!ok) {

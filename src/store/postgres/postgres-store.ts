@@ -56,6 +56,8 @@ import {
   type UsageUpdate,
 } from '../store.ts';
 import { KeyCache, roleKey } from './key-cache.ts';
+import { PostgresPeople } from './people.ts';
+import { memberRoleInUse } from '../people-rules.ts';
 import { migrate } from './migrate.ts';
 import {
   AUDIT_COLUMNS,
@@ -177,6 +179,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly pool: pg.Pool;
   readonly cache: KeyCache;
+  readonly people: PostgresPeople;
   /** Reads by secret hash in flight, with the cache epoch they started at (see #readKeyByHash). */
   readonly #keyReads = new Map<string, { epoch: number; read: Promise<KeyRecord | undefined> }>();
   /** From the cache when it has the record (kept current by LISTEN/NOTIFY and the refresh), else from the database. */
@@ -216,6 +219,7 @@ export class PostgresStore implements Store {
       onBackgroundError: options.onBackgroundError,
     };
     this.cache = new KeyCache(this.#options.cacheSize);
+    this.people = new PostgresPeople({ transaction: (work) => this.#transaction((client) => work(client)), query: (text, params) => this.#query(text, params) });
     this.pool = new pg.Pool({
       connectionString: url,
       max: this.#options.poolSize,
@@ -976,6 +980,12 @@ export class PostgresStore implements Store {
         [organizationId, roleId, rules.ROLE_HOLDERS_NAMED],
       );
       rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.rows[0]?.total ?? 0, keyIds: holders.rows.map((row) => row.id) }));
+      const members = await client.query<{ id: string }>('SELECT id FROM members WHERE organization_id = $1 AND role_id = $2 ORDER BY created_at, id LIMIT $3', [
+        organizationId,
+        roleId,
+        rules.ROLE_HOLDERS_NAMED,
+      ]);
+      if (members.rows.length > 0) throw memberRoleInUse(roleId, members.rows.map((row) => row.id));
       await client.query('DELETE FROM custom_roles WHERE organization_id = $1 AND id = $2', [organizationId, roleId]);
       await this.#insertAudit(client, audit);
       changed.r.push([organizationId, roleId]);

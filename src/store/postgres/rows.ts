@@ -161,13 +161,14 @@ export interface AuditRow {
   target_type: AuditEvent['targetType'];
   target_id: string;
   changes: AuditEvent['changes'] | null;
+  actor: AuditEvent['actor'] | null;
 }
 
-export const AUDIT_COLUMNS = 'id, organization_id, at, action, actor_key_id, ip, target_type, target_id, changes';
+export const AUDIT_COLUMNS = 'id, organization_id, at, action, actor_key_id, ip, target_type, target_id, changes, actor';
 
-export const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+export const INSERT_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
 /** The same for a key change: it also takes the next position of the change feed (the caller holds the feed lock). */
-export const INSERT_KEY_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, feed_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nextval('key_feed_seq'))`;
+export const INSERT_KEY_AUDIT = `INSERT INTO audit_events (${AUDIT_COLUMNS}, feed_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, nextval('key_feed_seq'))`;
 
 export function auditFromRow(row: AuditRow): AuditEvent {
   const event: AuditEvent = {
@@ -181,6 +182,7 @@ export function auditFromRow(row: AuditRow): AuditEvent {
     targetId: row.target_id,
   };
   if (row.changes !== null && row.changes !== undefined) event.changes = row.changes;
+  if (row.actor !== null && row.actor !== undefined) event.actor = row.actor;
   return event;
 }
 
@@ -194,6 +196,7 @@ export const auditParams = (event: AuditEvent): unknown[] => [
   event.targetType,
   event.targetId,
   event.changes === undefined ? null : JSON.stringify(event.changes),
+  event.actor === undefined || event.actor === null ? null : JSON.stringify(event.actor),
 ];
 
 export interface UsageRow {

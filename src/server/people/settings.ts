@@ -1,0 +1,35 @@
+/** What the people side needs from the service's settings (config.ts declares them; server.ts hands them over). */
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Shown on the sign-in button ("Sign in with <name>"). */
+  name: string;
+  /** The organization people sign in to (a single-organization service's own when unset). */
+  organizationId: string | undefined;
+  /** Email domains allowed to sign in; empty: any. */
+  allowedDomains: string[];
+}
+
+export interface PeopleSettings {
+  /** The dashboard's origin (scheme://host[:port]) when the operator fixed it; else each request's own. */
+  publicOrigin: string | undefined;
+  sessionIdleMs: number;
+  sessionAbsoluteMs: number;
+  /** nodemailer transport URL (smtp://…); unset: invitations are not mailed. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  oidc: OidcSettings | undefined;
+  /** Break-glass: the dashboard offers signing in with a pasted key. */
+  keySignIn: boolean;
+}
+
+export const DEFAULT_PEOPLE_SETTINGS: PeopleSettings = {
+  publicOrigin: undefined,
+  sessionIdleMs: 60 * 60_000,
+  sessionAbsoluteMs: 12 * 60 * 60_000,
+  smtpUrl: undefined,
+  mailFrom: 'keyward <keyward@localhost>',
+  oidc: undefined,
+  keySignIn: false,
+};

@@ -1,0 +1,253 @@
+/**
+ * People sign in, in real Chromium against the real key service: an
+ * invitation accepted with a passkey made by Chromium's virtual
+ * authenticator (CDP WebAuthn domain), signing in with that passkey, creating
+ * a key with the session (cookie + CSRF token), a removed member's open
+ * session failing on its next request; and OpenID Connect against a real
+ * provider (oidc-provider) started on loopback: accepting an invitation
+ * through it, signing in again, an unverified email refused.
+ *
+ * The browser talks to http://localhost:<port>: WebAuthn needs a host name
+ * (an IP address is no relying party id), and Chromium treats localhost as
+ * a secure context.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Provider from 'oidc-provider';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER } from '../support/browser.ts';
+import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { invitationToken } from '../support/people.ts';
+
+const available = browserAvailable();
+
+if (!available && REQUIRE_BROWSER) {
+  describe('people sign in (Chromium)', () => {
+    it('needs Chromium (KEYWARD_REQUIRE_BROWSER=1)', () => {
+      throw new Error(`KEYWARD_REQUIRE_BROWSER=1 but ${CHROMIUM_PATH} is missing: apt-get install -y chromium`);
+    });
+  });
+}
+
+/** Runs in the page: JSON requests to the service, same origin (the browser sends cookies and its Origin). */
+type Answer = { status: number; body: any };
+
+async function call(page: Page, method: string, path: string, body?: unknown, csrf?: string): Promise<Answer> {
+  return page.evaluate(
+    async ({ method, path, body, csrf }) => {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (csrf !== undefined) headers['x-csrf-token'] = csrf;
+      const response = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    { method, path, body, csrf },
+  );
+}
+
+/** Accepts an invitation in the page: creation options, navigator.credentials.create (the virtual authenticator), accept. */
+async function acceptWithPasskey(page: Page, token: string, displayName: string, email?: string): Promise<Answer> {
+  return page.evaluate(
+    async ({ token, displayName, email }) => {
+      const post = async (path: string, body: unknown) => {
+        const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return { status: response.status, body: await response.json() };
+      };
+      const options = await post('/v1/auth/invitation/passkey-options', { token });
+      if (options.status !== 200) return options;
+      const credential = (await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.body.options) })) as PublicKeyCredential;
+      return post('/v1/auth/invitation/accept', { token, displayName, credential: credential.toJSON(), ...(email ? { email } : {}) });
+    },
+    { token, displayName, email },
+  );
+}
+
+async function signInWithPasskey(page: Page): Promise<Answer> {
+  return page.evaluate(async () => {
+    const post = async (path: string, body?: unknown) => {
+      const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      return { status: response.status, body: await response.json() };
+    };
+    const options = await post('/v1/auth/passkey/options');
+    const credential = (await navigator.credentials.get({ publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.body.options) })) as PublicKeyCredential;
+    return post('/v1/auth/passkey', { credential: credential.toJSON() });
+  });
+}
+
+describe.skipIf(!available)('people sign in (Chromium)', () => {
+  let service: TestService;
+  let local: string;
+  let browser: Browser;
+  let idp: { server: Server; issuer: string };
+
+  beforeAll(async () => {
+    // The provider's listener first (its address is the issuer), the key service next (its address is the redirect URI).
+    const idpServer = createServer();
+    await new Promise<void>((resolve) => idpServer.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}`;
+    service = await startTestService({ bootstrapInvitation: 'on', oidcIssuer: issuer, oidcClientId: 'keyward', oidcClientSecret: 'keyward-test-client-secret-0123456789', oidcName: 'Test IdP' });
+    local = service.url.replace('127.0.0.1', 'localhost');
+    const provider = new Provider(issuer, {
+      clients: [
+        {
+          client_id: 'keyward',
+          client_secret: 'keyward-test-client-secret-0123456789',
+          redirect_uris: [`${local}/`],
+          response_types: ['code'],
+          grant_types: ['authorization_code'],
+        },
+      ],
+      // Any login works (the provider's development login form); "unverified-…" logins have an email the provider does not vouch for.
+      findAccount: (_ctx, id) => ({
+        accountId: id,
+        claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: !id.startsWith('unverified'), name: `User ${id}` }),
+      }),
+      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+      cookies: { keys: ['oidc-provider-test-cookie-key'] },
+      features: { devInteractions: { enabled: true } },
+      ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 600, Grant: 600 },
+    });
+    idpServer.on('request', provider.callback());
+    idp = { server: idpServer, issuer };
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+    await new Promise((resolve) => idp?.server.close(resolve));
+  });
+
+  /** A fresh browser (no cookies) with a virtual passkey authenticator, on the dashboard page; only loopback is reachable. */
+  async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext();
+    await context.route(/^https?:\/\/(?!localhost|127\.0\.0\.1)/, (route) => route.abort());
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    await page.goto(`${local}/`);
+    return { context, page };
+  }
+
+  it('the first admin: the link made at bootstrap, accepted with a passkey and their email, makes an admin member who can invite', async () => {
+    expect(service.bootstrapInvitationLink).toMatch(/#invitation=/);
+    const { context, page } = await freshPage();
+    const token = invitationToken(service.bootstrapInvitationLink!);
+    // It names no email: the first person gives theirs.
+    expect((await acceptWithPasskey(page, token, 'First Admin')).body.error.code).toBe('VALIDATION_FAILED');
+    const accepted = await acceptWithPasskey(page, token, 'First Admin', 'first@example.com');
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    expect(accepted.body.member).toMatchObject({ email: 'first@example.com', role: 'admin' });
+    const invited = await call(page, 'POST', '/v1/invitations', { email: 'second@example.com', role: 'viewer' }, accepted.body.csrfToken);
+    expect(invited.status, JSON.stringify(invited.body)).toBe(201);
+    expect(invited.body.invitation.invitedBy).toBe(`member:${accepted.body.member.id}`);
+    await context.close();
+  });
+
+  it('invite → accept with a passkey → sign in with it → create a key; a removed member\'s open session fails on its next request', async () => {
+    const admin = service.client();
+    const created = await admin.createInvitation({ email: 'ada@example.com', role: 'key-manager' });
+    const token = invitationToken(created.link);
+    const { context, page } = await freshPage();
+
+    const accepted = await acceptWithPasskey(page, token, 'Ada Lovelace');
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    expect(accepted.body.member).toMatchObject({ email: 'ada@example.com', displayName: 'Ada Lovelace', role: 'key-manager' });
+    const cookie = (await context.cookies()).find((c) => c.name === 'keyward_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    expect(await page.evaluate(() => document.cookie)).not.toContain('keyward_session');
+    // The link worked once.
+    expect((await acceptWithPasskey(page, token, 'Again')).body.error.code).toBe('INVITATION_USED');
+
+    const session = await call(page, 'GET', '/v1/session');
+    expect(session.status).toBe(200);
+    expect((await call(page, 'DELETE', '/v1/session', undefined, session.body.csrfToken)).status).toBe(204);
+    expect((await call(page, 'GET', '/v1/session')).status).toBe(401);
+
+    const signedIn = await signInWithPasskey(page);
+    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(201);
+    expect(signedIn.body.member.email).toBe('ada@example.com');
+    // A new session: the token changed at sign-in.
+    const rotated = (await context.cookies()).find((c) => c.name === 'keyward_session')!;
+    expect(rotated.value).not.toBe(cookie.value);
+
+    const key = await call(page, 'POST', '/v1/keys', { name: 'made in the browser', role: 'viewer' }, signedIn.body.csrfToken);
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    expect(key.body.key.createdBy).toBe(signedIn.body.member.id);
+    expect((await call(page, 'POST', '/v1/keys', { name: 'no csrf', role: 'viewer' })).body.error.code).toBe('CSRF_TOKEN_MISSING');
+
+    const passkeys = await call(page, 'GET', '/v1/me/passkeys');
+    expect(passkeys.body.items).toHaveLength(1);
+    expect((await call(page, 'DELETE', `/v1/me/passkeys/${encodeURIComponent(passkeys.body.items[0].id)}`, undefined, signedIn.body.csrfToken)).body.error.code).toBe('LAST_PASSKEY');
+
+    await admin.removeMember(signedIn.body.member.id);
+    const after = await call(page, 'GET', '/v1/keys');
+    expect([after.status, after.body.error.code]).toEqual([401, 'UNKNOWN_SESSION']);
+    // Its passkey went with it.
+    expect((await signInWithPasskey(page)).body.error.code).toBe('PASSKEY_REJECTED');
+    await context.close();
+  });
+
+  /** The provider's round trip in `page`: start, its login and consent pages, back to the dashboard, then the callback. */
+  async function oidcSignIn(page: Page, login: string, invitationToken?: string): Promise<Answer> {
+    const start = await call(page, 'POST', '/v1/auth/oidc/start', invitationToken ? { invitationToken } : {});
+    expect(start.status, JSON.stringify(start.body)).toBe(200);
+    await page.goto(start.body.authorizationUrl, { waitUntil: 'domcontentloaded' });
+    const back = new RegExp(`^${local}/#`);
+    while (!back.test(page.url())) {
+      if (await page.locator('input[name=login]').count()) {
+        await page.fill('input[name=login]', login);
+        await page.fill('input[name=password]', 'any password');
+        await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+      } else if (await page.locator('button[type=submit]').count()) {
+        await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+      } else {
+        await page.waitForURL(back);
+      }
+    }
+    const fragment = new URL(page.url()).hash.slice(1);
+    expect(new URLSearchParams(fragment).get('code')).toBeTruthy();
+    const answer = await call(page, 'POST', '/v1/auth/oidc/callback', { query: fragment });
+    // The answer works once: posted again, no sign-in is waiting for it.
+    expect((await call(page, 'POST', '/v1/auth/oidc/callback', { query: fragment })).body.error.code).toBe('CEREMONY_EXPIRED');
+    return answer;
+  }
+
+  it('OpenID Connect: an invitation accepted through the provider, then signing in with it again', async () => {
+    const admin = service.client();
+    const created = await admin.createInvitation({ email: 'grace@example.com', role: 'viewer' });
+    expect((await raw(service.url, '/v1/auth/methods')).body).toEqual({ passkey: true, oidc: { name: 'Test IdP' }, keySignIn: false });
+    const { context, page } = await freshPage();
+    const accepted = await oidcSignIn(page, 'grace', invitationToken(created.link));
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
+    expect(accepted.body.member).toMatchObject({ email: 'grace@example.com', role: 'viewer', oidcLinked: true });
+    expect((await call(page, 'GET', '/v1/keys')).status).toBe(200);
+    await context.close();
+
+    const second = await freshPage();
+    const again = await oidcSignIn(second.page, 'grace');
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.member.id).toBe(accepted.body.member.id);
+    await second.context.close();
+  });
+
+  it('OpenID Connect: an email the provider does not vouch for is refused, and a stranger is not let in', async () => {
+    const admin = service.client();
+    const created = await admin.createInvitation({ email: 'unverified-eve@example.com', role: 'viewer' });
+    const first = await freshPage();
+    const refused = await oidcSignIn(first.page, 'unverified-eve', invitationToken(created.link));
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'EMAIL_NOT_VERIFIED']);
+    expect((await admin.listMembers()).items.map((m) => m.email)).not.toContain('unverified-eve@example.com');
+    expect((await admin.listInvitations()).items.find((i) => i.id === created.invitation.id)!.status).toBe('pending');
+    await first.context.close();
+
+    const second = await freshPage();
+    const stranger = await oidcSignIn(second.page, 'mallory');
+    expect([stranger.status, stranger.body.error.code]).toEqual([403, 'NOT_A_MEMBER']);
+    await second.context.close();
+  });
+});
