@@ -69,6 +69,34 @@ export function mergeRecentClients(stored: readonly RecentClient[], incoming: re
   return merged.sort((a, b) => (a.lastUsedAt < b.lastUsedAt ? 1 : a.lastUsedAt > b.lastUsedAt ? -1 : 0)).slice(0, limit);
 }
 
+const durationMs = (text: string | undefined): number | undefined => {
+  try {
+    return text === undefined ? undefined : parseDuration(text);
+  } catch {
+    return undefined; // the field's own check names it
+  }
+};
+
+/**
+ * Why a quiet period cannot be used, if it cannot: only with whenUnused, more
+ * than 0, shorter than the grace period (overlap) that stays the deadline.
+ * One wording for the key service's rotate and the ApiKey spec.
+ */
+export function quietPeriodProblem(
+  whenUnused: boolean,
+  quietPeriod: string | undefined,
+  gracePeriod: string,
+  words: { grace: string; mode: string } = { grace: 'the grace period', mode: 'revokeOld whenUnused' },
+): string | undefined {
+  if (!whenUnused) return quietPeriod === undefined ? undefined : `applies only when the old key is revoked when unused (${words.mode})`;
+  const quiet = durationMs(quietPeriod ?? DEFAULT_QUIET_PERIOD);
+  const grace = durationMs(gracePeriod);
+  if (quiet === undefined || grace === undefined) return undefined;
+  if (quiet === 0) return 'must be more than 0 (the time the old key must go unused)';
+  if (quiet >= grace) return `must be shorter than ${words.grace} (${gracePeriod}), the hard deadline; ${quietPeriod ?? `the default ${DEFAULT_QUIET_PERIOD}`} is not`;
+  return undefined;
+}
+
 const quietMs = (retirement: Retirement): number => parseDuration(retirement.quietPeriod ?? DEFAULT_QUIET_PERIOD);
 
 /**

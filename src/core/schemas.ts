@@ -5,11 +5,11 @@
  * (api.ts) names which schema each operation takes and returns.
  */
 import { z } from 'zod';
-import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
+import { DURATION_PATTERN, isDuration } from './duration.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
-import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
+import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, quietPeriodProblem, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
 
@@ -56,6 +56,8 @@ export const Environment = z.enum(ENVIRONMENTS).meta({ description: 'Decides the
 
 export const Duration = z
   .string()
+  // Bounded: the CRD's CEL rules parse durations, and Kubernetes budgets their cost by length (the longest form, 1w6d23h59m59s999ms, is 18).
+  .max(32, 'must be at most 32 characters')
   .regex(DURATION_PATTERN, 'must be a duration like 0, 30s, 15m, 24h, 90d or 1h30m')
   // Only the length is judged here: the pattern above already named a malformed value.
   .refine((s) => !DURATION_PATTERN.test(s) || isDuration(s), 'must be at most ten years')
@@ -124,8 +126,6 @@ export const UpdateKeyBody = z
   .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined, 'send name and/or role (or ipAllowlist)');
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
-const durationMs = (text: string | undefined): number | undefined => (text !== undefined && isDuration(text) ? parseDuration(text) : undefined);
-
 export const RotateKeyBody = z
   .strictObject({
     gracePeriod: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({
@@ -143,18 +143,8 @@ export const RotateKeyBody = z
       .meta({ description: 'Makes the rotation safe to retry: a second rotation with the same value fails with IDEMPOTENCY_KEY_REUSED naming the successor it made' }),
   })
   .superRefine((body, ctx) => {
-    if (body.revokeOld !== 'whenUnused') {
-      if (body.quietPeriod !== undefined) ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: 'applies only with revokeOld "whenUnused"' });
-      return;
-    }
-    const quiet = durationMs(body.quietPeriod ?? DEFAULT_QUIET_PERIOD);
-    const grace = durationMs(body.gracePeriod);
-    if (quiet === undefined || grace === undefined) return; // the field's own issue names it
-    if (quiet === 0) ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: 'must be more than 0 (the time the old key must go unused)' });
-    else if (quiet >= grace) {
-      const what = body.quietPeriod === undefined ? `the default ${DEFAULT_QUIET_PERIOD}` : body.quietPeriod;
-      ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: `must be shorter than gracePeriod (${body.gracePeriod}), the hard deadline; ${what} is not` });
-    }
+    const problem = quietPeriodProblem(body.revokeOld === 'whenUnused', body.quietPeriod, body.gracePeriod);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: problem });
   });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;
 

@@ -152,10 +152,10 @@ describe('revokeOld whenUnused', () => {
   it('bad input is refused with a clear error naming quietPeriod, and rotates nothing', async () => {
     const key = await admin.createKey({ name: 'Untouched', role: 'viewer' });
     const cases: [Parameters<KeywardClient['rotateKey']>[1], string][] = [
-      [{ gracePeriod: '5m', revokeOld: 'whenUnused', quietPeriod: '10m' }, 'must be shorter than gracePeriod (5m)'],
+      [{ gracePeriod: '5m', revokeOld: 'whenUnused', quietPeriod: '10m' }, 'must be shorter than the grace period (5m)'],
       [{ gracePeriod: '5m', revokeOld: 'whenUnused' }, 'the default 10m'],
       [{ gracePeriod: '1h', revokeOld: 'whenUnused', quietPeriod: '0' }, 'must be more than 0'],
-      [{ gracePeriod: '1h', quietPeriod: '5m' }, 'applies only with revokeOld "whenUnused"'],
+      [{ gracePeriod: '1h', quietPeriod: '5m' }, 'applies only when the old key is revoked when unused'],
       [{ gracePeriod: '1h', revokeOld: 'whenIdle' as 'whenUnused' }, 'revokeOld'],
     ];
     for (const [body, message] of cases) {
