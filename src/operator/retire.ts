@@ -143,7 +143,8 @@ export function planRetirement({ spec, previousKeys, views, current, rollouts, r
 
 /** The history with how each ended previous key ended, on the entry that rotated away from it. */
 export function historyWithEnds(history: readonly HistoryEntry[] | undefined, ends: readonly { keyId: string; how: PreviousKeyEnd }[], now: number): HistoryEntry[] | undefined {
-  if (!history || ends.length === 0) return history ? [...history] : undefined;
+  // Nothing ended: the history stays as it is (no field in the patch).
+  if (!history || ends.length === 0) return undefined;
   const at = new Date(now).toISOString();
   return history.map((entry) => {
     const end = ends.find((e) => e.keyId === entry.fromKeyId);

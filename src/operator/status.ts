@@ -155,8 +155,10 @@ export interface SteadyStatusInput {
   restartedFor: string | undefined;
   generation: number;
   now: number;
-  /** WhenUnused (retire.ts): the previous keys that stay, the Rotating condition, the history with the ends recorded. */
-  retirement?: { previousKeys: PreviousKey[]; rotating: ConditionUpdate; history: ApiKeyStatus['history'] } | undefined;
+  /** WhenUnused (retire.ts): the previous keys that stay and the Rotating condition. */
+  retirement?: { previousKeys: PreviousKey[]; rotating: ConditionUpdate } | undefined;
+  /** The history with the ends of previous keys recorded, when some ended. */
+  history?: ApiKeyStatus['history'];
 }
 
 /**
@@ -164,14 +166,14 @@ export interface SteadyStatusInput {
  * generation observed, the next rotation, previous keys whose overlap ended
  * dropped, Ready, Rotating and KeyServiceReachable as they are now.
  */
-export function steadyStatus({ status, spec, restartedFor, generation, now, retirement }: SteadyStatusInput): StatusPatch | null {
+export function steadyStatus({ status, spec, restartedFor, generation, now, retirement, history }: SteadyStatusInput): StatusPatch | null {
   const live = retirement?.previousKeys ?? livePreviousKeys(status.previousKeys, now);
   return statusChanges(status, {
     observedGeneration: generation,
     nextRotationTime: nextRotationTime(spec, status.lastRotationTime),
     previousKeys: live,
     consumersRestartedFor: restartedFor ?? status.consumersRestartedFor,
-    ...(retirement ? { history: retirement.history } : {}),
+    ...(history ? { history } : {}),
     conditions: withConditions(
       status.conditions,
       { Ready: readyCondition(status, spec.secretName), Rotating: retirement?.rotating ?? rotatingCondition(live), KeyServiceReachable: KEY_SERVICE_ANSWERED },

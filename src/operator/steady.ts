@@ -4,13 +4,13 @@
  * take out of the Secret once its overlap ended, and the one status patch
  * (null when nothing changed). The reconciler carries it out in that order.
  */
-import type { EffectiveApiKeySpec, RestartTarget } from '../core/apikey.ts';
+import type { EffectiveApiKeySpec, PreviousKeyEnd, RestartTarget } from '../core/apikey.ts';
 import type { KeyView } from '../client/index.ts';
 import { livePreviousKeys, requeueAfterMs, shouldRestartConsumers } from './policy.ts';
 import type { CachedSecret } from './secret.ts';
 import { historyWithEnds, type RetirePlan } from './retire.ts';
 import { steadyStatus } from './status.ts';
-import type { ApiKeyStatus, StatusPatch } from './types.ts';
+import type { ApiKeyStatus, PreviousKey, StatusPatch } from './types.ts';
 
 /** Name, role and allowlist change in place: no new key needed. */
 export type KeySettings = Partial<Pick<KeyView, 'name' | 'role' | 'ipAllowlist'>>;
@@ -39,6 +39,12 @@ export interface SteadyPlan {
   requeueAfterMs: number;
   /** WhenUnused: previous keys to revoke now, and previous keys that ended (an Event each), before the status is written. */
   retire: Pick<RetirePlan, 'revoke' | 'ended'> | null;
+}
+
+/** The previous keys that end in this plan, and how: revoked once unused or at the deadline (retire.ts), else at the end of the overlap. */
+function endsOf(status: ApiKeyStatus, live: readonly PreviousKey[], retire: RetirePlan | undefined): { keyId: string; how: PreviousKeyEnd }[] {
+  if (retire) return [...retire.ended, ...retire.revoke.map((r) => ({ keyId: r.keyId, how: 'Unused' as const }))];
+  return (status.previousKeys ?? []).filter((p) => !live.some((l) => l.keyId === p.keyId)).map((p) => ({ keyId: p.keyId, how: 'Expired' as const }));
 }
 
 /** The sooner of two wake-ups (0: none before the resync). */
@@ -73,11 +79,8 @@ export function planSteadyState({ spec, status, generation, secret, key, now, re
       restartedFor: restart.length > 0 ? status.keyId : undefined,
       generation,
       now,
-      retirement: retire && {
-        previousKeys: live,
-        rotating: retire.rotating,
-        history: historyWithEnds(status.history, [...retire.ended, ...retire.revoke.map((r) => ({ keyId: r.keyId, how: 'Unused' as const }))], now),
-      },
+      retirement: retire && { previousKeys: live, rotating: retire.rotating },
+      history: historyWithEnds(status.history, endsOf(status, live, retire), now),
     }),
     requeueAfterMs: soonest(requeueAfterMs(spec, { ...status, previousKeys: live }, now, resyncMs), retire?.wakeInMs, resyncMs),
     retire: retire && (retire.revoke.length > 0 || retire.ended.length > 0) ? { revoke: retire.revoke, ended: retire.ended } : null,
