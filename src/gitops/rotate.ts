@@ -4,7 +4,7 @@
  * edits out; nothing is written here. Any problem anywhere fails the whole
  * plan, so a caller writes all files or none.
  */
-import type { RESTART_KINDS } from '../core/apikey.ts';
+import type { RESTART_KINDS, RevokeOldPolicy } from '../core/apikey.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
 import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
 import { bumpRotationToken, nextRotationToken, parseRotationTokens, ROTATION_TOKEN_MAX_LENGTH } from '../core/rotation-tokens.ts';
@@ -43,6 +43,9 @@ export interface RotationChange {
   interval: string | null;
   secretName: string | null;
   restartTargets: { kind: (typeof RESTART_KINDS)[number]; name: string }[];
+  /** How the previous key ends (manifests): spec.rotation.revokeOld, and its quiet period with WhenUnused. */
+  revokeOld: RevokeOldPolicy | null;
+  quietPeriod: string | null;
   suspend: boolean;
   /** The keyward.dev/rotated-at annotation written (manifests). */
   rotatedAt: string | null;
@@ -125,6 +128,8 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
       interval: formatDuration(key.effective.intervalMs),
       secretName: key.effective.secretName,
       restartTargets: key.effective.restartTargets,
+      revokeOld: key.effective.revokeOld,
+      quietPeriod: key.effective.quietPeriod,
       suspend: key.effective.suspend,
       rotatedAt,
     });
@@ -181,6 +186,8 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
           interval: null,
           secretName: null,
           restartTargets: [],
+          revokeOld: null,
+          quietPeriod: null,
           suspend: false,
           rotatedAt: null,
         });
