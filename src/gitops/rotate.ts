@@ -6,6 +6,7 @@
  */
 import type { RESTART_KINDS, RevokeOldPolicy } from '../core/apikey.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
+import { quietPeriodProblem } from '../core/retirement.ts';
 import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
 import { bumpRotationToken, nextRotationToken, parseRotationTokens, ROTATION_TOKEN_MAX_LENGTH } from '../core/rotation-tokens.ts';
 import { GitopsError, keyLabel, parseManifestFiles, ROTATED_AT_ANNOTATION, where, type ApiKeyDocument, type SourceFile } from './manifests.ts';
@@ -99,6 +100,12 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
     const token = request.token ?? nextRotationToken(previous ?? undefined, request.now);
     if (token === previous) {
       problems.push(`${at} already has rotation token "${token}": the operator would not rotate it; choose another --token`);
+      continue;
+    }
+    // A new overlap must still leave room for a WhenUnused quiet period (the CRD refuses the manifest otherwise).
+    const quiet = overlap !== undefined ? quietPeriodProblem(key.effective.revokeOld === 'WhenUnused', key.spec.rotation?.quietPeriod, overlap, { grace: 'the overlap', mode: 'revokeOld WhenUnused' }) : undefined;
+    if (quiet) {
+      problems.push(`${at}: quietPeriod ${quiet}; for ${request.immediate ? 'an immediate rotation' : `an overlap of ${overlap}`} set spec.rotation.revokeOld: AfterOverlap (and drop quietPeriod) first`);
       continue;
     }
     try {

@@ -216,10 +216,12 @@ export class KubeApi {
   /** Rolls a workload by changing an annotation of its pod template (what `kubectl rollout restart` does). */
   /** A restart target as it is now (its rollout status), undefined when it does not exist. */
   async getWorkload(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string): Promise<V1Deployment | V1StatefulSet | V1DaemonSet | undefined> {
+    // Within the request budget, like every request of the reconciler (not cached: only WhenUnused transitions read workloads).
+    const resource = `${kind.toLowerCase()}s`;
     try {
-      if (kind === 'Deployment') return await this.apps.readNamespacedDeployment({ namespace, name });
-      if (kind === 'StatefulSet') return await this.apps.readNamespacedStatefulSet({ namespace, name });
-      return await this.apps.readNamespacedDaemonSet({ namespace, name });
+      if (kind === 'Deployment') return await this.#request('GET', resource, () => this.apps.readNamespacedDeployment({ namespace, name }));
+      if (kind === 'StatefulSet') return await this.#request('GET', resource, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
+      return await this.#request('GET', resource, () => this.apps.readNamespacedDaemonSet({ namespace, name }));
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

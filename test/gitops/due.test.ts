@@ -84,6 +84,10 @@ describe('rotation due (pure)', () => {
     expect(body).toContain('`kubectl get apikey waits -n shop -o jsonpath=\'{.status.conditions[?(@.type=="Rotating")].message}\'` says what the old key waits for');
     expect(body).toContain('`keyward keys describe <old key id>` lists its stragglers');
     expect(body).toContain('The previous key keeps working for **1h** (the overlap)');
+    // An immediate rotation (overlap 0) leaves no room for a quiet period: refused with what to change, nothing edited.
+    expect(() => planRotation([file], { selection: { selectors: [] }, immediate: true, now })).toThrow(
+      /ApiKey shop\/waits: quietPeriod must be shorter than the overlap \(0\).*set spec\.rotation\.revokeOld: AfterOverlap/,
+    );
   });
 
   it('the key service: the newest active key whose metadata names the ApiKey', () => {
