@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import type { BodyInput, KeyView, ListKeysQuery } from '../client/index.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../core/rotation.ts';
+import { DEFAULT_QUIET_PERIOD, type RecentClient, type RevokeOld } from '../core/retirement.ts';
 import { KeyStatusFilter } from '../core/schemas.ts';
 import { clientFor, clientSettings } from './client.ts';
 import { age, printJson, printTable, warnSecretOnce, type OutputFormat } from './output.ts';
@@ -22,6 +23,40 @@ function printKeys(keys: KeyView[], output: OutputFormat): void {
     ['NAME', 'KEY ID', 'ROLE', 'ENVIRONMENT', 'STATUS', 'LAST USED', 'AGE'],
     keys.map((k) => [k.name, k.id, k.role, k.environment, k.status, k.lastUsedAt ? age(k.lastUsedAt) : '<never>', age(k.createdAt)]),
   );
+}
+
+/** The CLI's spelling of the API's revokeOld modes (kebab-case, as flags are). */
+const REVOKE_OLD_FLAGS = { 'after-grace': 'afterGrace', 'when-unused': 'whenUnused' } as const satisfies Record<string, RevokeOld>;
+
+const client = (c: RecentClient, now: number): string => `${c.ip ?? '<unknown address>'}${c.userAgent ? ` (${c.userAgent})` : ''}, ${age(c.lastUsedAt, now)} ago`;
+
+/** `keys describe` as text, kubectl describe-like: fields, then the transition and the clients. */
+export function describeKey(key: KeyView, now: number): string {
+  const lines = [
+    `Name:          ${key.name}`,
+    `Key ID:        ${key.id}`,
+    `Role:          ${key.role}`,
+    `Environment:   ${key.environment}`,
+    `Status:        ${key.status}`,
+    `Created:       ${key.createdAt}`,
+    `Expires:       ${key.expiresAt ?? '<never>'}`,
+    `Last used:     ${key.lastUsedAt ? `${key.lastUsedAt} from ${key.lastUsedIp ?? '<unknown address>'}` : '<never>'}`,
+  ];
+  if (key.rotatedFromId) lines.push(`Rotated from:  ${key.rotatedFromId}`);
+  if (key.rotatedToId) lines.push(`Rotated to:    ${key.rotatedToId}`);
+  const t = key.transition;
+  if (t) {
+    lines.push('Transition:');
+    lines.push(`  Revoke old:  ${t.revokeOld}${t.quietPeriod ? ` (quiet period ${t.quietPeriod})` : ''}`);
+    lines.push(`  Rotated at:  ${t.rotatedAt}`);
+    lines.push(`  Deadline:    ${t.deadline ?? '<none>'}`);
+    lines.push(`  Ended:       ${t.endedBy ? `${t.endedBy} at ${t.endedAt}` : '<in transition>'}`);
+    lines.push(`  Stragglers:  ${t.stragglers.length === 0 ? '<none>' : ''}`);
+    for (const straggler of t.stragglers) lines.push(`    ${client(straggler, now)}`);
+  }
+  lines.push(`Recent clients:${key.recentClients.length === 0 ? ' <none>' : ''}`);
+  for (const recent of key.recentClients) lines.push(`  ${client(recent, now)}`);
+  return `${lines.join('\n')}\n`;
 }
 
 export function keysCommand(): Command {
@@ -75,17 +110,41 @@ export function keysCommand(): Command {
     process.stdout.write(`key ${revoked.id} revoked\n`);
   });
 
-  subcommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends')
-    .option('--grace-period <duration>', 'how long the old key keeps working, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
+  subcommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends, or until unused')
+    .option('--grace-period <duration>', 'how long the old key keeps working at most, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
+    .addOption(
+      new Option('--revoke-old <mode>', 'after-grace: the old key expires with the grace period; when-unused: the service revokes it once unused for --quiet-period')
+        .choices(Object.keys(REVOKE_OLD_FLAGS))
+        .default('after-grace'),
+    )
+    .option('--quiet-period <duration>', `with --revoke-old when-unused: how long the old key must go unused (default ${DEFAULT_QUIET_PERIOD})`)
     .option('--name <name>', 'successor name (default "<old name> v2")')
-    .action(async (keyId: string, o: Flags<{ gracePeriod: string; name?: string }>) => {
-      const rotated = await clientFor(o, ['rotateKey']).rotateKey(keyId, { gracePeriod: o.gracePeriod, ...(o.name ? { name: o.name } : {}) });
+    .action(async (keyId: string, o: Flags<{ gracePeriod: string; revokeOld: keyof typeof REVOKE_OLD_FLAGS; quietPeriod?: string; name?: string }>) => {
+      const revokeOld = REVOKE_OLD_FLAGS[o.revokeOld];
+      const rotated = await clientFor(o, ['rotateKey']).rotateKey(keyId, {
+        gracePeriod: o.gracePeriod,
+        revokeOld,
+        ...(o.quietPeriod !== undefined ? { quietPeriod: o.quietPeriod } : {}),
+        ...(o.name ? { name: o.name } : {}),
+      });
       if (o.output === 'json') return printJson(rotated);
       printKeys([rotated.key, rotated.previous], 'table');
-      process.stderr.write(`\nOld key ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt}.\n`);
+      const until = `until ${rotated.previous.expiresAt}`;
+      process.stderr.write(
+        revokeOld === 'whenUnused'
+          ? `\nOld key ${rotated.previous.id} is revoked once nothing used it for ${rotated.previous.transition?.quietPeriod}, at the latest ${until}; watch it with: keyward keys describe ${rotated.previous.id}\n`
+          : `\nOld key ${rotated.previous.id} keeps working ${until}.\n`,
+      );
       warnSecretOnce(rotated.secret, rotated.key.id);
     });
 
+  subcommand(keys, 'describe <keyId>', 'one key in full: its recent clients and, once rotated, how its transition ends and who still uses it').action(
+    async (keyId: string, o: Flags) => {
+      const key = await clientFor(o, ['getKey']).getKey(keyId);
+      if (o.output === 'json') return printJson(key);
+      process.stdout.write(describeKey(key, Date.now()));
+    },
+  );
   subcommand(keys, 'compromise <keyId>', 'a key leaked: revoke it now, issue a replacement (secret printed once), open an incident, notify')
     .requiredOption('--reason <text>', 'why the key is believed compromised (never the secret itself)')
     .option('--no-replace', 'revoke only: no replacement')

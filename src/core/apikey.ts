@@ -11,6 +11,7 @@ import { DEFAULT_DATA_KEYS } from './data-keys.ts';
 import { parseDuration } from './duration.ts';
 import { BUILTIN_ROLE_IDS } from './permissions.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, ROTATION_TOKEN_MAX_LENGTH } from './rotation.ts';
+import { DEFAULT_QUIET_PERIOD, quietPeriodProblem } from './retirement.ts';
 import { Duration, Environment, IpAllowlist, Name, RoleId } from './schemas.ts';
 
 export const API_GROUP = 'keyward.dev';
@@ -54,14 +55,41 @@ export const ApiKeySecretSpec = z.strictObject({
     .meta({ description: 'Data keys of the Secret.' }),
 });
 
-export const ApiKeyRotationSpec = z.strictObject({
-  interval: Duration.optional().meta({
-    description: `Rotate this often, e.g. 2160h or 90d (default from environment: ${ENVIRONMENTS.map((e) => `${e} ${DEFAULT_ROTATION_DAYS[e]}d`).join(', ')}).`,
-  }),
-  token: z.string().max(ROTATION_TOKEN_MAX_LENGTH).optional().meta({ description: 'Change it (e.g. in a pull request) to rotate exactly once.' }),
-  overlap: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({ description: 'How long the previous key keeps working after a rotation.' }),
-  suspend: z.boolean().default(false).meta({ description: 'Pause scheduled rotation (token changes still rotate).' }),
-});
+/**
+ * How the previous key ends. AfterOverlap is the default: it is what every
+ * ApiKey did before WhenUnused existed (an upgrade never shortens an overlap
+ * someone relied on), and it needs nothing of the consumers; WhenUnused
+ * revokes earlier, so it is asked for where consumers verify through keyward
+ * often enough for "unused" to mean "moved" (a nightly job may be quiet for
+ * longer than any quiet period).
+ */
+export const REVOKE_OLD_POLICIES = ['AfterOverlap', 'WhenUnused'] as const;
+export type RevokeOldPolicy = (typeof REVOKE_OLD_POLICIES)[number];
+export const DEFAULT_REVOKE_OLD_POLICY: RevokeOldPolicy = 'AfterOverlap';
+
+export const ApiKeyRotationSpec = z
+  .strictObject({
+    interval: Duration.optional().meta({
+      description: `Rotate this often, e.g. 2160h or 90d (default from environment: ${ENVIRONMENTS.map((e) => `${e} ${DEFAULT_ROTATION_DAYS[e]}d`).join(', ')}).`,
+    }),
+    token: z.string().max(ROTATION_TOKEN_MAX_LENGTH).optional().meta({ description: 'Change it (e.g. in a pull request) to rotate exactly once.' }),
+    overlap: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({
+      description: 'How long the previous key keeps working after a rotation at most (with revokeOld WhenUnused, the hard deadline).',
+    }),
+    revokeOld: z.enum(REVOKE_OLD_POLICIES).default(DEFAULT_REVOKE_OLD_POLICY).meta({
+      description:
+        'How the previous key ends: AfterOverlap (it expires when the overlap ends) or WhenUnused (revoked once every restart target has rolled out and the key service has seen no use of it for quietPeriod; the overlap stays the deadline).',
+    }),
+    quietPeriod: Duration.optional().meta({
+      description: `With revokeOld WhenUnused: how long the previous key must go unused before it is revoked; more than 0 and shorter than overlap (default ${DEFAULT_QUIET_PERIOD}).`,
+    }),
+    suspend: z.boolean().default(false).meta({ description: 'Pause scheduled rotation (token changes still rotate).' }),
+  })
+  .superRefine((rotation, ctx) => {
+    // The same checks as the key service's rotate (schemas.ts) and the CRD's CEL rule (src/operator/crd.ts).
+    const problem = quietPeriodProblem(rotation.revokeOld === 'WhenUnused', rotation.quietPeriod, rotation.overlap, { grace: 'overlap', mode: 'revokeOld WhenUnused' });
+    if (problem) ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: problem });
+  });
 
 export const ApiKeySpec = z
   .strictObject({
@@ -117,10 +145,33 @@ export const Condition = z.object({
 });
 export type Condition = z.output<typeof Condition>;
 
-export const PreviousKey = z.object({ keyId: z.string(), expiresAt: Time });
+/** How a previous key ended: revoked once unused (WhenUnused), at the deadline (WhenUnused, still in use), at the end of the overlap (AfterOverlap), or revoked by someone else. */
+export const PREVIOUS_KEY_ENDS = ['Unused', 'Deadline', 'Expired', 'Revoked'] as const;
+export type PreviousKeyEnd = (typeof PREVIOUS_KEY_ENDS)[number];
+/** Clients named per previous key in status (the key service keeps up to ten). */
+export const MAX_STATUS_CLIENTS = 5;
+
+export const PreviousKey = z.object({
+  keyId: z.string(),
+  expiresAt: Time.meta({ description: 'When it stops at the latest (the end of the overlap).' }),
+  lastUsedAt: Time.optional().meta({ description: 'Its last accepted use the key service saw (WhenUnused).' }),
+  lastUsedBy: z
+    .array(z.string())
+    .max(MAX_STATUS_CLIENTS)
+    .optional()
+    .meta({ description: 'Who used it since the rotation, within the quiet period: "address (user agent) at time", most recent first (WhenUnused).' }),
+});
 export type PreviousKey = z.output<typeof PreviousKey>;
 
-export const HistoryEntry = z.object({ time: Time, reason: z.enum(ROTATION_REASONS), keyId: z.string(), message: z.string() });
+export const HistoryEntry = z.object({
+  time: Time,
+  reason: z.enum(ROTATION_REASONS),
+  keyId: z.string().meta({ description: 'The key issued.' }),
+  fromKeyId: z.string().optional().meta({ description: 'The key it replaced (a rotation).' }),
+  message: z.string(),
+  previousEnded: z.enum(PREVIOUS_KEY_ENDS).optional().meta({ description: 'How the replaced key ended, once it did.' }),
+  previousEndedAt: Time.optional(),
+});
 export type HistoryEntry = z.output<typeof HistoryEntry>;
 export const MAX_HISTORY = 10;
 
@@ -170,6 +221,9 @@ export interface EffectiveApiKeySpec {
   intervalMs: number;
   token: string | null;
   overlapMs: number;
+  revokeOld: RevokeOldPolicy;
+  /** WhenUnused only (else null). */
+  quietPeriod: string | null;
   suspend: boolean;
   restartTargets: RestartTarget[];
   deletionPolicy: DeletionPolicy;
@@ -192,6 +246,8 @@ export function effectiveSpec(spec: ParsedApiKeySpec, meta: { namespace: string;
     intervalMs: spec.rotation?.interval ? parseDuration(spec.rotation.interval) : DEFAULT_ROTATION_DAYS[spec.environment] * 86_400_000,
     token: spec.rotation?.token ?? null,
     overlapMs: parseDuration(spec.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP),
+    revokeOld: spec.rotation?.revokeOld ?? DEFAULT_REVOKE_OLD_POLICY,
+    quietPeriod: spec.rotation?.revokeOld === 'WhenUnused' ? (spec.rotation.quietPeriod ?? DEFAULT_QUIET_PERIOD) : null,
     suspend: spec.rotation?.suspend ?? false,
     restartTargets: spec.consumers?.restartTargets ?? [],
     deletionPolicy: spec.deletionPolicy,

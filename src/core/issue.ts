@@ -41,6 +41,8 @@ export function issueKey(input: IssueKeyInput): { record: KeyRecord; secret: str
     rotatedFromId: input.rotatedFromId ?? null,
     rotatedToId: null,
     idempotencyKey: input.idempotencyKey ?? null,
+    recentClients: [],
+    retirement: null,
   };
   return { record, secret };
 }

@@ -1,5 +1,6 @@
 /** The records keyward keeps, and the public views the API returns. */
 import type { Actor } from './people.ts';
+import { transitionView, type RecentClient, type Retirement } from './retirement.ts';
 import type { Environment, RotationDays } from './rotation.ts';
 
 export type Metadata = Record<string, string | number | boolean>;
@@ -48,6 +49,10 @@ export interface KeyRecord {
   rotatedFromId: string | null;
   rotatedToId: string | null;
   idempotencyKey: string | null;
+  /** The latest accepted use per client (address, user agent), most recent first, bounded (retirement.ts). */
+  recentClients: RecentClient[];
+  /** Set by a rotation on the key it replaces: how it ends (retirement.ts). */
+  retirement: Retirement | null;
 }
 
 export interface CustomRole {
@@ -76,10 +81,12 @@ export function keyStatus(key: Pick<KeyRecord, 'revokedAt' | 'expiresAt'>, now: 
 }
 
 /** What the API shows of a key: the record without its hash and idempotency key, the role under its API name, and its status. */
-export type KeyView = Omit<KeyRecord, 'secretHash' | 'secretHint' | 'roleId' | 'idempotencyKey'> & {
+export type KeyView = Omit<KeyRecord, 'secretHash' | 'secretHint' | 'roleId' | 'idempotencyKey' | 'retirement'> & {
   role: string;
   status: KeyStatus;
   hint: string;
+  /** For a rotated key: how its transition ends, and who still uses it. */
+  transition: ReturnType<typeof transitionView>;
 };
 
 export function toKeyView(key: KeyRecord, now: number): KeyView {
@@ -102,6 +109,8 @@ export function toKeyView(key: KeyRecord, now: number): KeyView {
     lastUsedIp: key.lastUsedIp,
     rotatedFromId: key.rotatedFromId,
     rotatedToId: key.rotatedToId,
+    recentClients: key.recentClients,
+    transition: transitionView(key, now),
   };
 }
 
@@ -128,6 +137,7 @@ export const AUDIT_ACTIONS = [
   'key.updated',
   'key.rotated',
   'key.revoked',
+  'key.expired',
   'key.compromised',
   'key.leak-reported',
   'role.created',

@@ -9,6 +9,7 @@ import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS, LEAK_POLICIES } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
+import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, quietPeriodProblem, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
 import { KEY_ID_PATTERN } from './token.ts';
 
@@ -55,6 +56,8 @@ export const Environment = z.enum(ENVIRONMENTS).meta({ description: 'Decides the
 
 export const Duration = z
   .string()
+  // Bounded: the CRD's CEL rules parse durations, and Kubernetes budgets their cost by length (the longest form, 1w6d23h59m59s999ms, is 18).
+  .max(32, 'must be at most 32 characters')
   .regex(DURATION_PATTERN, 'must be a duration like 0, 30s, 15m, 24h, 90d or 1h30m')
   // Only the length is judged here: the pattern above already named a malformed value.
   .refine((s) => !DURATION_PATTERN.test(s) || isDuration(s), 'must be at most ten years')
@@ -123,14 +126,26 @@ export const UpdateKeyBody = z
   .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined, 'send name and/or role (or ipAllowlist)');
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
-export const RotateKeyBody = z.strictObject({
-  gracePeriod: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({
-    description: `How long the old key keeps working (0 = stops now). Default ${DEFAULT_ROTATION_OVERLAP}.`,
-  }),
-  name: Name.optional(),
-  idempotencyKey: IdempotencyKey.optional()
-    .meta({ description: 'Makes the rotation safe to retry: a second rotation with the same value fails with IDEMPOTENCY_KEY_REUSED naming the successor it made' }),
-});
+export const RotateKeyBody = z
+  .strictObject({
+    gracePeriod: Duration.default(DEFAULT_ROTATION_OVERLAP).meta({
+      description: `How long the old key keeps working at most (0 = stops now); with revokeOld whenUnused, the hard deadline. Default ${DEFAULT_ROTATION_OVERLAP}.`,
+    }),
+    revokeOld: z.enum(REVOKE_OLD_MODES).default(DEFAULT_REVOKE_OLD).meta({
+      description:
+        'How the old key ends: afterGrace (it expires when the grace period ends) or whenUnused (the service revokes it once it has seen no accepted use of it for quietPeriod, and the successor has been used; the grace period stays the deadline).',
+    }),
+    quietPeriod: Duration.optional().meta({
+      description: `With revokeOld whenUnused: how long the old key must go unused before it is revoked; more than 0 and shorter than gracePeriod. Default ${DEFAULT_QUIET_PERIOD}.`,
+    }),
+    name: Name.optional(),
+    idempotencyKey: IdempotencyKey.optional()
+      .meta({ description: 'Makes the rotation safe to retry: a second rotation with the same value fails with IDEMPOTENCY_KEY_REUSED naming the successor it made' }),
+  })
+  .superRefine((body, ctx) => {
+    const problem = quietPeriodProblem(body.revokeOld === 'whenUnused', body.quietPeriod, body.gracePeriod);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['quietPeriod'], message: problem });
+  });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;
 
 export const KeyStatusFilter = z.enum(['active', 'expired', 'revoked', 'all']);
@@ -158,6 +173,13 @@ export const VerifyBody = z.strictObject({
     })
     .optional()
     .meta({ description: "The client's address, checked against the key's and organization's IP allowlists" }),
+  userAgent: z
+    .string()
+    .max(1024, 'must be at most 1024 characters')
+    .optional()
+    .meta({
+      description: `The client's User-Agent as your API saw it: recorded (its first ${USER_AGENT_MAX_LENGTH} characters, without control characters) with the address among the key's recent clients, who still use a rotated key`,
+    }),
 });
 export type VerifyBody = z.input<typeof VerifyBody>;
 
@@ -186,6 +208,25 @@ export type CreatePermissionBody = z.input<typeof CreatePermissionBody>;
 
 // ---- responses (documented in OpenAPI; the server builds them from records) ----
 
+export const RecentClient = z.object({
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  lastUsedAt: z.string(),
+});
+
+export const KeyTransition = z.object({
+  revokeOld: z.enum(REVOKE_OLD_MODES),
+  quietPeriod: z.string().nullable(),
+  rotatedAt: z.string(),
+  deadline: z.string().nullable().meta({ description: 'When the old key stops at the latest (the end of the grace period)' }),
+  endedAt: z.string().nullable(),
+  endedBy: z
+    .enum(['unused', 'deadline', 'revoked', 'expired'])
+    .nullable()
+    .meta({ description: 'unused: revoked by the service after the quiet period; deadline: still in use when the grace period ended; revoked: by a caller; expired: afterGrace ended; null: still in transition' }),
+  stragglers: z.array(RecentClient).meta({ description: 'Clients that used the old key since the rotation, within the quiet period (10m for afterGrace) before now or the deadline' }),
+});
+
 export const KeyView = z.object({
   id: KeyId,
   organizationId: z.string(),
@@ -205,6 +246,8 @@ export const KeyView = z.object({
   lastUsedIp: z.string().nullable(),
   rotatedFromId: z.string().nullable(),
   rotatedToId: z.string().nullable(),
+  recentClients: z.array(RecentClient).meta({ description: `The latest accepted use per client address and user agent, most recent first (at most ${MAX_RECENT_CLIENTS})` }),
+  transition: KeyTransition.nullable().meta({ description: 'For a key that was rotated: how it ends, and who still used it lately (stragglers)' }),
 });
 
 export const CreatedKey = z.object({

@@ -50,6 +50,10 @@ function whatHappens(change: RotationChange): string[] {
       '  - **Immediate revocation** (overlap 0): the previous key stops working the moment the new one is issued. Consumers still holding it fail until they read the new Secret.',
       `  - ${code('spec.rotation.overlap: "0"')} stays in the manifest for later rotations until you set it back (e.g. to 24h) in a follow-up change.`,
     );
+  } else if (change.revokeOld === 'WhenUnused') {
+    lines.push(
+      `  - **Revoked when unused** (${code('revokeOld: WhenUnused')}): the previous key is revoked once every restart target has rolled out and the key service has seen no use of it for **${change.quietPeriod}**; at the latest it ends after **${change.overlap}** (the overlap), with a Warning Event naming who still used it.`,
+    );
   } else {
     lines.push(`  - The previous key keeps working for **${change.overlap}** (the overlap), then expires in the key service even if nothing else happens.`);
   }
@@ -58,7 +62,31 @@ function whatHappens(change: RotationChange): string[] {
   } else {
     lines.push('  - No restart targets: consumers must pick up the new Secret themselves (mounted Secrets refresh within about a minute; environment variables need a restart).');
   }
+  lines.push(`  - Watch the transition: ${watchCommands(change)}.`);
   return lines;
+}
+
+/** How to follow a manifest's rotation once applied: the Rotating condition (with WhenUnused, who still uses the previous key) and the Events. */
+function watchCommands(change: RotationChange): string {
+  const ns = change.namespace ? ` -n ${change.namespace}` : '';
+  const condition = code(`kubectl get apikey ${change.name}${ns} -o jsonpath='{.status.conditions[?(@.type=="Rotating")].message}'`);
+  const describe = code(`kubectl describe apikey ${change.name}${ns}`);
+  return change.revokeOld === 'WhenUnused'
+    ? `${condition} says what the old key waits for (${code('WaitingForRollout')}, or ${code('WaitingForConsumers')} naming the addresses still on it), ${describe} shows ${code('status.previousKeys')} with each one's last use and the Events; ${code('keyward keys describe <old key id>')} lists its stragglers`
+    : `${condition} (Overlap until the previous key expires), ${describe} for the Events`;
+}
+
+/** Which way the keys' previous keys end, in one line. */
+function modesLine(changes: RotationChange[]): string | undefined {
+  const manifests = changes.filter((c) => c.target === 'manifest' && !c.immediate);
+  if (manifests.length === 0) return undefined;
+  const whenUnused = manifests.filter((c) => c.revokeOld === 'WhenUnused').map((c) => code(keyOf(c)));
+  const afterOverlap = manifests.filter((c) => c.revokeOld !== 'WhenUnused').map((c) => code(keyOf(c)));
+  const parts = [
+    whenUnused.length ? `revoked when unused (after every consumer moved): ${whenUnused.join(', ')}` : '',
+    afterOverlap.length ? `ended when the overlap does: ${afterOverlap.join(', ')}` : '',
+  ].filter(Boolean);
+  return `How the previous keys end: ${parts.join('; ')}.`;
 }
 
 function rollback(changes: RotationChange[]): string[] {
@@ -114,6 +142,8 @@ export function renderPullRequestBody(input: PullRequestBodyInput): string {
         'Nothing yet: no manifest was changed. Run the same command with `--bump`, or `keyward rotate <files> --selector name=<key>`, to change the rotation tokens.',
       );
     } else {
+      const modes = modesLine(changes);
+      if (modes) lines.push(modes, '');
       for (const change of changes) lines.push(...whatHappens(change));
     }
     lines.push('');

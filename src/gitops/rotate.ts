@@ -4,8 +4,9 @@
  * edits out; nothing is written here. Any problem anywhere fails the whole
  * plan, so a caller writes all files or none.
  */
-import type { RESTART_KINDS } from '../core/apikey.ts';
+import type { RESTART_KINDS, RevokeOldPolicy } from '../core/apikey.ts';
 import { formatDuration, parseDuration } from '../core/duration.ts';
+import { quietPeriodProblem } from '../core/retirement.ts';
 import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
 import { bumpRotationToken, nextRotationToken, parseRotationTokens, ROTATION_TOKEN_MAX_LENGTH } from '../core/rotation-tokens.ts';
 import { GitopsError, keyLabel, parseManifestFiles, ROTATED_AT_ANNOTATION, where, type ApiKeyDocument, type SourceFile } from './manifests.ts';
@@ -43,6 +44,9 @@ export interface RotationChange {
   interval: string | null;
   secretName: string | null;
   restartTargets: { kind: (typeof RESTART_KINDS)[number]; name: string }[];
+  /** How the previous key ends (manifests): spec.rotation.revokeOld, and its quiet period with WhenUnused. */
+  revokeOld: RevokeOldPolicy | null;
+  quietPeriod: string | null;
   suspend: boolean;
   /** The keyward.dev/rotated-at annotation written (manifests). */
   rotatedAt: string | null;
@@ -98,6 +102,12 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
       problems.push(`${at} already has rotation token "${token}": the operator would not rotate it; choose another --token`);
       continue;
     }
+    // A new overlap must still leave room for a WhenUnused quiet period (the CRD refuses the manifest otherwise).
+    const quiet = overlap !== undefined ? quietPeriodProblem(key.effective.revokeOld === 'WhenUnused', key.spec.rotation?.quietPeriod, overlap, { grace: 'the overlap', mode: 'revokeOld WhenUnused' }) : undefined;
+    if (quiet) {
+      problems.push(`${at}: quietPeriod ${quiet}; for ${request.immediate ? 'an immediate rotation' : `an overlap of ${overlap}`} set spec.rotation.revokeOld: AfterOverlap (and drop quietPeriod) first`);
+      continue;
+    }
     try {
       let text = texts.get(key.file)!;
       text = setScalarIn(text, key.index, ['spec', 'rotation', 'token'], token);
@@ -125,6 +135,8 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
       interval: formatDuration(key.effective.intervalMs),
       secretName: key.effective.secretName,
       restartTargets: key.effective.restartTargets,
+      revokeOld: key.effective.revokeOld,
+      quietPeriod: key.effective.quietPeriod,
       suspend: key.effective.suspend,
       rotatedAt,
     });
@@ -181,6 +193,8 @@ export function planRotation(files: SourceFile[], request: RotateRequest): Rotat
           interval: null,
           secretName: null,
           restartTargets: [],
+          revokeOld: null,
+          quietPeriod: null,
           suspend: false,
           rotatedAt: null,
         });

@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import { API_GROUP, API_KIND, API_PLURAL, API_VERSION, ApiKeySpec, ApiKeyStatus } from '../core/apikey.ts';
+import { DEFAULT_QUIET_PERIOD } from '../core/retirement.ts';
+import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
 import { COMPONENT_LABEL, NAME_LABEL, PART_OF } from './types.ts';
 
 type JsonSchema = { [keyword: string]: unknown };
@@ -23,7 +25,22 @@ interface CelRule {
  * step with the refinement it mirrors (src/core/schemas.ts): the control-plane
  * test in crd.test.ts feeds both the same specs.
  */
+/** CEL: one of our durations (src/core/duration.ts) in milliseconds, so two can be compared (CEL's duration() knows no days or weeks). */
+const celMs = (text: string): string =>
+  `${text}.findAll('[0-9]+(ms|s|m|h|d|w)').map(p, int(p.findAll('[0-9]+')[0]) * ` +
+  "(p.endsWith('ms') ? 1 : p.endsWith('s') ? 1000 : p.endsWith('m') ? 60000 : p.endsWith('h') ? 3600000 : p.endsWith('d') ? 86400000 : 604800000)).sum()";
+const WHEN_UNUSED = "has(self.revokeOld) && self.revokeOld == 'WhenUnused'";
+
 const CEL_RULES: Record<string, CelRule[]> = {
+  // core/retirement.ts's quietPeriodProblem, as the ApiKey spec words it.
+  'spec.rotation': [
+    { rule: `!has(self.quietPeriod) || (${WHEN_UNUSED})`, message: 'quietPeriod applies only when the old key is revoked when unused (revokeOld WhenUnused)' },
+    { rule: `!has(self.quietPeriod) || ${celMs('self.quietPeriod')} > 0`, message: 'quietPeriod must be more than 0 (the time the old key must go unused)' },
+    {
+      rule: `!(${WHEN_UNUSED}) || ${celMs(`(has(self.quietPeriod) ? self.quietPeriod : '${DEFAULT_QUIET_PERIOD}')`)} < ${celMs(`(has(self.overlap) ? self.overlap : '${DEFAULT_ROTATION_OVERLAP}')`)}`,
+      message: `quietPeriod (default ${DEFAULT_QUIET_PERIOD}) must be shorter than overlap (default ${DEFAULT_ROTATION_OVERLAP}), the hard deadline`,
+    },
+  ],
   'spec.displayName': [
     { rule: 'self.trim() == self', message: 'displayName must not start or end with whitespace' },
     // Name's HIDDEN_OR_CONTROL: control, format (bidi, zero-width), surrogate, line and paragraph separator characters.

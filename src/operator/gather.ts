@@ -15,7 +15,8 @@ import type { KubeApi } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { keyCheckDue } from './policy.ts';
 import { decode, observeSecret, type CachedSecret } from './secret.ts';
-import type { ApiKeyResource, ObservedKey, ObservedSecret } from './types.ts';
+import type { ApiKeyResource, ObservedKey, ObservedSecret, PreviousKey } from './types.ts';
+import { rolloutOf, type RetireFacts } from './retire.ts';
 
 export interface SecretFacts {
   secret: CachedSecret | undefined;
@@ -129,6 +130,25 @@ export class Gatherer {
   /** A key was just issued for this ApiKey: the key service's answer counts as this period's check. */
   issued(resource: ApiKeyResource): void {
     this.#keyCheckedAt.set(resource.metadata.uid, this.#clock());
+  }
+
+  /**
+   * For revokeOld WhenUnused with previous keys: the key service's view of
+   * each previous key and of the current one, and each restart target's
+   * rollout. One call per key and one read per target, only while a
+   * transition is under way.
+   */
+  async retirementFacts(resource: ApiKeyResource, spec: EffectiveApiKeySpec, previousKeys: readonly PreviousKey[]): Promise<Omit<RetireFacts, 'spec' | 'previousKeys' | 'rotatedAt' | 'now'>> {
+    // Fresh answers (their last uses move), asked in one batch.
+    const view = async (keyId: string) => (await this.#keyStates.view(keyId, { fresh: true })) ?? undefined;
+    const keyId = resource.status?.keyId;
+    const [current, ...previous] = await Promise.all([keyId ? view(keyId) : undefined, ...previousKeys.map((p) => view(p.keyId))]);
+    this.#metrics.keyServiceUp.set(1);
+    const views = new Map(previous.filter((v): v is KeyView => v !== undefined).map((v) => [v.id, v]));
+    const rollouts = await Promise.all(
+      spec.restartTargets.map(async (target) => rolloutOf(target, await this.#kube.getWorkload(resource.metadata.namespace, target.kind, target.name))),
+    );
+    return { current, views, rollouts };
   }
 
   /** When a key stops working (a rotated-from key's end of overlap); undefined when the key service cannot say. */

@@ -16,7 +16,10 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type V1DaemonSet,
+  type V1Deployment,
   type V1Secret,
+  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { API_GROUP, API_KIND, API_PLURAL, API_VERSION } from '../core/apikey.ts';
@@ -211,6 +214,20 @@ export class KubeApi {
   }
 
   /** Rolls a workload by changing an annotation of its pod template (what `kubectl rollout restart` does). */
+  /** A restart target as it is now (its rollout status), undefined when it does not exist. */
+  async getWorkload(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string): Promise<V1Deployment | V1StatefulSet | V1DaemonSet | undefined> {
+    // Within the request budget, like every request of the reconciler (not cached: only WhenUnused transitions read workloads).
+    const resource = `${kind.toLowerCase()}s`;
+    try {
+      if (kind === 'Deployment') return await this.#request('GET', resource, () => this.apps.readNamespacedDeployment({ namespace, name }));
+      if (kind === 'StatefulSet') return await this.#request('GET', resource, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
+      return await this.#request('GET', resource, () => this.apps.readNamespacedDaemonSet({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async annotatePodTemplate(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, annotations: Record<string, string>): Promise<void> {
     const body = { spec: { template: { metadata: { annotations } } } };
     const param = { namespace, name, body, fieldManager: FIELD_MANAGER };

@@ -3,7 +3,8 @@
  * the informer caches) and, when due, the key service's view of its key (in
  * batches); decide with pure functions
  * (policy.ts: must a key be issued; steady.ts and status.ts: what else, and
- * the status); act. Issuing (issue.ts) records its intent first and is
+ * the status; retire.ts: with revokeOld WhenUnused, when a previous key
+ * ends); act. Issuing (issue.ts) records its intent first and is
  * crash-safe; deletion is finalize.ts. In the steady state the status is
  * written at most once per reconcile, and not at all when nothing changed.
  */
@@ -14,11 +15,12 @@ import type { ClusterCache } from './cache.ts';
 import { generationOf, type CrashPoint, type ReconcileContext } from './context.ts';
 import { Finalizer } from './finalize.ts';
 import { Gatherer, type KeyFacts } from './gather.ts';
-import { KeyIssuer } from './issue.ts';
+import { KeyIssuer, revokeQuietly } from './issue.ts';
 import { KeyStates } from './keystates.ts';
+import { planRetirement, type RetirePlan } from './retire.ts';
 import { isConflict, type KubeApi } from './kube.ts';
 import type { OperatorMetrics } from './metrics.ts';
-import { shouldIssue } from './policy.ts';
+import { shouldIssue, shouldRestartConsumers } from './policy.ts';
 import { reportRefusal, reportUnreachable } from './report.ts';
 import { done, lookAgainAfter, type ReconcileResult } from './result.ts';
 import { invalidSpecStatus } from './status.ts';
@@ -85,7 +87,8 @@ export class ApiKeyReconciler {
     const decision = shouldIssue({ spec, status, secret: observed, key: key ? { status: key.status, ...(key.compromised ? { compromised: true } : {}) } : undefined, now: clock() });
     if (decision) return this.#issuer.start(resource, spec, decision);
 
-    const plan = planSteadyState({ spec, status, generation: generationOf(resource), secret, key: key?.view, now: clock(), resyncMs: this.#resyncMs });
+    const retire = await this.#retirement(resource, spec);
+    const plan = planSteadyState({ spec, status, generation: generationOf(resource), secret, key: key?.view, now: clock(), resyncMs: this.#resyncMs, retire });
     await this.#carryOut(resource, spec, plan);
     return lookAgainAfter(plan.requeueAfterMs);
   }
@@ -118,6 +121,37 @@ export class ApiKeyReconciler {
     }
   }
 
+  /** revokeOld WhenUnused with previous keys: gather their facts and decide (retire.ts); undefined otherwise. */
+  async #retirement(resource: ApiKeyResource, spec: EffectiveApiKeySpec): Promise<RetirePlan | undefined> {
+    const status = resource.status ?? {};
+    const previousKeys = status.previousKeys ?? [];
+    if (spec.revokeOld !== 'WhenUnused' || previousKeys.length === 0) return undefined;
+    let gathered;
+    try {
+      gathered = await this.#ctx.gather.retirementFacts(resource, spec, previousKeys);
+    } catch (error) {
+      await reportUnreachable(this.#ctx, resource, error);
+      throw error;
+    }
+    // Restarts still to be made this reconcile: their rollouts have not begun.
+    if (shouldRestartConsumers(spec, status)) gathered.rollouts = gathered.rollouts.map((rollout) => ({ ...rollout, done: false, waitingFor: 'its restart' }));
+    return planRetirement({ spec, previousKeys, ...gathered, rotatedAt: status.lastRotationTime ?? new Date(this.#ctx.clock()).toISOString(), now: this.#ctx.clock() });
+  }
+
+  /** WhenUnused: revoke the previous keys nothing uses any more, and say which ended at their deadline (Warning when still in use). */
+  async #retire(resource: ApiKeyResource, retire: NonNullable<SteadyPlan['retire']>): Promise<void> {
+    const { kube, keys, logger } = this.#ctx;
+    for (const { keyId, message } of retire.revoke) {
+      await revokeQuietly(keys, keyId);
+      logger.info({ apikey: `${resource.metadata.namespace}/${resource.metadata.name}`, keyId }, message);
+      await kube.event(resource, 'Normal', 'PreviousKeyRevoked', message);
+    }
+    for (const { how, stillUsedBy, message } of retire.ended) {
+      if (how === 'Deadline' && stillUsedBy.length > 0) await kube.event(resource, 'Warning', 'PreviousKeyStillInUse', message);
+      else await kube.event(resource, 'Normal', 'PreviousKeyEnded', message);
+    }
+  }
+
   /** Ready=False with the schema's problems; said once per change (status and Event), not on every resync. */
   async #refuseSpec(resource: ApiKeyResource, problems: string[]): Promise<ReconcileResult> {
     const { kube, clock } = this.#ctx;
@@ -139,6 +173,7 @@ export class ApiKeyReconciler {
     const { kube } = this.#ctx;
     if (plan.keyUpdate) await this.#updateKey(resource, plan.keyUpdate);
     if (plan.restart.length > 0) await this.#restart(resource, plan.restart);
+    if (plan.retire) await this.#retire(resource, plan.retire);
     if (plan.secret) await kube.removeSecretEntries(resource.metadata.namespace, spec.secretName, plan.secret.remove);
     if (plan.status) await kube.patchStatus(resource, plan.status);
   }

@@ -137,7 +137,7 @@ export function issuedStatus({ status, spec, pending, keyId, previousExpiresAt, 
     lastRotationTime: nowIso,
     lastRotationReason: pending.reason,
     nextRotationTime: nextRotationTime(spec, nowIso) ?? null,
-    history: [{ time: nowIso, reason: pending.reason, keyId, message }, ...(status.history ?? [])].slice(0, MAX_HISTORY),
+    history: [{ time: nowIso, reason: pending.reason, keyId, ...(pending.operation === 'Rotate' && pending.fromKeyId ? { fromKeyId: pending.fromKeyId } : {}), message }, ...(status.history ?? [])].slice(0, MAX_HISTORY),
     conditions: withConditions(
       status.conditions,
       { Ready: readyCondition({ keyId, lastRotationReason: pending.reason }, spec.secretName), Rotating: rotatingCondition(previousKeys), KeyServiceReachable: KEY_SERVICE_ANSWERED },
@@ -155,6 +155,10 @@ export interface SteadyStatusInput {
   restartedFor: string | undefined;
   generation: number;
   now: number;
+  /** WhenUnused (retire.ts): the previous keys that stay and the Rotating condition. */
+  retirement?: { previousKeys: PreviousKey[]; rotating: ConditionUpdate } | undefined;
+  /** The history with the ends of previous keys recorded, when some ended. */
+  history?: ApiKeyStatus['history'];
 }
 
 /**
@@ -162,16 +166,17 @@ export interface SteadyStatusInput {
  * generation observed, the next rotation, previous keys whose overlap ended
  * dropped, Ready, Rotating and KeyServiceReachable as they are now.
  */
-export function steadyStatus({ status, spec, restartedFor, generation, now }: SteadyStatusInput): StatusPatch | null {
-  const live = livePreviousKeys(status.previousKeys, now);
+export function steadyStatus({ status, spec, restartedFor, generation, now, retirement, history }: SteadyStatusInput): StatusPatch | null {
+  const live = retirement?.previousKeys ?? livePreviousKeys(status.previousKeys, now);
   return statusChanges(status, {
     observedGeneration: generation,
     nextRotationTime: nextRotationTime(spec, status.lastRotationTime),
     previousKeys: live,
     consumersRestartedFor: restartedFor ?? status.consumersRestartedFor,
+    ...(history ? { history } : {}),
     conditions: withConditions(
       status.conditions,
-      { Ready: readyCondition(status, spec.secretName), Rotating: rotatingCondition(live), KeyServiceReachable: KEY_SERVICE_ANSWERED },
+      { Ready: readyCondition(status, spec.secretName), Rotating: retirement?.rotating ?? rotatingCondition(live), KeyServiceReachable: KEY_SERVICE_ANSWERED },
       generation,
       now,
     ),

@@ -182,6 +182,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
           query: req.query as Record<string, unknown>,
           params: req.params as Record<string, string>,
           ip: req.ip ?? null,
+          userAgent: req.headers['user-agent'],
           requestId: String(req.id),
           cookies: parseCookies(req.headers.cookie),
           origin: req.headers.origin,
@@ -250,6 +251,7 @@ export function createVerifyHandler(env: RouteEnv, trust: (address: string, hop:
         params: NO_PARAMS,
         // Without trusted proxies the client is the socket's peer: skip parsing X-Forwarded-For.
         ip: (trustsNoProxy ? req.socket.remoteAddress : proxyaddr(req, trust)) || null,
+        userAgent: req.headers['user-agent'],
         // No id per request on this path (it costs throughput): the caller's, if any; a bug gets a fresh one.
         requestId: req.headers['x-request-id'] === undefined ? undefined : requestIdFor(req),
       };

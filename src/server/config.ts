@@ -66,6 +66,13 @@ export const ServerConfig = z.object({
     .meta({ flag: '--token-prefix <prefix>', env: 'KEYWARD_TOKEN_PREFIX', description: 'secret prefix' }),
   logLevel: LogLevel,
   usageFlushMs: z.coerce.number().int().min(10).max(600_000).default(5_000).meta({ env: 'KEYWARD_USAGE_FLUSH_MS', description: 'how often key usage is written to the store (ms)' }),
+  retirementCheckMs: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(600_000)
+    .default(10_000)
+    .meta({ env: 'KEYWARD_RETIREMENT_CHECK_MS', description: 'how often rotated keys with revokeOld whenUnused are checked for their end (ms)' }),
   bootstrapOrganization: z
     .string()
     .min(1)

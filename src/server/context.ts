@@ -2,7 +2,8 @@
 import { KeywardError } from '../core/errors.ts';
 import { newAuditEvent } from '../core/issue.ts';
 import { toKeyView, type AuditAction, type AuditEvent, type KeyRecord, type KeyView, type Organization } from '../core/model.ts';
-import type { Store } from '../store/store.ts';
+import { mergeRecentClients } from '../core/retirement.ts';
+import type { Store, UsageUpdate } from '../store/store.ts';
 import { actorOf, isMember, type Principal } from './auth.ts';
 import type { Notifier } from './alerts.ts';
 import { RoleResolver } from './role-resolver.ts';
@@ -12,9 +13,9 @@ export type Plans = Readonly<Record<string, number | null>>;
 
 export interface UsageSink {
   /** A key was presented and accepted (or refused with `outcome`), at `at` (epoch ms; now if not given). Hot path: memory only. */
-  seen(key: KeyRecord, ip: string | null, outcome?: string, at?: number): void;
-  /** Usage not flushed yet, so views are current. */
-  pending(keyId: string): { lastUsedAt: string; lastUsedIp: string | null } | undefined;
+  seen(key: KeyRecord, ip: string | null, outcome?: string, at?: number, userAgent?: string | null): void;
+  /** Usage not flushed yet, so views (and the end of a transition) are current. */
+  pending(keyId: string): UsageUpdate | undefined;
   flush(): Promise<void>;
 }
 
@@ -83,13 +84,19 @@ export class ServiceContext {
 
   /** The public view, with usage seen since the last flush already applied. */
   view(key: KeyRecord): KeyView {
-    const view = toKeyView(key, this.nowMs());
+    return toKeyView(this.withPending(key), this.nowMs());
+  }
+
+  /** The record with the usage seen since the last flush applied (a newer last use, the clients merged). */
+  withPending(key: KeyRecord): KeyRecord {
     const pending = this.usage.pending(key.id);
-    if (pending) {
-      view.lastUsedAt = pending.lastUsedAt;
-      view.lastUsedIp = pending.lastUsedIp;
-    }
-    return view;
+    if (!pending) return key;
+    const newer = key.lastUsedAt === null || key.lastUsedAt < pending.lastUsedAt;
+    return {
+      ...key,
+      ...(newer ? { lastUsedAt: pending.lastUsedAt, lastUsedIp: pending.lastUsedIp } : {}),
+      recentClients: mergeRecentClients(key.recentClients, pending.clients),
+    };
   }
 
   audit(principal: Principal | null, organizationId: string, action: AuditAction, targetType: AuditEvent['targetType'], targetId: string, changes?: AuditEvent['changes']): AuditEvent {

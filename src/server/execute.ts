@@ -25,6 +25,8 @@ export interface RawRequest {
   query: Record<string, unknown>;
   params: Record<string, string>;
   ip: string | null;
+  /** The User-Agent header, if any: recorded with the address among the caller's key's recent clients. */
+  userAgent?: string | undefined;
   /** The request id logged with this request (Express's pino-http sets one; the bare verify path makes one only on a bug). */
   requestId?: string | undefined;
   /** Cookies sent (the dashboard's session and sign-in ceremony); none on the bare verify path. */
@@ -173,11 +175,11 @@ export const isOutcome = (value: Caller): value is RouteOutcome => !('key' in va
 export function authenticate(
   env: RouteEnv,
   operation: string,
-  request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId'>,
+  request: Pick<RawRequest, 'authorization' | 'ip' | 'requestId' | 'userAgent'>,
 ): MaybePromise<KeyPrincipal | RouteOutcome> {
   let verdict: MaybePromise<KeyPrincipal | KeywardError>;
   try {
-    verdict = env.service.authenticate(request.authorization, request.ip);
+    verdict = env.service.authenticate(request.authorization, request.ip, request.userAgent ?? null);
   } catch (error) {
     return failed(env, operation, request, error, undefined);
   }

@@ -6,6 +6,7 @@ import { issueKey } from '../core/issue.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import type { KeyView } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
+import { DEFAULT_QUIET_PERIOD, type Retirement } from '../core/retirement.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
@@ -152,8 +153,22 @@ export class KeyLifecycle {
       rotationDays: principal.organization.rotationDays,
       now,
     });
+    const retirement: Retirement = {
+      revokeOld: body.revokeOld,
+      quietPeriod: body.revokeOld === 'whenUnused' ? (body.quietPeriod ?? DEFAULT_QUIET_PERIOD) : null,
+      rotatedAt: now.toISOString(),
+      endedAt: null,
+      endedBy: null,
+    };
     const audit = ctx.audit(principal, old.organizationId, 'key.rotated', 'key', old.id, {
-      after: { successorId: record.id, successorName: record.name, gracePeriod: body.gracePeriod, previousExpiresAt },
+      after: {
+        successorId: record.id,
+        successorName: record.name,
+        gracePeriod: body.gracePeriod,
+        previousExpiresAt,
+        revokeOld: retirement.revokeOld,
+        ...(retirement.quietPeriod !== null ? { quietPeriod: retirement.quietPeriod } : {}),
+      },
     });
     const { previous, successor } = await ctx.store.rotateKey(
       {
@@ -163,6 +178,7 @@ export class KeyLifecycle {
         previousExpiresAt,
         activeLimit: ctx.activeKeyLimit(principal.organization),
         now: now.getTime(),
+        retirement,
       },
       audit,
     );
@@ -184,7 +200,7 @@ export class KeyLifecycle {
 
   #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
     const result = verifyVerdict(principal, facts, body, now);
-    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now, body.userAgent ?? null);
     return result;
   }
 }

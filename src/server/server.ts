@@ -14,6 +14,7 @@ import { Metrics } from './metrics.ts';
 import { invitationLink } from './people/members.ts';
 import { GitHubPublicKeys } from './secret-scanning.ts';
 import { KeyService } from './service.ts';
+import { RetirementSweeper } from './retirement.ts';
 import { UsageTracker } from './usage.ts';
 
 export interface RunningServer {
@@ -23,6 +24,8 @@ export interface RunningServer {
   service: KeyService;
   store: Store;
   logger: Logger;
+  /** Ends whenUnused transitions on its timer; sweep() runs one pass now. */
+  retirement: RetirementSweeper;
   /** Where /metrics is served when it has a listen address of its own (KEYWARD_METRICS_ADDRESS). */
   metricsUrl?: string;
   /** Stops accepting requests, finishes in-flight ones, flushes usage and pending writes. */
@@ -72,6 +75,9 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     onBackgroundError: (error, what) => logger.error({ err: error }, `${what} failed`),
     ...(clock ? { clock } : {}),
   });
+  // whenUnused rotations end here, by the service itself (retirement.ts).
+  const retirement = new RetirementSweeper(service.context, logger);
+  retirement.start(config.retirementCheckMs);
   const metrics = config.metrics === 'on' ? new Metrics(store, nowMs, { organizationLabels: config.metricsOrganizationLabels === 'on' }) : undefined;
   if (metrics) store.observeWrites((mutations, ms) => metrics.observeWrite(mutations, ms));
   const onThrottle = (event: ThrottleEvent) => {
@@ -154,6 +160,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
         metricsServer.closeAllConnections();
         await metricsClosed;
       }
+      await retirement.stop();
       await usage.stop();
       await service.incidents.idle();
       await alerts.drain();
@@ -162,7 +169,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       logger.info('keyward key service stopped');
     })());
 
-  return { url, port, server, service, store, logger, close, ...(metricsUrl ? { metricsUrl } : {}) };
+  return { url, port, server, service, store, logger, retirement, close, ...(metricsUrl ? { metricsUrl } : {}) };
 }
 
 /** A throttled address goes into the audit log of each organization whose keys it tried. */

@@ -76,16 +76,16 @@ export class KeyService {
    * store has the records in memory), decides, and counts the use: accepted,
    * or refused by an allowlist (a valid key from the wrong network).
    */
-  authenticate(authorization: string | undefined, ip: string | null): MaybePromise<KeyPrincipal | KeywardError> {
+  authenticate(authorization: string | undefined, ip: string | null, userAgent: string | null = null): MaybePromise<KeyPrincipal | KeywardError> {
     const ctx = this.context;
     const now = ctx.nowMs();
     const facts = gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now);
-    return facts instanceof Promise ? facts.then((gathered) => this.#decide(gathered, ip, now)) : this.#decide(facts, ip, now);
+    return facts instanceof Promise ? facts.then((gathered) => this.#decide(gathered, ip, userAgent, now)) : this.#decide(facts, ip, userAgent, now);
   }
 
-  #decide(facts: KeyFacts, ip: string | null, now: number): KeyPrincipal | KeywardError {
+  #decide(facts: KeyFacts, ip: string | null, userAgent: string | null, now: number): KeyPrincipal | KeywardError {
     const verdict = authenticationVerdict(facts, ip, now);
-    if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip, 'VALID', now);
+    if (!(verdict instanceof KeywardError)) this.context.usage.seen(verdict.key, ip, 'VALID', now, userAgent);
     else if (verdict.code === 'IP_NOT_ALLOWED') this.context.usage.seen(facts.key!, ip, verdict.code, now);
     return verdict;
   }

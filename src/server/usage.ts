@@ -1,21 +1,63 @@
 /**
  * Usage is counted in memory on the hot path and flushed to the store in
  * batches (one write per interval at most, and one at shutdown). The hot path
- * keeps numbers only; dates are formatted when flushing.
+ * keeps numbers only; dates are formatted when flushing. Per key it also
+ * keeps the few clients (address, user agent) that used it, so a rotation can
+ * tell who still uses the old key: the same client again is two comparisons.
  */
 import type { KeyRecord, UsageCount } from '../core/model.ts';
+import { MAX_RECENT_CLIENTS, storedUserAgent, type RecentClient } from '../core/retirement.ts';
 import type { Store, UsageUpdate } from '../store/store.ts';
 import type { UsageSink } from './context.ts';
 
 const DAY_MS = 86_400_000;
 
-/** A key's accepted uses since the last flush: the latest one, and how many today. */
+/** One client's latest accepted use (address and user agent, as the request gave them). */
+interface ClientUse {
+  ip: string | null;
+  userAgent: string | null;
+  at: number;
+}
+
+/** A key's accepted uses since the last flush: the latest one, how many today, and by which clients (bounded). */
 interface KeyUse {
   organizationId: string;
   at: number;
   ip: string | null;
   valid: number;
+  clients: ClientUse[];
+  /** The client of the latest use: the common case is the same client again, found without a scan. */
+  last: ClientUse;
 }
+
+// The user agent is cleaned here, off the hot path (a header may hold anything).
+const toRecent = (client: ClientUse): RecentClient => ({ ip: client.ip, userAgent: storedUserAgent(client.userAgent), lastUsedAt: new Date(client.at).toISOString() });
+
+/** A use by a client other than the latest one: found among the few kept, else added, in place of the least recent at the bound. */
+function otherClient(use: KeyUse, ip: string | null, userAgent: string | null, now: number): void {
+  const { clients } = use;
+  let least = 0;
+  for (let i = 0; i < clients.length; i++) {
+    const client = clients[i]!;
+    if (client.ip === ip && client.userAgent === userAgent) {
+      client.at = now;
+      use.last = client;
+      return;
+    }
+    if (client.at < clients[least]!.at) least = i;
+  }
+  const client = { ip, userAgent, at: now };
+  if (clients.length < MAX_RECENT_CLIENTS) clients.push(client);
+  else clients[least] = client;
+  use.last = client;
+}
+
+const toUpdate = (keyId: string, use: KeyUse): UsageUpdate => ({
+  keyId,
+  lastUsedAt: new Date(use.at).toISOString(),
+  lastUsedIp: use.ip,
+  clients: use.clients.map(toRecent),
+});
 
 export class UsageTracker implements UsageSink {
   readonly #store: Store;
@@ -39,7 +81,7 @@ export class UsageTracker implements UsageSink {
   }
 
   /** Hot path: memory only. Refused uses are counted but do not move lastUsedAt. `at`: the request's clock reading, when it has one. */
-  seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number): void {
+  seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number, userAgent: string | null = null): void {
     const now = at ?? this.#now();
     if (now >= this.#dayEnds) this.#newDay(now);
     if (outcome === 'VALID') {
@@ -48,7 +90,13 @@ export class UsageTracker implements UsageSink {
         use.at = now;
         use.ip = ip;
         use.valid++;
-      } else this.#uses.set(key.id, { organizationId: key.organizationId, at: now, ip, valid: 1 });
+        const last = use.last;
+        if (last.ip === ip && last.userAgent === userAgent) last.at = now;
+        else otherClient(use, ip, userAgent, now);
+      } else {
+        const client = { ip, userAgent, at: now };
+        this.#uses.set(key.id, { organizationId: key.organizationId, at: now, ip, valid: 1, clients: [client], last: client });
+      }
       return;
     }
     const countKey = `${key.id}|${outcome}`;
@@ -77,7 +125,7 @@ export class UsageTracker implements UsageSink {
 
   pending(keyId: string): UsageUpdate | undefined {
     const use = this.#uses.get(keyId);
-    return use ? { keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip } : undefined;
+    return use ? toUpdate(keyId, use) : undefined;
   }
 
   /** Writes what was counted so far; concurrent callers share one write. */
@@ -91,12 +139,13 @@ export class UsageTracker implements UsageSink {
         this.#uses = new Map();
         this.#refused = new Map();
         this.#earlier = [];
-        const updates = [...uses].map(([keyId, use]) => ({ keyId, lastUsedAt: new Date(use.at).toISOString(), lastUsedIp: use.ip }));
+        const updates = [...uses].map(([keyId, use]) => toUpdate(keyId, use));
         try {
           await this.#store.recordUsage(updates, counts);
         } catch (error) {
           // Keep what could not be written for the next flush (the counts as rows; a newer last use wins).
           for (const [keyId, use] of uses) if (!this.#uses.has(keyId)) this.#uses.set(keyId, { ...use, valid: 0 });
+          // (A key used again meanwhile keeps its newer clients; the older ones of the failed flush go, as a bounded record may.)
           this.#earlier.push(...counts);
           throw error;
         }

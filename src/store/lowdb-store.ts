@@ -35,6 +35,7 @@ import {
   type Organization,
   type UsageCount,
 } from '../core/model.ts';
+import { mergeRecentClients, type RecentClient } from '../core/retirement.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
 import { DurableJsonFile } from './durable-file.ts';
 import { acquireFileLock } from './file-lock.ts';
@@ -48,6 +49,7 @@ import {
   changesOf,
   compareKeyOrder,
   type Audit,
+  type EndRetirementInput,
   type AuditFilter,
   type CompromiseInput,
   type IncidentFilter,
@@ -94,7 +96,7 @@ type Op =
   | { t: 'usage'; v: UsageCount }
   | { t: 'inc'; v: Incident }
   /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
-  | { t: 'used'; id: string; at: string; ip: string | null }
+  | { t: 'used'; id: string; at: string; ip: string | null; clients?: RecentClient[] }
   /** Members, invitations, sessions, passkeys, ceremonies (lowdb-people.ts). */
   | PeopleOp;
 
@@ -283,10 +285,12 @@ export class LowdbStore implements Store {
         return;
       case 'used': {
         const key = this.#keysById.get(op.id);
-        if (key && (key.lastUsedAt === null || key.lastUsedAt < op.at)) {
+        if (!key) return;
+        if (key.lastUsedAt === null || key.lastUsedAt < op.at) {
           key.lastUsedAt = op.at;
           key.lastUsedIp = op.ip;
         }
+        if (op.clients?.length) key.recentClients = mergeRecentClients(key.recentClients, op.clients);
         return;
       }
       case 'row':
@@ -374,6 +378,9 @@ export class LowdbStore implements Store {
   }
 
   #index(key: KeyRecord): void {
+    // Keys written before these fields existed.
+    key.recentClients ??= [];
+    key.retirement ??= null;
     this.#keysById.set(key.id, key);
     this.#keysByHash.set(key.secretHash, key);
     if (key.idempotencyKey) this.#idempotency.set(`${key.organizationId}\u0000${key.idempotencyKey}`, key);
@@ -552,7 +559,7 @@ export class LowdbStore implements Store {
     }
     const successor: KeyRecord = { ...input.successor, expiresAt: expiries.successorExpiresAt };
     await this.#change(
-      { t: 'key', v: { ...previous, rotatedToId: successor.id, expiresAt: expiries.previousExpiresAt } },
+      { t: 'key', v: { ...previous, rotatedToId: successor.id, expiresAt: expiries.previousExpiresAt, retirement: input.retirement } },
       { t: 'key', v: successor },
       { t: 'audit', v: rules.withRotationExpiries(audit, expiries) },
     );
@@ -567,11 +574,34 @@ export class LowdbStore implements Store {
     }
     for (const update of updates) {
       const key = this.#keysById.get(update.keyId);
-      if (key && (key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt)) {
-        ops.push({ t: 'used', id: key.id, at: update.lastUsedAt, ip: update.lastUsedIp });
+      if (!key) continue;
+      const newer = key.lastUsedAt === null || key.lastUsedAt < update.lastUsedAt;
+      if (newer || update.clients.length > 0) {
+        ops.push({ t: 'used', id: key.id, at: update.lastUsedAt, ip: update.lastUsedIp, ...(update.clients.length > 0 ? { clients: update.clients } : {}) });
       }
     }
     if (ops.length > 0) await this.#change(...ops);
+  }
+
+  async listOpenRetirements(limit: number): Promise<KeyRecord[]> {
+    const open: KeyRecord[] = [];
+    for (const key of this.#keysById.values()) {
+      if (!rules.hasOpenRetirement(key)) continue;
+      open.push(key);
+      if (open.length === limit) break;
+    }
+    return open;
+  }
+
+  async endRetirement(input: EndRetirementInput, audit: Audit): Promise<KeyRecord | undefined> {
+    const key = this.#keysById.get(input.keyId);
+    if (!key || key.organizationId !== input.organizationId) return undefined;
+    const now = Date.parse(input.endedAt);
+    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && rules.isWorkingAdmin(other, now));
+    const ended = rules.endedRetirement(key, input, another);
+    if (!ended) return undefined;
+    await this.#change({ t: 'key', v: ended }, { t: 'audit', v: audit });
+    return key;
   }
 
   async listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]> {

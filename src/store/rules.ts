@@ -12,6 +12,7 @@
 import { KeywardError } from '../core/errors.ts';
 import { keyStatus, type AuditEvent, type Incident, type KeyRecord } from '../core/model.ts';
 import { grantsEverything } from '../core/permissions.ts';
+import type { EndRetirementInput } from './store.ts';
 
 /** What the adapters do with a rule's answer: throw the refusal, if there is one. */
 export function refuse(refusal: KeywardError | undefined): void {
@@ -175,6 +176,25 @@ export function roleDeleteRefusal(roleId: string, holders: { count: number; keyI
 
 export const roleExists = (roleId: string): KeywardError => new KeywardError('ROLE_EXISTS', `Role "${roleId}" already exists.`);
 export const permissionExists = (name: string): KeywardError => new KeywardError('PERMISSION_EXISTS', `Permission "${name}" already exists.`);
+
+/** Whether a whenUnused transition is open: the service's sweep looks at these. */
+export const hasOpenRetirement = (key: KeyRecord): boolean =>
+  key.retirement !== null && key.retirement.revokeOld === 'whenUnused' && key.retirement.endedAt === null && key.revokedAt === null;
+
+/**
+ * Whether the service's end of a transition still applies to the key as
+ * stored: still open, and for an unused end no later use stored since the
+ * decision (another replica's flush) nor the organization's last working admin
+ * key (its successor revoked meanwhile). The key as ended, or undefined.
+ */
+export function endedRetirement(key: KeyRecord, input: EndRetirementInput, anotherAdminRemains: boolean): KeyRecord | undefined {
+  if (!hasOpenRetirement(key)) return undefined;
+  const retirement = { ...key.retirement!, endedAt: input.endedAt, endedBy: input.endedBy };
+  if (input.endedBy === 'deadline') return { ...key, retirement };
+  if (key.lastUsedAt !== input.lastUsedAt) return undefined;
+  if (removesAnAdmin(key, Date.parse(input.endedAt)) && !anotherAdminRemains) return undefined;
+  return { ...key, retirement, revokedAt: input.endedAt };
+}
 
 /** An incident after an update: state and replacement set, actions and delivery attempts appended (both stores). */
 export function updatedIncident(current: Incident, update: { state?: Incident['state']; replacementKeyId?: string | null; actions?: Incident['actions']; notifications?: Incident['notifications'] }): Incident {

@@ -7,6 +7,7 @@
  */
 import type { MaybePromise } from '../core/maybe.ts';
 import type { AuditAction, AuditEvent, CustomPermission, CustomRole, Incident, IncidentAction, KeyRecord, KeyStatus, NotificationAttempt, Organization, UsageCount } from '../core/model.ts';
+import type { RecentClient, Retirement, RetirementEnd } from '../core/retirement.ts';
 import type { Environment } from '../core/rotation.ts';
 import type { PeopleStore } from './people-store.ts';
 
@@ -49,6 +50,19 @@ export interface RotateKeyInput {
   /** Plan limit; the old key, on its way out, does not count (rules.ts, countsAgainstLimit). */
   activeLimit: number | null;
   now: number;
+  /** How the old key ends (core/retirement.ts), set on it with the rotation. */
+  retirement: Retirement;
+}
+
+/** The service ending a whenUnused transition (core/retirement.ts, retirementDecision). */
+export interface EndRetirementInput {
+  organizationId: string;
+  keyId: string;
+  endedAt: string;
+  /** unused: the key is revoked at endedAt; deadline: it already expired, only the end is recorded. */
+  endedBy: RetirementEnd;
+  /** The old key's last use the decision saw: an unused end applies only if no later use was stored since. */
+  lastUsedAt: string | null;
 }
 
 export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist'>>;
@@ -85,6 +99,8 @@ export interface UsageUpdate {
   keyId: string;
   lastUsedAt: string;
   lastUsedIp: string | null;
+  /** The clients seen since the last flush (merged into the stored ones, bounded). */
+  clients: RecentClient[];
 }
 
 export interface CompromiseInput {
@@ -185,6 +201,15 @@ export interface Store {
    * Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE, KEY_ALREADY_ROTATED, KEY_LIMIT_REACHED.
    */
   rotateKey(input: RotateKeyInput, audit: Audit): Promise<{ previous: KeyRecord; successor: KeyRecord }>;
+  /** Keys with a whenUnused transition still open (not ended, not revoked), of every organization: the service's sweep. */
+  listOpenRetirements(limit: number): Promise<KeyRecord[]>;
+  /**
+   * Ends a transition, atomically, if it is still open and (for unused) the
+   * key was not used after `lastUsedAt` nor would leave the organization
+   * without a working admin key; the audit event is stored with it. Returns
+   * the key as ended, or undefined when it did not apply.
+   */
+  endRetirement(input: EndRetirementInput, audit: Audit): Promise<KeyRecord | undefined>;
   /** Merges last-used times and adds request counts (upsert), in one write. */
   recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void>;
   listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]>;

@@ -69,6 +69,27 @@ describe('rotation due (pure)', () => {
     expect(body).toContain('<details><summary>Other keys checked</summary>');
   });
 
+  it('the pull-request body says which way each previous key ends and how to watch the transition', () => {
+    const now = new Date('2026-11-27T10:00:00Z');
+    const text = [
+      manifest('waits', '  role: viewer\n  rotation:\n    overlap: 2h\n    revokeOld: WhenUnused\n    quietPeriod: 15m\n  consumers:\n    restartTargets: [{kind: Deployment, name: shop}]\n'),
+      manifest('timed', '  role: viewer\n  rotation:\n    overlap: 1h\n'),
+    ].join('---\n');
+    const file = { path: 'keys.yaml', text, explicit: true, kind: 'manifests' as const };
+    const plan = planRotation([file], { selection: { selectors: [] }, now });
+    expect(plan.changes.map((c) => c.revokeOld)).toEqual(['WhenUnused', 'AfterOverlap']);
+    const body = renderPullRequestBody({ now, changes: plan.changes, bumped: true, command: 'keyward rotate keys.yaml' });
+    expect(body).toContain('How the previous keys end: revoked when unused (after every consumer moved): `shop/waits`; ended when the overlap does: `shop/timed`.');
+    expect(body).toContain('the previous key is revoked once every restart target has rolled out and the key service has seen no use of it for **15m**; at the latest it ends after **2h**');
+    expect(body).toContain('`kubectl get apikey waits -n shop -o jsonpath=\'{.status.conditions[?(@.type=="Rotating")].message}\'` says what the old key waits for');
+    expect(body).toContain('`keyward keys describe <old key id>` lists its stragglers');
+    expect(body).toContain('The previous key keeps working for **1h** (the overlap)');
+    // An immediate rotation (overlap 0) leaves no room for a quiet period: refused with what to change, nothing edited.
+    expect(() => planRotation([file], { selection: { selectors: [] }, immediate: true, now })).toThrow(
+      /ApiKey shop\/waits: quietPeriod must be shorter than the overlap \(0\).*set spec\.rotation\.revokeOld: AfterOverlap/,
+    );
+  });
+
   it('the key service: the newest active key whose metadata names the ApiKey', () => {
     const { keys } = parseManifestFile({ path: 'k.yaml', text: manifest('a', '  role: viewer\n'), explicit: true, kind: 'manifests' });
     const view = (id: string, createdAt: string, extra: object = {}) => ({ id, status: 'active', createdAt, rotationDueAt: 'x', rotatedToId: null, metadata: { 'k8s/namespace': 'shop', 'k8s/name': 'a' }, ...extra });

@@ -294,6 +294,36 @@ describe('keyward CLI: the key lifecycle', () => {
     expect((await client(bootstrapped.secret).getKey(keyId)).expiresAt).toBe(rotated.previous.expiresAt);
   });
 
+  it('keys rotate --revoke-old when-unused --quiet-period 10m: the old key waits for its consumers; keys describe shows the transition and who still uses it', async () => {
+    const admin = client(bootstrapped.secret);
+    const created = await admin.createKey({ name: 'Batch job', role: 'viewer' });
+    const verifier = client((await admin.createKey({ name: 'Reports API', role: 'verifier' })).secret);
+    const run = await keyward(['keys', 'rotate', created.key.id, '--grace-period', '2h', '--revoke-old', 'when-unused', '--quiet-period', '10m', '-o', 'json'], asAdmin);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const rotated = JSON.parse(run.stdout);
+    expect(rotated.previous.transition).toMatchObject({ revokeOld: 'whenUnused', quietPeriod: '10m', endedBy: null });
+    // A consumer still on the old key, through an API that verifies it.
+    expect((await verifier.verifyKey({ key: created.secret, ip: '10.0.3.7', userAgent: 'batch/3' })).valid).toBe(true);
+    const described = await keyward(['keys', 'describe', created.key.id], asAdmin);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain('Revoke old:  whenUnused (quiet period 10m)');
+    expect(described.stdout).toContain(`Rotated to:    ${rotated.key.id}`);
+    expect(described.stdout).toMatch(/Stragglers: +\n +10\.0\.3\.7 \(batch\/3\), \d+s ago/);
+    // The table says how the old key ends and how to watch it.
+    const table = await keyward(['keys', 'rotate', rotated.key.id, '--grace-period', '2h', '--revoke-old', 'when-unused'], asAdmin);
+    expect(table.code).toBe(0);
+    expect(table.stderr).toContain(`is revoked once nothing used it for 10m`);
+    expect(table.stderr).toContain(`keyward keys describe ${rotated.key.id}`);
+    // Bad input: the API's error (exit 1), or a usage error for an unknown mode (exit 2); nothing rotated.
+    const tooLong = await keyward(['keys', 'rotate', created.key.id, '--grace-period', '1h', '--revoke-old', 'when-unused', '--quiet-period', '2h'], asAdmin);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain('quietPeriod: must be shorter than the grace period (1h)');
+    const unknownMode = await keyward(['keys', 'rotate', created.key.id, '--revoke-old', 'whenever'], asAdmin);
+    expect(unknownMode.code).toBe(2);
+    expect(unknownMode.stderr).toContain('after-grace, when-unused');
+  });
+
   it('keys revoke revokes; revoking again exits 1 with KEY_ALREADY_REVOKED and its hint', async () => {
     const run = await keyward(['keys', 'revoke', successorId], asAdmin);
     expect(run.code).toBe(0);

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { KeyService } from '../../src/server/service.ts';
 import { UsageTracker } from '../../src/server/usage.ts';
+import { MAX_RECENT_CLIENTS, mergeRecentClients } from '../../src/core/retirement.ts';
 import { freshTestStore, type TestStore } from '../support/keyservice.ts';
 
 let dir: string;
@@ -38,7 +39,16 @@ describe('usage tracker', () => {
     tracker.seen(key, '10.0.0.1');
     tracker.seen(key, '10.0.0.2');
     tracker.seen(key, '10.0.0.3', 'IP_NOT_ALLOWED');
-    expect(tracker.pending(keyId)).toEqual({ keyId, lastUsedAt: '2026-03-01T23:59:58.000Z', lastUsedIp: '10.0.0.2' });
+    // Accepted uses only name their clients (the refused one from 10.0.0.3 does not).
+    expect(tracker.pending(keyId)).toEqual({
+      keyId,
+      lastUsedAt: '2026-03-01T23:59:58.000Z',
+      lastUsedIp: '10.0.0.2',
+      clients: [
+        { ip: '10.0.0.1', userAgent: null, lastUsedAt: '2026-03-01T23:59:58.000Z' },
+        { ip: '10.0.0.2', userAgent: null, lastUsedAt: '2026-03-01T23:59:58.000Z' },
+      ],
+    });
 
     now = Date.parse('2026-03-02T00:00:01.000Z');
     tracker.seen(key, '10.0.0.4');
@@ -62,5 +72,40 @@ describe('usage tracker', () => {
     const stored = (await store.findKeyById(keyId))!;
     expect(stored.lastUsedAt).toBe('2026-03-02T00:00:02.000Z');
     expect(stored.lastUsedIp).toBe('10.0.0.6');
+  });
+
+  it(`keeps the ${MAX_RECENT_CLIENTS} most recent clients of a key (address and user agent), in memory and in the store across flushes`, async () => {
+    const service = new KeyService(store, { tokenPrefix: 'kw_' });
+    const { keyId } = await service.bootstrapOrganization('recent clients');
+    const key = (await store.findKeyById(keyId))!;
+    let now = Date.parse('2026-03-05T10:00:00.000Z');
+    const tracker = new UsageTracker(store, 3_600_000, () => now);
+    const at = (ms: number) => new Date(ms).toISOString();
+    // 12 clients, one second apart; the same address with two user agents is two clients; a control character is not kept.
+    for (let i = 1; i <= 12; i++) {
+      now += 1_000;
+      tracker.seen(key, `10.0.1.${i}`, 'VALID', undefined, i === 12 ? 'probe/1\u202e' : 'svc/1');
+    }
+    now += 1_000;
+    tracker.seen(key, '10.0.1.12', 'VALID', undefined, 'svc/2');
+    const start = Date.parse('2026-03-05T10:00:00.000Z');
+    const expected = [
+      { ip: '10.0.1.12', userAgent: 'svc/2', lastUsedAt: at(start + 13_000) },
+      { ip: '10.0.1.12', userAgent: 'probe/1', lastUsedAt: at(start + 12_000) },
+      ...[11, 10, 9, 8, 7, 6, 5, 4].map((i) => ({ ip: `10.0.1.${i}`, userAgent: 'svc/1', lastUsedAt: at(start + i * 1_000) })),
+    ];
+    expect(mergeRecentClients([], tracker.pending(keyId)!.clients)).toEqual(expected);
+    await tracker.flush();
+    expect((await store.findKeyById(keyId))!.recentClients).toEqual(expected);
+    // A later flush merges: a known client moves to the front, the least recent goes.
+    now += 1_000;
+    tracker.seen(key, '10.0.1.5', 'VALID', undefined, 'svc/1');
+    tracker.seen(key, '10.0.2.1', 'VALID', undefined, 'new/1');
+    await tracker.stop();
+    const merged = (await store.findKeyById(keyId))!.recentClients;
+    expect(merged).toHaveLength(MAX_RECENT_CLIENTS);
+    expect(merged.slice(0, 2).map((c) => c.ip).sort()).toEqual(['10.0.1.5', '10.0.2.1']);
+    expect(merged.map((c) => c.ip)).not.toContain('10.0.1.4');
+    expect(merged.filter((c) => c.ip === '10.0.1.5')).toHaveLength(1);
   });
 });

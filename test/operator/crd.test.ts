@@ -70,6 +70,10 @@ const VALID: Record<string, unknown>[] = [
   { role: 'viewer', ipAllowlist: ['10.0.0.0/8', '2001:db8::/32', '192.168.1.7'] },
   { role: 'viewer', rotation: { interval: '2160h', token: '2026-11-27-1', overlap: '30m', suspend: true } },
   { role: 'viewer', rotation: { interval: '90d', overlap: '0' } },
+  { role: 'viewer', rotation: { overlap: '1h', revokeOld: 'WhenUnused', quietPeriod: '30m' } },
+  { role: 'viewer', rotation: { revokeOld: 'WhenUnused' } },
+  { role: 'viewer', rotation: { overlap: '2d', revokeOld: 'WhenUnused', quietPeriod: '1d23h59m' } },
+  { role: 'viewer', rotation: { revokeOld: 'AfterOverlap' } },
   { role: 'viewer', secret: { name: 'payments-api-key', keys: { secret: 'API_KEY', keyId: 'API_KEY_ID', previous: 'API_KEY_PREVIOUS' }, template: { labels: { team: 'payments' } } } },
   { role: 'viewer', consumers: { restartTargets: [{ kind: 'Deployment', name: 'payments' }, { kind: 'StatefulSet', name: 'db' }] }, deletionPolicy: 'Retain' },
 ];
@@ -91,6 +95,13 @@ const INVALID: [label: string, spec: Record<string, unknown>, message: RegExp][]
   ['display name with a bidi override', { role: 'viewer', displayName: 'pay\u202Eipa' }, /bidi or invisible/],
   ['display name with a zero-width space', { role: 'viewer', displayName: 'pay\u200Bments' }, /bidi or invisible/],
   ['bad secret name', { role: 'viewer', secret: { name: 'Payments_Key' } }, /spec.secret.name/],
+  ['unknown revokeOld', { role: 'viewer', rotation: { revokeOld: 'WhenIdle' } }, /spec.rotation.revokeOld: Unsupported value: "WhenIdle"/],
+  ['quiet period longer than overlap', { role: 'viewer', rotation: { overlap: '1h', revokeOld: 'WhenUnused', quietPeriod: '90m' } }, /quietPeriod .* must be shorter than overlap/],
+  ['quiet period equal to a day-long overlap', { role: 'viewer', rotation: { overlap: '1d', revokeOld: 'WhenUnused', quietPeriod: '24h' } }, /must be shorter than overlap/],
+  ['default quiet period longer than overlap', { role: 'viewer', rotation: { overlap: '5m', revokeOld: 'WhenUnused' } }, /default 10m\) must be shorter than overlap/],
+  ['zero quiet period', { role: 'viewer', rotation: { revokeOld: 'WhenUnused', quietPeriod: '0' } }, /quietPeriod must be more than 0/],
+  ['zero quiet period in minutes', { role: 'viewer', rotation: { revokeOld: 'WhenUnused', quietPeriod: '0m' } }, /quietPeriod must be more than 0/],
+  ['quiet period without WhenUnused', { role: 'viewer', rotation: { quietPeriod: '5m' } }, /quietPeriod applies only when the old key is revoked when unused/],
   ['bad data key', { role: 'viewer', secret: { keys: { secret: 'API KEY' } } }, /spec.secret.keys.secret/],
 ];
 

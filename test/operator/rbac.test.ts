@@ -230,8 +230,8 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
       [['create', 'events', '-n', 'x'], 'yes'],
       [['get', 'leases.coordination.k8s.io/keyward-operator', '-n', NS], 'yes'],
       [['update', 'leases.coordination.k8s.io/keyward-operator', '-n', NS], 'yes'],
-      // Workloads: patch only, never read.
-      [['get', 'deployments.apps', '-n', 'x'], 'no'],
+      // Workloads: patched, and read one by one for their rollout (WhenUnused); never listed or watched.
+      [['get', 'deployments.apps', '-n', 'x'], 'yes'],
       [['list', 'deployments.apps', '--all-namespaces'], 'no'],
       [['watch', 'statefulsets.apps', '-n', 'x'], 'no'],
       [['delete', 'deployments.apps', '-n', 'x'], 'no'],

@@ -172,11 +172,12 @@ describeControlPlane('what a reconcile writes', (cp) => {
       'event Updated',
       'restart Deployment/web',
       'event ConsumersRestarted',
-      // The previous secret leaves the Secret, then the one status patch says all of it.
+      // The previous secret leaves the Secret, then the one status patch says all of it (the history records how the previous key ended).
       'secret -API_KEY_PREVIOUS',
-      'status conditions,consumersRestartedFor,observedGeneration,previousKeys',
+      'status conditions,consumersRestartedFor,history,observedGeneration,previousKeys',
     ]);
     const after = (await k.apiKey(ns, 'web-api'))!;
+    expect(after.status!.history![0]).toMatchObject({ keyId: after.status!.keyId, fromKeyId: expect.any(String), previousEnded: 'Expired' });
     expect(after.status).toMatchObject({ previousKeys: [], consumersRestartedFor: after.status!.keyId, observedGeneration: after.metadata.generation });
     expect(after.status!.conditions!.find((c) => c.type === 'Rotating')).toMatchObject({ status: 'False', reason: 'Idle', observedGeneration: after.metadata.generation });
     expect((await service.client().getKey(after.status!.keyId!)).name).toBe('web api (renamed)');

@@ -40,7 +40,7 @@ async function observe(client: KeywardClient) {
   // The observing admin key is used by these very calls: leave its own use out.
   const me = (await client.whoami()).key.id;
   return {
-    keys: keys.items.map((key) => (key.id === me ? { ...key, lastUsedAt: 'observer', lastUsedIp: 'observer' } : key)),
+    keys: keys.items.map((key) => (key.id === me ? { ...key, lastUsedAt: 'observer', lastUsedIp: 'observer', recentClients: 'observer' } : key)),
     roles,
     permissions,
     invitations,

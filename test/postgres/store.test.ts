@@ -17,6 +17,9 @@ import { createDatabase, dropDatabase, recordQueries } from '../support/postgres
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import type { Retirement } from '../../src/core/retirement.ts';
+
+const AFTER_GRACE: Retirement = { revokeOld: 'afterGrace', quietPeriod: null, rotatedAt: new Date().toISOString(), endedAt: null, endedBy: null };
 
 const server = inject('postgresUrl');
 const open: Store[] = [];
@@ -192,7 +195,7 @@ describe('PostgreSQL store: invariants in the database', () => {
     await store.revokeKey(org.id, key.id, new Date().toISOString(), audit());
     expect(await code(store.revokeKey(org.id, key.id, new Date().toISOString(), audit()))).toBe('KEY_ALREADY_REVOKED');
     expect(await code(store.updateKey(org.id, key.id, { name: 'x' }, Date.now(), audit()))).toBe('KEY_NOT_ACTIVE');
-    expect(await code(store.rotateKey({ organizationId: org.id, keyId: key.id, successor: mint('s'), previousExpiresAt: new Date().toISOString(), activeLimit: null, now: Date.now() }, audit()))).toBe('KEY_NOT_ACTIVE');
+    expect(await code(store.rotateKey({ organizationId: org.id, keyId: key.id, successor: mint('s'), previousExpiresAt: new Date().toISOString(), activeLimit: null, now: Date.now(), retirement: AFTER_GRACE }, audit()))).toBe('KEY_NOT_ACTIVE');
     // updateKey(role) + revoke + the custom permission = 3 writes that succeeded, plus the role before `before`.
     expect((await store.listAudit(org.id, { limit: 100 })).items.length).toBe(before + 3);
     // Edits carry before/after of what changed.
@@ -245,7 +248,7 @@ describe('PostgreSQL store: the same answers as the lowdb store', () => {
       for (const [i, key] of keys.entries()) await store.insertKey(structuredClone(key), { activeLimit: null, now: Date.now() }, structuredClone(insertions[i]!));
       await store.revokeKey(org.id, keys[3]!.id, revokedAt, structuredClone(revocation));
       await store.recordUsage(
-        [{ keyId: keys[1]!.id, lastUsedAt: usedAt, lastUsedIp: '10.0.0.1' }],
+        [{ keyId: keys[1]!.id, lastUsedAt: usedAt, lastUsedIp: '10.0.0.1', clients: [] }],
         [
           { organizationId: org.id, keyId: keys[1]!.id, day: '2026-11-26', outcome: 'VALID', count: 3 },
           { organizationId: org.id, keyId: keys[2]!.id, day: '2026-11-27', outcome: 'KEY_REVOKED', count: 1 },

@@ -6,6 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { issueKey, newAuditEvent, newOrganization } from '../../src/core/issue.ts';
 import { KeywardError } from '../../src/core/errors.ts';
 import { LowdbStore, type LowdbStoreOptions } from '../../src/store/lowdb-store.ts';
+import type { Retirement } from '../../src/core/retirement.ts';
+
+const AFTER_GRACE: Retirement = { revokeOld: 'afterGrace', quietPeriod: null, rotatedAt: new Date().toISOString(), endedAt: null, endedBy: null };
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -62,7 +65,7 @@ describe('lowdb store', () => {
     await Promise.all(keys.map((key) => store.insertKey(key, { activeLimit: null, now: Date.now() }, audit())));
     await store.revokeKey(org.id, keys[0]!.id, new Date().toISOString(), audit());
     const usedAt = new Date().toISOString();
-    await store.recordUsage([{ keyId: keys[1]!.id, lastUsedAt: usedAt, lastUsedIp: '10.0.0.9' }], [{ organizationId: org.id, keyId: keys[1]!.id, day: usedAt.slice(0, 10), outcome: 'VALID', count: 3 }]);
+    await store.recordUsage([{ keyId: keys[1]!.id, lastUsedAt: usedAt, lastUsedIp: '10.0.0.9', clients: [] }], [{ organizationId: org.id, keyId: keys[1]!.id, day: usedAt.slice(0, 10), outcome: 'VALID', count: 3 }]);
     // "Crash": copy the files as they are now, without closing (no final snapshot).
     const crashed = join(dir, 'crashed');
     mkdirSync(crashed);
@@ -214,7 +217,7 @@ describe('lowdb store', () => {
     const idle = mint('idle');
     await store.insertKey(used, { activeLimit: null, now: Date.now() }, audit());
     await store.insertKey(idle, { activeLimit: null, now: Date.now() }, audit());
-    await store.recordUsage([{ keyId: used.id, lastUsedAt: new Date(Date.now() + 1000).toISOString(), lastUsedIp: '10.0.0.1' }], []);
+    await store.recordUsage([{ keyId: used.id, lastUsedAt: new Date(Date.now() + 1000).toISOString(), lastUsedIp: '10.0.0.1', clients: [] }], []);
     const since = new Date(Date.now() + 500).toISOString();
     const unused = await store.listKeys(org.id, { status: 'all', limit: 10, now: Date.now(), unusedSince: since });
     expect(unused.items.map((k) => k.name).sort()).toEqual(['admin', 'idle']);
@@ -281,9 +284,9 @@ describe('lowdb store', () => {
     await store.insertKey(old, { activeLimit: null, now: Date.now() }, audit());
     const successor = mint('svc v2');
     const expires = new Date(Date.now() + 60_000).toISOString();
-    const result = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor, previousExpiresAt: expires, activeLimit: null, now: Date.now() }, audit());
+    const result = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor, previousExpiresAt: expires, activeLimit: null, now: Date.now(), retirement: AFTER_GRACE }, audit());
     expect(result.previous).toMatchObject({ rotatedToId: successor.id, expiresAt: expires });
-    const again = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor: mint('svc v2b'), previousExpiresAt: expires, activeLimit: null, now: Date.now() }, audit()).catch((e: unknown) => e);
+    const again = await store.rotateKey({ organizationId: org.id, keyId: old.id, successor: mint('svc v2b'), previousExpiresAt: expires, activeLimit: null, now: Date.now(), retirement: AFTER_GRACE }, audit()).catch((e: unknown) => e);
     expect((again as KeywardError).code).toBe('KEY_ALREADY_ROTATED');
     await store.close();
   });

@@ -12,7 +12,7 @@ import type { AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/mod
 import type { KeyCursor, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { INVITATION_COLUMNS, invitationParams, MEMBER_COLUMNS, memberParams, PASSKEY_COLUMNS, passkeyParams } from './people.ts';
-import { AUDIT_COLUMNS, auditParams, keyParams, organizationParams, roleParams } from './rows.ts';
+import { AUDIT_COLUMNS, auditParams, KEY_COLUMNS, keyParams, organizationParams, roleParams } from './rows.ts';
 
 export interface TableCount {
   table: string;
@@ -36,14 +36,14 @@ const chunks = <T>(items: readonly T[], size = BATCH): T[][] => {
   return out;
 };
 
-const KEY_NAMES = ['id', 'organization_id', 'name', 'role_id', 'environment', 'secret_hash', 'secret_hint', 'metadata', 'ip_allowlist', 'created_at', 'created_by', 'expires_at', 'revoked_at', 'rotation_due_at', 'last_used_at', 'last_used_ip', 'rotated_from_id', 'rotated_to_id', 'idempotency_key'];
+const KEY_NAMES = KEY_COLUMNS.split(', ');
 const ORG_NAMES = ['id', 'name', 'plan', 'ip_allowlist', 'rotation_days', 'max_grace_period', 'created_at', 'leak_policy'];
 const ROLE_NAMES = ['organization_id', 'id', 'name', 'description', 'permissions', 'created_at', 'updated_at'];
 const AUDIT_NAMES = AUDIT_COLUMNS.split(', ');
 const MEMBER_NAMES = MEMBER_COLUMNS.split(', ');
 const INVITATION_NAMES = INVITATION_COLUMNS.split(', ');
 const PASSKEY_NAMES = PASSKEY_COLUMNS.split(', ');
-const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes', 'actor']);
+const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes', 'actor', 'recent_clients', 'retirement']);
 
 function rowObject(names: string[], values: unknown[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};

@@ -32,12 +32,14 @@ import {
   type UsageCount,
 } from '../../core/model.ts';
 import { ALL_GRANTING_ROLE_IDS, builtinRole } from '../../core/permissions.ts';
+import { MAX_RECENT_CLIENTS } from '../../core/retirement.ts';
 import * as rules from '../rules.ts';
 import {
   applyPatch,
   changesOf,
   type Audit,
   type AuditFilter,
+  type EndRetirementInput,
   type CompromiseInput,
   type IncidentFilter,
   type IncidentUpdate,
@@ -479,12 +481,16 @@ export class PostgresStore implements Store {
    */
   async #keepAnAdmin(client: pg.PoolClient, key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): Promise<void> {
     if (!rules.removesAnAdmin(key, now, newRoleId)) return;
-    // Another key that rules.isWorkingAdmin holds to be one.
+    rules.refuse(rules.lastAdminRefusal(key, change, await this.#anotherAdminRemains(client, key, now)));
+  }
+
+  /** Whether the organization has a working admin key besides `key` (one that rules.isWorkingAdmin holds to be one). */
+  async #anotherAdminRemains(client: pg.PoolClient, key: KeyRecord, now: number): Promise<boolean> {
     const { rowCount } = await client.query(
       'SELECT 1 FROM keys WHERE organization_id = $1 AND id <> $2 AND role_id = ANY($3::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4) LIMIT 1',
       [key.organizationId, key.id, ALL_GRANTING_ROLE_IDS, new Date(now).toISOString()],
     );
-    rules.refuse(rules.lastAdminRefusal(key, change, rowCount !== 0));
+    return rowCount !== 0;
   }
 
   async #insertAudit(client: pg.PoolClient, event: AuditEvent): Promise<void> {
@@ -733,8 +739,8 @@ export class PostgresStore implements Store {
       successor = { ...input.successor, expiresAt: expiries.successorExpiresAt };
       await client.query(INSERT_KEY, keyParams(successor));
       const { rows } = await client.query<KeyRow>(
-        `UPDATE keys SET rotated_to_id = $2, expires_at = $3, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
-        [old.id, successor.id, expiries.previousExpiresAt],
+        `UPDATE keys SET rotated_to_id = $2, expires_at = $3, retirement = $4, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [old.id, successor.id, expiries.previousExpiresAt, JSON.stringify(input.retirement)],
       );
       await this.#insertAudit(client, rules.withRotationExpiries(audit, expiries));
       changed.k.push(old.id);
@@ -773,15 +779,57 @@ export class PostgresStore implements Store {
         );
       }
       if (uses.length > 0) {
+        // The newer last use wins; the recent clients are merged as core/retirement.ts's mergeRecentClients does (newest per client, bounded).
         await client.query(
-          `UPDATE keys AS k SET last_used_at = u.at, last_used_ip = u.ip
-           FROM (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS t(id, at, ip) ORDER BY id) AS u
-           WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.at)`,
-          [uses.map((u) => u.keyId), uses.map((u) => u.lastUsedAt), uses.map((u) => u.lastUsedIp)],
+          `UPDATE keys AS k SET
+             last_used_at = GREATEST(k.last_used_at, u.at),
+             last_used_ip = CASE WHEN k.last_used_at IS NULL OR k.last_used_at < u.at THEN u.ip ELSE k.last_used_ip END,
+             recent_clients = CASE WHEN jsonb_array_length(u.clients) = 0 THEN k.recent_clients ELSE (
+               SELECT coalesce(jsonb_agg(kept.c ORDER BY kept.c->>'lastUsedAt' DESC), '[]'::jsonb) FROM (
+                 SELECT latest.c FROM (
+                   SELECT DISTINCT ON (c->>'ip', c->>'userAgent') c FROM jsonb_array_elements(k.recent_clients || u.clients) AS c
+                   ORDER BY c->>'ip', c->>'userAgent', c->>'lastUsedAt' DESC
+                 ) AS latest ORDER BY latest.c->>'lastUsedAt' DESC LIMIT $5
+               ) AS kept
+             ) END
+           FROM (SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::jsonb[]) AS t(id, at, ip, clients) ORDER BY id) AS u
+           WHERE k.id = u.id`,
+          [uses.map((u) => u.keyId), uses.map((u) => u.lastUsedAt), uses.map((u) => u.lastUsedIp), uses.map((u) => JSON.stringify(u.clients)), MAX_RECENT_CLIENTS],
         );
       }
     }, rows.length + uses.length);
     for (const use of uses) this.cache.touch(use.keyId, use.lastUsedAt, use.lastUsedIp);
+  }
+
+  async listOpenRetirements(limit: number): Promise<KeyRecord[]> {
+    // The predicate of the keys_open_retirements index (migration 0005), as rules.hasOpenRetirement says.
+    const { rows } = await this.#query<KeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM keys
+       WHERE retirement IS NOT NULL AND retirement->>'revokeOld' = 'whenUnused' AND retirement->>'endedAt' IS NULL AND revoked_at IS NULL
+       ORDER BY id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(keyFromRow);
+  }
+
+  async endRetirement(input: EndRetirementInput, audit: Audit): Promise<KeyRecord | undefined> {
+    const ended = await this.#transaction(async (client, changed) => {
+      // A revocation takes the organization's lock first, as revokeKey does (the last admin key).
+      if (input.endedBy === 'unused') await this.#lockOrganization(client, input.organizationId);
+      const key = await this.#lockKey(client, input.organizationId, input.keyId);
+      const now = Date.parse(input.endedAt);
+      const next = rules.endedRetirement(key, input, rules.removesAnAdmin(key, now) ? await this.#anotherAdminRemains(client, key, now) : true);
+      if (!next) return undefined;
+      const { rows } = await client.query<KeyRow>(
+        `UPDATE keys SET revoked_at = $2, retirement = $3, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [key.id, next.revokedAt, JSON.stringify(next.retirement)],
+      );
+      await this.#insertAudit(client, audit);
+      changed.k.push(key.id);
+      return keyFromRow(rows[0]!);
+    }, 2);
+    if (ended) this.cache.committedKey(ended);
+    return ended;
   }
 
   async listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]> {

@@ -1,5 +1,6 @@
 /** Rows of the PostgreSQL schema <-> the records of src/core/model.ts. */
 import { DEFAULT_LEAK_POLICY, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
+import type { RecentClient, Retirement } from '../../core/retirement.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../../core/rotation.ts';
 
 const iso = (value: Date | string): string => (value instanceof Date ? value.toISOString() : new Date(value).toISOString());
@@ -25,11 +26,13 @@ export interface KeyRow {
   rotated_from_id: string | null;
   rotated_to_id: string | null;
   idempotency_key: string | null;
+  recent_clients: RecentClient[];
+  retirement: Retirement | null;
 }
 
 /** The columns a key is read back with (in this order). */
 export const KEY_COLUMNS =
-  'id, organization_id, name, role_id, environment, secret_hash, secret_hint, metadata, ip_allowlist, created_at, created_by, expires_at, revoked_at, rotation_due_at, last_used_at, last_used_ip, rotated_from_id, rotated_to_id, idempotency_key';
+  'id, organization_id, name, role_id, environment, secret_hash, secret_hint, metadata, ip_allowlist, created_at, created_by, expires_at, revoked_at, rotation_due_at, last_used_at, last_used_ip, rotated_from_id, rotated_to_id, idempotency_key, recent_clients, retirement';
 
 export const keyFromRow = (row: KeyRow): KeyRecord => ({
   id: row.id,
@@ -51,9 +54,11 @@ export const keyFromRow = (row: KeyRow): KeyRecord => ({
   rotatedFromId: row.rotated_from_id,
   rotatedToId: row.rotated_to_id,
   idempotencyKey: row.idempotency_key,
+  recentClients: row.recent_clients,
+  retirement: row.retirement,
 });
 
-/** Parameters $1..$19 of an INSERT in KEY_COLUMNS order. */
+/** Parameters $1..$21 of an INSERT in KEY_COLUMNS order. */
 export const keyParams = (key: KeyRecord): unknown[] => [
   key.id,
   key.organizationId,
@@ -74,9 +79,11 @@ export const keyParams = (key: KeyRecord): unknown[] => [
   key.rotatedFromId,
   key.rotatedToId,
   key.idempotencyKey,
+  JSON.stringify(key.recentClients ?? []),
+  key.retirement ? JSON.stringify(key.retirement) : null,
 ];
 
-export const INSERT_KEY = `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`;
+export const INSERT_KEY = `INSERT INTO keys (${KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`;
 
 export interface OrganizationRow {
   id: string;

@@ -6,7 +6,8 @@ import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_max_grace_period.ts';
 import * as m0003 from './0003_role_changed_at.ts';
 import * as m0004 from './0004_people.ts';
-import * as m0005 from './0005_incidents_and_feed.ts';
+import * as m0005 from './0005_key_retirement.ts';
+import * as m0006 from './0006_incidents_and_feed.ts';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: m0003.name, sql: m0003.sql },
   { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
+  { version: 6, name: m0006.name, sql: m0006.sql },
 ];

@@ -1,0 +1,237 @@
+/**
+ * revokeOld: WhenUnused end to end (issue 21), on the real control plane
+ * with the real key service and operator: consumers are clients of an API
+ * that verifies their keys through keyward with their address and user agent,
+ * so the key service knows who still uses the previous key. The control plane
+ * has no kubelet: a stand-in here marks the restart target's pods Ready
+ * through the API (as envtest users do), and the real kube-controller-manager
+ * rolls the Deployment from there. Timings are shortened (seconds, not
+ * minutes).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { KeywardClient } from '../../src/client/index.ts';
+import type { Operator } from '../../src/operator/operator.ts';
+import type { ApiKeyStatus, Condition } from '../../src/operator/types.ts';
+import { describeControlPlane } from '../support/controlplane.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
+import { apiKeyManifest, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
+
+const FAST = { ip: '10.0.3.6', userAgent: 'billing/2.1' };
+const SLOW = { ip: '10.0.3.7', userAgent: 'reports/1.0' };
+const QUIET_MS = 3_000;
+
+describeControlPlane('revokeOld WhenUnused', (cp) => {
+  let service: TestService;
+  let operator: Operator;
+  let operatorSecret: string;
+  let api: KeywardClient;
+  let k: ReturnType<typeof kubeHelpers>;
+  const ns = 'when-unused';
+  let kubeletOn = true;
+  let stopped = false;
+  let kubelet: Promise<void>;
+
+  /** The kubelet stand-in: every pod of the namespace that is not Ready is marked Running and Ready. */
+  async function markPodsReady(): Promise<void> {
+    const pods = await k.core.listNamespacedPod({ namespace: ns });
+    for (const pod of pods.items) {
+      if (pod.metadata?.deletionTimestamp || pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) continue;
+      const now = new Date().toISOString();
+      await cp()
+        .kubectl(['patch', 'pod', pod.metadata!.name!, '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({
+          status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: now }, { type: 'ContainersReady', status: 'True', lastTransitionTime: now }] },
+        })], { allowFailure: true });
+    }
+  }
+
+  beforeAll(async () => {
+    service = await startTestService({ usageFlushMs: 200 });
+    api = service.client((await service.client().createKey({ name: 'Orders API', role: 'verifier' })).secret);
+    k = kubeHelpers(cp());
+    await cp().kubectl(['create', 'namespace', ns]);
+    const deployment = (name: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `example.invalid/${name}:1` }] } },
+      },
+    });
+    await k.apply([deployment('orders'), deployment('ledger')]);
+    kubelet = (async () => {
+      while (!stopped) {
+        if (kubeletOn) await markPodsReady().catch(() => {});
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    operatorSecret = await operatorKey(service);
+    operator = await startOperator(cp(), service, operatorSecret, { namespaces: [ns], resyncMs: 1_000 });
+  }, 120_000);
+  afterAll(async () => {
+    stopped = true;
+    await kubelet;
+    await operator?.stop();
+    await service?.stop();
+  });
+
+  const status = async (name: string): Promise<ApiKeyStatus> => (await k.apiKey(ns, name))?.status ?? {};
+  const rotating = (st: ApiKeyStatus): Condition | undefined => st.conditions?.find((c) => c.type === 'Rotating');
+  const secretOf = async (name: string) => k.value(await k.secret(ns, name), 'API_KEY')!;
+  const keyStatus = async (keyId: string) => (await service.client().getKey(keyId)).status;
+  const rolledOut = (name: string) =>
+    until(`the rollout of ${name}`, async () => {
+      const d = JSON.parse((await cp().kubectl(['get', 'deployment', name, '-n', ns, '-o', 'json'])).stdout);
+      return d.status.observedGeneration >= d.metadata.generation && d.status.updatedReplicas === 1 && d.status.readyReplicas === 1 && d.status.replicas === 1;
+    }, 60_000);
+
+  /** A consumer of the API: one request every 100 ms with the key it holds; every refusal is counted. */
+  function consumer(who: { ip: string; userAgent: string }, initial: string) {
+    const state = { key: initial, requests: 0, failures: [] as string[], lastOldUseAt: 0, running: true };
+    const done = (async () => {
+      while (state.running) {
+        const key = state.key;
+        const result = await api.verifyKey({ key, ...who });
+        state.requests++;
+        if (!result.valid) state.failures.push(result.code);
+        if (key === initial) state.lastOldUseAt = Date.now();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return { state, stop: async () => ((state.running = false), await done) };
+  }
+
+  it('two consumers: the previous key stays while the slow one uses it, and is revoked a quiet period after it moved; no request fails', async () => {
+    await k.apply([
+      apiKeyManifest(ns, 'orders-key', {
+        role: 'viewer',
+        rotation: { token: 't-1', overlap: '120s', revokeOld: 'WhenUnused', quietPeriod: `${QUIET_MS / 1000}s` },
+        consumers: { restartTargets: [{ kind: 'Deployment', name: 'orders' }] },
+      }),
+    ]);
+    const first = await until('the first key', async () => ((await status('orders-key')).keyId && !(await status('orders-key')).pending ? status('orders-key') : undefined));
+    await rolledOut('orders');
+    const oldSecret = await secretOf('orders-key');
+    const fast = consumer(FAST, oldSecret);
+    const slow = consumer(SLOW, oldSecret);
+    await until('both consumers on the first key', async () => fast.state.requests > 2 && slow.state.requests > 2);
+
+    await cp().kubectl(['patch', 'apikey', 'orders-key', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { rotation: { token: 't-2' } } })]);
+    const rotated = await until('the rotation', async () => {
+      const st = await status('orders-key');
+      return st.sequence === 2 && !st.pending ? st : undefined;
+    });
+    expect(rotated.previousKeys?.[0]?.keyId).toBe(first.keyId);
+    expect(rotated.history?.[0]).toMatchObject({ reason: 'Token', keyId: rotated.keyId, fromKeyId: first.keyId });
+    // The fast consumer moves at once.
+    fast.state.key = await secretOf('orders-key');
+
+    // Well past a quiet period since the fast one moved, the slow one still on the old key: it stays, and the status says who holds it.
+    const holding = await until('the operator to name the slow consumer', async () => {
+      const st = await status('orders-key');
+      const condition = rotating(st);
+      return condition?.reason === 'WaitingForConsumers' &&
+        condition.message.includes(SLOW.ip) &&
+        Date.now() > Date.parse(rotated.lastRotationTime!) + 2 * QUIET_MS
+        ? st
+        : undefined;
+    });
+    expect(holding.previousKeys?.[0]).toMatchObject({ keyId: first.keyId, lastUsedBy: [expect.stringContaining(`${SLOW.ip} (${SLOW.userAgent})`)] });
+    expect(await keyStatus(first.keyId!)).toBe('active');
+
+    // The operator restarts mid-transition: nothing of the outcome changes.
+    await operator.stop();
+    operator = await startOperator(cp(), service, operatorSecret, { namespaces: [ns], resyncMs: 1_000 });
+    expect(await keyStatus(first.keyId!)).toBe('active');
+
+    // The slow consumer moves; a quiet period later the previous key is revoked.
+    slow.state.key = await secretOf('orders-key');
+    const revokedEvent = await until('PreviousKeyRevoked', async () => (await k.events(ns, 'orders-key')).find((e) => e.reason === 'PreviousKeyRevoked'), 60_000);
+    const revokedAt = Date.now();
+    expect(revokedEvent.message).toContain(first.keyId);
+    expect(await keyStatus(first.keyId!)).toBe('revoked');
+    // Not before the quiet period had passed since the slow consumer's last use of it.
+    expect(revokedAt - slow.state.lastOldUseAt).toBeGreaterThanOrEqual(QUIET_MS);
+    const ended = await until('the status without the previous key', async () => {
+      const st = await status('orders-key');
+      return (st.previousKeys ?? []).length === 0 && rotating(st)?.status === 'False' ? st : undefined;
+    });
+    expect(ended.history?.[0]).toMatchObject({ keyId: rotated.keyId, fromKeyId: first.keyId, previousEnded: 'Unused' });
+    await fast.stop();
+    await slow.stop();
+    // Zero failed requests for both consumers.
+    expect(fast.state.failures).toEqual([]);
+    expect(slow.state.failures).toEqual([]);
+  }, 180_000);
+
+  it('a restart target whose rollout does not finish holds the revocation until it finishes', async () => {
+    await k.apply([
+      apiKeyManifest(ns, 'ledger-key', {
+        role: 'viewer',
+        rotation: { token: 't-1', overlap: '120s', revokeOld: 'WhenUnused', quietPeriod: `${QUIET_MS / 1000}s` },
+        consumers: { restartTargets: [{ kind: 'Deployment', name: 'ledger' }] },
+      }),
+    ]);
+    const first = await until('the first key', async () => {
+      const st = await status('ledger-key');
+      return st.keyId && !st.pending && st.consumersRestartedFor === st.keyId ? st : undefined;
+    });
+    await rolledOut('ledger');
+    // From now on no pod becomes Ready: the next rollout cannot finish.
+    kubeletOn = false;
+    await cp().kubectl(['patch', 'apikey', 'ledger-key', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { rotation: { token: 't-2' } } })]);
+    const rotated = await until('the rotation', async () => {
+      const st = await status('ledger-key');
+      return st.sequence === 2 && !st.pending ? st : undefined;
+    });
+    // The one consumer moves at once and the successor is used: only the rollout holds the old key.
+    const moved = consumer(FAST, await secretOf('ledger-key'));
+    const held = await until('WaitingForRollout well past the quiet period', async () => {
+      const st = await status('ledger-key');
+      const condition = rotating(st);
+      return condition?.reason === 'WaitingForRollout' && Date.now() > Date.parse(rotated.lastRotationTime!) + 2 * QUIET_MS ? condition : undefined;
+    });
+    expect(held.message).toContain('Deployment/ledger');
+    expect(await keyStatus(first.keyId!)).toBe('active');
+    // The pods become Ready: the rollout finishes, and the old key goes.
+    kubeletOn = true;
+    await until('the old key revoked', async () => (await keyStatus(first.keyId!)) === 'revoked', 60_000);
+    await moved.stop();
+    expect(moved.state.failures).toEqual([]);
+  }, 180_000);
+
+  it('a consumer that never moves: the previous key ends at the deadline, with a Warning Event naming its address', async () => {
+    await k.apply([
+      apiKeyManifest(ns, 'stuck-key', {
+        role: 'viewer',
+        rotation: { token: 't-1', overlap: '10s', revokeOld: 'WhenUnused', quietPeriod: '2s' },
+      }),
+    ]);
+    const first = await until('the first key', async () => {
+      const st = await status('stuck-key');
+      return st.keyId && !st.pending ? st : undefined;
+    });
+    const stuck = consumer(SLOW, await secretOf('stuck-key'));
+    await cp().kubectl(['patch', 'apikey', 'stuck-key', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { rotation: { token: 't-2' } } })]);
+    const mover = consumer(
+      FAST,
+      await until('the new key', async () => {
+        const st = await status('stuck-key');
+        return st.sequence === 2 && !st.pending ? secretOf('stuck-key') : undefined;
+      }),
+    );
+    const warning = await until('the Warning at the deadline', async () => (await k.events(ns, 'stuck-key')).find((e) => e.reason === 'PreviousKeyStillInUse'), 60_000);
+    expect(warning.type).toBe('Warning');
+    expect(warning.message).toContain(first.keyId);
+    expect(warning.message).toContain(`${SLOW.ip} (${SLOW.userAgent})`);
+    expect(['expired', 'revoked']).toContain(await keyStatus(first.keyId!));
+    const st = await until('the history entry', async () => {
+      const s = await status('stuck-key');
+      return s.history?.[0]?.previousEnded ? s : undefined;
+    });
+    expect(st.history?.[0]).toMatchObject({ fromKeyId: first.keyId, previousEnded: 'Deadline' });
+    await stuck.stop();
+    await mover.stop();
+  }, 120_000);
+});
