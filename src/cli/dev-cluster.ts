@@ -6,7 +6,8 @@
 
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import { examples, summaryOf } from './commands.ts';
 import { startControlPlane, DEFAULT_CRD_DIR, type ControlPlane } from '../devcluster/controlplane.ts';
 
 interface ClusterOptions {
@@ -82,10 +83,10 @@ export async function runDevCluster(options: ClusterOptions): Promise<number> {
   }
 }
 
-/** Adds `dev cluster` to the keyward CLI. */
-export function registerDevCommands(program: Command): Command {
-  const dev = program.command('dev').description('local development helpers');
-  dev
+/** `keyward dev cluster`. */
+export function devCommand(): Command {
+  const dev = new Command('dev').description(summaryOf('dev'));
+  const cluster = dev
     .command('cluster')
     .description(
       'run a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) in the foreground; ' +
@@ -106,5 +107,6 @@ export function registerDevCommands(program: Command): Command {
       });
       process.exitCode = code;
     });
+  examples(cluster, ['keyward dev cluster', 'keyward dev cluster --kubeconfig ./kubeconfig --no-controller-manager']);
   return dev;
 }

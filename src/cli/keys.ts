@@ -1,162 +1,142 @@
 /** `keyward keys …`: the key lifecycle against a running service. */
 import { Command, Option } from 'commander';
 import type { BodyInput, KeyView, ListKeysQuery } from '../client/index.ts';
+import { isDuration, parseDuration } from '../core/duration.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../core/rotation.ts';
-import { DEFAULT_QUIET_PERIOD, type RecentClient, type RevokeOld } from '../core/retirement.ts';
-import { KeyStatusFilter } from '../core/schemas.ts';
-import { clientFor, clientSettings } from './client.ts';
-import { age, printJson, printTable, warnSecretOnce, type OutputFormat } from './output.ts';
+import { clientFor } from './client.ts';
+import { apiCommand, collect, collectPairs, yesOption, type ApiFlags } from './command.ts';
+import { examples, summaryOf } from './commands.ts';
+import { confirm } from './confirm.ts';
 import { CliUsageError } from './errors.ts';
+import { describeKey, KEY_VIEW } from './key-views.ts';
+import { printList, printOne, printResult, printSecretOnce, progress } from './output.ts';
 
-type Flags<T = object> = T & { output: OutputFormat };
+type CreateFlags = ApiFlags & Pick<BodyInput<'createKey'>, 'name' | 'role' | 'environment' | 'expiresAt' | 'idempotencyKey'> & {
+  expiresIn?: string;
+  ipAllowlist?: string[];
+  metadata?: Record<string, string>;
+};
 
-export const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
-
-/** A client subcommand (`keys …`, `members …`): the client settings (--url, KEYWARD_API_KEY) and -o. */
-export const subcommand = (parent: Command, name: string, description: string): Command =>
-  clientSettings(parent.command(name).description(description)).addOption(outputOption());
-
-function printKeys(keys: KeyView[], output: OutputFormat): void {
-  if (output === 'json') return printJson(keys);
-  printTable(
-    ['NAME', 'KEY ID', 'ROLE', 'ENVIRONMENT', 'STATUS', 'LAST USED', 'AGE'],
-    keys.map((k) => [k.name, k.id, k.role, k.environment, k.status, k.lastUsedAt ? age(k.lastUsedAt) : '<never>', age(k.createdAt)]),
-  );
-}
-
-/** The CLI's spelling of the API's revokeOld modes (kebab-case, as flags are). */
-const REVOKE_OLD_FLAGS = { 'after-grace': 'afterGrace', 'when-unused': 'whenUnused' } as const satisfies Record<string, RevokeOld>;
-
-const client = (c: RecentClient, now: number): string => `${c.ip ?? '<unknown address>'}${c.userAgent ? ` (${c.userAgent})` : ''}, ${age(c.lastUsedAt, now)} ago`;
-
-/** `keys describe` as text, kubectl describe-like: fields, then the transition and the clients. */
-export function describeKey(key: KeyView, now: number): string {
-  const lines = [
-    `Name:          ${key.name}`,
-    `Key ID:        ${key.id}`,
-    `Role:          ${key.role}`,
-    `Environment:   ${key.environment}`,
-    `Status:        ${key.status}`,
-    `Created:       ${key.createdAt}`,
-    `Expires:       ${key.expiresAt ?? '<never>'}`,
-    `Last used:     ${key.lastUsedAt ? `${key.lastUsedAt} from ${key.lastUsedIp ?? '<unknown address>'}` : '<never>'}`,
-  ];
-  if (key.rotatedFromId) lines.push(`Rotated from:  ${key.rotatedFromId}`);
-  if (key.rotatedToId) lines.push(`Rotated to:    ${key.rotatedToId}`);
-  const t = key.transition;
-  if (t) {
-    lines.push('Transition:');
-    lines.push(`  Revoke old:  ${t.revokeOld}${t.quietPeriod ? ` (quiet period ${t.quietPeriod})` : ''}`);
-    lines.push(`  Rotated at:  ${t.rotatedAt}`);
-    lines.push(`  Deadline:    ${t.deadline ?? '<none>'}`);
-    lines.push(`  Ended:       ${t.endedBy ? `${t.endedBy} at ${t.endedAt}` : '<in transition>'}`);
-    lines.push(`  Stragglers:  ${t.stragglers.length === 0 ? '<none>' : ''}`);
-    for (const straggler of t.stragglers) lines.push(`    ${client(straggler, now)}`);
-  }
-  lines.push(`Recent clients:${key.recentClients.length === 0 ? ' <none>' : ''}`);
-  for (const recent of key.recentClients) lines.push(`  ${client(recent, now)}`);
-  return `${lines.join('\n')}\n`;
+/** --expires-in 30d or --expires-at <iso>: the key's expiry as the API takes it. */
+function expiryOf(flags: CreateFlags, now = Date.now()): string | undefined {
+  if (flags.expiresIn !== undefined && flags.expiresAt !== undefined) throw new CliUsageError('give --expires-in or --expires-at, not both');
+  if (flags.expiresIn === undefined) return flags.expiresAt;
+  if (!isDuration(flags.expiresIn) || parseDuration(flags.expiresIn) === 0) throw new CliUsageError(`--expires-in "${flags.expiresIn}" is not a duration such as 12h, 30d or 52w`);
+  return new Date(now + parseDuration(flags.expiresIn)).toISOString();
 }
 
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('create, list, edit, rotate, revoke and report compromised API keys');
+  const keys = new Command('keys').description(summaryOf('keys'));
 
-  subcommand(keys, 'create', 'create a key; prints its secret once')
+  const create = apiCommand(keys, 'create', 'create a key; prints its secret once', { quiet: 'print the secret alone (for $(…) in scripts)' })
     .requiredOption('--name <name>', 'descriptive name, e.g. "Production Server"')
-    .requiredOption('--role <role>', 'role id (least privilege: pick the smallest that works)')
-    .addOption(new Option('--environment <env>', 'environment').choices(ENVIRONMENTS).default(DEFAULT_ENVIRONMENT))
-    .option('--expires-at <iso>', 'expiry date-time')
-    .action(async (o: Flags<Pick<BodyInput<'createKey'>, 'name' | 'role' | 'environment' | 'expiresAt'>>) => {
-      const created = await clientFor(o, ['createKey']).createKey({
+    .requiredOption('--role <role>', 'role id (least privilege: pick the smallest that works; `keyward roles list`)')
+    .addOption(new Option('--environment <env>', 'environment (decides the rotation interval)').choices(ENVIRONMENTS).default(DEFAULT_ENVIRONMENT))
+    .option('--expires-in <duration>', 'expire after this long, e.g. 90d')
+    .option('--expires-at <iso>', 'expire at this date-time, e.g. 2027-01-01T00:00:00Z')
+    .option('--ip-allowlist <entries>', 'addresses or CIDR ranges the key works from (comma-separated or repeated)', collect)
+    .option('--metadata <key=value>', 'metadata returned by verify, e.g. team=payments (repeatable)', collectPairs)
+    .option('--idempotency-key <value>', 'makes the create safe to retry: a second create with it is refused instead of issuing another key')
+    .action(async (o: CreateFlags) => {
+      const expiresAt = expiryOf(o);
+      const created = await (await clientFor(o, ['createKey'])).createKey({
         name: o.name,
         role: o.role,
         environment: o.environment,
-        ...(o.expiresAt ? { expiresAt: o.expiresAt } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+        ...(o.ipAllowlist ? { ipAllowlist: o.ipAllowlist } : {}),
+        ...(o.metadata ? { metadata: o.metadata } : {}),
+        ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
       });
-      if (o.output === 'json') return printJson(created);
-      printKeys([created.key], 'table');
-      warnSecretOnce(created.secret, created.key.id);
+      if (o.quiet) return printSecretOnce(created.secret, created.key.id, true);
+      if (o.output !== 'table' && o.output !== 'wide') return printResult(created, o.output, `key/${created.key.id}`);
+      await printOne(created.key, KEY_VIEW, o.output);
+      printSecretOnce(created.secret, created.key.id);
     });
+  examples(create, [
+    'keyward keys create --name "Production Server" --role key-manager --environment production',
+    'keyward keys create --name "Partner Acme" --role viewer --expires-in 90d --ip-allowlist 203.0.113.0/24 --metadata partner=acme',
+    'export API_KEY=$(keyward keys create --name ci --role verifier -q)',
+  ]);
 
-  subcommand(keys, 'list', 'list keys (active by default)')
-    .addOption(new Option('--status <status>', 'which keys (default: active)').choices(KeyStatusFilter.options))
+  const list = apiCommand(keys, 'list', 'list keys (active by default), with when each expires and is due for rotation', { quiet: 'print the Key IDs alone' })
+    .addOption(new Option('--status <status>', 'which keys (default: active)').choices(['active', 'expired', 'revoked', 'all']))
     .option('--role <role>', 'only this role')
     .addOption(new Option('--environment <env>', 'only this environment').choices(ENVIRONMENTS))
     .option('--unused-for <duration>', 'only keys not used for this long, e.g. 30d (review and revoke unused keys)')
     .option('--rotation-due', 'only keys whose rotation is due')
-    .action(async (o: Flags<Pick<ListKeysQuery, 'status' | 'role' | 'environment' | 'unusedFor'> & { rotationDue?: boolean }>) => {
+    .action(async (o: ApiFlags & Pick<ListKeysQuery, 'status' | 'role' | 'environment' | 'unusedFor'> & { rotationDue?: boolean }) => {
       const items: KeyView[] = [];
       const query = { status: o.status, role: o.role, environment: o.environment, unusedFor: o.unusedFor, rotationDue: o.rotationDue ? ('true' as const) : undefined };
-      for await (const key of clientFor(o, ['listKeys']).allKeys(query)) items.push(key);
-      printKeys(items, o.output);
+      const shown = progress();
+      for await (const key of (await clientFor(o, ['listKeys'])).allKeys({ ...query, limit: 500 })) {
+        items.push(key);
+        if (items.length % 500 === 0) shown.update(`fetched ${items.length} keys…`);
+      }
+      shown.done();
+      if (o.quiet) return void process.stdout.write(items.map((k) => `${k.id}\n`).join(''));
+      await printList(items, KEY_VIEW, o.output);
     });
+  examples(list, ['keyward keys list', 'keyward keys list --status all -o wide', 'keyward keys list --unused-for 30d -q', "keyward keys list -o jsonpath='{[*].id}'"]);
 
-  subcommand(keys, 'get <keyId>', 'show one key (never its secret)').action(async (keyId: string, o: Flags) =>
-    printKeys([await clientFor(o, ['getKey']).getKey(keyId)], o.output),
+  const get = apiCommand(keys, 'get <keyId>', 'show one key as a table row (never its secret)').action(async (keyId: string, o: ApiFlags) =>
+    printOne(await (await clientFor(o, ['getKey'])).getKey(keyId), KEY_VIEW, o.output),
   );
+  examples(get, ['keyward keys get key_…', 'keyward keys get key_… -o yaml']);
 
-  subcommand(keys, 'update <keyId>', 'change the name and/or role of a key')
+  const describe = apiCommand(keys, 'describe <keyId>', 'show everything about one key, like kubectl describe').action(async (keyId: string, o: ApiFlags) => {
+    const key = await (await clientFor(o, ['getKey'])).getKey(keyId);
+    if (o.output === 'table' || o.output === 'wide') process.stdout.write(describeKey(key));
+    else await printOne(key, KEY_VIEW, o.output);
+  });
+  examples(describe, ['keyward keys describe key_…']);
+
+  const update = apiCommand(keys, 'update <keyId>', "change a key's name, role or IP allowlist (everything else is fixed; rotate for a new secret)")
     .option('--name <name>', 'new name')
     .option('--role <role>', 'new role')
-    .action(async (keyId: string, o: Flags<Pick<BodyInput<'updateKey'>, 'name' | 'role'>>) => {
-      if (o.name === undefined && o.role === undefined) throw new CliUsageError('give --name and/or --role');
-      printKeys([await clientFor(o, ['updateKey']).updateKey(keyId, { name: o.name, role: o.role })], o.output);
+    .option('--ip-allowlist <entries>', "replace the key's IP allowlist (comma-separated or repeated)", collect)
+    .option('--clear-ip-allowlist', "remove the key's IP allowlist (any address the organization allows)")
+    .action(async (keyId: string, o: ApiFlags & Pick<BodyInput<'updateKey'>, 'name' | 'role'> & { ipAllowlist?: string[]; clearIpAllowlist?: boolean }) => {
+      if (o.ipAllowlist && o.clearIpAllowlist) throw new CliUsageError('give --ip-allowlist or --clear-ip-allowlist, not both');
+      const ipAllowlist = o.clearIpAllowlist ? [] : o.ipAllowlist;
+      if (o.name === undefined && o.role === undefined && ipAllowlist === undefined) throw new CliUsageError('give --name and/or --role (or --ip-allowlist)');
+      const body = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.role !== undefined ? { role: o.role } : {}), ...(ipAllowlist ? { ipAllowlist } : {}) };
+      await printOne(await (await clientFor(o, ['updateKey'])).updateKey(keyId, body), KEY_VIEW, o.output);
     });
+  examples(update, ['keyward keys update key_… --name "Production Server (eu)"', 'keyward keys update key_… --role viewer', 'keyward keys update key_… --ip-allowlist 10.0.0.0/8,192.168.1.7']);
 
-  subcommand(keys, 'revoke <keyId>', 'revoke a key: applications using it stop working; cannot be undone').action(async (keyId: string, o: Flags) => {
-    const revoked = await clientFor(o, ['revokeKey']).revokeKey(keyId);
-    if (o.output === 'json') return printJson(revoked);
-    process.stdout.write(`key ${revoked.id} revoked\n`);
-  });
+  const revoke = apiCommand(keys, 'revoke <keyId>', 'revoke a key: applications using it stop working at once; cannot be undone', { quiet: 'print nothing on success' })
+    .addOption(yesOption())
+    .option('--dry-run', 'show the key that would be revoked and when it was last used; change nothing')
+    .action(async (keyId: string, o: ApiFlags) => {
+      const client = await clientFor(o, o.dryRun ? ['getKey'] : ['revokeKey']);
+      if (o.dryRun) {
+        const key = await client.getKey(keyId);
+        process.stdout.write(`would revoke key ${key.id} (${key.name}, role ${key.role}), last used ${key.lastUsedAt ?? 'never'}${key.lastUsedIp ? ` from ${key.lastUsedIp}` : ''} (dry run: nothing changed)\n`);
+        return;
+      }
+      await confirm(`Revoke key ${keyId}? Applications using it stop working at once; this cannot be undone.`, o.yes);
+      const revoked = await client.revokeKey(keyId);
+      if (o.quiet) return;
+      if (o.output === 'table' || o.output === 'wide') process.stdout.write(`key ${revoked.id} revoked\n`);
+      else await printOne(revoked, KEY_VIEW, o.output);
+    });
+  examples(revoke, ['keyward keys revoke key_…', 'keyward keys revoke key_… --yes     # in scripts and CI', 'keyward keys revoke key_… --dry-run']);
 
-  subcommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends, or until unused')
-    .option('--grace-period <duration>', 'how long the old key keeps working at most, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
-    .addOption(
-      new Option('--revoke-old <mode>', 'after-grace: the old key expires with the grace period; when-unused: the service revokes it once unused for --quiet-period')
-        .choices(Object.keys(REVOKE_OLD_FLAGS))
-        .default('after-grace'),
-    )
-    .option('--quiet-period <duration>', `with --revoke-old when-unused: how long the old key must go unused (default ${DEFAULT_QUIET_PERIOD})`)
+  const rotate = apiCommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends', {
+    quiet: 'print the new secret alone',
+  })
+    .option('--grace-period <duration>', 'how long the old key keeps working, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
     .option('--name <name>', 'successor name (default "<old name> v2")')
-    .action(async (keyId: string, o: Flags<{ gracePeriod: string; revokeOld: keyof typeof REVOKE_OLD_FLAGS; quietPeriod?: string; name?: string }>) => {
-      const revokeOld = REVOKE_OLD_FLAGS[o.revokeOld];
-      const rotated = await clientFor(o, ['rotateKey']).rotateKey(keyId, {
-        gracePeriod: o.gracePeriod,
-        revokeOld,
-        ...(o.quietPeriod !== undefined ? { quietPeriod: o.quietPeriod } : {}),
-        ...(o.name ? { name: o.name } : {}),
-      });
-      if (o.output === 'json') return printJson(rotated);
-      printKeys([rotated.key, rotated.previous], 'table');
-      const until = `until ${rotated.previous.expiresAt}`;
-      process.stderr.write(
-        revokeOld === 'whenUnused'
-          ? `\nOld key ${rotated.previous.id} is revoked once nothing used it for ${rotated.previous.transition?.quietPeriod}, at the latest ${until}; watch it with: keyward keys describe ${rotated.previous.id}\n`
-          : `\nOld key ${rotated.previous.id} keeps working ${until}.\n`,
-      );
-      warnSecretOnce(rotated.secret, rotated.key.id);
+    .action(async (keyId: string, o: ApiFlags & { gracePeriod: string; name?: string }) => {
+      const rotated = await (await clientFor(o, ['rotateKey'])).rotateKey(keyId, { gracePeriod: o.gracePeriod, ...(o.name ? { name: o.name } : {}) });
+      if (o.quiet) return printSecretOnce(rotated.secret, rotated.key.id, true);
+      if (o.output !== 'table' && o.output !== 'wide') return printResult(rotated, o.output, `key/${rotated.key.id}`);
+      await printList([rotated.key, rotated.previous], KEY_VIEW, o.output);
+      process.stderr.write(`\nOld key ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt}.\n`);
+      printSecretOnce(rotated.secret, rotated.key.id);
     });
-
-  subcommand(keys, 'describe <keyId>', 'one key in full: its recent clients and, once rotated, how its transition ends and who still uses it').action(
-    async (keyId: string, o: Flags) => {
-      const key = await clientFor(o, ['getKey']).getKey(keyId);
-      if (o.output === 'json') return printJson(key);
-      process.stdout.write(describeKey(key, Date.now()));
-    },
-  );
-  subcommand(keys, 'compromise <keyId>', 'a key leaked: revoke it now, issue a replacement (secret printed once), open an incident, notify')
-    .requiredOption('--reason <text>', 'why the key is believed compromised (never the secret itself)')
-    .option('--no-replace', 'revoke only: no replacement')
-    .option('--no-notify', 'no notification to the alert webhook')
-    .action(async (keyId: string, o: Flags<{ reason: string; replace: boolean; notify: boolean }>) => {
-      const result = await clientFor(o, ['compromiseKey']).compromiseKey(keyId, { reason: o.reason, replace: o.replace, notify: o.notify });
-      if (o.output === 'json') return printJson(result);
-      printKeys(result.replacement ? [result.replacement.key, result.revoked] : [result.revoked], 'table');
-      process.stderr.write(`\nKey ${result.revoked.id} revoked. Incident ${result.incident.id}:\n`);
-      for (const action of result.incident.actions) process.stderr.write(`  ${action.at}  ${action.action}: ${action.detail}\n`);
-      if (result.replacement) warnSecretOnce(result.replacement.secret, result.replacement.key.id);
-    });
+  examples(rotate, ['keyward keys rotate key_… --grace-period 24h', 'keyward keys rotate key_… --grace-period 0   # a leaked key: the old one stops now']);
 
   return keys;
 }

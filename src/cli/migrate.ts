@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { ServerConfig } from '../server/config.ts';
+import { summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import { printJson, printTable, type OutputFormat } from './output.ts';
 import { addSettings, resolveCommandSettings } from './settings.ts';
@@ -37,7 +38,7 @@ const redact = (url: string): string => {
 
 export function migrateCommand(): Command {
   return addSettings(
-    new Command('migrate').description('apply pending PostgreSQL schema migrations; or copy a lowdb store into PostgreSQL with --from/--to'),
+    new Command('migrate').description(summaryOf('migrate')),
     ServerConfig,
     ['databaseUrl'],
   )

@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { operatorConfig, OperatorSettings } from '../operator/config.ts';
+import { examples, summaryOf } from './commands.ts';
 import { addSettings, requireApiKey, resolveCommandSettings } from './settings.ts';
 
 export function operatorCommand(): Command {
-  const command = new Command('operator').description('run the Kubernetes operator: ApiKey resources become keys and Secrets, rotated without downtime');
+  const command = new Command('operator').description(summaryOf('operator'));
+  examples(command, ['keyward operator', 'KEYWARD_API_KEY_FILE=/var/run/keyward/key keyward operator --namespace team-a --leader-elect']);
   return addSettings(command, OperatorSettings).action(async (flags: Record<string, unknown>) => {
     const settings = resolveCommandSettings(OperatorSettings, flags);
     const apiKey = requireApiKey(

@@ -14,13 +14,14 @@ import { GitopsError, keyLabel, parseManifestFiles, type ApiKeyDocument } from '
 import { renderPullRequestBody } from '../gitops/pr-body.ts';
 import { checkRequest, planRotation, type RotationPlan } from '../gitops/rotate.ts';
 import { parseSelector, SelectorSyntaxError, selects, type Selection } from '../gitops/selector.ts';
-import { CliUsageError } from './errors.ts';
+import { summaryOf } from './commands.ts';
+import { CliUsageError, EXIT } from './errors.ts';
 import { printJson } from './output.ts';
 
 /** `rotation due` exit codes (besides 1 error and 2 usage). */
-export const EXIT_NOTHING_DUE = 0;
-export const EXIT_DUE = 3;
-export const EXIT_DUE_BUMPED = 4;
+export const EXIT_NOTHING_DUE = EXIT.OK;
+export const EXIT_DUE = EXIT.DUE;
+export const EXIT_DUE_BUMPED = EXIT.DUE_BUMPED;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -55,7 +56,7 @@ function printPlanText(plan: RotationPlan, written: boolean): void {
 
 export function rotateCommand(): Command {
   return new Command('rotate')
-    .description('bump spec.rotation.token of ApiKey manifests (and keyward-rotation.json entries) in place, so applying them rotates each key once')
+    .description(summaryOf('rotate'))
     .argument('<paths...>', 'manifest files or directories (*.yaml, *.yml, keyward-rotation.json|yaml)')
     .addOption(selectorOption())
     .addOption(namespaceOption())
@@ -72,7 +73,11 @@ stay byte for byte; only the token (and overlap) scalar and the
 keyward.dev/rotated-at annotation change. If any file does not parse, holds an
 invalid ApiKey, or the selector matches nothing, no file is written.
 
-Exit codes: 0 rotated, 1 error (nothing written), 2 usage error.`,
+Exit codes: 0 rotated, 1 error (nothing written), 2 usage error.
+
+Examples:
+  $ keyward rotate examples/gitops/deploy/keys --dry-run
+  $ keyward rotate examples/gitops/deploy/keys -l name=payments-api --now -o markdown`,
     )
     .action((paths: string[], o: { selector: string[]; namespace?: string; token?: string; now?: boolean; overlap?: string; dryRun?: boolean; output: 'text' | 'json' | 'markdown' }) => {
       const selection = selectionFrom(o);
@@ -116,7 +121,7 @@ async function observeCluster(keys: ApiKeyDocument[]): Promise<Map<ApiKeyDocumen
 }
 
 async function observeService(keys: ApiKeyDocument[], url: string): Promise<Map<ApiKeyDocument, Observation>> {
-  const client = clientFor({ url }, ['listKeys']);
+  const client = await clientFor({ url }, ['listKeys']);
   const serviceKeys: KeyView[] = [];
   for await (const key of client.allKeys({ status: 'active' })) serviceKeys.push(key);
   return new Map(keys.map((key) => [key, observeServiceKeys(key, serviceKeys)]));
@@ -131,7 +136,7 @@ async function defaultNamespaceFromKubeconfig(): Promise<string> {
 }
 
 export function rotationCommand(): Command {
-  const rotation = new Command('rotation').description('GitOps rotation: find keys due for rotation and prepare the pull request');
+  const rotation = new Command('rotation').description(summaryOf('rotation'));
 
   rotation
     .command('due')
@@ -156,7 +161,11 @@ Exit codes:
   3  keys are due (not bumped)
   4  keys were due and their manifests were bumped
   1  error (no file written)
-  2  usage error`,
+  2  usage error
+
+Examples:
+  $ keyward rotation due examples/gitops/deploy/keys
+  $ keyward rotation due examples/gitops/deploy/keys --cluster --bump -o json`,
     )
     .action(async (paths: string[], o: { cluster?: boolean; service?: string; bump?: boolean; selector: string[]; namespace?: string; output: 'markdown' | 'json' }) => {
       if (o.cluster && o.service) throw new CliUsageError('choose one of --cluster and --service');

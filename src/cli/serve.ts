@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { checkServerConfig, ServeSettings, ServerConfig } from '../server/config.ts';
 import { checkBootstrapSecret, parseSecretRef, writeBootstrapSecret as writeBootstrapSecretK8s } from './bootstrap-secret.ts';
+import { examples, summaryOf } from './commands.ts';
+import { CliError } from './errors.ts';
 import { printJson, type OutputFormat } from './output.ts';
 import { addSettings, resolveCommandSettings } from './settings.ts';
 
@@ -51,7 +53,8 @@ function writeBootstrapSecret(file: string, result: { keyId: string; secret: str
 }
 
 export function serveCommand(): Command {
-  const serve = new Command('serve').description('run the key service (creates an organization and admin key on an empty store)');
+  const serve = new Command('serve').description(summaryOf('serve'));
+  examples(serve, ['keyward serve', 'keyward serve --port 9000 --database-url postgres://keyward@db:5432/keyward', 'KEYWARD_BOOTSTRAP_SECRET_FILE=/run/keyward/admin keyward serve']);
   addSettings(serve, ServeSettings).action(async (flags: Record<string, unknown>) => {
     const settings = checkServerConfig(resolveCommandSettings(ServeSettings, flags, { bootstrapOrganization: 'default' }));
     const { bootstrapSecretFile: secretFile, bootstrapSecretK8s, ...config } = settings;
@@ -104,11 +107,23 @@ export async function withStoreService<T>(flags: StoreFlags, work: (service: Ins
 
 export function bootstrapCommand(): Command {
   const bootstrap = new Command('bootstrap')
-    .description('create an organization and its admin key directly in the store; prints the secret once')
+    .description(summaryOf('bootstrap'))
     .requiredOption('--org <name>', 'organization name')
+    .option('--allow-duplicate-name', 'create it even if an organization of that name exists (names need not be unique; ids are)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'));
-  storeOptions(bootstrap).action(async (flags: StoreFlags & { org: string; output: OutputFormat }) => {
-    const result = await withStoreService(flags, (service) => service.bootstrapOrganization(flags.org));
+  examples(bootstrap, ['keyward bootstrap --org acme', 'keyward bootstrap --org acme --output json --database-url "$KEYWARD_DATABASE_URL"']);
+  storeOptions(bootstrap).action(async (flags: StoreFlags & { org: string; output: OutputFormat; allowDuplicateName?: boolean }) => {
+    const result = await withStoreService(flags, async (service) => {
+      // Run twice by mistake (a retried script), bootstrap would make a second organization of the same name and a second admin key.
+      const same = (await service.operator.list()).filter((org) => org.name === flags.org);
+      if (same.length > 0 && !flags.allowDuplicateName) {
+        throw new CliError(
+          `an organization named "${flags.org}" exists already (${same.map((org) => org.id).join(', ')}); nothing was created`,
+          'Use its admin key, pick another name, or pass --allow-duplicate-name to create a second one.',
+        );
+      }
+      return service.bootstrapOrganization(flags.org);
+    });
     if (flags.output === 'json') printJson(result);
     else printBootstrapped(result, flags.org);
   });

@@ -50,12 +50,23 @@ export function resolveCommandSettings<S extends Schema>(schema: S, flags: Recor
 }
 
 /**
+ * The command's settings from its flags alone and from the environment alone,
+ * for commands that put another source between the two (the client commands'
+ * contexts: src/cli/client.ts).
+ */
+export function resolveCommandSources<S extends Schema>(schema: S, flags: Record<string, unknown>): { flags: z.output<S>; env: z.output<S> } {
+  const byKey: Record<string, unknown> = {};
+  for (const setting of describeSettings(schema)) if (setting.flag && flags[attributeOf(setting)] !== undefined) byKey[setting.key] = flags[attributeOf(setting)];
+  return { flags: resolveSettings(schema, byKey, {}), env: resolveSettings(schema, {}, process.env) };
+}
+
+/**
  * The key service API key a command needs, or the one usage error every
  * command gives without it: what to set, and what the key must be allowed.
  */
 export function requireApiKey(apiKey: string | undefined, needs: string, alternative?: string): string {
   if (apiKey) return apiKey;
   throw new CliUsageError(
-    `set KEYWARD_API_KEY${alternative ? ` or ${alternative}` : ''} to the secret of ${needs} (an admin key's secret is printed once by \`keyward serve\` on an empty store, or by \`keyward bootstrap\`)`,
+    `set KEYWARD_API_KEY${alternative ? ` or ${alternative}` : ''} to the secret of ${needs} (an admin key's secret is printed once when the service first starts on an empty store, by \`npm start\` or \`keyward serve\`, or by \`keyward bootstrap\`)`,
   );
 }

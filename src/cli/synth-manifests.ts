@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
+import { examples, summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 
 interface Options {
@@ -79,8 +80,11 @@ async function fromTerraformJson(path: string): Promise<Found[]> {
 }
 
 export function synthManifestsCommand(): Command {
-  return new Command('synth-manifests')
-    .description('write the ApiKey resources of a CDKTF app as plain Kubernetes YAML (GitOps without Terraform)')
+  return examples(new Command('synth-manifests'), [
+    'keyward synth-manifests examples/cdktf/main.ts',
+    'keyward synth-manifests examples/cdktf/main.ts -d deploy/keys --prune',
+  ])
+    .description(summaryOf('synth-manifests'))
     .argument('<source>', 'module exporting buildApp() (e.g. examples/cdktf/main.ts), a cdk.tf.json, or a cdktf.out directory')
     .option('-d, --out-dir <dir>', 'write one file per key (<namespace>.<name>.apikey.yaml) into this directory instead of stdout')
     .option('--stack <name...>', 'only these stacks')

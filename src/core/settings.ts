@@ -35,10 +35,11 @@ export interface Setting {
 
 type Shape = Record<string, z.ZodType>;
 
+export const DEFAULT_KEY_SERVICE_URL = 'http://127.0.0.1:8080';
+export const HttpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:8080' });
+
 /** The key service URL, as every client of it (CLI, operator) takes it. */
-export const KeyServiceUrl = z
-  .url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:8080' })
-  .default('http://127.0.0.1:8080')
+export const KeyServiceUrl = HttpUrl.default(DEFAULT_KEY_SERVICE_URL)
   .meta({ flag: '--url <url>', env: 'KEYWARD_URL', description: 'key service URL' });
 
 /** The key a client authenticates with: from the environment only, never a flag (flags show in `ps`). */
