@@ -41,7 +41,7 @@ for (const entry of COMMANDS) {
 }
 
 // `help [command]` joins the last group.
-program.commandsGroup(GROUPS.other);
+program.commandsGroup(GROUPS.other).helpCommand('help [command]', 'show the help of a command');
 
 const overrideExits = (command: Command): void => {
   command.exitOverride();
