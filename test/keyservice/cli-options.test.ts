@@ -39,7 +39,7 @@ describe('keyward keys create --expires-at', () => {
     clock.advance(2 * DAY);
     expect(await errorCode(service.client(secret).whoami())).toBe('KEY_EXPIRED');
     const shown = await keyward(['keys', 'get', key.id, '-o', 'json']);
-    expect(shown.json()[0]).toMatchObject({ id: key.id, status: 'expired' });
+    expect(shown.json()).toMatchObject({ id: key.id, status: 'expired' });
   }, 90_000);
 
   it('a time in the past or not a date-time exits 1 with VALIDATION_FAILED, and creates nothing', async () => {
@@ -64,7 +64,7 @@ describe('keyward keys update --role', () => {
 
     const promoted = await keyward(['keys', 'update', created.key.id, '--role', 'key-manager', '-o', 'json']);
     expect(promoted.code, promoted.stderr).toBe(0);
-    expect(promoted.json()[0]).toMatchObject({ id: created.key.id, role: 'key-manager', name: 'Deployer' });
+    expect(promoted.json()).toMatchObject({ id: created.key.id, role: 'key-manager', name: 'Deployer' });
     // Same secret, new powers.
     const made = await attempt();
     expect(made.code, made.stderr).toBe(0);

@@ -59,7 +59,7 @@ describe('keyward CLI: usage', () => {
     const [unknown, missingName, badOutput, emptyUpdate] = await Promise.all([
       keyward(['frobnicate']),
       keyward(['keys', 'create', '--role', 'viewer'], asAdmin),
-      keyward(['keys', 'list', '-o', 'yaml'], asAdmin),
+      keyward(['keys', 'list', '-o', 'xml'], asAdmin),
       keyward(['keys', 'update', bootstrapped.keyId], asAdmin),
     ]);
     expect(unknown.code).toBe(2);
@@ -67,7 +67,7 @@ describe('keyward CLI: usage', () => {
     expect(missingName.code).toBe(2);
     expect(missingName.stderr).toContain('--name');
     expect(badOutput.code).toBe(2);
-    expect(badOutput.stderr).toContain('yaml');
+    expect(badOutput.stderr).toContain('"xml" is not an output format');
     expect(emptyUpdate.code).toBe(2);
     expect(emptyUpdate.stderr).toContain('--name and/or --role');
   });
@@ -94,14 +94,17 @@ describe('keyward CLI: usage', () => {
     expect(options).toContain('-p, --port <port> listen port (default: 8080, env: KEYWARD_PORT)');
     expect(environment).toContain('KEYWARD_PLANS plans and their active-key limits, name=N or name=unlimited, comma-separated (default: "free=3,team=50,enterprise=unlimited")');
     const listHelp = list.stdout.replace(/\s+/g, ' ');
-    expect(listHelp).toContain('--url <url> key service URL (default: "http://127.0.0.1:8080", env: KEYWARD_URL)');
-    expect(listHelp).toMatch(/Environment: KEYWARD_API_KEY /);
+    expect(listHelp).toContain("--url <url> key service URL (default: the context's, else http://127.0.0.1:8080, env: KEYWARD_URL)");
+    expect(listHelp).toContain('--api-key <secret> secret of the key to call the service with');
+    expect(listHelp).toContain('env: KEYWARD_API_KEY');
+    expect(listHelp).toMatch(/Environment: KEYWARD_CONFIG /);
   });
 
   it('settings resolve flag > environment > default; a bad value is a usage error naming its flag or variable', async () => {
     expect(resolveSettings(ServeSettings, { port: '9000' }, { KEYWARD_PORT: '9001', KEYWARD_HOST: '0.0.0.0' })).toMatchObject({ port: 9000, host: '0.0.0.0', storeFile: './.keyward/db.json' });
     expect(resolveSettings(ClientSettings, {}, { KEYWARD_URL: 'http://env.example:1' }).url).toBe('http://env.example:1');
-    expect(resolveSettings(ClientSettings, {}, {}).url).toBe('http://127.0.0.1:8080');
+    // No default here: a context of the config file comes between the variables and the default (src/cli/client.ts).
+    expect(resolveSettings(ClientSettings, {}, {}).url).toBeUndefined();
     const [badPort, badUrl] = await Promise.all([
       keyward(['serve', '--port', 'eighty']),
       keyward(['keys', 'list'], { KEYWARD_URL: 'ftp://nowhere', KEYWARD_API_KEY: bootstrapped.secret }),
@@ -201,8 +204,8 @@ describe('keyward CLI: the key lifecycle', () => {
     const run = await keyward(['keys', 'create', '--name', 'Mobile App', '--role', 'viewer'], asAdmin);
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+ENVIRONMENT\s+STATUS\s+LAST USED\s+AGE$/);
-    expect(lines[1]).toMatch(/^Mobile App\s+key_[0-9A-Za-z]{20}\s+viewer\s+production\s+active\s+<never>\s+\d+s$/);
+    expect(lines[0]).toMatch(/^NAME\s+KEY ID\s+ROLE\s+ENVIRONMENT\s+STATUS\s+EXPIRES\s+ROTATION DUE\s+LAST USED\s+AGE$/);
+    expect(lines[1]).toMatch(/^Mobile App\s+key_[0-9A-Za-z]{20}\s+viewer\s+production\s+active\s+<never>\s+in 90d\s+<never>\s+\d+s$/);
     const printed = lines.at(-1)!;
     expect(printed).toMatch(SECRET_PATTERN);
     expect(`${run.stdout}${run.stderr}`.split(printed).length - 1).toBe(1);
@@ -253,7 +256,7 @@ describe('keyward CLI: the key lifecycle', () => {
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(keyId);
     expect(json.code).toBe(0);
-    const [view] = JSON.parse(json.stdout);
+    const view = JSON.parse(json.stdout);
     expect(view).toMatchObject({ id: keyId, name: 'CI runner', role: 'viewer', hint: `kw_…${secret.slice(-4)}` });
     expect(`${table.stdout}${json.stdout}`).not.toContain(secret);
     const missing = await keyward(['keys', 'get', 'key_00000000000000000000'], asAdmin);
@@ -264,7 +267,7 @@ describe('keyward CLI: the key lifecycle', () => {
   it('keys update --name renames the key on the server', async () => {
     const run = await keyward(['keys', 'update', keyId, '--name', 'CI runner (eu)', '-o', 'json'], asAdmin);
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)[0]).toMatchObject({ id: keyId, name: 'CI runner (eu)', role: 'viewer' });
+    expect(JSON.parse(run.stdout)).toMatchObject({ id: keyId, name: 'CI runner (eu)', role: 'viewer' });
     expect((await client(bootstrapped.secret).getKey(keyId)).name).toBe('CI runner (eu)');
   });
 
@@ -325,13 +328,13 @@ describe('keyward CLI: the key lifecycle', () => {
   });
 
   it('keys revoke revokes; revoking again exits 1 with KEY_ALREADY_REVOKED and its hint', async () => {
-    const run = await keyward(['keys', 'revoke', successorId], asAdmin);
+    const run = await keyward(['keys', 'revoke', successorId, '--yes'], asAdmin);
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`key ${successorId} revoked\n`);
     expect(await errorCode(client(successorSecret).whoami())).toBe('KEY_REVOKED');
     expect((await client(bootstrapped.secret).getKey(successorId)).status).toBe('revoked');
 
-    const again = await keyward(['keys', 'revoke', successorId], asAdmin);
+    const again = await keyward(['keys', 'revoke', successorId, '--yes'], asAdmin);
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toMatch(/^error: .*\(KEY_ALREADY_REVOKED\)\nhint: Revocation cannot be undone/);

@@ -30,16 +30,19 @@ export function cleanEnv(extra: Record<string, string | undefined>): NodeJS.Proc
   for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('KEYWARD_')) env[name] = value;
   for (const [name, value] of Object.entries(extra)) if (value !== undefined) env[name] = value;
   env.NO_COLOR = '1';
+  // No test reads the contexts of whoever runs it: a config file that does not exist, unless the test picks one.
+  if (!('KEYWARD_CONFIG' in extra || 'HOME' in extra || 'XDG_CONFIG_HOME' in extra)) env.KEYWARD_CONFIG = join(ROOT, 'test-results', 'no-keyward-config', 'config.yaml');
   return env;
 }
 
-/** Runs `keyward …` to completion, asynchronously (a service may run in this process). */
-export function run(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+/** Runs `keyward …` to completion, asynchronously (a service may run in this process); `input` is its stdin (else stdin is closed at once). */
+export function run(args: string[], env: Record<string, string | undefined> = {}, input = ''): Promise<Run> {
   return new Promise((done) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 30_000 }, (error, stdout, stderr) => {
+    const child = execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), timeout: 30_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
       done({ code, stdout, stderr });
     });
+    child.stdin?.end(input);
   });
 }
 
@@ -89,4 +92,45 @@ export async function killAll(): Promise<void> {
   for (const child of children) if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
   await Promise.all(children.map((child) => child.exited));
   children.length = 0;
+}
+
+const shellQuote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Runs `keyward …` on a pseudo-terminal (util-linux `script`), as a person
+ * at a terminal does: stdin and stdout are a TTY. Each answer is typed once
+ * the output so far contains its `after` text (typed earlier, the terminal
+ * would echo it before the program could turn echo off). The result's
+ * stdout is the terminal's whole output; colours stay on unless `env` sets
+ * NO_COLOR.
+ */
+export function runInTerminal(args: string[], env: Record<string, string | undefined>, answers: { after: string; send: string }[] = []): Promise<Run> {
+  const command = [process.execPath, MAIN, ...args].map(shellQuote).join(' ');
+  const environment = cleanEnv(env);
+  if (env.NO_COLOR === undefined) delete environment.NO_COLOR;
+  environment.TERM = 'xterm';
+  return new Promise((done, fail) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: ROOT, env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let stderr = '';
+    let seen = 0;
+    const pending = [...answers];
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+      const next = pending[0];
+      if (next && output.indexOf(next.after, seen) >= 0) {
+        seen = output.indexOf(next.after, seen) + next.after.length;
+        pending.shift();
+        child.stdin.write(next.send);
+      }
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('error', fail);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      child.stdin.end();
+      done({ code, stdout: output, stderr });
+    });
+  });
 }
