@@ -5,7 +5,7 @@
  * catalog, nothing else. Exit codes: EXIT in src/cli/errors.ts (0 ok, 1 the
  * API refused, 2 usage, 3 and 4 answers of verify and rotation due).
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { COMMANDS, GROUPS } from './commands.ts';
 import { VERSION } from '../version.ts';
 
@@ -52,6 +52,8 @@ overrideExits(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
+  // Help and version are successes; anything else commander reports (it printed it) is a usage error.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   const { describeFailure } = await import('./failure.ts');
   const failure = describeFailure(error);
   if (failure.text) process.stderr.write(`${failure.text}\n`);

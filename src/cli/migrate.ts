@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { ServerConfig } from '../server/config.ts';
-import { summaryOf } from './commands.ts';
+import { examples, summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import { printJson, printTable, type OutputFormat } from './output.ts';
 import { addSettings, resolveCommandSettings } from './settings.ts';
@@ -38,7 +38,10 @@ const redact = (url: string): string => {
 
 export function migrateCommand(): Command {
   return addSettings(
-    new Command('migrate').description(summaryOf('migrate')),
+    examples(new Command('migrate').description(summaryOf('migrate')), [
+      'keyward migrate --database-url postgres://keyward@db:5432/keyward',
+      'keyward migrate --from lowdb:./.keyward/db.json --to postgres:postgres://keyward@db:5432/keyward',
+    ]),
     ServerConfig,
     ['databaseUrl'],
   )
@@ -47,10 +50,7 @@ export function migrateCommand(): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .addHelpText(
       'after',
-      '\nExamples:\n' +
-        '  keyward migrate --database-url postgres://keyward@db:5432/keyward\n' +
-        '  keyward migrate --from lowdb:./.keyward/db.json --to postgres:postgres://keyward@db:5432/keyward\n' +
-        '\nThe copy runs in one transaction, leaves rows already in the database as they are, and\n' +
+      '\nThe copy runs in one transaction, leaves rows already in the database as they are, and\n' +
         'checks that every source row arrived, so it is safe to run again.\n',
     )
     .action(async (flags: MigrateFlags & Record<string, unknown>) => {

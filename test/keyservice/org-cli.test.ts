@@ -109,4 +109,18 @@ describe('keyward org', { timeout: 120_000 }, () => {
       await server.close();
     }
   });
+
+  it('bootstrap refuses a second organization of a name that exists (exit 1, nothing created); --allow-duplicate-name makes it', async () => {
+    const count = async () => (JSON.parse((await keyward(['org', 'list', '-o', 'json'], env)).stdout) as { name: string }[]).filter((org) => org.name === 'acme').length;
+    const again = await keyward(['bootstrap', '--org', 'acme', '-o', 'json'], env);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain(`an organization named "acme" exists already (${acme.organizationId}); nothing was created`);
+    expect(again.stderr).toContain('--allow-duplicate-name');
+    expect(await count()).toBe(1);
+    const allowed = await keyward(['bootstrap', '--org', 'acme', '--allow-duplicate-name', '-o', 'json'], env);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(JSON.parse(allowed.stdout).organizationId).not.toBe(acme.organizationId);
+    expect(await count()).toBe(2);
+  });
 });
