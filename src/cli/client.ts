@@ -22,7 +22,7 @@ import { configPath, readConfig, requireContext, findContext, type Context } fro
 import { addSettings, requireApiKey, resolveCommandSources } from './settings.ts';
 
 export const ClientSettings = z.object({
-  url: HttpUrl.optional().meta({ flag: '--url <url>', env: 'KEYWARD_URL', description: `key service URL (default: the context's, else ${DEFAULT_KEY_SERVICE_URL})` }),
+  url: HttpUrl.optional().meta({ flag: '--url <url>', env: 'KEYWARD_URL', description: `key service URL; default: the context's, else ${DEFAULT_KEY_SERVICE_URL}` }),
   apiKey: z
     .string()
     .min(1)

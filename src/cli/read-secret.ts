@@ -15,8 +15,9 @@ async function fromStdin(): Promise<string> {
 function fromPrompt(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
-    process.stderr.write(prompt);
+    // Echo off before the prompt shows: a key pasted the moment it appears is not echoed either.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     let text = '';
     const onData = (chunk: Buffer) => {

@@ -94,7 +94,7 @@ describe('keyward CLI: usage', () => {
     expect(options).toContain('-p, --port <port> listen port (default: 8080, env: KEYWARD_PORT)');
     expect(environment).toContain('KEYWARD_PLANS plans and their active-key limits, name=N or name=unlimited, comma-separated (default: "free=3,team=50,enterprise=unlimited")');
     const listHelp = list.stdout.replace(/\s+/g, ' ');
-    expect(listHelp).toContain("--url <url> key service URL (default: the context's, else http://127.0.0.1:8080, env: KEYWARD_URL)");
+    expect(listHelp).toContain("--url <url> key service URL; default: the context's, else http://127.0.0.1:8080 (env: KEYWARD_URL)");
     expect(listHelp).toContain('--api-key <secret> secret of the key to call the service with');
     expect(listHelp).toContain('env: KEYWARD_API_KEY');
     expect(listHelp).toMatch(/Environment: KEYWARD_CONFIG /);
