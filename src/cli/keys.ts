@@ -68,11 +68,16 @@ export function keysCommand(): Command {
     .action(async (o: ApiFlags & Pick<ListKeysQuery, 'status' | 'role' | 'environment' | 'unusedFor'> & { rotationDue?: boolean }) => {
       const items: KeyView[] = [];
       const query = { status: o.status, role: o.role, environment: o.environment, unusedFor: o.unusedFor, rotationDue: o.rotationDue ? ('true' as const) : undefined };
+      const client = await clientFor(o, ['listKeys']);
+      // Page by page, saying how far it got on a terminal: a large organization takes a while.
       const shown = progress();
-      for await (const key of (await clientFor(o, ['listKeys'])).allKeys({ ...query, limit: 500 })) {
-        items.push(key);
-        if (items.length % 500 === 0) shown.update(`fetched ${items.length} keys…`);
-      }
+      let cursor: string | undefined;
+      do {
+        const page = await client.listKeys({ ...query, limit: 500, ...(cursor ? { cursor } : {}) });
+        items.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+        if (cursor) shown.update(`fetched ${items.length} keys…`);
+      } while (cursor);
       shown.done();
       if (o.quiet) return void process.stdout.write(items.map((k) => `${k.id}\n`).join(''));
       await printList(items, KEY_VIEW, o.output);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runInTerminal } from '../support/cli-process.ts';
+import { run, runInTerminal } from '../support/cli-process.ts';
 import { errorCode, startTestService, type TestService } from '../support/keyservice.ts';
 
 let service: TestService;
@@ -57,6 +57,22 @@ describe('login at a terminal', () => {
     expect(result.stdout).not.toContain(service.adminSecret);
     expect(readFileSync(join(home, '.config', 'keyward', 'config.yaml'), 'utf8')).toContain(service.adminSecret);
   });
+});
+
+describe('progress', () => {
+  it('keys list says how many keys it fetched while it pages, on the terminal only', async () => {
+    const client = service.client();
+    const have = (await client.listKeys({ limit: 500 })).items.length;
+    const names = Array.from({ length: 501 - have }, (_, i) => `Paged ${i}`);
+    for (let i = 0; i < names.length; i += 25) await Promise.all(names.slice(i, i + 25).map((name) => client.createKey({ name, role: 'viewer' })));
+    const result = await runInTerminal(['keys', 'list', '-o', 'name'], asAdmin);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('fetched 500 keys…');
+    expect(result.stdout.match(/key\/key_/g)).toHaveLength(501);
+    const piped = await run(['keys', 'list', '-o', 'name'], asAdmin);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout.split('\n').filter(Boolean)).toHaveLength(501);
+  }, 120_000);
 });
 
 describe('colours', () => {
