@@ -20,7 +20,7 @@ export const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   UNKNOWN_PERMISSION: 'List the permissions with `keyward permissions list`, or define your own with `keyward permissions create`.',
   SELF_LOCKOUT: 'Add your own address (or its range) to the list, or pass --force if you really mean to lock this address out.',
   VALIDATION_FAILED: 'Fix the values listed above and run the command again.',
-  IMMUTABLE_FIELD: 'Only the name, role and IP allowlist of a key can change (`keyward keys update`). To get a new secret, rotate it: `keyward keys rotate`.',
+  IMMUTABLE_FIELD: 'Only the name, role, IP allowlist and metadata of a key can change (`keyward keys update`). To get a new secret, rotate it: `keyward keys rotate`.',
   KEY_HAS_WHITESPACE: 'Remove the whitespace picked up when copying the key (check --api-key, KEYWARD_API_KEY or the context: `keyward config get-contexts`).',
   MISSING_AUTHORIZATION: 'Give the CLI a key: `keyward login`, KEYWARD_API_KEY or --api-key.',
   UNKNOWN_KEY: 'No key with this secret exists at this URL: check the context (`keyward config get-contexts`) or --url.',

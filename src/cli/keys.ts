@@ -17,6 +17,28 @@ type CreateFlags = ApiFlags & Pick<BodyInput<'createKey'>, 'name' | 'role' | 'en
   metadata?: Record<string, string>;
 };
 
+type MetadataEdits = { set: Record<string, string>; remove: string[] };
+
+/** `team=payments` sets an entry, `legacy-` removes one. */
+function metadataEdits(items: string[]): MetadataEdits {
+  const edits: MetadataEdits = { set: {}, remove: [] };
+  for (const item of items) {
+    const at = item.indexOf('=');
+    if (at > 0) edits.set[item.slice(0, at)] = item.slice(at + 1);
+    else if (item.endsWith('-') && item.length > 1) edits.remove.push(item.slice(0, -1));
+    else throw new CliUsageError(`--metadata "${item}": give key=value to set an entry or key- to remove one`);
+  }
+  return edits;
+}
+
+export function applyMetadataEdits(current: Record<string, string | number | boolean>, edits: MetadataEdits): Record<string, string | number | boolean> {
+  const missing = edits.remove.filter((key) => !(key in current));
+  if (missing.length > 0) throw new CliUsageError(`--metadata: the key has no entry ${missing.join(', ')} to remove`);
+  const next = { ...current, ...edits.set };
+  for (const key of edits.remove) delete next[key];
+  return next;
+}
+
 /** --expires-in 30d or --expires-at <iso>: the key's expiry as the API takes it. */
 function expiryOf(flags: CreateFlags, now = Date.now()): string | undefined {
   if (flags.expiresIn !== undefined && flags.expiresAt !== undefined) throw new CliUsageError('give --expires-in or --expires-at, not both');
@@ -96,19 +118,31 @@ export function keysCommand(): Command {
   });
   examples(describe, ['keyward keys describe key_…']);
 
-  const update = apiCommand(keys, 'update <keyId>', "change a key's name, role or IP allowlist (everything else is fixed; rotate for a new secret)")
+  const update = apiCommand(keys, 'update <keyId>', "change a key's name, role, IP allowlist or metadata (everything else is fixed; rotate for a new secret)")
     .option('--name <name>', 'new name')
     .option('--role <role>', 'new role')
     .option('--ip-allowlist <entries>', "replace the key's IP allowlist (comma-separated or repeated)", collect)
     .option('--clear-ip-allowlist', "remove the key's IP allowlist (any address the organization allows)")
-    .action(async (keyId: string, o: ApiFlags & Pick<BodyInput<'updateKey'>, 'name' | 'role'> & { ipAllowlist?: string[]; clearIpAllowlist?: boolean }) => {
+    .option('--metadata <key=value|key->', 'set a metadata entry, or remove it with key- (repeatable; the others stay)', collect)
+    .action(async (keyId: string, o: ApiFlags & Pick<BodyInput<'updateKey'>, 'name' | 'role'> & { ipAllowlist?: string[]; clearIpAllowlist?: boolean; metadata?: string[] }) => {
       if (o.ipAllowlist && o.clearIpAllowlist) throw new CliUsageError('give --ip-allowlist or --clear-ip-allowlist, not both');
       const ipAllowlist = o.clearIpAllowlist ? [] : o.ipAllowlist;
-      if (o.name === undefined && o.role === undefined && ipAllowlist === undefined) throw new CliUsageError('give --name and/or --role (or --ip-allowlist)');
-      const body = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.role !== undefined ? { role: o.role } : {}), ...(ipAllowlist ? { ipAllowlist } : {}) };
-      await printOne(await (await clientFor(o, ['updateKey'])).updateKey(keyId, body), KEY_VIEW, o.output);
+      if (o.name === undefined && o.role === undefined && ipAllowlist === undefined && o.metadata === undefined) {
+        throw new CliUsageError('give --name and/or --role (or --ip-allowlist, --metadata)');
+      }
+      const edits = o.metadata ? metadataEdits(o.metadata) : undefined;
+      const client = await clientFor(o, edits ? ['getKey', 'updateKey'] : ['updateKey']);
+      // The API replaces metadata whole: the current entries, with these set and removed (kubectl label's k=v and k-).
+      const metadata = edits ? applyMetadataEdits((await client.getKey(keyId)).metadata, edits) : undefined;
+      const body = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.role !== undefined ? { role: o.role } : {}), ...(ipAllowlist ? { ipAllowlist } : {}), ...(metadata ? { metadata } : {}) };
+      await printOne(await client.updateKey(keyId, body), KEY_VIEW, o.output);
     });
-  examples(update, ['keyward keys update key_… --name "Production Server (eu)"', 'keyward keys update key_… --role viewer', 'keyward keys update key_… --ip-allowlist 10.0.0.0/8,192.168.1.7']);
+  examples(update, [
+    'keyward keys update key_… --name "Production Server (eu)"',
+    'keyward keys update key_… --role viewer',
+    'keyward keys update key_… --ip-allowlist 10.0.0.0/8,192.168.1.7',
+    'keyward keys update key_… --metadata team=payments --metadata legacy-',
+  ]);
 
   const revoke = apiCommand(keys, 'revoke <keyId>', 'revoke a key: applications using it stop working at once; cannot be undone', { quiet: 'print nothing on success' })
     .addOption(yesOption())

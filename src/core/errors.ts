@@ -51,7 +51,7 @@ export const ERROR_CATALOG = {
   INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'Send the body with "Content-Type: application/json".' },
   VALIDATION_FAILED: { status: 400, hint: 'Fix the fields listed in details and send the request again.' },
-  IMMUTABLE_FIELD: { status: 400, hint: 'Only name and role can be changed. To get a new secret, rotate the key.' },
+  IMMUTABLE_FIELD: { status: 400, hint: 'Only the name, role, IP allowlist and metadata of a key can be changed. To get a new secret, rotate the key.' },
   UNKNOWN_ROLE: { status: 400, hint: 'List the roles with GET /v1/roles and use one of their ids.' },
   UNKNOWN_PLAN: { status: 400, hint: 'Use one of the plans the service is configured with (KEYWARD_PLANS).' },
   UNKNOWN_PERMISSION: { status: 400, hint: 'List the permissions with GET /v1/permissions, or define your own with POST /v1/permissions.' },

@@ -122,8 +122,8 @@ export const CreateKeyBody = z.strictObject({
 export type CreateKeyBody = z.input<typeof CreateKeyBody>;
 
 export const UpdateKeyBody = z
-  .strictObject({ name: Name.optional(), role: RoleId.optional(), ipAllowlist: IpAllowlist.optional() })
-  .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined, 'send name and/or role (or ipAllowlist)');
+  .strictObject({ name: Name.optional(), role: RoleId.optional(), ipAllowlist: IpAllowlist.optional(), metadata: Metadata.optional().meta({ description: "Replaces the key's metadata" }) })
+  .refine((b) => b.name !== undefined || b.role !== undefined || b.ipAllowlist !== undefined || b.metadata !== undefined, 'send name and/or role (or ipAllowlist, metadata)');
 export type UpdateKeyBody = z.input<typeof UpdateKeyBody>;
 
 export const RotateKeyBody = z

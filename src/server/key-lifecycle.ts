@@ -6,12 +6,11 @@ import { issueKey } from '../core/issue.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import type { KeyView } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
-import { DEFAULT_QUIET_PERIOD, type Retirement } from '../core/retirement.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
-import type { KeyCursor } from '../store/store.ts';
-import { actorId, gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
+import type { KeyCursor, KeyPatch } from '../store/store.ts';
+import { gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -51,7 +50,7 @@ export class KeyLifecycle {
       metadata: body.metadata,
       ipAllowlist: body.ipAllowlist,
       expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
-      createdBy: actorId(principal),
+      createdBy: principal.key.id,
       idempotencyKey: body.idempotencyKey ?? null,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,
@@ -107,10 +106,11 @@ export class KeyLifecycle {
     if (body.role !== undefined && body.role !== key.roleId) {
       requireCanGrant(principal.permissions, await ctx.roleResolver.require(principal.organization.id, body.role));
     }
-    const patch: { name?: string; roleId?: string; ipAllowlist?: string[] } = {};
+    const patch: KeyPatch = {};
     if (body.name !== undefined) patch.name = body.name;
     if (body.role !== undefined) patch.roleId = body.role;
     if (body.ipAllowlist !== undefined) patch.ipAllowlist = body.ipAllowlist;
+    if (body.metadata !== undefined) patch.metadata = body.metadata;
     const audit = ctx.audit(principal, key.organizationId, 'key.updated', 'key', key.id);
     return ctx.view(await ctx.store.updateKey(principal.organization.id, keyId, patch, ctx.nowMs(), audit));
   }
@@ -146,29 +146,15 @@ export class KeyLifecycle {
       ipAllowlist: old.ipAllowlist,
       // The store sets it: the deadline of the key it replaces (a rotation never extends a key's life).
       expiresAt: null,
-      createdBy: actorId(principal),
+      createdBy: principal.key.id,
       idempotencyKey: body.idempotencyKey ?? null,
       rotatedFromId: old.id,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,
       now,
     });
-    const retirement: Retirement = {
-      revokeOld: body.revokeOld,
-      quietPeriod: body.revokeOld === 'whenUnused' ? (body.quietPeriod ?? DEFAULT_QUIET_PERIOD) : null,
-      rotatedAt: now.toISOString(),
-      endedAt: null,
-      endedBy: null,
-    };
     const audit = ctx.audit(principal, old.organizationId, 'key.rotated', 'key', old.id, {
-      after: {
-        successorId: record.id,
-        successorName: record.name,
-        gracePeriod: body.gracePeriod,
-        previousExpiresAt,
-        revokeOld: retirement.revokeOld,
-        ...(retirement.quietPeriod !== null ? { quietPeriod: retirement.quietPeriod } : {}),
-      },
+      after: { successorId: record.id, successorName: record.name, gracePeriod: body.gracePeriod, previousExpiresAt },
     });
     const { previous, successor } = await ctx.store.rotateKey(
       {
@@ -178,7 +164,6 @@ export class KeyLifecycle {
         previousExpiresAt,
         activeLimit: ctx.activeKeyLimit(principal.organization),
         now: now.getTime(),
-        retirement,
       },
       audit,
     );
@@ -200,7 +185,7 @@ export class KeyLifecycle {
 
   #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
     const result = verifyVerdict(principal, facts, body, now);
-    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now, body.userAgent ?? null);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now);
     return result;
   }
 }

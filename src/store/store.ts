@@ -65,7 +65,7 @@ export interface EndRetirementInput {
   lastUsedAt: string | null;
 }
 
-export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist'>>;
+export type KeyPatch = Partial<Pick<KeyRecord, 'name' | 'roleId' | 'ipAllowlist' | 'metadata'>>;
 export type RolePatch = Partial<Pick<CustomRole, 'name' | 'description' | 'permissions'>>;
 export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'plan' | 'ipAllowlist' | 'rotationDays' | 'maxGracePeriod' | 'leakPolicy'>>;
 

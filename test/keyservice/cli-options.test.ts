@@ -127,3 +127,24 @@ describe('keyward keys list --unused-for / --rotation-due', () => {
     expect(bad.stderr).toContain('(VALIDATION_FAILED)');
   }, 90_000);
 });
+
+describe('keyward keys update --metadata', () => {
+  it('sets and removes entries (the others stay); verify answers with the new metadata; the audit log has before and after', async () => {
+    const created = (await keyward(['keys', 'create', '--name', 'Labelled', '--role', 'viewer', '--metadata', 'team=web', '--metadata', 'legacy=yes', '-o', 'json'])).json();
+    const updated = await keyward(['keys', 'update', created.key.id, '--metadata', 'team=payments', '--metadata', 'tier=gold', '--metadata', 'legacy-', '-o', 'json']);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(updated.json().metadata).toEqual({ team: 'payments', tier: 'gold' });
+    expect(await service.client().verifyKey({ key: created.secret })).toMatchObject({ valid: true, metadata: { team: 'payments', tier: 'gold' } });
+    const audit = await service.client().listAuditLog({ action: 'key.updated', targetId: created.key.id });
+    expect(audit.items[0]!.changes).toEqual({ before: { metadata: { team: 'web', legacy: 'yes' } }, after: { metadata: { team: 'payments', tier: 'gold' } } });
+
+    // Removing an entry the key does not have, or a malformed edit, is a usage error and changes nothing.
+    const [absent, malformed] = await Promise.all([
+      keyward(['keys', 'update', created.key.id, '--metadata', 'nothere-']),
+      keyward(['keys', 'update', created.key.id, '--metadata', 'team']),
+    ]);
+    expect([absent.code, malformed.code]).toEqual([2, 2]);
+    expect(absent.stderr).toContain('no entry nothere to remove');
+    expect((await service.client().getKey(created.key.id)).metadata).toEqual({ team: 'payments', tier: 'gold' });
+  }, 90_000);
+});

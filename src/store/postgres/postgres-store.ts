@@ -685,8 +685,8 @@ export class PostgresStore implements Store {
       const next = applyPatch(key, patch);
       if (next.roleId !== key.roleId) await this.#shareRole(client, organizationId, next.roleId);
       const { rows } = await client.query<KeyRow>(
-        `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
-        [keyId, next.name, next.roleId, next.ipAllowlist],
+        `UPDATE keys SET name = $2, role_id = $3, ip_allowlist = $4, metadata = $5, changed_at = clock_timestamp() WHERE id = $1 RETURNING ${KEY_COLUMNS}`,
+        [keyId, next.name, next.roleId, next.ipAllowlist, JSON.stringify(next.metadata ?? {})],
       );
       await this.#insertAudit(client, { ...audit, changes });
       changed.k.push(keyId);
