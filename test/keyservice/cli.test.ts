@@ -77,6 +77,8 @@ describe('keyward CLI: usage', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^error: .*KEYWARD_API_KEY/);
     expect(run.stderr).toContain('keyward bootstrap');
+    // The quick start's first start is `npm start`: the message names it too.
+    expect(run.stderr).toContain('`npm start`');
     // What the key must be allowed, from the route table (listing keys needs api.key.view).
     expect(run.stderr).toContain(`a key whose role grants ${API.listKeys.permission}`);
     expect(run.stdout).toBe('');
