@@ -13,7 +13,7 @@ import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { confirm } from './confirm.ts';
 import { CliUsageError } from './errors.ts';
-import { printResult, renderDescribe } from './output.ts';
+import { printResult, renderDescribe, tabular } from './output.ts';
 
 type ChangeFlags = ApiFlags & { force?: boolean };
 
@@ -32,7 +32,7 @@ export function changedList(current: readonly string[], change: { set?: string[]
 }
 
 function printAllowlist(view: IpAllowlistView, o: ApiFlags): Promise<void> | void {
-  if (o.output !== 'table' && o.output !== 'wide') return printResult(view, o.output, 'allowlist');
+  if (!tabular(o.output)) return printResult(view, o.output, 'allowlist');
   process.stdout.write(
     renderDescribe([
       ['Entries', view.entries.length === 0 ? 'none (every address may call)' : view.entries],

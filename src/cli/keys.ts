@@ -9,7 +9,7 @@ import { examples, summaryOf } from './commands.ts';
 import { confirm } from './confirm.ts';
 import { CliUsageError } from './errors.ts';
 import { describeKey, KEY_VIEW } from './key-views.ts';
-import { printList, printOne, printResult, printSecretOnce, progress } from './output.ts';
+import { printList, printOne, printResult, printSecretOnce, progress, tabular } from './output.ts';
 
 type CreateFlags = ApiFlags & Pick<BodyInput<'createKey'>, 'name' | 'role' | 'environment' | 'expiresAt' | 'idempotencyKey'> & {
   expiresIn?: string;
@@ -71,7 +71,7 @@ export function keysCommand(): Command {
         ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
       });
       if (o.quiet) return printSecretOnce(created.secret, created.key.id, true);
-      if (o.output !== 'table' && o.output !== 'wide') return printResult(created, o.output, `key/${created.key.id}`);
+      if (!tabular(o.output)) return printResult(created, o.output, `key/${created.key.id}`);
       await printOne(created.key, KEY_VIEW, o.output);
       printSecretOnce(created.secret, created.key.id);
     });
@@ -113,7 +113,7 @@ export function keysCommand(): Command {
 
   const describe = apiCommand(keys, 'describe <keyId>', 'show everything about one key, like kubectl describe').action(async (keyId: string, o: ApiFlags) => {
     const key = await (await clientFor(o, ['getKey'])).getKey(keyId);
-    if (o.output === 'table' || o.output === 'wide') process.stdout.write(describeKey(key));
+    if (tabular(o.output)) process.stdout.write(describeKey(key));
     else await printOne(key, KEY_VIEW, o.output);
   });
   examples(describe, ['keyward keys describe key_…']);
@@ -157,7 +157,7 @@ export function keysCommand(): Command {
       await confirm(`Revoke key ${keyId}? Applications using it stop working at once; this cannot be undone.`, o.yes);
       const revoked = await client.revokeKey(keyId);
       if (o.quiet) return;
-      if (o.output === 'table' || o.output === 'wide') process.stdout.write(`key ${revoked.id} revoked\n`);
+      if (tabular(o.output)) process.stdout.write(`key ${revoked.id} revoked\n`);
       else await printOne(revoked, KEY_VIEW, o.output);
     });
   examples(revoke, ['keyward keys revoke key_…', 'keyward keys revoke key_… --yes     # in scripts and CI', 'keyward keys revoke key_… --dry-run']);
@@ -170,7 +170,7 @@ export function keysCommand(): Command {
     .action(async (keyId: string, o: ApiFlags & { gracePeriod: string; name?: string }) => {
       const rotated = await (await clientFor(o, ['rotateKey'])).rotateKey(keyId, { gracePeriod: o.gracePeriod, ...(o.name ? { name: o.name } : {}) });
       if (o.quiet) return printSecretOnce(rotated.secret, rotated.key.id, true);
-      if (o.output !== 'table' && o.output !== 'wide') return printResult(rotated, o.output, `key/${rotated.key.id}`);
+      if (!tabular(o.output)) return printResult(rotated, o.output, `key/${rotated.key.id}`);
       await printList([rotated.key, rotated.previous], KEY_VIEW, o.output);
       process.stderr.write(`\nOld key ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt}.\n`);
       printSecretOnce(rotated.secret, rotated.key.id);

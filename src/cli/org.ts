@@ -16,7 +16,7 @@ import { clientFor } from './client.ts';
 import { apiCommand, collectPairs, type ApiFlags } from './command.ts';
 import { examples, summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
-import { age, outputOption, printJson, printResult, renderDescribe, renderTable, type OutputFormat } from './output.ts';
+import { age, outputOption, printJson, printResult, renderDescribe, renderTable, tabular, type OutputFormat } from './output.ts';
 import { storeOptions, withStoreService, type StoreFlags } from './serve.ts';
 
 type Flags = StoreFlags & { output: OutputFormat; org: string };
@@ -25,7 +25,7 @@ type OrganizationView = { id: string; name: string; plan: string; activeKeys: nu
 const keys = (org: OrganizationView) => `${org.activeKeys}/${org.activeKeyLimit ?? 'unlimited'}`;
 
 function printOrganizations(organizations: OrganizationView[], output: OutputFormat): void {
-  if (output !== 'table' && output !== 'wide') return void printResult(organizations, output, organizations.map((org) => `organization/${org.id}`).join('\n'));
+  if (!tabular(output)) return void printResult(organizations, output, organizations.map((org) => `organization/${org.id}`).join('\n'));
   process.stdout.write(renderTable(
     ['ID', 'NAME', 'PLAN', 'ACTIVE KEYS', 'MAX GRACE PERIOD', 'CREATED'],
     organizations.map((org) => [org.id, org.name, org.plan, keys(org), org.maxGracePeriod, age(org.createdAt)]),
@@ -34,7 +34,7 @@ function printOrganizations(organizations: OrganizationView[], output: OutputFor
 
 function printChanged(org: OrganizationView, output: OutputFormat, what: string): void {
   if (output === 'json') return printJson(org);
-  if (output !== 'table' && output !== 'wide') return void printResult(org, output, `organization/${org.id}`);
+  if (!tabular(output)) return void printResult(org, output, `organization/${org.id}`);
   process.stdout.write(`organization ${org.id} (${org.name}): ${what}; active keys ${keys(org)}, max grace period ${org.maxGracePeriod}\n`);
 }
 
@@ -67,7 +67,7 @@ function rotationDaysOf(pairs: Record<string, string>): RotationDays {
 function apiOrgCommands(org: Command): void {
   const get = apiCommand(org, 'get', "show the organization of this CLI's key: plan, active keys against its limit, rotation intervals").action(async (o: ApiFlags) => {
     const view = await (await clientFor(o, ['getOrganization'])).getOrganization();
-    if (o.output === 'table' || o.output === 'wide') process.stdout.write(describeOrganization(view));
+    if (tabular(o.output)) process.stdout.write(describeOrganization(view));
     else await printResult(view, o.output, `organization/${view.id}`);
   });
   examples(get, ['keyward org get', "keyward org get -o jsonpath='{.plan}'"]);
@@ -78,7 +78,7 @@ function apiOrgCommands(org: Command): void {
       if (o.name === undefined && o.rotationDays === undefined) throw new CliUsageError('give --name and/or --rotation-days');
       const body = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.rotationDays ? { rotationDays: rotationDaysOf(o.rotationDays) } : {}) };
       const view = await (await clientFor(o, ['updateOrganization'])).updateOrganization(body);
-      if (o.output === 'table' || o.output === 'wide') process.stdout.write(describeOrganization(view));
+      if (tabular(o.output)) process.stdout.write(describeOrganization(view));
       else await printResult(view, o.output, `organization/${view.id}`);
     });
   examples(update, ['keyward org update --name "Acme Corp"', 'keyward org update --rotation-days production=30 --rotation-days staging=60']);

@@ -19,6 +19,9 @@ export function parseOutputFormat(value: string): OutputFormat {
   throw new InvalidArgumentError(`"${value}" is not an output format: use one of ${FORMATS.join(', ')}`);
 }
 
+/** Whether the format prints rows and views for people (table, wide) rather than data (json, yaml, name, jsonpath). */
+export const tabular = (format: OutputFormat): format is 'table' | 'wide' => format === 'table' || format === 'wide';
+
 /** `-o, --output <format>`; commands that print no resource leave it out. */
 export const outputOption = (formats: readonly string[] = FORMATS) =>
   new Option('-o, --output <format>', `output format: ${formats.join('|')}`).argParser(parseOutputFormat).default('table');

@@ -6,7 +6,7 @@ import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { confirm } from './confirm.ts';
 import { CliUsageError } from './errors.ts';
-import { printList, printOne, renderDescribe, type View } from './output.ts';
+import { printList, printOne, renderDescribe, tabular, type View } from './output.ts';
 
 export const ROLE_VIEW: View<Role> = {
   kind: 'role',
@@ -39,7 +39,7 @@ export function rolesCommand(): Command {
 
   const describe = apiCommand(roles, 'describe <roleId>', 'show a role and every permission it grants').action(async (id: string, o: ApiFlags) => {
     const role = await (await clientFor(o, ['getRole'])).getRole(id);
-    if (o.output !== 'table' && o.output !== 'wide') return printOne(role, ROLE_VIEW, o.output);
+    if (!tabular(o.output)) return printOne(role, ROLE_VIEW, o.output);
     process.stdout.write(
       renderDescribe([
         ['ID', role.id],

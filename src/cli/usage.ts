@@ -6,7 +6,7 @@ import { withApi, type ApiFlags } from './command.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
-import { printList, type View } from './output.ts';
+import { printList, tabular, type View } from './output.ts';
 
 type UsageRow = UsageView['items'][number];
 
@@ -40,7 +40,7 @@ export function usageCommand(): Command {
       const usage = await (await clientFor(o, ['getUsage'])).getUsage({ ...(o.key ? { keyId: o.key } : {}), ...(from ? { from } : {}), ...(o.to ? { to: o.to } : {}) });
       const rows = [...usage.items].sort((a, b) => a.day.localeCompare(b.day) || a.keyId.localeCompare(b.keyId) || a.outcome.localeCompare(b.outcome));
       await printList(rows, USAGE_VIEW, o.output);
-      if (o.output === 'table' || o.output === 'wide') process.stderr.write(`${usage.from} to ${usage.to}: ${rows.reduce((sum, row) => sum + row.count, 0)} requests\n`);
+      if (tabular(o.output)) process.stderr.write(`${usage.from} to ${usage.to}: ${rows.reduce((sum, row) => sum + row.count, 0)} requests\n`);
     });
   return examples(command, ['keyward usage --since 7d', 'keyward usage --key key_… --from 2026-11-01 --to 2026-11-30 -o json']);
 }

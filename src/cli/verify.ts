@@ -9,7 +9,7 @@ import { withApi, type ApiFlags } from './command.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { EXIT } from './errors.ts';
-import { printResult, renderDescribe } from './output.ts';
+import { printResult, renderDescribe, tabular } from './output.ts';
 import { readSecret } from './read-secret.ts';
 
 export function verifyCommand(): Command {
@@ -23,7 +23,7 @@ export function verifyCommand(): Command {
     const result = await client.verifyKey({ key, ...(o.permission ? { permission: o.permission } : {}), ...(o.ip ? { ip: o.ip } : {}) });
     process.exitCode = result.valid ? EXIT.OK : EXIT.NOT_VALID;
     if (o.quiet) return;
-    if (o.output !== 'table' && o.output !== 'wide') return printResult(result, o.output, result.keyId ? `key/${result.keyId}` : result.code);
+    if (!tabular(o.output)) return printResult(result, o.output, result.keyId ? `key/${result.keyId}` : result.code);
     if (!result.valid) {
       process.stdout.write(renderDescribe([['Valid', 'no'], ['Code', result.code], ['Message', result.message], ['Hint', result.hint]]));
       return;

@@ -5,14 +5,14 @@ import { resolveConnection } from './client.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { keyStatus } from './key-views.ts';
-import { printResult, renderDescribe } from './output.ts';
+import { printResult, renderDescribe, tabular } from './output.ts';
 
 export function whoamiCommand(): Command {
   const command = withApi(new Command('whoami').description(summaryOf('whoami')));
   command.action(async (o: ApiFlags) => {
     const connection = await resolveConnection(o);
     const me = await (await clientFor(o, ['whoami'])).whoami();
-    if (o.output !== 'table' && o.output !== 'wide') return printResult(me, o.output, `key/${me.key.id}`);
+    if (!tabular(o.output)) return printResult(me, o.output, `key/${me.key.id}`);
     process.stdout.write(
       renderDescribe([
         ['Service', connection.url],

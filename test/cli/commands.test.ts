@@ -3,7 +3,8 @@
  * (the pinned Node running src/cli/main.ts) against the real key service on
  * a loopback port, each shown by its effect on the service. Exit codes:
  * 0 ok, 1 the API refused, 2 usage (and refused without --yes), 3 a key that
- * does not verify.
+ * does not verify. Each case runs several processes one after another
+ * (about half a second each, seconds on a loaded machine): longer timeouts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -27,7 +28,7 @@ const keyward = async (args: string[], env: Record<string, string | undefined> =
 };
 const admin = () => service.client();
 
-describe('output formats: -o table|wide|json|yaml|name|jsonpath', () => {
+describe('output formats: -o table|wide|json|yaml|name|jsonpath', { timeout: 120_000 }, () => {
   let key: KeyView;
   beforeAll(async () => {
     key = (await admin().createKey({ name: 'Formats', role: 'viewer', environment: 'staging', metadata: { team: 'web' }, ipAllowlist: ['10.0.0.0/8'] })).key;
@@ -80,7 +81,7 @@ describe('output formats: -o table|wide|json|yaml|name|jsonpath', () => {
   });
 });
 
-describe('keys', () => {
+describe('keys', { timeout: 120_000 }, () => {
   it('create --expires-in --ip-allowlist --metadata --environment -q: the secret alone on stdout, nothing on stderr; the key has every setting', async () => {
     const before = Date.now();
     const run = await keyward(['keys', 'create', '--name', 'Partner', '--role', 'viewer', '--environment', 'development', '--expires-in', '30d', '--ip-allowlist', '127.0.0.1,10.0.0.0/8', '--metadata', 'partner=acme', '--metadata', 'tier=gold', '-q']);
@@ -179,7 +180,7 @@ describe('keys', () => {
   });
 });
 
-describe('roles and permissions', () => {
+describe('roles and permissions', { timeout: 120_000 }, () => {
   it('permissions create and list; roles create, get, describe, update, list, and delete (with --yes)', async () => {
     const permission = await keyward(['permissions', 'create', 'geo.read', '--description', 'read geodata', '-o', 'json']);
     expect(permission.code, permission.stderr).toBe(0);
@@ -216,7 +217,7 @@ describe('roles and permissions', () => {
   });
 });
 
-describe('allowlist', () => {
+describe('allowlist', { timeout: 120_000 }, () => {
   // Whatever happens here, later tests call from 127.0.0.1 without an allowlist.
   afterAll(async () => void (await admin().putIpAllowlist({ entries: [], force: true })));
 
@@ -251,7 +252,7 @@ describe('allowlist', () => {
   });
 });
 
-describe('usage, audit, org, whoami', () => {
+describe('usage, audit, org, whoami', { timeout: 120_000 }, () => {
   it('usage --key --since lists the key’s requests per day and outcome', async () => {
     const created = await admin().createKey({ name: 'Counted', role: 'viewer' });
     await service.client(created.secret).whoami();
@@ -303,7 +304,7 @@ describe('usage, audit, org, whoami', () => {
   });
 });
 
-describe('verify: the exit code is the answer', () => {
+describe('verify: the exit code is the answer', { timeout: 120_000 }, () => {
   let secret: string;
   let keyId: string;
   beforeAll(async () => {

@@ -37,7 +37,7 @@ const organizationOf = async (args: string[] = [], extra: Record<string, string>
   return (JSON.parse(result.stdout) as { organization: { name: string } }).organization.name;
 };
 
-describe('keyward login and config', () => {
+describe('keyward login and config', { timeout: 120_000 }, () => {
   it('a key that does not work is not saved: exit 1, no file', async () => {
     const typo = `${service.adminSecret.slice(0, -1)}${service.adminSecret.endsWith('A') ? 'B' : 'A'}`;
     const result = await keyward(['login', '--name', 'broken', '--url', service.url], {}, `${typo}\n`);

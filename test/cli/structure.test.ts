@@ -35,7 +35,7 @@ const helpOf = (command: Command): string => {
   return text;
 };
 
-describe('the command tree', () => {
+describe('the command tree', { timeout: 120_000 }, () => {
   it('every command has an "Examples:" section that runs keyward itself', async () => {
     const found = await allLeaves();
     expect(found.length).toBeGreaterThan(35);
@@ -89,7 +89,7 @@ describe('keyward --help is lazy', () => {
   });
 });
 
-describe('help, version, completion', () => {
+describe('help, version, completion', { timeout: 120_000 }, () => {
   it('`keyward help <command>` prints that command’s help; --version is package.json’s', async () => {
     const [help, flag, version] = await Promise.all([run(['help', 'roles']), run(['roles', '--help']), run(['--version'])]);
     expect(help.code).toBe(0);

@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => service?.stop());
 
-describe('confirmation on a terminal', () => {
+describe('confirmation on a terminal', { timeout: 120_000 }, () => {
   it('keys revoke asks; "n" aborts (exit 1) and the key keeps working; "y" revokes', async () => {
     const created = await service.client().createKey({ name: 'Asked about', role: 'viewer' });
     const declined = await runInTerminal(['keys', 'revoke', created.key.id], asAdmin, [{ after: '[y/N]', send: 'n\r' }]);
@@ -44,7 +44,7 @@ describe('confirmation on a terminal', () => {
   });
 });
 
-describe('login at a terminal', () => {
+describe('login at a terminal', { timeout: 120_000 }, () => {
   let home: string;
   beforeAll(() => void (home = mkdtempSync(join(tmpdir(), 'keyward-tty-home-'))));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -59,7 +59,7 @@ describe('login at a terminal', () => {
   });
 });
 
-describe('progress', () => {
+describe('progress', { timeout: 120_000 }, () => {
   it('keys list says how many keys it fetched while it pages, on the terminal only', async () => {
     const client = service.client();
     const have = (await client.listKeys({ limit: 500 })).items.length;
@@ -75,7 +75,7 @@ describe('progress', () => {
   }, 120_000);
 });
 
-describe('colours', () => {
+describe('colours', { timeout: 120_000 }, () => {
   it('on a terminal the STATUS column is coloured; NO_COLOR turns colours off', async () => {
     const [coloured, plain] = await Promise.all([runInTerminal(['keys', 'list'], asAdmin), runInTerminal(['keys', 'list'], { ...asAdmin, NO_COLOR: '1' })]);
     expect(coloured.code).toBe(0);
