@@ -3,11 +3,12 @@ import { Command, Option } from 'commander';
 import type { BodyInput, KeyView, ListKeysQuery } from '../client/index.ts';
 import { isDuration, parseDuration } from '../core/duration.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../core/rotation.ts';
+import { BATCH_GET_MAX_IDS } from '../core/schemas.ts';
 import { clientFor } from './client.ts';
 import { apiCommand, collect, collectPairs, yesOption, type ApiFlags } from './command.ts';
 import { examples, summaryOf } from './commands.ts';
 import { confirm } from './confirm.ts';
-import { CliUsageError } from './errors.ts';
+import { CliUsageError, EXIT } from './errors.ts';
 import { describeKey, KEY_VIEW } from './key-views.ts';
 import { printList, printOne, printResult, printSecretOnce, progress, tabular } from './output.ts';
 
@@ -106,10 +107,16 @@ export function keysCommand(): Command {
     });
   examples(list, ['keyward keys list', 'keyward keys list --status all -o wide', 'keyward keys list --unused-for 30d -q', "keyward keys list -o jsonpath='{[*].id}'"]);
 
-  const get = apiCommand(keys, 'get <keyId>', 'show one key as a table row (never its secret)').action(async (keyId: string, o: ApiFlags) =>
-    printOne(await (await clientFor(o, ['getKey'])).getKey(keyId), KEY_VIEW, o.output),
-  );
-  examples(get, ['keyward keys get key_…', 'keyward keys get key_… -o yaml']);
+  const get = apiCommand(keys, 'get <keyIds...>', 'show keys by Key ID as table rows (never their secrets); several in one request').action(async (keyIds: string[], o: ApiFlags) => {
+    if (keyIds.length === 1) return printOne(await (await clientFor(o, ['getKey'])).getKey(keyIds[0]!), KEY_VIEW, o.output);
+    if (keyIds.length > BATCH_GET_MAX_IDS) throw new CliUsageError(`at most ${BATCH_GET_MAX_IDS} Key IDs at once (got ${keyIds.length})`);
+    const batch = await (await clientFor(o, ['batchGetKeys'])).batchGetKeys({ ids: keyIds });
+    await printList(batch.items, KEY_VIEW, o.output);
+    // As kubectl get with names: what was found is printed, each missing one is an error, and the exit code says so.
+    for (const id of batch.missing) process.stderr.write(`error: key ${id} not found (KEY_NOT_FOUND)\n`);
+    if (batch.missing.length > 0) process.exitCode = EXIT.FAILED;
+  });
+  examples(get, ['keyward keys get key_…', 'keyward keys get key_… -o yaml', 'keyward keys get key_A… key_B… key_C…']);
 
   const describe = apiCommand(keys, 'describe <keyId>', 'show everything about one key, like kubectl describe').action(async (keyId: string, o: ApiFlags) => {
     const key = await (await clientFor(o, ['getKey'])).getKey(keyId);

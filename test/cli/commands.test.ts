@@ -65,6 +65,17 @@ describe('output formats: -o table|wide|json|yaml|name|jsonpath', { timeout: 120
     expect(template.stdout).toBe('Formats is viewer\n');
   });
 
+  it('keys get with several ids reads them in one request; a missing one is an error (exit 1) after the keys found', async () => {
+    const other = (await admin().createKey({ name: 'Second', role: 'viewer' })).key;
+    const missing = 'key_00000000000000000000';
+    const [both, withMissing] = await Promise.all([keyward(['keys', 'get', key.id, other.id, '-o', 'name']), keyward(['keys', 'get', key.id, missing, '-o', 'json'])]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(both.stdout.split('\n').filter(Boolean).sort()).toEqual([`key/${key.id}`, `key/${other.id}`].sort());
+    expect(withMissing.code).toBe(1);
+    expect((withMissing.json() as KeyView[]).map((k) => k.id)).toEqual([key.id]);
+    expect(withMissing.stderr).toBe(`error: key ${missing} not found (KEY_NOT_FOUND)\n`);
+  });
+
   it('an empty list says so on stderr and leaves stdout empty; json prints []', async () => {
     const [table, json] = await Promise.all([keyward(['keys', 'list', '--status', 'revoked', '--role', 'verifier']), keyward(['keys', 'list', '--status', 'revoked', '--role', 'verifier', '-o', 'json'])]);
     expect(table.code).toBe(0);
