@@ -36,6 +36,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'usage', summary: 'requests per key, day and outcome', group: 'api', load: async () => (await import('./usage.ts')).usageCommand },
   { name: 'audit', summary: 'the audit log: list with filters, or export as JSON lines', group: 'api', load: async () => (await import('./audit.ts')).auditCommand },
   { name: 'org', summary: "the organization: get and update over the API; the service operator's plan settings in the store", group: 'api', load: async () => (await import('./org.ts')).orgCommand },
+  { name: 'members', summary: 'the people of the organization (they sign in to the dashboard): list, invite, update, remove; invitations', group: 'api', load: async () => (await import('./members.ts')).membersCommand },
   { name: 'whoami', summary: 'the key this CLI calls with, its organization and permissions', group: 'api', load: async () => (await import('./whoami.ts')).whoamiCommand },
   { name: 'login', summary: 'save a key service URL and key as a named context (the key from a prompt or stdin)', group: 'connect', load: async () => (await import('./login.ts')).loginCommand },
   { name: 'config', summary: 'contexts of the config file: get-contexts, use-context, current-context, delete-context', group: 'connect', load: async () => (await import('./config.ts')).configCommand },

@@ -3,6 +3,7 @@
  * `keys describe` view. Pure: data in, text out.
  */
 import type { KeyView } from '../client/index.ts';
+import type { RecentClient } from '../core/retirement.ts';
 import { age, colours, relative, renderDescribe, when, type DescribeValue, type View } from './output.ts';
 
 /** What the STATUS column says: the API's status, and "rotating" for an old key in its grace period. */
@@ -55,6 +56,29 @@ export function keyDescription(key: KeyView, now = Date.now()): [string, Describ
     ['Rotated to', key.rotatedToId],
     ['IP allowlist', key.ipAllowlist],
     ['Metadata', key.metadata],
+    ...transitionOf(key, now),
+    ['Recent clients', key.recentClients.map((c) => clientLine(c, now))],
+  ];
+}
+
+const clientLine = (c: RecentClient, now: number): string => `${c.ip ?? '<unknown address>'}${c.userAgent ? ` (${c.userAgent})` : ''}, ${age(c.lastUsedAt, now)} ago`;
+
+/** Once rotated: how the old key ends (its mode, deadline, end) and who still uses it. */
+function transitionOf(key: KeyView, now: number): [string, DescribeValue][] {
+  const t = key.transition;
+  if (!t) return [];
+  return [
+    [
+      'Transition',
+      [
+        `Revoke old:  ${t.revokeOld}${t.quietPeriod ? ` (quiet period ${t.quietPeriod})` : ''}`,
+        `Rotated at:  ${t.rotatedAt}`,
+        `Deadline:    ${t.deadline ?? '<none>'}`,
+        `Ended:       ${t.endedBy ? `${t.endedBy} at ${t.endedAt}` : '<in transition>'}`,
+        `Stragglers:  ${t.stragglers.length === 0 ? '<none>' : ''}`,
+        ...t.stragglers.map((s) => `  ${clientLine(s, now)}`),
+      ],
+    ],
   ];
 }
 

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import type { BodyInput, KeyView, ListKeysQuery } from '../client/index.ts';
 import { isDuration, parseDuration } from '../core/duration.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../core/rotation.ts';
+import { DEFAULT_QUIET_PERIOD, type RevokeOld } from '../core/retirement.ts';
 import { BATCH_GET_MAX_IDS } from '../core/schemas.ts';
 import { clientFor } from './client.ts';
 import { apiCommand, collect, collectPairs, yesOption, type ApiFlags } from './command.ts';
@@ -11,6 +12,9 @@ import { confirm } from './confirm.ts';
 import { CliUsageError, EXIT } from './errors.ts';
 import { describeKey, KEY_VIEW } from './key-views.ts';
 import { printList, printOne, printResult, printSecretOnce, progress, tabular } from './output.ts';
+
+/** The CLI's spelling of the API's revokeOld modes (kebab-case, as flags are). */
+const REVOKE_OLD_FLAGS = { 'after-grace': 'afterGrace', 'when-unused': 'whenUnused' } as const satisfies Record<string, RevokeOld>;
 
 type CreateFlags = ApiFlags & Pick<BodyInput<'createKey'>, 'name' | 'role' | 'environment' | 'expiresAt' | 'idempotencyKey'> & {
   expiresIn?: string;
@@ -172,17 +176,38 @@ export function keysCommand(): Command {
   const rotate = apiCommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends', {
     quiet: 'print the new secret alone',
   })
-    .option('--grace-period <duration>', 'how long the old key keeps working, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
+    .option('--grace-period <duration>', 'how long the old key keeps working at most, e.g. 24h, 0 for now', DEFAULT_ROTATION_OVERLAP)
+    .addOption(
+      new Option('--revoke-old <mode>', 'after-grace: the old key expires with the grace period; when-unused: the service revokes it once unused for --quiet-period')
+        .choices(Object.keys(REVOKE_OLD_FLAGS))
+        .default('after-grace'),
+    )
+    .option('--quiet-period <duration>', `with --revoke-old when-unused: how long the old key must go unused (default ${DEFAULT_QUIET_PERIOD})`)
     .option('--name <name>', 'successor name (default "<old name> v2")')
-    .action(async (keyId: string, o: ApiFlags & { gracePeriod: string; name?: string }) => {
-      const rotated = await (await clientFor(o, ['rotateKey'])).rotateKey(keyId, { gracePeriod: o.gracePeriod, ...(o.name ? { name: o.name } : {}) });
+    .action(async (keyId: string, o: ApiFlags & { gracePeriod: string; revokeOld: keyof typeof REVOKE_OLD_FLAGS; quietPeriod?: string; name?: string }) => {
+      const revokeOld = REVOKE_OLD_FLAGS[o.revokeOld];
+      const rotated = await (await clientFor(o, ['rotateKey'])).rotateKey(keyId, {
+        gracePeriod: o.gracePeriod,
+        revokeOld,
+        ...(o.quietPeriod !== undefined ? { quietPeriod: o.quietPeriod } : {}),
+        ...(o.name ? { name: o.name } : {}),
+      });
       if (o.quiet) return printSecretOnce(rotated.secret, rotated.key.id, true);
       if (!tabular(o.output)) return printResult(rotated, o.output, `key/${rotated.key.id}`);
       await printList([rotated.key, rotated.previous], KEY_VIEW, o.output);
-      process.stderr.write(`\nOld key ${rotated.previous.id} keeps working until ${rotated.previous.expiresAt}.\n`);
+      const until = `until ${rotated.previous.expiresAt}`;
+      process.stderr.write(
+        revokeOld === 'whenUnused'
+          ? `\nOld key ${rotated.previous.id} is revoked once nothing used it for ${rotated.previous.transition?.quietPeriod}, at the latest ${until}; watch it with: keyward keys describe ${rotated.previous.id}\n`
+          : `\nOld key ${rotated.previous.id} keeps working ${until}.\n`,
+      );
       printSecretOnce(rotated.secret, rotated.key.id);
     });
-  examples(rotate, ['keyward keys rotate key_… --grace-period 24h', 'keyward keys rotate key_… --grace-period 0   # a leaked key: the old one stops now']);
+  examples(rotate, [
+    'keyward keys rotate key_… --grace-period 24h',
+    'keyward keys rotate key_… --grace-period 24h --revoke-old when-unused --quiet-period 10m',
+    'keyward keys rotate key_… --grace-period 0   # a leaked key: the old one stops now',
+  ]);
 
   return keys;
 }

@@ -4,10 +4,12 @@ import type { Result } from '../client/index.ts';
 import { BUILTIN_ROLE_IDS } from '../core/permissions.ts';
 import { clientFor } from './client.ts';
 import { CliUsageError } from './errors.ts';
-import { subcommand } from './keys.ts';
+import { apiCommand, yesOption } from './command.ts';
+import { examples, summaryOf } from './commands.ts';
+import { confirm } from './confirm.ts';
 import { age, printJson, printTable, type OutputFormat } from './output.ts';
 
-type Flags<T = object> = T & { output: OutputFormat };
+type Flags<T = object> = T & { output: OutputFormat; yes?: boolean };
 type MemberView = Result<'getMember'>;
 type InvitationView = Result<'revokeInvitation'>;
 
@@ -28,16 +30,17 @@ function printInvitations(invitations: InvitationView[], output: OutputFormat): 
 }
 
 export function membersCommand(): Command {
-  const members = new Command('members').description('the people of the organization: list, invite, change roles, remove');
+  const members = new Command('members').description(summaryOf('members'));
 
-  subcommand(members, 'list', 'list members').action(async (o: Flags) => printMembers((await clientFor(o, ['listMembers']).listMembers()).items, o.output));
+  const list = apiCommand(members, 'list', 'list members').action(async (o: Flags) => printMembers((await (await clientFor(o, ['listMembers'])).listMembers()).items, o.output));
+  examples(list, ['keyward members list']);
 
-  subcommand(members, 'invite', 'invite a person: prints the one-time link once (and mails it when the service has SMTP)')
+  const invite = apiCommand(members, 'invite', 'invite a person: prints the one-time link once (and mails it when the service has SMTP)')
     .requiredOption('--email <email>', 'their email address')
     .requiredOption('--role <role>', `role id (${BUILTIN_ROLE_IDS.join(', ')} or custom)`)
     .option('--expires-in <duration>', 'how long the link works, e.g. 7d', '7d')
     .action(async (o: Flags<{ email: string; role: string; expiresIn: string }>) => {
-      const created = await clientFor(o, ['createInvitation']).createInvitation({ email: o.email, role: o.role, expiresIn: o.expiresIn });
+      const created = await (await clientFor(o, ['createInvitation'])).createInvitation({ email: o.email, role: o.role, expiresIn: o.expiresIn });
       if (o.output === 'json') return printJson(created);
       printInvitations([created.invitation], 'table');
       process.stderr.write(
@@ -45,28 +48,35 @@ export function membersCommand(): Command {
       );
       process.stdout.write(`${created.link}\n`);
     });
+  examples(invite, ['keyward members invite --email ada@example.com --role key-manager']);
 
-  subcommand(members, 'update <memberId>', "change a member's role, display name or status (a lower role or a suspension signs them out)")
+  const update = apiCommand(members, 'update <memberId>', "change a member's role, display name or status (a lower role or a suspension signs them out)")
     .option('--role <role>', 'new role')
     .option('--display-name <name>', 'new display name')
     .addOption(new Option('--status <status>', 'active or suspended').choices(['active', 'suspended']))
     .action(async (memberId: string, o: Flags<{ role?: string; displayName?: string; status?: 'active' | 'suspended' }>) => {
       if (o.role === undefined && o.displayName === undefined && o.status === undefined) throw new CliUsageError('give --role, --display-name and/or --status');
-      printMembers([await clientFor(o, ['updateMember']).updateMember(memberId, { role: o.role, displayName: o.displayName, status: o.status })], o.output);
+      printMembers([await (await clientFor(o, ['updateMember'])).updateMember(memberId, { role: o.role, displayName: o.displayName, status: o.status })], o.output);
     });
+  examples(update, ['keyward members update mem_… --role viewer', 'keyward members update mem_… --status suspended']);
 
-  subcommand(members, 'remove <memberId>', 'remove a member: their sessions end at once').action(async (memberId: string, o: Flags) => {
-    const removed = await clientFor(o, ['removeMember']).removeMember(memberId);
+  const remove = apiCommand(members, 'remove <memberId>', 'remove a member: their sessions end at once').addOption(yesOption()).action(async (memberId: string, o: Flags) => {
+    const client = await clientFor(o, ['removeMember']);
+    await confirm(`Remove member ${memberId}? Their sessions end at once.`, o.yes);
+    const removed = await client.removeMember(memberId);
     if (o.output === 'json') return printJson(removed);
     process.stdout.write(`member ${removed.email} (${removed.id}) removed\n`);
   });
+  examples(remove, ['keyward members remove mem_…', 'keyward members remove mem_… --yes']);
 
   const invitations = members.command('invitations').description('invitations: list and revoke');
-  subcommand(invitations, 'list', 'list invitations (never their links)').action(async (o: Flags) =>
-    printInvitations((await clientFor(o, ['listInvitations']).listInvitations()).items, o.output),
+  const invitationList = apiCommand(invitations, 'list', 'list invitations (never their links)').action(async (o: Flags) =>
+    printInvitations((await (await clientFor(o, ['listInvitations'])).listInvitations()).items, o.output),
   );
-  subcommand(invitations, 'revoke <invitationId>', 'revoke an invitation: its link stops working').action(async (invitationId: string, o: Flags) =>
-    printInvitations([await clientFor(o, ['revokeInvitation']).revokeInvitation(invitationId)], o.output),
+  examples(invitationList, ['keyward members invitations list']);
+  const invitationRevoke = apiCommand(invitations, 'revoke <invitationId>', 'revoke an invitation: its link stops working').action(async (invitationId: string, o: Flags) =>
+    printInvitations([await (await clientFor(o, ['revokeInvitation'])).revokeInvitation(invitationId)], o.output),
   );
+  examples(invitationRevoke, ['keyward members invitations revoke inv_…']);
   return members;
 }

@@ -6,11 +6,12 @@ import { issueKey } from '../core/issue.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import type { KeyView } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
+import { DEFAULT_QUIET_PERIOD, type Retirement } from '../core/retirement.ts';
 import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor, KeyPatch } from '../store/store.ts';
-import { gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
+import { actorId, gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -50,7 +51,7 @@ export class KeyLifecycle {
       metadata: body.metadata,
       ipAllowlist: body.ipAllowlist,
       expiresAt: body.expiresAt ? new Date(body.expiresAt).toISOString() : null,
-      createdBy: principal.key.id,
+      createdBy: actorId(principal),
       idempotencyKey: body.idempotencyKey ?? null,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,
@@ -146,15 +147,29 @@ export class KeyLifecycle {
       ipAllowlist: old.ipAllowlist,
       // The store sets it: the deadline of the key it replaces (a rotation never extends a key's life).
       expiresAt: null,
-      createdBy: principal.key.id,
+      createdBy: actorId(principal),
       idempotencyKey: body.idempotencyKey ?? null,
       rotatedFromId: old.id,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: principal.organization.rotationDays,
       now,
     });
+    const retirement: Retirement = {
+      revokeOld: body.revokeOld,
+      quietPeriod: body.revokeOld === 'whenUnused' ? (body.quietPeriod ?? DEFAULT_QUIET_PERIOD) : null,
+      rotatedAt: now.toISOString(),
+      endedAt: null,
+      endedBy: null,
+    };
     const audit = ctx.audit(principal, old.organizationId, 'key.rotated', 'key', old.id, {
-      after: { successorId: record.id, successorName: record.name, gracePeriod: body.gracePeriod, previousExpiresAt },
+      after: {
+        successorId: record.id,
+        successorName: record.name,
+        gracePeriod: body.gracePeriod,
+        previousExpiresAt,
+        revokeOld: retirement.revokeOld,
+        ...(retirement.quietPeriod !== null ? { quietPeriod: retirement.quietPeriod } : {}),
+      },
     });
     const { previous, successor } = await ctx.store.rotateKey(
       {
@@ -164,6 +179,7 @@ export class KeyLifecycle {
         previousExpiresAt,
         activeLimit: ctx.activeKeyLimit(principal.organization),
         now: now.getTime(),
+        retirement,
       },
       audit,
     );
@@ -185,7 +201,7 @@ export class KeyLifecycle {
 
   #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
     const result = verifyVerdict(principal, facts, body, now);
-    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now, body.userAgent ?? null);
     return result;
   }
 }

@@ -313,7 +313,7 @@ describe('keyward CLI: the key lifecycle', () => {
     const described = await keyward(['keys', 'describe', created.key.id], asAdmin);
     expect(described.code).toBe(0);
     expect(described.stdout).toContain('Revoke old:  whenUnused (quiet period 10m)');
-    expect(described.stdout).toContain(`Rotated to:    ${rotated.key.id}`);
+    expect(described.stdout).toMatch(new RegExp(`\\nRotated to:\\s+${rotated.key.id}\\n`));
     expect(described.stdout).toMatch(/Stragglers: +\n +10\.0\.3\.7 \(batch\/3\), \d+s ago/);
     // The table says how the old key ends and how to watch it.
     const table = await keyward(['keys', 'rotate', rotated.key.id, '--grace-period', '2h', '--revoke-old', 'when-unused'], asAdmin);

@@ -62,7 +62,7 @@ describe('keyward members', () => {
     expect(JSON.parse(renamed.stdout)[0]).toMatchObject({ displayName: 'Grace Hopper', role: 'admin' });
 
     const second = await memberWithSession(service, 'linus@example.com', 'viewer');
-    const removed = await keyward(['members', 'remove', second.member.id], asAdmin);
+    const removed = await keyward(['members', 'remove', second.member.id, '--yes'], asAdmin);
     expect(removed.code).toBe(0);
     expect(removed.stdout).toBe(`member linus@example.com (${second.member.id}) removed\n`);
   });
