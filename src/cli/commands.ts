@@ -28,7 +28,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  { name: 'keys', summary: 'create, list, describe, update, rotate and revoke API keys', group: 'api', load: async () => (await import('./keys.ts')).keysCommand },
+  { name: 'keys', summary: 'create, list, describe, update, rotate, revoke and report compromised API keys', group: 'api', load: async () => (await import('./keys.ts')).keysCommand },
   { name: 'verify', summary: 'check a key presented to your API; the exit code says whether it is valid', group: 'api', load: async () => (await import('./verify.ts')).verifyCommand },
   { name: 'roles', summary: 'list, describe, create, update and delete roles', group: 'api', load: async () => (await import('./roles.ts')).rolesCommand },
   { name: 'permissions', summary: "the permission catalog: keyward's own and your APIs'", group: 'api', load: async () => (await import('./permissions.ts')).permissionsCommand },

@@ -209,5 +209,23 @@ export function keysCommand(): Command {
     'keyward keys rotate key_… --grace-period 0   # a leaked key: the old one stops now',
   ]);
 
+  // An emergency: no confirmation (the replacement is the point), like the API call it makes.
+  const compromise = apiCommand(keys, 'compromise <keyId>', 'a key leaked: revoke it now, issue a replacement (secret printed once), open an incident, notify', {
+    quiet: 'print the replacement secret alone',
+  })
+    .requiredOption('--reason <text>', 'why the key is believed compromised (never the secret itself)')
+    .option('--no-replace', 'revoke only: no replacement')
+    .option('--no-notify', 'no notification to the alert webhook')
+    .action(async (keyId: string, o: ApiFlags & { reason: string; replace: boolean; notify: boolean }) => {
+      const result = await (await clientFor(o, ['compromiseKey'])).compromiseKey(keyId, { reason: o.reason, replace: o.replace, notify: o.notify });
+      if (o.quiet) return result.replacement ? printSecretOnce(result.replacement.secret, result.replacement.key.id, true) : undefined;
+      if (!tabular(o.output)) return printResult(result, o.output, `key/${result.revoked.id}`);
+      await printList(result.replacement ? [result.replacement.key, result.revoked] : [result.revoked], KEY_VIEW, o.output);
+      process.stderr.write(`\nKey ${result.revoked.id} revoked. Incident ${result.incident.id}:\n`);
+      for (const action of result.incident.actions) process.stderr.write(`  ${action.at}  ${action.action}: ${action.detail}\n`);
+      if (result.replacement) printSecretOnce(result.replacement.secret, result.replacement.key.id);
+    });
+  examples(compromise, ['keyward keys compromise key_… --reason "pasted in chat"', 'keyward keys compromise key_… --reason "in a public repo" --no-replace']);
+
   return keys;
 }
