@@ -200,7 +200,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     try {
       // The Refresh button reloads the organization's settings too.
       await page.getByRole('button', { name: 'Refresh' }).click();
-      await expect.poll(() => page.locator('p.help', { hasText: 'Revoked and expired keys' }).textContent()).toContain('staging keys every 30 days');
+      await expect.poll(() => page.getByTestId('rotation-hint').textContent()).toContain('staging keys every 30 days');
       await page.getByRole('button', { name: '+ Create New Key' }).click();
       const d = dialog(page);
       await d.getByLabel('Environment').selectOption('staging');
