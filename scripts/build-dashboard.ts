@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import type { Plugin } from 'esbuild';
 import { DASHBOARD_FORMAT, DASHBOARD_OUT_DIR, DASHBOARD_SOURCE_DIR, REPOSITORY_ROOT, type DashboardManifest } from '../src/server/dashboard.ts';
 
 function writeAtomic(file: string, content: string | Uint8Array): void {
@@ -20,6 +21,14 @@ function writeAtomic(file: string, content: string | Uint8Array): void {
   writeFileSync(temp, content);
   renameSync(temp, file);
 }
+
+/** src/core/ip.ts judges addresses with node:net; the bundle gets the same patterns (src/dashboard/net-browser.ts). */
+const browserNet: Plugin = {
+  name: 'node-net-for-the-browser',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?net$/ }, () => ({ path: join(DASHBOARD_SOURCE_DIR, 'net-browser.ts') }));
+  },
+};
 
 const escapeAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
@@ -53,6 +62,7 @@ export async function buildDashboard(options: { outDir?: string; clean?: boolean
     entryNames: '[name]-[hash]',
     metafile: true,
     logLevel: 'silent',
+    plugins: [browserNet],
   });
   let script = '';
   let style = '';

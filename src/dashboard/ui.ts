@@ -19,10 +19,10 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   );
 }
 
+/** A VALIDATION_FAILED's problems ([{ path, message }]) as lines, when there is more than the message already says. */
 function validationFields(details: unknown): string[] {
-  const issues = (details as { issues?: { path?: unknown; message?: unknown }[] } | undefined)?.issues;
-  if (!Array.isArray(issues) || issues.length < 2) return [];
-  return issues.slice(0, 8).map((i) => `${Array.isArray(i.path) ? i.path.join('.') : String(i.path ?? '')}: ${String(i.message ?? '')}`);
+  if (!Array.isArray(details) || details.length < 2) return [];
+  return (details as { path?: unknown; message?: unknown }[]).slice(0, 8).map((i) => `${String(i.path ?? '')}: ${String(i.message ?? '')}`);
 }
 
 /** For tabs whose endpoint this service does not have yet. */
