@@ -64,6 +64,7 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   },
   listKeys: { response: { items: [key], nextCursor: null } },
   getKey: { response: key },
+  batchGetKeys: { request: { ids: [KEY_ID, 'key_0000000000000000none'] }, response: { items: [key], missing: ['key_0000000000000000none'] } },
   updateKey: { request: { name: 'Production Server (EU)' }, response: { ...key, name: 'Production Server (EU)' } },
   revokeKey: { response: { ...key, status: 'revoked', revokedAt: '2026-06-15T10:00:00.000Z' } },
   rotateKey: { request: { gracePeriod: '24h' }, response: { key: successor, secret: 'kw_EXAMPLEnotArealKey0000M4rT', previous } },

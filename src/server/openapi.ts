@@ -29,6 +29,7 @@ export const RESPONSE_COMPONENTS = {
   CreatedKey: 'CreatedKey',
   RotatedKey: 'RotatedKey',
   KeyList: 'KeyList',
+  KeyBatch: 'KeyBatch',
   Role: 'Role',
   RoleList: 'RoleList',
   PermissionView: 'Permission',
@@ -174,7 +175,7 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
       title: 'keyward key service',
       version,
       description:
-        'Issue, verify, rotate and revoke API keys. Authenticate every call with "Authorization: Bearer <secret>" (never in a URL). ' +
+        'Issue, verify, rotate and revoke API keys. Authenticate every call with `Authorization: Bearer <secret>` (never in a URL). ' +
         'Every error is {"error": {code, message, hint}}: the code names the cause (ErrorCode), the hint says what to do.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
