@@ -52,6 +52,9 @@ export function BarChart({ id, title, days, layers }: { id: string; title: strin
         maintainAspectRatio: false,
         animation: false,
         interaction: { mode: 'index', intersect: false },
+        // No 'mouseout': after a tap the browser sends one, which would hide the tapped day's tooltip at once;
+        // a mouse leaving is handled below (onPointerLeave).
+        events: ['mousemove', 'touchstart', 'touchmove'],
         scales: {
           x: { stacked: true, grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0, color: '#57606a' } },
           y: { stacked: true, beginAtZero: true, ticks: { precision: 0, color: '#57606a' }, grid: { color: '#e6e9ed' } },
@@ -94,6 +97,12 @@ export function BarChart({ id, title, days, layers }: { id: string; title: strin
       hide();
     }
   };
+  // A tap shows the day tapped, and it stays until another tap, a key or leaving the chart.
+  const onPointerUp = (event: PointerEvent) => {
+    if (event.pointerType === 'mouse') return;
+    const hit = chart.current?.getElementsAtEventForMode(event, 'index', { intersect: false }, false)[0];
+    if (hit) show(hit.index);
+  };
   const hide = () => {
     const c = chart.current;
     c?.tooltip?.setActiveElements([], { x: 0, y: 0 });
@@ -115,6 +124,8 @@ export function BarChart({ id, title, days, layers }: { id: string; title: strin
         'aria-label': `${title}: ${total} in ${days.length} days, ${days[0]} to ${days[days.length - 1]}. Use the left and right arrow keys to read each day.`,
         'aria-describedby': tip ? tipId : undefined,
         onKeyDown,
+        onPointerUp,
+        onPointerLeave: (event: PointerEvent) => event.pointerType === 'mouse' && document.activeElement !== canvas.current && hide(),
         onFocus: () => tip ?? show(days.length - 1),
         onBlur: hide,
       },
