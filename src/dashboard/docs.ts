@@ -9,7 +9,8 @@ declare const SwaggerUIBundle: (options: Record<string, unknown>) => unknown;
 SwaggerUIBundle({
   url: '/openapi.json',
   dom_id: '#swagger-ui',
-  deepLinking: true,
+  // No deep links: they would put a link inside each operation's toggle button (nested interactive controls).
+  deepLinking: false,
   // No call to the public validator badge service: this page works offline.
   validatorUrl: null,
   docExpansion: 'list',
@@ -17,3 +18,20 @@ SwaggerUIBundle({
   displayOperationId: true,
   persistAuthorization: false,
 });
+
+/**
+ * Swagger UI renders a few selects without a label (the server choice, each
+ * response's example choice): name them for screen readers as they appear;
+ * and its code samples scroll sideways on a phone: make them focusable, so
+ * the keyboard can scroll them too.
+ */
+const UNLABELLED: [selector: string, label: string][] = [
+  ['select#servers', 'Server'],
+  ['select.examples-select-element', 'Example'],
+];
+new MutationObserver(() => {
+  for (const [selector, label] of UNLABELLED) {
+    for (const select of document.querySelectorAll(`${selector}:not([aria-label])`)) select.setAttribute('aria-label', label);
+  }
+  for (const code of document.querySelectorAll('pre.microlight:not([tabindex])')) code.setAttribute('tabindex', '0');
+}).observe(document.body, { childList: true, subtree: true });
