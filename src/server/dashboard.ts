@@ -5,7 +5,8 @@
  *
  * A fresh clone needs no prior build: in a checkout (the sources and the
  * build script are there) the first request builds the assets when
- * dist/dashboard is missing or older than its sources (well under a second).
+ * dist/dashboard is missing or older than its sources (about half a second;
+ * docs/benchmarks-dashboard.md).
  * An installed package serves the build it ships.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
