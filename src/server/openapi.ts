@@ -23,7 +23,7 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
 const toOpenApiPath = (path: string): string => path.replace(/:([A-Za-z]+)/g, '{$1}');
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-/** Response schemas (and what they share) under their component names; a schema not listed keeps its export name. */
+/** Response schemas (and what they share) under the component names client generators make types of; one not listed keeps its export name. */
 export const RESPONSE_COMPONENTS = {
   KeyView: 'Key',
   CreatedKey: 'CreatedKey',
@@ -53,6 +53,11 @@ const componentName = (name: SchemaName): string => (RESPONSE_COMPONENTS as Part
 function responseComponents(): Record<string, object> {
   const registry = z.registry<{ id: string }>();
   for (const [name, id] of Object.entries(RESPONSE_COMPONENTS)) registry.add(schemas[name as SchemaName], { id });
+  // A response schema not listed keeps its export name.
+  for (const operationId of OPERATION_IDS) {
+    const schema: SchemaName | undefined = (API[operationId] as RouteSpec).success.schema;
+    if (schema && !registry.has(schemas[schema])) registry.add(schemas[schema], { id: schema });
+  }
   const { schemas: out } = z.toJSONSchema(registry, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(Object.entries(out).map(([id, { $schema: _schema, $id: _id, ...schema }]) => [id, schema]));
 }

@@ -726,6 +726,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const admin = service.client();
     const doomed = await admin.createKey({ name: 'Old Cron', role: 'viewer' });
     await admin.revokeKey(doomed.key.id);
+    // A rotation without grace period: the old key expires at once.
+    const leaked = await admin.createKey({ name: 'Leaked Job', role: 'viewer' });
+    await admin.rotateKey(leaked.key.id, { gracePeriod: '0', name: 'Leaked Job (replaced)' });
+    await expect.poll(async () => (await admin.getKey(leaked.key.id)).status).toBe('expired');
     for (const width of WIDTHS) {
       const { context: ctx, page: p } = await newPage(width, 900);
       await signIn(p, service.adminSecret);
@@ -741,6 +745,11 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       // The filter is in the address: a reload keeps it.
       await p.reload();
       await row(p, 'Old Cron').waitFor();
+      await p.getByLabel('Status').selectOption('expired');
+      await row(p, 'Leaked Job').waitFor();
+      expect(await row(p, 'Leaked Job').textContent()).toContain('Expired');
+      expect(await row(p, 'Old Cron').count()).toBe(0);
+      expect(await row(p, 'Leaked Job').getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
       await p.getByLabel('Status').selectOption('all');
       await row(p, 'Mobile App').waitFor();
       expect(await row(p, 'Old Cron').count()).toBe(1);
