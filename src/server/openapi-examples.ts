@@ -56,7 +56,8 @@ export interface OperationExample<K extends OperationId> {
   response?: Result<K>;
 }
 
-export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
+/** By operation; the people operations (members, sessions, sign-in) have none yet. */
+export const EXAMPLES: { [K in OperationId]?: OperationExample<K> } = {
   whoami: { response: { key, organization: { id: ORG_ID, name: 'acme', plan: 'team' }, permissions: role.permissions } },
   createKey: {
     request: { name: 'Production Server', role: 'key-manager', environment: 'production', ipAllowlist: ['10.0.0.0/8'], metadata: { team: 'payments' } },

@@ -16,6 +16,7 @@ import { API, OPERATION_IDS, pathParamNames, TAGS, type RouteSpec, type SchemaNa
 import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
 import * as schemas from '../core/schemas.ts';
 import { EXAMPLES } from './openapi-examples.ts';
+import { SESSION_COOKIE } from './people/cookies.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
@@ -75,23 +76,33 @@ function queryParameters(schema: z.ZodType) {
 
 /**
  * Every error code an operation can answer with: its own (the route table's
- * `errors`) and the request pipeline's. Every operation authenticates (the
- * causes of a refused key, RATE_LIMITED once an address failed too often),
- * refuses a secret in the URL (KEY_IN_URL), reads any body sent (even to a
- * GET: a wrong content type, malformed JSON, an oversized body), and answers
- * SERVICE_UNAVAILABLE when the store cannot be reached and INTERNAL on a bug;
- * one with a permission refuses a key without it; one with a body, query or
- * path parameter validates it.
+ * `errors`) and the request pipeline's. Every operation refuses a secret in
+ * the URL (KEY_IN_URL), reads any body sent (even to a GET: a wrong content
+ * type, malformed JSON, an oversized body), and answers SERVICE_UNAVAILABLE
+ * when the store cannot be reached and INTERNAL on a bug. Who may call
+ * (`auth`) adds the rest: a key's or a session's refusals and RATE_LIMITED
+ * once an address failed too often; for a session, a change from another
+ * Origin or without the CSRF token; a sign-in step (public) only checks the
+ * Origin. One with a permission refuses a caller without it; one with a body,
+ * query or path parameter validates it.
  */
 export function errorCodesOf(route: RouteSpec): ErrorCode[] {
-  const codes: ErrorCode[] = [...AUTHENTICATION_ERRORS, 'RATE_LIMITED', 'KEY_IN_URL', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'SERVICE_UNAVAILABLE', 'INTERNAL'];
-  if (route.permission !== null) codes.push('INSUFFICIENT_PERMISSIONS');
+  const codes: ErrorCode[] = ['KEY_IN_URL', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'SERVICE_UNAVAILABLE', 'INTERNAL'];
+  const change = route.method !== 'GET';
+  if (route.auth === 'public') codes.push('FOREIGN_ORIGIN');
+  else if (route.auth === 'session') codes.push('SESSION_REQUIRED', 'UNKNOWN_SESSION', 'SESSION_EXPIRED', 'RATE_LIMITED', ...(change ? (['FOREIGN_ORIGIN', 'CSRF_TOKEN_MISSING'] as const) : []));
+  else codes.push(...AUTHENTICATION_ERRORS, 'RATE_LIMITED', ...(route.auth === undefined && change ? (['FOREIGN_ORIGIN', 'CSRF_TOKEN_MISSING'] as const) : []));
+  if (route.permission !== null && route.auth !== 'public') codes.push('INSUFFICIENT_PERMISSIONS');
   if (route.body || route.query || route.path.includes(':')) codes.push('VALIDATION_FAILED');
   if (route.immutableFields) codes.push('IMMUTABLE_FIELD');
   if (route.operatorFields) codes.push('SET_BY_OPERATOR');
   codes.push(...route.errors);
   return [...new Set(codes)];
 }
+
+/** Who may call, as OpenAPI security requirements (a public step needs nothing). */
+const securityOf = (route: RouteSpec) =>
+  route.auth === 'public' ? [] : route.auth === 'session' ? [{ session: [] }] : route.auth === 'key' ? [{ bearer: [] }] : [{ bearer: [] }, { session: [] }];
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'The request is malformed or invalid',
@@ -149,12 +160,13 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
   for (const operationId of OPERATION_IDS) {
     const route: RouteSpec = API[operationId];
     const { success } = route;
-    const example = EXAMPLES[operationId] as { request?: unknown; response?: unknown };
+    const example = (EXAMPLES[operationId] ?? {}) as { request?: unknown; response?: unknown };
     const permission = route.permission === null ? 'Any valid key may call this.' : `Requires permission \`${route.permission}\`.`;
     if (route.body) bodies[route.body] ??= jsonSchema(schemas[route.body], 'input');
     (paths[toOpenApiPath(route.path)] ??= {})[route.method.toLowerCase()] = {
       operationId,
       tags: [route.tag],
+      security: securityOf(route),
       summary: route.summary,
       description: `${route.description}\n\n${permission}`,
       ...(route.permission === null ? {} : { 'x-keyward-permission': route.permission }),
@@ -188,7 +200,10 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
     security: [{ bearer: [] }],
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A keyward secret key (kw_…)' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'A keyward secret key (kw_…)' },
+        session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: "A member's dashboard session (changes also need the X-CSRF-Token header and the service's own Origin)" },
+      },
       schemas: { ...responseComponents(), ...bodies },
     },
     paths,
