@@ -844,7 +844,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await ctx.close();
   });
 
-  it('the API reference at /docs renders the document offline under the same strict CSP, at 1280 and 390 px', async () => {
+  // Swagger UI renders the whole document (over 40 operations) twice, and axe reads it twice: more than the default 30 s on a busy machine.
+  it('the API reference at /docs renders the document offline under the same strict CSP, at 1280 and 390 px', { timeout: 120_000 }, async () => {
     const served = await raw(service.url, '/docs');
     expect(served.status).toBe(200);
     expect(served.headers.get('content-security-policy')).toBe((await raw(service.url, '/')).headers.get('content-security-policy'));
