@@ -30,10 +30,17 @@ const key = {
   lastUsedIp: '10.1.2.3',
   rotatedFromId: null,
   rotatedToId: null,
+  recentClients: [{ ip: '10.1.2.3', userAgent: 'payments-api/4.2', lastUsedAt: '2026-06-14T16:02:11.000Z' }],
+  transition: null,
 } as const satisfies Result<'getKey'>;
 
-const successor = { ...key, id: SUCCESSOR_ID, name: 'Production Server v2', hint: 'kw_…M4rT', lastUsedAt: null, lastUsedIp: null, rotatedFromId: KEY_ID };
-const previous = { ...key, expiresAt: '2026-06-16T09:30:00.000Z', rotatedToId: SUCCESSOR_ID };
+const successor = { ...key, id: SUCCESSOR_ID, name: 'Production Server v2', hint: 'kw_…M4rT', lastUsedAt: null, lastUsedIp: null, recentClients: [], rotatedFromId: KEY_ID };
+const previous = {
+  ...key,
+  expiresAt: '2026-06-16T09:30:00.000Z',
+  rotatedToId: SUCCESSOR_ID,
+  transition: { revokeOld: 'afterGrace' as const, quietPeriod: null, rotatedAt: '2026-06-15T09:30:00.000Z', deadline: '2026-06-16T09:30:00.000Z', endedAt: null, endedBy: null, stragglers: [] },
+};
 const role = { id: 'key-manager', name: 'Key manager', description: 'Creates, rotates and revokes keys.', permissions: ['api.key.view', 'api.key.create', 'api.key.update', 'api.key.rotate', 'api.key.delete'], builtin: true };
 const customRole = { id: 'geo-reader', name: 'Geo reader', description: 'Reads the geo API.', permissions: ['geo.read'], builtin: false };
 const permission = { name: 'geo.read', description: 'Read the geo API', builtin: false };
