@@ -53,6 +53,7 @@ const organization = {
   ipAllowlist: [],
   rotationDays: { production: 90, staging: 90, development: 180 },
   maxGracePeriod: '7d',
+  leakPolicy: 'rotate' as const,
   createdAt: '2026-01-10T08:00:00.000Z',
 };
 const allowlist = { entries: ['10.0.0.0/8', '2001:db8::/32'], callerIp: '10.1.2.3' };

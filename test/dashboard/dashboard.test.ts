@@ -604,6 +604,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await axe(page, 'incidents');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
 
   const WIDTHS = [1280, 390] as const;
   const overflowOf = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
