@@ -1,7 +1,8 @@
 /**
  * The dashboard build: bundles src/dashboard with esbuild into
  * dist/dashboard (assets/main-HASH.js, assets/styles-HASH.css,
- * assets/favicon.svg, index.html, manifest.json). `npm run build:dashboard`
+ * assets/favicon.svg, index.html; the API reference page docs.html with its
+ * assets, api-reference-assets.ts; manifest.json). `npm run build:dashboard`
  * runs it; in a checkout the key service also imports it to build on demand
  * (src/server/dashboard.ts serves the result and knows when it is stale).
  *
@@ -12,6 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import type { Plugin } from 'esbuild';
+import { API_REFERENCE_INPUTS, apiReferenceAssets } from './api-reference-assets.ts';
 import { DASHBOARD_FORMAT, DASHBOARD_OUT_DIR, DASHBOARD_SOURCE_DIR, REPOSITORY_ROOT, type DashboardManifest } from '../src/server/dashboard.ts';
 
 function writeAtomic(file: string, content: string | Uint8Array): void {
@@ -21,13 +24,23 @@ function writeAtomic(file: string, content: string | Uint8Array): void {
   renameSync(temp, file);
 }
 
+/** src/core/ip.ts judges addresses with node:net; the bundle gets the same patterns (src/dashboard/net-browser.ts). */
+const browserNet: Plugin = {
+  name: 'node-net-for-the-browser',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?net$/ }, () => ({ path: join(DASHBOARD_SOURCE_DIR, 'net-browser.ts') }));
+  },
+};
+
 const escapeAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
-function renderIndex(template: string, manifest: Pick<DashboardManifest, 'script' | 'style'>): string {
-  return template
-    .replace('{{style}}', escapeAttr(`/${manifest.style}`))
-    .replace('{{script}}', escapeAttr(`/${manifest.script}`));
+/** A page template with each {{name}} replaced by the absolute path of that asset. */
+function renderPage(template: string, assets: Record<string, string>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => (assets[name] === undefined ? whole : escapeAttr(`/${assets[name]}`)));
 }
+
+/** The bundles: the dashboard's script and stylesheet, then the API reference page's. */
+const ENTRY_POINTS = ['main.ts', 'styles.css', 'docs.ts', 'docs.css'];
 
 /**
  * Builds into outDir. `clean` removes assets of earlier builds (the build
@@ -40,7 +53,7 @@ export async function buildDashboard(options: { outDir?: string; clean?: boolean
   const builtAt = Date.now();
   const result = await esbuild.build({
     absWorkingDir: REPOSITORY_ROOT,
-    entryPoints: [join(DASHBOARD_SOURCE_DIR, 'main.ts'), join(DASHBOARD_SOURCE_DIR, 'styles.css')],
+    entryPoints: ENTRY_POINTS.map((entry) => join(DASHBOARD_SOURCE_DIR, entry)),
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -53,28 +66,33 @@ export async function buildDashboard(options: { outDir?: string; clean?: boolean
     entryNames: '[name]-[hash]',
     metafile: true,
     logLevel: 'silent',
+    plugins: [browserNet],
   });
-  let script = '';
-  let style = '';
-  for (const file of result.outputFiles) {
-    const rel = relative(outDir, file.path).split('\\').join('/');
-    if (rel.endsWith('.js')) script = rel;
-    if (rel.endsWith('.css')) style = rel;
-    writeAtomic(file.path, file.contents);
+  // Each output by the entry point it was built from.
+  const built = new Map<string, string>();
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    if (output.entryPoint) built.set(basename(output.entryPoint), relative(outDir, join(REPOSITORY_ROOT, path)).split('\\').join('/'));
   }
-  if (!script || !style) throw new Error('esbuild produced no script or stylesheet for the dashboard');
+  for (const file of result.outputFiles) writeAtomic(file.path, file.contents);
+  const [script, style, docsScript, docsStyle] = ENTRY_POINTS.map((entry) => built.get(entry));
+  if (!script || !style || !docsScript || !docsStyle) throw new Error(`esbuild did not build every entry point: ${ENTRY_POINTS.join(', ')}`);
   writeAtomic(join(outDir, 'assets', 'favicon.svg'), readFileSync(join(DASHBOARD_SOURCE_DIR, 'favicon.svg')));
+  const swagger = apiReferenceAssets();
+  for (const [name, content] of swagger.files) writeAtomic(join(outDir, 'assets', name), content);
   const template = readFileSync(join(DASHBOARD_SOURCE_DIR, 'index.html'), 'utf8');
-  writeAtomic(join(outDir, 'index.html'), renderIndex(template, { script, style }));
+  writeAtomic(join(outDir, 'index.html'), renderPage(template, { script, style }));
+  const docsTemplate = readFileSync(join(DASHBOARD_SOURCE_DIR, 'docs.html'), 'utf8');
+  writeAtomic(join(outDir, 'docs.html'), renderPage(docsTemplate, { script: docsScript, style: docsStyle, swaggerScript: `assets/${swagger.script}`, swaggerStyle: `assets/${swagger.style}` }));
   const inputs = [
     ...Object.keys(result.metafile.inputs),
-    relative(REPOSITORY_ROOT, join(DASHBOARD_SOURCE_DIR, 'index.html')),
-    relative(REPOSITORY_ROOT, join(DASHBOARD_SOURCE_DIR, 'favicon.svg')),
+    ...['index.html', 'docs.html', 'favicon.svg'].map((page) => relative(REPOSITORY_ROOT, join(DASHBOARD_SOURCE_DIR, page))),
+    ...API_REFERENCE_INPUTS.map((file) => relative(REPOSITORY_ROOT, file)),
   ].map((p) => p.split('\\').join('/'));
-  const manifest: DashboardManifest = { format: DASHBOARD_FORMAT, builtAt, inputs, script, style };
+  const assets = [docsScript, docsStyle, ...[...swagger.files.keys()].map((name) => `assets/${name}`)];
+  const manifest: DashboardManifest = { format: DASHBOARD_FORMAT, builtAt, inputs, script, style, assets };
   writeAtomic(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   if (options.clean) {
-    const keep = new Set([basename(script), basename(style), 'favicon.svg']);
+    const keep = new Set([basename(script), basename(style), ...assets.map((asset) => basename(asset)), 'favicon.svg']);
     for (const name of readdirSync(join(outDir, 'assets'))) if (!keep.has(name)) rmSync(join(outDir, 'assets', name), { force: true });
   }
   return manifest;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
+import { ERROR_CATALOG } from './errors.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS, LEAK_POLICIES } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
@@ -301,8 +302,18 @@ export const VerifyResult = z.object({
   metadata: Metadata.optional(),
 });
 
+/** Every error code the service answers with (src/core/errors.ts), each with its own status and hint. */
+export const ErrorCode = z.enum(Object.keys(ERROR_CATALOG) as [keyof typeof ERROR_CATALOG, ...(keyof typeof ERROR_CATALOG)[]]).meta({
+  description: 'What went wrong, one code per cause; the hint in the same error says what to do',
+});
+
 export const ErrorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string(), details: z.unknown().optional() }),
+  error: z.object({
+    code: ErrorCode,
+    message: z.string().meta({ description: 'What was wrong with this request' }),
+    hint: z.string().meta({ description: 'What to do about it' }),
+    details: z.unknown().optional().meta({ description: 'For VALIDATION_FAILED: [{ path, message }] per problem; for INTERNAL: { requestId }' }),
+  }),
 });
 
 const Actor = z.union([

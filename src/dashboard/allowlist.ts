@@ -3,16 +3,15 @@ import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { KeywardApiError } from './api.ts';
 import type { Ctx } from './context.ts';
-import { ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
+import { AllowlistEditor, allowlistProblems, isAddress } from './allowlist-editor.ts';
+import { fieldErrors, FormError, rowErrors } from './fields.ts';
+import { LoadError, Loading, useAsync } from './ui.ts';
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-/** The service stores a single address as address/32 (IPv4) or /128 (IPv6). */
-const isAddress = (entry: string, ip: string) => entry === ip || entry === `${ip}/32` || entry === `${ip}/128`;
 
 export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const loaded = useAsync(() => ctx.api.getIpAllowlist(), []);
   const [entries, setEntries] = useState<string[]>([]);
-  const [draft, setDraft] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [lockout, setLockout] = useState<KeywardApiError | null>(null);
   const [busy, setBusy] = useState(false);
@@ -25,19 +24,14 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const callerIp = loaded.data?.callerIp ?? '';
   const saved = loaded.data?.entries ?? [];
   const dirty = !sameList(entries, saved);
+  const invalid = allowlistProblems(entries).size > 0;
 
-  const add = (event: Event) => {
-    event.preventDefault();
-    const value = draft.trim();
-    if (!value) return;
-    setEntries((list) => (list.includes(value) ? list : [...list, value]));
-    setDraft('');
-  };
   const save = async (force: boolean) => {
     setBusy(true);
     setError(null);
     try {
-      const result = await ctx.api.putIpAllowlist(force ? { entries, force: true } : { entries });
+      const trimmed = entries.map((e) => e.trim());
+      const result = await ctx.api.putIpAllowlist(force ? { entries: trimmed, force: true } : { entries: trimmed });
       setLockout(null);
       loaded.setData(result);
       ctx.announce(result.entries.length === 0 ? 'IP allowlist cleared: keys work from any address.' : `IP allowlist saved: ${result.entries.length} entries.`);
@@ -65,49 +59,19 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
       ? h(
           'div',
           { class: 'allowlist' },
-          h(
-            'p',
-            { class: 'caller-ip' },
-            'Your address, as the service sees it: ',
-            h('code', { 'data-testid': 'caller-ip' }, callerIp),
-            manage && !entries.some((e) => isAddress(e, callerIp))
-              ? h('button', { type: 'button', class: 'button small', onClick: () => setEntries((l) => [...l, callerIp]) }, 'Add my address')
-              : null,
-          ),
-          h(
-            'ul',
-            { class: 'entry-list', 'aria-label': 'Allowed addresses' },
-            entries.length === 0
-              ? h('li', { class: 'muted' }, 'No entries: every address is allowed.')
-              : entries.map((entry) =>
-                  h(
-                    'li',
-                    { key: entry },
-                    h('code', null, entry),
-                    isAddress(entry, callerIp) ? h('span', { class: 'you' }, ' (your address)') : null,
-                    manage
-                      ? h('button', { type: 'button', class: 'button small', 'aria-label': `Remove ${entry}`, onClick: () => setEntries((l) => l.filter((x) => x !== entry)) }, 'Remove')
-                      : null,
-                  ),
-                ),
-          ),
-          manage
-            ? h(
-                'form',
-                { class: 'inline-form', onSubmit: add },
-                h('label', { for: 'allowlist-entry' }, 'Address or range'),
-                h('input', {
-                  id: 'allowlist-entry',
-                  class: 'mono',
-                  value: draft,
-                  placeholder: '10.0.0.0/8 or 2001:db8::/32',
-                  autocomplete: 'off',
-                  onInput: (e: Event) => setDraft((e.target as HTMLInputElement).value),
-                }),
-                h('button', { type: 'submit', class: 'button' }, 'Add'),
-              )
-            : h('p', { class: 'help' }, 'Changing the allowlist needs the org.manage permission.'),
-          h(ErrorBox, { error, title: 'The allowlist was not saved' }),
+          h('p', { class: 'caller-ip' }, 'Your address, as the service sees it: ', h('code', { 'data-testid': 'caller-ip' }, callerIp)),
+          h(AllowlistEditor, {
+            id: 'allowlist',
+            label: 'Allowed addresses',
+            empty: 'No entries: every address is allowed.',
+            entries,
+            onChange: setEntries,
+            callerIp,
+            readOnly: !manage,
+            serverErrors: rowErrors(fieldErrors(error), 'entries'),
+          }),
+          manage ? null : h('p', { class: 'help' }, 'Changing the allowlist needs the org.manage permission.'),
+          h(FormError, { error, title: 'The allowlist was not saved', shown: ['entries'] }),
           lockout
             ? h(
                 'div',
@@ -126,9 +90,9 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
             ? h(
                 'div',
                 { class: 'form-actions' },
-                h('button', { type: 'button', class: 'button primary', onClick: () => save(false), disabled: busy || !dirty }, busy ? 'Saving…' : 'Save allowlist'),
+                h('button', { type: 'button', class: 'button primary', onClick: () => save(false), disabled: busy || !dirty || invalid }, busy ? 'Saving…' : 'Save allowlist'),
                 dirty ? h('button', { type: 'button', class: 'button', onClick: () => (setEntries(saved), setLockout(null), setError(null)) }, 'Discard changes') : null,
-                dirty ? h('span', { class: 'muted' }, 'Unsaved changes') : null,
+                dirty ? h('span', { class: 'muted' }, invalid ? 'Fix the marked entries to save' : 'Unsaved changes') : null,
               )
             : null,
         )

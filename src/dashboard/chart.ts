@@ -1,4 +1,4 @@
-/** Usage numbers for the chart: pure aggregation and geometry, no DOM. */
+/** Usage numbers for the charts (bar-chart.ts draws them): pure aggregation, no DOM. */
 import type { UsageItem } from './api.ts';
 
 export const PALETTE = ['#1f4fd1', '#0f8a5f', '#b35c00', '#8a3ffc', '#c0267d', '#00708a', '#5c6470'];
@@ -65,52 +65,4 @@ export function summarizeUsage(items: readonly UsageItem[], days: readonly strin
     totalRequests,
     totalFailed,
   };
-}
-
-/** A "nice" axis maximum (1, 2, 5 × 10^n) at or above `max`, and its ticks. */
-export function niceScale(max: number, tickCount = 4): { max: number; ticks: number[] } {
-  if (!(max > 0)) return { max: 1, ticks: [0, 1] };
-  const rough = max / tickCount;
-  const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough) ?? 10 * magnitude;
-  const niceStep = Math.max(1, step);
-  const top = Math.ceil(max / niceStep) * niceStep;
-  const ticks: number[] = [];
-  for (let t = 0; t <= top + 1e-9; t += niceStep) ticks.push(Math.round(t));
-  return { max: top, ticks };
-}
-
-export interface Bar {
-  day: string;
-  keyId: string;
-  value: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  color: string;
-}
-
-/** Stacked bars (one stack per day) inside a plot area of width × height. */
-export function stackBars(
-  days: readonly string[],
-  layers: readonly { keyId: string; perDay: readonly number[]; color: string }[],
-  area: { x: number; y: number; width: number; height: number },
-): { bars: Bar[]; scale: { max: number; ticks: number[] }; slot: number } {
-  const totals = days.map((_, i) => layers.reduce((sum, layer) => sum + (layer.perDay[i] ?? 0), 0));
-  const scale = niceScale(Math.max(0, ...totals));
-  const slot = days.length > 0 ? area.width / days.length : area.width;
-  const barWidth = Math.max(2, slot * 0.7);
-  const bars: Bar[] = [];
-  days.forEach((day, i) => {
-    let base = area.y + area.height;
-    for (const layer of layers) {
-      const value = layer.perDay[i] ?? 0;
-      if (value <= 0) continue;
-      const height = (value / scale.max) * area.height;
-      base -= height;
-      bars.push({ day, keyId: layer.keyId, value, x: area.x + i * slot + (slot - barWidth) / 2, y: base, width: barWidth, height, color: layer.color });
-    }
-  });
-  return { bars, scale, slot };
 }

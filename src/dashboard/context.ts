@@ -1,6 +1,6 @@
 /** What every tab gets from the signed-in shell. */
 import type { Permission } from '../core/permissions.ts';
-import { rotationDays, type Environment } from '../core/rotation.ts';
+import { ENVIRONMENTS, rotationDays, type Environment } from '../core/rotation.ts';
 import type { Api, Organization, Role, WhoAmI } from './api.ts';
 
 export interface Ctx {
@@ -20,6 +20,16 @@ export interface Ctx {
   signOut: (reason?: unknown) => void;
 }
 
-/** Days between rotations of a key in this environment, as the organization set them (the defaults until its settings are loaded). */
-export const rotationDaysIn = (org: Ctx['org'], environment: Environment): number =>
-  rotationDays(environment, typeof org === 'object' && org !== null ? org.rotationDays : {});
+/**
+ * Days between rotations of a key in this environment, as the organization
+ * set them; null while its settings are not known (loading, or a key without
+ * org.view): never a built-in default that may not be the organization's.
+ */
+export const rotationDaysIn = (org: Ctx['org'], environment: Environment): number | null =>
+  typeof org === 'object' && org !== null ? rotationDays(environment, org.rotationDays) : null;
+
+/** "Rotate production keys every 90 days, …" from the organization's settings ('' while they are not known). */
+export const rotationHint = (org: Ctx['org']): string => {
+  if (typeof org !== 'object' || org === null) return '';
+  return `Rotate ${ENVIRONMENTS.map((env) => `${env} keys every ${rotationDaysIn(org, env)} days`).join(', ')}.`;
+};

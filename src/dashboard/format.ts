@@ -24,14 +24,19 @@ export const unusedFor30Days = (key: KeyLike, now: number): boolean =>
 
 export type Attention = 'all' | 'rotation-due' | 'unused';
 
+/** Which keys the service lists (the API's status filter). */
+export type KeyStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
+
 export interface KeyQuery {
   search: string;
   role: string;
   environment: string;
   attention: Attention;
+  /** Applied by the service, not by filterKeys. */
+  status: KeyStatusFilter;
 }
 
-export function filterKeys<K extends KeyLike>(keys: readonly K[], query: KeyQuery, now: number): K[] {
+export function filterKeys<K extends KeyLike>(keys: readonly K[], query: Omit<KeyQuery, 'status'>, now: number): K[] {
   const needle = query.search.trim().toLowerCase();
   return keys.filter(
     (key) =>

@@ -1,4 +1,9 @@
-/** The keyward dashboard: sign in with an API key, then tabs for keys, roles, allowlist, usage and audit. */
+/**
+ * The keyward dashboard: sign in with an API key, then one section per tab
+ * (TABS: keys, roles, allowlist, usage, audit), each a view of its own module
+ * given the signed-in context and the route (router.ts). A new section is one
+ * entry in TABS.
+ */
 import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AllowlistTab } from './allowlist.ts';
@@ -10,6 +15,7 @@ import type { Ctx } from './context.ts';
 import { IncidentsTab } from './incidents.ts';
 import { KeysTab } from './keys.ts';
 import { RolesTab } from './roles.ts';
+import { useRoute, type Route } from './router.ts';
 import { ErrorBox } from './ui.ts';
 import { UsageTab } from './usage.ts';
 
@@ -17,7 +23,8 @@ interface Tab {
   id: string;
   label: string;
   permission: Permission;
-  view: ComponentType<{ ctx: Ctx }>;
+  /** The section's view; `route.rest` is its sub-page (e.g. a key's id), `route.query` its filters. */
+  view: ComponentType<{ ctx: Ctx; route: Route }>;
 }
 
 const TABS: Tab[] = [
@@ -28,9 +35,6 @@ const TABS: Tab[] = [
   { id: 'audit', label: 'Audit log', permission: 'audit.view', view: AuditTab },
   { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
 ];
-
-/** The tab of the URL: its first segment (#/incidents/inc_… is the Incidents tab, on one incident). */
-const tabFromHash = (): string => location.hash.replace(/^#\/?/, '').split('/')[0] || 'keys';
 
 function SignIn({ onSignedIn, reason }: { onSignedIn: (secret: string, me: WhoAmI) => void; reason: unknown }) {
   const [secret, setSecret] = useState('');
@@ -90,7 +94,7 @@ function SignIn({ onSignedIn, reason }: { onSignedIn: (secret: string, me: WhoAm
 
 function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoAmI; signOut: (reason?: unknown) => void }) {
   const [me, setMe] = useState(initialMe);
-  const [tab, setTab] = useState(tabFromHash());
+  const route = useRoute();
   const [roles, setRoles] = useState<Role[] | null>(null);
   const [org, setOrg] = useState<Organization | 'unavailable' | null>(null);
   const [announcement, setAnnouncement] = useState('');
@@ -100,15 +104,15 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
   const can = useCallback((p: Permission) => grants(me.permissions, p), [me]);
   const mainRef = useRef<HTMLElement>(null);
 
+  // A new page (not a filter change): clear the status line and move focus to its heading.
+  const page = `${route.tab}/${route.rest.join('/')}`;
+  const shownPage = useRef(page);
   useEffect(() => {
-    const onHash = () => {
-      setTab(tabFromHash());
-      setAnnouncement('');
-      requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>('h1')?.focus());
-    };
-    addEventListener('hashchange', onHash);
-    return () => removeEventListener('hashchange', onHash);
-  }, []);
+    if (page === shownPage.current) return;
+    shownPage.current = page;
+    setAnnouncement('');
+    requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>('h1')?.focus());
+  }, [page]);
   useEffect(() => {
     if (!can('role.view')) return setRoles(null);
     api.listRoles().then((roles) => setRoles(roles.items), () => setRoles(null));
@@ -131,7 +135,7 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
     signOut,
   };
   const visible = TABS.filter((t) => can(t.permission));
-  const current = visible.find((t) => t.id === tab) ?? visible[0];
+  const current = visible.find((t) => t.id === (route.tab || 'keys')) ?? visible[0];
   const roleName = roles?.find((r) => r.id === me.key.role)?.name ?? me.key.role;
 
   return h(
@@ -175,7 +179,7 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
       'main',
       { id: 'main', ref: mainRef, class: 'content' },
       current
-        ? h(current.view, { key: current.id, ctx })
+        ? h(current.view, { key: current.id, ctx, route })
         : h(
             'section',
             null,

@@ -19,10 +19,10 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   );
 }
 
+/** A VALIDATION_FAILED's problems ([{ path, message }]) as lines, when there is more than the message already says. */
 function validationFields(details: unknown): string[] {
-  const issues = (details as { issues?: { path?: unknown; message?: unknown }[] } | undefined)?.issues;
-  if (!Array.isArray(issues) || issues.length < 2) return [];
-  return issues.slice(0, 8).map((i) => `${Array.isArray(i.path) ? i.path.join('.') : String(i.path ?? '')}: ${String(i.message ?? '')}`);
+  if (!Array.isArray(details) || details.length < 2) return [];
+  return (details as { path?: unknown; message?: unknown }[]).slice(0, 8).map((i) => `${String(i.path ?? '')}: ${String(i.message ?? '')}`);
 }
 
 /** For tabs whose endpoint this service does not have yet. */
@@ -45,17 +45,22 @@ export function LoadError({ error, feature, operation }: { error: unknown; featu
 
 /**
  * A modal <dialog>: focus moves in and is trapped by the browser, Escape
- * closes it (unless `closable` is false), focus returns to where it was.
+ * closes it (unless `closable` is false), focus returns to where it was. A
+ * dialog that must not close (the once-only secret) stays open even when the
+ * browser closes it anyway (Chromium does on a second Escape, whatever the
+ * cancel handler says): it is shown again, so nothing is lost.
  */
 export function Dialog(props: { title: string; onClose: () => void; closable?: boolean; children?: ComponentChildren; class?: string }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   const closable = props.closable ?? true;
+  const unmounting = useRef(false);
   useLayoutEffect(() => {
     const dialog = ref.current!;
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     dialog.showModal();
     return () => {
+      unmounting.current = true;
       if (dialog.open) dialog.close();
       if (previous?.isConnected) previous.focus();
       else document.querySelector<HTMLElement>('main h1')?.focus();
@@ -67,13 +72,18 @@ export function Dialog(props: { title: string; onClose: () => void; closable?: b
       ref,
       class: `dialog ${props.class ?? ''}`,
       'aria-labelledby': titleId,
+      // Where the browser knows it (closedby), Escape does not even try to close a dialog that must stay.
+      closedby: closable ? 'closerequest' : 'none',
       onCancel: (event: Event) => {
         event.preventDefault();
         if (closable) props.onClose();
       },
-      // The browser may close it anyway (a repeated Escape): keep our state in step.
       onClose: () => {
-        if (ref.current?.isConnected) props.onClose();
+        const dialog = ref.current;
+        if (unmounting.current || !dialog?.isConnected) return;
+        // Closed by the browser, not by us: keep our state in step, or reopen what must stay.
+        if (closable) props.onClose();
+        else dialog.showModal();
       },
     },
     h('h2', { id: titleId, class: 'dialog-title' }, props.title),

@@ -1,48 +1,16 @@
-/** Usage tab: requests per day per key (stacked bar chart, inline SVG) and failed authentications. */
+/** Usage tab: requests per day per key (stacked bar chart) and failed authentications; UsageView is also a key's usage on its page. */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { KeyView } from './api.ts';
-import { OTHER_KEYS, stackBars, summarizeUsage, type UsageSummary } from './chart.ts';
+import { BarChart } from './bar-chart.ts';
+import { OTHER_KEYS, summarizeUsage, type UsageSummary } from './chart.ts';
 import type { Ctx } from './context.ts';
 import { lastDays } from './format.ts';
 import { LoadError, Loading, useAsync } from './ui.ts';
 
-const W = 760;
-const H = 260;
-const PLOT = { x: 48, y: 12, width: W - 60, height: H - 48 };
-
-function BarChart({ id, title, days, layers, label }: { id: string; title: string; days: string[]; layers: { keyId: string; perDay: number[]; color: string }[]; label: (keyId: string) => string }) {
-  const { bars, scale, slot } = stackBars(days, layers, PLOT);
-  const every = Math.max(1, Math.ceil(days.length / 8));
-  const total = layers.reduce((sum, l) => sum + l.perDay.reduce((a, b) => a + b, 0), 0);
-  return h(
-    'svg',
-    { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': `${id}-title ${id}-desc`, 'data-testid': id },
-    h('title', { id: `${id}-title` }, title),
-    h('desc', { id: `${id}-desc` }, `${total} in ${days.length} days, ${days[0]} to ${days[days.length - 1]}. The table below lists the numbers.`),
-    scale.ticks.map((t) => {
-      const y = PLOT.y + PLOT.height - (t / scale.max) * PLOT.height;
-      return h(
-        'g',
-        { key: `t${t}`, class: 'tick' },
-        h('line', { x1: PLOT.x, x2: PLOT.x + PLOT.width, y1: y, y2: y, class: 'grid' }),
-        h('text', { x: PLOT.x - 6, y: y + 4, 'text-anchor': 'end', class: 'axis-label' }, String(t)),
-      );
-    }),
-    days.map((day, i) =>
-      i % every === 0 || i === days.length - 1
-        ? h('text', { key: day, x: PLOT.x + i * slot + slot / 2, y: H - 14, 'text-anchor': 'middle', class: 'axis-label' }, day.slice(5))
-        : null,
-    ),
-    bars.map((bar) =>
-      h('rect', { key: `${bar.day}-${bar.keyId}`, x: bar.x, y: bar.y, width: bar.width, height: Math.max(bar.height, 0.5), fill: bar.color, class: 'bar' }, h('title', null, `${bar.day} · ${label(bar.keyId)}: ${bar.value}`)),
-    ),
-    h('line', { x1: PLOT.x, x2: PLOT.x + PLOT.width, y1: PLOT.y + PLOT.height, y2: PLOT.y + PLOT.height, class: 'axis' }),
-  );
-}
-
-function UsageView({ summary, label }: { summary: UsageSummary; label: (keyId: string) => string }) {
-  const failedLayer = [{ keyId: 'failed', perDay: summary.failedPerDay, color: '#b42318' }];
+export function UsageView({ summary, label, idPrefix = '' }: { summary: UsageSummary; label: (keyId: string) => string; idPrefix?: string }) {
+  const failedLayer = [{ id: 'failed', label: 'Failed', perDay: summary.failedPerDay, color: '#b42318' }];
+  const layers = summary.series.map((s) => ({ id: s.keyId, label: label(s.keyId), perDay: s.perDay, color: s.color }));
   return h(
     'div',
     { class: 'usage' },
@@ -63,7 +31,7 @@ function UsageView({ summary, label }: { summary: UsageSummary; label: (keyId: s
       : h(
           'figure',
           { class: 'chart-figure' },
-          h(BarChart, { id: 'requests-chart', title: 'Requests per day, by key', days: summary.days, layers: summary.series, label }),
+          h(BarChart, { id: `${idPrefix}requests-chart`, title: 'Requests per day, by key', days: summary.days, layers }),
           h(
             'figcaption',
             null,
@@ -80,7 +48,7 @@ function UsageView({ summary, label }: { summary: UsageSummary; label: (keyId: s
       : h(
           'div',
           null,
-          h('figure', { class: 'chart-figure' }, h(BarChart, { id: 'failures-chart', title: 'Failed authentications per day', days: summary.days, layers: failedLayer, label: () => 'failed' })),
+          h('figure', { class: 'chart-figure' }, h(BarChart, { id: `${idPrefix}failures-chart`, title: 'Failed authentications per day', days: summary.days, layers: failedLayer })),
           h(
             'div',
             { class: 'table-wrap', tabIndex: 0, role: 'region', 'aria-label': 'Failed authentications by key and cause' },

@@ -16,7 +16,7 @@ import { readJsonBody } from './body.ts';
 import { dashboardRouter, type DashboardOptions } from './dashboard.ts';
 import { parseCookies } from './people/cookies.ts';
 import type { Metrics } from './metrics.ts';
-import { buildOpenApiDocument } from './openapi.ts';
+import { buildOpenApiDocument, openApiServers } from './openapi.ts';
 import { routes, type Route } from './routes.ts';
 import { secretScanningRouter, type GitHubPublicKeys } from './secret-scanning.ts';
 import { VERSION } from '../version.ts';
@@ -135,8 +135,9 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(state.ready ? 200 : 503).json({ status: state.ready ? 'ready' : 'not ready' }));
+  // Built once; `servers` names the address it was fetched from (behind a trusted proxy, the proxy's).
   const openapi = buildOpenApiDocument(VERSION);
-  app.get('/openapi.json', (_req, res) => void res.json(openapi));
+  app.get('/openapi.json', (req, res) => void res.json({ ...openapi, servers: openApiServers(`${req.protocol}://${req.host}`) }));
   // The dashboard (static assets; its own security headers and CSP).
   app.use(dashboardRouter(options.dashboard));
   if (metrics && options.metricsOnMainPort) {

@@ -5,7 +5,8 @@
  *
  * A fresh clone needs no prior build: in a checkout (the sources and the
  * build script are there) the first request builds the assets when
- * dist/dashboard is missing or older than its sources (well under a second).
+ * dist/dashboard is missing or older than its sources (about half a second;
+ * docs/benchmarks-dashboard.md).
  * An installed package serves the build it ships.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -15,7 +16,7 @@ import express, { type Request, type Response } from 'express';
 import helmet from 'helmet';
 
 /** Bump when the build settings or the page template format change. */
-export const DASHBOARD_FORMAT = 1;
+export const DASHBOARD_FORMAT = 2;
 
 function findRoot(start: string): string {
   for (let dir = start; ; dir = dirname(dir)) {
@@ -37,12 +38,17 @@ export interface DashboardManifest {
   inputs: string[];
   script: string;
   style: string;
+  /** Every other asset (relative to the build directory): the API reference page's scripts, stylesheets and images. */
+  assets: string[];
 }
 
 const MIME: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.gif': 'image/gif',
   '.html': 'text/html; charset=utf-8',
 };
 const mimeOf = (file: string): string => MIME[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream';
@@ -75,7 +81,7 @@ export function dashboardIsStale(outDir = DASHBOARD_OUT_DIR): boolean {
       return true;
     }
   }
-  return !existsSync(join(outDir, manifest.script)) || !existsSync(join(outDir, manifest.style));
+  return [manifest.script, manifest.style, ...manifest.assets, 'docs.html'].some((rel) => !existsSync(join(outDir, rel)));
 }
 
 interface Asset {
@@ -85,6 +91,8 @@ interface Asset {
 
 interface LoadedDashboard {
   index: Buffer;
+  /** The API reference page (/docs). */
+  docs: Buffer;
   assets: Map<string, Asset>;
 }
 
@@ -92,10 +100,10 @@ function loadDashboard(outDir: string): LoadedDashboard {
   const manifest = readManifest(outDir);
   if (!manifest) throw new Error(`no dashboard build in ${outDir}`);
   const assets = new Map<string, Asset>();
-  for (const rel of [manifest.script, manifest.style, 'assets/favicon.svg']) {
+  for (const rel of [manifest.script, manifest.style, ...manifest.assets, 'assets/favicon.svg']) {
     assets.set(`/${rel}`, { body: readFileSync(join(outDir, rel)), type: mimeOf(rel) });
   }
-  return { index: readFileSync(join(outDir, 'index.html')), assets };
+  return { index: readFileSync(join(outDir, 'index.html')), docs: readFileSync(join(outDir, 'docs.html')), assets };
 }
 
 /**
@@ -147,8 +155,8 @@ export interface DashboardOptions {
 }
 
 /**
- * Express router serving the dashboard: `GET /` (the page) and `GET /assets/*`
- * (hashed, immutable). Security headers apply to these routes only; every
+ * Express router serving the dashboard: `GET /` (the page), `GET /docs` (the
+ * API reference) and `GET /assets/*` (hashed, immutable). Security headers apply to these routes only; every
  * other request passes through untouched.
  */
 export function dashboardRouter(options: DashboardOptions = {}): express.Router {
@@ -185,14 +193,17 @@ export function dashboardRouter(options: DashboardOptions = {}): express.Router 
       .send(`The keyward dashboard is not built: ${(error as Error)?.message ?? String(error)}\nRun "npm run build" (or install dev dependencies so it can build itself).\n`);
   };
 
-  router.get(['/', '/index.html'], security, async (_req: Request, res: Response) => {
+  const page = (which: 'index' | 'docs') => async (_req: Request, res: Response) => {
     try {
       const loaded = await dashboard(true);
-      res.status(200).set({ 'content-type': MIME['.html']!, 'cache-control': 'no-cache' }).send(loaded.index);
+      res.status(200).set({ 'content-type': MIME['.html']!, 'cache-control': 'no-cache' }).send(loaded[which]);
     } catch (error) {
       unavailable(res, error);
     }
-  });
+  };
+  router.get(['/', '/index.html'], security, page('index'));
+  // The rendered API reference (Swagger UI over /openapi.json), under the same policy.
+  router.get('/docs', security, page('docs'));
 
   router.get('/assets/:file', security, async (req: Request, res: Response, next) => {
     let loaded: LoadedDashboard;

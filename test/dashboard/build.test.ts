@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import express from 'express';
 import { afterAll, describe, expect, it } from 'vitest';
-import { niceScale, stackBars, summarizeUsage } from '../../src/dashboard/chart.ts';
+import * as net from 'node:net';
+import fc from 'fast-check';
+import { tipLines } from '../../src/dashboard/bar-chart.ts';
+import { summarizeUsage } from '../../src/dashboard/chart.ts';
+import * as browserNet from '../../src/dashboard/net-browser.ts';
 import { describeChanges, filterKeys, lastDays, relativeTime, rotationDue, slugify, unusedFor30Days } from '../../src/dashboard/format.ts';
 import { buildDashboard } from '../../scripts/build-dashboard.ts';
 import { DASHBOARD_SOURCE_DIR, dashboardIsStale, dashboardRouter, type DashboardManifest } from '../../src/server/dashboard.ts';
@@ -166,18 +170,19 @@ describe('dashboard helpers', () => {
     expect([summary.totalRequests, summary.totalFailed]).toEqual([17, 2]);
   });
 
-  it('chart geometry: nice scale, stacked bars inside the plot', () => {
-    expect(niceScale(0)).toEqual({ max: 1, ticks: [0, 1] });
-    expect(niceScale(47)).toEqual({ max: 60, ticks: [0, 20, 40, 60] });
-    expect(niceScale(3).max).toBeGreaterThanOrEqual(3);
-    const area = { x: 0, y: 0, width: 100, height: 100 };
-    const { bars } = stackBars(['d1', 'd2'], [{ keyId: 'a', perDay: [10, 0], color: '#000' }, { keyId: 'b', perDay: [10, 20], color: '#111' }], area);
-    expect(bars).toHaveLength(3);
-    for (const bar of bars) {
-      expect(bar.y).toBeGreaterThanOrEqual(0);
-      expect(bar.y + bar.height).toBeLessThanOrEqual(100.0001);
-    }
-    const d1 = bars.filter((b) => b.day === 'd1');
-    expect(d1[0]!.y).toBeCloseTo(d1[1]!.y + d1[1]!.height); // stacked
+  it("a chart day's tooltip lines: the day, each layer with a count, the total when stacked", () => {
+    const layers = [
+      { id: 'a', label: 'Key A', perDay: [3, 0], color: '#000' },
+      { id: 'b', label: 'Key B', perDay: [4, 0], color: '#111' },
+    ];
+    expect(tipLines(['2026-06-01', '2026-06-02'], layers, 0)).toEqual(['2026-06-01', 'Key A: 3', 'Key B: 4', 'Total: 7']);
+    expect(tipLines(['2026-06-01', '2026-06-02'], layers, 1)).toEqual(['2026-06-02', 'none']);
+    expect(tipLines(['2026-06-01'], layers.slice(0, 1), 0)).toEqual(['2026-06-01', 'Key A: 3']);
+  });
+
+  it("the bundle's node:net (net-browser.ts) judges addresses exactly as node:net does", () => {
+    const chars = fc.constantFrom(...'0123456789abcdefABCDEF:.%/x-'.split(''));
+    const text = fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4Extended(), fc.string({ unit: chars, maxLength: 45 }), fc.ipV6().map((s) => `${s}%eth0`));
+    fc.assert(fc.property(text, (s) => browserNet.isIPv4(s) === net.isIPv4(s) && browserNet.isIPv6(s) === net.isIPv6(s)), { numRuns: 20_000 });
   });
 });

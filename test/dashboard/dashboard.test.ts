@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
-import { errorCode, raw } from '../support/keyservice.ts';
+import { errorCode, failure, raw } from '../support/keyservice.ts';
 
 const available = browserAvailable();
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -200,13 +200,13 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     try {
       // The Refresh button reloads the organization's settings too.
       await page.getByRole('button', { name: 'Refresh' }).click();
-      await expect.poll(() => page.locator('p.help', { hasText: 'Revoked and expired keys' }).textContent()).toContain('staging keys every 30 days');
+      await expect.poll(() => page.getByTestId('rotation-hint').textContent()).toContain('staging keys every 30 days');
       await page.getByRole('button', { name: '+ Create New Key' }).click();
       const d = dialog(page);
       await d.getByLabel('Environment').selectOption('staging');
-      expect(await d.locator('#create-env-help').textContent()).toContain('Rotation due every 30 days.');
+      expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 30 days.');
       await d.getByLabel('Environment').selectOption('development');
-      expect(await d.locator('#create-env-help').textContent()).toContain('Rotation due every 180 days.');
+      expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 180 days.');
       await d.getByRole('button', { name: 'Cancel' }).click();
       await expect.poll(() => dialog(page).count()).toBe(0);
     } finally {
@@ -272,7 +272,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(await errorCode(service.client(rotatedSecret).whoami())).toBe('KEY_REVOKED');
   });
 
-  it('shows API errors with their hint', async () => {
+  it("shows the API's validation errors next to the field, not as a list to decode", async () => {
     await page.getByRole('button', { name: '+ Create New Key' }).click();
     const d = dialog(page);
     await d.getByLabel('Name').fill(' leading space');
@@ -280,9 +280,14 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await d.getByRole('button', { name: 'Create Key' }).click();
     const alert = d.getByRole('alert');
     await expect.poll(() => alert.textContent()).toContain('VALIDATION_FAILED');
-    expect(await alert.textContent()).toContain('must not start or end with whitespace');
-    expect(await alert.textContent()).toContain('What to do:');
-    await screenshot(page, '07-api-error-with-hint');
+    // The service's message is at the field, which is marked invalid and described by it.
+    const name = d.getByLabel('Name');
+    expect(await name.getAttribute('aria-invalid')).toBe('true');
+    expect(await d.locator('#create-name-error').textContent()).toBe('must not start or end with whitespace');
+    expect(await name.getAttribute('aria-describedby')).toContain('create-name-error');
+    expect(await alert.textContent()).toContain('Fix the field marked above');
+    expect(await alert.textContent()).not.toContain('listed in details');
+    await screenshot(page, '07-api-error-at-the-field');
     await d.getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(() => dialog(page).count()).toBe(0);
   });
@@ -422,8 +427,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const usage = () => service.client().getUsage({ from, to: today });
     await expect.poll(async () => (await usage()).items.filter((i) => i.outcome === 'KEY_REVOKED').reduce((s, i) => s + i.count, 0)).toBeGreaterThanOrEqual(3);
     await openTab(page, 'Usage');
-    await page.getByTestId('requests-chart').waitFor();
-    expect(await page.getByTestId('requests-chart').locator('rect.bar').count()).toBeGreaterThan(0);
+    await page.getByTestId('requests-chart').locator('canvas').waitFor();
     expect(await page.getByRole('img', { name: /Requests per day, by key/ }).count()).toBe(1);
     const total = Number(await page.getByTestId('total-requests').textContent());
     expect(total).toBeGreaterThan(0);
@@ -431,9 +435,18 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const failed = (await usage()).items.filter((i) => i.outcome !== 'VALID').reduce((s, i) => s + i.count, 0);
     expect(failed).toBeGreaterThanOrEqual(3);
     expect(Number(await page.getByTestId('total-failed').textContent())).toBe(failed);
-    expect(await page.getByTestId('failures-chart').locator('rect.bar').count()).toBeGreaterThan(0);
     expect(await page.getByRole('table', { name: 'Failed authentications by key and cause' }).textContent()).toContain('KEY_REVOKED');
+    // The chart's tooltip answers the keyboard: focus shows today, the arrows move by day, Escape hides it.
+    const failedToday = (await usage()).items.filter((i) => i.outcome !== 'VALID' && i.day === today).reduce((s, i) => s + i.count, 0);
+    await page.getByRole('img', { name: /Failed authentications per day/ }).focus();
+    const tip = page.getByRole('tooltip');
+    await expect.poll(() => tip.textContent()).toContain(today);
+    expect(await tip.textContent()).toContain(`Failed: ${failedToday}`);
     await screenshot(page, '10-usage-tab');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => tip.textContent()).toContain(new Date(Date.now() - DAY).toISOString().slice(0, 10));
+    await page.keyboard.press('Escape');
+    await expect.poll(() => tip.count()).toBe(0);
   });
 
   it('Audit log: a table of who did what', async () => {
@@ -591,6 +604,268 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await axe(page, 'incidents');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  const WIDTHS = [1280, 390] as const;
+  const overflowOf = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+  it("a key's page: Key ID, the secret's hint, role and permissions, dates, last use and address, metadata, lineage, usage and audit trail, at 1280 and 390 px", async () => {
+    const admin = service.client();
+    const expiresAt = new Date(Date.now() + 40 * DAY).toISOString();
+    const created = await admin.createKey({ name: 'Billing Worker', role: 'key-manager', environment: 'staging', expiresAt, metadata: { team: 'billing' }, ipAllowlist: ['127.0.0.1'] });
+    await service.client(created.secret).whoami(); // used, from 127.0.0.1
+    const rotated = await admin.rotateKey(created.key.id, { gracePeriod: '1h' });
+    const key = await admin.getKey(created.key.id);
+    expect(key.hint).toMatch(/^kw_…[A-Za-z0-9]{4}$/);
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await row(p, 'Billing Worker').getByRole('link', { name: 'Billing Worker' }).click();
+      await p.getByRole('heading', { level: 1, name: 'Billing Worker' }).waitFor();
+      expect(p.url()).toContain(`#/keys/${key.id}`);
+      const facts = p.getByTestId('key-facts');
+      const text = (await facts.textContent())!;
+      expect(text).toContain(key.id);
+      expect(await p.getByTestId('key-hint').textContent()).toBe(key.hint);
+      expect(created.secret.endsWith(key.hint.slice(-4))).toBe(true);
+      expect(text).not.toContain(created.secret);
+      expect(text).toContain('Key manager');
+      expect(await p.getByRole('list', { name: 'Permissions of this role' }).textContent()).toContain('api.key.rotate');
+      expect(text).toContain('staging');
+      expect(text).toMatch(/Expires.*in 1 hour/); // the rotation's grace period replaced the 40 days
+      expect(text).toContain('Rotation due');
+      expect(await p.getByTestId('last-used-ip').textContent()).toBe('127.0.0.1');
+      expect(await p.getByTestId('key-metadata').textContent()).toContain('billing');
+      expect(await p.getByRole('list', { name: 'Addresses this key may be used from' }).locator('input').first().inputValue()).toBe('127.0.0.1/32');
+      // Usage (this key's) and its audit trail.
+      await p.getByTestId('key-requests-chart').locator('canvas').waitFor();
+      const trail = p.getByRole('table', { name: /Audit trail of Billing Worker/ });
+      await expect.poll(() => trail.textContent()).toContain('key.rotated');
+      expect(await trail.textContent()).toContain('key.created');
+      expect(await trail.textContent()).toContain('acme admin'); // the actor by name
+      expect(await overflowOf(p), `width ${width}`).toBeLessThanOrEqual(0);
+      await axe(p, `key page at ${width} px`);
+      await screenshot(p, `14-key-page-${width}`);
+      // The lineage links both ways.
+      await p.getByRole('list', { name: /Rotation lineage/ }).getByRole('link', { name: /Billing Worker v2/ }).click();
+      await p.getByRole('heading', { level: 1, name: 'Billing Worker v2' }).waitFor();
+      expect(p.url()).toContain(`#/keys/${rotated.key.id}`);
+      await p.getByRole('list', { name: /Rotation lineage/ }).getByRole('link', { name: /Billing Worker/ }).click();
+      await p.getByRole('heading', { level: 1, name: 'Billing Worker' }).waitFor();
+      await ctx.close();
+    }
+  });
+
+  it("a key's own IP allowlist: a wrong row is marked with the service's reason, a good one saves", async () => {
+    const admin = service.client();
+    for (const width of WIDTHS) {
+      const { key } = await admin.createKey({ name: `Allowlisted Worker ${width}`, role: 'viewer' });
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await p.goto(`${service.url}/#/keys/${key.id}`);
+      await p.getByRole('heading', { level: 1, name: key.name }).waitFor();
+      await p.getByLabel('Address or range').fill('010.0.0.1');
+      await p.getByRole('button', { name: 'Add', exact: true }).click();
+      const wrong = p.getByRole('list', { name: 'Addresses this key may be used from' }).locator('li:has(#key-allowlist-row-0)');
+      await expect.poll(() => wrong.getAttribute('class')).toBe('invalid');
+      const message = await wrong.locator('.field-error').textContent();
+      // The same words the API answers with.
+      const refused = await failure(admin.updateKey(key.id, { ipAllowlist: ['010.0.0.1'] }));
+      expect(refused.code).toBe('VALIDATION_FAILED');
+      expect(refused.message).toContain(message!);
+      expect(await wrong.getByRole('textbox').getAttribute('aria-invalid')).toBe('true');
+      expect(await p.getByRole('button', { name: 'Save key allowlist' }).isDisabled()).toBe(true);
+      await screenshot(p, `15-key-allowlist-wrong-row-${width}`);
+      await wrong.getByRole('textbox').fill(width === 1280 ? '10.0.0.0/8' : '2001:db8::/32');
+      await expect.poll(() => wrong.getAttribute('class')).toBeNull();
+      await p.getByRole('button', { name: 'Save key allowlist' }).click();
+      await expect.poll(async () => (await admin.getKey(key.id)).ipAllowlist).toEqual([width === 1280 ? '10.0.0.0/8' : '2001:db8::/32']);
+      await ctx.close();
+    }
+  });
+
+  it('create offers an expiry, an IP allowlist and metadata; the API gets them, and its refusals show at the field', async () => {
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await p.getByRole('button', { name: '+ Create New Key' }).click();
+      const d = dialog(p);
+      await d.getByLabel('Name').fill(`Contractor ${width}`);
+      await d.getByLabel('Role').selectOption('viewer');
+      await d.getByLabel('Expires').selectOption('30');
+      await d.getByLabel('Address or range').fill('192.0.2.0/24');
+      await d.getByRole('button', { name: 'Add', exact: true }).click();
+      await d.getByRole('button', { name: '+ Add metadata' }).click();
+      await d.getByLabel('Metadata name 1').fill('vendor');
+      // Longer than the 512 characters a metadata value may have: the service refuses, at that row.
+      await d.getByLabel('Metadata value 1').fill('x'.repeat(600));
+      await d.getByRole('button', { name: 'Create Key' }).click();
+      const metadataRow = d.getByRole('list', { name: 'Metadata' }).getByRole('listitem').first();
+      await expect.poll(() => metadataRow.locator('.field-error').count()).toBe(1);
+      expect(await metadataRow.locator('.field-error').textContent()).toContain('at most 512 characters');
+      expect(await d.getByLabel('Metadata name 1').getAttribute('aria-invalid')).toBe('true');
+      expect(await d.getByRole('alert').textContent()).toContain('Fix the field marked above');
+      await screenshot(p, `16-create-field-error-${width}`);
+      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      await axe(p, `create dialog with errors at ${width} px`);
+      await d.getByLabel('Metadata value 1').fill('acme-consulting');
+      await d.getByRole('button', { name: 'Create Key' }).click();
+      await d.getByRole('heading', { name: 'Save your secret key' }).waitFor();
+      const keyId = (await d.locator('code.key-id').textContent())!;
+      shownSecrets.push((await d.getByTestId('secret').textContent())!);
+      await d.getByRole('button', { name: 'I have copied it' }).click();
+      const key = await service.client().getKey(keyId);
+      expect(key.ipAllowlist).toEqual(['192.0.2.0/24']);
+      expect(key.metadata).toEqual({ vendor: 'acme-consulting' });
+      expect(Date.parse(key.expiresAt!) - Date.now()).toBeGreaterThan(29 * DAY);
+      expect(Date.parse(key.expiresAt!) - Date.now()).toBeLessThan(31 * DAY);
+      await ctx.close();
+    }
+  });
+
+  it('the status filter lists revoked and expired keys (no actions on them); the default stays active keys', async () => {
+    const admin = service.client();
+    const doomed = await admin.createKey({ name: 'Old Cron', role: 'viewer' });
+    await admin.revokeKey(doomed.key.id);
+    // A rotation without grace period: the old key expires at once.
+    const leaked = await admin.createKey({ name: 'Leaked Job', role: 'viewer' });
+    await admin.rotateKey(leaked.key.id, { gracePeriod: '0', name: 'Leaked Job (replaced)' });
+    await expect.poll(async () => (await admin.getKey(leaked.key.id)).status).toBe('expired');
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await row(p, 'Mobile App').waitFor();
+      expect(await row(p, 'Old Cron').count()).toBe(0);
+      await p.getByLabel('Status').selectOption('revoked');
+      await row(p, 'Old Cron').waitFor();
+      expect(await row(p, 'Mobile App').count()).toBe(0);
+      expect(await row(p, 'Old Cron').textContent()).toContain('Revoked');
+      expect(await row(p, 'Old Cron').getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
+      expect(p.url()).toContain('status=revoked');
+      await screenshot(p, `17-revoked-keys-${width}`);
+      // The filter is in the address: a reload keeps it.
+      await p.reload();
+      await row(p, 'Old Cron').waitFor();
+      await p.getByLabel('Status').selectOption('expired');
+      await row(p, 'Leaked Job').waitFor();
+      expect(await row(p, 'Leaked Job').textContent()).toContain('Expired');
+      expect(await row(p, 'Old Cron').count()).toBe(0);
+      expect(await row(p, 'Leaked Job').getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
+      await p.getByLabel('Status').selectOption('all');
+      await row(p, 'Mobile App').waitFor();
+      expect(await row(p, 'Old Cron').count()).toBe(1);
+      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      await ctx.close();
+    }
+  });
+
+  it('audit log filters as the API does (action, actor, target, time range), actors by name with their Key ID', async () => {
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await openTab(p, 'Audit log');
+      const table = p.locator('table.audit-table');
+      await table.waitFor();
+      await p.getByLabel('Action').selectOption('key.revoked');
+      await expect.poll(async () => [...new Set(await table.locator('tbody td[data-label="Action"]').allTextContents())]).toEqual(['key.revoked']);
+      const actor = table.locator('tbody td[data-label="Actor"]').first();
+      expect(await actor.textContent()).toContain('acme admin');
+      expect(await actor.textContent()).toContain(service.adminKeyId);
+      expect(p.url()).toContain('action=key.revoked');
+      await screenshot(p, `18-audit-filtered-${width}`);
+      const revoked = await service.client().listAuditLog({ action: 'key.revoked', actorKeyId: service.adminKeyId, limit: 1000 });
+      await p.getByLabel('Actor key').selectOption(service.adminKeyId);
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(revoked.items.length);
+      // A target key, then a time range with nothing in it.
+      const target = revoked.items[0]!.targetId;
+      await p.getByLabel('Target key').selectOption(target);
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
+      await p.getByLabel('From').fill('2030-01-01T00:00');
+      await p.getByLabel('From').dispatchEvent('change');
+      await expect.poll(() => table.textContent()).toContain('No events.');
+      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      await axe(p, `filtered audit log at ${width} px`);
+      await p.getByRole('button', { name: 'Clear filters' }).click();
+      await expect.poll(() => table.locator('tbody tr').count()).toBeGreaterThan(5);
+      await ctx.close();
+    }
+  });
+
+  it('charts are readable at 390 px and their tooltip answers a tap', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const p = await ctx.newPage();
+    watch(p);
+    await signIn(p, service.adminSecret);
+    await openTab(p, 'Usage');
+    const canvas = p.getByTestId('requests-chart').locator('canvas');
+    await canvas.waitFor();
+    const box = (await canvas.boundingBox())!;
+    expect(box.width).toBeLessThanOrEqual(390);
+    expect(box.width).toBeGreaterThan(250);
+    // Today's bar is at the right end of the plot.
+    await canvas.tap({ position: { x: box.width - 12, y: box.height / 2 } });
+    const tip = p.getByRole('tooltip');
+    await expect.poll(() => tip.textContent()).toContain(new Date().toISOString().slice(0, 10));
+    const tipBox = (await tip.boundingBox())!;
+    expect(tipBox.x).toBeGreaterThanOrEqual(0);
+    expect(tipBox.x + tipBox.width).toBeLessThanOrEqual(390);
+    expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+    await screenshot(p, '19-phone-chart-tooltip');
+    await ctx.close();
+  });
+
+  it('Escape closes every dialog except the once-only secret, which needs "I have copied it"', async () => {
+    const { context: ctx, page: p } = await newPage();
+    await signIn(p, service.adminSecret);
+    const escapes = async (open: () => Promise<void>, what: string) => {
+      await open();
+      await dialog(p).waitFor();
+      await p.keyboard.press('Escape');
+      await expect.poll(() => dialog(p).count(), { message: what }).toBe(0);
+    };
+    await escapes(() => p.getByRole('button', { name: '+ Create New Key' }).click(), 'create');
+    await escapes(() => p.getByRole('button', { name: 'Edit Mobile App' }).click(), 'edit');
+    await escapes(() => p.getByRole('button', { name: 'Rotate Mobile App' }).click(), 'rotate');
+    await escapes(() => p.getByRole('button', { name: 'Revoke Mobile App' }).click(), 'revoke');
+    await openTab(p, 'Roles');
+    await escapes(() => p.getByRole('button', { name: '+ New Role' }).click(), 'new role');
+    await escapes(() => p.getByRole('button', { name: '+ New Permission' }).click(), 'new permission');
+    await openTab(p, 'API Keys');
+    await p.getByRole('button', { name: '+ Create New Key' }).click();
+    await dialog(p).getByLabel('Name').fill('Escape Test');
+    await dialog(p).getByLabel('Role').selectOption('viewer');
+    await dialog(p).getByRole('button', { name: 'Create Key' }).click();
+    await dialog(p).getByTestId('secret').waitFor();
+    shownSecrets.push((await dialog(p).getByTestId('secret').textContent())!);
+    await p.keyboard.press('Escape');
+    await p.keyboard.press('Escape');
+    expect(await dialog(p).getByTestId('secret').count()).toBe(1);
+    await dialog(p).getByRole('button', { name: 'I have copied it' }).click();
+    await expect.poll(() => dialog(p).count()).toBe(0);
+    await ctx.close();
+  });
+
+  // Swagger UI renders the whole document (over 40 operations) twice, and axe reads it twice: more than the default 30 s on a busy machine.
+  it('the API reference at /docs renders the document offline under the same strict CSP, at 1280 and 390 px', { timeout: 120_000 }, async () => {
+    const served = await raw(service.url, '/docs');
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-security-policy')).toBe((await raw(service.url, '/')).headers.get('content-security-policy'));
+    expect(served.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(served.text).not.toMatch(/<style|style=/);
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await p.goto(`${service.url}/docs`);
+      await p.getByText('Create a key; the secret is in this response only').first().waitFor();
+      for (const tag of ['Identity', 'Keys', 'Verify', 'Roles', 'Organization', 'Activity']) {
+        await expect.poll(() => p.locator(`h3.opblock-tag[data-tag="${tag}"]`).count(), { message: tag }).toBe(1);
+      }
+      await p.getByText('Create a key; the secret is in this response only').first().click();
+      await expect.poll(() => p.getByText('Retry-After').count()).toBeGreaterThan(0);
+      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      await axe(p, `API reference at ${width} px`);
+      await screenshot(p, `20-api-reference-${width}`);
+      await ctx.close();
+    }
   });
 
   it('signs out: the key is cleared from sessionStorage and a reload stays signed out', async () => {

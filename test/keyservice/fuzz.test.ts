@@ -51,6 +51,8 @@ interface Operation {
   operationId: string;
   body?: JsonSchema;
   query: { name: string; schema: JsonSchema }[];
+  /** The document's responses by status, each error status with the codes it lists. */
+  responses: Record<string, { 'x-keyward-error-codes'?: string[] }>;
 }
 
 interface Caller {
@@ -141,7 +143,7 @@ beforeAll(async () => {
   );
 
   const doc = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
-    paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string; schema: JsonSchema }[]; requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>>;
+    paths: Record<string, Record<string, { operationId: string; parameters?: { name: string; in: string; schema: JsonSchema }[]; requestBody?: { content: Record<string, { schema: { $ref: string } }> }; responses: Operation['responses'] }>>;
     components: { schemas: Record<string, JsonSchema> };
   };
   // Request bodies are named components: '#/components/schemas/CreateKeyBody'.
@@ -153,6 +155,7 @@ beforeAll(async () => {
       operationId: op.operationId,
       body: component(op.requestBody?.content['application/json']?.schema),
       query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema })),
+      responses: op.responses,
     })),
   );
 });
@@ -437,6 +440,10 @@ describe(`schema-driven fuzz of /openapi.json (${TEST_STORE})`, () => {
             expect(error[field].length, `${what}: error.${field}`).toBeGreaterThan(0);
           }
           expect(Object.hasOwn(ERROR_CATALOG, error.code), `${what}: ${error.code} is in the catalog`).toBe(true);
+          // The API reference lists this status and this code for this operation (unless the path, e.g. an empty id, matched no operation).
+          if (error.code !== 'ROUTE_NOT_FOUND' && error.code !== 'METHOD_NOT_ALLOWED') {
+            expect(request.operation.responses[response.status]?.['x-keyward-error-codes'], `${what}: ${response.status} ${error.code} is documented`).toContain(error.code);
+          }
           expect(await service.store.snapshot(), `${what}: a refused request (${response.status} ${error.code}) changed the store`).toBe(before);
         }
         if (parsed?.valid === false) {
