@@ -22,14 +22,14 @@
  * key identically before anything is measured.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { load, type LoadStats } from './load.ts';
-import { fmt, fmtInt, log, requirePinnedNode, runNode, startKeywardServer, type Child } from './util.ts';
-import { checkSameAnswers, prepareVerify, startBaseline } from './verify-setup.ts';
+import { fmt, fmtInt, log, requirePinnedNode, startKeywardServer, type Child } from './util.ts';
+import { checkSameAnswers, exportCommit, prepareVerifyStore, startBaseline } from './verify-setup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'src/cli/main.ts');
@@ -61,23 +61,15 @@ const baseCommit = git('rev-parse', '--short', flags.base);
 const thisCode = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--', 'src') ? ' + uncommitted src/' : ''}`;
 
 // The other commit's code, beside this tree's dependencies.
-const baseTree = join(workDir, 'base');
-mkdirSync(baseTree);
-execFileSync('sh', ['-c', `git archive ${baseCommit} src package.json | tar -x -C "${baseTree}"`], { cwd: ROOT });
-symlinkSync(join(ROOT, 'node_modules'), join(baseTree, 'node_modules'));
+const baseCli = exportCommit(ROOT, baseCommit, join(workDir, 'base'));
 log(`A = ${baseCommit} (${flags.base}), B = ${thisCode}; work dir ${workDir}`);
 
 // One store, made and filled by this tree; each keyward gets its own copy (a lowdb store has one owner).
-const storeB = join(workDir, 'b', 'db.json');
-const boot = JSON.parse(await runNode([CLI, 'bootstrap', '--org', 'bench', '--output', 'json'], { KEYWARD_STORE: storeB })) as { organizationId: string; secret: string };
-const b = await startKeywardServer(CLI, 'keyward-b', storeB);
-log(`creating ${flags.keys} keys to verify`);
-const fixture = await prepareVerify(b.url, boot.secret, Number(flags.keys));
-await b.child.stop(); // closing writes a self-contained db.json
+const { organizationId, store: storeB, fixture } = await prepareVerifyStore(CLI, join(workDir, 'b'), Number(flags.keys));
 const storeA = join(workDir, 'a', 'db.json');
 mkdirSync(join(workDir, 'a'));
 copyFileSync(storeB, storeA);
-const baseline = await startBaseline(fixture, boot.organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'));
+const baseline = await startBaseline(fixture, organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'));
 
 type Name = 'A' | 'B' | 'baseline';
 interface Server {
@@ -87,7 +79,7 @@ interface Server {
   /** Requests it answered, warm-ups and checks included (to read a profile per request). */
   served: number;
 }
-const keyward = { A: { cli: join(baseTree, 'src/cli/main.ts'), store: storeA }, B: { cli: CLI, store: storeB } };
+const keyward = { A: { cli: baseCli, store: storeA }, B: { cli: CLI, store: storeB } };
 async function startSide(name: 'A' | 'B', round: number): Promise<Server> {
   const side = keyward[name];
   const started = await startKeywardServer(side.cli, `keyward-${name}`, side.store, profileArgs(`keyward-${name.toLowerCase()}-${round}`));

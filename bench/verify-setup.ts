@@ -5,13 +5,15 @@
  * client's address in every request), the answers keyward gives for them, and
  * the bare node:http baseline serving the same answers.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hashSecret } from '../src/core/token.ts';
 import { api } from './load.ts';
-import { freePort, HOST, pool, startNode, waitReady, type Child } from './util.ts';
+import { freePort, HOST, log, pool, runNode, startKeywardServer, startNode, waitReady, type Child } from './util.ts';
 
-const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+export const BASELINE = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
 
 /** The end client's address a gateway passes to /v1/verify (inside both allowlists). */
 export const CLIENT_IP = '10.1.2.3';
@@ -74,8 +76,8 @@ export async function checkSameAnswers(url: string, fixture: VerifyFixture, what
   });
 }
 
-/** Starts the bare node:http baseline serving the fixture's answers (data file in `dataFile`), and checks it answers alike. */
-export async function startBaseline(fixture: VerifyFixture, organizationId: string, dataFile: string, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+/** Writes the baseline's data file: the caller's and the keys' hashes, and keyward's answer for each key. */
+export function writeBaselineData(fixture: VerifyFixture, organizationId: string, dataFile: string): void {
   writeFileSync(
     dataFile,
     JSON.stringify({
@@ -83,10 +85,39 @@ export async function startBaseline(fixture: VerifyFixture, organizationId: stri
       keys: fixture.secrets.map((secret, i) => ({ hash: hashSecret(secret), organizationId, result: fixture.answers[i] })),
     }),
   );
+}
+
+/** Starts the bare node:http baseline serving the fixture's answers (data file in `dataFile`), and checks it answers alike. */
+export async function startBaseline(fixture: VerifyFixture, organizationId: string, dataFile: string, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+  writeBaselineData(fixture, organizationId, dataFile);
   const port = await freePort();
   const child = startNode('baseline', [...nodeArgs, BASELINE], { BASELINE_PORT: String(port), BASELINE_DATA: dataFile });
   const url = `http://${HOST}:${port}`;
   await waitReady(child, `${url}/healthz`);
   await checkSameAnswers(url, fixture, 'the baseline');
   return { child, url };
+}
+
+/** Exports `rev`'s src/ and package.json into `dir` beside this tree's node_modules, to run another commit's keyward. Returns its CLI. */
+export function exportCommit(root: string, rev: string, dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${rev} src package.json | tar -x -C "${dir}"`], { cwd: root });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return join(dir, 'src/cli/main.ts');
+}
+
+/**
+ * A bootstrapped store in `dir`/db.json with the verify fixture's keys in it,
+ * made by the keyward at `cli` (served once, then stopped so db.json is
+ * self-contained); copy it for each keyward that should start from it.
+ */
+export async function prepareVerifyStore(cli: string, dir: string, keys: number): Promise<{ organizationId: string; store: string; fixture: VerifyFixture }> {
+  mkdirSync(dir, { recursive: true });
+  const store = join(dir, 'db.json');
+  const boot = JSON.parse(await runNode([cli, 'bootstrap', '--org', 'bench', '--output', 'json'], { KEYWARD_STORE: store })) as { organizationId: string; secret: string };
+  const server = await startKeywardServer(cli, 'keyward-setup', store);
+  log(`creating ${keys} keys to verify`);
+  const fixture = await prepareVerify(server.url, boot.secret, keys);
+  await server.child.stop(); // closing writes a self-contained db.json
+  return { organizationId: boot.organizationId, store, fixture };
 }
