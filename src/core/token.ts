@@ -66,14 +66,23 @@ function crc32(text: string): number {
 
 const checksumOf = (text: string): string => toBase62Fixed(crc32(text), CHECKSUM_LENGTH);
 
-const isLowerOrDigit = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-const isBase62 = (c: number): boolean => isLowerOrDigit(c) || (c >= 65 && c <= 90);
+/** Character classes of ASCII, by code: 1 lowercase letter or digit, 2 uppercase letter (base62 is either), 0 anything else. */
+const CHAR_CLASS = new Uint8Array(128);
+for (let c = 48; c <= 57; c++) CHAR_CLASS[c] = 1;
+for (let c = 97; c <= 122; c++) CHAR_CLASS[c] = 1;
+for (let c = 65; c <= 90; c++) CHAR_CLASS[c] = 2;
+/** The value of each base62 digit by character code, -1 for a character that is not one. */
+const BASE62_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE62.length; i++) BASE62_VALUE[BASE62.charCodeAt(i)] = i;
+const charClass = (c: number): number => (c < 128 ? CHAR_CLASS[c]! : 0);
 
 /**
  * One pass over a presented secret (this runs twice per verify): undefined
  * unless it is shaped like a secret (a prefix matching TOKEN_PREFIX_PATTERN,
  * then BODY_LENGTH base62 characters), else whether its last characters are
- * the checksum of the rest.
+ * the checksum of the rest. Table lookups instead of range comparisons, and
+ * the checksum read as one number (62^6 < 2^53) instead of dividing the CRC
+ * six times: half the time of the comparisons (same-process A/B, issue 17).
  */
 function readSecret(secret: string): 'ok' | 'typo' | undefined {
   const underscore = secret.length - BODY_LENGTH - 1;
@@ -83,7 +92,7 @@ function readSecret(secret: string): 'ok' | 'typo' | undefined {
   let crc = -1;
   for (let i = 0; i < underscore; i++) {
     const c = secret.charCodeAt(i);
-    if (!isLowerOrDigit(c)) return undefined;
+    if (charClass(c) !== 1) return undefined;
     crc = crcStep(crc, c);
   }
   if (secret.charCodeAt(underscore) !== 95) return undefined;
@@ -91,16 +100,18 @@ function readSecret(secret: string): 'ok' | 'typo' | undefined {
   const end = secret.length - CHECKSUM_LENGTH;
   for (let i = underscore + 1; i < end; i++) {
     const c = secret.charCodeAt(i);
-    if (!isBase62(c)) return undefined;
+    if (charClass(c) === 0) return undefined;
     crc = crcStep(crc, c);
   }
-  for (let i = end; i < secret.length; i++) if (!isBase62(secret.charCodeAt(i))) return undefined;
-  let n = crcEnd(crc);
-  for (let i = secret.length - 1; i >= end; i--) {
-    if (secret.charCodeAt(i) !== BASE62.charCodeAt(n % 62)) return 'typo';
-    n = Math.floor(n / 62);
+  let checksum = 0;
+  for (let i = end; i < secret.length; i++) {
+    const c = secret.charCodeAt(i);
+    const digit = c < 128 ? BASE62_VALUE[c]! : -1;
+    if (digit < 0) return undefined;
+    checksum = checksum * 62 + digit;
   }
-  return 'ok';
+  // toBase62Fixed wrote the whole CRC (< 2^32 < 62^6) in the six digits.
+  return checksum === crcEnd(crc) ? 'ok' : 'typo';
 }
 
 export function newKeyId(): string {
