@@ -98,6 +98,12 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
   const holder = async () => (await lease())?.spec?.holderIdentity ?? undefined;
   const status = async (name: string) => (await k.apiKey(ns, name))?.status ?? {};
   const reasons = async (name: string) => (await k.events(ns, name)).map((e) => e.reason);
+  // The operator posts its Event after the status patch that makes the ApiKey Ready: wait for the first, then count them.
+  const eventsWithReason = (name: string, reason: string) =>
+    until(`a ${reason} Event for ${name}`, async () => {
+      const found = (await reasons(name)).filter((r) => r === reason);
+      return found.length > 0 ? found : undefined;
+    }, 10_000);
   const logs = (r: Replica) => `--- ${r.name} (${r.identity}) stderr:\n${r.child.stderr.slice(-3000)}\n--- stdout:\n${r.child.stdout.slice(-3000)}`;
   const issuedFor = async (name: string) => {
     const keys = [];
@@ -130,7 +136,7 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     // The standby has seen it too: it waits in its queue (workqueue_depth), for when it leads.
     await until('the standby to queue the ApiKey', async () => (sample(await metrics(standby), 'workqueue_depth{name="apikey"}') ?? 0) >= 1);
     expect(await status('checkout')).toMatchObject({ sequence: 1, lastRotationReason: 'Created' });
-    expect((await reasons('checkout')).filter((r) => r === 'Created')).toHaveLength(1);
+    expect(await eventsWithReason('checkout', 'Created')).toHaveLength(1);
     expect(await issuedFor('checkout')).toHaveLength(1);
     expect(await verifies(gateway, k.value(await k.secret(ns, 'checkout'), 'API_KEY'))).toBe('VALID');
 
@@ -163,7 +169,7 @@ describeControlPlane('leader election: two keyward operator processes', (cp) => 
     }, 20_000);
     // The new leader looks at it again (a spec change makes sure) and issues nothing more.
     expect(await k.reconciledAgain(ns, 'checkout')).toMatchObject({ sequence: 2, lastRotationReason: 'Token', observedRotationToken: 'c-2', keyId: after.keyId });
-    expect((await reasons('checkout')).filter((r) => r === 'Rotated')).toHaveLength(1);
+    expect(await eventsWithReason('checkout', 'Rotated')).toHaveLength(1);
     expect(await issuedFor('checkout')).toHaveLength(2);
     expect(sample(await metrics(leader), 'keyward_operator_keys_issued_total{reason="Token"}')).toBe(1);
     expect(await verifies(gateway, k.value(await k.secret(ns, 'checkout'), 'API_KEY'))).toBe('VALID');
