@@ -4,7 +4,7 @@
  * It must converge to exactly one current key in the Secret that verifies,
  * with no active key for this ApiKey that no Secret holds.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import type { KeywardClient } from '../../src/client/index.ts';
 import type { ApiKeyResource } from '../../src/operator/types.ts';
 import { killAll, startKeyward, type Child } from '../support/cli-process.ts';
@@ -13,6 +13,10 @@ import { startTestService, type TestService } from '../support/keyservice.ts';
 import { apiKeyManifest, keysOf, kubeHelpers, operatorKey, until, verifies } from '../support/operator.ts';
 
 const POINTS = ['intent-recorded', 'key-issued', 'secret-written', 'status-recorded'] as const;
+// Each case starts operator processes (seconds each on a loaded machine) and waits for convergence (converged: up to
+// 60 s): a create case two starts and one convergence, a rotation case three starts, two convergences and a re-reconcile.
+const CREATE_CASE_MS = 90_000;
+const ROTATION_CASE_MS = 180_000;
 
 describeControlPlane('operator crash safety', (cp) => {
   let service: TestService;
@@ -33,14 +37,24 @@ describeControlPlane('operator crash safety', (cp) => {
     await service?.stop();
   });
 
-  const operator = (crashAt?: string): Child =>
-    startKeyward(['operator', '--metrics-bind-address', '127.0.0.1:0', '--resync', '2s', '--workers', '2'], {
+  /**
+   * An operator for this test only: it is killed when the test ends, passed or not, so a failed case leaves no
+   * operator behind to reconcile the next case's ApiKey alongside that case's own (two operators issue twice).
+   */
+  const operator = (crashAt?: string): Child => {
+    const child = startKeyward(['operator', '--metrics-bind-address', '127.0.0.1:0', '--resync', '2s', '--workers', '2'], {
       KUBECONFIG: cp().kubeconfigPath,
       KEYWARD_URL: service.url,
       KEYWARD_API_KEY: apiKey,
       KEYWARD_LOG_LEVEL: 'warn',
       ...(crashAt ? { KEYWARD_OPERATOR_CRASH_AT: crashAt } : {}),
     });
+    onTestFinished(async () => {
+      child.process.kill('SIGKILL');
+      await child.exited;
+    });
+    return child;
+  };
 
 
   /** The invariants after convergence. */
@@ -77,7 +91,7 @@ describeControlPlane('operator crash safety', (cp) => {
       }
       healthy.process.kill('SIGTERM');
       await healthy.exited;
-    });
+    }, CREATE_CASE_MS);
   }
 
   for (const point of POINTS) {
@@ -106,6 +120,6 @@ describeControlPlane('operator crash safety', (cp) => {
       expect(await k.reconciledAgain(ns, name)).toMatchObject({ sequence: after.sequence, keyId: after.keyId });
       healthy.process.kill('SIGTERM');
       await healthy.exited;
-    });
+    }, ROTATION_CASE_MS);
   }
 });
