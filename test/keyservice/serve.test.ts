@@ -53,4 +53,4 @@ it('writes the first admin secret to the bootstrap file, not the output, and onl
   second.process.kill('SIGTERM');
   await second.exited;
   expect(() => statSync(secretFile)).toThrow();
-});
+}, 60_000); // two `keyward serve` starts, each several seconds on a loaded machine

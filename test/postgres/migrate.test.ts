@@ -103,12 +103,17 @@ describe('keyward migrate', () => {
     const again = await keyward(['migrate', '--database-url', url]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`up to date (schema version ${MIGRATIONS.at(-1)!.version})`);
-    const usage = await keyward(['migrate']);
+    // The usage errors touch nothing: one process start each, run side by side.
+    const [usage, fromOnly, untyped] = await Promise.all([
+      keyward(['migrate']),
+      keyward(['migrate', '--from', 'lowdb:x.json']),
+      keyward(['migrate', '--from', 'x.json', '--to', `postgres:${url}`]),
+    ]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/KEYWARD_DATABASE_URL/);
-    expect((await keyward(['migrate', '--from', 'lowdb:x.json'])).code).toBe(2);
-    expect((await keyward(['migrate', '--from', 'x.json', '--to', `postgres:${url}`])).code).toBe(2);
-  });
+    expect(fromOnly.code).toBe(2);
+    expect(untyped.code).toBe(2);
+  }, 60_000); // five `keyward migrate` process starts: 9 s alone, over 30 s next to other suites at load 20
 
   it('copies a lowdb store with verified counts, is safe to re-run, and the service on PostgreSQL answers as before', async () => {
     const url = await database();
