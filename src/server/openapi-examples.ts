@@ -59,13 +59,117 @@ const organization = {
 const allowlist = { entries: ['10.0.0.0/8', '2001:db8::/32'], callerIp: '10.1.2.3' };
 const SECRET = 'kw_EXAMPLEnotArealKey0000x7Qa';
 
+// ---- incidents and the change feed ----
+const INCIDENT_ID = 'inc_0mbe4k2z0EXAMPLE001';
+const REPLACEMENT_ID = 'key_7HjK2mNpQrStUvWx3yZa';
+const ADMIN_KEY_ID = 'key_0aDmInKeY0000000000a';
+const replacement = { ...key, id: REPLACEMENT_ID, hint: 'kw_…R8sB', lastUsedAt: null, lastUsedIp: null, recentClients: [], rotationDueAt: '2026-09-13T11:20:00.000Z', createdAt: '2026-06-15T11:20:00.000Z', createdBy: ADMIN_KEY_ID };
+const incident = {
+  id: INCIDENT_ID,
+  organizationId: ORG_ID,
+  keyId: KEY_ID,
+  keyName: key.name,
+  reason: 'pasted in a public Slack channel',
+  reportedAt: '2026-06-15T11:20:00.000Z',
+  reportedBy: { via: 'api' as const, keyId: ADMIN_KEY_ID, ip: '10.1.2.3' },
+  state: 'handled' as const,
+  response: 'compromise' as const,
+  replacementKeyId: REPLACEMENT_ID,
+  actions: [
+    { at: '2026-06-15T11:20:00.000Z', action: 'revoked', detail: 'Revoked at once, with no overlap.', keyId: KEY_ID },
+    { at: '2026-06-15T11:20:00.000Z', action: 'replacement-issued', detail: `Replacement ${REPLACEMENT_ID} ("Production Server") issued with role key-manager; its secret was shown once to the reporter.`, keyId: REPLACEMENT_ID },
+  ],
+  notifications: [{ at: '2026-06-15T11:20:01.000Z', attempt: 1, outcome: 'delivered' as const, httpStatus: 200 }],
+};
+const leakIncident = {
+  ...incident,
+  id: 'inc_0mbd1q7x0EXAMPLE002',
+  keyId: 'key_5FgH6jKlMnBvCxZ1aS2d',
+  keyName: 'CI deploy',
+  reason: 'Reported by GitHub secret scanning',
+  reportedAt: '2026-06-12T07:45:00.000Z',
+  reportedBy: { via: 'github-secret-scanning' as const, keyId: null, ip: null, url: 'https://github.com/acme/site/blob/0000000/deploy.sh', tokenType: 'keyward_api_key', source: 'content' },
+  response: 'rotate' as const,
+  replacementKeyId: null,
+  actions: [
+    { at: '2026-06-12T07:45:00.000Z', action: 'reported', detail: 'Reported by GitHub secret scanning (keyward_api_key); leak policy: rotate.' },
+    { at: '2026-06-12T07:45:00.000Z', action: 'revoked', detail: 'Revoked at once, with no overlap.', keyId: 'key_5FgH6jKlMnBvCxZ1aS2d' },
+    { at: '2026-06-12T07:45:00.000Z', action: 'no-replacement', detail: 'No replacement issued here (nobody would receive its secret): create a key with the same role and deploy it.' },
+  ],
+};
+
+// ---- people: members, invitations, sessions, passkeys (tokens are made up, never working ones) ----
+const MEMBER_ID = 'mem_2aBcD3eFgH4iJkL5mNoP';
+const INVITATION_TOKEN = 'EXAMPLEnotArealInvitationToken00';
+const member = {
+  id: MEMBER_ID,
+  organizationId: ORG_ID,
+  email: 'ada@example.com',
+  displayName: 'Ada Lovelace',
+  role: 'key-manager',
+  status: 'active' as const,
+  oidcLinked: false,
+  createdAt: '2026-05-20T10:00:00.000Z',
+  updatedAt: '2026-05-20T10:00:00.000Z',
+  lastSignInAt: '2026-06-15T08:12:00.000Z',
+};
+const invitation = {
+  id: 'inv_6QwErT7yUiOp8AsDfGhJ',
+  organizationId: ORG_ID,
+  email: 'grace@example.com',
+  role: 'key-manager',
+  status: 'pending' as const,
+  createdAt: '2026-06-15T09:00:00.000Z',
+  expiresAt: '2026-06-22T09:00:00.000Z',
+  invitedBy: MEMBER_ID,
+  acceptedAt: null,
+  revokedAt: null,
+  memberId: null,
+};
+const session = {
+  member,
+  organization: { id: ORG_ID, name: 'acme', plan: 'team' },
+  permissions: role.permissions,
+  csrfToken: 'EXAMPLEnotArealCsrfToken0000000',
+  expiresAt: '2026-06-15T20:12:00.000Z',
+};
+const passkey = { id: 'EXAMPLEcredentialId0000000000000000000000000', name: 'MacBook Touch ID', createdAt: '2026-05-20T10:00:00.000Z', lastUsedAt: '2026-06-15T08:12:00.000Z' };
+/** WebAuthn JSON as the browser's navigator.credentials produce it (SimpleWebAuthn's shape); every value here is a placeholder. */
+const registrationOptions = {
+  challenge: 'EXAMPLEchallenge000000000000000000000000000',
+  rp: { name: 'keyward', id: 'keys.example.com' },
+  user: { id: 'EXAMPLEuserHandle00000000000', name: 'grace@example.com', displayName: 'Grace Hopper' },
+  pubKeyCredParams: [{ alg: -8, type: 'public-key' }, { alg: -7, type: 'public-key' }, { alg: -257, type: 'public-key' }],
+  timeout: 60000,
+  attestation: 'none',
+  excludeCredentials: [],
+  authenticatorSelection: { residentKey: 'required', userVerification: 'preferred', requireResidentKey: true },
+  extensions: { credProps: true },
+};
+const registration = {
+  id: passkey.id,
+  rawId: passkey.id,
+  type: 'public-key',
+  response: { clientDataJSON: 'EXAMPLEclientDataJSON', attestationObject: 'EXAMPLEattestationObject', transports: ['internal', 'hybrid'] },
+  clientExtensionResults: { credProps: { rk: true } },
+  authenticatorAttachment: 'platform',
+};
+const authentication = {
+  id: passkey.id,
+  rawId: passkey.id,
+  type: 'public-key',
+  response: { clientDataJSON: 'EXAMPLEclientDataJSON', authenticatorData: 'EXAMPLEauthenticatorData', signature: 'EXAMPLEsignature', userHandle: 'EXAMPLEuserHandle00000000000' },
+  clientExtensionResults: {},
+  authenticatorAttachment: 'platform',
+};
+
 export interface OperationExample<K extends OperationId> {
   request?: BodyInput<K>;
   response?: Result<K>;
 }
 
-/** By operation; the people operations (members, sessions, sign-in) have none yet. */
-export const EXAMPLES: { [K in OperationId]?: OperationExample<K> } = {
+/** By operation: every operation has one (test/api-reference/openapi.test.ts says so). */
+export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   whoami: { response: { key, organization: { id: ORG_ID, name: 'acme', plan: 'team' }, permissions: role.permissions } },
   createKey: {
     request: { name: 'Production Server', role: 'key-manager', environment: 'production', ipAllowlist: ['10.0.0.0/8'], metadata: { team: 'payments' } },
@@ -99,4 +203,72 @@ export const EXAMPLES: { [K in OperationId]?: OperationExample<K> } = {
       nextCursor: null,
     },
   },
+  compromiseKey: {
+    request: { reason: 'pasted in a public Slack channel', replace: true, notify: true },
+    response: { incident, revoked: { ...key, status: 'revoked', revokedAt: incident.reportedAt }, replacement: { key: replacement, secret: 'kw_EXAMPLEnotArealKey0000R8sB' } },
+  },
+  listIncidents: { response: { items: [incident, leakIncident], nextCursor: null } },
+  getIncident: {
+    response: {
+      ...incident,
+      investigation: {
+        window: { from: '2026-06-08', to: '2026-06-15' },
+        uses: [{ day: '2026-06-14', outcome: 'VALID', count: 1520 }, { day: '2026-06-15', outcome: 'VALID', count: 310 }, { day: '2026-06-15', outcome: 'IP_NOT_ALLOWED', count: 4 }],
+        lastUsedAt: '2026-06-15T11:02:40.000Z',
+        lastUsedIp: '10.1.2.3',
+        auditTrail: [
+          { id: 'evt_0000000000000002', organizationId: ORG_ID, at: incident.reportedAt, action: 'key.compromised', actorKeyId: ADMIN_KEY_ID, actor: { type: 'key', id: ADMIN_KEY_ID, name: 'Admin' }, ip: '10.1.2.3', targetType: 'key', targetId: KEY_ID },
+          { id: 'evt_0000000000000001', organizationId: ORG_ID, at: key.createdAt, action: 'key.created', actorKeyId: ADMIN_KEY_ID, actor: { type: 'key', id: ADMIN_KEY_ID, name: 'Admin' }, ip: '10.1.2.3', targetType: 'key', targetId: KEY_ID },
+        ],
+      },
+    },
+  },
+  listEvents: {
+    response: {
+      items: [
+        { cursor: '1041', at: '2026-06-14T16:05:00.000Z', action: 'key.updated', keyId: KEY_ID, metadata: key.metadata, changes: { before: { name: 'Production Server' }, after: { name: 'Production Server (EU)' } } },
+        { cursor: '1042', at: '2026-06-15T09:30:00.000Z', action: 'key.rotated', keyId: KEY_ID, metadata: key.metadata },
+      ],
+      cursor: '1042',
+    },
+  },
+  listMembers: { response: { items: [member, { ...member, id: 'mem_9ZyXwV8uTsR7qPoN6mLk', email: 'alan@example.com', displayName: 'Alan Turing', role: 'admin', oidcLinked: true }] } },
+  getMember: { response: member },
+  updateMember: { request: { role: 'viewer' }, response: { ...member, role: 'viewer', updatedAt: '2026-06-15T10:00:00.000Z' } },
+  removeMember: { response: member },
+  createInvitation: {
+    request: { email: 'grace@example.com', role: 'key-manager', expiresIn: '7d' },
+    response: { invitation, link: `https://keys.example.com/#invitation=${INVITATION_TOKEN}`, mailed: true },
+  },
+  listInvitations: { response: { items: [invitation] } },
+  revokeInvitation: { response: { ...invitation, status: 'revoked', revokedAt: '2026-06-15T10:00:00.000Z' } },
+  signInMethods: { response: { passkey: true, oidc: { name: 'Acme SSO' }, keySignIn: false } },
+  previewInvitation: { request: { token: INVITATION_TOKEN }, response: { email: invitation.email, role: invitation.role, organization: { id: ORG_ID, name: 'acme' }, expiresAt: invitation.expiresAt } },
+  invitationPasskeyOptions: { request: { token: INVITATION_TOKEN }, response: { options: registrationOptions } },
+  acceptInvitation: {
+    request: { token: INVITATION_TOKEN, displayName: 'Grace Hopper', credential: registration, passkeyName: 'MacBook Touch ID' },
+    response: { ...session, member: { ...member, id: 'mem_4HgFdS5aPoI6uYtR7eWq', email: invitation.email, displayName: 'Grace Hopper', createdAt: '2026-06-15T10:05:00.000Z', updatedAt: '2026-06-15T10:05:00.000Z', lastSignInAt: '2026-06-15T10:05:00.000Z' } },
+  },
+  passkeyOptions: { response: { options: { challenge: registrationOptions.challenge, timeout: 60000, rpId: 'keys.example.com', userVerification: 'preferred' } } },
+  passkeySignIn: { request: { credential: authentication }, response: session },
+  oidcStart: {
+    request: {},
+    response: { authorizationUrl: 'https://sso.example.com/authorize?client_id=keyward&response_type=code&scope=openid+email+profile&redirect_uri=https%3A%2F%2Fkeys.example.com%2F&code_challenge=EXAMPLEcodeChallenge&code_challenge_method=S256&state=EXAMPLEstate&nonce=EXAMPLEnonce' },
+  },
+  oidcCallback: { request: { query: 'code=EXAMPLEauthorizationCode&state=EXAMPLEstate&iss=https%3A%2F%2Fsso.example.com' }, response: { ...session, member: { ...member, oidcLinked: true } } },
+  getSession: { response: session },
+  signOut: {},
+  listMySessions: {
+    response: {
+      items: [
+        { id: 'ses_1QaZ2wSx3EdC4rFv5TgB', createdAt: '2026-06-15T08:12:00.000Z', lastSeenAt: '2026-06-15T10:01:00.000Z', expiresAt: session.expiresAt, method: 'passkey', ip: '10.1.2.3', current: true },
+        { id: 'ses_6YhN7uJm8IkO9lP0qWeR', createdAt: '2026-06-14T17:40:00.000Z', lastSeenAt: '2026-06-14T18:02:00.000Z', expiresAt: '2026-06-15T05:40:00.000Z', method: 'oidc', ip: '192.0.2.44', current: false },
+      ],
+    },
+  },
+  signOutEverywhere: {},
+  listMyPasskeys: { response: { items: [passkey, { ...passkey, id: 'EXAMPLEcredentialId0000000000000000000000001', name: 'YubiKey 5C', createdAt: '2026-05-22T14:00:00.000Z', lastUsedAt: null }] } },
+  myPasskeyOptions: { response: { options: { ...registrationOptions, user: { ...registrationOptions.user, name: member.email, displayName: member.displayName }, excludeCredentials: [{ id: passkey.id, type: 'public-key', transports: ['internal', 'hybrid'] }] } } },
+  addMyPasskey: { request: { credential: registration, name: 'YubiKey 5C' }, response: { ...passkey, id: 'EXAMPLEcredentialId0000000000000000000000001', name: 'YubiKey 5C', createdAt: '2026-06-15T10:10:00.000Z', lastUsedAt: null } },
+  removeMyPasskey: {},
 };
