@@ -71,6 +71,12 @@ export function relativeTime(iso: string, now: number): string {
   return diff < 0 ? `${label} ago` : `in ${label}`;
 }
 
+/** "40 s ago" under a minute (a straggler's last use is watched closely), else as relativeTime. */
+export function agoPrecise(iso: string, now: number): string {
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  return seconds >= 0 && seconds < 60 ? `${seconds} s ago` : relativeTime(iso, now);
+}
+
 /** UTC calendar day, YYYY-MM-DD. */
 export const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 

@@ -1,7 +1,8 @@
 /**
  * A key's own page (`#/keys/<Key ID>`): what it is (Key ID, the secret's
  * hint, role and what it grants, environment, dates, last use and from
- * where), its own IP allowlist (editable), metadata, its rotation lineage,
+ * where), its own IP allowlist (editable), metadata, a rotated key's
+ * transition (who still uses it, refreshed while open), its rotation lineage,
  * its usage over 30 days and its audit trail. The same dialogs as the table.
  */
 import { h } from 'preact';
@@ -16,6 +17,7 @@ import { formatDateTime, lastDays, relativeTime } from './format.ts';
 import { KeyDialogs, type KeyDialog } from './key-dialogs.ts';
 import { StatusBadges } from './key-status.ts';
 import { href } from './router.ts';
+import { TransitionPanel } from './transition.ts';
 import { CopyButton, LoadError, Loading, useAsync } from './ui.ts';
 import { UsageView } from './usage.ts';
 
@@ -162,6 +164,7 @@ export function KeyPage({ ctx, keyId }: { ctx: Ctx; keyId: string }) {
     h(Facts, { ctx, apiKey, names, now }),
     part('key-allowlist-title', 'IP allowlist', h(KeyAllowlist, { ctx, apiKey, onSaved: loaded.setData })),
     part('key-metadata-title', 'Metadata', h(Metadata, { metadata: apiKey.metadata })),
+    apiKey.transition ? part('key-transition-title', 'Transition to the successor', h(TransitionPanel, { ctx, apiKey, onLoaded: loaded.setData })) : null,
     part('key-lineage-title', 'Rotation lineage', h(Lineage, { apiKey, names })),
     ctx.can('usage.view') ? part('key-usage-title', `Usage, last ${USAGE_DAYS} days`, h(KeyUsage, { ctx, apiKey })) : null,
     ctx.can('audit.view') ? part('key-audit-title', 'Audit trail', h(KeyAudit, { ctx, apiKey, names })) : null,

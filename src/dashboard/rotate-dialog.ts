@@ -1,9 +1,16 @@
-/** Rotate: a successor with the same role and settings, the new secret shown once, and the old key watched through its grace period. */
+/**
+ * Rotate: a successor with the same role and settings, the new secret shown
+ * once, and how the old key ends: when the grace period ends, or revoked by
+ * the service once nothing has used it for a quiet period (the grace period
+ * then the deadline). The API's validation problems show at their fields.
+ */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { KeyView } from './api.ts';
 import { DEFAULT_ROTATION_OVERLAP, successorName } from '../core/rotation.ts';
+import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, type RevokeOld } from '../core/retirement.ts';
 import type { Ctx } from './context.ts';
+import { Field, fieldErrors, FormError } from './fields.ts';
 import { formatDateTime, relativeTime } from './format.ts';
 import { Badge, Dialog, ErrorBox, SecretReveal } from './ui.ts';
 
@@ -15,8 +22,18 @@ const GRACE_PERIODS: [string, string][] = [
   ['30d', '30 days'],
 ];
 
+const ENDINGS: [RevokeOld, string][] = [
+  ['afterGrace', 'When the grace period ends'],
+  ['whenUnused', 'Revoke the old key when unused'],
+];
+
+/** The fields this form shows errors at (anything else is listed under the form). */
+const FIELDS = ['gracePeriod', 'revokeOld', 'quietPeriod', 'name'];
+
 export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; apiKey: KeyView; onClose: () => void; onRotated: () => void }) {
   const [grace, setGrace] = useState(DEFAULT_ROTATION_OVERLAP);
+  const [revokeOld, setRevokeOld] = useState<RevokeOld>(DEFAULT_REVOKE_OLD);
+  const [quietPeriod, setQuietPeriod] = useState(DEFAULT_QUIET_PERIOD);
   const [name, setName] = useState(successorName(apiKey.name).slice(0, 100));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -30,7 +47,12 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
     setBusy(true);
     setError(null);
     try {
-      const result = await ctx.api.rotateKey(apiKey.id, { gracePeriod: grace, ...(name.trim() ? { name } : {}) });
+      const result = await ctx.api.rotateKey(apiKey.id, {
+        gracePeriod: grace,
+        revokeOld,
+        ...(revokeOld === 'whenUnused' ? { quietPeriod: quietPeriod.trim() } : {}),
+        ...(name.trim() ? { name } : {}),
+      });
       setRotated({ keyId: result.key.id, secret: result.secret });
       setPrevious(result.previous);
       setNow(Date.now());
@@ -86,7 +108,9 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
             previous.lastUsedIp ? ` from ${previous.lastUsedIp}` : '',
           ),
         ),
-        h('p', { class: 'help' }, 'Deploy the new key, then refresh: when the old key is no longer used, revoke it (or let it expire).'),
+        previous.transition?.revokeOld === 'whenUnused'
+          ? h('p', { class: 'help' }, `Deploy the new key: the service revokes the old one once nothing has used it for ${previous.transition.quietPeriod ?? DEFAULT_QUIET_PERIOD}. The old key's page lists who still uses it.`)
+          : h('p', { class: 'help' }, 'Deploy the new key, then refresh: when the old key is no longer used, revoke it (or let it expire).'),
         h('button', { type: 'button', class: 'button small', onClick: refresh }, 'Refresh old key'),
         h(ErrorBox, { error: refreshError }),
       ),
@@ -94,12 +118,14 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
     );
   }
   const own = apiKey.id === ctx.me.key.id;
+  const unused = revokeOld === 'whenUnused';
+  const errors = fieldErrors(error);
   return h(
     Dialog,
     { title: 'Rotate Key', onClose },
     h(
       'form',
-      { onSubmit: submit, class: 'form' },
+      { onSubmit: submit, class: 'form', noValidate: true },
       h('p', null, 'A new key with the same role and settings replaces ', h('strong', null, apiKey.name), ' (', h('code', null, apiKey.id), ').'),
       h(
         'ol',
@@ -107,19 +133,36 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
         h('li', null, 'Rotate: the new secret is shown once.'),
         h('li', null, 'Deploy it to your applications and test.'),
         h('li', null, 'Watch that the old key is no longer used and no authentication errors appear.'),
-        h('li', null, 'The old key stops working when the grace period ends (or revoke it).'),
+        h('li', null, unused ? 'The service revokes the old key once nothing uses it (or when the grace period ends).' : 'The old key stops working when the grace period ends (or revoke it).'),
       ),
-      h('label', { for: 'rotate-grace' }, 'Grace period'),
       h(
-        'select',
-        { id: 'rotate-grace', value: grace, 'aria-describedby': 'rotate-grace-help', onChange: (e: Event) => setGrace((e.target as HTMLSelectElement).value) },
-        GRACE_PERIODS.map(([value, label]) => h('option', { key: value, value }, value === DEFAULT_ROTATION_OVERLAP ? `${label} (recommended)` : label)),
+        Field,
+        { id: 'rotate-grace', label: 'Grace period', help: unused ? 'The deadline: the old key stops then even if it is still used.' : 'How long the old key keeps working. Use none if the key was compromised.', error: errors.get('gracePeriod') },
+        h(
+          'select',
+          { value: grace, onChange: (e: Event) => setGrace((e.target as HTMLSelectElement).value) },
+          GRACE_PERIODS.map(([value, label]) => h('option', { key: value, value }, value === DEFAULT_ROTATION_OVERLAP ? `${label} (recommended)` : label)),
+        ),
       ),
-      h('p', { id: 'rotate-grace-help', class: 'help' }, 'How long the old key keeps working. Use none if the key was compromised.'),
-      h('label', { for: 'rotate-name' }, 'Name of the new key'),
-      h('input', { id: 'rotate-name', value: name, maxLength: 100, autocomplete: 'off', onInput: (e: Event) => setName((e.target as HTMLInputElement).value) }),
+      h(
+        Field,
+        { id: 'rotate-revoke-old', label: 'The old key ends', help: unused ? 'The service watches the old key and revokes it once your applications have moved to the new one.' : undefined, error: errors.get('revokeOld') },
+        h('select', { value: revokeOld, onChange: (e: Event) => setRevokeOld((e.target as HTMLSelectElement).value as RevokeOld) }, ENDINGS.map(([value, label]) => h('option', { key: value, value }, label))),
+      ),
+      unused
+        ? h(
+            Field,
+            { id: 'rotate-quiet', label: 'Quiet period', help: 'How long nothing may use the old key before it is revoked, e.g. 10m or 1h; shorter than the grace period.', error: errors.get('quietPeriod') },
+            h('input', { value: quietPeriod, required: true, maxLength: 20, autocomplete: 'off', onInput: (e: Event) => setQuietPeriod((e.target as HTMLInputElement).value) }),
+          )
+        : null,
+      h(
+        Field,
+        { id: 'rotate-name', label: 'Name of the new key', error: errors.get('name') },
+        h('input', { value: name, maxLength: 100, autocomplete: 'off', onInput: (e: Event) => setName((e.target as HTMLInputElement).value) }),
+      ),
       own ? h('p', { class: 'warning' }, 'You are signed in with this key: sign in again with the new key before the grace period ends.') : null,
-      h(ErrorBox, { error, title: 'The key was not rotated' }),
+      h(FormError, { error, title: 'The key was not rotated', shown: FIELDS }),
       h(
         'div',
         { class: 'dialog-actions' },

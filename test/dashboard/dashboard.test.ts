@@ -656,6 +656,60 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     }
   });
 
+  it("rotate with 'revoke the old key when unused': the quiet period's problem at its field, then the key's page lists who still uses the old key, refreshed while open, at 1280 and 390 px", async () => {
+    const admin = service.client();
+    const gateway = service.client((await admin.createKey({ name: 'Transition gateway', role: 'verifier' })).secret);
+    for (const width of WIDTHS) {
+      const old = await admin.createKey({ name: `Ledger Sync ${width}`, role: 'viewer' });
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await p.goto(`${service.url}/#/keys/${old.key.id}`);
+      await p.getByRole('heading', { level: 1, name: old.key.name }).waitFor();
+      expect(await p.getByRole('heading', { name: 'Transition to the successor' }).count()).toBe(0); // not rotated yet
+      await p.getByRole('button', { name: 'Rotate', exact: true }).click();
+      const d = dialog(p);
+      await d.getByLabel('Grace period').selectOption('1h');
+      await d.getByLabel('The old key ends').selectOption('whenUnused');
+      const quiet = d.getByLabel('Quiet period');
+      expect(await quiet.inputValue()).toBe('10m'); // the service's default
+      await quiet.fill('2h');
+      await d.getByRole('button', { name: 'Rotate Key' }).click();
+      // The service's refusal, in its own words, at the field; nothing rotated.
+      const fieldError = d.locator('#rotate-quiet-error');
+      await fieldError.waitFor();
+      const refused = await failure(admin.rotateKey(old.key.id, { gracePeriod: '1h', revokeOld: 'whenUnused', quietPeriod: '2h' }));
+      expect(refused.code).toBe('VALIDATION_FAILED');
+      expect(refused.message).toContain((await fieldError.textContent())!);
+      expect(await quiet.getAttribute('aria-invalid')).toBe('true');
+      expect(await d.getByRole('alert').textContent()).toContain('Fix the field marked above');
+      expect((await admin.getKey(old.key.id)).rotatedToId).toBeNull();
+      await axe(p, `rotate dialog with a quiet period problem at ${width} px`);
+      await screenshot(p, `16-rotate-when-unused-wrong-${width}`);
+      await quiet.fill('30m');
+      await d.getByRole('button', { name: 'Rotate Key' }).click();
+      await d.getByRole('heading', { name: 'Key rotated: save the new secret' }).waitFor();
+      shownSecrets.push((await d.getByTestId('secret').textContent())!);
+      expect(await d.getByRole('region', { name: 'Watch the transition' }).textContent()).toContain('once nothing has used it for 30m');
+      await d.getByRole('button', { name: 'I have copied it' }).click();
+      // The old key's page (still open behind the dialog) shows the transition, nobody on the old key yet.
+      const panel = p.getByTestId('transition');
+      await panel.waitFor();
+      expect(await panel.textContent()).toContain('When unused for 30m');
+      expect(await p.getByTestId('transition-state').textContent()).toBe('In transition');
+      await p.getByTestId('no-stragglers').waitFor();
+      // A client that has not moved verifies with the old key; the open page lists it without a reload.
+      expect(await gateway.verifyKey({ key: old.secret, ip: '10.0.3.7', userAgent: `ledger-sync/${width}` })).toMatchObject({ valid: true });
+      const stragglers = p.getByRole('list', { name: 'Still using the old key' });
+      await stragglers.getByText('10.0.3.7').waitFor();
+      expect(await stragglers.textContent()).toMatch(new RegExp(`^10\\.0\\.3\\.7 used the old key (\\d+ s ago|1 minute ago) \\(ledger-sync/${width}\\)$`));
+      expect((await admin.getKey(old.key.id)).transition?.stragglers).toMatchObject([{ ip: '10.0.3.7', userAgent: `ledger-sync/${width}` }]);
+      expect(await overflowOf(p), `width ${width}`).toBeLessThanOrEqual(0);
+      await axe(p, `key page in transition at ${width} px`);
+      await screenshot(p, `16-key-transition-${width}`);
+      await ctx.close();
+    }
+  });
+
   it("a key's own IP allowlist: a wrong row is marked with the service's reason, a good one saves", async () => {
     const admin = service.client();
     for (const width of WIDTHS) {
