@@ -708,7 +708,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await screenshot(p, `16-key-transition-${width}`);
       await ctx.close();
     }
-  });
+  }, 90_000); // two widths, each waiting for the page's next 5 s refresh, on a shared machine
 
   it("a key's own IP allowlist: a wrong row is marked with the service's reason, a good one saves", async () => {
     const admin = service.client();
