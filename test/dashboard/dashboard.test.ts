@@ -600,6 +600,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect((await service.client(secret).whoami()).key.name).toBe('Leaky Server v2');
     await page.getByRole('link', { name: '← All incidents' }).click();
     await page.getByRole('heading', { level: 1, name: 'Incidents' }).waitFor();
+    // The heading shows before the list has loaded: wait for the row, then count it.
+    await row(page, `Leaky Server ${leaky.key.id}`).waitFor();
     expect(await row(page, `Leaky Server ${leaky.key.id}`).count()).toBe(1);
     await axe(page, 'incidents');
     await page.getByRole('button', { name: 'Sign out' }).click();
