@@ -62,6 +62,8 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
           KEYWARD_KEY_ENVIRONMENT: 'production',
           KEYWARD_ROTATION_OVERLAP: '24h',
           KEYWARD_KEY_IP_ALLOWLIST: '',
+          KEYWARD_REVOKE_OLD: 'afterGrace',
+          KEYWARD_QUIET_PERIOD: '',
         },
       },
     });
@@ -164,6 +166,14 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
     expect(out.one('aws_lambda_function').environment.variables.KEYWARD_ROTATION_OVERLAP).toBe('2h');
   });
 
+  it('revokeOld and quietPeriod reach the Lambda environment, checked against the overlap', () => {
+    const env = (rotation: ApiKeySecretProps['rotation']) => build({ rotation }).out.one('aws_lambda_function').environment.variables;
+    expect(env({ overlap: '2h', revokeOld: 'whenUnused', quietPeriod: '15m' })).toMatchObject({ KEYWARD_ROTATION_OVERLAP: '2h', KEYWARD_REVOKE_OLD: 'whenUnused', KEYWARD_QUIET_PERIOD: '15m' });
+    // No quietPeriod: empty, the key service applies its default (10m), which the 24h default overlap allows.
+    expect(env({ revokeOld: 'whenUnused' })).toMatchObject({ KEYWARD_ROTATION_OVERLAP: '24h', KEYWARD_REVOKE_OLD: 'whenUnused', KEYWARD_QUIET_PERIOD: '' });
+    expect(env({ revokeOld: 'afterGrace' })).toMatchObject({ KEYWARD_REVOKE_OLD: 'afterGrace', KEYWARD_QUIET_PERIOD: '' });
+  });
+
   it('never puts a secret in the synthesized JSON: only the admin key ARN', () => {
     const { out } = build({ rotation: { token: 't' } });
     expect(out.text).not.toMatch(/kw_[A-Za-z0-9]{10,}/);
@@ -197,6 +207,12 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
       ['bad KMS ARN', { kmsKeyArn: 'alias/my-key' }, /kmsKeyArn: "alias\/my-key" must be a KMS key ARN/],
       ['bad recovery window', { recoveryWindowInDays: 3 }, /recoveryWindowInDays: must be 0 or 7 to 30/],
       ['bad log retention', { lambda: { logRetentionDays: 10 } }, /logRetentionDays: 10 is not one CloudWatch accepts/],
+      ['unknown revokeOld', { rotation: { revokeOld: 'whenIdle' as 'whenUnused' } }, /rotation\.revokeOld: .*"afterGrace"\|"whenUnused"/],
+      ['quietPeriod not shorter than the overlap', { rotation: { overlap: '1h', revokeOld: 'whenUnused', quietPeriod: '2h' } }, /rotation\.quietPeriod: must be shorter than the grace period \(1h\), the hard deadline; 2h is not/],
+      ['default quietPeriod not shorter than the overlap', { rotation: { overlap: '5m', revokeOld: 'whenUnused' } }, /rotation\.quietPeriod: must be shorter than the grace period \(5m\), the hard deadline; the default 10m is not/],
+      ['quietPeriod zero', { rotation: { revokeOld: 'whenUnused', quietPeriod: '0' } }, /rotation\.quietPeriod: must be more than 0/],
+      ['quietPeriod without whenUnused', { rotation: { quietPeriod: '5m' } }, /rotation\.quietPeriod: applies only when the old key is revoked when unused \(revokeOld whenUnused\)/],
+      ['bad quietPeriod', { rotation: { revokeOld: 'whenUnused', quietPeriod: 'soon' } }, /rotation\.quietPeriod: must be a duration/],
       ['bad function name', { lambda: { functionName: 'rotate me' } }, /functionName: "rotate me"/],
     ];
     for (const [title, over, message] of cases) {

@@ -43,7 +43,7 @@ const REGION = 'eu-west-1';
 const EMPTY_ZIP = Uint8Array.from([0x50, 0x4b, 0x05, 0x06, ...Array<number>(18).fill(0)]);
 
 /** The environment the ApiKeySecret construct gives its Lambda, read from a synthesized stack. */
-function synthesizedLambdaEnvironment(props: { url: string; adminKeySecretArn: string; name: string; displayName?: string; role: string; environment?: 'production' | 'staging' | 'development'; overlap?: string; ipAllowlist?: string[] }): Record<string, string> {
+function synthesizedLambdaEnvironment(props: { url: string; adminKeySecretArn: string; name: string; displayName?: string; role: string; environment?: 'production' | 'staging' | 'development'; overlap?: string; ipAllowlist?: string[]; revokeOld?: 'afterGrace' | 'whenUnused'; quietPeriod?: string }): Record<string, string> {
   const { stack } = stackFor('contract');
   new AwsProvider(stack, 'aws', { region: REGION });
   const bundle = mkdtempSync(join(tmpdir(), 'keyward-handler-bundle-'));
@@ -56,7 +56,12 @@ function synthesizedLambdaEnvironment(props: { url: string; adminKeySecretArn: s
       ...(props.environment ? { environment: props.environment } : {}),
       ...(props.ipAllowlist ? { ipAllowlist: props.ipAllowlist } : {}),
       keyService: { url: props.url, adminKeySecretArn: props.adminKeySecretArn },
-      rotation: { policy: RotationPolicy.every('30d'), ...(props.overlap ? { overlap: props.overlap } : {}) },
+      rotation: {
+        policy: RotationPolicy.every('30d'),
+        ...(props.overlap ? { overlap: props.overlap } : {}),
+        ...(props.revokeOld ? { revokeOld: props.revokeOld } : {}),
+        ...(props.quietPeriod ? { quietPeriod: props.quietPeriod } : {}),
+      },
       handlerBundleDir: bundle,
     });
     return synth(stack).one('aws_lambda_function').environment.variables as Record<string, string>;
@@ -76,6 +81,8 @@ describe('the construct and the handler agree on the Lambda environment', () => 
       environment: 'staging',
       overlap: '2h',
       ipAllowlist: ['10.0.0.0/8', '192.0.2.7'],
+      revokeOld: 'whenUnused',
+      quietPeriod: '20m',
     });
     const read = new Set<string>();
     const recording = new Proxy(env, {
@@ -94,6 +101,8 @@ describe('the construct and the handler agree on the Lambda environment', () => 
       environment: 'staging',
       overlap: '2h',
       ipAllowlist: ['10.0.0.0/8', '192.0.2.7/32'],
+      revokeOld: 'whenUnused',
+      quietPeriod: '20m',
     } satisfies RotationConfig);
   });
 
@@ -104,6 +113,8 @@ describe('the construct and the handler agree on the Lambda environment', () => 
       expect(() => configFromEnv(rest), name).toThrow(new RegExp(`${name} is not set`));
     }
     expect(() => configFromEnv({ ...env, KEYWARD_KEY_ENVIRONMENT: 'prod' })).toThrow(/KEYWARD_KEY_ENVIRONMENT must be production, staging or development/);
+    expect(() => configFromEnv({ ...env, KEYWARD_REVOKE_OLD: 'whenIdle' })).toThrow(/KEYWARD_REVOKE_OLD must be afterGrace or whenUnused, not "whenIdle"/);
+    expect(configFromEnv(env)).toMatchObject({ revokeOld: 'afterGrace', quietPeriod: undefined });
   });
 });
 
@@ -324,9 +335,8 @@ describe.skipIf(!available)('rotation handler on moto_server (real AWS SDK, real
     await expect(sm.send(new GetSecretValueCommand({ SecretId: arn, VersionId: token }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
   });
 
-  it('the Lambda entry point, configured only by the environment the construct synthesizes, rotates the secret', async () => {
-    const { arn, first } = await secretWithKey({ ipAllowlist: ['192.0.2.0/24'] });
-    const env = synthesizedLambdaEnvironment({ url: svc.url, adminKeySecretArn: adminArn, name: 'prod/billing/api-key', displayName: 'Billing worker (production)', role: 'verifier', overlap: '2h', ipAllowlist: ['192.0.2.0/24'] });
+  /** Runs the Lambda entry point (`handler`) through one rotation of `arn`, configured by nothing but `env` (plus what Lambda adds). */
+  async function rotateThroughEntryPoint(arn: string, env: Record<string, string>) {
     // What Lambda adds: the region and credentials (here: moto's endpoint).
     const lambdaEnv = { ...env, AWS_REGION: REGION, AWS_ACCESS_KEY_ID: 'keyward-test', AWS_SECRET_ACCESS_KEY: 'keyward-test', AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.url };
     const saved = { ...process.env };
@@ -341,10 +351,29 @@ describe.skipIf(!available)('rotation handler on moto_server (real AWS SDK, real
       for (const name of Object.keys(lambdaEnv)) delete process.env[name];
       Object.assign(process.env, saved);
     }
-    const successor = await valueOf(arn, 'AWSCURRENT');
-    // Everything the environment said: name, role, allowlist (testSecret verified from inside it), overlap.
+    return valueOf(arn, 'AWSCURRENT');
+  }
+
+  it('the Lambda entry point, configured only by the environment the construct synthesizes, rotates the secret', async () => {
+    const { arn, first } = await secretWithKey({ ipAllowlist: ['192.0.2.0/24'] });
+    const env = synthesizedLambdaEnvironment({ url: svc.url, adminKeySecretArn: adminArn, name: 'prod/billing/api-key', displayName: 'Billing worker (production)', role: 'verifier', overlap: '2h', ipAllowlist: ['192.0.2.0/24'] });
+    const successor = await rotateThroughEntryPoint(arn, env);
+    // Everything the environment said: name, role, allowlist (testSecret verified from inside it), overlap, how the old key ends.
     expect(await admin().getKey(successor.API_KEY_ID)).toMatchObject({ rotatedFromId: first.API_KEY_ID, role: 'verifier', name: 'Billing worker (production) v2', ipAllowlist: ['192.0.2.0/24'] });
     const old = await admin().getKey(first.API_KEY_ID);
     expect(Date.parse(old.expiresAt!) - Date.parse((await admin().getKey(successor.API_KEY_ID)).createdAt)).toBe(2 * 3_600_000);
+    expect(old.transition).toMatchObject({ revokeOld: 'afterGrace', quietPeriod: null, endedAt: null });
+  });
+
+  it('revokeOld whenUnused from the construct reaches the key service: the old key is in a whenUnused transition', async () => {
+    const { arn, first } = await secretWithKey();
+    const env = synthesizedLambdaEnvironment({ url: svc.url, adminKeySecretArn: adminArn, name: 'prod/billing/api-key', role: 'verifier', overlap: '2h', revokeOld: 'whenUnused', quietPeriod: '15m' });
+    const successor = await rotateThroughEntryPoint(arn, env);
+    const old = await admin().getKey(first.API_KEY_ID);
+    expect(old.rotatedToId).toBe(successor.API_KEY_ID);
+    // The service keeps it until nothing uses it for 15m (the successor has been used: testSecret verified it), at the latest the overlap's end.
+    expect(old.status).toBe('active');
+    expect(old.transition).toMatchObject({ revokeOld: 'whenUnused', quietPeriod: '15m', deadline: old.expiresAt, endedAt: null, endedBy: null });
+    expect(Date.parse(old.transition!.deadline!) - Date.parse(old.transition!.rotatedAt)).toBe(2 * 3_600_000);
   });
 });

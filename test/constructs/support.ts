@@ -55,6 +55,7 @@ export function rotationHandlerFor(options: { secretsManager: RotationHandlerOpt
     environment: 'production',
     overlap: '24h',
     ipAllowlist: [],
+    revokeOld: 'afterGrace',
     ...options.config,
   };
   const rotate = createRotationHandler({ secretsManager: options.secretsManager, keywardClient: (o) => new KeywardClient(o), config, log: (event) => logs.push(event) });

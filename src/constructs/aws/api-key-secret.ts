@@ -25,6 +25,8 @@ import { AssetType, DataResource, Fn, TerraformAsset, TerraformOutput, Token, ty
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { validateApiKeySpec, type ApiKeyRotationSpec, type ApiKeySpec as ApiKeySpecInput } from '../../core/apikey.ts';
+import { DEFAULT_REVOKE_OLD } from '../../core/retirement.ts';
+import { RotateKeyBody } from '../../core/schemas.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP } from '../../core/rotation.ts';
 import { firstPerField, KeywardConstructError } from '../errors.ts';
 import { RotationPolicy, type AwsRotationRules } from '../rotation-policy.ts';
@@ -41,10 +43,12 @@ export interface ApiKeySecretProps {
   readonly role: string;
   readonly environment?: ApiKeySpecInput['environment'];
   readonly ipAllowlist?: ApiKeySpecInput['ipAllowlist'];
-  readonly rotation?: Readonly<Pick<z.input<typeof ApiKeyRotationSpec>, 'token' | 'overlap'>> & {
-    /** Default: from the environment (production and staging 90 days, development 180). */
-    readonly policy?: RotationPolicy;
-  };
+  // token, overlap: as on the ApiKey; revokeOld, quietPeriod: the key service's rotate (the Lambda calls it with overlap as the grace period)
+  readonly rotation?: Readonly<Pick<z.input<typeof ApiKeyRotationSpec>, 'token' | 'overlap'>> &
+    Readonly<Pick<z.input<typeof RotateKeyBody>, 'revokeOld' | 'quietPeriod'>> & {
+      /** Default: from the environment (production and staging 90 days, development 180). */
+      readonly policy?: RotationPolicy;
+    };
   readonly keyService: {
     /** Base URL of the key service as the Lambda reaches it. */
     readonly url: string;
@@ -123,6 +127,8 @@ export class ApiKeySecret extends Construct {
       ),
     );
     if (!spec.ok) problems.push(...spec.problems);
+    const retirement = retirementOf(props.rotation);
+    if (!retirement.ok) problems.push(...retirement.problems);
     const rules = policy.toAwsRotationRules();
     if (!rules.ok && !problems.some((p) => p.startsWith('rotation.interval'))) problems.push(rules.problem);
 
@@ -151,7 +157,7 @@ export class ApiKeySecret extends Construct {
     if (!FUNCTION_NAME.test(functionName)) problems.push(`lambda.functionName: "${functionName}" must be 1-64 letters, digits, "-" or "_"`);
     const retention = props.lambda?.logRetentionDays ?? 30;
     if (!LOG_RETENTION_DAYS.includes(retention)) problems.push(`lambda.logRetentionDays: ${retention} is not one CloudWatch accepts (${LOG_RETENTION_DAYS.join(', ')})`);
-    if (problems.length > 0 || !spec.ok || !rules.ok) throw new KeywardConstructError('ApiKeySecret', this.node.path, firstPerField(problems));
+    if (problems.length > 0 || !spec.ok || !rules.ok || !retirement.ok) throw new KeywardConstructError('ApiKeySecret', this.node.path, firstPerField(problems));
 
     const provider = props.provider;
     const parsed = spec.spec;
@@ -232,6 +238,8 @@ export class ApiKeySecret extends Construct {
           KEYWARD_KEY_ROLE: parsed.role,
           KEYWARD_KEY_ENVIRONMENT: parsed.environment,
           KEYWARD_ROTATION_OVERLAP: parsed.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
+          KEYWARD_REVOKE_OLD: retirement.revokeOld,
+          KEYWARD_QUIET_PERIOD: retirement.quietPeriod ?? '',
           KEYWARD_KEY_IP_ALLOWLIST: (parsed.ipAllowlist ?? []).join(','),
         },
       },
@@ -273,6 +281,26 @@ export class ApiKeySecret extends Construct {
       description: `The key id is the "${KEY_ID_FIELD}" field of the secret (the secret itself is "${SECRET_FIELD}")`,
     });
   }
+}
+
+/**
+ * How the old key ends, checked by the key service's own rotate schema with
+ * the overlap as its grace period, so `cdktf synth` refuses what the service
+ * would refuse at the first rotation. A bad overlap is the ApiKey schema's
+ * to name (as rotation.overlap).
+ */
+function retirementOf(
+  rotation: ApiKeySecretProps['rotation'],
+): { ok: true; revokeOld: z.output<typeof RotateKeyBody>['revokeOld']; quietPeriod: string | undefined } | { ok: false; problems: string[] } {
+  const result = RotateKeyBody.safeParse({
+    gracePeriod: rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
+    revokeOld: rotation?.revokeOld ?? DEFAULT_REVOKE_OLD,
+    quietPeriod: rotation?.quietPeriod,
+  });
+  if (result.success) return { ok: true, revokeOld: result.data.revokeOld, quietPeriod: result.data.quietPeriod };
+  // A gracePeriod issue is a bad overlap, which the ApiKey schema names already.
+  const problems = result.error.issues.filter((issue) => issue.path[0] !== 'gracePeriod').map((issue) => `rotation.${issue.path.join('.')}: ${issue.message}`);
+  return { ok: false, problems };
 }
 
 /** "keyward-rotate-<name>-<hash>", within Lambda's 64 characters and alphabet. */

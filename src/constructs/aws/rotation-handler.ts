@@ -25,7 +25,10 @@
  * KEYWARD_ADMIN_KEY_SECRET_ARN (the admin key itself is read from Secrets
  * Manager at each invocation, never from a variable), KEYWARD_KEY_NAME,
  * KEYWARD_KEY_ROLE, KEYWARD_KEY_ENVIRONMENT, KEYWARD_ROTATION_OVERLAP,
- * KEYWARD_KEY_IP_ALLOWLIST (comma-separated). Logs carry key ids, never
+ * KEYWARD_KEY_IP_ALLOWLIST (comma-separated), KEYWARD_REVOKE_OLD
+ * (afterGrace or whenUnused: how the old key ends, sent with each rotate) and
+ * KEYWARD_QUIET_PERIOD (whenUnused only; empty = the service's default).
+ * Logs carry key ids, never
  * secrets.
  */
 import { createHash } from 'node:crypto';
@@ -37,6 +40,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { KeywardApiError, KeywardClient, type KeyView } from '../../client/index.ts';
+import { DEFAULT_REVOKE_OLD, REVOKE_OLD_MODES, type RevokeOld } from '../../core/retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, type Environment } from '../../core/rotation.ts';
 
 import { KEY_ID_FIELD, SECRET_FIELD } from './fields.ts';
@@ -63,6 +67,9 @@ export interface RotationConfig {
   environment: Environment;
   overlap: string;
   ipAllowlist: string[];
+  /** How the old key ends; with whenUnused the key service revokes it once unused for quietPeriod (overlap stays the deadline). */
+  revokeOld: RevokeOld;
+  quietPeriod?: string;
 }
 
 export interface RotationHandlerOptions {
@@ -90,6 +97,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RotationCon
   if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
     throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be ${ENVIRONMENTS.slice(0, -1).join(', ')} or ${ENVIRONMENTS.at(-1)}, not "${environment}"`);
   }
+  const revokeOld = env.KEYWARD_REVOKE_OLD || DEFAULT_REVOKE_OLD;
+  if (!(REVOKE_OLD_MODES as readonly string[]).includes(revokeOld)) {
+    throw new RotationError(`KEYWARD_REVOKE_OLD must be ${REVOKE_OLD_MODES.join(' or ')}, not "${revokeOld}"`);
+  }
+  const quietPeriod = env.KEYWARD_QUIET_PERIOD || undefined;
   return {
     url: need('KEYWARD_URL'),
     adminKeySecretArn: need('KEYWARD_ADMIN_KEY_SECRET_ARN'),
@@ -98,6 +110,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RotationCon
     environment: environment as Environment,
     overlap: env.KEYWARD_ROTATION_OVERLAP || DEFAULT_ROTATION_OVERLAP,
     ipAllowlist: (env.KEYWARD_KEY_IP_ALLOWLIST ?? '').split(',').filter(Boolean),
+    revokeOld: revokeOld as RevokeOld,
+    ...(quietPeriod ? { quietPeriod } : {}),
   };
 }
 
@@ -267,8 +281,9 @@ async function issueSuccessor(
       }
     }
     if (key.status === 'active') {
-      // The current key overlaps its successor; an undelivered successor stops at once.
-      const rotated = await client.rotateKey(key.id, { gracePeriod: undelivered ? '0' : config.overlap });
+      // The current key overlaps its successor and ends as configured; an undelivered successor stops at once.
+      const ending = { gracePeriod: config.overlap, revokeOld: config.revokeOld, ...(config.quietPeriod ? { quietPeriod: config.quietPeriod } : {}) };
+      const rotated = await client.rotateKey(key.id, undelivered ? { gracePeriod: '0' } : ending);
       if (undelivered) log({ secretId, token, outcome: 'expired undelivered key', keyId: key.id });
       return { secret: rotated.secret, keyId: rotated.key.id, from: key.id };
     }
