@@ -11,7 +11,7 @@ import { examples, summaryOf } from './commands.ts';
 import { confirm } from './confirm.ts';
 import { CliUsageError, EXIT } from './errors.ts';
 import { describeKey, KEY_VIEW } from './key-views.ts';
-import { printList, printOne, printResult, printSecretOnce, progress, tabular } from './output.ts';
+import { printIds, printList, printOne, printResult, printSecretOnce, progress, tabular } from './output.ts';
 
 /** The CLI's spelling of the API's revokeOld modes (kebab-case, as flags are). */
 const REVOKE_OLD_FLAGS = { 'after-grace': 'afterGrace', 'when-unused': 'whenUnused' } as const satisfies Record<string, RevokeOld>;
@@ -106,7 +106,7 @@ export function keysCommand(): Command {
         if (cursor) shown.update(`fetched ${items.length} keys…`);
       } while (cursor);
       shown.done();
-      if (o.quiet) return void process.stdout.write(items.map((k) => `${k.id}\n`).join(''));
+      if (o.quiet) return printIds(items);
       await printList(items, KEY_VIEW, o.output);
     });
   examples(list, ['keyward keys list', 'keyward keys list --status all -o wide', 'keyward keys list --unused-for 30d -q', "keyward keys list -o jsonpath='{[*].id}'"]);

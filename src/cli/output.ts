@@ -123,6 +123,11 @@ export async function printList<T>(items: T[], view: View<T>, format: OutputForm
   );
 }
 
+/** -q on a list: the ids alone, one a line (for `for id in $(…)`). */
+export function printIds(items: { id: string }[]): void {
+  process.stdout.write(items.map((item) => `${item.id}\n`).join(''));
+}
+
 /** One resource: its table row (or describe view, when given) for table and wide; the object itself otherwise. */
 export async function printOne<T>(item: T, view: View<T>, format: OutputFormat, now = Date.now()): Promise<void> {
   if (await printData(item, format)) return;

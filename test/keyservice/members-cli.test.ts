@@ -2,9 +2,11 @@
  * `keyward members …` against the real service: invite prints the one-time
  * link once on stdout (the notice on stderr), list/update/remove in kubectl
  * style and -o json, invitations list and revoke, and refusals exit 1 naming
- * their code.
+ * their code; every output format (table, wide, json, yaml, name, jsonpath)
+ * and -q, on a service of its own so its lists start empty.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { run as keyward } from '../support/cli-process.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
 import { invitationToken, memberWithSession } from '../support/people.ts';
@@ -59,11 +61,93 @@ describe('keyward members', () => {
 
     const renamed = await keyward(['members', 'update', member.id, '--display-name', 'Grace Hopper', '-o', 'json'], asAdmin);
     expect(renamed.code, renamed.stderr).toBe(0);
-    expect(JSON.parse(renamed.stdout)[0]).toMatchObject({ displayName: 'Grace Hopper', role: 'admin' });
+    expect(JSON.parse(renamed.stdout)).toMatchObject({ displayName: 'Grace Hopper', role: 'admin' });
 
     const second = await memberWithSession(service, 'linus@example.com', 'viewer');
     const removed = await keyward(['members', 'remove', second.member.id, '--yes'], asAdmin);
     expect(removed.code).toBe(0);
     expect(removed.stdout).toBe(`member linus@example.com (${second.member.id}) removed\n`);
+  });
+});
+
+describe('keyward members output formats', () => {
+  let own: TestService;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    own = await startTestService();
+    env = { KEYWARD_URL: own.url, KEYWARD_API_KEY: own.adminSecret };
+  });
+  afterAll(async () => own?.stop());
+  const members = (...args: string[]) => keyward(['members', ...args], env);
+
+  it('empty lists say so on stderr and leave stdout empty (json: [])', { timeout: 120_000 }, async () => {
+    const [table, json, invitations] = await Promise.all([members('list'), members('list', '-o', 'json'), members('invitations', 'list')]);
+    expect(table, table.stderr).toMatchObject({ code: 0, stdout: '', stderr: 'No members found.\n' });
+    expect(JSON.parse(json.stdout)).toEqual([]);
+    expect(invitations).toMatchObject({ code: 0, stdout: '', stderr: 'No invitations found.\n' });
+  });
+
+  it('members list in table, wide, json, yaml, name, jsonpath and -q', { timeout: 120_000 }, async () => {
+    const ada = (await memberWithSession(own, 'ada@example.com', 'admin')).member;
+    const bob = (await memberWithSession(own, 'bob@example.com', 'viewer')).member;
+    const [table, wide, json, yaml, name, jsonpath, quiet] = await Promise.all([
+      members('list'),
+      members('list', '-o', 'wide'),
+      members('list', '-o', 'json'),
+      members('list', '-o', 'yaml'),
+      members('list', '-o', 'name'),
+      members('list', '-o', 'jsonpath={[*].email}'),
+      members('list', '-q'),
+    ]);
+    for (const run of [table, wide, json, yaml, name, jsonpath, quiet]) expect(run.code, run.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^EMAIL\s+MEMBER ID\s+NAME\s+ROLE\s+STATUS\s+LAST SIGN-IN\s+AGE\n/);
+    expect(table.stdout).toMatch(new RegExp(`^bob@example\\.com\\s+${bob.id}\\s+bob@example\\.com\\s+viewer\\s+active\\s+`, 'm'));
+    expect(table.stdout).not.toContain('OIDC');
+    expect(wide.stdout).toMatch(/^EMAIL\s+MEMBER ID\s+NAME\s+ROLE\s+STATUS\s+LAST SIGN-IN\s+AGE\s+OIDC\s+UPDATED\n/);
+    expect(wide.stdout).toMatch(new RegExp(`^ada@example\\.com\\s+${ada.id}\\s.*\\sno\\s+\\S+$`, 'm'));
+
+    const listed = JSON.parse(json.stdout) as { id: string; email: string; role: string }[];
+    expect(listed.map((m) => [m.email, m.id, m.role]).sort()).toEqual([['ada@example.com', ada.id, 'admin'], ['bob@example.com', bob.id, 'viewer']]);
+    expect(yaml.stdout).toMatch(/^- id: mem_/); // YAML's block style, not JSON (which YAML would parse too)
+    expect(parseYaml(yaml.stdout)).toEqual(listed);
+    expect(name.stdout).toBe(listed.map((m) => `member/${m.id}\n`).join(''));
+    expect(jsonpath.stdout).toBe(`${listed.map((m) => m.email).join(' ')}\n`);
+    expect(quiet.stdout).toBe(listed.map((m) => `${m.id}\n`).join(''));
+  });
+
+  it('invite, invitations list, update, remove and revoke in every format; -q prints the link, the ids, or nothing', { timeout: 120_000 }, async () => {
+    const link = await members('invite', '-q', '--email', 'cy@example.com', '--role', 'viewer');
+    expect(link.code, link.stderr).toBe(0);
+    expect(link.stdout).toMatch(new RegExp(`^${own.url}/#invitation=[0-9A-Za-z]{32}\n$`));
+    const named = await members('invite', '-o', 'name', '--email', 'dee@example.com', '--role', 'viewer');
+    expect(named.stdout).toMatch(/^invitation\/inv_[0-9A-Za-z]{20}\n$/);
+    const dee = named.stdout.trim().slice('invitation/'.length);
+
+    const [yaml, name, quiet, wide, jsonpath] = await Promise.all([
+      members('invitations', 'list', '-o', 'yaml'),
+      members('invitations', 'list', '-o', 'name'),
+      members('invitations', 'list', '-q'),
+      members('invitations', 'list', '-o', 'wide'),
+      members('invitations', 'list', '-o', 'jsonpath={[?(@.email=="dee@example.com")].status}'),
+    ]);
+    const invitations = parseYaml(yaml.stdout) as { id: string; email: string }[];
+    expect(invitations.map((i) => i.email)).toEqual(expect.arrayContaining(['cy@example.com', 'dee@example.com']));
+    expect(yaml.stdout).not.toContain(link.stdout.trim().split('=')[1]);
+    expect(name.stdout).toBe(invitations.map((i) => `invitation/${i.id}\n`).join(''));
+    expect(quiet.stdout).toBe(invitations.map((i) => `${i.id}\n`).join(''));
+    expect(wide.stdout).toMatch(/^EMAIL\s+INVITATION ID\s+ROLE\s+STATUS\s+EXPIRES\s+AGE\s+INVITED BY\s+MEMBER\n/);
+    expect(jsonpath.stdout).toBe('pending\n');
+
+    const revoked = await members('invitations', 'revoke', dee, '-q');
+    expect(revoked).toMatchObject({ code: 0, stdout: '' });
+    const revokedAgain = await keyward(['members', 'invitations', 'list', '-o', `jsonpath={[?(@.id=="${dee}")].status}`], env);
+    expect(revokedAgain.stdout).toBe('revoked\n');
+
+    const eve = (await memberWithSession(own, 'eve@example.com', 'viewer')).member;
+    const updated = await members('update', eve.id, '--display-name', 'Eve', '-o', 'yaml');
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(parseYaml(updated.stdout)).toMatchObject({ id: eve.id, displayName: 'Eve', role: 'viewer' });
+    const removed = await members('remove', eve.id, '--yes', '-o', 'name');
+    expect(removed).toMatchObject({ code: 0, stdout: `member/${eve.id}\n` });
   });
 });
