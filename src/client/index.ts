@@ -85,7 +85,10 @@ export class KeywardUnreachableError extends Error {
 
 export interface ClientOptions {
   url: string;
-  apiKey: string;
+  /** A key (Authorization: Bearer). Left out in the dashboard signed in as a member: the browser sends the session cookie. */
+  apiKey?: string;
+  /** With the session cookie: the X-CSRF-Token (from GET /v1/session) every change must send. */
+  csrfToken?: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
   /** Sees every refusal before the call rejects with it (the dashboard signs out when its key stops working). */
@@ -97,18 +100,20 @@ export interface KeywardClient extends Operations {}
 
 export class KeywardClient {
   readonly url: string;
-  readonly #apiKey: string;
+  readonly #apiKey: string | undefined;
+  readonly #csrfToken: string | undefined;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #onApiError: ((error: KeywardApiError) => void) | undefined;
 
   constructor(options: ClientOptions) {
     // HTTP trims spaces around header values, which would hide a key copied with a stray newline: say so here.
-    if (/\s/.test(options.apiKey)) {
+    if (options.apiKey !== undefined && /\s/.test(options.apiKey)) {
       throw new KeywardApiError(0, 'KEY_HAS_WHITESPACE', 'The API key contains spaces, tabs or line breaks.', 'Remove the whitespace picked up when copying the key (check KEYWARD_API_KEY).');
     }
     this.url = options.url.replace(/\/+$/, '');
     this.#apiKey = options.apiKey;
+    this.#csrfToken = options.csrfToken;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#fetch = options.fetch ?? fetch;
     this.#onApiError = options.onApiError;
@@ -139,7 +144,8 @@ export class KeywardClient {
       response = await this.#fetch(this.url + path, {
         method,
         headers: {
-          authorization: `Bearer ${this.#apiKey}`,
+          ...(this.#apiKey === undefined ? {} : { authorization: `Bearer ${this.#apiKey}` }),
+          ...(this.#csrfToken === undefined || method === 'GET' ? {} : { 'x-csrf-token': this.#csrfToken }),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -1,14 +1,37 @@
 /**
  * The dashboard's view of the /v1 API: the shared typed client (its methods,
  * arguments and results come from the route table), bound to this origin,
- * with sign-out when the key stops working. The API key lives in
- * sessionStorage only (never localStorage, never a URL).
+ * with sign-out when the key or session stops working. People sign in with
+ * a session (an httpOnly cookie the browser sends, and the CSRF token from
+ * GET /v1/session on every change); the break-glass API key, where the
+ * service allows it, lives in sessionStorage only (never localStorage, never
+ * a URL).
  */
 import { KeywardApiError, KeywardClient, KeywardUnreachableError, type ListKeysQuery, type KeyView, type Result } from '../client/index.ts';
 import { holds, type Permission } from '../core/permissions.ts';
 
 export { KeywardApiError };
 export type { AuditEvent, Incident, KeyView, PermissionView, Role, WhoAmI } from '../client/index.ts';
+export type SessionView = Result<'getSession'>;
+export type SignInMethods = Result<'signInMethods'>;
+export type Member = Result<'getMember'>;
+export type InvitationPreview = Result<'previewInvitation'>;
+
+/** Who is signed in, whether a member (session) or a key (break-glass): what every tab reads. */
+export interface Me {
+  organization: { id: string; name: string; plan: string };
+  permissions: string[];
+  /** The signed-in key (key sign-in), else null. */
+  key: KeyView | null;
+  /** The signed-in member (session), else null. */
+  member: Member | null;
+}
+
+export const meOfKey = (whoami: Result<'whoami'>): Me => ({ organization: whoami.organization, permissions: whoami.permissions, key: whoami.key, member: null });
+export const meOfSession = (session: SessionView): Me => ({ organization: session.organization, permissions: session.permissions, key: null, member: session.member });
+
+/** How the dashboard authenticates: a pasted key, or the session cookie with its CSRF token (none before sign-in). */
+export type Credentials = { secret: string } | { csrfToken?: string };
 export type IncidentSummary = Result<'listIncidents'>['items'][number];
 export type Organization = Result<'getOrganization'>;
 export type UsageItem = Result<'getUsage'>['items'][number];
@@ -40,17 +63,18 @@ export function describeError(error: unknown): { code: string; message: string; 
   return { code: 'ERROR', message: (error as Error)?.message ?? String(error), hint: 'Reload the page and try again.' };
 }
 
-const AUTH_FAILURES = new Set(['KEY_REVOKED', 'KEY_EXPIRED', 'UNKNOWN_KEY']);
+const AUTH_FAILURES = new Set(['KEY_REVOKED', 'KEY_EXPIRED', 'UNKNOWN_KEY', 'UNKNOWN_SESSION', 'SESSION_EXPIRED']);
 
-/** The client the dashboard calls: this origin, no cookies, no caching; back to sign-in when the key itself stops working. */
+/** The client the dashboard calls: this origin, no caching, cookies only for a session; back to sign-in when the key or session stops working. */
 export class Api extends KeywardClient {
-  constructor(secret: string, onSignedOut: (error: unknown) => void = () => {}) {
+  constructor(credentials: Credentials = {}, onSignedOut: (error: unknown) => void = () => {}) {
+    const withKey = 'secret' in credentials;
     super({
       url: location.origin,
-      apiKey: secret,
-      // Bound to the window: the client calls it as a method.
-      fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: 'omit', cache: 'no-store' }),
-      // The key was revoked or expired while signed in.
+      ...(withKey ? { apiKey: credentials.secret } : { csrfToken: credentials.csrfToken }),
+      // Bound to the window: the client calls it as a method. A key never travels with the cookie.
+      fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: withKey ? 'omit' : 'same-origin', cache: 'no-store' }),
+      // The key was revoked or expired, or the session ended, while signed in.
       onApiError: (error) => void (error.status === 401 && AUTH_FAILURES.has(error.code) && onSignedOut(error)),
     });
   }

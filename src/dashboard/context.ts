@@ -1,11 +1,11 @@
 /** What every tab gets from the signed-in shell. */
 import type { Permission } from '../core/permissions.ts';
 import { ENVIRONMENTS, rotationDays, type Environment } from '../core/rotation.ts';
-import type { Api, Organization, Role, WhoAmI } from './api.ts';
+import type { Api, Me, Organization, Role } from './api.ts';
 
 export interface Ctx {
   api: Api;
-  me: WhoAmI;
+  me: Me;
   can: (permission: Permission) => boolean;
   /** Roles of the organization (null when they could not be listed). */
   roles: Role[] | null;
@@ -13,7 +13,7 @@ export interface Ctx {
   /** Organization settings, 'unavailable' when the service has no /v1/organization, null while loading or not permitted. */
   org: Organization | 'unavailable' | null;
   reloadOrg: () => void;
-  /** Refresh whoami (after editing the signed-in key). */
+  /** Refresh who is signed in (after editing the signed-in key). */
   refreshMe: () => void;
   /** Polite screen-reader announcement (and visible status line). */
   announce: (message: string) => void;

@@ -38,7 +38,7 @@ export function KeyDialogs({ ctx, dialog, close, changed }: { ctx: Ctx; dialog: 
         onSaved: (key) => {
           close();
           ctx.announce(`Key "${key.name}" saved.`);
-          if (key.id === ctx.me.key.id) ctx.refreshMe();
+          if (key.id === ctx.me.key?.id) ctx.refreshMe();
           changed({ kind: 'saved', key });
         },
       });
@@ -61,7 +61,7 @@ export function KeyDialogs({ ctx, dialog, close, changed }: { ctx: Ctx; dialog: 
           close();
           ctx.announce(`Key "${key.name}" revoked.`);
           ctx.reloadOrg();
-          if (key.id === ctx.me.key.id) ctx.signOut();
+          if (key.id === ctx.me.key?.id) ctx.signOut();
           else changed({ kind: 'revoked', key });
         },
       });
@@ -125,7 +125,7 @@ function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: K
   const [busy, setBusy] = useState(false);
   const [reason, setReason] = useState('');
   const [replaced, setReplaced] = useState<{ keyId: string; secret: string; incidentId: string; revoked: KeyView } | null>(null);
-  const own = apiKey.id === ctx.me.key.id;
+  const own = apiKey.id === ctx.me.key?.id;
   const mayReport = ctx.can('api.key.compromise');
   const run = async (act: () => Promise<void>) => {
     setBusy(true);

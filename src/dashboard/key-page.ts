@@ -157,7 +157,7 @@ export function KeyPage({ ctx, keyId }: { ctx: Ctx; keyId: string }) {
     h(
       'div',
       { class: 'page-head' },
-      h('h1', { id: 'tab-title', tabIndex: -1 }, apiKey.name, apiKey.id === ctx.me.key.id ? h('span', { class: 'you' }, ' (this session)') : null),
+      h('h1', { id: 'tab-title', tabIndex: -1 }, apiKey.name, apiKey.id === ctx.me.key?.id ? h('span', { class: 'you' }, ' (this session)') : null),
       actions.length > 0 ? h('div', { class: 'actions' }, actions) : null,
     ),
     h('p', null, h(StatusBadges, { apiKey, now })),

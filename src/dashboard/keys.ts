@@ -16,7 +16,7 @@ import { href, replaceRoute, type Route } from './router.ts';
 import { CopyButton, ErrorBox, Loading } from './ui.ts';
 
 function KeyRow({ ctx, apiKey, now, open }: { ctx: Ctx; apiKey: KeyView; now: number; open: (d: KeyDialog) => void }) {
-  const own = apiKey.id === ctx.me.key.id;
+  const own = apiKey.id === ctx.me.key?.id;
   const roleName = ctx.roles?.find((r) => r.id === apiKey.role)?.name ?? apiKey.role;
   const actions = [];
   const active = apiKey.status === 'active';

@@ -1,5 +1,6 @@
 /**
- * The keyward dashboard: sign in with an API key, then one section per tab
+ * The keyward dashboard: people sign in (sign-in.ts: a passkey, the identity
+ * provider, or an invitation link; a pasted key only as break-glass), then one section per tab
  * (TABS: keys, roles, allowlist, usage, audit), each a view of its own module
  * given the signed-in context and the route (router.ts). A new section is one
  * entry in TABS.
@@ -7,15 +8,15 @@
 import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AllowlistTab } from './allowlist.ts';
-import { ERROR_CATALOG } from '../core/errors.ts';
 import type { Permission } from '../core/permissions.ts';
-import { Api, grants, isNotAvailable, KeywardApiError, session, type Organization, type Role, type WhoAmI } from './api.ts';
+import { Api, grants, isNotAvailable, meOfKey, meOfSession, session, type Credentials, type Me, type Organization, type Role, type SessionView } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
 import { IncidentsTab } from './incidents.ts';
 import { KeysTab } from './keys.ts';
 import { RolesTab } from './roles.ts';
 import { useRoute, type Route } from './router.ts';
+import { AcceptInvitation, invitationInHash, oidcAnswerInHash, OidcReturn, SignIn } from './sign-in.ts';
 import { ErrorBox } from './ui.ts';
 import { UsageTab } from './usage.ts';
 
@@ -36,63 +37,7 @@ const TABS: Tab[] = [
   { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
 ];
 
-function SignIn({ onSignedIn, reason }: { onSignedIn: (secret: string, me: WhoAmI) => void; reason: unknown }) {
-  const [secret, setSecret] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      // Not trimmed: the key is checked as pasted, and the cause is named (fetch would silently
-      // strip spaces around a header value, so that one is caught here).
-      if (/\s/.test(secret)) {
-        throw new KeywardApiError(401, 'KEY_HAS_WHITESPACE', 'The key contains spaces, tabs or line breaks.', ERROR_CATALOG.KEY_HAS_WHITESPACE.hint);
-      }
-      const me = await new Api(secret).whoami();
-      setSecret('');
-      onSignedIn(secret, me);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
-  return h(
-    'main',
-    { class: 'signin' },
-    h(
-      'form',
-      { class: 'card form', onSubmit: submit },
-      h('p', { class: 'brand' }, 'keyward'),
-      h('h1', null, 'Sign in'),
-      reason ? h(ErrorBox, { error: reason, title: 'You were signed out' }) : null,
-      h('label', { for: 'api-key' }, 'API key'),
-      h('input', {
-        id: 'api-key',
-        type: 'password',
-        class: 'mono',
-        value: secret,
-        required: true,
-        autocomplete: 'off',
-        spellcheck: false,
-        autocapitalize: 'off',
-        placeholder: 'kw_…',
-        'aria-describedby': 'api-key-help',
-        onInput: (e: Event) => setSecret((e.target as HTMLInputElement).value),
-      }),
-      h(
-        'p',
-        { id: 'api-key-help', class: 'help' },
-        'Paste a secret key (not the Key ID). It stays in this tab’s session storage only, and is cleared when you sign out or close the tab.',
-      ),
-      h(ErrorBox, { error, title: 'Sign-in failed' }),
-      h('button', { type: 'submit', class: 'button primary', disabled: busy }, busy ? 'Signing in…' : 'Sign in'),
-    ),
-  );
-}
-
-function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoAmI; signOut: (reason?: unknown) => void }) {
+function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; initialMe: Me; signOut: (reason?: unknown) => void }) {
   const [me, setMe] = useState(initialMe);
   const route = useRoute();
   const [roles, setRoles] = useState<Role[] | null>(null);
@@ -100,7 +45,7 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
   const [announcement, setAnnouncement] = useState('');
   const [rolesTick, setRolesTick] = useState(0);
   const [orgTick, setOrgTick] = useState(0);
-  const api = useMemo(() => new Api(secret, (error) => signOut(error)), [secret]);
+  const api = useMemo(() => new Api(credentials, (error) => signOut(error)), [credentials]);
   const can = useCallback((p: Permission) => grants(me.permissions, p), [me]);
   const mainRef = useRef<HTMLElement>(null);
 
@@ -130,13 +75,14 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
     reloadRoles: () => setRolesTick((t) => t + 1),
     org,
     reloadOrg: () => setOrgTick((t) => t + 1),
-    refreshMe: () => void api.whoami().then(setMe, () => {}),
+    refreshMe: () => void ('secret' in credentials ? api.whoami().then(meOfKey) : api.getSession().then(meOfSession)).then(setMe, () => {}),
     announce: setAnnouncement,
     signOut,
   };
   const visible = TABS.filter((t) => can(t.permission));
   const current = visible.find((t) => t.id === (route.tab || 'keys')) ?? visible[0];
-  const roleName = roles?.find((r) => r.id === me.key.role)?.name ?? me.key.role;
+  const myRole = me.member?.role ?? me.key?.role ?? '';
+  const roleName = roles?.find((r) => r.id === myRole)?.name ?? myRole;
 
   return h(
     'div',
@@ -156,8 +102,8 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
       h(
         'span',
         { class: 'who', 'data-testid': 'whoami' },
-        'Signed in with ',
-        h('strong', null, me.key.name),
+        me.member ? 'Signed in as ' : 'Signed in with key ',
+        h('strong', null, me.member?.email ?? me.key?.name),
         ' · role ',
         h('strong', { 'data-testid': 'my-role' }, roleName),
       ),
@@ -184,48 +130,83 @@ function Shell({ secret, initialMe, signOut }: { secret: string; initialMe: WhoA
             'section',
             null,
             h('h1', { tabIndex: -1 }, 'Nothing to show'),
-            h('p', null, `This key's role (${me.key.role}) grants none of the dashboard's permissions: ${me.permissions.join(', ') || 'none'}. Sign in with a key whose role grants api.key.view.`),
+            h('p', null, `Your role (${myRole}) grants none of the dashboard's permissions: ${me.permissions.join(', ') || 'none'}. Ask an admin for a role that grants api.key.view.`),
           ),
     ),
   );
 }
 
-function App() {
-  const [state, setState] = useState<{ secret: string; me: WhoAmI } | 'checking' | null>(() => (session.load() ? 'checking' : null));
-  const [reason, setReason] = useState<unknown>(null);
+type SignedIn = { credentials: Credentials; me: Me };
 
+function App() {
+  const [state, setState] = useState<SignedIn | 'checking' | null>('checking');
+  const [reason, setReason] = useState<unknown>(null);
+  // Read once at load: an invitation link or the identity provider's return, then the address is cleaned.
+  const [entry] = useState(() => ({ invitation: invitationInHash(location.hash), oidc: oidcAnswerInHash(location.hash) }));
+  const [landing, setLanding] = useState<'invitation' | 'oidc' | null>(entry.invitation ? 'invitation' : entry.oidc ? 'oidc' : null);
+
+  const clearAddress = () => {
+    if (location.hash) history.replaceState(null, '', location.pathname);
+  };
   const signOut = useCallback((why?: unknown) => {
     session.clear();
     setReason(why ?? null);
     setState(null);
-    if (location.hash) history.replaceState(null, '', location.pathname);
+    clearAddress();
   }, []);
+  const withSession = (view: SessionView) => {
+    session.clear();
+    setReason(null);
+    setLanding(null);
+    clearAddress();
+    setState({ credentials: { csrfToken: view.csrfToken }, me: meOfSession(view) });
+  };
 
   useEffect(() => {
-    if (state !== 'checking') return;
-    const secret = session.load();
-    if (!secret) return setState(null);
-    new Api(secret).whoami().then(
-      (me) => setState({ secret, me }),
-      (error: unknown) => signOut(error),
-    );
+    if (landing) return setState(null);
+    // A session cookie first (people), then a break-glass key kept in this tab.
+    new Api().getSession().then(withSession, () => {
+      const secret = session.load();
+      if (!secret) return setState(null);
+      new Api({ secret }).whoami().then(
+        (me) => setState({ credentials: { secret }, me: meOfKey(me) }),
+        (error: unknown) => signOut(error),
+      );
+    });
   }, []);
 
   useEffect(() => {
     document.title = state && state !== 'checking' ? `keyward · ${state.me.organization.name}` : 'keyward · sign in';
   }, [state]);
 
+  const signOutOf = (credentials: Credentials) => (why?: unknown) => {
+    // A member's sign-out ends the session on the server too (a key has nothing to end).
+    if (!why && !('secret' in credentials)) void new Api(credentials).signOut().catch(() => {});
+    signOut(why);
+  };
+
+  if (landing === 'invitation' && entry.invitation) return h(AcceptInvitation, { token: entry.invitation, onSession: withSession });
+  if (landing === 'oidc' && entry.oidc)
+    return h(OidcReturn, {
+      answer: entry.oidc,
+      onSession: withSession,
+      onFailed: (error) => {
+        setLanding(null);
+        signOut(error);
+      },
+    });
   if (state === 'checking') return h('main', { class: 'signin' }, h('p', { role: 'status' }, 'Signing in…'));
   if (state === null)
     return h(SignIn, {
       reason,
-      onSignedIn: (secret, me) => {
+      onSession: withSession,
+      onKey: (secret, me) => {
         session.save(secret);
         setReason(null);
-        setState({ secret, me });
+        setState({ credentials: { secret }, me: meOfKey(me) });
       },
     });
-  return h(Shell, { key: state.me.key.id, secret: state.secret, initialMe: state.me, signOut });
+  return h(Shell, { key: state.me.member?.id ?? state.me.key?.id, credentials: state.credentials, initialMe: state.me, signOut: signOutOf(state.credentials) });
 }
 
 render(h(App, null), document.getElementById('app')!);

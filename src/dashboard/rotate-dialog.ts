@@ -117,7 +117,7 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
       h(SecretReveal, { keyId: rotated.keyId, secret: rotated.secret, onDone: done }),
     );
   }
-  const own = apiKey.id === ctx.me.key.id;
+  const own = apiKey.id === ctx.me.key?.id;
   const unused = revokeOld === 'whenUnused';
   const errors = fieldErrors(error);
   return h(

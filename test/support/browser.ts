@@ -48,9 +48,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 export type DashboardService = TestService;
 
-/** The real key service, which must serve the dashboard itself (src/server/app.ts): a service that does not fails here. */
+/**
+ * The real key service, which must serve the dashboard itself (src/server/app.ts): a service that does not fails here.
+ * Break-glass key sign-in is on unless `config` says otherwise: the dashboard suite drives the UI with keys it makes.
+ */
 export async function startDashboardService(config: ServerConfigInput = {}): Promise<DashboardService> {
-  const service = await startTestService(config);
+  const service = await startTestService({ dashboardKeySignIn: 'on', ...config });
   const page = await fetch(`${service.url}/`);
   const type = page.headers.get('content-type') ?? '';
   const body = await page.text();

@@ -1,0 +1,208 @@
+/**
+ * Signing in to the dashboard: the sign-in page (a passkey, the identity
+ * provider when the service has one, the break-glass key only where
+ * /v1/auth/methods allows it), the invitation page a link opens
+ * (`#invitation=<token>`: register a passkey, or accept through the identity
+ * provider), and the identity provider's return (`#code=…&state=…`). The
+ * WebAuthn ceremonies run through @simplewebauthn/browser; each ends in a
+ * session (SessionView) the shell then works with.
+ */
+import { startAuthentication, startRegistration } from '@simplewebauthn/browser';
+import { h, type ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ERROR_CATALOG } from '../core/errors.ts';
+import { Api, KeywardApiError, type InvitationPreview, type SessionView, type SignInMethods, type WhoAmI } from './api.ts';
+import { ErrorBox } from './ui.ts';
+
+/** Before sign-in: no key, no CSRF token; the sign-in steps set the cookie. */
+const publicApi = () => new Api();
+
+// The ceremonies' options arrive as JSON records; SimpleWebAuthn reads them as its own types.
+type RegistrationOptions = Parameters<typeof startRegistration>[0]['optionsJSON'];
+type AuthenticationOptions = Parameters<typeof startAuthentication>[0]['optionsJSON'];
+
+/** The invitation token in a link's fragment (`#invitation=…`), or null. */
+export const invitationInHash = (hash: string): string | null => new URLSearchParams(hash.replace(/^#/, '')).get('invitation');
+
+/** The identity provider's answer in the fragment it redirected back with (`#code=…&state=…`, or `#error=…`), or null. */
+export const oidcAnswerInHash = (hash: string): string | null => {
+  const params = new URLSearchParams(hash.replace(/^#/, ''));
+  return params.has('state') && (params.has('code') || params.has('error')) ? hash.replace(/^#/, '') : null;
+};
+
+/** Sends the browser to the identity provider; it comes back to `/#code=…`. */
+async function startOidc(invitationToken?: string): Promise<void> {
+  const { authorizationUrl } = await publicApi().oidcStart(invitationToken ? { invitationToken } : {});
+  location.assign(authorizationUrl);
+}
+
+function useMethods(): SignInMethods | null {
+  const [methods, setMethods] = useState<SignInMethods | null>(null);
+  useEffect(() => {
+    // Unknown methods: passkeys only (the service always offers them), never the key form.
+    publicApi().signInMethods().then(setMethods, () => setMethods({ passkey: true, oidc: null, keySignIn: false }));
+  }, []);
+  return methods;
+}
+
+function Page({ title, children }: { title: string; children?: ComponentChildren }) {
+  return h('main', { class: 'signin' }, h('div', { class: 'card form' }, h('p', { class: 'brand' }, 'keyward'), h('h1', null, title), children));
+}
+
+export function SignIn({
+  reason,
+  onSession,
+  onKey,
+}: {
+  reason: unknown;
+  onSession: (session: SessionView) => void;
+  onKey: (secret: string, me: WhoAmI) => void;
+}) {
+  const methods = useMethods();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const attempt = async (step: () => Promise<void>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await step();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  const withPasskey = () =>
+    attempt(async () => {
+      const api = publicApi();
+      const { options } = await api.passkeyOptions();
+      const credential = await startAuthentication({ optionsJSON: options as unknown as AuthenticationOptions });
+      onSession(await api.passkeySignIn({ credential: credential as unknown as Record<string, unknown> }));
+    });
+  return h(
+    Page,
+    { title: 'Sign in' },
+    reason ? h(ErrorBox, { error: reason, title: 'You were signed out' }) : null,
+    h('button', { type: 'button', class: 'button primary', disabled: busy || !methods, onClick: withPasskey }, 'Sign in with a passkey'),
+    methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => attempt(() => startOidc()) }, `Sign in with ${methods.oidc.name}`) : null,
+    h(ErrorBox, { error, title: 'Sign-in failed' }),
+    methods?.keySignIn ? h(KeySignIn, { onKey }) : null,
+  );
+}
+
+/** Break-glass: a pasted admin key, shown only when the operator enabled it. */
+function KeySignIn({ onKey }: { onKey: (secret: string, me: WhoAmI) => void }) {
+  const [secret, setSecret] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // Not trimmed: the key is checked as pasted, and the cause is named (fetch would silently
+      // strip spaces around a header value, so that one is caught here).
+      if (/\s/.test(secret)) {
+        throw new KeywardApiError(401, 'KEY_HAS_WHITESPACE', 'The key contains spaces, tabs or line breaks.', ERROR_CATALOG.KEY_HAS_WHITESPACE.hint);
+      }
+      const me = await new Api({ secret }).whoami();
+      setSecret('');
+      onKey(secret, me);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return h(
+    'form',
+    { class: 'break-glass', onSubmit: submit },
+    h('h2', null, 'Break-glass: sign in with an API key'),
+    h('p', { class: 'help' }, 'Enabled by the operator for emergencies. People should sign in with a passkey; keys are for machines.'),
+    h('label', { for: 'api-key' }, 'API key'),
+    h('input', {
+      id: 'api-key',
+      type: 'password',
+      class: 'mono',
+      value: secret,
+      required: true,
+      autocomplete: 'off',
+      spellcheck: false,
+      autocapitalize: 'off',
+      placeholder: 'kw_…',
+      'aria-describedby': 'api-key-help',
+      onInput: (e: Event) => setSecret((e.target as HTMLInputElement).value),
+    }),
+    h(
+      'p',
+      { id: 'api-key-help', class: 'help' },
+      'Paste a secret key (not the Key ID). It stays in this tab’s session storage only, and is cleared when you sign out or close the tab.',
+    ),
+    h(ErrorBox, { error, title: 'Sign-in failed' }),
+    h('button', { type: 'submit', class: 'button', disabled: busy }, busy ? 'Signing in…' : 'Sign in with the key'),
+  );
+}
+
+/** The page an invitation link opens: who it is for, then a passkey (or the identity provider) to accept it. */
+export function AcceptInvitation({ token, onSession }: { token: string; onSession: (session: SessionView) => void }) {
+  const methods = useMethods();
+  const [preview, setPreview] = useState<InvitationPreview | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const [displayName, setDisplayName] = useState('');
+  const [email, setEmail] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    publicApi().previewInvitation({ token }).then(setPreview, setLoadError);
+  }, [token]);
+
+  if (loadError) return h(Page, { title: 'Invitation' }, h(ErrorBox, { error: loadError, title: 'This invitation cannot be used' }), h('a', { href: '/' }, 'Go to sign-in'));
+  if (!preview) return h(Page, { title: 'Invitation' }, h('p', { role: 'status' }, 'Checking the invitation…'));
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const api = publicApi();
+      const { options } = await api.invitationPasskeyOptions({ token });
+      const credential = await startRegistration({ optionsJSON: options as unknown as RegistrationOptions });
+      onSession(await api.acceptInvitation({ token, displayName, credential: credential as unknown as Record<string, unknown>, ...(preview.email ? {} : { email }) }));
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return h(
+    Page,
+    { title: `Join ${preview.organization.name}` },
+    h(
+      'p',
+      { 'data-testid': 'invitation' },
+      preview.email ? ['Invitation for ', h('strong', null, preview.email), ' as '] : 'Invitation as ',
+      h('strong', null, preview.role),
+      '. Register a passkey to accept it; you sign in with it from then on.',
+    ),
+    h(
+      'form',
+      { onSubmit: submit },
+      preview.email
+        ? null
+        : [
+            h('label', { for: 'invite-email' }, 'Your email'),
+            h('input', { id: 'invite-email', type: 'email', required: true, value: email, onInput: (e: Event) => setEmail((e.target as HTMLInputElement).value) }),
+          ],
+      h('label', { for: 'invite-name' }, 'Your name'),
+      h('input', { id: 'invite-name', required: true, value: displayName, onInput: (e: Event) => setDisplayName((e.target as HTMLInputElement).value) }),
+      h(ErrorBox, { error, title: 'Could not accept the invitation' }),
+      h('button', { type: 'submit', class: 'button primary', disabled: busy }, busy ? 'Registering…' : 'Accept with a passkey'),
+    ),
+    methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => startOidc(token).catch(setError) }, `Accept with ${methods.oidc.name}`) : null,
+  );
+}
+
+/** The identity provider sent the browser back: finish signing in with its answer. */
+export function OidcReturn({ answer, onSession, onFailed }: { answer: string; onSession: (session: SessionView) => void; onFailed: (error: unknown) => void }) {
+  useEffect(() => {
+    publicApi().oidcCallback({ query: answer }).then(onSession, onFailed);
+  }, [answer]);
+  return h('main', { class: 'signin' }, h('p', { role: 'status' }, 'Signing in…'));
+}

@@ -1,0 +1,111 @@
+/**
+ * People in the dashboard, in real Chromium against the real key service:
+ * an invitation link opened in the dashboard and accepted with a passkey
+ * from Chromium's virtual authenticator (CDP WebAuthn domain), the dashboard
+ * then working on the session cookie (listing keys, creating one, which
+ * needs the CSRF token), signing out, and signing in again with the passkey.
+ * The sign-in page offers no key form unless the operator enabled it.
+ *
+ * The browser talks to http://localhost:<port>: WebAuthn needs a host name.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, startDashboardService, type DashboardService } from '../support/browser.ts';
+
+const available = browserAvailable();
+
+if (!available && REQUIRE_BROWSER) {
+  describe('people in the dashboard (Chromium)', () => {
+    it('needs Chromium (KEYWARD_REQUIRE_BROWSER=1)', () => {
+      throw new Error(`KEYWARD_REQUIRE_BROWSER=1 but ${CHROMIUM_PATH} is missing: apt-get install -y chromium`);
+    });
+  });
+}
+
+describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
+  let service: DashboardService;
+  let local: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Key sign-in off: the service's default, not the one the key-driven dashboard test uses.
+    service = await startDashboardService({ dashboardKeySignIn: 'off' });
+    local = service.url.replace('127.0.0.1', 'localhost');
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  /** A fresh browser (no cookies) with a virtual passkey authenticator; only loopback is reachable. */
+  async function freshPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+    const context = await browser.newContext();
+    // A step that never comes fails by name, well before the test's own timeout.
+    context.setDefaultTimeout(20_000);
+    await context.route(/^https?:\/\/(?!localhost|127\.0\.0\.1)/, (route) => route.abort());
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    });
+    return { context, page, problems };
+  }
+
+  const nav = (page: Page) => page.getByRole('navigation', { name: 'Dashboard sections' });
+  const row = (page: Page, name: string) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+
+  it('invite → accept in the dashboard with a passkey → signed in, keys visible; a key made with the session; sign out and back in with the passkey', async () => {
+    const admin = service.client();
+    await admin.createKey({ name: 'Billing worker', role: 'viewer' });
+    const { link } = await admin.createInvitation({ email: 'ada@example.com', role: 'key-manager' });
+    const { context, page, problems } = await freshPage();
+
+    await page.goto(link.replace('127.0.0.1', 'localhost'));
+    await page.getByRole('heading', { level: 1, name: 'Join' }).waitFor();
+    expect(await page.getByTestId('invitation').textContent()).toContain('ada@example.com');
+    await page.getByLabel('Your name').fill('Ada Lovelace');
+    await page.getByRole('button', { name: 'Accept with a passkey' }).click();
+
+    // Signed in as the member, on the session cookie: the keys are listed.
+    await nav(page).waitFor();
+    expect(await page.getByTestId('whoami').textContent()).toContain('ada@example.com');
+    await row(page, 'Billing worker').waitFor();
+    // The token left the address bar; nothing about the session is readable by scripts.
+    expect(page.url()).not.toContain('invitation');
+    expect(await page.evaluate(() => document.cookie + JSON.stringify(sessionStorage) + JSON.stringify(localStorage))).not.toMatch(/keyward_session|kw_/);
+
+    // A change made with the session (the CSRF token travels with it).
+    await page.getByRole('button', { name: '+ Create New Key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Made by Ada');
+    await dialog.getByLabel('Role').selectOption('viewer');
+    await dialog.getByRole('button', { name: 'Create Key' }).click();
+    await dialog.getByRole('heading', { name: 'Save your secret key' }).waitFor();
+    await dialog.getByRole('button', { name: 'I have copied it' }).click();
+    await row(page, 'Made by Ada').waitFor();
+    const made = (await admin.listKeys()).items.find((k) => k.name === 'Made by Ada')!;
+    const ada = (await admin.listMembers()).items.find((m) => m.email === 'ada@example.com')!;
+    expect(made.createdBy).toBe(ada.id);
+
+    // Sign out ends the session; the page offers the passkey (and no key form: key sign-in is off).
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    expect(await page.getByLabel('API key').count()).toBe(0);
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await nav(page).waitFor();
+    expect(await page.getByTestId('whoami').textContent()).toContain('ada@example.com');
+    await row(page, 'Made by Ada').waitFor();
+
+    // The link worked once: opened again (a new tab, as from the mail), the page says why.
+    const again = await context.newPage();
+    await again.goto(link.replace('127.0.0.1', 'localhost'));
+    await again.getByText('INVITATION_USED').waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+});
