@@ -1,7 +1,7 @@
 /**
  * The keyward dashboard: people sign in (sign-in.ts: a passkey, the identity
  * provider, or an invitation link; a pasted key only as break-glass), then one section per tab
- * (TABS: keys, roles, allowlist, usage, audit), each a view of its own module
+ * (TABS: keys, roles, allowlist, usage, audit, incidents, members), each a view of its own module
  * given the signed-in context and the route (router.ts). A new section is one
  * entry in TABS.
  */
@@ -14,6 +14,7 @@ import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
 import { IncidentsTab } from './incidents.ts';
 import { KeysTab } from './keys.ts';
+import { MembersTab } from './members.ts';
 import { RolesTab } from './roles.ts';
 import { useRoute, type Route } from './router.ts';
 import { AcceptInvitation, invitationInHash, oidcAnswerInHash, OidcReturn, SignIn } from './sign-in.ts';
@@ -35,6 +36,7 @@ const TABS: Tab[] = [
   { id: 'usage', label: 'Usage', permission: 'usage.view', view: UsageTab },
   { id: 'audit', label: 'Audit log', permission: 'audit.view', view: AuditTab },
   { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
+  { id: 'members', label: 'Members', permission: 'member.view', view: MembersTab },
 ];
 
 function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; initialMe: Me; signOut: (reason?: unknown) => void }) {

@@ -137,7 +137,7 @@ function KeySignIn({ onKey }: { onKey: (secret: string, me: WhoAmI) => void }) {
       'Paste a secret key (not the Key ID). It stays in this tab’s session storage only, and is cleared when you sign out or close the tab.',
     ),
     h(ErrorBox, { error, title: 'Sign-in failed' }),
-    h('button', { type: 'submit', class: 'button', disabled: busy }, busy ? 'Signing in…' : 'Sign in with the key'),
+    h('button', { type: 'submit', class: 'button', disabled: busy }, busy ? 'Signing in…' : 'Sign in'),
   );
 }
 

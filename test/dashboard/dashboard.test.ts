@@ -57,7 +57,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   const signIn = async (p: Page, secret: string) => {
     await p.goto(`${service.url}/`);
     await p.getByLabel('API key', { exact: true }).fill(secret);
-    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
     await p.getByRole('navigation', { name: 'Dashboard sections' }).waitFor();
   };
 
@@ -126,12 +126,12 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('sign-in errors say which cause hit', async () => {
     await page.goto(`${service.url}/`);
     await page.getByLabel('API key', { exact: true }).fill(service.adminKeyId);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     const alert = page.getByRole('alert');
     await expect.poll(() => alert.textContent()).toContain('KEY_ID_USED_AS_SECRET');
     expect(await alert.textContent()).toContain('What to do:');
     await page.getByLabel('API key', { exact: true }).fill(`${service.adminSecret} `);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expect.poll(() => alert.textContent()).toContain('KEY_HAS_WHITESPACE');
     await screenshot(page, '00-sign-in-error');
   });
@@ -544,7 +544,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await axe(page, 'revoke dialog');
     await dialog(page).getByRole('button', { name: 'Cancel' }).click();
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     await axe(page, 'sign-in');
   });
 
@@ -605,7 +605,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(await row(page, `Leaky Server ${leaky.key.id}`).count()).toBe(1);
     await axe(page, 'incidents');
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   });
 
   const WIDTHS = [1280, 390] as const;
@@ -927,10 +927,10 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('signs out: the key is cleared from sessionStorage and a reload stays signed out', async () => {
     await signIn(page, service.adminSecret);
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     expect(await page.evaluate(() => sessionStorage.length + localStorage.length)).toBe(0);
     await page.reload();
-    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Dashboard sections' }).count()).toBe(0);
   });
 

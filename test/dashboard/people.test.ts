@@ -4,7 +4,10 @@
  * from Chromium's virtual authenticator (CDP WebAuthn domain), the dashboard
  * then working on the session cookie (listing keys, creating one, which
  * needs the CSRF token), signing out, and signing in again with the passkey.
- * The sign-in page offers no key form unless the operator enabled it.
+ * The sign-in page offers no key form unless the operator enabled it. The
+ * Members tab: an admin member invites, the invitee accepts in another
+ * browser, the admin changes their role and removes them (their open session
+ * then ends).
  *
  * The browser talks to http://localhost:<port>: WebAuthn needs a host name.
  */
@@ -107,5 +110,55 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     await again.getByText('INVITATION_USED').waitFor();
     expect(problems).toEqual([]);
     await context.close();
+  }, 120_000);
+
+  /** Opens an invitation link in `page` and accepts it with a new passkey, as `name`. */
+  async function accept(page: Page, link: string, name: string): Promise<void> {
+    await page.goto(link.replace('127.0.0.1', 'localhost'));
+    await page.getByLabel('Your name').fill(name);
+    await page.getByRole('button', { name: 'Accept with a passkey' }).click();
+    await nav(page).waitFor();
+  }
+
+  const openMembers = async (page: Page) => {
+    await nav(page).getByRole('link', { name: 'Members', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
+  };
+
+  it('Members tab: an admin member invites, the invitee accepts, the admin changes their role and removes them', async () => {
+    const { link } = await service.client().createInvitation({ email: 'grace@example.com', role: 'admin' });
+    const adminBrowser = await freshPage();
+    const page = adminBrowser.page;
+    await accept(page, link, 'Grace Hopper');
+    await openMembers(page);
+    await row(page, 'grace@example.com').waitFor();
+
+    await page.getByLabel('Email', { exact: true }).fill('linus@example.com');
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    const invited = (await page.getByTestId('invitation-link').textContent())!;
+    expect(invited).toContain('#invitation=');
+    await page.getByText('Revoke invitation for linus@example.com').waitFor();
+
+    const invitee = await freshPage();
+    await accept(invitee.page, invited, 'Linus');
+    expect(await invitee.page.getByTestId('my-role').textContent()).toMatch(/viewer/i);
+
+    await page.reload();
+    await openMembers(page);
+    await row(page, 'linus@example.com').waitFor();
+    await page.getByLabel('Role of linus@example.com').selectOption('key-manager');
+    await expect.poll(async () => (await service.client().listMembers()).items.find((m) => m.email === 'linus@example.com')?.role).toBe('key-manager');
+
+    await page.getByRole('button', { name: 'Remove linus@example.com' }).click();
+    await page.getByRole('button', { name: 'Confirm: remove linus@example.com' }).click();
+    await expect.poll(() => row(page, 'linus@example.com').count()).toBe(0);
+    expect((await service.client().listMembers()).items.map((m) => m.email)).not.toContain('linus@example.com');
+    // Their open session ends: the next request sends them to sign-in.
+    await invitee.page.reload();
+    await invitee.page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    expect([...adminBrowser.problems, ...invitee.problems]).toEqual([]);
+    await adminBrowser.context.close();
+    await invitee.context.close();
   }, 120_000);
 });
