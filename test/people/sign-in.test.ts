@@ -5,7 +5,8 @@
  * a key with the session (cookie + CSRF token), a removed member's open
  * session failing on its next request; and OpenID Connect against a real
  * provider (oidc-provider) started on loopback: accepting an invitation
- * through it, signing in again, an unverified email refused.
+ * through it, signing in again, an unverified email refused (the dashboard
+ * the provider sends the browser back to finishes each of these itself).
  *
  * The browser talks to http://localhost:<port>: WebAuthn needs a host name
  * (an IP address is no relying party id), and Chromium treats localhost as
@@ -192,12 +193,16 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
     await context.close();
   });
 
-  /** The provider's round trip in `page`: start, its login and consent pages, back to the dashboard, then the callback. */
+  /**
+   * The provider's round trip in `page`: start, its login and consent pages, back to the dashboard, which
+   * finishes the sign-in itself (POST /v1/auth/oidc/callback with the fragment): its answer is returned.
+   */
   async function oidcSignIn(page: Page, login: string, invitationToken?: string): Promise<Answer> {
     const start = await call(page, 'POST', '/v1/auth/oidc/start', invitationToken ? { invitationToken } : {});
     expect(start.status, JSON.stringify(start.body)).toBe(200);
+    const finished = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/auth/oidc/callback');
     await page.goto(start.body.authorizationUrl, { waitUntil: 'domcontentloaded' });
-    const back = new RegExp(`^${local}/#`);
+    const back = new RegExp(`^${local}/`);
     while (!back.test(page.url())) {
       if (await page.locator('input[name=login]').count()) {
         await page.fill('input[name=login]', login);
@@ -209,9 +214,10 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
         await page.waitForURL(back);
       }
     }
-    const fragment = new URL(page.url()).hash.slice(1);
+    const response = await finished;
+    const fragment = (JSON.parse(response.request().postData()!) as { query: string }).query;
     expect(new URLSearchParams(fragment).get('code')).toBeTruthy();
-    const answer = await call(page, 'POST', '/v1/auth/oidc/callback', { query: fragment });
+    const answer = { status: response.status(), body: await response.json() };
     // The answer works once: posted again, no sign-in is waiting for it.
     expect((await call(page, 'POST', '/v1/auth/oidc/callback', { query: fragment })).body.error.code).toBe('CEREMONY_EXPIRED');
     return answer;
