@@ -35,7 +35,7 @@ describe('ApiKey (Kubernetes)', () => {
         // Canonical ranges, as the CRD schema stores them.
         ipAllowlist: ['10.0.0.0/8', '2001:db8::/32'],
         secret: { name: 'payments-api-key', keys: { secret: 'API_KEY', keyId: 'API_KEY_ID', previous: 'API_KEY_PREVIOUS' } },
-        rotation: { interval: '90d', token: '2026-11-27-1', overlap: '48h', suspend: false },
+        rotation: { interval: '90d', token: '2026-11-27-1', overlap: '48h', revokeOld: 'AfterOverlap', suspend: false },
         consumers: { restartTargets: [{ kind: 'Deployment', name: 'payments' }] },
         deletionPolicy: 'Retain',
       },
@@ -67,12 +67,12 @@ describe('ApiKey (Kubernetes)', () => {
     const { stack } = stackFor();
     const rotation = (id: string, props: ConstructorParameters<typeof ApiKey>[2]['rotation']) =>
       new ApiKey(stack, id, { name: id, role: 'viewer', rotation: props }).toManifest().spec.rotation;
-    expect(rotation('prod', { policy: RotationPolicy.production() })).toEqual({ interval: '90d', overlap: '24h', suspend: false });
-    expect(rotation('dev', { policy: RotationPolicy.development() })).toEqual({ interval: '180d', overlap: '24h', suspend: false });
-    expect(rotation('every', { policy: RotationPolicy.every('30d') })).toEqual({ interval: '30d', overlap: '24h', suspend: false });
-    expect(rotation('every-ms', { policy: RotationPolicy.every(36 * 3_600_000) })).toEqual({ interval: '1d12h', overlap: '24h', suspend: false });
-    expect(rotation('manual', { policy: RotationPolicy.manual(), token: 't-1' })).toEqual({ token: 't-1', overlap: '24h', suspend: true });
-    expect(rotation('interval', { interval: '2160h' })).toEqual({ interval: '2160h', overlap: '24h', suspend: false });
+    expect(rotation('prod', { policy: RotationPolicy.production() })).toEqual({ interval: '90d', overlap: '24h', revokeOld: 'AfterOverlap', suspend: false });
+    expect(rotation('dev', { policy: RotationPolicy.development() })).toEqual({ interval: '180d', overlap: '24h', revokeOld: 'AfterOverlap', suspend: false });
+    expect(rotation('every', { policy: RotationPolicy.every('30d') })).toEqual({ interval: '30d', overlap: '24h', revokeOld: 'AfterOverlap', suspend: false });
+    expect(rotation('every-ms', { policy: RotationPolicy.every(36 * 3_600_000) })).toEqual({ interval: '1d12h', overlap: '24h', revokeOld: 'AfterOverlap', suspend: false });
+    expect(rotation('manual', { policy: RotationPolicy.manual(), token: 't-1' })).toEqual({ token: 't-1', overlap: '24h', revokeOld: 'AfterOverlap', suspend: true });
+    expect(rotation('interval', { interval: '2160h' })).toEqual({ interval: '2160h', overlap: '24h', revokeOld: 'AfterOverlap', suspend: false });
   });
 
   it('depends_on and waitForReady pass through to the resource', () => {
