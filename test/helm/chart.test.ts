@@ -170,10 +170,10 @@ function suite(): void {
       const bootstrap = await kubectlJson(['-n', NS, 'get', 'secret', 'keyward-server-bootstrap']);
       expect(bootstrap.data ?? {}).toEqual({});
       expect((await kubectlJson(['-n', NS, 'get', 'pvc', 'keyward-server-data'])).spec.resources.requests.storage).toBe('1Gi');
-      // The operator's rights are the ClusterRole's, bound to its ServiceAccount.
+      // The operator's rights are the ClusterRole's, bound to its ServiceAccount: workloads it may read (rollouts) and patch (restarts), never delete.
       const can = await cp().kubectl(['auth', 'can-i', 'patch', 'secrets', '--as', `system:serviceaccount:${NS}:keyward-operator`, '-n', 'default']);
       expect(can.stdout.trim()).toBe('yes');
-      const cannot = await cp().kubectl(['auth', 'can-i', 'get', 'deployments', '--as', `system:serviceaccount:${NS}:keyward-operator`, '-n', 'default'], { allowFailure: true });
+      const cannot = await cp().kubectl(['auth', 'can-i', 'delete', 'deployments', '--as', `system:serviceaccount:${NS}:keyward-operator`, '-n', 'default'], { allowFailure: true });
       expect(cannot.stdout.trim()).toBe('no');
     });
 

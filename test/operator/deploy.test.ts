@@ -161,13 +161,13 @@ describeControlPlane('deploy/ manifests', (cp) => {
     expect(service.spec.ports[0].targetPort).toBe('http');
   });
 
-  it('RBAC: no wildcards; workloads get patch only; the lease rights are namespaced; the bindings name the ServiceAccount', () => {
+  it('RBAC: no wildcards; workloads get get (rollout status, for WhenUnused) and patch (restarts) only; the lease rights are namespaced; the bindings name the ServiceAccount', () => {
     const clusterRole = find('ClusterRole', 'keyward-operator');
     for (const rule of clusterRole.rules) {
       for (const field of ['apiGroups', 'resources', 'verbs']) expect(rule[field], JSON.stringify(rule)).not.toContain('*');
     }
     const apps = clusterRole.rules.filter((r: { apiGroups: string[] }) => r.apiGroups.includes('apps'));
-    expect(apps).toEqual([{ apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['patch'] }]);
+    expect(apps).toEqual([{ apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['get', 'patch'] }]);
     expect(clusterRole.rules.some((r: { resources: string[] }) => r.resources.includes('leases'))).toBe(false);
     expect(clusterRole.rules.some((r: { resources: string[] }) => r.resources.includes('pods'))).toBe(false);
     const subject = { kind: 'ServiceAccount', name: 'keyward-operator', namespace: NS };
