@@ -6,7 +6,7 @@
  * tell who still uses the old key: the same client again is two comparisons.
  */
 import type { KeyRecord, UsageCount } from '../core/model.ts';
-import { MAX_RECENT_CLIENTS, storedUserAgent, type RecentClient } from '../core/retirement.ts';
+import { MAX_RECENT_CLIENTS, mergeRecentClients, storedUserAgent, type RecentClient } from '../core/retirement.ts';
 import type { Store, UsageUpdate } from '../store/store.ts';
 import type { UsageSink } from './context.ts';
 
@@ -72,6 +72,12 @@ export class UsageTracker implements UsageSink {
   readonly #timer: NodeJS.Timeout;
   readonly #now: () => number;
   #flushing: Promise<void> = Promise.resolve();
+  /**
+   * The uses the flush under way is writing: still pending to readers until
+   * the store has them (else a read between the hand-over and the commit sees
+   * neither, and a whenUnused sweep could take a key in use for an unused one).
+   */
+  #writing = new Map<string, KeyUse>();
 
   constructor(store: Store, flushIntervalMs: number, now: () => number = Date.now) {
     this.#store = store;
@@ -125,7 +131,12 @@ export class UsageTracker implements UsageSink {
 
   pending(keyId: string): UsageUpdate | undefined {
     const use = this.#uses.get(keyId);
-    return use ? toUpdate(keyId, use) : undefined;
+    const writing = this.#writing.get(keyId);
+    if (!writing) return use ? toUpdate(keyId, use) : undefined;
+    if (!use) return toUpdate(keyId, writing);
+    // Uses counted since the flush began are the newer ones.
+    const update = toUpdate(keyId, use);
+    return { ...update, clients: mergeRecentClients(writing.clients.map(toRecent), update.clients) };
   }
 
   /** Writes what was counted so far; concurrent callers share one write. */
@@ -140,6 +151,7 @@ export class UsageTracker implements UsageSink {
         this.#refused = new Map();
         this.#earlier = [];
         const updates = [...uses].map(([keyId, use]) => toUpdate(keyId, use));
+        this.#writing = uses;
         try {
           await this.#store.recordUsage(updates, counts);
         } catch (error) {
@@ -148,6 +160,8 @@ export class UsageTracker implements UsageSink {
           // (A key used again meanwhile keeps its newer clients; the older ones of the failed flush go, as a bounded record may.)
           this.#earlier.push(...counts);
           throw error;
+        } finally {
+          this.#writing = new Map();
         }
       });
     return this.#flushing;

@@ -29,6 +29,42 @@ afterAll(async () => {
 });
 
 describe('usage tracker', () => {
+  it('keeps the uses a flush is writing pending until the store has them (a read meanwhile sees them)', async () => {
+    const service = new KeyService(store, { tokenPrefix: 'kw_' });
+    const { keyId } = await service.bootstrapOrganization('usage tracker in flight');
+    const key = (await store.findKeyById(keyId))!;
+    // The real store, its usage write held until the test lets it go.
+    let release!: () => void;
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writing = new Promise<void>((resolve) => (entered = resolve));
+    const holding = Object.create(store, {
+      recordUsage: { value: async (...args: Parameters<Store['recordUsage']>) => (entered(), await held, store.recordUsage(...args)) },
+    }) as Store;
+    let now = Date.parse('2026-04-01T10:00:00.000Z');
+    const tracker = new UsageTracker(holding, 3_600_000, () => now);
+    tracker.seen(key, '10.0.3.7', 'VALID', now, 'reports/1.0');
+    const flushing = tracker.flush();
+    await writing;
+    now += 1_000;
+    tracker.seen(key, '10.0.3.8', 'VALID', now, null);
+    // Mid-write: the stored record does not have the first use yet; pending has both.
+    expect((await store.findKeyById(keyId))!.lastUsedAt).toBeNull();
+    expect(tracker.pending(keyId)).toMatchObject({
+      lastUsedAt: '2026-04-01T10:00:01.000Z',
+      lastUsedIp: '10.0.3.8',
+      clients: [
+        { ip: '10.0.3.8', userAgent: null, lastUsedAt: '2026-04-01T10:00:01.000Z' },
+        { ip: '10.0.3.7', userAgent: 'reports/1.0', lastUsedAt: '2026-04-01T10:00:00.000Z' },
+      ],
+    });
+    release();
+    await flushing;
+    expect((await store.findKeyById(keyId))!.lastUsedAt).toBe('2026-04-01T10:00:00.000Z');
+    expect(tracker.pending(keyId)?.clients).toEqual([{ ip: '10.0.3.8', userAgent: null, lastUsedAt: '2026-04-01T10:00:01.000Z' }]);
+    await tracker.stop();
+  });
+
   it('counts accepted and refused uses per UTC day, keeps the latest use, and carries a day that ended before the flush', async () => {
     const service = new KeyService(store, { tokenPrefix: 'kw_' });
     const { organizationId, keyId } = await service.bootstrapOrganization('usage tracker');
