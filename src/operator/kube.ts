@@ -29,6 +29,21 @@ import { FIELD_MANAGER, type ApiKeyResource, type StatusPatch } from './types.ts
 export const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
 export const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
 
+/**
+ * A 404 about the ApiKey itself (the API server's Status names its kind and
+ * name): it was deleted while a reconcile of it ran, which is not a failure.
+ */
+export function isApiKeyGone(error: unknown, name: string): boolean {
+  if (!isNotFound(error)) return false;
+  const body: unknown = (error as ApiException<unknown>).body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { details?: { kind?: string; name?: string } } | null;
+    return status?.details?.kind === API_PLURAL && status.details.name === name;
+  } catch {
+    return false;
+  }
+}
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const applyPatch = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 

@@ -13,7 +13,7 @@ import { KeywardClient, type KeyEvent } from '../client/index.ts';
 import { OPERATOR_METADATA } from '../core/model.ts';
 import { budgetedFetch, requestBudget, type Rate } from './budget.ts';
 import { ClusterCache } from './cache.ts';
-import { isConflict, KubeApi } from './kube.ts';
+import { isApiKeyGone, isConflict, KubeApi } from './kube.ts';
 import { FeedFollower } from './feed.ts';
 import { pooled } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
@@ -212,9 +212,11 @@ export class Operator {
         this.metrics.reconcileTotal.inc({ controller: CONTROLLER, result: 'error' });
         this.metrics.reconcileErrors.inc({ controller: CONTROLLER });
         const conflict = isConflict(error);
-        // The cache is behind whoever wrote meanwhile: the retry reads this ApiKey from the API server.
-        if (conflict) this.#reconciler.conflicted(namespace, name);
-        this.logger[conflict ? 'info' : 'warn']({ apikey: key, err: (error as Error).message, retryInMs: delay }, conflict ? 'conflict; retrying' : 'reconcile failed');
+        const gone = !conflict && isApiKeyGone(error, name);
+        // The cache is behind whoever wrote (or deleted) meanwhile: the retry reads this ApiKey from the API server.
+        if (conflict || gone) this.#reconciler.conflicted(namespace, name);
+        const message = conflict ? 'conflict; retrying' : gone ? 'the ApiKey went away meanwhile; looking again' : 'reconcile failed';
+        this.logger[conflict || gone ? 'info' : 'warn']({ apikey: key, err: (error as Error).message, retryInMs: delay }, message);
       } finally {
         end();
         this.#queue.done(key);
