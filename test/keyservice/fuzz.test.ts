@@ -71,7 +71,8 @@ interface FuzzRequest {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const SECRET_SHAPE = /[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{28}(?![0-9A-Za-z])/g;
+// A whole token, not a run inside a longer base64url value (a WebAuthn challenge may hold "k_" and 28 letters by chance).
+const SECRET_SHAPE = /(?<![0-9A-Za-z_-])[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{28}(?![0-9A-Za-z_-])/g;
 const HEX64 = /(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])/;
 
 let service: TestService;
