@@ -17,9 +17,15 @@ export interface UsageSink {
   /** Usage not flushed yet, so views (and the end of a transition) are current. */
   pending(keyId: string): UsageUpdate | undefined;
   flush(): Promise<void>;
+  /**
+   * A store read that `pending()` after it completes: read again when a flush
+   * ended meanwhile (the read may predate its commit, and pending no longer
+   * holds its uses, so the two together would miss them).
+   */
+  readSettled<T>(read: () => Promise<T>): Promise<T>;
 }
 
-const noUsage: UsageSink = { seen: () => {}, pending: () => undefined, flush: async () => {} };
+const noUsage: UsageSink = { seen: () => {}, pending: () => undefined, flush: async () => {}, readSettled: (read) => read() };
 
 export interface ServiceOptions {
   tokenPrefix: string;
@@ -116,7 +122,7 @@ export class ServiceContext {
   }
 
   async requireKey(principal: Principal, keyId: string): Promise<KeyRecord> {
-    const key = await this.store.getKey(principal.organization.id, keyId);
+    const key = await this.usage.readSettled(() => this.store.getKey(principal.organization.id, keyId));
     if (!key) throw new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
     return key;
   }

@@ -54,8 +54,13 @@ export class RetirementSweeper {
   async #sweep(): Promise<SweepResult> {
     const ctx = this.#ctx;
     const result: SweepResult = { revoked: [], deadline: [] };
-    for (const stored of await ctx.store.listOpenRetirements(SWEEP_LIMIT)) {
-      const successorRecord = stored.rotatedToId === null ? undefined : await ctx.store.findKeyById(stored.rotatedToId);
+    const read = <T>(fn: () => Promise<T>) => ctx.usage.readSettled(fn);
+    for (const listed of await read(() => ctx.store.listOpenRetirements(SWEEP_LIMIT))) {
+      // Each key read again with its successor, so both are as current as the usage pending with them.
+      const [stored, successorRecord] = await read(() =>
+        Promise.all([ctx.store.findKeyById(listed.id), listed.rotatedToId === null ? undefined : ctx.store.findKeyById(listed.rotatedToId)]),
+      );
+      if (!stored) continue;
       const now = ctx.nowMs();
       const old = ctx.withPending(stored);
       const successor = successorRecord && ctx.withPending(successorRecord);

@@ -78,6 +78,8 @@ export class UsageTracker implements UsageSink {
    * neither, and a whenUnused sweep could take a key in use for an unused one).
    */
   #writing = new Map<string, KeyUse>();
+  /** Flushes ended (written or not): readSettled's way to tell a read that may have raced a commit. */
+  #flushesEnded = 0;
 
   constructor(store: Store, flushIntervalMs: number, now: () => number = Date.now) {
     this.#store = store;
@@ -139,6 +141,14 @@ export class UsageTracker implements UsageSink {
     return { ...update, clients: mergeRecentClients(writing.clients.map(toRecent), update.clients) };
   }
 
+  async readSettled<T>(read: () => Promise<T>): Promise<T> {
+    for (;;) {
+      const before = this.#flushesEnded;
+      const value = await read();
+      if (this.#flushesEnded === before) return value;
+    }
+  }
+
   /** Writes what was counted so far; concurrent callers share one write. */
   flush(): Promise<void> {
     this.#flushing = this.#flushing
@@ -162,6 +172,7 @@ export class UsageTracker implements UsageSink {
           throw error;
         } finally {
           this.#writing = new Map();
+          this.#flushesEnded++;
         }
       });
     return this.#flushing;

@@ -65,6 +65,27 @@ describe('usage tracker', () => {
     await tracker.stop();
   });
 
+  it('a read that a flush overtakes (it read the store before the commit, pending is cleared after) is read again: record and pending together miss no use', async () => {
+    const service = new KeyService(store, { tokenPrefix: 'kw_' });
+    const { keyId } = await service.bootstrapOrganization('usage tracker settled read');
+    const key = (await store.findKeyById(keyId))!;
+    const now = Date.parse('2026-04-01T11:00:00.000Z');
+    const tracker = new UsageTracker(store, 3_600_000, () => now);
+    tracker.seen(key, '10.0.3.7', 'VALID', now, 'reports/1.0');
+    // The race the whenUnused sweep hit in CI: the record is read, then a whole flush commits and clears pending.
+    let reads = 0;
+    const record = await tracker.readSettled(async () => {
+      const read = await store.findKeyById(keyId);
+      if (++reads === 1) await tracker.flush();
+      return read;
+    });
+    expect(tracker.pending(keyId)).toBeUndefined();
+    expect(reads).toBe(2);
+    expect(record!.lastUsedAt).toBe('2026-04-01T11:00:00.000Z');
+    expect(record!.recentClients).toEqual([{ ip: '10.0.3.7', userAgent: 'reports/1.0', lastUsedAt: '2026-04-01T11:00:00.000Z' }]);
+    await tracker.stop();
+  });
+
   it('counts accepted and refused uses per UTC day, keeps the latest use, and carries a day that ended before the flush', async () => {
     const service = new KeyService(store, { tokenPrefix: 'kw_' });
     const { organizationId, keyId } = await service.bootstrapOrganization('usage tracker');
