@@ -158,7 +158,8 @@ export function keysCommand(): Command {
   const revoke = apiCommand(keys, 'revoke <keyId>', 'revoke a key: applications using it stop working at once; cannot be undone', { quiet: 'print nothing on success' })
     .addOption(yesOption())
     .option('--dry-run', 'show the key that would be revoked and when it was last used; change nothing')
-    .action(async (keyId: string, o: ApiFlags) => {
+    .option('--reason <text>', 'why, kept in the audit record (short text; never a secret)')
+    .action(async (keyId: string, o: ApiFlags & { reason?: string }) => {
       const client = await clientFor(o, o.dryRun ? ['getKey'] : ['revokeKey']);
       if (o.dryRun) {
         const key = await client.getKey(keyId);
@@ -166,12 +167,12 @@ export function keysCommand(): Command {
         return;
       }
       await confirm(`Revoke key ${keyId}? Applications using it stop working at once; this cannot be undone.`, o.yes);
-      const revoked = await client.revokeKey(keyId);
+      const revoked = await client.revokeKey(keyId, o.reason === undefined ? {} : { reason: o.reason });
       if (o.quiet) return;
       if (tabular(o.output)) process.stdout.write(`key ${revoked.id} revoked\n`);
       else await printOne(revoked, KEY_VIEW, o.output);
     });
-  examples(revoke, ['keyward keys revoke key_…', 'keyward keys revoke key_… --yes     # in scripts and CI', 'keyward keys revoke key_… --dry-run']);
+  examples(revoke, ['keyward keys revoke key_…', 'keyward keys revoke key_… --yes     # in scripts and CI', 'keyward keys revoke key_… --reason "contractor offboarded"', 'keyward keys revoke key_… --dry-run']);
 
   const rotate = apiCommand(keys, 'rotate <keyId>', 'issue a successor (same role and settings); the old key works until the grace period ends', {
     quiet: 'print the new secret alone',

@@ -143,8 +143,14 @@ export const API = {
     path: '/v1/keys/:id',
     tag: 'Keys',
     summary: 'Revoke a key: it fails on its next request; cannot be undone',
-    description: 'The key stops working at once, everywhere. An organization always keeps one active key that holds every permission (LAST_ADMIN_KEY).',
+    description:
+      'The key stops working at once, everywhere. An organization always keeps one active key that holds every permission (LAST_ADMIN_KEY). An optional `reason` (query parameter) is recorded in the audit record: the operator says why it ended a rotated-away key.',
     permission: 'api.key.delete',
+    // The reason is a query parameter, not a body: a DELETE's content "has no generally defined semantics" (RFC 9110
+    // 9.3.5) and some proxies drop it; Google's AIP-135 gives a delete no body and puts its options (force, etag) in
+    // the query, as Kubernetes does for propagationPolicy and GitHub and Okta do for theirs. In the URL it is also
+    // refused if it holds something shaped like a secret (KEY_IN_URL), before it could reach the audit log.
+    query: 'RevokeKeyQuery',
     success: { status: 200, description: 'The revoked key', schema: 'KeyView' },
     errors: ['KEY_NOT_FOUND', 'KEY_ALREADY_REVOKED', 'PRIVILEGE_ESCALATION', 'LAST_ADMIN_KEY'],
   },

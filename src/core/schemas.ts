@@ -149,6 +149,21 @@ export const RotateKeyBody = z
   });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;
 
+/** Longest revocation reason (it goes into the URL, and every proxy's log, as well as the audit record). */
+export const REVOKE_REASON_MAX_LENGTH = 200;
+
+export const RevokeKeyQuery = z.strictObject({
+  reason: shownText(REVOKE_REASON_MAX_LENGTH)
+    .min(1, 'must not be empty')
+    .refine((s) => s.trim() === s, 'must not start or end with whitespace')
+    .optional()
+    .meta({
+      description: `Why the key is revoked, recorded in the audit record (changes.after.reason); at most ${REVOKE_REASON_MAX_LENGTH} characters. Never a secret: it is part of the URL.`,
+      example: 'unused for 10m after the rollout finished; successor in use',
+    }),
+});
+export type RevokeKeyQuery = z.input<typeof RevokeKeyQuery>;
+
 export const KeyStatusFilter = z.enum(['active', 'expired', 'revoked', 'all']);
 
 export const ListKeysQuery = z.strictObject({

@@ -33,7 +33,8 @@ export class Finalizer {
     if (policy === 'Revoke') {
       const keyIds = [...new Set([status.keyId, ...(status.previousKeys ?? []).map((p) => p.keyId)].filter((id): id is string => !!id))];
       try {
-        for (const keyId of keyIds) await revokeQuietly(keys, keyId);
+        const reason = `keyward operator: its ApiKey was deleted (deletionPolicy Revoke)`;
+        for (const keyId of keyIds) await revokeQuietly(keys, keyId, keyId === status.keyId ? reason : `${reason}; a previous key in its overlap`);
         this.#failingSince.delete(uid);
         if (keyIds.length > 0) await kube.event(resource, 'Normal', 'Revoked', `Revoked key(s) ${keyIds.join(', ')}.`);
       } catch (error) {

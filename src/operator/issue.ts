@@ -8,6 +8,7 @@
  * finalizer, and the issue is three writes all the same.
  */
 import type { EffectiveApiKeySpec } from '../core/apikey.ts';
+import { REVOKE_REASON_MAX_LENGTH } from '../core/schemas.ts';
 import { KeywardApiError, type KeywardClient, type KeyView } from '../client/index.ts';
 import { generationOf, refOf, type ReconcileContext } from './context.ts';
 import { idempotencyKeyFor, intentIsImplicit, resumeStep, type IssueDecision } from './policy.ts';
@@ -17,10 +18,14 @@ import { secretWrite, sha256 } from './secret.ts';
 import { createInstead, intentStatus, issuedStatus, nextAttempt, pendingIssue } from './status.ts';
 import type { ApiKeyResource, PendingIssue } from './types.ts';
 
-/** Revokes a key; one already revoked or gone is fine. */
-export async function revokeQuietly(keys: KeywardClient, keyId: string): Promise<void> {
+/**
+ * Revokes a key; one already revoked or gone is fine. `reason` says why in the
+ * key service's audit record (without it the record says only that the
+ * operator's key revoked it): cut to the API's bound, never refused for length.
+ */
+export async function revokeQuietly(keys: KeywardClient, keyId: string, reason: string): Promise<void> {
   try {
-    await keys.revokeKey(keyId);
+    await keys.revokeKey(keyId, { reason: reason.slice(0, REVOKE_REASON_MAX_LENGTH).trimEnd() });
   } catch (error) {
     if (error instanceof KeywardApiError && ['KEY_ALREADY_REVOKED', 'KEY_NOT_FOUND'].includes(error.code)) return;
     throw error;
@@ -103,7 +108,7 @@ export class KeyIssuer {
     const { kube, keys, logger } = this.#ctx;
     const orphan = (error.details as { keyId?: string } | undefined)?.keyId;
     if (orphan) {
-      await revokeQuietly(keys, orphan);
+      await revokeQuietly(keys, orphan, 'keyward operator: issued, but the operator stopped before its secret reached the Secret; issuing another');
       const message = `Key ${orphan} was issued but its secret was never delivered (the operator stopped in between); revoked it and issuing another.`;
       logger.warn({ apikey: refOf(resource) }, message);
       await kube.event(resource, 'Warning', 'Undelivered', message);

@@ -141,8 +141,8 @@ export class ApiKeyReconciler {
   /** WhenUnused: revoke the previous keys nothing uses any more, and say which ended at their deadline (Warning when still in use). */
   async #retire(resource: ApiKeyResource, retire: NonNullable<SteadyPlan['retire']>): Promise<void> {
     const { kube, keys, logger } = this.#ctx;
-    for (const { keyId, message } of retire.revoke) {
-      await revokeQuietly(keys, keyId);
+    for (const { keyId, message, reason } of retire.revoke) {
+      await revokeQuietly(keys, keyId, reason);
       logger.info({ apikey: `${resource.metadata.namespace}/${resource.metadata.name}`, keyId }, message);
       await kube.event(resource, 'Normal', 'PreviousKeyRevoked', message);
     }

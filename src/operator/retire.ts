@@ -7,6 +7,21 @@
  * still used it. Pure functions of gathered facts and the clock: the
  * reconciler gathers the key service's views and the workloads, and carries
  * the plan out.
+ *
+ * Why the operator decides and the key service does not: it rotates with the
+ * service's `afterGrace` (gracePeriod = overlap, the same hard deadline) and
+ * ends the old key itself, because WhenUnused also waits for every restart
+ * target's rollout, which the service cannot see. A Deployment whose new pods
+ * are not Ready still runs old pods with the old Secret; an idle one among
+ * them shows no use, and a service-side sweep would revoke the key under it.
+ * Two deciders would race (the sweep needs no rollout), so only one decides.
+ * What this costs nobody: the deadline is the service's own expiry, so an
+ * operator that is down leaves the old key to end at the overlap, never
+ * later; the revoke names why in the service's audit record (`unusedReason`,
+ * the `reason` of DELETE /v1/keys/:id), as the sweep's own records do; and
+ * the quiet period is read from the spec at each reconcile, so changing it
+ * mid-transition takes effect. Do not switch the operator's rotate to
+ * `whenUnused` without moving the rollout wait into the service.
  */
 import { MAX_STATUS_CLIENTS, type EffectiveApiKeySpec, type PreviousKeyEnd, type RestartTarget } from '../core/apikey.ts';
 import { retirementDecision, stragglers, type RecentClient } from '../core/retirement.ts';
@@ -68,8 +83,8 @@ export interface RetireFacts {
 }
 
 export interface RetirePlan {
-  /** Revoke these now (unused for the quiet period, rollouts finished). */
-  revoke: { keyId: string; message: string }[];
+  /** Revoke these now (unused for the quiet period, rollouts finished); `reason` goes to the key service's audit record. */
+  revoke: { keyId: string; message: string; reason: string }[];
   /** Ended at the deadline: an Event each (Warning when someone still used it). */
   ended: { keyId: string; how: PreviousKeyEnd; stillUsedBy: string[]; message: string }[];
   /** The previous keys that stay, with their last use. */
@@ -88,6 +103,12 @@ const facts = (view: KeyView, quietPeriod: string, rotatedAt: string) => ({
   // The operator rotates with afterGrace and decides itself (it also waits for rollouts): the same rule, its own quiet period.
   retirement: { revokeOld: 'whenUnused' as const, quietPeriod, rotatedAt: view.transition?.rotatedAt ?? rotatedAt, endedAt: null, endedBy: null },
 });
+
+/** Why the operator revoked a previous key, as the key service's audit record keeps it (bounded: no names of targets). */
+export const unusedReason = (quietPeriod: string, restartTargets: number, successorId: string): string =>
+  `keyward operator, revokeOld WhenUnused: unused for ${quietPeriod} after ${
+    restartTargets === 0 ? 'the rotation (no restart targets)' : `the rollout of its ${restartTargets === 1 ? 'restart target' : `${restartTargets} restart targets`} finished`
+  }; successor ${successorId} in use`;
 
 /** What to do about the previous keys of a WhenUnused ApiKey now. */
 export function planRetirement({ spec, previousKeys, views, current, rollouts, rotatedAt, now }: RetireFacts): RetirePlan {
@@ -122,7 +143,11 @@ export function planRetirement({ spec, previousKeys, views, current, rollouts, r
     }
     if (decision?.do === 'revoke') {
       plan.previousKeys.pop();
-      plan.revoke.push({ keyId: entry.keyId, message: `Revoked previous key ${entry.keyId}: every restart target has rolled out and nothing used it for ${quietPeriod}.` });
+      plan.revoke.push({
+        keyId: entry.keyId,
+        message: `Revoked previous key ${entry.keyId}: every restart target has rolled out and nothing used it for ${quietPeriod}.`,
+        reason: unusedReason(quietPeriod, rollouts.length, current!.id),
+      });
       continue;
     }
     if (decision?.do === 'wait') {

@@ -116,13 +116,17 @@ export class KeyLifecycle {
     return ctx.view(await ctx.store.updateKey(principal.organization.id, keyId, patch, ctx.nowMs(), audit));
   }
 
-  async revoke(principal: Principal, keyId: string): Promise<KeyView> {
+  /** Revokes a key; `reason` (the caller's words, e.g. the operator's why) goes into the audit record's `after`. */
+  async revoke(principal: Principal, keyId: string, reason?: string): Promise<KeyView> {
     const ctx = this.#ctx;
     const key = await ctx.requireKey(principal, keyId);
     // As for edit and rotate: revoking a key that holds more than the caller would let it act above its rights.
     const role = await ctx.roleResolver.find(principal.organization.id, key.roleId);
     if (role) requireCanGrant(principal.permissions, role);
-    const audit = ctx.audit(principal, key.organizationId, 'key.revoked', 'key', key.id, { before: { status: 'active', name: key.name } });
+    const audit = ctx.audit(principal, key.organizationId, 'key.revoked', 'key', key.id, {
+      before: { status: 'active', name: key.name },
+      ...(reason !== undefined ? { after: { status: 'revoked', reason } } : {}),
+    });
     return ctx.view(await ctx.store.revokeKey(principal.organization.id, keyId, ctx.clock().toISOString(), audit));
   }
 

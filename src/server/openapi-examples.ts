@@ -5,7 +5,7 @@
  * schemas by test/api-reference/openapi.test.ts, so they cannot drift.
  * Secrets here are made up (never a working key).
  */
-import type { BodyInput, OperationId, Result } from '../core/api.ts';
+import type { BodyInput, OperationId, QueryInput, Result } from '../core/api.ts';
 
 const KEY_ID = 'key_3kTMd8ZqvR2LhXw9bN1c';
 const SUCCESSOR_ID = 'key_9PqR4sTuVwXyZ0aB1cD2';
@@ -165,6 +165,8 @@ const authentication = {
 
 export interface OperationExample<K extends OperationId> {
   request?: BodyInput<K>;
+  /** Query parameters shown with the operation (each parameter's example). */
+  query?: QueryInput<K>;
   response?: Result<K>;
 }
 
@@ -179,7 +181,10 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   getKey: { response: key },
   batchGetKeys: { request: { ids: [KEY_ID, 'key_0000000000000000none'] }, response: { items: [key], missing: ['key_0000000000000000none'] } },
   updateKey: { request: { name: 'Production Server (EU)' }, response: { ...key, name: 'Production Server (EU)' } },
-  revokeKey: { response: { ...key, status: 'revoked', revokedAt: '2026-06-15T10:00:00.000Z' } },
+  revokeKey: {
+    query: { reason: 'unused for 10m after the rollout of Deployment/payments finished; successor key_9PqR4sTuVwXyZ0aB1cD2 in use' },
+    response: { ...key, status: 'revoked', revokedAt: '2026-06-15T10:00:00.000Z' },
+  },
   rotateKey: { request: { gracePeriod: '24h' }, response: { key: successor, secret: 'kw_EXAMPLEnotArealKey0000M4rT', previous } },
   verifyKey: {
     request: { key: SECRET, permission: 'api.key.view', ip: '10.1.2.3' },

@@ -63,7 +63,7 @@ function responseComponents(): Record<string, object> {
   return Object.fromEntries(Object.entries(out).map(([id, { $schema: _schema, $id: _id, ...schema }]) => [id, schema]));
 }
 
-function queryParameters(schema: z.ZodType) {
+function queryParameters(schema: z.ZodType, example: Record<string, unknown> | undefined) {
   const json = jsonSchema(schema, 'input') as { properties?: Record<string, { description?: string }>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, property]) => ({
     name,
@@ -71,6 +71,7 @@ function queryParameters(schema: z.ZodType) {
     required: json.required?.includes(name) ?? false,
     description: property.description ?? `Filter: ${name}`,
     schema: property,
+    ...(example?.[name] === undefined ? {} : { example: example[name] }),
   }));
 }
 
@@ -160,7 +161,7 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
   for (const operationId of OPERATION_IDS) {
     const route: RouteSpec = API[operationId];
     const { success } = route;
-    const example = (EXAMPLES[operationId] ?? {}) as { request?: unknown; response?: unknown };
+    const example = (EXAMPLES[operationId] ?? {}) as { request?: unknown; query?: Record<string, unknown>; response?: unknown };
     const permission = route.permission === null ? 'Any valid key may call this.' : `Requires permission \`${route.permission}\`.`;
     if (route.body) bodies[route.body] ??= jsonSchema(schemas[route.body], 'input');
     (paths[toOpenApiPath(route.path)] ??= {})[route.method.toLowerCase()] = {
@@ -172,7 +173,7 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
       ...(route.permission === null ? {} : { 'x-keyward-permission': route.permission }),
       parameters: [
         ...pathParamNames(route.path).map((name) => ({ name, in: 'path', required: true, description: name === 'id' ? `The ${route.tag === 'Roles' ? 'role id' : 'Key ID (key_…)'}` : name, schema: { type: 'string' } })),
-        ...(route.query ? queryParameters(schemas[route.query]) : []),
+        ...(route.query ? queryParameters(schemas[route.query], example.query) : []),
       ],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: ref(route.body), ...(example.request === undefined ? {} : { example: example.request }) } } } }

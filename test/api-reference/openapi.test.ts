@@ -30,6 +30,7 @@ interface Operation {
   tags: string[];
   responses: Record<string, { description: string; 'x-keyward-error-codes'?: string[]; headers?: Record<string, unknown>; content?: Record<string, { example?: unknown; examples?: Record<string, unknown> }> }>;
   requestBody?: { content: Record<string, { example?: unknown }> };
+  parameters?: { name: string; in: string; example?: unknown }[];
 }
 type Doc = { servers: { url: string }[]; components: { schemas: Record<string, any> }; paths: Record<string, Record<string, Operation>> };
 
@@ -102,7 +103,14 @@ describe('the OpenAPI document', () => {
       expect(EXAMPLES[id], `${id} has no example`).toBeDefined();
       if (route.body) expect(EXAMPLES[id], `${id} has no request example`).toHaveProperty('request');
       if (route.success.schema) expect(EXAMPLES[id], `${id} has no response example`).toHaveProperty('response');
-      const example = EXAMPLES[id] as { request?: unknown; response?: unknown };
+      const example = EXAMPLES[id] as { request?: unknown; query?: Record<string, unknown>; response?: unknown };
+      if (example.query) {
+        expect(route.query, `${id} has a query example but no query`).toBeDefined();
+        expect(schemas[route.query!].safeParse(example.query).error, `${id} query example`).toBeUndefined();
+        for (const [name, value] of Object.entries(example.query)) {
+          expect(op.parameters?.find((p) => p.in === 'query' && p.name === name)?.example, `${id} query parameter ${name}`).toEqual(value);
+        }
+      }
       if (route.body) {
         expect(op.requestBody!.content['application/json']!.example, id).toEqual(example.request);
         expect(schemas[route.body].safeParse(example.request).error, `${id} request example`).toBeUndefined();

@@ -102,6 +102,13 @@ export interface TestService {
   client(secret?: string): KeywardClient;
   /** A second organization with its own admin key. */
   newOrganization(name: string): Promise<{ organizationId: string; secret: string; keyId: string }>;
+  /**
+   * Stops the service (its usage flushed, its store closed) and starts it
+   * again on the same store, address and config, as a redeploy would
+   * (`whileDown` runs in between); `server` is the new one from then on,
+   * `url` and clients stay valid.
+   */
+  restart(whileDown?: () => Promise<unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -132,11 +139,16 @@ export async function startTestService(config: ServerConfigInput = {}, options: 
     },
   });
   let bootstrapped: Bootstrapped | undefined;
-  const server = await startServer(
-    // No first-admin invitation unless a test asks (KEYWARD_BOOTSTRAP_INVITATION): suites count the bootstrap's audit events.
-    resolveConfig({ port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', bootstrapInvitation: 'off', ...config }),
-    { logger: createLogger('debug', sink), onBootstrap: (result) => (bootstrapped = result), ...(options.clock ? { clock: options.clock.now } : {}) },
-  );
+  // No first-admin invitation unless a test asks (KEYWARD_BOOTSTRAP_INVITATION): suites count the bootstrap's audit events.
+  const settings = { port: 0, host: '127.0.0.1', ...store.config, bootstrapOrganization: 'acme', logLevel: 'debug', bootstrapInvitation: 'off', ...config } satisfies ServerConfigInput;
+  /** On `port` when given (a restart), else where the config says (a free one unless a test chose). */
+  const start = (port?: number) =>
+    startServer(resolveConfig({ ...settings, ...(port === undefined ? {} : { port }) }), {
+      logger: createLogger('debug', sink),
+      onBootstrap: (result) => (bootstrapped = result),
+      ...(options.clock ? { clock: options.clock.now } : {}),
+    });
+  let server = await start();
   if (!bootstrapped) throw new Error('test store was not bootstrapped');
   const admin = bootstrapped;
   return {
@@ -144,7 +156,16 @@ export async function startTestService(config: ServerConfigInput = {}, options: 
     dir,
     storeFile,
     store,
-    server,
+    get server() {
+      return server;
+    },
+    async restart(whileDown) {
+      const { port } = server;
+      await server.close();
+      await whileDown?.();
+      // The same port: clients and whoever was configured with `url` (an operator) reach the new process.
+      server = await start(port);
+    },
     adminSecret: admin.secret,
     adminKeyId: admin.keyId,
     organizationId: admin.organizationId,
