@@ -6,7 +6,8 @@
  *
  * Two keys for Kubernetes (the keyward operator turns them into keys and
  * Secrets; Terraform never sees a secret) and one in AWS Secrets Manager,
- * rotated by keyward's rotation Lambda. Rotation tokens live in
+ * rotated by keyward's rotation Lambda; the production keys' old keys end
+ * when unused (revokeOld), not at a fixed time. Rotation tokens live in
  * keyward-rotation.json next to this file: bump one in a pull request and
  * that key rotates once.
  */
@@ -40,7 +41,9 @@ export class KeywardExampleStack extends TerraformStack {
       role: 'key-manager',
       environment: 'production',
       ipAllowlist: ['10.0.0.0/8'],
-      rotation: { policy: RotationPolicy.production(), token: tokens['payments/payments-api'], overlap: '24h' },
+      // The old key ends when nothing uses it any more: once the payments rollout has finished and the key service has
+      // seen no use of it for 15 minutes (and the new key in use); the 24h overlap stays the hard deadline.
+      rotation: { policy: RotationPolicy.production(), token: tokens['payments/payments-api'], overlap: '24h', revokeOld: 'WhenUnused', quietPeriod: '15m' },
       consumers: { restartTargets: [{ kind: 'Deployment', name: 'payments' }] },
     });
 
@@ -59,7 +62,8 @@ export class KeywardExampleStack extends TerraformStack {
       displayName: 'Billing worker (production)',
       role: 'verifier',
       environment: 'production',
-      rotation: { policy: RotationPolicy.production(), token: tokens['prod/billing/keyward-api-key'], overlap: '24h' },
+      // The Lambda rotates with the key service's whenUnused: the service revokes the old key once unused for 30 minutes.
+      rotation: { policy: RotationPolicy.production(), token: tokens['prod/billing/keyward-api-key'], overlap: '24h', revokeOld: 'whenUnused', quietPeriod: '30m' },
       keyService: { url: keywardUrl.stringValue, adminKeySecretArn: adminKeySecretArn.stringValue },
     });
   }

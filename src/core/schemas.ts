@@ -159,7 +159,6 @@ export const RevokeKeyQuery = z.strictObject({
     .optional()
     .meta({
       description: `Why the key is revoked, recorded in the audit record (changes.after.reason); at most ${REVOKE_REASON_MAX_LENGTH} characters. Never a secret: it is part of the URL.`,
-      example: 'unused for 10m after the rollout finished; successor in use',
     }),
 });
 export type RevokeKeyQuery = z.input<typeof RevokeKeyQuery>;

@@ -44,6 +44,12 @@ describe('example app', () => {
       ['payments-dev', 'development', '180d'],
     ]);
     for (const m of manifests) expect(validateApiKeySpec(m.spec).ok).toBe(true);
+    // How the old key ends: the production ApiKey and the Secrets Manager key when unused, development at the overlap's end.
+    expect(manifests.map((m: any) => [m.metadata.namespace, m.spec.rotation.revokeOld, m.spec.rotation.quietPeriod]).sort()).toEqual([
+      ['payments', 'WhenUnused', '15m'],
+      ['payments-dev', 'AfterOverlap', undefined],
+    ]);
+    expect(Object.values(json.resource.aws_lambda_function).map((r: any) => [r.environment.variables.KEYWARD_REVOKE_OLD, r.environment.variables.KEYWARD_QUIET_PERIOD])).toEqual([['whenUnused', '30m']]);
     expect(Object.values(json.resource.aws_secretsmanager_secret_rotation).map((r: any) => r.rotation_rules)).toEqual([{ automatically_after_days: 90 }]);
     // Tokens come from keyward-rotation.json next to the stack.
     const tokens = JSON.parse(readFileSync(join(ROOT, 'examples/cdktf/keyward-rotation.json'), 'utf8')).tokens;
