@@ -149,8 +149,8 @@ export const RotateKeyBody = z
   });
 export type RotateKeyBody = z.input<typeof RotateKeyBody>;
 
-/** Longest revocation reason (it goes into the URL, and every proxy's log, as well as the audit record). */
-export const REVOKE_REASON_MAX_LENGTH = 200;
+/** Longest revocation reason: the compromise reason's bound (the dashboard asks for both in one field); it is in the URL too. */
+export const REVOKE_REASON_MAX_LENGTH = 500;
 
 export const RevokeKeyQuery = z.strictObject({
   reason: shownText(REVOKE_REASON_MAX_LENGTH)

@@ -137,7 +137,8 @@ function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: K
       setBusy(false);
     }
   };
-  const revoke = () => run(async () => onRevoked(await ctx.api.revokeKey(apiKey.id)));
+  // The reason, if given, goes into the audit record (DELETE /v1/keys/:id?reason=…).
+  const revoke = () => run(async () => onRevoked(await ctx.api.revokeKey(apiKey.id, reason.trim() ? { reason: reason.trim() } : {})));
   // Revoke now, replace, open an incident: the replacement's secret is shown once, then the incident page.
   const compromised = () =>
     run(async () => {
@@ -167,23 +168,27 @@ function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: K
     h('p', null, 'Revoke ', h('strong', null, apiKey.name), ' (', h('code', null, apiKey.id), ')?'),
     h('p', { class: 'warning' }, h('strong', null, 'Applications using this key will stop working'), ' immediately. Revoking cannot be undone.'),
     own ? h('p', { class: 'warning' }, 'This is the key you are signed in with: you will be signed out.') : null,
-    mayReport
-      ? h(
-          'div',
-          { class: 'form' },
-          h('label', { for: 'compromise-reason' }, 'If it may be compromised: what happened?'),
-          h('input', {
-            id: 'compromise-reason',
-            value: reason,
-            maxLength: 500,
-            autocomplete: 'off',
-            placeholder: 'e.g. pasted in a public channel',
-            'aria-describedby': 'compromise-help',
-            onInput: (e: Event) => setReason((e.target as HTMLInputElement).value),
-          }),
-          h('p', { id: 'compromise-help', class: 'help' }, 'Compromised: the key is revoked now, a replacement with the same role and settings is issued (an operator-managed key gets it from the operator), and an incident records it. Never paste the secret here.'),
-        )
-      : null,
+    h(
+      'div',
+      { class: 'form' },
+      h('label', { for: 'revoke-reason' }, mayReport ? 'Reason (kept in the audit log; if it may be compromised, what happened?)' : 'Reason (kept in the audit log)'),
+      h('input', {
+        id: 'revoke-reason',
+        value: reason,
+        maxLength: 500,
+        autocomplete: 'off',
+        placeholder: mayReport ? 'e.g. pasted in a public channel' : 'e.g. contractor offboarded',
+        'aria-describedby': 'revoke-reason-help',
+        onInput: (e: Event) => setReason((e.target as HTMLInputElement).value),
+      }),
+      h(
+        'p',
+        { id: 'revoke-reason-help', class: 'help' },
+        mayReport
+          ? 'Optional for Revoke Key. Compromised: the key is revoked now, a replacement with the same role and settings is issued (an operator-managed key gets it from the operator), and an incident records it. Never paste the secret here.'
+          : 'Optional. Never paste the secret here.',
+      ),
+    ),
     h(ErrorBox, { error, title: 'The key was not revoked' }),
     h(
       'div',

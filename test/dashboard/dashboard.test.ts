@@ -266,10 +266,15 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Revoke Production Server (EU) v2' }).click();
     const d = dialog(page);
     expect(await d.textContent()).toContain('Applications using this key will stop working');
+    await d.getByLabel(/^Reason/).fill('replaced by the EU cluster key');
     await screenshot(page, '06-revoke-confirm');
     await d.getByRole('button', { name: 'Revoke Key' }).click();
     await expect.poll(() => row(page, 'Production Server (EU) v2').count()).toBe(0);
     expect(await errorCode(service.client(rotatedSecret).whoami())).toBe('KEY_REVOKED');
+    // The reason is in the key's audit record.
+    const rotatedId = (await service.client().listKeys({ status: 'revoked' })).items.find((k) => k.name === 'Production Server (EU) v2')!.id;
+    const [record] = (await service.client().listAuditLog({ action: 'key.revoked', targetId: rotatedId })).items;
+    expect(record?.changes?.after).toEqual({ status: 'revoked', reason: 'replaced by the EU cluster key' });
   });
 
   it("shows the API's validation errors next to the field, not as a list to decode", async () => {
@@ -580,7 +585,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await openTab(page, 'API Keys');
     await page.getByRole('button', { name: 'Revoke Leaky Server' }).click();
     const d = dialog(page);
-    await d.getByLabel('If it may be compromised: what happened?').fill('pasted in a public channel');
+    await d.getByLabel('Reason (kept in the audit log; if it may be compromised, what happened?)').fill('pasted in a public channel');
     await d.getByRole('button', { name: 'Compromised: revoke and replace' }).click();
     await d.getByRole('heading', { name: 'Save the replacement key' }).waitFor();
     const secret = (await d.getByTestId('secret').textContent())!;
