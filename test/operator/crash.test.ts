@@ -87,7 +87,11 @@ describeControlPlane('operator crash safety', (cp) => {
       if (point === 'key-issued') {
         // The key issued before the crash never reached a Secret: it was revoked, and another issued.
         expect((await k.events(ns, name)).map((e) => e.reason)).toContain('Undelivered');
-        expect((await keysOf(service.client(), resource.metadata.uid)).filter((key) => key.status === 'revoked')).toHaveLength(1);
+        const revoked = (await keysOf(service.client(), resource.metadata.uid)).filter((key) => key.status === 'revoked');
+        expect(revoked).toHaveLength(1);
+        // Its audit record says why the operator revoked it.
+        const [record] = (await service.client().listAuditLog({ action: 'key.revoked', targetId: revoked[0]!.id })).items;
+        expect(record?.changes?.after?.reason).toContain('the operator stopped before its secret reached the Secret');
       }
       healthy.process.kill('SIGTERM');
       await healthy.exited;

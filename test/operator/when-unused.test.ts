@@ -237,6 +237,25 @@ describeControlPlane('revokeOld WhenUnused', (cp) => {
     expect(outcome.slow.unreachable).toBeGreaterThan(0);
   }, 180_000);
 
+  it('an ApiKey deleted mid-transition: its current and previous keys are revoked, each audit record saying why', async () => {
+    await k.apply([apiKeyManifest(ns, 'gone-key', { role: 'viewer', rotation: { token: 't-1', overlap: '120s', revokeOld: 'WhenUnused', quietPeriod: '3s' } })]);
+    const first = await until('the first key', async () => {
+      const st = await status('gone-key');
+      return st.keyId && !st.pending ? st : undefined;
+    });
+    await cp().kubectl(['patch', 'apikey', 'gone-key', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { rotation: { token: 't-2' } } })]);
+    const rotated = await until('the rotation', async () => {
+      const st = await status('gone-key');
+      return st.sequence === 2 && !st.pending && st.previousKeys?.length ? st : undefined;
+    });
+    await cp().kubectl(['delete', 'apikey', 'gone-key', '-n', ns, '--wait=true']);
+    const reasonOf = async (keyId: string) => (await service.client().listAuditLog({ action: 'key.revoked', targetId: keyId })).items[0]?.changes?.after?.reason;
+    expect(await keyStatus(rotated.keyId!)).toBe('revoked');
+    expect(await keyStatus(first.keyId!)).toBe('revoked');
+    expect(await reasonOf(rotated.keyId!)).toBe('keyward operator: its ApiKey was deleted (deletionPolicy Revoke)');
+    expect(await reasonOf(first.keyId!)).toBe('keyward operator: its ApiKey was deleted (deletionPolicy Revoke); a previous key in its overlap');
+  }, 120_000);
+
   it('a restart target whose rollout does not finish holds the revocation until it finishes', async () => {
     await k.apply([
       apiKeyManifest(ns, 'ledger-key', {
