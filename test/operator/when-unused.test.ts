@@ -204,7 +204,7 @@ describeControlPlane('revokeOld WhenUnused', (cp) => {
       expect.objectContaining({ keyId: first.keyId }),
     ]);
     expect(ended.sequence).toBe(2);
-    expect(ended.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    for (const type of ['Ready', 'KeyServiceReachable']) expect(ended.conditions?.find((c) => c.type === type)?.status, type).toBe('True');
     await fast.stop();
     await slow.stop();
     // Zero refused requests for both consumers.
