@@ -74,7 +74,8 @@ function Filter({ id, label, children }: { id: string; label: string; children?:
 }
 
 export function AuditTab({ ctx, route }: { ctx: Ctx; route: Route }) {
-  const [filters, setFilters] = useState<AuditFilters>(() => filtersOf(route));
+  // The address is the filters' one copy: a link, Back or a reload shows what it says.
+  const filters = filtersOf(route);
   const [items, setItems] = useState<AuditEvent[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -92,7 +93,6 @@ export function AuditTab({ ctx, route }: { ctx: Ctx; route: Route }) {
     ...(filters.to ? { to: instant(filters.to) } : {}),
   });
 
-  useEffect(() => replaceRoute(href('audit', [], filters)), [filters]);
   useEffect(() => {
     let live = true;
     setError(null);
@@ -119,7 +119,7 @@ export function AuditTab({ ctx, route }: { ctx: Ctx; route: Route }) {
       setMoreError(e);
     }
   };
-  const set = (name: keyof AuditFilters) => (e: Event) => setFilters((f) => ({ ...f, [name]: (e.target as HTMLInputElement | HTMLSelectElement).value }));
+  const set = (name: keyof AuditFilters) => (e: Event) => replaceRoute(href('audit', [], { ...filters, [name]: (e.target as HTMLInputElement | HTMLSelectElement).value }));
   const keyOptions = (none: string) => [
     h('option', { key: '', value: '' }, none),
     ...keyIds.map((id) => h('option', { key: id, value: id }, `${names.get(id)} (${id})`)),
@@ -139,7 +139,7 @@ export function AuditTab({ ctx, route }: { ctx: Ctx; route: Route }) {
       h(Filter, { id: 'audit-target', label: 'Target key' }, h('select', { id: 'audit-target', value: filters.target, onChange: set('target') }, keyOptions('Any target'))),
       h(Filter, { id: 'audit-from', label: 'From' }, h('input', { id: 'audit-from', type: 'datetime-local', value: filters.from, onChange: set('from') })),
       h(Filter, { id: 'audit-to', label: 'To' }, h('input', { id: 'audit-to', type: 'datetime-local', value: filters.to, onChange: set('to') })),
-      active ? h('button', { type: 'button', class: 'button', onClick: () => setFilters(filtersOf({ tab: 'audit', rest: [], query: new URLSearchParams() })) }, 'Clear filters') : null,
+      active ? h('button', { type: 'button', class: 'button', onClick: () => replaceRoute(href('audit')) }, 'Clear filters') : null,
     ),
     error ? h(LoadError, { error, feature: 'The audit log', operation: 'listAuditLog' }) : null,
     items === null && !error ? h(Loading, { what: 'the audit log' }) : null,

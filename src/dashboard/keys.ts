@@ -75,13 +75,13 @@ export function KeysTab({ ctx, route }: { ctx: Ctx; route: Route }) {
 function KeysTable({ ctx, route }: { ctx: Ctx; route: Route }) {
   const [keys, setKeys] = useState<KeyView[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [query, setQuery] = useState<KeyQuery>(() => queryOf(route));
+  // The address is the filters' one copy: a link, Back or a reload shows what it says.
+  const query = queryOf(route);
   const [serverFiltered, setServerFiltered] = useState(false);
   const [dialog, setDialog] = useState<KeyDialog>(null);
   const [tick, setTick] = useState(0);
   const reload = () => setTick((t) => t + 1);
 
-  useEffect(() => replaceRoute(linkOf(query)), [query]);
   useEffect(() => {
     let live = true;
     const load = async () => {
@@ -117,7 +117,7 @@ function KeysTable({ ctx, route }: { ctx: Ctx; route: Route }) {
   const now = Date.now();
   const visible = keys ? filterKeys(keys, serverFiltered ? { ...query, attention: 'all' } : query, now) : [];
   const org = ctx.org && ctx.org !== 'unavailable' ? ctx.org : null;
-  const set = (patch: Partial<KeyQuery>) => setQuery((q) => ({ ...q, ...patch }));
+  const set = (patch: Partial<KeyQuery>) => replaceRoute(linkOf({ ...query, ...patch }));
   const statusLabel = STATUS_FILTERS.find(([value]) => value === query.status)![1].toLowerCase();
   const hint = rotationHint(ctx.org);
 

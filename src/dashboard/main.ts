@@ -150,18 +150,24 @@ function App() {
   const clearAddress = () => {
     if (location.hash) history.replaceState(null, '', location.pathname);
   };
+  // Signing out on purpose leaves the address too; a session that ended keeps it, to come back to after signing in.
   const signOut = useCallback((why?: unknown) => {
     session.clear();
     setReason(why ?? null);
     setState(null);
-    clearAddress();
+    if (!why || typeof why === 'string') clearAddress();
   }, []);
+  // The address stays (a reload, a deep link): the shell opens what it names.
   const withSession = (view: SessionView) => {
     session.clear();
     setReason(null);
     setLanding(null);
-    clearAddress();
     setState({ credentials: { csrfToken: view.csrfToken }, me: meOfSession(view) });
+  };
+  // An invitation link or the identity provider's answer is spent: it leaves the address.
+  const fromLanding = (view: SessionView) => {
+    clearAddress();
+    withSession(view);
   };
 
   useEffect(() => {
@@ -187,13 +193,14 @@ function App() {
     signOut(why);
   };
 
-  if (landing === 'invitation' && entry.invitation) return h(AcceptInvitation, { token: entry.invitation, onSession: withSession });
+  if (landing === 'invitation' && entry.invitation) return h(AcceptInvitation, { token: entry.invitation, onSession: fromLanding });
   if (landing === 'oidc' && entry.oidc)
     return h(OidcReturn, {
       answer: entry.oidc,
-      onSession: withSession,
+      onSession: fromLanding,
       onFailed: (error) => {
         setLanding(null);
+        clearAddress();
         signOut(error);
       },
     });

@@ -38,18 +38,33 @@ export function href(tab: string, rest: readonly string[] = [], query: Record<st
   return `#/${path}${search ? `?${search}` : ''}`;
 }
 
-/** Replaces the current address without a history entry (filters changing as one types). */
+/** replaceState fires no hashchange: replaceRoute announces its change with this event instead. */
+const ROUTE_REPLACED = 'keyward:route-replaced';
+
+/**
+ * Replaces the current address without a history entry (filters changing as
+ * one types). Views keep no copy of what the address says: they read the
+ * route, and change it only through here or a link, so the address and the
+ * view never disagree (a view that wrote its own state back to the address
+ * once overwrote a deeper address with its own).
+ */
 export const replaceRoute = (link: string): void => {
-  if (location.hash !== link) history.replaceState(null, '', link);
+  if (location.hash === link) return;
+  history.replaceState(null, '', link);
+  dispatchEvent(new Event(ROUTE_REPLACED));
 };
 
 /** The current route, following the address bar. */
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseRoute(location.hash));
   useEffect(() => {
-    const onHash = () => setRoute(parseRoute(location.hash));
-    addEventListener('hashchange', onHash);
-    return () => removeEventListener('hashchange', onHash);
+    const onChange = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onChange);
+    addEventListener(ROUTE_REPLACED, onChange);
+    return () => {
+      removeEventListener('hashchange', onChange);
+      removeEventListener(ROUTE_REPLACED, onChange);
+    };
   }, []);
   return route;
 }

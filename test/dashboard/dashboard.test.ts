@@ -3,15 +3,13 @@
  * flows click by click, least privilege, security headers, accessibility.
  * Screenshots land in test-results/dashboard/.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, screenshot, startDashboardService, type DashboardService } from '../support/browser.ts';
+import { expectAccessible as axe } from '../support/axe.ts';
+import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, screenshot, sidewaysOverflow, startDashboardService, type DashboardService } from '../support/browser.ts';
 import { errorCode, failure, raw } from '../support/keyservice.ts';
 
 const available = browserAvailable();
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const DAY = 86_400_000;
 
 if (!available && REQUIRE_BROWSER) {
@@ -68,21 +66,6 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
 
   const row = (p: Page, name: string) => p.getByRole('row').filter({ has: p.getByRole('rowheader', { name, exact: true }) });
   const dialog = (p: Page) => p.getByRole('dialog');
-
-  const axeSource = readFileSync(AXE_PATH, 'utf8');
-  const axe = async (p: Page, label: string) => {
-    // page.addScriptTag would add an inline <script>, which the page's CSP (rightly) blocks;
-    // evaluate runs through the DevTools protocol instead.
-    await p.evaluate(axeSource);
-    const result = await p.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: unknown }[] }[] }> } }).axe.run(document, {
-        resultTypes: ['violations'],
-      });
-      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => JSON.stringify(n.target)) }));
-    });
-    const serious = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(serious, `${label}: ${JSON.stringify(serious, null, 2)}`).toEqual([]);
-  };
 
   beforeAll(async () => {
     service = await startDashboardService({ usageFlushMs: 50 });
@@ -557,8 +540,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const { context: ctx, page: p } = await newPage(390, 844);
     await signIn(p, service.adminSecret);
     await row(p, 'Mobile App').waitFor();
-    const overflow = async () => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    expect(await overflow()).toBeLessThanOrEqual(0);
+    expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
     await screenshot(p, '13-phone-keys');
     await p.getByRole('button', { name: '+ Create New Key' }).click();
     await dialog(p).getByLabel('Name').fill('Phone Key');
@@ -571,7 +553,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     for (const tab of ['Roles', 'Usage', 'Audit log']) {
       await openTab(p, tab);
       await p.waitForLoadState('networkidle');
-      expect(await overflow(), tab).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p), tab).toBeLessThanOrEqual(0);
       await screenshot(p, `13-phone-${tab.toLowerCase().replace(/ /g, '-')}`);
     }
     await axe(p, 'phone width');
@@ -614,7 +596,6 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   });
 
   const WIDTHS = [1280, 390] as const;
-  const overflowOf = (p: Page) => p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 
   it("a key's page: Key ID, the secret's hint, role and permissions, dates, last use and address, metadata, lineage, usage and audit trail, at 1280 and 390 px", async () => {
     const admin = service.client();
@@ -650,7 +631,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await expect.poll(() => trail.textContent()).toContain('key.rotated');
       expect(await trail.textContent()).toContain('key.created');
       expect(await trail.textContent()).toContain('acme admin'); // the actor by name
-      expect(await overflowOf(p), `width ${width}`).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p), `width ${width}`).toBeLessThanOrEqual(0);
       await axe(p, `key page at ${width} px`);
       await screenshot(p, `14-key-page-${width}`);
       // The lineage links both ways.
@@ -710,7 +691,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await stragglers.getByText('10.0.3.7').waitFor();
       expect(await stragglers.textContent()).toMatch(new RegExp(`^10\\.0\\.3\\.7 used the old key (\\d+ s ago|1 minute ago) \\(ledger-sync/${width}\\)$`));
       expect((await admin.getKey(old.key.id)).transition?.stragglers).toMatchObject([{ ip: '10.0.3.7', userAgent: `ledger-sync/${width}` }]);
-      expect(await overflowOf(p), `width ${width}`).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p), `width ${width}`).toBeLessThanOrEqual(0);
       await axe(p, `key page in transition at ${width} px`);
       await screenshot(p, `16-key-transition-${width}`);
       await ctx.close();
@@ -767,7 +748,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       expect(await d.getByLabel('Metadata name 1').getAttribute('aria-invalid')).toBe('true');
       expect(await d.getByRole('alert').textContent()).toContain('Fix the field marked above');
       await screenshot(p, `16-create-field-error-${width}`);
-      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
       await axe(p, `create dialog with errors at ${width} px`);
       await d.getByLabel('Metadata value 1').fill('acme-consulting');
       await d.getByRole('button', { name: 'Create Key' }).click();
@@ -815,7 +796,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await p.getByLabel('Status').selectOption('all');
       await row(p, 'Mobile App').waitFor();
       expect(await row(p, 'Old Cron').count()).toBe(1);
-      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
       await ctx.close();
     }
   });
@@ -844,7 +825,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await p.getByLabel('From').fill('2030-01-01T00:00');
       await p.getByLabel('From').dispatchEvent('change');
       await expect.poll(() => table.textContent()).toContain('No events.');
-      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
       await axe(p, `filtered audit log at ${width} px`);
       await p.getByRole('button', { name: 'Clear filters' }).click();
       await expect.poll(() => table.locator('tbody tr').count()).toBeGreaterThan(5);
@@ -870,7 +851,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     const tipBox = (await tip.boundingBox())!;
     expect(tipBox.x).toBeGreaterThanOrEqual(0);
     expect(tipBox.x + tipBox.width).toBeLessThanOrEqual(390);
-    expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+    expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
     await screenshot(p, '19-phone-chart-tooltip');
     await ctx.close();
   });
@@ -922,7 +903,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       }
       await p.getByText('Create a key; the secret is in this response only').first().click();
       await expect.poll(() => p.getByText('Retry-After').count()).toBeGreaterThan(0);
-      expect(await overflowOf(p)).toBeLessThanOrEqual(0);
+      expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
       await axe(p, `API reference at ${width} px`);
       await screenshot(p, `20-api-reference-${width}`);
       await ctx.close();

@@ -13,7 +13,19 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER, startDashboardService, type DashboardService } from '../support/browser.ts';
+import { expectAccessible } from '../support/axe.ts';
+import {
+  addVirtualAuthenticator,
+  browserAvailable,
+  CHROMIUM_PATH,
+  launchChromium,
+  REQUIRE_BROWSER,
+  screenshot,
+  sidewaysOverflow,
+  startDashboardService,
+  type DashboardService,
+  type VirtualAuthenticator,
+} from '../support/browser.ts';
 
 const available = browserAvailable();
 
@@ -42,20 +54,16 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
   });
 
   /** A fresh browser (no cookies) with a virtual passkey authenticator; only loopback is reachable. */
-  async function freshPage(): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-    const context = await browser.newContext();
+  async function freshPage(width = 1280): Promise<{ context: BrowserContext; page: Page; problems: string[]; authenticator: VirtualAuthenticator }> {
+    const context = await browser.newContext({ viewport: { width, height: 900 } });
     // A step that never comes fails by name, well before the test's own timeout.
     context.setDefaultTimeout(20_000);
     await context.route(/^https?:\/\/(?!localhost|127\.0\.0\.1)/, (route) => route.abort());
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
-    return { context, page, problems };
+    const authenticator = await addVirtualAuthenticator(context, page);
+    return { context, page, problems, authenticator };
   }
 
   const nav = (page: Page) => page.getByRole('navigation', { name: 'Dashboard sections' });
@@ -160,5 +168,62 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     expect([...adminBrowser.problems, ...invitee.problems]).toEqual([]);
     await adminBrowser.context.close();
     await invitee.context.close();
+  }, 120_000);
+
+  it('a deep address (a key page, a filter) survives a reload, switching tabs and Back; the tab shows what its address says', async () => {
+    const admin = service.client();
+    const kept = await admin.createKey({ name: 'Deep link key', role: 'viewer' });
+    const gone = await admin.createKey({ name: 'Revoked for the filter', role: 'viewer' });
+    await admin.revokeKey(gone.key.id);
+    const { link } = await admin.createInvitation({ email: 'hedy@example.com', role: 'admin' });
+    const { context, page, problems } = await freshPage();
+    await accept(page, link, 'Hedy Lamarr');
+    const statusFilter = page.getByLabel('Status', { exact: true });
+
+    // A key's page, reloaded: still that key's page at that address.
+    const keyPage = `${local}/#/keys/${kept.key.id}`;
+    await page.goto(keyPage);
+    await page.getByRole('heading', { level: 1, name: 'Deep link key' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Deep link key' }).waitFor();
+    expect(page.url()).toBe(keyPage);
+
+    // A filtered table: to another tab and Back, then a reload, keep the filter and its address.
+    const revoked = `${local}/#/keys?status=revoked`;
+    await page.goto(revoked);
+    await row(page, 'Revoked for the filter').waitFor();
+    await nav(page).getByRole('link', { name: 'Roles', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Roles' }).waitFor();
+    await page.goBack();
+    await row(page, 'Revoked for the filter').waitFor();
+    expect([page.url(), await statusFilter.inputValue()]).toEqual([revoked, 'revoked']);
+    await page.reload();
+    await row(page, 'Revoked for the filter').waitFor();
+    expect([page.url(), await statusFilter.inputValue()]).toEqual([revoked, 'revoked']);
+
+    // The tab's own link is its unfiltered table, and Back is the filtered one again: the table follows the address.
+    await nav(page).getByRole('link', { name: 'API Keys', exact: true }).click();
+    await row(page, 'Deep link key').waitFor();
+    expect([page.url(), await statusFilter.inputValue(), await row(page, 'Revoked for the filter').count()]).toEqual([`${local}/#/keys`, 'active', 0]);
+    await page.goBack();
+    await row(page, 'Revoked for the filter').waitFor();
+    expect([page.url(), await statusFilter.inputValue()]).toEqual([revoked, 'revoked']);
+    // A filter chosen on the page is written to the address (no history entry per change).
+    await statusFilter.selectOption('all');
+    await row(page, 'Deep link key').waitFor();
+    expect(page.url()).toBe(`${local}/#/keys?status=all`);
+    await page.reload();
+    await row(page, 'Deep link key').waitFor();
+    await row(page, 'Revoked for the filter').waitFor();
+
+    // The audit log's filters follow the address the same way.
+    await page.goto(`${local}/#/audit?action=key.revoked`);
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    expect(await page.getByLabel('Action', { exact: true }).inputValue()).toBe('key.revoked');
+    await nav(page).getByRole('link', { name: 'Audit log', exact: true }).click();
+    await expect.poll(() => page.getByLabel('Action', { exact: true }).inputValue()).toBe('');
+    expect(page.url()).toBe(`${local}/#/audit`);
+    expect(problems).toEqual([]);
+    await context.close();
   }, 120_000);
 });

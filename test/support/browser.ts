@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { ServerConfigInput } from '../../src/server/config.ts';
 import { startTestService, type TestService } from './keyservice.ts';
 
@@ -62,4 +62,46 @@ export async function startDashboardService(config: ServerConfigInput = {}): Pro
     throw new Error(`the key service does not serve the dashboard at /: ${page.status} ${type} ${body.slice(0, 200)}`);
   }
   return service;
+}
+
+/** How far the page scrolls sideways (0 or less: it fits its viewport, as at 390 px it must). */
+export const sidewaysOverflow = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+/** A passkey as the CDP WebAuthn domain describes it (its private key included). */
+export interface VirtualCredential {
+  credentialId: string;
+  isResidentCredential: boolean;
+  rpId?: string;
+  privateKey: string;
+  userHandle?: string;
+  signCount: number;
+}
+
+/** A virtual authenticator of Chromium's (CDP WebAuthn domain) attached to a page: a passkey device. */
+export interface VirtualAuthenticator {
+  id: string;
+  /** The passkeys it holds (private keys included: another authenticator can be given them, as a synced passkey). */
+  credentials(): Promise<VirtualCredential[]>;
+  add(credential: VirtualCredential): Promise<void>;
+  /** Unplugs it: its passkeys are gone from this page. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Plugs a virtual passkey authenticator into `page` (a platform authenticator
+ * that verifies its user and holds resident keys, answering at once).
+ * WebAuthn needs a host name: open the service on http://localhost:<port>.
+ */
+export async function addVirtualAuthenticator(context: BrowserContext, page: Page): Promise<VirtualAuthenticator> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return {
+    id: authenticatorId,
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    add: async (credential) => void (await cdp.send('WebAuthn.addCredential', { authenticatorId, credential })),
+    remove: async () => void (await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId })),
+  };
 }
