@@ -13,18 +13,15 @@ import { AuditTable, KeyName, useKeyNames } from './audit.ts';
 import { summarizeUsage } from './chart.ts';
 import type { Ctx } from './context.ts';
 import { fieldErrors, FormError, rowErrors } from './fields.ts';
-import { formatDateTime, lastDays, relativeTime } from './format.ts';
+import { lastDays } from './format.ts';
 import { KeyDialogs, type KeyDialog } from './key-dialogs.ts';
 import { StatusBadges } from './key-status.ts';
 import { href } from './router.ts';
 import { TransitionPanel } from './transition.ts';
-import { CopyButton, LoadError, Loading, useAsync } from './ui.ts';
+import { CopyButton, LoadError, Loading, useAsync, When } from './ui.ts';
 import { UsageView } from './usage.ts';
 
 const USAGE_DAYS = 30;
-
-const When = ({ iso, now, empty }: { iso: string | null; now: number; empty: string }) =>
-  iso ? h('time', { dateTime: iso, title: formatDateTime(iso) }, `${formatDateTime(iso)} (${relativeTime(iso, now)})`) : h('span', { class: 'muted' }, empty);
 
 function Facts({ ctx, apiKey, names, now }: { ctx: Ctx; apiKey: KeyView; names: ReadonlyMap<string, string>; now: number }) {
   const role = ctx.roles?.find((r) => r.id === apiKey.role);

@@ -3,10 +3,11 @@
  * provider, or an invitation link; a pasted key only as break-glass), then one section per tab
  * (TABS: keys, roles, allowlist, usage, audit, incidents, members), each a view of its own module
  * given the signed-in context and the route (router.ts). A new section is one
- * entry in TABS.
+ * entry in TABS. A member also has their own page, Your account (#/account).
  */
 import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { AccountPage } from './account.ts';
 import { AllowlistTab } from './allowlist.ts';
 import type { Permission } from '../core/permissions.ts';
 import { Api, grants, isNotAvailable, meOfKey, meOfSession, session, type Credentials, type Me, type Organization, type Role, type SessionView } from './api.ts';
@@ -21,12 +22,15 @@ import { AcceptInvitation, invitationInHash, oidcAnswerInHash, OidcReturn, SignI
 import { ErrorBox } from './ui.ts';
 import { UsageTab } from './usage.ts';
 
-interface Tab {
+interface Section {
   id: string;
   label: string;
-  permission: Permission;
   /** The section's view; `route.rest` is its sub-page (e.g. a key's id), `route.query` its filters. */
   view: ComponentType<{ ctx: Ctx; route: Route }>;
+}
+
+interface Tab extends Section {
+  permission: Permission;
 }
 
 const TABS: Tab[] = [
@@ -38,6 +42,9 @@ const TABS: Tab[] = [
   { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
   { id: 'members', label: 'Members', permission: 'member.view', view: MembersTab },
 ];
+
+/** Every member's own page (sessions, passkeys): no permission needed, and nothing for a key. */
+const ACCOUNT: Section = { id: 'account', label: 'Your account', view: AccountPage };
 
 function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; initialMe: Me; signOut: (reason?: unknown) => void }) {
   const [me, setMe] = useState(initialMe);
@@ -82,7 +89,8 @@ function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; 
     signOut,
   };
   const visible = TABS.filter((t) => can(t.permission));
-  const current = visible.find((t) => t.id === (route.tab || 'keys')) ?? visible[0];
+  const onAccount = route.tab === ACCOUNT.id && me.member !== null;
+  const current: Section | undefined = onAccount ? ACCOUNT : (visible.find((t) => t.id === (route.tab || 'keys')) ?? visible[0]);
   const myRole = me.member?.role ?? me.key?.role ?? '';
   const roleName = roles?.find((r) => r.id === myRole)?.name ?? myRole;
 
@@ -109,6 +117,7 @@ function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; 
         ' · role ',
         h('strong', { 'data-testid': 'my-role' }, roleName),
       ),
+      me.member ? h('a', { href: `#/${ACCOUNT.id}`, class: 'button small', 'aria-current': onAccount ? 'page' : undefined }, ACCOUNT.label) : null,
       h('button', { type: 'button', class: 'button small', onClick: () => signOut() }, 'Sign out'),
     ),
     h(
@@ -143,9 +152,20 @@ type SignedIn = { credentials: Credentials; me: Me };
 function App() {
   const [state, setState] = useState<SignedIn | 'checking' | null>('checking');
   const [reason, setReason] = useState<unknown>(null);
-  // Read once at load: an invitation link or the identity provider's return, then the address is cleaned.
-  const [entry] = useState(() => ({ invitation: invitationInHash(location.hash), oidc: oidcAnswerInHash(location.hash) }));
+  // Read at load: an invitation link or the identity provider's return, then the address is cleaned.
+  const [entry, setEntry] = useState(() => ({ invitation: invitationInHash(location.hash), oidc: oidcAnswerInHash(location.hash) }));
   const [landing, setLanding] = useState<'invitation' | 'oidc' | null>(entry.invitation ? 'invitation' : entry.oidc ? 'oidc' : null);
+  // An invitation link opened in a tab already on the dashboard changes only the fragment: no new page load.
+  useEffect(() => {
+    const onHash = () => {
+      const invitation = invitationInHash(location.hash);
+      if (!invitation) return;
+      setEntry({ invitation, oidc: null });
+      setLanding('invitation');
+    };
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
 
   const clearAddress = () => {
     if (location.hash) history.replaceState(null, '', location.pathname);
@@ -193,7 +213,7 @@ function App() {
     signOut(why);
   };
 
-  if (landing === 'invitation' && entry.invitation) return h(AcceptInvitation, { token: entry.invitation, onSession: fromLanding });
+  if (landing === 'invitation' && entry.invitation) return h(AcceptInvitation, { key: entry.invitation, token: entry.invitation, onSession: fromLanding });
   if (landing === 'oidc' && entry.oidc)
     return h(OidcReturn, {
       answer: entry.oidc,

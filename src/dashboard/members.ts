@@ -1,8 +1,10 @@
 /**
  * Members tab (#/members): the people of the organization and their roles,
  * inviting one (the one-time link is shown here once), changing a role,
- * removing a member, and the pending invitations (revocable). The service
- * enforces no-escalation and the last-admin guard; its refusals are shown.
+ * suspending a member (their sessions end, they cannot sign in) and resuming
+ * them, removing a member, and the pending invitations (revocable). The
+ * service enforces no-escalation and the last-admin guard; its refusals are
+ * shown.
  */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
@@ -10,15 +12,15 @@ import type { Result } from '../client/index.ts';
 import type { Ctx } from './context.ts';
 import { formatDateTime } from './format.ts';
 import { RoleOptions } from './roles-select.ts';
-import { CopyButton, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
+import { Badge, ConfirmButton, CopyButton, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
 
 type Invitation = Result<'listInvitations'>['items'][number];
+type Member = Result<'listMembers'>['items'][number];
 
 export function MembersTab({ ctx }: { ctx: Ctx }) {
   const members = useAsync(() => ctx.api.listMembers(), []);
   const invitations = useAsync(() => ctx.api.listInvitations(), []);
   const [error, setError] = useState<unknown>(null);
-  const [removing, setRemoving] = useState<string | null>(null);
   const manage = ctx.can('member.manage');
   const act = async (step: () => Promise<unknown>, done: string) => {
     setError(null);
@@ -48,9 +50,9 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
           { class: 'table-wrap' },
           h(
             'table',
-            null,
+            { class: 'card-table' },
             h('caption', { class: 'visually-hidden' }, 'Members'),
-            h('thead', null, h('tr', null, ['Email', 'Name', 'Role', 'Last sign-in', ''].map((c, i) => h('th', { key: i, scope: 'col' }, c)))),
+            h('thead', null, h('tr', null, ['Email', 'Name', 'Role', 'Status', 'Last sign-in', 'Actions'].map((c) => h('th', { key: c, scope: 'col' }, c)))),
             h(
               'tbody',
               null,
@@ -58,11 +60,11 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
                 h(
                   'tr',
                   { key: m.id },
-                  h('th', { scope: 'row' }, m.email),
-                  h('td', null, m.displayName, m.id === ctx.me.member?.id ? h('span', { class: 'you' }, ' (you)') : null),
+                  h('th', { scope: 'row', 'data-label': 'Email' }, m.email),
+                  h('td', { 'data-label': 'Name' }, h('span', null, m.displayName, m.id === ctx.me.member?.id ? h('span', { class: 'you' }, ' (you)') : null)),
                   h(
                     'td',
-                    null,
+                    { 'data-label': 'Role' },
                     manage
                       ? h(
                           'select',
@@ -78,20 +80,9 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
                         )
                       : m.role,
                   ),
-                  h('td', null, m.lastSignInAt ? formatDateTime(m.lastSignInAt) : 'never'),
-                  h(
-                    'td',
-                    null,
-                    manage
-                      ? removing === m.id
-                        ? h(
-                            'button',
-                            { type: 'button', class: 'button small danger', onClick: () => (setRemoving(null), void act(() => ctx.api.removeMember(m.id), `${m.email} was removed.`)) },
-                            `Confirm: remove ${m.email}`,
-                          )
-                        : h('button', { type: 'button', class: 'button small', onClick: () => setRemoving(m.id) }, `Remove ${m.email}`)
-                      : null,
-                  ),
+                  h('td', { 'data-label': 'Status' }, m.status === 'active' ? h(Badge, { tone: 'success' }, 'Active') : h(Badge, { tone: 'warning' }, 'Suspended')),
+                  h('td', { 'data-label': 'Last sign-in' }, m.lastSignInAt ? formatDateTime(m.lastSignInAt) : 'never'),
+                  h('td', { 'data-label': 'Actions' }, manage ? h(MemberActions, { ctx, member: m, act }) : h('span', { class: 'muted' }, '—')),
                 ),
               ),
             ),
@@ -118,6 +109,19 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
   );
 }
 
+/** Suspend (confirmed: their sessions end at once) or resume, and remove (confirmed). */
+function MemberActions({ ctx, member, act }: { ctx: Ctx; member: Member; act: (step: () => Promise<unknown>, done: string) => Promise<void> }) {
+  const { id, email } = member;
+  return h(
+    'span',
+    { class: 'actions' },
+    member.status === 'active'
+      ? h(ConfirmButton, { label: 'Suspend', subject: email, onConfirm: () => void act(() => ctx.api.updateMember(id, { status: 'suspended' }), `${email} is suspended: their sessions ended and they cannot sign in.`) })
+      : h('button', { type: 'button', class: 'button small', 'aria-label': `Resume ${email}`, onClick: () => void act(() => ctx.api.updateMember(id, { status: 'active' }), `${email} can sign in again.`) }, 'Resume'),
+    h(ConfirmButton, { label: 'Remove', subject: email, onConfirm: () => void act(() => ctx.api.removeMember(id), `${email} was removed.`) }),
+  );
+}
+
 /** Invite by email with a role; the link is shown once (and mailed when the service has SMTP). */
 function InviteForm({ ctx, onInvited }: { ctx: Ctx; onInvited: () => void }) {
   const [email, setEmail] = useState('');
@@ -137,7 +141,7 @@ function InviteForm({ ctx, onInvited }: { ctx: Ctx; onInvited: () => void }) {
   };
   return h(
     'form',
-    { class: 'card form', onSubmit: submit, 'aria-label': 'Invite a member' },
+    { class: 'card form invite-form', onSubmit: submit, 'aria-label': 'Invite a member' },
     h('h2', null, 'Invite a member'),
     h('label', { for: 'invite-member-email' }, 'Email'),
     h('input', { id: 'invite-member-email', type: 'email', required: true, value: email, onInput: (e: Event) => setEmail((e.target as HTMLInputElement).value) }),

@@ -21,6 +21,12 @@ const publicApi = () => new Api();
 type RegistrationOptions = Parameters<typeof startRegistration>[0]['optionsJSON'];
 type AuthenticationOptions = Parameters<typeof startAuthentication>[0]['optionsJSON'];
 
+/** Registers a new passkey with the browser's authenticator for the service's creation options; the credential to send back. */
+export async function createPasskey(options: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const credential = await startRegistration({ optionsJSON: options as unknown as RegistrationOptions });
+  return credential as unknown as Record<string, unknown>;
+}
+
 /** The invitation token in a link's fragment (`#invitation=…`), or null. */
 export const invitationInHash = (hash: string): string | null => new URLSearchParams(hash.replace(/^#/, '')).get('invitation');
 
@@ -81,7 +87,8 @@ export function SignIn({
   return h(
     Page,
     { title: 'Sign in' },
-    reason ? h(ErrorBox, { error: reason, title: 'You were signed out' }) : null,
+    // A sentence: the person signed out themselves (everywhere); anything else is why the session ended.
+    typeof reason === 'string' ? h('p', { class: 'notice', role: 'status' }, reason) : reason ? h(ErrorBox, { error: reason, title: 'You were signed out' }) : null,
     h('button', { type: 'button', class: 'button primary', disabled: busy || !methods, onClick: withPasskey }, 'Sign in with a passkey'),
     methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => attempt(() => startOidc()) }, `Sign in with ${methods.oidc.name}`) : null,
     h(ErrorBox, { error, title: 'Sign-in failed' }),
@@ -164,8 +171,8 @@ export function AcceptInvitation({ token, onSession }: { token: string; onSessio
     try {
       const api = publicApi();
       const { options } = await api.invitationPasskeyOptions({ token });
-      const credential = await startRegistration({ optionsJSON: options as unknown as RegistrationOptions });
-      onSession(await api.acceptInvitation({ token, displayName, credential: credential as unknown as Record<string, unknown>, ...(preview.email ? {} : { email }) }));
+      const credential = await createPasskey(options);
+      onSession(await api.acceptInvitation({ token, displayName, credential, ...(preview.email ? {} : { email }) }));
     } catch (e) {
       setError(e);
       setBusy(false);

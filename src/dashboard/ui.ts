@@ -3,6 +3,7 @@ import { h, type ComponentChildren } from 'preact';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { API, type OperationId } from '../core/api.ts';
 import { describeError, isNotAvailable } from './api.ts';
+import { formatDateTime, relativeTime } from './format.ts';
 
 /** Shows an API error with its code, message and the hint that says what to do. */
 export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
@@ -189,3 +190,27 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): { data: T 
 }
 
 export const Loading = ({ what }: { what: string }) => h('p', { class: 'loading', role: 'status' }, `Loading ${what}…`);
+
+/** An instant as date and time with how long ago (or ahead) it is; `empty` when there is none. */
+export const When = ({ iso, now, empty }: { iso: string | null; now: number; empty: string }) =>
+  iso ? h('time', { dateTime: iso, title: formatDateTime(iso) }, `${formatDateTime(iso)} (${relativeTime(iso, now)})`) : h('span', { class: 'muted' }, empty);
+
+/**
+ * A destructive action in two steps, in place: the button ("Remove"), then
+ * "Confirm: remove" and Cancel, focus on the confirmation. `subject` (e.g. an
+ * email) completes each button's accessible name: "Remove ada@example.com".
+ */
+export function ConfirmButton({ label, subject, onConfirm }: { label: string; subject?: string; onConfirm: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const confirmRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => void (asking && confirmRef.current?.focus()), [asking]);
+  const named = (text: string) => (subject ? `${text} ${subject}` : undefined);
+  if (!asking) return h('button', { type: 'button', class: 'button small', 'aria-label': named(label), onClick: () => setAsking(true) }, label);
+  const confirm = `Confirm: ${label.charAt(0).toLowerCase()}${label.slice(1)}`;
+  return h(
+    'span',
+    { class: 'actions' },
+    h('button', { type: 'button', class: 'button small danger', ref: confirmRef, 'aria-label': named(confirm), onClick: () => (setAsking(false), onConfirm()) }, confirm),
+    h('button', { type: 'button', class: 'button small', 'aria-label': named('Cancel'), onClick: () => setAsking(false) }, 'Cancel'),
+  );
+}

@@ -133,7 +133,7 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
   };
 
-  it('Members tab: an admin member invites, the invitee accepts, the admin changes their role and removes them', async () => {
+  it('Members tab: an admin member invites, the invitee accepts, the admin changes their role, suspends and resumes them, and removes them', async () => {
     const { link } = await service.client().createInvitation({ email: 'grace@example.com', role: 'admin' });
     const adminBrowser = await freshPage();
     const page = adminBrowser.page;
@@ -157,6 +157,28 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     await row(page, 'linus@example.com').waitFor();
     await page.getByLabel('Role of linus@example.com').selectOption('key-manager');
     await expect.poll(async () => (await service.client().listMembers()).items.find((m) => m.email === 'linus@example.com')?.role).toBe('key-manager');
+
+    // Suspend, confirmed: their open session fails on its next request, and their passkey no longer signs them in.
+    const linus = async () => (await service.client().listMembers()).items.find((m) => m.email === 'linus@example.com')!;
+    await page.getByRole('button', { name: 'Suspend linus@example.com' }).click();
+    expect(await linus()).toMatchObject({ status: 'active' });
+    await page.getByRole('button', { name: 'Confirm: suspend linus@example.com' }).click();
+    await expect.poll(() => row(page, 'linus@example.com').getByText('Suspended').count()).toBe(1);
+    expect(await linus()).toMatchObject({ status: 'suspended' });
+    await invitee.page.getByRole('button', { name: 'Refresh' }).click();
+    await invitee.page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+    await invitee.page.getByText('UNKNOWN_SESSION').waitFor();
+    await invitee.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await invitee.page.getByText('PASSKEY_REJECTED').waitFor();
+    expect(await nav(invitee.page).count()).toBe(0);
+
+    // Resume: they sign in again with the same passkey.
+    await page.getByRole('button', { name: 'Resume linus@example.com' }).click();
+    await expect.poll(() => row(page, 'linus@example.com').getByText('Active').count()).toBe(1);
+    expect(await linus()).toMatchObject({ status: 'active' });
+    await invitee.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await nav(invitee.page).waitFor();
+    expect(await invitee.page.getByTestId('whoami').textContent()).toContain('linus@example.com');
 
     await page.getByRole('button', { name: 'Remove linus@example.com' }).click();
     await page.getByRole('button', { name: 'Confirm: remove linus@example.com' }).click();
@@ -226,4 +248,122 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  const openAccount = async (page: Page) => {
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
+  };
+  const sessionRows = (page: Page) => page.getByRole('table', { name: 'Your sessions' }).getByRole('row').filter({ has: page.getByRole('rowheader') });
+  const passkeyRow = (page: Page, name: string) => page.getByRole('table', { name: 'Your passkeys' }).getByRole('row').filter({ has: page.getByRole('rowheader', { name, exact: true }) });
+  const passkeySignIn = (page: Page) => page.getByRole('button', { name: 'Sign in with a passkey' });
+
+  it('Your account: sessions (this one marked), the last passkey kept, another added and the first removed; sign out everywhere ends the other browser too', async () => {
+    const { link } = await service.client().createInvitation({ email: 'katherine@example.com', role: 'viewer' });
+    const first = await freshPage();
+    const page = first.page;
+    await accept(page, link, 'Katherine Johnson');
+    // The same passkey in a second browser (as a synced passkey is): a second session, signed in with it.
+    const second = await freshPage();
+    for (const credential of await first.authenticator.credentials()) await second.authenticator.add(credential);
+    await second.page.goto(`${local}/`);
+    await passkeySignIn(second.page).click();
+    await nav(second.page).waitFor();
+
+    await openAccount(page);
+    await expect.poll(() => sessionRows(page).count()).toBe(2);
+    const current = sessionRows(page).filter({ hasText: 'This session' });
+    expect(await current.count()).toBe(1);
+    expect(await current.textContent()).toContain('an invitation');
+    expect(await sessionRows(page).filter({ hasNotText: 'This session' }).textContent()).toContain('a passkey');
+    for (const label of ['Signed in', 'Last seen']) expect(await page.getByRole('columnheader', { name: label }).count()).toBe(1);
+    expect(await current.locator('time').first().getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    // The only passkey, and no identity provider: the service refuses, and the page says why and what to do.
+    await passkeyRow(page, 'Passkey').waitFor();
+    await passkeyRow(page, 'Passkey').getByRole('button', { name: 'Remove passkey Passkey' }).click();
+    await page.getByRole('button', { name: 'Confirm: remove passkey Passkey' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'LAST_PASSKEY' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/last passkey.*Add another passkey first/);
+    expect(await passkeyRow(page, 'Passkey').count()).toBe(1);
+
+    // Another passkey, on a new authenticator (a security key): the first one's device is unplugged.
+    await first.authenticator.remove();
+    first.authenticator = await addVirtualAuthenticator(first.context, page);
+    await page.getByLabel('Name of the new passkey').fill('Backup key');
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await passkeyRow(page, 'Backup key').waitFor();
+    expect(await first.authenticator.credentials()).toHaveLength(1);
+    expect(await passkeyRow(page, 'Backup key').textContent()).toContain('Never');
+    // Now the first one can go.
+    await passkeyRow(page, 'Passkey').getByRole('button', { name: 'Remove passkey Passkey' }).click();
+    await page.getByRole('button', { name: 'Confirm: remove passkey Passkey' }).click();
+    await expect.poll(() => passkeyRow(page, 'Passkey').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+
+    // Sign out everywhere, confirmed: this browser lands on the sign-in page, the other one's next request fails.
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    expect(await sessionRows(page).count()).toBe(2);
+    await page.getByRole('button', { name: 'Confirm: sign out everywhere' }).click();
+    await passkeySignIn(page).waitFor();
+    await page.getByText('You signed out everywhere').waitFor();
+    expect(new URL(page.url()).hash).toBe('');
+    await second.page.getByRole('link', { name: 'Your account' }).click();
+    await passkeySignIn(second.page).waitFor();
+    await second.page.getByText('UNKNOWN_SESSION').waitFor();
+
+    // The added passkey signs in; the removed one (still in the second browser) does not.
+    await passkeySignIn(page).click();
+    await nav(page).waitFor();
+    expect(await page.getByTestId('whoami').textContent()).toContain('katherine@example.com');
+    await passkeySignIn(second.page).click();
+    await second.page.getByText('PASSKEY_REJECTED').waitFor();
+    expect([...first.problems, ...second.problems]).toEqual([]);
+    await first.context.close();
+    await second.context.close();
+  }, 120_000);
+
+  /** No sideways scrolling of the page, nor inside a table (at 390 px tables become cards), and no serious axe violation. */
+  async function fits(page: Page, label: string): Promise<void> {
+    await page.waitForLoadState('networkidle');
+    expect(await sidewaysOverflow(page), label).toBeLessThanOrEqual(0);
+    const wideTables = await page.locator('.table-wrap').evaluateAll((wraps) => wraps.filter((w) => w.scrollWidth > w.clientWidth).length);
+    expect(wideTables, `${label}: tables scrolling sideways`).toBe(0);
+    await expectAccessible(page, label);
+    await screenshot(page, `people-${label.replace(/\W+/g, '-')}`);
+  }
+
+  it('the people pages (sign-in, invitation, Members, Your account) at 1280 and 390 px: axe-core finds no serious violation, nothing scrolls sideways', async () => {
+    for (const width of [1280, 390]) {
+      const admin = service.client();
+      const { link } = await admin.createInvitation({ email: `margaret${width}@example.com`, role: 'admin' });
+      await admin.createInvitation({ email: `pending-colleague${width}@example.com`, role: 'viewer' });
+      const { context, page, problems } = await freshPage(width);
+      await page.goto(`${local}/`);
+      await passkeySignIn(page).waitFor();
+      await fits(page, `sign-in ${width}`);
+
+      await page.goto(link.replace('127.0.0.1', 'localhost'));
+      await page.getByRole('heading', { level: 1, name: 'Join' }).waitFor();
+      await fits(page, `invitation ${width}`);
+      await page.getByLabel('Your name').fill('Margaret Hamilton');
+      await page.getByRole('button', { name: 'Accept with a passkey' }).click();
+      await nav(page).waitFor();
+
+      await openMembers(page);
+      await row(page, `margaret${width}@example.com`).waitFor();
+      await page.getByText(`Revoke invitation for pending-colleague${width}@example.com`).waitFor();
+      await fits(page, `members ${width}`);
+      await page.getByRole('button', { name: `Suspend margaret${width}@example.com` }).click();
+      await fits(page, `members confirming ${width}`);
+      await page.getByRole('button', { name: 'Cancel' }).click();
+
+      await openAccount(page);
+      await passkeyRow(page, 'Passkey').waitFor();
+      await expect.poll(() => sessionRows(page).count()).toBe(1);
+      await fits(page, `account ${width}`);
+      expect(problems).toEqual([]);
+      await context.close();
+    }
+  }, 180_000);
 });
