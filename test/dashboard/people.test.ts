@@ -26,6 +26,7 @@ import {
   type DashboardService,
   type VirtualAuthenticator,
 } from '../support/browser.ts';
+import { memberWithSession } from '../support/people.ts';
 
 const available = browserAvailable();
 
@@ -245,6 +246,17 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     await nav(page).getByRole('link', { name: 'Audit log', exact: true }).click();
     await expect.poll(() => page.getByLabel('Action', { exact: true }).inputValue()).toBe('');
     expect(page.url()).toBe(`${local}/#/audit`);
+
+    // A session that ends under a deep address keeps it: signing in again opens that page.
+    // (Another admin member first: the organization keeps one active admin, and Hedy may be it.)
+    await memberWithSession(service, 'spare-admin@example.com', 'admin');
+    const hedy = (await admin.listMembers()).items.find((m) => m.email === 'hedy@example.com')!;
+    await admin.updateMember(hedy.id, { status: 'suspended' });
+    await admin.updateMember(hedy.id, { status: 'active' });
+    await page.goto(keyPage);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Deep link key' }).waitFor();
+    expect(page.url()).toBe(keyPage);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
