@@ -190,7 +190,7 @@ export function AcceptInvitation({ token, onSession }: { token: string; onSessio
     ),
     h(
       'form',
-      { onSubmit: submit },
+      { class: 'form', onSubmit: submit },
       preview.email
         ? null
         : [
