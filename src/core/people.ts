@@ -142,6 +142,7 @@ export type Actor = { type: 'key'; id: string; name: string } | { type: 'member'
 
 export const actorRef = (actor: Actor | null): string | null => (actor ? `${actor.type}:${actor.id}` : null);
 
+
 export interface MemberView {
   id: string;
   organizationId: string;

@@ -8,6 +8,7 @@
 import { h, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { AUDIT_ACTIONS } from '../core/model.ts';
+import { actorShown } from '../core/actor.ts';
 import type { AuditEvent, KeyView } from './api.ts';
 import type { Ctx } from './context.ts';
 import { describeChanges, formatDateTime } from './format.ts';
@@ -24,6 +25,13 @@ const filtersOf = (route: Route): AuditFilters =>
 const instant = (local: string): string => (local && !Number.isNaN(Date.parse(local)) ? new Date(local).toISOString() : local);
 
 /** A key by name and Key ID (a link to its page when it is a key of this organization), or its id alone. */
+/** The audit record's actor: a member's email, a key by name, or the service itself. */
+export function Actor({ event, names }: { event: AuditEvent; names: ReadonlyMap<string, string> }) {
+  const actor = actorShown(event);
+  if (actor === null) return h('span', { class: 'muted' }, 'system');
+  return 'member' in actor ? h('span', null, actor.member) : h(KeyName, { id: actor.key, names });
+}
+
 export function KeyName({ id, names }: { id: string; names: ReadonlyMap<string, string> }) {
   const name = names.get(id);
   return name === undefined
@@ -58,7 +66,7 @@ export function AuditTable({ items, names, caption }: { items: readonly AuditEve
                 { key: event.id },
                 h('td', { 'data-label': 'When' }, h('time', { dateTime: event.at }, formatDateTime(event.at))),
                 h('td', { 'data-label': 'Action' }, h('code', null, event.action)),
-                h('td', { 'data-label': 'Actor' }, event.actorKeyId ? h(KeyName, { id: event.actorKeyId, names }) : h('span', { class: 'muted' }, 'system')),
+                h('td', { 'data-label': 'Actor' }, h(Actor, { event, names })),
                 h('td', { 'data-label': 'IP' }, event.ip ?? '—'),
                 h('td', { 'data-label': 'Target' }, h('span', null, `${event.targetType} `, event.targetType === 'key' ? h(KeyName, { id: event.targetId, names }) : h('code', null, event.targetId))),
                 h('td', { 'data-label': 'Changes' }, lines.length === 0 ? h('span', { class: 'muted' }, '—') : h('ul', { class: 'changes' }, lines.map((l) => h('li', { key: l }, l)))),

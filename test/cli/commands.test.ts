@@ -292,6 +292,10 @@ describe('usage, audit, org, whoami', { timeout: 120_000 }, () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('(VALIDATION_FAILED)');
     expect(bad.stderr).toContain('- action (--action):');
+    // What the service did itself (the organization's bootstrap) names no key: <service>.
+    const bootstrap = await keyward(['audit', 'list', '--action', 'organization.created']);
+    expect(bootstrap.code, bootstrap.stderr).toBe(0);
+    expect(bootstrap.stdout.trimEnd().split('\n').slice(1)).toEqual([expect.stringMatching(/organization\.created\s+<service>\s+organization\//)]);
   });
 
   it('org get and org update (rename, rotation days) over the API; the plan stays the operator’s', async () => {

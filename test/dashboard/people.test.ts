@@ -185,6 +185,11 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     await page.getByRole('button', { name: 'Confirm: remove linus@example.com' }).click();
     await expect.poll(() => row(page, 'linus@example.com').count()).toBe(0);
     expect((await service.client().listMembers()).items.map((m) => m.email)).not.toContain('linus@example.com');
+    // The audit log names the member who acted by email (not "system").
+    await nav(page).getByRole('link', { name: 'Audit log', exact: true }).click();
+    const removed = page.getByRole('row').filter({ hasText: 'member.removed' });
+    await removed.waitFor();
+    expect((await removed.locator('td[data-label="Actor"]').textContent())?.trim()).toBe('grace@example.com');
     // Their open session ends: the next request sends them to sign-in.
     await invitee.page.reload();
     await invitee.page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
