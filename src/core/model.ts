@@ -148,12 +148,15 @@ export const AUDIT_ACTIONS = [
   'invitation.created',
   'invitation.revoked',
   'invitation.accepted',
+  'member.added',
   'member.updated',
   'member.removed',
   'member.signed-in',
   'member.signed-out',
   'passkey.added',
   'passkey.removed',
+  'organization.oidc-updated',
+  'organization.oidc-removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -201,3 +201,37 @@ export const toPasskeyView = (passkey: PasskeyRecord) => ({
   createdAt: passkey.createdAt,
   lastUsedAt: passkey.lastUsedAt,
 });
+
+/**
+ * An organization's own identity provider (PUT /v1/organization/oidc). The
+ * client secret is kept as given, not hashed: it is presented to the
+ * provider at every code exchange, so the service must be able to read it
+ * (as Cognito, Auth0 or Vault's OIDC auth method keep theirs). It lives only
+ * in the store, which holds no other secret in the clear: whoever can read
+ * the store's file or database can read it. It is never answered, logged or
+ * audited (the audit records only that it changed).
+ */
+export interface OidcProviderRecord {
+  organizationId: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Shown on the sign-in button ("Sign in with <name>"). */
+  name: string;
+  /** Email domains allowed to sign in (lowercased, at least one). */
+  allowedDomains: string[];
+  updatedAt: string;
+}
+
+/** Where the identity provider an organization signs in with is set. */
+export type OidcProviderSource = 'organization' | 'service';
+
+/** The provider as answered: never its client secret. */
+export const toOidcProviderView = (provider: Pick<OidcProviderRecord, 'issuer' | 'clientId' | 'name'> & { allowedDomains: readonly string[]; updatedAt: string | null }, source: OidcProviderSource) => ({
+  source,
+  issuer: provider.issuer,
+  clientId: provider.clientId,
+  name: provider.name,
+  allowedDomains: [...provider.allowedDomains],
+  updatedAt: provider.updatedAt,
+});

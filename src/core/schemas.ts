@@ -537,11 +537,68 @@ export const SignInMethods = z.object({
   keySignIn: z.boolean().meta({ description: 'Break-glass: signing in to the dashboard with a pasted admin key (off unless the operator enabled it)' }),
 });
 
-export const OidcStartBody = z.strictObject({ invitationToken: PeopleToken.optional() });
+export const OidcStartBody = z.strictObject({
+  invitationToken: PeopleToken.optional(),
+  organization: z.string().min(1).max(64).optional().meta({ description: 'The organization signing in (its id); an invitation names its own' }),
+});
 export const OidcStart = z.object({ authorizationUrl: z.string() });
 export const OidcCallbackBody = z.strictObject({
   query: z.string().max(4096).meta({ description: 'The query string the identity provider redirected back with (code, state, iss)' }),
 });
+
+export const SignInMethodsQuery = z.strictObject({
+  organization: z.string().min(1).max(64).optional().meta({ description: "The organization signing in (its id, as invitation previews and sessions name it); unset: the service's default (KEYWARD_OIDC_ORGANIZATION, or the only one)" }),
+});
+
+/** An email domain (example.com): what an identity provider's accounts must end in. */
+const EmailDomain = z
+  .string()
+  .max(253)
+  .regex(/^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/, 'must be a domain name like example.com')
+  .transform((s) => s.toLowerCase());
+
+/** Plain http only for a provider on this machine (tests, local development); anything else must be https. */
+const isLoopbackHttp = (url: URL): boolean => url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+
+export const OidcIssuer = z
+  .url('must be the issuer URL, e.g. https://login.example.com')
+  .max(2048)
+  .refine((text) => {
+    const url = new URL(text);
+    return url.protocol === 'https:' || isLoopbackHttp(url);
+  }, 'must be an https:// URL (http only for a provider on loopback)')
+  .refine((text) => !new URL(text).search && !new URL(text).hash, 'must not hold a query or fragment')
+  .meta({ example: 'https://login.example.com' });
+
+export const PutOidcProviderBody = z.strictObject({
+  issuer: OidcIssuer,
+  clientId: z.string().min(1).max(255).meta({ description: "keyward's client id at the provider" }),
+  clientSecret: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .meta({ description: 'Write-only: never answered. Required the first time; leave out to keep the current one.' }),
+  name: z.string().min(1).max(40).default('your identity provider').meta({ description: 'Shown on the sign-in button: "Sign in with <name>"' }),
+  allowedDomains: z.array(EmailDomain).min(1, 'name at least one email domain').max(50).meta({ description: 'Email domains whose accounts may sign in (the email must also be verified)' }),
+});
+export type PutOidcProviderBody = z.input<typeof PutOidcProviderBody>;
+
+export const OidcProviderView = z.object({
+  source: z.enum(['organization', 'service']).meta({ description: "organization: set with PUT /v1/organization/oidc; service: the operator's service-wide provider (KEYWARD_OIDC_ISSUER), used when the organization has none" }),
+  issuer: z.string(),
+  clientId: z.string(),
+  name: z.string(),
+  allowedDomains: z.array(z.string()).meta({ description: 'Empty (service-wide only): any domain' }),
+  updatedAt: z.string().nullable(),
+});
+
+export const CreateMemberBody = z.strictObject({
+  email: Email,
+  role: RoleId,
+  displayName: Name.optional().meta({ description: 'Default: the email address' }),
+});
+export type CreateMemberBody = z.input<typeof CreateMemberBody>;
 
 export const SessionInfo = z.object({
   id: z.string(),

@@ -143,11 +143,18 @@ export const ServerConfig = z.object({
     .optional()
     .meta({ env: 'KEYWARD_SMTP_URL', description: 'where invitation mail is sent (smtp://user:pass@host:587); unset: links are only shown' }),
   mailFrom: z.string().min(3).default('keyward <keyward@localhost>').meta({ env: 'KEYWARD_MAIL_FROM', description: 'sender of invitation mail' }),
-  oidcIssuer: z.url().optional().meta({ env: 'KEYWARD_OIDC_ISSUER', description: 'OpenID Connect issuer people sign in with (discovered from /.well-known/openid-configuration)' }),
+  oidcIssuer: z
+    .url()
+    .optional()
+    .meta({ env: 'KEYWARD_OIDC_ISSUER', description: "service-wide OpenID Connect issuer people sign in with, for organizations without their own (PUT /v1/organization/oidc); discovered from /.well-known/openid-configuration" }),
   oidcClientId: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_CLIENT_ID', description: "keyward's client id at the identity provider" }),
   oidcClientSecret: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_CLIENT_SECRET', description: "keyward's client secret at the identity provider" }),
   oidcName: z.string().min(1).max(40).default('your identity provider').meta({ env: 'KEYWARD_OIDC_NAME', description: 'shown on the button: "Sign in with <name>"' }),
-  oidcOrganization: z.string().min(1).optional().meta({ env: 'KEYWARD_OIDC_ORGANIZATION', description: 'the organization the identity provider signs in to (default: the only one)' }),
+  oidcOrganization: z
+    .string()
+    .min(1)
+    .optional()
+    .meta({ env: 'KEYWARD_OIDC_ORGANIZATION', description: "the only organization the service-wide provider signs in to, and a sign-in's organization when the browser names none (default: every organization without its own provider; the only one)" }),
   oidcAllowedDomains: z
     .string()
     .default('')

@@ -101,6 +101,15 @@ const leakIncident = {
 // ---- people: members, invitations, sessions, passkeys (tokens are made up, never working ones) ----
 const MEMBER_ID = 'mem_2aBcD3eFgH4iJkL5mNoP';
 const INVITATION_TOKEN = 'EXAMPLEnotArealInvitationToken00';
+const oidcProvider = {
+  source: 'organization' as const,
+  issuer: 'https://login.example.com',
+  clientId: 'keyward',
+  name: 'Acme SSO',
+  allowedDomains: ['example.com'],
+  updatedAt: '2026-06-15T10:00:00.000Z',
+};
+
 const member = {
   id: MEMBER_ID,
   organizationId: ORG_ID,
@@ -201,6 +210,12 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   updateOrganization: { request: { rotationDays: { production: 60 } }, response: { ...organization, rotationDays: { ...organization.rotationDays, production: 60 } } },
   getIpAllowlist: { response: allowlist },
   putIpAllowlist: { request: { entries: allowlist.entries }, response: allowlist },
+  getOrganizationOidc: { response: oidcProvider },
+  putOrganizationOidc: {
+    request: { issuer: oidcProvider.issuer, clientId: oidcProvider.clientId, clientSecret: 'the-client-secret-from-your-provider', name: oidcProvider.name, allowedDomains: oidcProvider.allowedDomains },
+    response: oidcProvider,
+  },
+  deleteOrganizationOidc: {},
   getUsage: { response: { from: '2026-06-01', to: '2026-06-14', items: [{ keyId: KEY_ID, day: '2026-06-14', outcome: 'VALID', count: 1520 }, { keyId: KEY_ID, day: '2026-06-14', outcome: 'KEY_REVOKED', count: 3 }] } },
   listAuditLog: {
     response: {
@@ -238,6 +253,10 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
     },
   },
   listMembers: { response: { items: [member, { ...member, id: 'mem_9ZyXwV8uTsR7qPoN6mLk', email: 'alan@example.com', displayName: 'Alan Turing', role: 'admin', oidcLinked: true }] } },
+  createMember: {
+    request: { email: 'alan@example.com', role: 'viewer', displayName: 'Alan Turing' },
+    response: { ...member, id: 'mem_9ZyXwV8uTsR7qPoN6mLk', email: 'alan@example.com', displayName: 'Alan Turing', role: 'viewer', lastSignInAt: null },
+  },
   getMember: { response: member },
   updateMember: { request: { role: 'viewer' }, response: { ...member, role: 'viewer', updatedAt: '2026-06-15T10:00:00.000Z' } },
   removeMember: { response: member },

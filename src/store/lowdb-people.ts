@@ -4,7 +4,7 @@
  * (ops of type 'row' and 'row-'), so replay is the same code as a change.
  */
 import type { AuditEvent } from '../core/model.ts';
-import type { CeremonyRecord, InvitationRecord, MemberRecord, PasskeyRecord, SessionRecord } from '../core/people.ts';
+import { invitationStatus, type CeremonyRecord, type InvitationRecord, type MemberRecord, type OidcProviderRecord, type PasskeyRecord, type SessionRecord } from '../core/people.ts';
 import type { AcceptInvitationInput, MemberPatch, PeopleStore, SignInPatch } from './people-store.ts';
 import {
   invitationNotFound,
@@ -14,6 +14,7 @@ import {
   lastPasskeyError,
   memberExists,
   memberNotFound,
+  oidcNotConfigured,
   passkeyNotFound,
   removesAdminMember,
 } from './people-rules.ts';
@@ -25,15 +26,21 @@ export interface PeopleTables {
   sessions: SessionRecord[];
   passkeys: PasskeyRecord[];
   ceremonies: CeremonyRecord[];
+  /** One per organization that set its own (keyed by organization id). */
+  oidcProviders: OidcProviderRecord[];
 }
 export type PeopleTable = keyof PeopleTables;
 
-export const emptyPeopleTables = (): PeopleTables => ({ members: [], invitations: [], sessions: [], passkeys: [], ceremonies: [] });
+export const emptyPeopleTables = (): PeopleTables => ({ members: [], invitations: [], sessions: [], passkeys: [], ceremonies: [], oidcProviders: [] });
 
 /** A journal record of the people tables. */
 export type PeopleOp = { t: 'row'; table: PeopleTable; v: PeopleTables[PeopleTable][number] } | { t: 'row-'; table: PeopleTable; id: string };
 
-const idOf = (table: PeopleTable, row: PeopleTables[PeopleTable][number]): string => (table === 'ceremonies' ? (row as CeremonyRecord).idHash : (row as { id: string }).id);
+const idOf = (table: PeopleTable, row: PeopleTables[PeopleTable][number]): string => {
+  if (table === 'ceremonies') return (row as CeremonyRecord).idHash;
+  if (table === 'oidcProviders') return (row as OidcProviderRecord).organizationId;
+  return (row as { id: string }).id;
+};
 
 type Change = (...ops: ({ t: 'audit'; v: AuditEvent } | PeopleOp)[]) => Promise<void>;
 
@@ -46,6 +53,7 @@ export class LowdbPeople implements PeopleStore {
     sessions: new Map(),
     passkeys: new Map(),
     ceremonies: new Map(),
+    oidcProviders: new Map(),
   };
   readonly #invitationsByHash = new Map<string, InvitationRecord>();
   readonly #sessionsByHash = new Map<string, SessionRecord>();
@@ -112,6 +120,11 @@ export class LowdbPeople implements PeopleStore {
     return this.#members(organizationId).filter((m) => m.roleId === roleId);
   }
 
+  /** Pending invitations giving a role (synchronous, as holdersOf): they hold it until accepted, revoked or expired. */
+  pendingInvitationsFor(organizationId: string, roleId: string, now: number): InvitationRecord[] {
+    return this.#data.invitations.filter((i) => i.organizationId === organizationId && i.roleId === roleId && invitationStatus(i, now) === 'pending');
+  }
+
   async listMembers(organizationId: string): Promise<MemberRecord[]> {
     return this.#members(organizationId);
   }
@@ -154,6 +167,11 @@ export class LowdbPeople implements PeopleStore {
       { t: 'audit', v: audit },
     );
     return member;
+  }
+
+  async insertMember(member: MemberRecord, audit: Audit): Promise<void> {
+    if (this.#byEmail(member.organizationId, member.email)) throw memberExists(member.email);
+    await this.#change({ t: 'row', table: 'members', v: member }, { t: 'audit', v: audit });
   }
 
   async insertInvitation(invitation: InvitationRecord, audit: Audit): Promise<void> {
@@ -250,6 +268,24 @@ export class LowdbPeople implements PeopleStore {
     const others = this.#data.passkeys.filter((p) => p.memberId === memberId && p.id !== credentialId).length;
     if (others === 0 && member.oidcSubject === null) throw lastPasskeyError();
     await this.#change({ t: 'row-', table: 'passkeys', id: credentialId }, { t: 'audit', v: audit });
+  }
+
+  async getOidcProvider(organizationId: string): Promise<OidcProviderRecord | undefined> {
+    return this.#byId.oidcProviders.get(organizationId);
+  }
+
+  async putOidcProvider(provider: OidcProviderRecord, audit: Audit): Promise<OidcProviderRecord | undefined> {
+    const previous = this.#byId.oidcProviders.get(provider.organizationId);
+    const before = previous ? { ...previous } : undefined;
+    await this.#change({ t: 'row', table: 'oidcProviders', v: provider }, { t: 'audit', v: audit });
+    return before;
+  }
+
+  async deleteOidcProvider(organizationId: string, audit: Audit): Promise<OidcProviderRecord> {
+    const provider = this.#byId.oidcProviders.get(organizationId);
+    if (!provider) throw oidcNotConfigured();
+    await this.#change({ t: 'row-', table: 'oidcProviders', id: organizationId }, { t: 'audit', v: audit });
+    return provider;
   }
 
   async putCeremony(ceremony: CeremonyRecord): Promise<void> {

@@ -43,7 +43,7 @@ import { GroupCommit } from './group-commit.ts';
 import { Journal } from './journal.ts';
 import { emptyPeopleTables, LowdbPeople, type PeopleOp, type PeopleTables } from './lowdb-people.ts';
 import * as rules from './rules.ts';
-import { memberRoleInUse } from './people-rules.ts';
+import { invitationRoleInUse, memberRoleInUse } from './people-rules.ts';
 import {
   applyPatch,
   changesOf,
@@ -752,6 +752,8 @@ export class LowdbStore implements Store {
     rules.refuse(rules.roleDeleteRefusal(roleId, { count: holders.length, keyIds: holders.slice(0, rules.ROLE_HOLDERS_NAMED).map((key) => key.id) }));
     const members = this.people.holdersOf(organizationId, roleId);
     if (members.length > 0) throw memberRoleInUse(roleId, members.slice(0, rules.ROLE_HOLDERS_NAMED).map((member) => member.id));
+    const invitations = this.people.pendingInvitationsFor(organizationId, roleId, Date.parse(audit.at));
+    if (invitations.length > 0) throw invitationRoleInUse(roleId, invitations.slice(0, rules.ROLE_HOLDERS_NAMED).map((invitation) => invitation.id));
     await this.#change({ t: 'role-', org: organizationId, id: roleId }, { t: 'audit', v: audit });
   }
 

@@ -50,3 +50,17 @@ export const lastPasskeyError = (): KeywardError =>
 
 export const memberRoleInUse = (roleId: string, memberIds: string[]): KeywardError =>
   new KeywardError('ROLE_IN_USE', `Role "${roleId}" is still held by ${memberIds.length} member(s).`, { details: { memberIds } });
+
+/**
+ * A pending invitation holds its role as a member does: deleting the role
+ * would leave a link that can no longer be accepted, or (were the id made
+ * again) one that grants what the inviter never chose. Revoke them first.
+ */
+export const invitationRoleInUse = (roleId: string, invitationIds: string[]): KeywardError =>
+  new KeywardError('ROLE_IN_USE', `Role "${roleId}" is given by ${invitationIds.length} pending invitation(s): revoke them first.`, { details: { invitationIds } });
+
+/** An invitation whose custom role is gone (deleted before pending invitations held their role). */
+export const invitationRoleDeleted = (invitation: Pick<InvitationRecord, 'id' | 'roleId'>): KeywardError =>
+  new KeywardError('INVITATION_ROLE_DELETED', `The role "${invitation.roleId}" this invitation gives no longer exists.`, { details: { invitationId: invitation.id } });
+
+export const oidcNotConfigured = (): KeywardError => new KeywardError('OIDC_NOT_CONFIGURED', 'This organization has no identity provider of its own.');

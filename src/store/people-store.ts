@@ -4,7 +4,7 @@
  * (lowdb-people.ts, postgres/people.ts). As for keys, each operation is
  * atomic and enforces the invariant it names; tokens are looked up by hash.
  */
-import type { CeremonyRecord, InvitationRecord, MemberRecord, PasskeyRecord, SessionRecord } from '../core/people.ts';
+import type { CeremonyRecord, InvitationRecord, MemberRecord, OidcProviderRecord, PasskeyRecord, SessionRecord } from '../core/people.ts';
 import type { Audit } from './store.ts';
 
 export type MemberPatch = Partial<Pick<MemberRecord, 'displayName' | 'roleId' | 'status'>>;
@@ -34,6 +34,9 @@ export interface PeopleStore {
   updateMember(organizationId: string, memberId: string, patch: MemberPatch, now: string, endSessions: boolean, audit: Audit): Promise<MemberRecord>;
   /** Throws MEMBER_NOT_FOUND or LAST_ADMIN_MEMBER; the member's sessions and passkeys go with it. */
   removeMember(organizationId: string, memberId: string, audit: Audit): Promise<MemberRecord>;
+
+  /** A member added directly (pre-provisioned for the identity provider); throws MEMBER_EXISTS when one already has the email. */
+  insertMember(member: MemberRecord, audit: Audit): Promise<void>;
 
   /** Throws MEMBER_EXISTS when a member already has the invitation's email. */
   insertInvitation(invitation: InvitationRecord, audit: Audit): Promise<void>;
@@ -65,6 +68,13 @@ export interface PeopleStore {
   recordPasskeyUse(credentialId: string, counter: number, at: string): Promise<void>;
   /** Throws PASSKEY_NOT_FOUND, or LAST_PASSKEY when it is the member's last way to sign in. */
   deletePasskey(organizationId: string, memberId: string, credentialId: string, audit: Audit): Promise<void>;
+
+  /** The organization's own identity provider (client secret included: only the sign-in code reads it). */
+  getOidcProvider(organizationId: string): Promise<OidcProviderRecord | undefined>;
+  /** Sets (or replaces) it; returns the one replaced. */
+  putOidcProvider(provider: OidcProviderRecord, audit: Audit): Promise<OidcProviderRecord | undefined>;
+  /** Throws OIDC_NOT_CONFIGURED when the organization has none; returns the one removed. */
+  deleteOidcProvider(organizationId: string, audit: Audit): Promise<OidcProviderRecord>;
 
   putCeremony(ceremony: CeremonyRecord): Promise<void>;
   /** Removes and returns it when it exists and has not expired: each ceremony is used at most once. */

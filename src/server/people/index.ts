@@ -1,10 +1,10 @@
-/** The people side of the service: members and invitations, sessions, passkeys, and the identity provider when configured. */
-import { KeywardError } from '../../core/errors.ts';
+/** The people side of the service: members and invitations, sessions, passkeys, and the identity providers (per organization or service-wide). */
 import type { ServiceContext } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import { Mailer } from './mailer.ts';
 import { Members } from './members.ts';
 import { Oidc } from './oidc.ts';
+import { OidcProviders } from './oidc-providers.ts';
 import { Passkeys } from './passkeys.ts';
 import { Sessions } from './sessions.ts';
 import { DEFAULT_PEOPLE_SETTINGS, type PeopleSettings } from './settings.ts';
@@ -16,21 +16,18 @@ export class People {
   readonly members: Members;
   readonly sessions: Sessions;
   readonly passkeys: Passkeys;
-  readonly #oidc: Oidc | undefined;
+  readonly oidcProviders: OidcProviders;
+  readonly oidc: Oidc;
   readonly #mailer: Mailer | undefined;
 
   constructor(ctx: ServiceContext, settings: Partial<PeopleSettings> = {}, logger?: Logger) {
     this.settings = { ...DEFAULT_PEOPLE_SETTINGS, ...settings };
     this.#mailer = this.settings.smtpUrl ? new Mailer(this.settings.smtpUrl, this.settings.mailFrom) : undefined;
-    this.members = new Members(ctx, this.#mailer, logger);
+    this.oidcProviders = new OidcProviders(ctx, this.settings.oidc);
+    this.members = new Members(ctx, this.oidcProviders, this.#mailer, logger);
     this.sessions = new Sessions(ctx, this.settings);
     this.passkeys = new Passkeys(ctx, this.members, this.sessions);
-    this.#oidc = this.settings.oidc ? new Oidc(ctx, this.settings.oidc, this.members, this.sessions) : undefined;
-  }
-
-  get oidc(): Oidc {
-    if (!this.#oidc) throw new KeywardError('OIDC_NOT_CONFIGURED', 'This service has no identity provider configured.');
-    return this.#oidc;
+    this.oidc = new Oidc(ctx, this.oidcProviders, this.members, this.sessions);
   }
 
   /** The dashboard's origin: the operator's, else the one this request was made to. */
@@ -38,8 +35,11 @@ export class People {
     return this.settings.publicOrigin ?? selfOrigin;
   }
 
-  methods() {
-    return { passkey: true, oidc: this.#oidc ? { name: this.#oidc.name } : null, keySignIn: this.settings.keySignIn };
+  /** What the sign-in page offers: the identity provider of the organization named (else the service's default one), if it has one. */
+  async methods(organization: string | undefined) {
+    const organizationId = await this.oidcProviders.organizationFor(organization);
+    const provider = organizationId === undefined ? undefined : await this.oidcProviders.forOrganization(organizationId);
+    return { passkey: true, oidc: provider ? { name: provider.name } : null, keySignIn: this.settings.keySignIn };
   }
 
   close(): void {

@@ -9,8 +9,10 @@ import { parseDuration } from '../../core/duration.ts';
 import { requireCanGrant } from '../../core/permissions.ts';
 import {
   actorRef,
+  emailDomainAllowed,
   hashPeopleToken,
   newInvitationId,
+  newMemberId,
   newPeopleToken,
   toInvitationView,
   toMemberView,
@@ -19,11 +21,12 @@ import {
 } from '../../core/people.ts';
 import type * as schemas from '../../core/schemas.ts';
 import type { z } from 'zod';
-import { invitationUnusable, memberNotFound } from '../../store/people-rules.ts';
+import { invitationRoleDeleted, invitationUnusable, memberNotFound } from '../../store/people-rules.ts';
 import { actorOf, type Principal } from '../auth.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from './mailer.ts';
+import type { OidcProviders } from './oidc-providers.ts';
 
 type Parsed<S extends z.ZodType> = z.output<S>;
 
@@ -49,11 +52,13 @@ export const invitationLink = (origin: string, token: string): string => `${orig
 
 export class Members {
   readonly #ctx: ServiceContext;
+  readonly #providers: OidcProviders;
   readonly #mailer: Mailer | undefined;
   readonly #logger: Logger | undefined;
 
-  constructor(ctx: ServiceContext, mailer: Mailer | undefined, logger: Logger | undefined) {
+  constructor(ctx: ServiceContext, providers: OidcProviders, mailer: Mailer | undefined, logger: Logger | undefined) {
     this.#ctx = ctx;
+    this.#providers = providers;
     this.#mailer = mailer;
     this.#logger = logger;
   }
@@ -71,6 +76,42 @@ export class Members {
 
   async get(principal: Principal, memberId: string) {
     return toMemberView(await this.#require(principal, memberId));
+  }
+
+  /**
+   * Adds a member directly, for an organization that signs in through an
+   * identity provider (pre-provisioning): the person signs in there with this
+   * email and is bound to their account then. The same no-escalation rule as
+   * invitations. Without a provider there is nothing they could sign in
+   * with: an invitation (which registers a passkey) is the way in.
+   */
+  async add(principal: Principal, body: Parsed<typeof schemas.CreateMemberBody>) {
+    const ctx = this.#ctx;
+    const role = await ctx.roleResolver.require(principal.organization.id, body.role);
+    requireCanGrant(principal.permissions, role);
+    const provider = await this.#providers.forOrganization(principal.organization.id);
+    if (!provider) {
+      throw new KeywardError('INVITATION_REQUIRED', 'This organization has no identity provider to sign in with: invite the person instead (POST /v1/invitations).');
+    }
+    if (!emailDomainAllowed(body.email, provider.allowedDomains)) {
+      throw new KeywardError('EMAIL_DOMAIN_NOT_ALLOWED', `${body.email} is not of a domain the identity provider may sign in (${provider.allowedDomains.join(', ')}).`);
+    }
+    const now = ctx.clock().toISOString();
+    const member: MemberRecord = {
+      id: newMemberId(),
+      organizationId: principal.organization.id,
+      email: body.email,
+      displayName: body.displayName ?? body.email,
+      roleId: role.id,
+      status: 'active',
+      oidcSubject: null,
+      createdAt: now,
+      updatedAt: now,
+      lastSignInAt: null,
+    };
+    const audit = ctx.audit(principal, principal.organization.id, 'member.added', 'member', member.id, { after: { email: member.email, role: member.roleId, signsInWith: provider.issuer } });
+    await ctx.store.people.insertMember(member, audit);
+    return toMemberView(member);
   }
 
   async update(principal: Principal, memberId: string, body: Parsed<typeof schemas.UpdateMemberBody>) {
@@ -182,6 +223,8 @@ export class Members {
     const invitation = await this.#ctx.store.people.findInvitationByHash(hashPeopleToken('invitation', token));
     const unusable = invitationUnusable(invitation, this.#ctx.nowMs());
     if (unusable) throw unusable;
+    // Its custom role may have been deleted before pending invitations held their role (ROLE_IN_USE): it cannot make a member.
+    if (!(await this.#ctx.roleResolver.find(invitation!.organizationId, invitation!.roleId))) throw invitationRoleDeleted(invitation!);
     return invitation!;
   }
 

@@ -4,70 +4,54 @@
  * taken once). The answer comes back in the URL fragment (response_mode
  * fragment), so the code never reaches a server or proxy log; the dashboard
  * posts it. Accepted: a verified email (email_verified) of an allowed domain
- * that belongs to a member, or to the invitation being accepted.
+ * that belongs to a member, or to the invitation being accepted. Each
+ * organization signs in with its own provider, or the service-wide one
+ * (oidc-providers.ts).
  */
-import type * as OpenIdClient from 'openid-client';
 import { KeywardError } from '../../core/errors.ts';
 import { emailDomainAllowed, hashPeopleToken, newMemberId, newPeopleToken, normalizeEmail, type MemberRecord } from '../../core/people.ts';
 import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
+import { openid, type OidcProviders } from './oidc-providers.ts';
 import type { Sessions } from './sessions.ts';
-import type { OidcSettings } from './settings.ts';
-
-/** openid-client, loaded when the service has an identity provider and someone signs in with it. */
-let library: Promise<typeof OpenIdClient> | undefined;
-const openid = () => (library ??= import('openid-client'));
 
 /** Where the provider sends the browser back: the dashboard, which posts the fragment to /v1/auth/oidc/callback. */
 export const oidcRedirectUri = (origin: string): string => `${origin}/`;
 
 export class Oidc {
   readonly #ctx: ServiceContext;
-  readonly #settings: OidcSettings;
+  readonly #providers: OidcProviders;
   readonly #members: Members;
   readonly #sessions: Sessions;
-  #config: Promise<OpenIdClient.Configuration> | undefined;
 
-  constructor(ctx: ServiceContext, settings: OidcSettings, members: Members, sessions: Sessions) {
+  constructor(ctx: ServiceContext, providers: OidcProviders, members: Members, sessions: Sessions) {
     this.#ctx = ctx;
-    this.#settings = settings;
+    this.#providers = providers;
     this.#members = members;
     this.#sessions = sessions;
   }
 
-  get name(): string {
-    return this.#settings.name;
-  }
-
-  /** The provider's metadata, discovered once (again after a failure). */
-  #configuration(): Promise<OpenIdClient.Configuration> {
-    this.#config ??= (async () => {
-      const client = await openid();
-      const issuer = new URL(this.#settings.issuer);
-      // Plain http only for a provider on this machine (tests, local development).
-      const loopback = issuer.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname);
-      return client.discovery(issuer, this.#settings.clientId, this.#settings.clientSecret, undefined, loopback ? { execute: [client.allowInsecureRequests] } : undefined);
-    })().catch((error: unknown) => {
-      this.#config = undefined;
-      throw new KeywardError('OIDC_FAILED', `The identity provider could not be reached: ${(error as Error).message}`);
-    });
-    return this.#config;
-  }
-
-  async #organizationId(): Promise<string> {
-    if (this.#settings.organizationId) return this.#settings.organizationId;
-    const organizations = await this.#ctx.store.listOrganizations();
-    if (organizations.length !== 1) {
-      throw new KeywardError('OIDC_NOT_CONFIGURED', 'This service holds several organizations: set KEYWARD_OIDC_ORGANIZATION to the one the identity provider signs in to.');
-    }
-    return organizations[0]!.id;
-  }
-
-  async start(jar: CookieJar, origin: string, invitationToken: string | undefined) {
+  /**
+   * The organization a sign-in is for: an invitation's own; else the one the
+   * browser names, or the service's default.
+   */
+  async #organizationId(organization: string | undefined, invitationToken: string | undefined): Promise<string> {
     // A link that cannot be accepted is refused before the round trip to the provider.
-    if (invitationToken !== undefined) await this.#members.pending(invitationToken);
-    const config = await this.#configuration();
+    if (invitationToken !== undefined) return (await this.#members.pending(invitationToken)).organizationId;
+    const organizationId = await this.#providers.organizationFor(organization);
+    if (organizationId === undefined) {
+      throw new KeywardError('VALIDATION_FAILED', 'organization: this service holds several organizations: name the one signing in (its id)', {
+        details: [{ path: 'organization', message: 'required on a service with several organizations' }],
+      });
+    }
+    return organizationId;
+  }
+
+  async start(jar: CookieJar, origin: string, body: { invitationToken?: string | undefined; organization?: string | undefined }) {
+    const organizationId = await this.#organizationId(body.organization, body.invitationToken);
+    const provider = await this.#providers.require(organizationId);
+    const config = await this.#providers.configuration(provider);
     const client = await openid();
     const verifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
@@ -87,7 +71,8 @@ export class Oidc {
       idHash: hashPeopleToken('ceremony', token),
       kind: 'oidc',
       expiresAt: new Date(this.#ctx.nowMs() + CEREMONY_TTL_MS).toISOString(),
-      data: { verifier, state, nonce, redirectUri, ...(invitationToken ? { invitationToken } : {}) },
+      // The organization (so its provider) is fixed at the start: the answer is checked against the one the browser was sent to.
+      data: { verifier, state, nonce, redirectUri, organizationId, issuer: provider.issuer, ...(body.invitationToken ? { invitationToken: body.invitationToken } : {}) },
     });
     jar.setCeremony(token);
     return { authorizationUrl: url.href };
@@ -100,7 +85,9 @@ export class Oidc {
     jar.clearCeremony();
     if (!ceremony || ceremony.kind !== 'oidc') throw new KeywardError('CEREMONY_EXPIRED', 'No sign-in with the identity provider is waiting in this browser (it expired or was used).');
     const data = ceremony.data;
-    const config = await this.#configuration();
+    const provider = await this.#providers.require(data.organizationId!);
+    if (provider.issuer !== data.issuer) throw new KeywardError('CEREMONY_EXPIRED', "The organization's identity provider changed during this sign-in: start again.");
+    const config = await this.#providers.configuration(provider);
     const client = await openid();
     let claims: Record<string, unknown> & { sub: string };
     try {
@@ -119,13 +106,13 @@ export class Oidc {
     if (typeof claims.email !== 'string') throw new KeywardError('EMAIL_NOT_VERIFIED', 'The identity provider did not tell an email address (scope email).');
     const email = normalizeEmail(claims.email);
     if (claims.email_verified !== true) throw new KeywardError('EMAIL_NOT_VERIFIED', `The identity provider does not vouch for ${email} (email_verified is not true).`);
-    if (!emailDomainAllowed(email, this.#settings.allowedDomains)) {
-      throw new KeywardError('EMAIL_DOMAIN_NOT_ALLOWED', `${email} is not of an allowed domain (${this.#settings.allowedDomains.join(', ')}).`);
+    if (!emailDomainAllowed(email, provider.allowedDomains)) {
+      throw new KeywardError('EMAIL_DOMAIN_NOT_ALLOWED', `${email} is not of an allowed domain (${provider.allowedDomains.join(', ')}).`);
     }
     const subject = `${config.serverMetadata().issuer}|${claims.sub}`;
     if (data.invitationToken) return this.#accept(jar, ip, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
-    const organizationId = await this.#organizationId();
-    const member = await ctx.store.people.findMemberByEmail(organizationId, email);
+    // A member added directly (POST /v1/members) is bound to this subject here, at their first sign-in.
+    const member = await ctx.store.people.findMemberByEmail(data.organizationId!, email);
     if (!member || member.status !== 'active') throw new KeywardError('NOT_A_MEMBER', `${email} is not a member of this organization.`);
     if (member.oidcSubject !== null && member.oidcSubject !== subject) throw new KeywardError('OIDC_FAILED', `${email} is linked to another account of the identity provider.`);
     return this.#sessions.start(jar, member, 'oidc', ip, member.oidcSubject === null ? { oidcSubject: subject } : {});

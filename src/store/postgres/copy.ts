@@ -1,17 +1,18 @@
 /**
  * Copies everything a store holds (organizations, custom roles and
  * permissions, keys with their hashes only, usage counts, the audit log,
- * members, invitations and passkeys; not sessions, people sign in again) into
+ * members, invitations, passkeys and identity providers; not sessions, people
+ * sign in again) into
  * a PostgreSQL database, in one transaction, and verifies that every source
  * row is there afterwards. Safe to re-run: rows already present are left as
  * they are (ON CONFLICT DO NOTHING), so a second run copies only what is new.
  */
 import type pg from 'pg';
-import type { InvitationRecord, MemberRecord, PasskeyRecord } from '../../core/people.ts';
+import type { InvitationRecord, MemberRecord, OidcProviderRecord, PasskeyRecord } from '../../core/people.ts';
 import type { AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/model.ts';
 import type { KeyCursor, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
-import { INVITATION_COLUMNS, invitationParams, MEMBER_COLUMNS, memberParams, PASSKEY_COLUMNS, passkeyParams } from './people.ts';
+import { INVITATION_COLUMNS, invitationParams, MEMBER_COLUMNS, memberParams, OIDC_PROVIDER_COLUMNS, oidcProviderParams, PASSKEY_COLUMNS, passkeyParams } from './people.ts';
 import { AUDIT_COLUMNS, auditParams, KEY_COLUMNS, keyParams, organizationParams, roleParams } from './rows.ts';
 
 export interface TableCount {
@@ -43,6 +44,7 @@ const AUDIT_NAMES = AUDIT_COLUMNS.split(', ');
 const MEMBER_NAMES = MEMBER_COLUMNS.split(', ');
 const INVITATION_NAMES = INVITATION_COLUMNS.split(', ');
 const PASSKEY_NAMES = PASSKEY_COLUMNS.split(', ');
+const OIDC_PROVIDER_NAMES = OIDC_PROVIDER_COLUMNS.split(', ');
 const JSON_COLUMNS = new Set(['metadata', 'rotation_days', 'changes', 'actor', 'recent_clients', 'retirement']);
 
 function rowObject(names: string[], values: unknown[]): Record<string, unknown> {
@@ -125,12 +127,15 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const members: MemberRecord[] = [];
   const invitations: InvitationRecord[] = [];
   const passkeys: PasskeyRecord[] = [];
+  const oidcProviders: OidcProviderRecord[] = [];
   const incidents: Incident[] = [];
   for (const org of organizations) {
     const orgMembers = await source.people.listMembers(org.id);
     members.push(...orgMembers);
     invitations.push(...(await source.people.listInvitations(org.id)));
     for (const member of orgMembers) passkeys.push(...(await source.people.listPasskeys(org.id, member.id)));
+    const oidcProvider = await source.people.getOidcProvider(org.id);
+    if (oidcProvider) oidcProviders.push(oidcProvider);
     incidents.push(...(await allIncidents(source, org.id)));
     keys.push(...(await allKeys(source, org.id)));
     roles.push(...(await source.listCustomRoles(org.id)));
@@ -150,6 +155,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const memberRows = members.map((member) => rowObject(MEMBER_NAMES, memberParams(member)));
   const invitationRows = invitations.map((invitation) => rowObject(INVITATION_NAMES, invitationParams(invitation)));
   const passkeyRows = passkeys.map((passkey) => rowObject(PASSKEY_NAMES, passkeyParams(passkey)));
+  const oidcProviderRows = oidcProviders.map((provider) => rowObject(OIDC_PROVIDER_NAMES, oidcProviderParams(provider)));
   const incidentRows = incidents.map((i) => ({ id: i.id, organization_id: i.organizationId, key_id: i.keyId, state: i.state, dedupe_key: i.dedupeKey, record: i }));
 
   await client.query('BEGIN');
@@ -172,6 +178,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     // An invitation is the same one only with the same token hash.
     await copy('invitations', INVITATION_NAMES, ['id', 'token_hash'], invitationRows);
     await copy('passkeys', PASSKEY_NAMES, ['id', 'member_id', 'public_key'], passkeyRows);
+    await copy('oidc_providers', OIDC_PROVIDER_NAMES, ['organization_id', 'issuer', 'client_id'], oidcProviderRows);
     await copy('incidents', ['id', 'organization_id', 'key_id', 'state', 'dedupe_key', 'record'], ['id'], incidentRows);
     const ok = tables.every((t) => t.verified === t.source);
     if (!ok) {

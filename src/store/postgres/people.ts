@@ -10,15 +10,18 @@ import type pg from 'pg';
 import { KeywardError } from '../../core/errors.ts';
 import { ALL_GRANTING_ROLE_IDS } from '../../core/permissions.ts';
 import type { AuditEvent } from '../../core/model.ts';
-import type { CeremonyRecord, InvitationRecord, MemberRecord, PasskeyRecord, SessionRecord } from '../../core/people.ts';
+import { BUILTIN_ROLE_IDS } from '../../core/permissions.ts';
+import type { CeremonyRecord, InvitationRecord, MemberRecord, OidcProviderRecord, PasskeyRecord, SessionRecord } from '../../core/people.ts';
 import type { AcceptInvitationInput, MemberPatch, PeopleStore, SignInPatch } from '../people-store.ts';
 import {
   invitationNotFound,
+  invitationRoleDeleted,
   invitationUnusable,
   lastAdminMemberError,
   lastPasskeyError,
   memberExists,
   memberNotFound,
+  oidcNotConfigured,
   passkeyNotFound,
   removesAdminMember,
 } from '../people-rules.ts';
@@ -151,6 +154,27 @@ const passkeyFromRow = (r: PasskeyRow): PasskeyRecord => ({
 const INSERT_PASSKEY = `INSERT INTO passkeys (${PASSKEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
 export const passkeyParams = (p: PasskeyRecord): unknown[] => [p.id, p.organizationId, p.memberId, p.name, p.publicKey, p.counter, p.transports, p.createdAt, p.lastUsedAt];
 
+interface OidcProviderRow {
+  organization_id: string;
+  issuer: string;
+  client_id: string;
+  client_secret: string;
+  name: string;
+  allowed_domains: string[];
+  updated_at: Date;
+}
+export const OIDC_PROVIDER_COLUMNS = 'organization_id, issuer, client_id, client_secret, name, allowed_domains, updated_at';
+const oidcProviderFromRow = (r: OidcProviderRow): OidcProviderRecord => ({
+  organizationId: r.organization_id,
+  issuer: r.issuer,
+  clientId: r.client_id,
+  clientSecret: r.client_secret,
+  name: r.name,
+  allowedDomains: r.allowed_domains,
+  updatedAt: r.updated_at.toISOString(),
+});
+export const oidcProviderParams = (p: OidcProviderRecord): unknown[] => [p.organizationId, p.issuer, p.clientId, p.clientSecret, p.name, p.allowedDomains, p.updatedAt];
+
 /** What the store lends: its transaction (retries, error mapping, write metrics) and its pool for reads. */
 export interface PostgresPlumbing {
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
@@ -228,6 +252,18 @@ export class PostgresPeople implements PeopleStore {
     });
   }
 
+  async insertMember(member: MemberRecord, audit: Audit): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await lockOrganization(client, member.organizationId);
+      const { rowCount } = await client.query('SELECT 1 FROM members WHERE organization_id = $1 AND email = $2', [member.organizationId, member.email]);
+      if (rowCount) throw memberExists(member.email);
+      // The custom role given cannot be deleted until this transaction ends (as in updateMember).
+      await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [member.organizationId, member.roleId]);
+      await client.query(UPSERT_MEMBER, memberParams(member));
+      await insertAudit(client, audit);
+    });
+  }
+
   async insertInvitation(invitation: InvitationRecord, audit: Audit): Promise<void> {
     await this.#db.transaction(async (client) => {
       await lockOrganization(client, invitation.organizationId);
@@ -273,6 +309,11 @@ export class PostgresPeople implements PeopleStore {
       await lockOrganization(client, invitation!.organizationId);
       const { rowCount } = await client.query('SELECT 1 FROM members WHERE organization_id = $1 AND email = $2', [invitation!.organizationId, input.member.email]);
       if (rowCount) throw memberExists(input.member.email);
+      // Its custom role must still be there, and stays until this commits (a deletion waits, then sees the member).
+      if (!BUILTIN_ROLE_IDS.includes(invitation!.roleId)) {
+        const role = await client.query('SELECT 1 FROM custom_roles WHERE organization_id = $1 AND id = $2 FOR SHARE', [invitation!.organizationId, invitation!.roleId]);
+        if (role.rowCount === 0) throw invitationRoleDeleted(invitation!);
+      }
       const acceptedAt = new Date(input.now).toISOString();
       await client.query('UPDATE invitations SET accepted_at = $2, member_id = $3 WHERE id = $1', [invitation!.id, acceptedAt, input.member.id]);
       await client.query(UPSERT_MEMBER, memberParams(input.member));
@@ -357,6 +398,35 @@ export class PostgresPeople implements PeopleStore {
       if (rows.length === 1 && member.oidcSubject === null) throw lastPasskeyError();
       await client.query('DELETE FROM passkeys WHERE id = $1', [credentialId]);
       await insertAudit(client, audit);
+    });
+  }
+
+  async getOidcProvider(organizationId: string): Promise<OidcProviderRecord | undefined> {
+    const { rows } = await this.#db.query<OidcProviderRow>(`SELECT ${OIDC_PROVIDER_COLUMNS} FROM oidc_providers WHERE organization_id = $1`, [organizationId]);
+    return rows[0] ? oidcProviderFromRow(rows[0]) : undefined;
+  }
+
+  async putOidcProvider(provider: OidcProviderRecord, audit: Audit): Promise<OidcProviderRecord | undefined> {
+    return this.#db.transaction(async (client) => {
+      await lockOrganization(client, provider.organizationId);
+      const { rows } = await client.query<OidcProviderRow>(`SELECT ${OIDC_PROVIDER_COLUMNS} FROM oidc_providers WHERE organization_id = $1`, [provider.organizationId]);
+      await client.query(
+        `INSERT INTO oidc_providers (${OIDC_PROVIDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+          ON CONFLICT (organization_id) DO UPDATE SET issuer = EXCLUDED.issuer, client_id = EXCLUDED.client_id, client_secret = EXCLUDED.client_secret,
+            name = EXCLUDED.name, allowed_domains = EXCLUDED.allowed_domains, updated_at = EXCLUDED.updated_at`,
+        oidcProviderParams(provider),
+      );
+      await insertAudit(client, audit);
+      return rows[0] ? oidcProviderFromRow(rows[0]) : undefined;
+    });
+  }
+
+  async deleteOidcProvider(organizationId: string, audit: Audit): Promise<OidcProviderRecord> {
+    return this.#db.transaction(async (client) => {
+      const { rows } = await client.query<OidcProviderRow>(`DELETE FROM oidc_providers WHERE organization_id = $1 RETURNING ${OIDC_PROVIDER_COLUMNS}`, [organizationId]);
+      if (!rows[0]) throw oidcNotConfigured();
+      await insertAudit(client, audit);
+      return oidcProviderFromRow(rows[0]);
     });
   }
 

@@ -59,7 +59,7 @@ import {
 } from '../store.ts';
 import { KeyCache, roleKey } from './key-cache.ts';
 import { PostgresPeople } from './people.ts';
-import { memberRoleInUse } from '../people-rules.ts';
+import { invitationRoleInUse, memberRoleInUse } from '../people-rules.ts';
 import { migrate } from './migrate.ts';
 import {
   AUDIT_COLUMNS,
@@ -1034,6 +1034,11 @@ export class PostgresStore implements Store {
         rules.ROLE_HOLDERS_NAMED,
       ]);
       if (members.rows.length > 0) throw memberRoleInUse(roleId, members.rows.map((row) => row.id));
+      const invitations = await client.query<{ id: string }>(
+        'SELECT id FROM invitations WHERE organization_id = $1 AND role_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 ORDER BY created_at, id LIMIT $4',
+        [organizationId, roleId, audit.at, rules.ROLE_HOLDERS_NAMED],
+      );
+      if (invitations.rows.length > 0) throw invitationRoleInUse(roleId, invitations.rows.map((row) => row.id));
       await client.query('DELETE FROM custom_roles WHERE organization_id = $1 AND id = $2', [organizationId, roleId]);
       await this.#insertAudit(client, audit);
       changed.r.push([organizationId, roleId]);

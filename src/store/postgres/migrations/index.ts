@@ -8,6 +8,7 @@ import * as m0003 from './0003_role_changed_at.ts';
 import * as m0004 from './0004_people.ts';
 import * as m0005 from './0005_key_retirement.ts';
 import * as m0006 from './0006_incidents_and_feed.ts';
+import * as m0008 from './0008_oidc_providers.ts';
 
 export interface Migration {
   version: number;
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
   { version: 6, name: m0006.name, sql: m0006.sql },
+  { version: 8, name: m0008.name, sql: m0008.sql },
 ];
