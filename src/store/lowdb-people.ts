@@ -8,6 +8,7 @@ import { invitationStatus, type CeremonyRecord, type InvitationRecord, type Memb
 import type { AcceptInvitationInput, MemberPatch, PeopleStore, SignInPatch } from './people-store.ts';
 import {
   invitationNotFound,
+  invitationRoleDeleted,
   invitationUnusable,
   isActiveAdminMember,
   lastAdminMemberError,
@@ -43,10 +44,13 @@ const idOf = (table: PeopleTable, row: PeopleTables[PeopleTable][number]): strin
 };
 
 type Change = (...ops: ({ t: 'audit'; v: AuditEvent } | PeopleOp)[]) => Promise<void>;
+/** Whether a role exists (built-in or the organization's custom one), synchronously: a check and its change in one tick. */
+type RoleExists = (organizationId: string, roleId: string) => boolean;
 
 export class LowdbPeople implements PeopleStore {
   readonly #data: PeopleTables;
   readonly #change: Change;
+  readonly #roleExists: RoleExists;
   readonly #byId: { [T in PeopleTable]: Map<string, PeopleTables[T][number]> } = {
     members: new Map(),
     invitations: new Map(),
@@ -58,9 +62,10 @@ export class LowdbPeople implements PeopleStore {
   readonly #invitationsByHash = new Map<string, InvitationRecord>();
   readonly #sessionsByHash = new Map<string, SessionRecord>();
 
-  constructor(data: PeopleTables, change: Change) {
+  constructor(data: PeopleTables, change: Change, roleExists: RoleExists) {
     this.#data = data;
     this.#change = change;
+    this.#roleExists = roleExists;
     for (const table of Object.keys(this.#byId) as PeopleTable[]) for (const row of data[table]) this.#index(table, row);
   }
 
@@ -203,6 +208,7 @@ export class LowdbPeople implements PeopleStore {
     const unusable = invitationUnusable(invitation, input.now);
     if (unusable) throw unusable;
     if (this.#byEmail(invitation!.organizationId, input.member.email)) throw memberExists(input.member.email);
+    if (!this.#roleExists(invitation!.organizationId, invitation!.roleId)) throw invitationRoleDeleted(invitation!);
     const accepted: InvitationRecord = { ...invitation!, acceptedAt: new Date(input.now).toISOString(), memberId: input.member.id };
     await this.#change(
       { t: 'row', table: 'invitations', v: accepted },

@@ -35,6 +35,7 @@ import {
   type Organization,
   type UsageCount,
 } from '../core/model.ts';
+import { builtinRole } from '../core/permissions.ts';
 import { mergeRecentClients, type RecentClient } from '../core/retirement.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../core/rotation.ts';
 import { DurableJsonFile } from './durable-file.ts';
@@ -201,7 +202,7 @@ export class LowdbStore implements Store {
     db.data.usage ??= [];
     const people = emptyPeopleTables();
     for (const table of Object.keys(people) as (keyof PeopleTables)[]) if (!db.data[table]) (db.data as unknown as Record<string, unknown>)[table] = people[table];
-    this.people = new LowdbPeople(db.data as LowdbData & PeopleTables, (...ops) => this.#change(...ops));
+    this.people = new LowdbPeople(db.data as LowdbData & PeopleTables, (...ops) => this.#change(...ops), (organizationId, roleId) => builtinRole(roleId) !== undefined || this.#roles.has(roleKey(organizationId, roleId)));
     db.data.incidents ??= [];
     for (const incident of db.data.incidents) this.#indexIncident(incident);
     for (const org of db.data.organizations) this.#orgs.set(org.id, withDefaults(org));

@@ -12,14 +12,13 @@
  * (an IP address is no relying party id), and Chromium treats localhost as
  * a secure context.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addVirtualAuthenticator, browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER } from '../support/browser.ts';
+import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER } from '../support/browser.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { TestOidcProvider } from '../support/oidc-provider.ts';
 import { invitationToken } from '../support/people.ts';
+import { call, freshPage as freshBrowserPage, oidcSignIn as signInThroughProvider, type Answer } from '../support/people-browser.ts';
 
 const available = browserAvailable();
 
@@ -29,23 +28,6 @@ if (!available && REQUIRE_BROWSER) {
       throw new Error(`KEYWARD_REQUIRE_BROWSER=1 but ${CHROMIUM_PATH} is missing: apt-get install -y chromium`);
     });
   });
-}
-
-/** Runs in the page: JSON requests to the service, same origin (the browser sends cookies and its Origin). */
-type Answer = { status: number; body: any };
-
-async function call(page: Page, method: string, path: string, body?: unknown, csrf?: string): Promise<Answer> {
-  return page.evaluate(
-    async ({ method, path, body, csrf }) => {
-      const headers: Record<string, string> = {};
-      if (body !== undefined) headers['content-type'] = 'application/json';
-      if (csrf !== undefined) headers['x-csrf-token'] = csrf;
-      const response = await fetch(path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
-    { method, path, body, csrf },
-  );
 }
 
 /** Accepts an invitation in the page: creation options, navigator.credentials.create (the virtual authenticator), accept. */
@@ -81,54 +63,23 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
   let service: TestService;
   let local: string;
   let browser: Browser;
-  let idp: { server: Server; issuer: string };
+  let idp: TestOidcProvider;
 
   beforeAll(async () => {
     // The provider's listener first (its address is the issuer), the key service next (its address is the redirect URI).
-    const idpServer = createServer();
-    await new Promise<void>((resolve) => idpServer.listen(0, '127.0.0.1', resolve));
-    const issuer = `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}`;
-    service = await startTestService({ bootstrapInvitation: 'on', oidcIssuer: issuer, oidcClientId: 'keyward', oidcClientSecret: 'keyward-test-client-secret-0123456789', oidcName: 'Test IdP' });
+    idp = await TestOidcProvider.listen();
+    service = await startTestService({ bootstrapInvitation: 'on', oidcIssuer: idp.issuer, oidcClientId: 'keyward', oidcClientSecret: 'keyward-test-client-secret-0123456789', oidcName: 'Test IdP' });
     local = service.url.replace('127.0.0.1', 'localhost');
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: 'keyward',
-          client_secret: 'keyward-test-client-secret-0123456789',
-          redirect_uris: [`${local}/`],
-          response_types: ['code'],
-          grant_types: ['authorization_code'],
-        },
-      ],
-      // Any login works (the provider's development login form); "unverified-…" logins have an email the provider does not vouch for.
-      findAccount: (_ctx, id) => ({
-        accountId: id,
-        claims: () => ({ sub: id, email: `${id}@example.com`, email_verified: !id.startsWith('unverified'), name: `User ${id}` }),
-      }),
-      claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-      cookies: { keys: ['oidc-provider-test-cookie-key'] },
-      features: { devInteractions: { enabled: true } },
-      ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 600, Grant: 600 },
-    });
-    idpServer.on('request', provider.callback());
-    idp = { server: idpServer, issuer };
+    idp.serve({ clientId: 'keyward', clientSecret: 'keyward-test-client-secret-0123456789', redirectUri: `${local}/` });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     await service?.stop();
-    await new Promise((resolve) => idp?.server.close(resolve));
+    await idp?.close();
   });
 
-  /** A fresh browser (no cookies) with a virtual passkey authenticator, on the dashboard page; only loopback is reachable. */
-  async function freshPage(): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    await context.route(/^https?:\/\/(?!localhost|127\.0\.0\.1)/, (route) => route.abort());
-    const page = await context.newPage();
-    await addVirtualAuthenticator(context, page);
-    await page.goto(`${local}/`);
-    return { context, page };
-  }
+  const freshPage = () => freshBrowserPage(browser, local);
 
   it('the first admin: the link made at bootstrap, accepted with a passkey and their email, makes an admin member who can invite', async () => {
     expect(service.bootstrapInvitationLink).toMatch(/#invitation=/);
@@ -189,35 +140,7 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
     await context.close();
   });
 
-  /**
-   * The provider's round trip in `page`: start, its login and consent pages, back to the dashboard, which
-   * finishes the sign-in itself (POST /v1/auth/oidc/callback with the fragment): its answer is returned.
-   */
-  async function oidcSignIn(page: Page, login: string, invitationToken?: string): Promise<Answer> {
-    const start = await call(page, 'POST', '/v1/auth/oidc/start', invitationToken ? { invitationToken } : {});
-    expect(start.status, JSON.stringify(start.body)).toBe(200);
-    const finished = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/auth/oidc/callback');
-    await page.goto(start.body.authorizationUrl, { waitUntil: 'domcontentloaded' });
-    const back = new RegExp(`^${local}/`);
-    while (!back.test(page.url())) {
-      if (await page.locator('input[name=login]').count()) {
-        await page.fill('input[name=login]', login);
-        await page.fill('input[name=password]', 'any password');
-        await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
-      } else if (await page.locator('button[type=submit]').count()) {
-        await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
-      } else {
-        await page.waitForURL(back);
-      }
-    }
-    const response = await finished;
-    const fragment = (JSON.parse(response.request().postData()!) as { query: string }).query;
-    expect(new URLSearchParams(fragment).get('code')).toBeTruthy();
-    const answer = { status: response.status(), body: await response.json() };
-    // The answer works once: posted again, no sign-in is waiting for it.
-    expect((await call(page, 'POST', '/v1/auth/oidc/callback', { query: fragment })).body.error.code).toBe('CEREMONY_EXPIRED');
-    return answer;
-  }
+  const oidcSignIn = (page: Page, login: string, invitationToken?: string): Promise<Answer> => signInThroughProvider(page, local, login, invitationToken ? { invitationToken } : {});
 
   it('OpenID Connect: an invitation accepted through the provider, then signing in with it again', async () => {
     const admin = service.client();
