@@ -563,11 +563,9 @@ const isLoopbackHttp = (url: URL): boolean => url.protocol === 'http:' && ['loca
 export const OidcIssuer = z
   .url('must be the issuer URL, e.g. https://login.example.com')
   .max(2048)
-  .refine((text) => {
-    const url = new URL(text);
-    return url.protocol === 'https:' || isLoopbackHttp(url);
-  }, 'must be an https:// URL (http only for a provider on loopback)')
-  .refine((text) => !new URL(text).search && !new URL(text).hash, 'must not hold a query or fragment')
+  // Checks run on after a failed one: a text that is no URL at all was reported above already.
+  .refine((text) => !URL.canParse(text) || new URL(text).protocol === 'https:' || isLoopbackHttp(new URL(text)), 'must be an https:// URL (http only for a provider on loopback)')
+  .refine((text) => !URL.canParse(text) || (!new URL(text).search && !new URL(text).hash), 'must not hold a query or fragment')
   .meta({ example: 'https://login.example.com' });
 
 export const PutOidcProviderBody = z.strictObject({

@@ -9,7 +9,7 @@
  * test/people/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPeopleToken } from '../../src/core/people.ts';
+import { hashPeopleToken, newInvitationId, newMemberId, newPeopleToken } from '../../src/core/people.ts';
 import { failure, raw, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
 import { anotherSession, asMember, invitationToken, memberWithSession } from '../support/people.ts';
 
@@ -96,6 +96,59 @@ describe('invitations', () => {
   it('an existing member is not invited again', async () => {
     await memberWithSession(service, 'member@example.com', 'viewer');
     expect((await failure(service.client().createInvitation({ email: 'member@example.com', role: 'viewer' }))).code).toBe('MEMBER_EXISTS');
+  });
+
+  it('a pending invitation holds its custom role: deleting the role is ROLE_IN_USE naming it; revoked and expired ones hold nothing', async () => {
+    const admin = service.client();
+    await admin.createRole({ id: 'contractor', name: 'Contractor', permissions: ['api.key.view'] });
+    const pending = await admin.createInvitation({ email: 'contractor@example.com', role: 'contractor' });
+    const refused = await failure(admin.deleteRole('contractor'));
+    expect([refused.status, refused.code]).toEqual([409, 'ROLE_IN_USE']);
+    expect(refused.details).toEqual({ invitationIds: [pending.invitation.id] });
+    expect((await preview(invitationToken(pending.link))).body.role).toBe('contractor');
+    await admin.revokeInvitation(pending.invitation.id);
+    await admin.createInvitation({ email: 'short@example.com', role: 'contractor', expiresIn: '1h' });
+    clock.advance(HOUR + 1);
+    await admin.deleteRole('contractor');
+    expect((await admin.listRoles()).items.map((r) => r.id)).not.toContain('contractor');
+  });
+
+  it('an invitation whose custom role is gone (made before pending invitations held their role) is refused at every step with INVITATION_ROLE_DELETED, in the store too', async () => {
+    const keyService = service.server.service;
+    const token = newPeopleToken();
+    const now = keyService.now();
+    const invitation = {
+      id: newInvitationId(),
+      organizationId: service.organizationId,
+      email: 'orphan@example.com',
+      roleId: 'retired-role',
+      tokenHash: hashPeopleToken('invitation', token),
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + HOUR).toISOString(),
+      invitedBy: null,
+      acceptedAt: null,
+      revokedAt: null,
+      memberId: null,
+    };
+    await keyService.store.people.insertInvitation(invitation, keyService.context.audit(null, service.organizationId, 'invitation.created', 'invitation', invitation.id));
+    const post = (path: string, body: unknown) => raw(service.url, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const answer of [
+      await preview(token),
+      await post('/v1/auth/invitation/passkey-options', { token }),
+      await post('/v1/auth/invitation/accept', { token, displayName: 'Orphan', credential: {} }),
+      await post('/v1/auth/oidc/start', { invitationToken: token }),
+    ]) {
+      expect([answer.status, answer.body.error.code]).toEqual([409, 'INVITATION_ROLE_DELETED']);
+    }
+    // The store refuses it by itself too (a deletion that raced the acceptance).
+    const member = { id: newMemberId(), organizationId: service.organizationId, email: invitation.email, displayName: 'Orphan', roleId: 'retired-role', status: 'active' as const, oidcSubject: null, createdAt: now.toISOString(), updatedAt: now.toISOString(), lastSignInAt: now.toISOString() };
+    const { record } = keyService.people.sessions.mint(member, 'invitation', null);
+    const accepted = keyService.store.people.acceptInvitation(
+      { tokenHash: invitation.tokenHash, member, passkey: null, session: record, now: now.getTime() },
+      keyService.context.audit(null, service.organizationId, 'invitation.accepted', 'invitation', invitation.id),
+    );
+    await expect(accepted).rejects.toMatchObject({ code: 'INVITATION_ROLE_DELETED' });
+    expect((await service.client().listMembers()).items.map((m) => m.email)).not.toContain('orphan@example.com');
   });
 });
 
