@@ -53,6 +53,7 @@ async function observe(client: KeywardClient) {
 let lowdbView: Awaited<ReturnType<typeof observe>>;
 const secrets: Record<string, string> = {};
 let adminSecret: string;
+let lowdbOidc: unknown;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-migrate-'));
@@ -81,7 +82,14 @@ beforeAll(async () => {
   for (let i = 0; i < 7; i++) await verifier.verifyKey({ key: app.secret });
   await verifier.verifyKey({ key: doomed.secret });
   await running.service.bootstrapOrganization('globex');
+  // The organization's identity provider, written as PUT /v1/organization/oidc would after its discovery (no provider runs here).
+  const organizationId = bootstrapped!.organizationId;
+  await running.service.store.people.putOidcProvider(
+    { organizationId, issuer: 'https://login.acme.test', clientId: 'keyward', clientSecret: 'migrated-client-secret', name: 'Acme SSO', allowedDomains: ['acme.test'], updatedAt: new Date().toISOString() },
+    running.service.context.audit(null, organizationId, 'organization.oidc-updated', 'organization', organizationId),
+  );
   lowdbView = await observe(admin);
+  lowdbOidc = await admin.getOrganizationOidc();
   await running.close();
 });
 
@@ -133,6 +141,7 @@ describe('keyward migrate', () => {
       invitations: data.invitations.length,
       members: data.members.length,
       passkeys: data.passkeys.length,
+      oidc_providers: 1,
       incidents: 1,
     };
     // The first admin's invitation (bootstrap) and one made through the API.
@@ -160,6 +169,8 @@ describe('keyward migrate', () => {
       expect(view.usage).toEqual(lowdbView.usage);
       expect(view.audit).toEqual(lowdbView.audit);
       expect(view.incidents).toEqual(lowdbView.incidents);
+      expect(await admin.getOrganizationOidc()).toEqual(lowdbOidc);
+      expect((await running.service.store.people.getOidcProvider((await admin.whoami()).organization.id))?.clientSecret).toBe('migrated-client-secret');
       const verifier = new KeywardClient({ url: running.url, apiKey: secrets.gateway! });
       expect(await verifier.verifyKey({ key: secrets.app!, permission: 'geo.read' })).toMatchObject({ valid: true, metadata: { team: 'maps', tier: 2, beta: true } });
       expect(await verifier.verifyKey({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
