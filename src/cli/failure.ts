@@ -27,7 +27,10 @@ export const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   ROUTE_NOT_FOUND: 'Check the service URL (--url, KEYWARD_URL or the context): it must be the key service, not a path under it.',
   KEY_LIMIT_REACHED: 'Revoke unused keys (`keyward keys list --unused-for 30d`, then `keyward keys revoke`) or ask whoever runs the service to change the plan.',
   LAST_ADMIN_KEY: 'Create another admin key first (`keyward keys create --role admin`), then revoke or change this one.',
-  ROLE_IN_USE: 'Move the keys holding this role (`keyward keys list --role <id>`, then `keyward keys update --role`) or revoke them, then delete the role.',
+  ROLE_IN_USE:
+    'Move the keys holding this role (`keyward keys list --role <id>`, then `keyward keys update --role`) or revoke them, move its members (`keyward members update --role`) and revoke the pending invitations that give it (`keyward members invitations revoke`), then delete the role.',
+  INVITATION_REQUIRED: 'Invite the person instead (`keyward members invite --email … --role …`), or set an identity provider first (`keyward org oidc set`).',
+  OIDC_NOT_CONFIGURED: 'Set one with `keyward org oidc set --issuer … --client-id … --allowed-domain …`.',
   BUILTIN_ROLE: 'Built-in roles cannot change; create a custom role instead: `keyward roles create`.',
   KEY_NOT_ACTIVE: 'Only active keys can be rotated or edited: rotate or edit its successor (`keyward keys describe` names it).',
   KEY_ALREADY_ROTATED: 'Rotate its successor instead (`keyward keys describe` names it).',

@@ -75,6 +75,16 @@ export function membersCommand(): Command {
     });
   examples(invite, ['keyward members invite --email ada@example.com --role key-manager', 'link=$(keyward members invite -q --email ada@example.com --role viewer)']);
 
+  const add = apiCommand(members, 'add', 'add a member directly, who signs in through the identity provider with this email (bound at their first sign-in)')
+    .requiredOption('--email <email>', 'their email address (of a domain the provider may sign in)')
+    .requiredOption('--role <role>', `role id (${BUILTIN_ROLE_IDS.join(', ')} or custom)`)
+    .option('--display-name <name>', 'display name (default: the email)')
+    .action(async (o: Flags<{ email: string; role: string; displayName?: string }>) => {
+      const added = await (await clientFor(o, ['createMember'])).createMember({ email: o.email, role: o.role, ...(o.displayName !== undefined ? { displayName: o.displayName } : {}) });
+      await printOne(added, MEMBER_VIEW, o.output);
+    });
+  examples(add, ['keyward members add --email ada@example.com --role key-manager', 'keyward members add --email ada@example.com --role viewer --display-name "Ada Lovelace" -o json']);
+
   const update = apiCommand(members, 'update <memberId>', "change a member's role, display name or status (a lower role or a suspension signs them out)")
     .option('--role <role>', 'new role')
     .option('--display-name <name>', 'new display name')

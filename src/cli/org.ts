@@ -17,6 +17,7 @@ import { apiCommand, collectPairs, type ApiFlags } from './command.ts';
 import { examples, summaryOf } from './commands.ts';
 import { CliUsageError } from './errors.ts';
 import { age, outputOption, printJson, printResult, renderDescribe, renderTable, tabular, type OutputFormat } from './output.ts';
+import { orgOidcCommands } from './org-oidc.ts';
 import { storeOptions, withStoreService, type StoreFlags } from './serve.ts';
 
 type Flags = StoreFlags & { output: OutputFormat; org: string };
@@ -87,6 +88,7 @@ function apiOrgCommands(org: Command): void {
 export function orgCommand(): Command {
   const org = new Command('org').description(summaryOf('org'));
   apiOrgCommands(org);
+  orgOidcCommands(org);
   const list = storeOptions(org.command('list').description('list every organization with its plan, active keys and max grace period (in the store)').addOption(outputOption())).action(
     async (flags: Flags) => printOrganizations(await withStoreService(flags, (service) => service.operator.list()), flags.output),
   );

@@ -83,7 +83,7 @@ export const ERROR_CATALOG = {
     hint: 'Create another admin key first (role "admin"), then revoke or change this one: an organization always keeps one active key that holds every permission.',
   },
   SELF_LOCKOUT: { status: 409, hint: 'Add your own address (or its range) to the list, or send "force": true if you really mean to lock this address out.' },
-  ROLE_IN_USE: { status: 409, hint: 'Move the keys that use this role to another role, or revoke them, then delete the role.' },
+  ROLE_IN_USE: { status: 409, hint: 'Move the keys and members that hold this role to another role (or revoke the keys), and revoke the pending invitations that give it, then delete the role.' },
   ROLE_EXISTS: { status: 409, hint: 'Choose another role id.' },
   BUILTIN_ROLE: { status: 409, hint: 'Built-in roles cannot be changed; create a custom role instead.' },
   PERMISSION_EXISTS: { status: 409, hint: 'Choose another permission name.' },
