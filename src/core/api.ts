@@ -455,7 +455,7 @@ export const API = {
     auth: 'public',
     query: 'SignInMethodsQuery',
     success: { status: 200, description: 'Sign-in methods', schema: 'SignInMethods' },
-    errors: [],
+    errors: ['ORGANIZATION_NOT_FOUND'],
   },
   previewInvitation: {
     method: 'POST',

@@ -40,6 +40,9 @@ export function pickProvider(organizationId: string, own: OidcProviderRecord | u
   return { source: 'service', ...serviceWide, updatedAt: null };
 }
 
+/** How long discovering a provider may take (seconds). */
+const DISCOVERY_TIMEOUT_S = 10;
+
 /** Plain http only for a provider on this machine (tests, local development). */
 const isLoopback = (issuer: URL): boolean => issuer.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname);
 
@@ -96,7 +99,11 @@ export class OidcProviders {
       configuration = (async () => {
         const client = await openid();
         const issuer = new URL(provider.issuer);
-        return client.discovery(issuer, provider.clientId, provider.clientSecret, undefined, isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : undefined);
+        // A provider that does not answer is given up on after DISCOVERY_TIMEOUT_S (openid-client's default is 30 s).
+        return client.discovery(issuer, provider.clientId, provider.clientSecret, undefined, {
+          timeout: DISCOVERY_TIMEOUT_S,
+          ...(isLoopback(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
+        });
       })().catch((error: unknown) => {
         this.#configurations.delete(key);
         throw new KeywardError('OIDC_PROVIDER_UNAVAILABLE', `The identity provider ${provider.issuer} could not be discovered: ${(error as Error).message}`);
