@@ -91,6 +91,24 @@ describe.skipIf(!available)('identity providers per organization (Chromium)', ()
     expect((await acme.admin.getMember(ann.id)).oidcLinked).toBe(true);
   });
 
+  it('an organization that changes its provider: a member bound at the old one is bound to the new one at their next sign-in', async () => {
+    // Acme moves to the provider Globex runs (its client, its secret), still for acme.test addresses.
+    const moved = await acme.admin.putOrganizationOidc({ issuer: globex.idp.issuer, clientId: 'keyward-globex.test', clientSecret: 'globex.test-client-secret-0123456789', name: 'Acme SSO', allowedDomains: ['acme.test'] });
+    expect(moved.issuer).toBe(globex.idp.issuer);
+    try {
+      const ann = (await acme.admin.listMembers()).items.find((m) => m.email === 'ann@acme.test')!;
+      const { context, page } = await freshPage(browser, local);
+      const signedIn = await oidcSignIn(page, local, 'ann@acme.test', { organization: acme.organizationId }, globex.idp.issuer);
+      expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(201);
+      expect(signedIn.body.member.id).toBe(ann.id);
+      const bound = await service.server.service.store.people.getMember(acme.organizationId, ann.id);
+      expect(bound!.oidcSubject).toBe(`${globex.idp.issuer}|ann@acme.test`);
+      await context.close();
+    } finally {
+      await acme.admin.putOrganizationOidc({ issuer: acme.idp.issuer, clientId: 'keyward-acme.test', clientSecret: 'acme.test-client-secret-0123456789', name: 'Acme SSO', allowedDomains: ['acme.test'] });
+    }
+  });
+
   it("an account of a domain the organization does not allow is refused, even one its provider vouches for", async () => {
     // Globex cannot add her either.
     expect((await failure(globex.admin.createMember({ email: 'ann@acme.test', role: 'viewer' }))).code).toBe('EMAIL_DOMAIN_NOT_ALLOWED');

@@ -109,13 +109,17 @@ export class Oidc {
     if (!emailDomainAllowed(email, provider.allowedDomains)) {
       throw new KeywardError('EMAIL_DOMAIN_NOT_ALLOWED', `${email} is not of an allowed domain (${provider.allowedDomains.join(', ')}).`);
     }
-    const subject = `${config.serverMetadata().issuer}|${claims.sub}`;
+    const issuer = config.serverMetadata().issuer;
+    const subject = `${issuer}|${claims.sub}`;
     if (data.invitationToken) return this.#accept(jar, ip, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
     // A member added directly (POST /v1/members) is bound to this subject here, at their first sign-in.
     const member = await ctx.store.people.findMemberByEmail(data.organizationId!, email);
     if (!member || member.status !== 'active') throw new KeywardError('NOT_A_MEMBER', `${email} is not a member of this organization.`);
-    if (member.oidcSubject !== null && member.oidcSubject !== subject) throw new KeywardError('OIDC_FAILED', `${email} is linked to another account of the identity provider.`);
-    return this.#sessions.start(jar, member, 'oidc', ip, member.oidcSubject === null ? { oidcSubject: subject } : {});
+    // Bound to another account of this same provider: refused (its email was given to someone else there). Bound at a
+    // provider the organization no longer uses: the one it chose since vouches for the email, and the member is bound to it.
+    const boundHere = member.oidcSubject?.startsWith(`${issuer}|`) ?? false;
+    if (boundHere && member.oidcSubject !== subject) throw new KeywardError('OIDC_FAILED', `${email} is linked to another account of the identity provider.`);
+    return this.#sessions.start(jar, member, 'oidc', ip, member.oidcSubject === subject ? {} : { oidcSubject: subject });
   }
 
   async #accept(jar: CookieJar, ip: string | null, invitationToken: string, email: string, subject: string, displayName: string) {
