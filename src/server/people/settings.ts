@@ -1,11 +1,13 @@
 /** What the people side needs from the service's settings (config.ts declares them; server.ts hands them over). */
+
+/** The service-wide identity provider (KEYWARD_OIDC_*): organizations without their own sign in with it. */
 export interface OidcSettings {
   issuer: string;
   clientId: string;
   clientSecret: string;
   /** Shown on the sign-in button ("Sign in with <name>"). */
   name: string;
-  /** The organization people sign in to (a single-organization service's own when unset). */
+  /** The only organization it serves, and a sign-in's when the browser names none (unset: every organization without a provider of its own). */
   organizationId: string | undefined;
   /** Email domains allowed to sign in; empty: any. */
   allowedDomains: string[];
