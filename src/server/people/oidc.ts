@@ -85,7 +85,9 @@ export class Oidc {
     jar.clearCeremony();
     if (!ceremony || ceremony.kind !== 'oidc') throw new KeywardError('CEREMONY_EXPIRED', 'No sign-in with the identity provider is waiting in this browser (it expired or was used).');
     const data = ceremony.data;
-    const provider = await this.#providers.require(data.organizationId!);
+    // A sign-in started before organizations had providers of their own names none: it starts again.
+    if (data.organizationId === undefined) throw new KeywardError('CEREMONY_EXPIRED', 'This sign-in was started by an older version of the service: start again.');
+    const provider = await this.#providers.require(data.organizationId);
     if (provider.issuer !== data.issuer) throw new KeywardError('CEREMONY_EXPIRED', "The organization's identity provider changed during this sign-in: start again.");
     const config = await this.#providers.configuration(provider);
     const client = await openid();
@@ -113,7 +115,7 @@ export class Oidc {
     const subject = `${issuer}|${claims.sub}`;
     if (data.invitationToken) return this.#accept(jar, ip, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
     // A member added directly (POST /v1/members) is bound to this subject here, at their first sign-in.
-    const member = await ctx.store.people.findMemberByEmail(data.organizationId!, email);
+    const member = await ctx.store.people.findMemberByEmail(data.organizationId, email);
     if (!member || member.status !== 'active') throw new KeywardError('NOT_A_MEMBER', `${email} is not a member of this organization.`);
     // Bound to another account of this same provider: refused (its email was given to someone else there). Bound at a
     // provider the organization no longer uses: the one it chose since vouches for the email, and the member is bound to it.
