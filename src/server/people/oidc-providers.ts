@@ -40,6 +40,9 @@ export function pickProvider(organizationId: string, own: OidcProviderRecord | u
   return { source: 'service', ...serviceWide, updatedAt: null };
 }
 
+/** How long the only organization is remembered as the default (ms). */
+const SOLE_ORGANIZATION_TTL_MS = 30_000;
+
 /** How long discovering a provider may take (seconds). */
 const DISCOVERY_TIMEOUT_S = 10;
 
@@ -60,6 +63,13 @@ export class OidcProviders {
   readonly #serviceWide: OidcSettings | undefined;
   /** Discovered metadata per provider configuration (a changed secret or issuer is discovered again). */
   readonly #configurations = new LRUCache<string, Promise<OpenIdClient.Configuration>>({ max: 1000 });
+  /**
+   * The only organization, when there is one, remembered for a while: the
+   * sign-in page asks at every load, unauthenticated, and listing every
+   * organization each time would be a cost anyone could cause. A second
+   * organization is seen within SOLE_ORGANIZATION_TTL_MS.
+   */
+  readonly #soleOrganization = new LRUCache<'sole', { id: string | undefined }>({ max: 1, ttl: SOLE_ORGANIZATION_TTL_MS });
 
   constructor(ctx: ServiceContext, serviceWide: OidcSettings | undefined) {
     this.#ctx = ctx;
@@ -87,8 +97,13 @@ export class OidcProviders {
       return named;
     }
     if (this.#serviceWide?.organizationId) return this.#serviceWide.organizationId;
-    const organizations = await this.#ctx.store.listOrganizations();
-    return organizations.length === 1 ? organizations[0]!.id : undefined;
+    let sole = this.#soleOrganization.get('sole');
+    if (!sole) {
+      const organizations = await this.#ctx.store.listOrganizations();
+      sole = { id: organizations.length === 1 ? organizations[0]!.id : undefined };
+      this.#soleOrganization.set('sole', sole);
+    }
+    return sole.id;
   }
 
   /** The provider's metadata, discovered once per configuration (again after a failure): an unreachable provider is a 502, never a 500. */
