@@ -131,8 +131,7 @@ export class OidcProviders {
   // ---- the settings' API (GET/PUT/DELETE /v1/organization/oidc) ----
 
   async get(principal: Principal) {
-    const provider = await this.forOrganization(principal.organization.id);
-    if (!provider) throw oidcNotConfigured();
+    const provider = await this.require(principal.organization.id);
     return toOidcProviderView(provider, provider.source);
   }
 
