@@ -3,7 +3,8 @@
  * cannot produce (everything else runs against moto_server:
  * rotation-handler-moto.test.ts): the first rotation of an empty secret (moto
  * 5.2.1 answers RotateSecret on a secret without a version with a 500), and a
- * crash between issuing the key and storing it. Secrets Manager is
+ * crash between issuing the key and storing it (a rotated successor, and a
+ * first key whose create the retry finds used). Secrets Manager is
  * aws-sdk-client-mock over a small in-memory model of versions and staging
  * labels.
  */
@@ -20,7 +21,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { RotationConfig } from '../../src/constructs/aws/rotation-handler.ts';
+import { ORPHAN_REVOKE_REASON, type RotationConfig } from '../../src/constructs/aws/rotation-handler.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
 import { ROTATION_STEPS as STEPS, rotationHandlerFor } from './support.ts';
 
@@ -204,5 +205,23 @@ describe('rotation handler', () => {
     expect((await admin.getKey(now.API_KEY_ID)).status).toBe('active');
     expect((await admin.verifyKey({ key: current.API_KEY })).valid).toBe(true); // the overlap of the real current key is untouched
     expect(await activeNow()).toBe(activeBefore + 2);
+  });
+
+  it('a crash between creating the first key and storing it: the retry revokes the orphan, saying why, and stores a fresh key', async () => {
+    const { sm, step, rotation, admin, logs } = setup();
+    const token = sm.startRotation();
+    sm.failNextPut = true;
+    await expect(step(token, 'createSecret')).rejects.toThrow(/simulated crash/);
+
+    await rotation(token);
+    const stored = sm.valueOf('AWSCURRENT')!;
+    const orphan = logs.find((event) => event.outcome === 'revoked undelivered key')?.keyId as string;
+    expect(orphan).toMatch(/^key_/);
+    expect(orphan).not.toBe(stored.API_KEY_ID);
+    expect((await admin.getKey(orphan)).status).toBe('revoked');
+    const [record] = (await admin.listAuditLog({ action: 'key.revoked', targetId: orphan })).items;
+    expect(record?.changes?.after?.reason).toBe(ORPHAN_REVOKE_REASON);
+    expect((await admin.verifyKey({ key: stored.API_KEY })).valid).toBe(true);
+    expect(await activeNow()).toBe(activeBefore + 1); // the stored key only
   });
 });

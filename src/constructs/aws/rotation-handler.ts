@@ -19,7 +19,11 @@
  * that undelivered successor (the end of the AWSCURRENT key's rotation chain,
  * created by this admin key) and rotates it with grace 0, so no orphaned key
  * stays active. The same happens to a stale AWSPENDING left by an abandoned
- * rotation.
+ * rotation. A first key created but never stored is found by its used
+ * idempotency key and revoked, with a reason in its audit record. Those are
+ * the Lambda's only ends of a key: the old key after its overlap is ended by
+ * the key service (expiry, or the whenUnused sweep, which records its own
+ * reason).
  *
  * Configuration (set by the ApiKeySecret construct): KEYWARD_URL,
  * KEYWARD_ADMIN_KEY_SECRET_ARN (the admin key itself is read from Secrets
@@ -49,6 +53,9 @@ export { KEY_ID_FIELD, SECRET_FIELD };
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
 const MAX_CHAIN = 20;
+/** Recorded in the key.revoked audit record of a created key whose secret never reached Secrets Manager. */
+export const ORPHAN_REVOKE_REASON =
+  'keyward rotation Lambda: created for this rotation, but the Lambda stopped before its secret reached Secrets Manager; creating another';
 
 export type RotationStep = 'createSecret' | 'setSecret' | 'testSecret' | 'finishSecret';
 
@@ -307,7 +314,7 @@ async function issueSuccessor(
       // An earlier attempt for this token created a key whose secret was never stored: revoke it, try the next attempt key.
       const orphan = (error.details as { keyId?: string } | undefined)?.keyId;
       if (orphan) {
-        await client.revokeKey(orphan).catch((revokeError: unknown) => {
+        await client.revokeKey(orphan, { reason: ORPHAN_REVOKE_REASON }).catch((revokeError: unknown) => {
           if (!(revokeError instanceof KeywardApiError) || revokeError.code !== 'KEY_ALREADY_REVOKED') throw revokeError;
         });
         log({ secretId, token, outcome: 'revoked undelivered key', keyId: orphan });
