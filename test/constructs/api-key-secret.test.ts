@@ -208,10 +208,10 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
       ['bad recovery window', { recoveryWindowInDays: 3 }, /recoveryWindowInDays: must be 0 or 7 to 30/],
       ['bad log retention', { lambda: { logRetentionDays: 10 } }, /logRetentionDays: 10 is not one CloudWatch accepts/],
       ['unknown revokeOld', { rotation: { revokeOld: 'whenIdle' as 'whenUnused' } }, /rotation\.revokeOld: .*"afterGrace"\|"whenUnused"/],
-      ['quietPeriod not shorter than the overlap', { rotation: { overlap: '1h', revokeOld: 'whenUnused', quietPeriod: '2h' } }, /rotation\.quietPeriod: must be shorter than the grace period \(1h\), the hard deadline; 2h is not/],
-      ['default quietPeriod not shorter than the overlap', { rotation: { overlap: '5m', revokeOld: 'whenUnused' } }, /rotation\.quietPeriod: must be shorter than the grace period \(5m\), the hard deadline; the default 10m is not/],
+      ['quietPeriod not shorter than the overlap', { rotation: { overlap: '1h', revokeOld: 'whenUnused', quietPeriod: '2h' } }, /rotation\.quietPeriod: must be shorter than rotation\.overlap \(1h\), the hard deadline; 2h is not/],
+      ['default quietPeriod not shorter than the overlap', { rotation: { overlap: '5m', revokeOld: 'whenUnused' } }, /rotation\.quietPeriod: must be shorter than rotation\.overlap \(5m\), the hard deadline; the default 10m is not/],
       ['quietPeriod zero', { rotation: { revokeOld: 'whenUnused', quietPeriod: '0' } }, /rotation\.quietPeriod: must be more than 0/],
-      ['quietPeriod without whenUnused', { rotation: { quietPeriod: '5m' } }, /rotation\.quietPeriod: applies only when the old key is revoked when unused \(revokeOld whenUnused\)/],
+      ['quietPeriod without whenUnused', { rotation: { quietPeriod: '5m' } }, /rotation\.quietPeriod: applies only when the old key is revoked when unused \(rotation\.revokeOld whenUnused\)/],
       ['bad quietPeriod', { rotation: { revokeOld: 'whenUnused', quietPeriod: 'soon' } }, /rotation\.quietPeriod: must be a duration/],
       ['bad function name', { lambda: { functionName: 'rotate me' } }, /functionName: "rotate me"/],
     ];
@@ -223,6 +223,7 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
         expect(error).toBeInstanceOf(KeywardConstructError);
         expect(error.message).toContain('ApiKeySecret at "aws-stack/billing-key"');
         expect(error.message).toMatch(message);
+        expect(error.message).not.toContain('grace period'); // the key service's word; this construct's prop is rotation.overlap
       });
     }
   });

@@ -25,7 +25,7 @@ import { AssetType, DataResource, Fn, TerraformAsset, TerraformOutput, Token, ty
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { validateApiKeySpec, type ApiKeyRotationSpec, type ApiKeySpec as ApiKeySpecInput } from '../../core/apikey.ts';
-import { DEFAULT_REVOKE_OLD } from '../../core/retirement.ts';
+import { DEFAULT_REVOKE_OLD, quietPeriodProblem } from '../../core/retirement.ts';
 import { RotateKeyBody } from '../../core/schemas.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_DAYS, DEFAULT_ROTATION_OVERLAP } from '../../core/rotation.ts';
 import { firstPerField, KeywardConstructError } from '../errors.ts';
@@ -292,14 +292,17 @@ export class ApiKeySecret extends Construct {
 function retirementOf(
   rotation: ApiKeySecretProps['rotation'],
 ): { ok: true; revokeOld: z.output<typeof RotateKeyBody>['revokeOld']; quietPeriod: string | undefined } | { ok: false; problems: string[] } {
-  const result = RotateKeyBody.safeParse({
-    gracePeriod: rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
-    revokeOld: rotation?.revokeOld ?? DEFAULT_REVOKE_OLD,
-    quietPeriod: rotation?.quietPeriod,
-  });
+  const overlap = rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP;
+  const revokeOld = rotation?.revokeOld ?? DEFAULT_REVOKE_OLD;
+  const result = RotateKeyBody.safeParse({ gracePeriod: overlap, revokeOld, quietPeriod: rotation?.quietPeriod });
   if (result.success) return { ok: true, revokeOld: result.data.revokeOld, quietPeriod: result.data.quietPeriod };
-  // A gracePeriod issue is a bad overlap, which the ApiKey schema names already.
-  const problems = result.error.issues.filter((issue) => issue.path[0] !== 'gracePeriod').map((issue) => `rotation.${issue.path.join('.')}: ${issue.message}`);
+  // A gracePeriod issue is a bad overlap, which the ApiKey schema names already. The quiet period's check against
+  // the overlap speaks the service's words (grace period); say it again in this construct's.
+  const worded = quietPeriodProblem(revokeOld === 'whenUnused', rotation?.quietPeriod, overlap, { grace: 'rotation.overlap', mode: 'rotation.revokeOld whenUnused' });
+  const problems = result.error.issues
+    .filter((issue) => issue.path[0] !== 'gracePeriod' && !(worded && issue.code === 'custom' && issue.path[0] === 'quietPeriod'))
+    .map((issue) => `rotation.${issue.path.join('.')}: ${issue.message}`);
+  if (worded) problems.push(`rotation.quietPeriod: ${worded}`);
   return { ok: false, problems };
 }
 
