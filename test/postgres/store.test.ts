@@ -305,6 +305,28 @@ describe('PostgreSQL store: each replica caches key state', () => {
     expect((await b.reads.keyByHash(key.secretHash))?.revokedAt).not.toBeNull();
   });
 
+  it('getKey and getKeys refresh the copies the cache holds with what they read, and cache nothing new', async () => {
+    const url = await database();
+    const [a, b] = [await replica(url), await replica(url, NO_REFRESH)];
+    const { org, mint, audit } = await seeded(a);
+    const [one, two, other] = [mint('one'), mint('two'), mint('not cached')];
+    for (const key of [one, two, other]) await a.insertKey(key, { activeLimit: null, now: Date.now() }, audit());
+    for (const key of [one, two]) await b.reads.keyByHash(key.secretHash);
+    // Revoked behind the replicas' back (no NOTIFY, and B never refreshes): only B's own reads can update its copies.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('UPDATE keys SET revoked_at = now(), changed_at = clock_timestamp() WHERE id = ANY($1::text[])', [[one.id, two.id, other.id]]);
+    await client.end();
+    expect(b.cache.keyById(one.id)?.revokedAt).toBeNull();
+    expect((await b.getKey(org.id, one.id))?.revokedAt).not.toBeNull();
+    expect(b.cache.keyById(one.id)?.revokedAt).not.toBeNull();
+    expect(b.cache.keyById(two.id)?.revokedAt).toBeNull();
+    const found = await b.getKeys(org.id, [two.id, other.id]);
+    expect(found.map((key) => key.id).sort()).toEqual([two.id, other.id].sort());
+    expect(b.cache.keyById(two.id)?.revokedAt).not.toBeNull();
+    expect(b.cache.keyById(other.id)).toBeUndefined();
+  });
+
   it('custom roles are cached like keys: served from memory once read, dropped by NOTIFY when changed or deleted elsewhere', async () => {
     const url = await database();
     const [a, b] = [await replica(url), await replica(url, NO_REFRESH)];

@@ -614,16 +614,23 @@ export class PostgresStore implements Store {
     return rows[0] ? keyFromRow(rows[0]) : undefined;
   }
 
-  /** As committed; a copy the cache holds is refreshed with it. */
-  getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
-    return this.#readRow(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId], keyFromRow, (key: KeyRecord, epoch) => {
-      if (this.cache.keyById(key.id)) this.cache.rememberKey(key, epoch);
-    });
+  /** A management read refreshes a copy the cache holds; it adds none (those are for keys being verified). */
+  #refreshCachedKey(key: KeyRecord, epoch: number): void {
+    if (this.cache.keyById(key.id)) this.cache.rememberKey(key, epoch);
   }
 
+  /** As committed; a copy the cache holds is refreshed with it. */
+  getKey(organizationId: string, keyId: string): Promise<KeyRecord | undefined> {
+    return this.#readRow(`SELECT ${KEY_COLUMNS} FROM keys WHERE id = $1 AND organization_id = $2`, [keyId, organizationId], keyFromRow, (key: KeyRecord, epoch) => this.#refreshCachedKey(key, epoch));
+  }
+
+  /** As committed, like getKey: copies the cache holds are refreshed with them. */
   async getKeys(organizationId: string, keyIds: readonly string[]): Promise<KeyRecord[]> {
+    const epoch = this.cache.epoch;
     const { rows } = await this.#query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE organization_id = $1 AND id = ANY($2::text[])`, [organizationId, [...keyIds]]);
-    return rows.map(keyFromRow);
+    const keys = rows.map(keyFromRow);
+    for (const key of keys) this.#refreshCachedKey(key, epoch);
+    return keys;
   }
 
   async listKeys(organizationId: string, filter: KeyFilter): Promise<KeyPage> {
