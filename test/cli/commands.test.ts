@@ -14,15 +14,13 @@ import { errorCode, startTestService, type TestService } from '../support/keyser
 
 const SECRET = /kw_[0-9A-Za-z]{28}/;
 let service: TestService;
-let asAdmin: Record<string, string>;
 
 beforeAll(async () => {
   service = await startTestService();
-  asAdmin = { KEYWARD_URL: service.url, KEYWARD_API_KEY: service.adminSecret };
 });
 afterAll(async () => service?.stop());
 
-const keyward = async (args: string[], env: Record<string, string | undefined> = asAdmin, input = '') => {
+const keyward = async (args: string[], env: Record<string, string | undefined> = service.adminEnv, input = '') => {
   const result = await run(args, env, input);
   return { ...result, json: () => JSON.parse(result.stdout) };
 };
@@ -330,10 +328,10 @@ describe('verify: the exit code is the answer', { timeout: 120_000 }, () => {
 
   it('a valid key (from stdin) exits 0 and shows the key; an invalid one exits 3 with the code that says why', async () => {
     const [valid, truncated, missingPermission, quiet] = await Promise.all([
-      keyward(['verify'], asAdmin, `${secret}\n`),
-      keyward(['verify'], asAdmin, secret.slice(0, 20)),
-      keyward(['verify', '--permission', 'role.manage', '-o', 'json'], asAdmin, secret),
-      keyward(['verify', '-q'], asAdmin, secret),
+      keyward(['verify'], service.adminEnv, `${secret}\n`),
+      keyward(['verify'], service.adminEnv, secret.slice(0, 20)),
+      keyward(['verify', '--permission', 'role.manage', '-o', 'json'], service.adminEnv, secret),
+      keyward(['verify', '-q'], service.adminEnv, secret),
     ]);
     expect(valid.code, valid.stderr).toBe(0);
     expect(valid.stdout).toMatch(new RegExp(`^Valid:\\s+yes\\nKey:\\s+${keyId} \\(Presented\\)\\n`));
@@ -348,7 +346,7 @@ describe('verify: the exit code is the answer', { timeout: 120_000 }, () => {
   });
 
   it("the CLI's own key refused is exit 1 (not 3); no key on stdin is exit 2", async () => {
-    const [refused, empty] = await Promise.all([keyward(['verify'], { ...asAdmin, KEYWARD_API_KEY: secret }, secret), keyward(['verify'], asAdmin, '')]);
+    const [refused, empty] = await Promise.all([keyward(['verify'], { ...service.adminEnv, KEYWARD_API_KEY: secret }, secret), keyward(['verify'], service.adminEnv, '')]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('(INSUFFICIENT_PERMISSIONS)');
     expect(empty.code).toBe(2);

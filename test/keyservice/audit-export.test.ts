@@ -16,7 +16,7 @@ it('exports every event, newest first, one JSON object per line, filterable', as
   const admin = service.client();
   const key = await admin.createKey({ name: 'Exported', role: 'viewer' });
   await admin.revokeKey(key.key.id);
-  const env = { KEYWARD_URL: service.url, KEYWARD_API_KEY: service.adminSecret };
+  const env = service.adminEnv;
 
   const all = await run(['audit', 'export'], env);
   expect(all.code).toBe(0);

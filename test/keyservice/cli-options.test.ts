@@ -14,15 +14,13 @@ import { errorCode, startTestService, TestClock, type TestService } from '../sup
 const DAY = 86_400_000;
 const clock = new TestClock();
 let service: TestService;
-let asAdmin: Record<string, string>;
 
 beforeAll(async () => {
   service = await startTestService({}, { clock });
-  asAdmin = { KEYWARD_URL: service.url, KEYWARD_API_KEY: service.adminSecret };
 });
 afterAll(async () => service?.stop());
 
-const keyward = async (args: string[], env = asAdmin) => {
+const keyward = async (args: string[], env = service.adminEnv) => {
   const result = await run(args, env);
   return { ...result, json: () => JSON.parse(result.stdout) };
 };

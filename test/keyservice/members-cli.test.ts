@@ -12,17 +12,15 @@ import { startTestService, type TestService } from '../support/keyservice.ts';
 import { invitationToken, memberWithSession } from '../support/people.ts';
 
 let service: TestService;
-let asAdmin: Record<string, string>;
 
 beforeAll(async () => {
   service = await startTestService();
-  asAdmin = { KEYWARD_URL: service.url, KEYWARD_API_KEY: service.adminSecret };
 });
 afterAll(async () => service?.stop());
 
 describe('keyward members', () => {
   it('invite prints the link once on stdout and says so on stderr; invitations list shows it without the link', { timeout: 120_000 }, async () => {
-    const invited = await keyward(['members', 'invite', '--email', 'Ada@Example.com', '--role', 'viewer'], asAdmin);
+    const invited = await keyward(['members', 'invite', '--email', 'Ada@Example.com', '--role', 'viewer'], service.adminEnv);
     expect(invited.code, invited.stderr).toBe(0);
     const lines = invited.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^EMAIL\s+INVITATION ID\s+ROLE\s+STATUS\s+EXPIRES\s+AGE$/);
@@ -32,39 +30,39 @@ describe('keyward members', () => {
     expect(invited.stderr).toContain('shown only now');
     expect(`${invited.stdout}${invited.stderr}`.split(link).length - 1).toBe(1);
 
-    const listed = await keyward(['members', 'invitations', 'list', '-o', 'json'], asAdmin);
+    const listed = await keyward(['members', 'invitations', 'list', '-o', 'json'], service.adminEnv);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout).map((i: { email: string }) => i.email)).toContain('ada@example.com');
     expect(listed.stdout).not.toContain(invitationToken(link));
 
     const id = /inv_[0-9A-Za-z]{20}/.exec(lines[1]!)![0];
-    const revoked = await keyward(['members', 'invitations', 'revoke', id], asAdmin);
+    const revoked = await keyward(['members', 'invitations', 'revoke', id], service.adminEnv);
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toMatch(/revoked/);
-    const again = await keyward(['members', 'invitations', 'revoke', id], asAdmin);
+    const again = await keyward(['members', 'invitations', 'revoke', id], service.adminEnv);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('INVITATION_REVOKED');
   });
 
   it('list, update and remove members; the last admin member is kept (exit 1, LAST_ADMIN_MEMBER)', { timeout: 120_000 }, async () => {
     const { member } = await memberWithSession(service, 'grace@example.com', 'admin');
-    const listed = await keyward(['members', 'list'], asAdmin);
+    const listed = await keyward(['members', 'list'], service.adminEnv);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^EMAIL\s+MEMBER ID\s+NAME\s+ROLE\s+STATUS\s+LAST SIGN-IN\s+AGE$/m);
     expect(listed.stdout).toMatch(new RegExp(`^grace@example\\.com\\s+${member.id}\\s+grace@example\\.com\\s+admin\\s+active\\s+`, 'm'));
 
-    const refused = await keyward(['members', 'update', member.id, '--role', 'viewer'], asAdmin);
+    const refused = await keyward(['members', 'update', member.id, '--role', 'viewer'], service.adminEnv);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('LAST_ADMIN_MEMBER');
-    const usage = await keyward(['members', 'update', member.id], asAdmin);
+    const usage = await keyward(['members', 'update', member.id], service.adminEnv);
     expect(usage.code).toBe(2);
 
-    const renamed = await keyward(['members', 'update', member.id, '--display-name', 'Grace Hopper', '-o', 'json'], asAdmin);
+    const renamed = await keyward(['members', 'update', member.id, '--display-name', 'Grace Hopper', '-o', 'json'], service.adminEnv);
     expect(renamed.code, renamed.stderr).toBe(0);
     expect(JSON.parse(renamed.stdout)).toMatchObject({ displayName: 'Grace Hopper', role: 'admin' });
 
     const second = await memberWithSession(service, 'linus@example.com', 'viewer');
-    const removed = await keyward(['members', 'remove', second.member.id, '--yes'], asAdmin);
+    const removed = await keyward(['members', 'remove', second.member.id, '--yes'], service.adminEnv);
     expect(removed.code).toBe(0);
     expect(removed.stdout).toBe(`member linus@example.com (${second.member.id}) removed\n`);
   });
@@ -72,13 +70,11 @@ describe('keyward members', () => {
 
 describe('keyward members output formats', () => {
   let own: TestService;
-  let env: Record<string, string>;
   beforeAll(async () => {
     own = await startTestService();
-    env = { KEYWARD_URL: own.url, KEYWARD_API_KEY: own.adminSecret };
   });
   afterAll(async () => own?.stop());
-  const members = (...args: string[]) => keyward(['members', ...args], env);
+  const members = (...args: string[]) => keyward(['members', ...args], own.adminEnv);
 
   it('empty lists say so on stderr and leave stdout empty (json: [])', { timeout: 120_000 }, async () => {
     const [table, json, invitations] = await Promise.all([members('list'), members('list', '-o', 'json'), members('invitations', 'list')]);
@@ -140,7 +136,7 @@ describe('keyward members output formats', () => {
 
     const revoked = await members('invitations', 'revoke', dee, '-q');
     expect(revoked).toMatchObject({ code: 0, stdout: '' });
-    const revokedAgain = await keyward(['members', 'invitations', 'list', '-o', `jsonpath={[?(@.id=="${dee}")].status}`], env);
+    const revokedAgain = await keyward(['members', 'invitations', 'list', '-o', `jsonpath={[?(@.id=="${dee}")].status}`], own.adminEnv);
     expect(revokedAgain.stdout).toBe('revoked\n');
 
     const eve = (await memberWithSession(own, 'eve@example.com', 'viewer')).member;

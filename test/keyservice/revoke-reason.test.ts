@@ -75,7 +75,7 @@ describe('revoke with a reason', () => {
   });
 
   it('keyward keys revoke --reason passes it; a bad one exits 1 with the service\'s words and revokes nothing', { timeout: 60_000 }, async () => {
-    const env = { KEYWARD_URL: service.url, KEYWARD_API_KEY: service.adminSecret };
+    const env = service.adminEnv;
     const [kept, refusedKey] = await Promise.all([admin().createKey({ name: 'Via CLI', role: 'viewer' }), admin().createKey({ name: 'Via CLI, refused', role: 'viewer' })]);
     const [ok, refused] = await Promise.all([
       run(['keys', 'revoke', kept.key.id, '--yes', '--reason', 'rotated by hand after the incident'], env),

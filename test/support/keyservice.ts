@@ -94,6 +94,8 @@ export interface TestService {
   server: RunningServer;
   adminSecret: string;
   adminKeyId: string;
+  /** The environment in which a `keyward` child process acts as this service's admin (KEYWARD_URL, KEYWARD_API_KEY). */
+  adminEnv: Record<string, string>;
   organizationId: string;
   /** The first admin's one-time invitation link (with bootstrapInvitation: 'on'). */
   bootstrapInvitationLink: string | undefined;
@@ -168,6 +170,7 @@ export async function startTestService(config: ServerConfigInput = {}, options: 
     },
     adminSecret: admin.secret,
     adminKeyId: admin.keyId,
+    adminEnv: { KEYWARD_URL: server.url, KEYWARD_API_KEY: admin.secret },
     organizationId: admin.organizationId,
     bootstrapInvitationLink: admin.invitationLink,
     logs,
