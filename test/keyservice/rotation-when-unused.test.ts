@@ -10,10 +10,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeywardClient } from '../../src/client/index.ts';
-import { resolveConfig } from '../../src/server/config.ts';
-import { createLogger } from '../../src/server/logger.ts';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { KeywardClient as Client } from '../../src/client/index.ts';
+import type { RunningServer } from '../../src/server/server.ts';
 import { failure, startTestService, TestClock, type TestService } from '../support/keyservice.ts';
 
 const MINUTE = 60_000;
@@ -128,25 +125,15 @@ describe('revokeOld whenUnused', () => {
     await call(newSecret, FAST);
     clock.advance(MINUTE);
     await call(oldSecret, SLOW);
-    // Stopped (usage flushed), started again on the same store.
-    await service.server.close();
-    const restarted = await startServer(
-      resolveConfig({ port: 0, host: '127.0.0.1', ...service.store.config, usageFlushMs: 50, retirementCheckMs: 50 }),
-      { logger: createLogger('silent'), clock: clock.now },
-    );
-    try {
-      const adminAgain = new Client({ url: restarted.url, apiKey: service.adminSecret });
-      const before = await adminAgain.getKey(oldId);
-      expect(before.transition!.stragglers).toEqual([expect.objectContaining({ ip: SLOW.ip })]);
-      clock.advance(9 * MINUTE);
-      expect((await sweep(restarted)).revoked).toEqual([]);
-      clock.advance(MINUTE + 1_000);
-      await expect.poll(async () => (await adminAgain.getKey(oldId)).status, { timeout: 10_000, interval: 50 }).toBe('revoked');
-      expect((await adminAgain.getKey(oldId)).transition!.endedBy).toBe('unused');
-    } finally {
-      await restarted.close();
-      // The helper's stop closes the first server again (a no-op) and removes the store.
-    }
+    // Stopped (usage flushed), started again on the same store, address and config.
+    await service.restart();
+    const before = await admin.getKey(oldId);
+    expect(before.transition!.stragglers).toEqual([expect.objectContaining({ ip: SLOW.ip })]);
+    clock.advance(9 * MINUTE);
+    expect((await sweep()).revoked).toEqual([]);
+    clock.advance(MINUTE + 1_000);
+    await expect.poll(async () => (await admin.getKey(oldId)).status, { timeout: 10_000, interval: 50 }).toBe('revoked');
+    expect((await admin.getKey(oldId)).transition!.endedBy).toBe('unused');
   });
 
   it('bad input is refused with a clear error naming quietPeriod, and rotates nothing', async () => {
