@@ -5,25 +5,16 @@
  * An ApiKey deleted while the service stays down is released after
  * --deletion-timeout with a RevokeFailed event naming the key to revoke.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { KeywardClient, type KeyView } from '../../src/client/index.ts';
+import type { KeyView } from '../../src/client/index.ts';
 import type { Operator } from '../../src/operator/operator.ts';
-import { resolveConfig } from '../../src/server/config.ts';
-import { createLogger } from '../../src/server/logger.ts';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { freePort } from '../support/cli-process.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
+import { startTestService, type TestService } from '../support/keyservice.ts';
 import { apiKeyManifest, capturedLogger, kubeHelpers, startOperator, until, verifies } from '../support/operator.ts';
 
 
 describeControlPlane('operator and a key service outage', (cp) => {
-  let dir: string;
-  let port: number;
-  let server: RunningServer | undefined;
-  let admin: string;
+  let service: TestService;
   let operator: Operator;
   let k: ReturnType<typeof kubeHelpers>;
   const captured = capturedLogger();
@@ -32,30 +23,16 @@ describeControlPlane('operator and a key service outage', (cp) => {
   const DELETION_TIMEOUT_MS = 600_000; // the default --deletion-timeout (10m); the test moves the operator's clock past it
   let clockOffsetMs = 0;
 
-  const start = async () => {
-    let bootstrapped: string | undefined;
-    server = await startServer(resolveConfig({ port, host: '127.0.0.1', storeFile: join(dir, 'db.json'), bootstrapOrganization: 'outage', logLevel: 'silent' }), {
-      logger: createLogger('silent'),
-      onBootstrap: (result) => (bootstrapped = result.secret),
-    });
-    if (bootstrapped) admin = bootstrapped;
-  };
-  const stop = async () => {
-    await server!.close();
-    server = undefined;
-  };
-  const client = (secret = admin) => new KeywardClient({ url: `http://127.0.0.1:${port}`, apiKey: secret });
+  const client = (secret?: string) => service.client(secret);
   /** The operator's log lines about one ApiKey, in order. */
   const about = (name: string) => logged.filter((l) => l.fields.apikey === `${ns}/${name}`);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'keyward-outage-'));
-    port = await freePort();
-    await start();
+    service = await startTestService();
     const operatorSecret = (await client().createKey({ name: 'operator', role: 'key-manager' })).secret;
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
-    operator = await startOperator(cp(), { url: `http://127.0.0.1:${port}` }, operatorSecret, {
+    operator = await startOperator(cp(), { url: service.url }, operatorSecret, {
       resyncMs: 1_000,
       deletionGiveUpMs: DELETION_TIMEOUT_MS,
       clock: () => Date.now() + clockOffsetMs,
@@ -64,35 +41,34 @@ describeControlPlane('operator and a key service outage', (cp) => {
   }, 60_000);
   afterAll(async () => {
     await operator?.stop();
-    await server?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await service?.stop();
   });
 
   it('reports the outage, backs off exponentially, and recovers without duplicate keys', async () => {
     await k.apply([apiKeyManifest(ns, 'steady', { role: 'viewer' })]);
     const steady = await until('the first key', async () => (await k.apiKey(ns, 'steady'))?.status?.keyId);
 
-    await stop();
-    await k.apply([apiKeyManifest(ns, 'during-outage', { role: 'viewer' })]);
-    const condition = await until('the outage to show', async () => {
-      const conditions = (await k.apiKey(ns, 'steady'))?.status?.conditions ?? [];
-      return conditions.find((c) => c.type === 'KeyServiceReachable' && c.status === 'False');
-    }, 20_000);
-    expect(condition.message).toMatch(/Cannot reach the key service/);
-    const failed = await until('the RotationFailed event', async () => (await k.events(ns, 'during-outage')).find((e) => e.reason === 'RotationFailed'));
-    expect(failed).toMatchObject({ type: 'Warning', message: expect.stringMatching(/^Issuing a key failed: cannot reach the keyward service/) });
-    const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
-    expect(metrics).toMatch(/keyward_operator_key_service_up 0/);
-    expect(metrics).toMatch(/controller_runtime_reconcile_errors_total\{controller="apikey"\} [1-9]/);
+    // Down (the same store, address and config once back) while the operator keeps trying.
+    await service.restart(async () => {
+      await k.apply([apiKeyManifest(ns, 'during-outage', { role: 'viewer' })]);
+      const condition = await until('the outage to show', async () => {
+        const conditions = (await k.apiKey(ns, 'steady'))?.status?.conditions ?? [];
+        return conditions.find((c) => c.type === 'KeyServiceReachable' && c.status === 'False');
+      }, 20_000);
+      expect(condition.message).toMatch(/Cannot reach the key service/);
+      const failed = await until('the RotationFailed event', async () => (await k.events(ns, 'during-outage')).find((e) => e.reason === 'RotationFailed'));
+      expect(failed).toMatchObject({ type: 'Warning', message: expect.stringMatching(/^Issuing a key failed: cannot reach the keyward service/) });
+      const metrics = await (await fetch(`${operator.metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/keyward_operator_key_service_up 0/);
+      expect(metrics).toMatch(/controller_runtime_reconcile_errors_total\{controller="apikey"\} [1-9]/);
 
-    // Stay down for four failed attempts: each retry of the same key is scheduled twice as far out as the one before.
-    const retries = await until('four failed attempts', async () => {
-      const delays = about('during-outage').filter((l) => l.message === 'reconcile failed').map((l) => l.fields.retryInMs as number);
-      return delays.length >= 4 ? delays : undefined;
-    }, 30_000);
-    expect(retries.slice(0, 4)).toEqual([200, 400, 800, 1_600]);
-
-    await start();
+      // Stay down for four failed attempts: each retry of the same key is scheduled twice as far out as the one before.
+      const retries = await until('four failed attempts', async () => {
+        const delays = about('during-outage').filter((l) => l.message === 'reconcile failed').map((l) => l.fields.retryInMs as number);
+        return delays.length >= 4 ? delays : undefined;
+      }, 30_000);
+      expect(retries.slice(0, 4)).toEqual([200, 400, 800, 1_600]);
+    });
     const recovered = await until('the ApiKey created during the outage', async () => {
       const r = await k.apiKey(ns, 'during-outage');
       return r?.status?.keyId && !r.status.pending ? r : undefined;
@@ -114,30 +90,29 @@ describeControlPlane('operator and a key service outage', (cp) => {
     await k.apply([apiKeyManifest(ns, 'stranded', { role: 'viewer' })]);
     const keyId = await until('its key', async () => (await k.apiKey(ns, 'stranded'))?.status?.keyId);
 
-    await stop();
-    await cp().kubectl(['delete', 'apikey', 'stranded', '-n', ns, '--wait=false']);
-    // First it keeps trying: the ApiKey stays, held by the finalizer, while revoking fails.
-    const failures = await until('three failed revokes', async () => {
-      const failed = about('stranded').filter((l) => l.message === 'reconcile failed');
-      return failed.length >= 3 ? failed : undefined;
-    }, 30_000);
-    expect(failures[0]!.fields.err).toMatch(/cannot reach the keyward service/);
-    const held = await k.apiKey(ns, 'stranded');
-    expect(held?.metadata.deletionTimestamp).toBeDefined();
-    expect(held?.metadata.finalizers).toContain('keyward.dev/revoke-key');
-    expect((await k.events(ns, 'stranded')).map((e) => e.reason)).not.toContain('RevokeFailed');
+    await service.restart(async () => {
+      await cp().kubectl(['delete', 'apikey', 'stranded', '-n', ns, '--wait=false']);
+      // First it keeps trying: the ApiKey stays, held by the finalizer, while revoking fails.
+      const failures = await until('three failed revokes', async () => {
+        const failed = about('stranded').filter((l) => l.message === 'reconcile failed');
+        return failed.length >= 3 ? failed : undefined;
+      }, 30_000);
+      expect(failures[0]!.fields.err).toMatch(/cannot reach the keyward service/);
+      const held = await k.apiKey(ns, 'stranded');
+      expect(held?.metadata.deletionTimestamp).toBeDefined();
+      expect(held?.metadata.finalizers).toContain('keyward.dev/revoke-key');
+      expect((await k.events(ns, 'stranded')).map((e) => e.reason)).not.toContain('RevokeFailed');
 
-    // Past --deletion-timeout on its clock it gives up: the finalizer is released, and the Event and the log say which key to revoke by hand.
-    clockOffsetMs += DELETION_TIMEOUT_MS;
-    await until('the ApiKey to be gone', async () => (await k.apiKey(ns, 'stranded')) === undefined, 30_000);
-    const revokeFailed = (await k.events(ns, 'stranded')).find((e) => e.reason === 'RevokeFailed');
-    expect(revokeFailed).toMatchObject({ type: 'Warning', message: expect.stringMatching(new RegExp(`^Could not revoke key\\(s\\) ${keyId} for 6\\d\\d s `)) });
-    expect(revokeFailed!.message).toContain('releasing the finalizer. Revoke them by hand: keyward keys revoke <id>.');
-    const lines = about('stranded');
-    const gaveUp = lines.findIndex((l) => l.level === 'error' && /releasing the finalizer/.test(l.message));
-    expect(gaveUp, 'the give-up is logged as an error, after the retries').toBeGreaterThan(lines.indexOf(failures[2]!));
-
-    await start();
+      // Past --deletion-timeout on its clock it gives up: the finalizer is released, and the Event and the log say which key to revoke by hand.
+      clockOffsetMs += DELETION_TIMEOUT_MS;
+      await until('the ApiKey to be gone', async () => (await k.apiKey(ns, 'stranded')) === undefined, 30_000);
+      const revokeFailed = (await k.events(ns, 'stranded')).find((e) => e.reason === 'RevokeFailed');
+      expect(revokeFailed).toMatchObject({ type: 'Warning', message: expect.stringMatching(new RegExp(`^Could not revoke key\\(s\\) ${keyId} for 6\\d\\d s `)) });
+      expect(revokeFailed!.message).toContain('releasing the finalizer. Revoke them by hand: keyward keys revoke <id>.');
+      const lines = about('stranded');
+      const gaveUp = lines.findIndex((l) => l.level === 'error' && /releasing the finalizer/.test(l.message));
+      expect(gaveUp, 'the give-up is logged as an error, after the retries').toBeGreaterThan(lines.indexOf(failures[2]!));
+    });
     expect((await client().getKey(keyId)).status, 'nothing was revoked; the Event says so').toBe('active');
   }, 90_000);
 });
