@@ -12,7 +12,7 @@ import type { ApiKeyStatus } from '../../src/operator/types.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { publicKeyList, reportOf, SECRET_SCANNING_PATH, signedHeaders, signingKey } from '../support/github.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
+import { apiKeyManifest, deploymentManifest, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
 import { webhookReceiver } from '../support/webhook.ts';
 
 const WEBHOOK_SECRET = 'whsec_operator_test_0123456789';
@@ -56,18 +56,7 @@ describeControlPlane('compromised operator-managed keys', (cp) => {
     gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
-    await k.apply([
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'shop', namespace: ns },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'shop' } },
-          template: { metadata: { labels: { app: 'shop' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/shop:1' }] } },
-        },
-      },
-    ]);
+    await k.apply([deploymentManifest(ns, 'shop')]);
     operator = await startOperator(cp(), service, await operatorKey(service), { namespaces: [ns], resyncMs: 600_000 });
   }, 120_000);
   afterAll(async () => {

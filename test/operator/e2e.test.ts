@@ -13,7 +13,7 @@ import type { Operator } from '../../src/operator/operator.ts';
 import type { ApiKeyStatus, Condition } from '../../src/operator/types.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, keysOf, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
+import { apiKeyManifest, deploymentManifest, keysOf, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
 
 const HOUR = 3_600_000;
 
@@ -36,18 +36,7 @@ describeControlPlane('the operator', (cp) => {
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
     await cp().kubectl(['create', 'namespace', scheduleNs]);
-    await k.apply([
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'payments', namespace: ns },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: 'payments' } },
-          template: { metadata: { labels: { app: 'payments' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/payments:1' }] } },
-        },
-      },
-    ]);
+    await k.apply([deploymentManifest(ns, 'payments')]);
     const secret = await operatorKey(service);
     operator = await startOperator(cp(), service, secret, { namespaces: [ns] });
     scheduler = await startOperator(cp(), service, secret, { namespaces: [scheduleNs], clock: () => Date.now() + clockOffsetMs });

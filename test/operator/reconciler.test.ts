@@ -17,7 +17,7 @@ import { ApiKeyReconciler, type ReconcileResult } from '../../src/operator/recon
 import type { ApiKeyResource, StatusPatch } from '../../src/operator/types.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, until } from '../support/operator.ts';
+import { apiKeyManifest, deploymentManifest, kubeHelpers, operatorKey, until } from '../support/operator.ts';
 
 /** The operator's KubeApi, recording each write it makes (status patches by the fields they set) and each read. */
 class RecordingKubeApi extends KubeApi {
@@ -81,17 +81,7 @@ describeControlPlane('what a reconcile writes', (cp) => {
     service = await startTestService();
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
-    await k.apply([
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'web', namespace: ns },
-        spec: {
-          selector: { matchLabels: { app: 'web' } },
-          template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'example.invalid/web:1' }] } },
-        },
-      },
-    ]);
+    await k.apply([deploymentManifest(ns, 'web')]);
     const logger = operatorLogger('silent');
     // The operator's informers, without its queue: this test reconciles by hand.
     cache = new ClusterCache({ kubeConfig: cp().kubeConfig, namespaces: [ns], resyncMs: 600_000, onApiKey: () => {}, onSecret: () => {}, onResync: () => {}, onError: () => {} });

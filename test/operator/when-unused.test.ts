@@ -14,7 +14,7 @@ import type { Operator } from '../../src/operator/operator.ts';
 import type { ApiKeyStatus, Condition } from '../../src/operator/types.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
+import { apiKeyManifest, deploymentManifest, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
 
 const FAST = { ip: '10.0.3.6', userAgent: 'billing/2.1' };
 const SLOW = { ip: '10.0.3.7', userAgent: 'reports/1.0' };
@@ -64,17 +64,7 @@ describeControlPlane('revokeOld WhenUnused', (cp) => {
     api = service.client((await service.client().createKey({ name: 'Orders API', role: 'verifier' })).secret);
     k = kubeHelpers(cp());
     await cp().kubectl(['create', 'namespace', ns]);
-    const deployment = (name: string) => ({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace: ns },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `example.invalid/${name}:1` }] } },
-      },
-    });
-    await k.apply([deployment('orders'), deployment('billing'), deployment('ledger')]);
+    await k.apply(['orders', 'billing', 'ledger'].map((name) => deploymentManifest(ns, name)));
     kubelet = (async () => {
       while (!stopped) {
         if (kubeletOn) await markPodsReady().catch(() => {});

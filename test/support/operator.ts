@@ -138,6 +138,22 @@ export const apiKeyManifest = (namespace: string, name: string, spec: Record<str
   spec,
 });
 
+/**
+ * A Deployment for an ApiKey's consumers.restartTargets to name: one replica
+ * of a placeholder image (no kubelet runs it; the operator only patches its
+ * pod template, and tests that need Ready pods set their status through the API).
+ */
+export const deploymentManifest = (namespace: string, name: string) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `example.invalid/${name}:1` }] } },
+  },
+});
+
 /** Every key (any status) the key service holds for one ApiKey, by the uid the operator records in the key's metadata. */
 export async function keysOf(client: KeywardClient, uid: string): Promise<KeyView[]> {
   const keys: KeyView[] = [];
