@@ -662,7 +662,8 @@ export const API = {
     path: '/v1/incidents/:id',
     tag: 'Incidents',
     summary: 'One incident, with the investigation view: the key\'s uses before the report and its audit trail',
-    description: 'The incident, and what an investigation starts from: the uses of the key in the days before the report (per day and outcome), where it was last used from, and its audit records.',
+    description:
+      'The incident, and what an investigation starts from: the uses of the key in the days before the report, per day and outcome and by client address, outcome and requested permission (count, first and last seen, accepted and refused uses alike), each address marked when it used no other key of the organization in that window; where the key was last used from, and its audit records.',
     permission: 'incident.view',
     success: { status: 200, description: 'The incident', schema: 'IncidentDetail' },
     errors: ['INCIDENT_NOT_FOUND'],

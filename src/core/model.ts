@@ -174,6 +174,8 @@ export interface IncidentReporter {
   /** The key that reported it (api), or the member (signed in to the dashboard). */
   keyId: string | null;
   memberId?: string;
+  /** The member's email as it was when they reported it. */
+  memberEmail?: string;
   ip: string | null;
   /** Where the secret was found (github-secret-scanning): the URL, GitHub's token type and source (content, commit, …). */
   url?: string;
@@ -225,3 +227,31 @@ export interface UsageCount {
   outcome: string;
   count: number;
 }
+
+/**
+ * Uses of one key on one UTC day from one client address, with one outcome
+ * and one requested permission (the verify body's; null when none was asked
+ * for, or for a call the key itself made to this service): the
+ * investigation view of an incident. Accepted and refused uses alike.
+ */
+export interface AddressUse {
+  organizationId: string;
+  keyId: string;
+  day: string;
+  /** The client's address (a verify call's `ip`, else the caller's); null when not known. */
+  ip: string | null;
+  outcome: string;
+  permission: string | null;
+  count: number;
+  firstSeen: string;
+  lastSeen: string;
+}
+
+/**
+ * Most address rows kept per key and UTC day (each distinct address ×
+ * outcome × permission is a row). Uses beyond it still count in the daily
+ * totals (UsageCount); the investigation view says how many it could not
+ * itemize. A key used from more addresses a day than this is a shared
+ * service's, where one address more says little.
+ */
+export const MAX_ADDRESS_ROWS_PER_KEY_DAY = 200;

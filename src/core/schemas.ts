@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
 import { ERROR_CATALOG } from './errors.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
-import { AUDIT_ACTIONS, LEAK_POLICIES } from './model.ts';
+import { AUDIT_ACTIONS, LEAK_POLICIES, MAX_ADDRESS_ROWS_PER_KEY_DAY } from './model.ts';
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, quietPeriodProblem, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
@@ -642,7 +642,8 @@ export const IncidentView = z.object({
   reportedBy: z.object({
     via: z.enum(['api', 'github-secret-scanning']),
     keyId: z.string().nullable(),
-    memberId: z.string().optional(),
+    memberId: z.string().optional().meta({ description: 'The member who reported it, signed in to the dashboard (keyId is then null)' }),
+    memberEmail: z.string().optional().meta({ description: "That member's email when they reported it" }),
     ip: z.string().nullable(),
     url: z.string().optional(),
     tokenType: z.string().optional(),
@@ -659,6 +660,20 @@ export const IncidentDetail = IncidentView.extend({
   investigation: z.object({
     window: z.object({ from: z.string(), to: z.string() }).meta({ description: 'The days before the report that the uses cover' }),
     uses: z.array(z.object({ day: z.string(), outcome: z.string(), count: z.number() })).meta({ description: "The key's uses per day and outcome in the window" }),
+    addresses: z
+      .array(
+        z.object({
+          ip: z.string().nullable().meta({ description: "The client's address (a verify call's ip, else the caller's); null when not known" }),
+          outcome: z.string().meta({ description: 'VALID, or the error code it was refused with' }),
+          permission: z.string().nullable().meta({ description: 'The permission the verify call asked for; null when none' }),
+          count: z.number(),
+          firstSeen: z.string(),
+          lastSeen: z.string(),
+          onlyThisKey: z.boolean().nullable().meta({ description: 'The address used no other key of the organization in the window (null: address not known)' }),
+        }),
+      )
+      .meta({ description: `The key's uses in the window by client address, outcome and requested permission (accepted and refused), most first; at most ${MAX_ADDRESS_ROWS_PER_KEY_DAY} rows are kept per key and day` }),
+    unitemizedUses: z.number().meta({ description: 'Uses in the window counted in uses but not in addresses (past the rows kept per key and day, or before addresses were recorded)' }),
     lastUsedAt: z.string().nullable(),
     lastUsedIp: z.string().nullable(),
     auditTrail: z.array(AuditEventView).meta({ description: "The key's audit records, newest first" }),

@@ -9,8 +9,11 @@ import { Badge, LoadError, Loading } from './ui.ts';
 /** The incident id in the URL (#/incidents/inc_…), if any. */
 const incidentInHash = (): string | undefined => /^#\/incidents\/(inc_[0-9A-Za-z]+)$/.exec(location.hash)?.[1];
 
-const reporter = (incident: IncidentSummary): string =>
-  incident.reportedBy.via === 'github-secret-scanning' ? `GitHub secret scanning${incident.reportedBy.url ? ` (${incident.reportedBy.url})` : ''}` : `key ${incident.reportedBy.keyId ?? '?'}${incident.reportedBy.ip ? ` from ${incident.reportedBy.ip}` : ''}`;
+function reporter({ reportedBy: by }: IncidentSummary): string {
+  if (by.via === 'github-secret-scanning') return `GitHub secret scanning${by.url ? ` (${by.url})` : ''}`;
+  const who = by.memberEmail ?? (by.keyId ? `key ${by.keyId}` : 'a member');
+  return `${who}${by.ip ? ` from ${by.ip}` : ''}`;
+}
 
 export function IncidentsTab({ ctx }: { ctx: Ctx }) {
   const [id, setId] = useState(incidentInHash());
@@ -136,9 +139,49 @@ function IncidentPage({ ctx, id }: { ctx: Ctx; id: string }) {
                 ),
               )
             : h('p', null, 'No uses in that window.'),
+          h(AddressTable, { investigation: incident.investigation }),
           h('h3', null, 'Audit trail of the key'),
           h('ul', null, incident.investigation.auditTrail.map((e) => h('li', { key: e.id }, `${formatDateTime(e.at)} ${e.action}${e.actorKeyId ? ` by ${e.actorKeyId}` : ''}${describeChanges(e.changes).length > 0 ? `: ${describeChanges(e.changes).join('; ')}` : ''}`))),
         )
       : null,
+  );
+}
+
+/** The key's uses by client address, outcome and requested permission; addresses that used no other key of the organization stand out. */
+function AddressTable({ investigation }: { investigation: Incident['investigation'] }) {
+  const { addresses, unitemizedUses } = investigation;
+  const unitemized = unitemizedUses > 0 ? h('p', { class: 'summary' }, `${unitemizedUses} more uses are counted above but not by address (past the addresses kept per key and day).`) : null;
+  if (addresses.length === 0) return h('div', null, h('p', null, 'No uses by address in that window.'), unitemized);
+  return h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { 'data-testid': 'incident-addresses' },
+        h('caption', null, 'Uses by client address, outcome and permission'),
+        h('thead', null, h('tr', null, ['Address', 'Outcome', 'Permission', 'Requests', 'First seen', 'Last seen', 'Other keys'].map((c) => h('th', { key: c, scope: 'col' }, c)))),
+        h(
+          'tbody',
+          null,
+          addresses.map((a) =>
+            h(
+              'tr',
+              { key: `${a.ip ?? ''}|${a.outcome}|${a.permission ?? ''}` },
+              h('th', { scope: 'row' }, a.ip === null ? 'unknown' : h('code', null, a.ip)),
+              h('td', null, a.outcome),
+              h('td', null, a.permission === null ? '—' : h('code', null, a.permission)),
+              h('td', null, String(a.count)),
+              h('td', null, formatDateTime(a.firstSeen)),
+              h('td', null, formatDateTime(a.lastSeen)),
+              h('td', null, a.onlyThisKey === null ? '—' : a.onlyThisKey ? h(Badge, { tone: 'warning' }, 'None: only this key') : 'Used others too'),
+            ),
+          ),
+        ),
+      ),
+    ),
+    unitemized,
   );
 }

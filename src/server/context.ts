@@ -12,8 +12,12 @@ import { RoleResolver } from './role-resolver.ts';
 export type Plans = Readonly<Record<string, number | null>>;
 
 export interface UsageSink {
-  /** A key was presented and accepted (or refused with `outcome`), at `at` (epoch ms; now if not given). Hot path: memory only. */
-  seen(key: KeyRecord, ip: string | null, outcome?: string, at?: number, userAgent?: string | null): void;
+  /**
+   * A key was presented and accepted (or refused with `outcome`), at `at`
+   * (epoch ms; now if not given), from `ip`, asking for `permission` (a
+   * verify call's; null: none). Hot path: memory only.
+   */
+  seen(key: KeyRecord, ip: string | null, outcome?: string, at?: number, userAgent?: string | null, permission?: string | null): void;
   /** Usage not flushed yet, so views (and the end of a transition) are current. */
   pending(keyId: string): UsageUpdate | undefined;
   flush(): Promise<void>;

@@ -10,6 +10,7 @@ import { KeywardError } from '../core/errors.ts';
 import { newIncidentId } from '../core/issue.ts';
 import {
   isOperatorManaged,
+  type AddressUse,
   keyStatus,
   OPERATOR_METADATA,
   type Incident,
@@ -20,6 +21,7 @@ import {
   type Organization,
 } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
+import { addressRowKey, mergedAddressUse } from '../store/rules.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { Alert, Notifier } from './alerts.ts';
 import { actorId, isMember, type Principal } from './auth.ts';
@@ -77,7 +79,9 @@ export class IncidentResponse {
       reason: body.reason,
       replace: body.replace,
       notify: body.notify,
-      reporter: { via: 'api', keyId: isMember(principal) ? null : principal.key.id, ...(isMember(principal) ? { memberId: principal.member.id } : {}), ip: principal.ip },
+      reporter: isMember(principal)
+        ? { via: 'api', keyId: null, memberId: principal.member.id, memberEmail: principal.member.email, ip: principal.ip }
+        : { via: 'api', keyId: principal.key.id, ip: principal.ip },
       actor: principal,
       response: 'compromise',
     });
@@ -97,17 +101,24 @@ export class IncidentResponse {
     await ctx.usage.flush();
     const reported = Date.parse(incident.reportedAt);
     const window = { from: new Date(reported - INVESTIGATION_DAYS * DAY_MS).toISOString().slice(0, 10), to: incident.reportedAt.slice(0, 10) };
-    const [key, uses, audit] = await Promise.all([
+    const [key, uses, byAddress, audit] = await Promise.all([
       ctx.store.getKey(organizationId, incident.keyId),
       ctx.store.listUsage(organizationId, { keyId: incident.keyId, ...window }),
+      ctx.store.listAddressUses(organizationId, { keyId: incident.keyId, ...window }),
       ctx.store.listAudit(organizationId, { targetId: incident.keyId, limit: 100 }),
     ]);
+    const ips = [...new Set(byAddress.flatMap((row) => (row.ip === null ? [] : [row.ip])))];
+    const shared = await ctx.store.addressesOfOtherKeys(organizationId, incident.keyId, ips, window);
     const shown = key ? ctx.view(key) : undefined;
+    const total = uses.reduce((sum, row) => sum + row.count, 0);
+    const itemized = byAddress.reduce((sum, row) => sum + row.count, 0);
     return {
       ...view(incident),
       investigation: {
         window,
         uses: uses.map(({ day, outcome, count }) => ({ day, outcome, count })).sort((a, b) => a.day.localeCompare(b.day) || a.outcome.localeCompare(b.outcome)),
+        addresses: addressesInWindow(byAddress, new Set(shared)),
+        unitemizedUses: Math.max(0, total - itemized),
         lastUsedAt: shown?.lastUsedAt ?? null,
         lastUsedIp: shown?.lastUsedIp ?? null,
         auditTrail: audit.items,
@@ -285,6 +296,24 @@ export class IncidentResponse {
         .catch((error: unknown) => this.#onError(error, 'recording a notification attempt'));
     this.#notifier.send(alert, { always: true, onAttempt: record });
   }
+}
+
+/**
+ * The investigation's table: the key's uses in the window by address,
+ * outcome and permission (the days added up), most used first, each marked
+ * whether that address used no other key of the organization in the window
+ * (null: the address is not known).
+ */
+export function addressesInWindow(rows: readonly AddressUse[], usedOtherKeys: ReadonlySet<string>) {
+  const merged = new Map<string, AddressUse>();
+  for (const row of rows) {
+    const id = addressRowKey({ ...row, day: '' });
+    const seen = merged.get(id);
+    merged.set(id, seen ? mergedAddressUse(seen, row) : row);
+  }
+  return [...merged.values()]
+    .map(({ ip, outcome, permission, count, firstSeen, lastSeen }) => ({ ip, outcome, permission, count, firstSeen, lastSeen, onlyThisKey: ip === null ? null : !usedOtherKeys.has(ip) }))
+    .sort((a, b) => b.count - a.count || a.firstSeen.localeCompare(b.firstSeen) || (a.ip ?? '').localeCompare(b.ip ?? ''));
 }
 
 /** What the API shows of an incident (all of it but its dedupe key, bookkeeping). */

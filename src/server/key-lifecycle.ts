@@ -205,7 +205,7 @@ export class KeyLifecycle {
 
   #decide(principal: Principal, body: Parsed<typeof schemas.VerifyBody>, facts: KeyFacts, now: number): VerifyResult {
     const result = verifyVerdict(principal, facts, body, now);
-    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now, body.userAgent ?? null);
+    if (facts.key?.organizationId === principal.organization.id) this.#ctx.usage.seen(facts.key, body.ip ?? null, result.code, now, body.userAgent ?? null, body.permission ?? null);
     return result;
   }
 }

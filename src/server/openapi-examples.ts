@@ -234,6 +234,12 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
       investigation: {
         window: { from: '2026-06-08', to: '2026-06-15' },
         uses: [{ day: '2026-06-14', outcome: 'VALID', count: 1520 }, { day: '2026-06-15', outcome: 'VALID', count: 310 }, { day: '2026-06-15', outcome: 'IP_NOT_ALLOWED', count: 4 }],
+        addresses: [
+          { ip: '10.1.2.3', outcome: 'VALID', permission: 'orders.read', count: 1826, firstSeen: '2026-06-08T00:00:04.000Z', lastSeen: '2026-06-15T11:02:40.000Z', onlyThisKey: true },
+          { ip: '198.51.100.23', outcome: 'VALID', permission: 'orders.read', count: 4, firstSeen: '2026-06-15T02:14:09.000Z', lastSeen: '2026-06-15T02:15:30.000Z', onlyThisKey: true },
+          { ip: '198.51.100.23', outcome: 'IP_NOT_ALLOWED', permission: 'orders.write', count: 4, firstSeen: '2026-06-15T02:16:01.000Z', lastSeen: '2026-06-15T02:16:44.000Z', onlyThisKey: true },
+        ],
+        unitemizedUses: 0,
         lastUsedAt: '2026-06-15T11:02:40.000Z',
         lastUsedIp: '10.1.2.3',
         auditTrail: [

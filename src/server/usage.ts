@@ -4,8 +4,12 @@
  * keeps numbers only; dates are formatted when flushing. Per key it also
  * keeps the few clients (address, user agent) that used it, so a rotation can
  * tell who still uses the old key: the same client again is two comparisons.
+ * And per key and day it counts uses by client address, outcome and
+ * requested permission, accepted and refused (an incident's investigation
+ * view): one Map lookup per use, and the same address, outcome and
+ * permission as the key's last use is three comparisons more.
  */
-import type { KeyRecord, UsageCount } from '../core/model.ts';
+import { MAX_ADDRESS_ROWS_PER_KEY_DAY, type AddressUse, type KeyRecord, type UsageCount } from '../core/model.ts';
 import { MAX_RECENT_CLIENTS, mergeRecentClients, storedUserAgent, type RecentClient } from '../core/retirement.ts';
 import type { Store, UsageUpdate } from '../store/store.ts';
 import type { UsageSink } from './context.ts';
@@ -52,6 +56,41 @@ function otherClient(use: KeyUse, ip: string | null, userAgent: string | null, n
   use.last = client;
 }
 
+/** Uses of one key from one address with one outcome and requested permission, today. Times are epoch ms. */
+interface AddressCount {
+  ip: string | null;
+  outcome: string;
+  permission: string | null;
+  count: number;
+  first: number;
+  last: number;
+}
+
+/** A key's address counts since the last flush (of one day, bounded), and the one of its latest use. */
+interface KeyAddresses {
+  organizationId: string;
+  rows: Map<string, AddressCount>;
+  last: AddressCount;
+}
+
+const addressId = (ip: string | null, outcome: string, permission: string | null): string => `${ip ?? ''}\u0000${outcome}\u0000${permission ?? ''}`;
+
+/** A use whose address, outcome or permission differs from the key's last one: found, else added while under the bound (past it, the daily totals still count it). */
+function otherAddress(byKey: KeyAddresses, ip: string | null, outcome: string, permission: string | null, now: number): void {
+  const id = addressId(ip, outcome, permission);
+  const row = byKey.rows.get(id);
+  if (row) {
+    row.count++;
+    row.last = now;
+    byKey.last = row;
+    return;
+  }
+  if (byKey.rows.size >= MAX_ADDRESS_ROWS_PER_KEY_DAY) return;
+  const added = { ip, outcome, permission, count: 1, first: now, last: now };
+  byKey.rows.set(id, added);
+  byKey.last = added;
+}
+
 const toUpdate = (keyId: string, use: KeyUse): UsageUpdate => ({
   keyId,
   lastUsedAt: new Date(use.at).toISOString(),
@@ -65,8 +104,12 @@ export class UsageTracker implements UsageSink {
   #uses = new Map<string, KeyUse>();
   /** Refused uses of the current UTC day, by "keyId|outcome". */
   #refused = new Map<string, UsageCount>();
+  /** Uses by address, outcome and permission of the current UTC day, by key id. */
+  #addresses = new Map<string, KeyAddresses>();
   /** Counts of days that ended since the last flush. */
   #earlier: UsageCount[] = [];
+  /** Address rows of days that ended since the last flush (and of a flush that failed). */
+  #earlierAddresses: AddressUse[] = [];
   #day = '';
   #dayEnds = 0;
   readonly #timer: NodeJS.Timeout;
@@ -88,10 +131,25 @@ export class UsageTracker implements UsageSink {
     this.#timer.unref();
   }
 
-  /** Hot path: memory only. Refused uses are counted but do not move lastUsedAt. `at`: the request's clock reading, when it has one. */
-  seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number, userAgent: string | null = null): void {
+  /**
+   * Hot path: memory only. Refused uses are counted but do not move
+   * lastUsedAt. `at`: the request's clock reading, when it has one.
+   * `permission`: the one a verify call asked for (null: none).
+   */
+  seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number, userAgent: string | null = null, permission: string | null = null): void {
     const now = at ?? this.#now();
     if (now >= this.#dayEnds) this.#newDay(now);
+    const byKey = this.#addresses.get(key.id);
+    if (byKey === undefined) {
+      const row = { ip, outcome, permission, count: 1, first: now, last: now };
+      this.#addresses.set(key.id, { organizationId: key.organizationId, rows: new Map([[addressId(ip, outcome, permission), row]]), last: row });
+    } else {
+      const last = byKey.last;
+      if (last.ip === ip && last.outcome === outcome && last.permission === permission) {
+        last.count++;
+        last.last = now;
+      } else otherAddress(byKey, ip, outcome, permission, now);
+    }
     if (outcome === 'VALID') {
       const use = this.#uses.get(key.id);
       if (use) {
@@ -122,8 +180,31 @@ export class UsageTracker implements UsageSink {
     return rows;
   }
 
+  /** The address counts of the day so far, as rows. */
+  #todaysAddresses(): AddressUse[] {
+    const rows: AddressUse[] = [];
+    for (const [keyId, byKey] of this.#addresses) {
+      for (const row of byKey.rows.values()) {
+        rows.push({
+          organizationId: byKey.organizationId,
+          keyId,
+          day: this.#day,
+          ip: row.ip,
+          outcome: row.outcome,
+          permission: row.permission,
+          count: row.count,
+          firstSeen: new Date(row.first).toISOString(),
+          lastSeen: new Date(row.last).toISOString(),
+        });
+      }
+    }
+    return rows;
+  }
+
   #newDay(now: number): void {
     this.#earlier.push(...this.#todaysCounts());
+    this.#earlierAddresses.push(...this.#todaysAddresses());
+    this.#addresses = new Map();
     this.#refused = new Map();
     for (const use of this.#uses.values()) use.valid = 0;
     const start = now - (now % DAY_MS);
@@ -154,21 +235,25 @@ export class UsageTracker implements UsageSink {
     this.#flushing = this.#flushing
       .catch(() => {})
       .then(async () => {
-        if (this.#uses.size === 0 && this.#refused.size === 0 && this.#earlier.length === 0) return;
+        if (this.#uses.size === 0 && this.#refused.size === 0 && this.#earlier.length === 0 && this.#addresses.size === 0 && this.#earlierAddresses.length === 0) return;
         const counts = [...this.#earlier, ...this.#todaysCounts()];
+        const addresses = [...this.#earlierAddresses, ...this.#todaysAddresses()];
         const uses = this.#uses;
         this.#uses = new Map();
         this.#refused = new Map();
+        this.#addresses = new Map();
         this.#earlier = [];
+        this.#earlierAddresses = [];
         const updates = [...uses].map(([keyId, use]) => toUpdate(keyId, use));
         this.#writing = uses;
         try {
-          await this.#store.recordUsage(updates, counts);
+          await this.#store.recordUsage(updates, counts, addresses);
         } catch (error) {
           // Keep what could not be written for the next flush (the counts as rows; a newer last use wins).
           for (const [keyId, use] of uses) if (!this.#uses.has(keyId)) this.#uses.set(keyId, { ...use, valid: 0 });
           // (A key used again meanwhile keeps its newer clients; the older ones of the failed flush go, as a bounded record may.)
           this.#earlier.push(...counts);
+          this.#earlierAddresses.push(...addresses);
           throw error;
         } finally {
           this.#writing = new Map();

@@ -27,6 +27,8 @@ import {
   isKeyFeedAction,
   isOperatorManaged,
   keyStatus,
+  MAX_ADDRESS_ROWS_PER_KEY_DAY,
+  type AddressUse,
   type AuditEvent,
   type CustomPermission,
   type CustomRole,
@@ -81,10 +83,12 @@ export interface LowdbData extends Partial<PeopleTables> {
   /** Append-only, in commit order (the change feed's position is an index into it). */
   audit: AuditEvent[];
   usage: UsageCount[];
+  /** Uses by client address, outcome and permission, per key and day (the investigation view). */
+  addressUses: AddressUse[];
   incidents: Incident[];
 }
 
-const emptyData = (): LowdbData => ({ schemaVersion: 1, journalSeq: 0, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [], incidents: [] });
+const emptyData = (): LowdbData => ({ schemaVersion: 1, journalSeq: 0, organizations: [], keys: [], roles: [], permissions: [], audit: [], usage: [], addressUses: [], incidents: [] });
 
 /** A journal record: the new state of one record (puts are idempotent), or a deletion. */
 type Op =
@@ -95,6 +99,7 @@ type Op =
   | { t: 'perm'; v: CustomPermission }
   | { t: 'audit'; v: AuditEvent }
   | { t: 'usage'; v: UsageCount }
+  | { t: 'addr'; v: AddressUse }
   | { t: 'inc'; v: Incident }
   /** Last use of a key: a few bytes instead of the whole key record (usage flushes are frequent). */
   | { t: 'used'; id: string; at: string; ip: string | null; clients?: RecentClient[] }
@@ -165,6 +170,9 @@ export class LowdbStore implements Store {
   /** Custom roles by organization and id (the records of data.roles). */
   readonly #roles = new Map<string, CustomRole>();
   readonly #usage = new Map<string, UsageCount>();
+  /** Address rows by rules.addressRowKey, and how many each key has per day (the bound). */
+  readonly #addressUses = new Map<string, AddressUse>();
+  readonly #addressRows = new Map<string, number>();
   readonly #incidents = new Map<string, Incident>();
   readonly #incidentsByDedupe = new Map<string, Incident>();
   readonly #keyEventListeners = new Set<() => void>();
@@ -209,6 +217,8 @@ export class LowdbStore implements Store {
     for (const key of db.data.keys) this.#index(key);
     for (const role of db.data.roles) this.#roles.set(roleKey(role.organizationId, role.id), role);
     for (const row of db.data.usage) this.#usage.set(usageKey(row), row);
+    db.data.addressUses ??= [];
+    for (const row of db.data.addressUses) this.#indexAddressUse(row);
     for (const list of this.#keysByOrg.values()) list.sort(compareKeyOrder);
     this.#seq = db.data.journalSeq;
     for (const entry of journal.recover()) {
@@ -304,6 +314,15 @@ export class LowdbStore implements Store {
         else {
           data.incidents.push(op.v);
           this.#indexIncident(op.v);
+        }
+        return;
+      }
+      case 'addr': {
+        const existing = this.#addressUses.get(rules.addressRowKey(op.v));
+        if (existing) Object.assign(existing, op.v);
+        else {
+          this.#indexAddressUse(op.v);
+          data.addressUses.push(op.v);
         }
         return;
       }
@@ -412,6 +431,12 @@ export class LowdbStore implements Store {
       }, () => {});
     }
     return committed;
+  }
+
+  #indexAddressUse(row: AddressUse): void {
+    this.#addressUses.set(rules.addressRowKey(row), row);
+    const perDay = `${row.keyId}\u0000${row.day}`;
+    this.#addressRows.set(perDay, (this.#addressRows.get(perDay) ?? 0) + 1);
   }
 
   #indexIncident(incident: Incident): void {
@@ -567,11 +592,25 @@ export class LowdbStore implements Store {
     return { previous, successor };
   }
 
-  async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {
+  async recordUsage(updates: UsageUpdate[], counts: UsageCount[], addresses: AddressUse[] = []): Promise<void> {
     const ops: Op[] = [];
     for (const count of counts) {
       const total = (this.#usage.get(usageKey(count))?.count ?? 0) + count.count;
       ops.push({ t: 'usage', v: { ...count, count: total } });
+    }
+    const added = new Map<string, number>();
+    for (const row of rules.mergeAddressUses(addresses)) {
+      if (!this.#keysById.has(row.keyId)) continue;
+      const existing = this.#addressUses.get(rules.addressRowKey(row));
+      if (existing) {
+        ops.push({ t: 'addr', v: rules.mergedAddressUse(existing, row) });
+        continue;
+      }
+      const perDay = `${row.keyId}\u0000${row.day}`;
+      const rows = (this.#addressRows.get(perDay) ?? 0) + (added.get(perDay) ?? 0);
+      if (rows >= MAX_ADDRESS_ROWS_PER_KEY_DAY) continue;
+      added.set(perDay, (added.get(perDay) ?? 0) + 1);
+      ops.push({ t: 'addr', v: { ...row } });
     }
     for (const update of updates) {
       const key = this.#keysById.get(update.keyId);
@@ -613,6 +652,21 @@ export class LowdbStore implements Store {
         row.day >= filter.from &&
         row.day <= filter.to,
     );
+  }
+
+  async listAddressUses(organizationId: string, filter: UsageFilter): Promise<AddressUse[]> {
+    return this.#db.data.addressUses.filter(
+      (row) => row.organizationId === organizationId && (filter.keyId === undefined || row.keyId === filter.keyId) && row.day >= filter.from && row.day <= filter.to,
+    );
+  }
+
+  async addressesOfOtherKeys(organizationId: string, keyId: string, ips: readonly string[], filter: Pick<UsageFilter, 'from' | 'to'>): Promise<string[]> {
+    const wanted = new Set(ips);
+    const found = new Set<string>();
+    for (const row of this.#db.data.addressUses) {
+      if (row.ip !== null && wanted.has(row.ip) && row.organizationId === organizationId && row.keyId !== keyId && row.day >= filter.from && row.day <= filter.to) found.add(row.ip);
+    }
+    return [...found];
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {

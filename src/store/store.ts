@@ -6,7 +6,7 @@
  * read-modify-write.
  */
 import type { MaybePromise } from '../core/maybe.ts';
-import type { AuditAction, AuditEvent, CustomPermission, CustomRole, Incident, IncidentAction, KeyRecord, KeyStatus, NotificationAttempt, Organization, UsageCount } from '../core/model.ts';
+import type { AddressUse, AuditAction, AuditEvent, CustomPermission, CustomRole, Incident, IncidentAction, KeyRecord, KeyStatus, NotificationAttempt, Organization, UsageCount } from '../core/model.ts';
 import type { RecentClient, Retirement, RetirementEnd } from '../core/retirement.ts';
 import type { Environment } from '../core/rotation.ts';
 import type { PeopleStore } from './people-store.ts';
@@ -210,9 +210,19 @@ export interface Store {
    * the key as ended, or undefined when it did not apply.
    */
   endRetirement(input: EndRetirementInput, audit: Audit): Promise<KeyRecord | undefined>;
-  /** Merges last-used times and adds request counts (upsert), in one write. */
-  recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void>;
+  /**
+   * Merges last-used times and adds request counts and address rows (upsert:
+   * counts add up, first/last seen widen), in one write. An address row new
+   * to its key and day is added only while the key has fewer than
+   * MAX_ADDRESS_ROWS_PER_KEY_DAY rows that day (replicas flushing the same
+   * key and day at the same moment may each add up to that remainder).
+   */
+  recordUsage(updates: UsageUpdate[], counts: UsageCount[], addresses?: AddressUse[]): Promise<void>;
   listUsage(organizationId: string, filter: UsageFilter): Promise<UsageCount[]>;
+  /** The address rows of the organization (one key's, with keyId) on the days of the filter. */
+  listAddressUses(organizationId: string, filter: UsageFilter): Promise<AddressUse[]>;
+  /** Which of `ips` a key of the organization other than `keyId` was used from on the days of the filter. */
+  addressesOfOtherKeys(organizationId: string, keyId: string, ips: readonly string[], filter: Pick<UsageFilter, 'from' | 'to'>): Promise<string[]>;
 
   /**
    * Revokes the key, inserts the replacement (if any) and writes the incident

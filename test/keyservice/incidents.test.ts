@@ -9,6 +9,7 @@ import { KeywardClient } from '../../src/client/index.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { startServer } from '../../src/server/server.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
+import { asMember, memberWithSession } from '../support/people.ts';
 import { until, webhookReceiver } from '../support/webhook.ts';
 
 const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
@@ -106,6 +107,79 @@ describe('compromise in one step', () => {
     expect((await failure(solo.compromiseKey(other.keyId, { reason: 'x', replace: false, notify: false }))).code).toBe('LAST_ADMIN_KEY');
     const result = await solo.compromiseKey(other.keyId, { reason: 'x', notify: false });
     expect((await service.client(result.replacement!.secret).whoami()).key.role).toBe('admin');
+  });
+});
+
+describe('the investigation view by client address', () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    service = await startTestService();
+  });
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it("lists the key's uses by address, outcome and permission (first and last seen), and marks the addresses that used no other key", async () => {
+    const admin = service.client();
+    await admin.createPermission({ name: 'orders.read', description: 'Read orders' });
+    await admin.createPermission({ name: 'orders.write', description: 'Write orders' });
+    await admin.createRole({ id: 'orders-reader', name: 'Orders reader', permissions: ['orders.read'] });
+    const leaked = await admin.createKey({ name: 'Orders', role: 'orders-reader' });
+    const other = await admin.createKey({ name: 'Reporting', role: 'orders-reader' });
+    const gateway = service.client((await admin.createKey({ name: 'Gateway', role: 'verifier' })).secret);
+    const [a, b, c] = ['203.0.113.5', '198.51.100.7', '192.0.2.9'];
+    const started = new Date().toISOString();
+    for (let i = 0; i < 3; i++) expect((await gateway.verifyKey({ key: leaked.secret, ip: a, permission: 'orders.read' })).valid).toBe(true);
+    await gateway.verifyKey({ key: leaked.secret, ip: b });
+    for (let i = 0; i < 2; i++) await gateway.verifyKey({ key: leaked.secret, ip: c, permission: 'orders.read' });
+    // b also used another key of the organization; c's refused use counts too.
+    await gateway.verifyKey({ key: other.secret, ip: b, permission: 'orders.read' });
+    expect((await gateway.verifyKey({ key: leaked.secret, ip: c, permission: 'orders.write' })).code).toBe('INSUFFICIENT_PERMISSIONS');
+    const ended = new Date().toISOString();
+
+    const { incident } = await admin.compromiseKey(leaked.key.id, { reason: 'found in a pastebin', notify: false });
+    const { investigation } = await admin.getIncident(incident.id);
+    const order = (rows: { ip: string | null; outcome: string }[]) => [...rows].sort((x, y) => `${x.ip}${x.outcome}`.localeCompare(`${y.ip}${y.outcome}`));
+    expect(order(investigation.addresses.map(({ firstSeen: _f, lastSeen: _l, ...row }) => row))).toEqual(
+      order([
+        { ip: a, outcome: 'VALID', permission: 'orders.read', count: 3, onlyThisKey: true },
+        { ip: b, outcome: 'VALID', permission: null, count: 1, onlyThisKey: false },
+        { ip: c, outcome: 'VALID', permission: 'orders.read', count: 2, onlyThisKey: true },
+        { ip: c, outcome: 'INSUFFICIENT_PERMISSIONS', permission: 'orders.write', count: 1, onlyThisKey: true },
+      ]),
+    );
+    for (const row of investigation.addresses) {
+      expect(row.firstSeen >= started && row.lastSeen <= ended && row.firstSeen <= row.lastSeen, JSON.stringify(row)).toBe(true);
+    }
+    const first = investigation.addresses.find((row) => row.ip === a)!;
+    expect(first.firstSeen < first.lastSeen || first.count === 1).toBe(true);
+    expect(investigation.unitemizedUses).toBe(0);
+    // The other key's incident sees b as shared too, and the refused use nowhere else.
+    const { incident: second } = await admin.compromiseKey(other.key.id, { reason: 'same pastebin', notify: false });
+    expect((await admin.getIncident(second.id)).investigation.addresses).toMatchObject([{ ip: b, outcome: 'VALID', permission: 'orders.read', count: 1, onlyThisKey: false }]);
+  });
+
+  it('a compromise reported by a signed-in member names the member (email) in the incident and the audit log', async () => {
+    const admin = service.client();
+    const session = await memberWithSession(service, 'grace@example.com', 'admin');
+    const key = await admin.createKey({ name: 'Dashboard-reported', role: 'viewer' });
+    const response = await asMember(service, session, `/v1/keys/${key.key.id}/compromise`, { method: 'POST', body: { reason: 'seen on a screen share', notify: false } });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    const { incident } = response.body;
+    expect(incident.reportedBy).toEqual({ via: 'api', keyId: null, memberId: session.member.id, memberEmail: 'grace@example.com', ip: '127.0.0.1' });
+    expect((await admin.getIncident(incident.id)).reportedBy).toMatchObject({ memberId: session.member.id, memberEmail: 'grace@example.com' });
+    const audit = await admin.listAuditLog({ action: 'key.compromised' });
+    const record = audit.items.find((e) => e.targetId === key.key.id)!;
+    expect(record.actor).toEqual({ type: 'member', id: session.member.id, email: 'grace@example.com' });
+    expect(record.actorKeyId).toBeNull();
+    expect(record.changes?.after).toMatchObject({ incidentId: incident.id, reportedVia: 'api' });
+    // Without the CSRF token the same request changes nothing.
+    const other = await admin.createKey({ name: 'Not reported', role: 'viewer' });
+    const before = await service.store.snapshot();
+    const refused = await asMember(service, session, `/v1/keys/${other.key.id}/compromise`, { method: 'POST', body: { reason: 'x' }, csrf: null });
+    expect(refused.body.error.code).toBe('CSRF_TOKEN_MISSING');
+    expect(await service.store.snapshot()).toBe(before);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Copies everything a store holds (organizations, custom roles and
- * permissions, keys with their hashes only, usage counts, the audit log,
+ * permissions, keys with their hashes only, usage counts (daily and by
+ * client address), the audit log (with the change feed's positions),
  * members, invitations, passkeys and identity providers; not sessions, people
  * sign in again) into
  * a PostgreSQL database, in one transaction, and verifies that every source
@@ -9,7 +10,7 @@
  */
 import type pg from 'pg';
 import type { InvitationRecord, MemberRecord, OidcProviderRecord, PasskeyRecord } from '../../core/people.ts';
-import type { AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/model.ts';
+import type { AddressUse, AuditEvent, Incident, KeyRecord, UsageCount } from '../../core/model.ts';
 import type { KeyCursor, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { INVITATION_COLUMNS, invitationParams, MEMBER_COLUMNS, memberParams, OIDC_PROVIDER_COLUMNS, oidcProviderParams, PASSKEY_COLUMNS, passkeyParams } from './people.ts';
@@ -124,6 +125,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const permissions = [];
   const audit: AuditEvent[] = [];
   const usage: UsageCount[] = [];
+  const addressUses: AddressUse[] = [];
   const members: MemberRecord[] = [];
   const invitations: InvitationRecord[] = [];
   const passkeys: PasskeyRecord[] = [];
@@ -142,6 +144,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     permissions.push(...(await source.listCustomPermissions(org.id)));
     audit.push(...(await allAudit(source, org.id)));
     usage.push(...(await source.listUsage(org.id, { from: '0000-01-01', to: '9999-12-31' })));
+    addressUses.push(...(await source.listAddressUses(org.id, { from: '0000-01-01', to: '9999-12-31' })));
   }
   // Oldest first, so identity columns (listing order) follow the source's order.
   audit.reverse();
@@ -151,6 +154,18 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const permissionRows = permissions.map((p) => ({ organization_id: p.organizationId, name: p.name, description: p.description, created_at: p.createdAt }));
   const keyRows = keys.map((key) => rowObject(KEY_NAMES, keyParams(key)));
   const usageRows = usage.map((u) => ({ organization_id: u.organizationId, key_id: u.keyId, day: u.day, outcome: u.outcome, count: u.count }));
+  // No address, no permission: '' in usage_by_address (migration 0007).
+  const addressRows = addressUses.map((u) => ({
+    organization_id: u.organizationId,
+    key_id: u.keyId,
+    day: u.day,
+    ip: u.ip ?? '',
+    outcome: u.outcome,
+    permission: u.permission ?? '',
+    count: u.count,
+    first_seen: u.firstSeen,
+    last_seen: u.lastSeen,
+  }));
   const auditRows = audit.map((event) => rowObject(AUDIT_NAMES, auditParams(event)));
   const memberRows = members.map((member) => rowObject(MEMBER_NAMES, memberParams(member)));
   const invitationRows = invitations.map((invitation) => rowObject(INVITATION_NAMES, invitationParams(invitation)));
@@ -172,6 +187,13 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     // A key is the same key only in the same organization with the same secret hash.
     await copy('keys', KEY_NAMES, ['id', 'organization_id', 'secret_hash'], keyRows);
     await copy('usage_counts', ['organization_id', 'key_id', 'day', 'outcome', 'count'], ['key_id', 'day', 'outcome'], usageRows, 'usage');
+    await copy(
+      'usage_by_address',
+      ['organization_id', 'key_id', 'day', 'ip', 'outcome', 'permission', 'count', 'first_seen', 'last_seen'],
+      ['key_id', 'day', 'ip', 'outcome', 'permission'],
+      addressRows,
+      'usage by address',
+    );
     // Audit records keep no change-feed position: followers start from now after a move (their resync covers the gap).
     await copy('audit_events', AUDIT_NAMES, ['id'], auditRows, 'audit');
     await copy('members', MEMBER_NAMES, ['id', 'organization_id', 'email'], memberRows);

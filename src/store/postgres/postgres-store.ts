@@ -22,7 +22,9 @@ import pRetry, { AbortError } from 'p-retry';
 import { KeywardError } from '../../core/errors.ts';
 import {
   isKeyFeedAction,
+  MAX_ADDRESS_ROWS_PER_KEY_DAY,
   OPERATOR_METADATA,
+  type AddressUse,
   type AuditEvent,
   type CustomPermission,
   type CustomRole,
@@ -62,6 +64,8 @@ import { PostgresPeople } from './people.ts';
 import { invitationRoleInUse, memberRoleInUse } from '../people-rules.ts';
 import { migrate } from './migrate.ts';
 import {
+  ADDRESS_USE_COLUMNS,
+  addressUseFromRow,
   AUDIT_COLUMNS,
   INSERT_AUDIT,
   INSERT_KEY,
@@ -79,6 +83,7 @@ import {
   roleFromRow,
   roleParams,
   usageFromRow,
+  type AddressUseRow,
   type AuditRow,
   type KeyRow,
   type OrganizationRow,
@@ -759,8 +764,9 @@ export class PostgresStore implements Store {
     return { previous, successor: successor! };
   }
 
-  async recordUsage(updates: UsageUpdate[], counts: UsageCount[]): Promise<void> {
-    if (updates.length === 0 && counts.length === 0) return;
+  async recordUsage(updates: UsageUpdate[], counts: UsageCount[], addresses: AddressUse[] = []): Promise<void> {
+    if (updates.length === 0 && counts.length === 0 && addresses.length === 0) return;
+    const byAddress = rules.mergeAddressUses(addresses);
     // Merge duplicates and sort, so concurrent flushes from several replicas lock rows in one order.
     const merged = new Map<string, UsageCount>();
     for (const count of counts) {
@@ -785,6 +791,40 @@ export class PostgresStore implements Store {
           [rows.map((r) => r.organizationId), rows.map((r) => r.keyId), rows.map((r) => r.day), rows.map((r) => r.outcome), rows.map((r) => r.count)],
         );
       }
+      if (byAddress.length > 0) {
+        // Rows already stored add up; a new one only within the bound of its key and day (the rows stored plus those before it here).
+        await client.query(
+          `WITH u AS (
+             SELECT * FROM unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])
+               AS t(organization_id, key_id, day, ip, outcome, permission, count, first_seen, last_seen)
+           ), marked AS (
+             SELECT u.*, EXISTS (SELECT 1 FROM usage_by_address e
+                                  WHERE e.key_id = u.key_id AND e.day = u.day AND e.ip = u.ip AND e.outcome = u.outcome AND e.permission = u.permission) AS present
+               FROM u
+           ), numbered AS (
+             SELECT m.*, row_number() OVER (PARTITION BY m.key_id, m.day, m.present ORDER BY m.ip, m.outcome, m.permission) AS n FROM marked m
+           )
+           INSERT INTO usage_by_address (organization_id, key_id, day, ip, outcome, permission, count, first_seen, last_seen)
+           SELECT organization_id, key_id, day, ip, outcome, permission, count, first_seen, last_seen FROM numbered x
+            WHERE x.present OR x.n <= $10 - (SELECT count(*) FROM usage_by_address e WHERE e.key_id = x.key_id AND e.day = x.day)
+           ON CONFLICT (key_id, day, ip, outcome, permission) DO UPDATE SET
+             count = usage_by_address.count + EXCLUDED.count,
+             first_seen = LEAST(usage_by_address.first_seen, EXCLUDED.first_seen),
+             last_seen = GREATEST(usage_by_address.last_seen, EXCLUDED.last_seen)`,
+          [
+            byAddress.map((r) => r.organizationId),
+            byAddress.map((r) => r.keyId),
+            byAddress.map((r) => r.day),
+            byAddress.map((r) => r.ip ?? ''),
+            byAddress.map((r) => r.outcome),
+            byAddress.map((r) => r.permission ?? ''),
+            byAddress.map((r) => r.count),
+            byAddress.map((r) => r.firstSeen),
+            byAddress.map((r) => r.lastSeen),
+            MAX_ADDRESS_ROWS_PER_KEY_DAY,
+          ],
+        );
+      }
       if (uses.length > 0) {
         // The newer last use wins; the recent clients are merged as core/retirement.ts's mergeRecentClients does (newest per client, bounded).
         await client.query(
@@ -804,7 +844,7 @@ export class PostgresStore implements Store {
           [uses.map((u) => u.keyId), uses.map((u) => u.lastUsedAt), uses.map((u) => u.lastUsedIp), uses.map((u) => JSON.stringify(u.clients)), MAX_RECENT_CLIENTS],
         );
       }
-    }, rows.length + uses.length);
+    }, rows.length + uses.length + byAddress.length);
     for (const use of uses) this.cache.touch(use.keyId, use.lastUsedAt, use.lastUsedIp);
   }
 
@@ -848,6 +888,23 @@ export class PostgresStore implements Store {
     }
     const { rows } = await this.#query<UsageRow>(`${sql} ORDER BY day, key_id, outcome`, params);
     return rows.map(usageFromRow);
+  }
+
+  async listAddressUses(organizationId: string, filter: UsageFilter): Promise<AddressUse[]> {
+    const params: unknown[] = [organizationId, filter.from, filter.to];
+    let sql = `SELECT ${ADDRESS_USE_COLUMNS} FROM usage_by_address WHERE organization_id = $1 AND day BETWEEN $2::date AND $3::date`;
+    if (filter.keyId !== undefined) sql += ` AND key_id = $${params.push(filter.keyId)}`;
+    const { rows } = await this.#query<AddressUseRow>(`${sql} ORDER BY day, key_id, ip, outcome, permission`, params);
+    return rows.map(addressUseFromRow);
+  }
+
+  async addressesOfOtherKeys(organizationId: string, keyId: string, ips: readonly string[], filter: Pick<UsageFilter, 'from' | 'to'>): Promise<string[]> {
+    if (ips.length === 0) return [];
+    const { rows } = await this.#query<{ ip: string }>(
+      'SELECT DISTINCT ip FROM usage_by_address WHERE organization_id = $1 AND ip = ANY($2::text[]) AND day BETWEEN $3::date AND $4::date AND key_id <> $5',
+      [organizationId, [...ips], filter.from, filter.to, keyId],
+    );
+    return rows.map((row) => row.ip);
   }
 
   // ---- audit ----

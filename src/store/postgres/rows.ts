@@ -1,5 +1,5 @@
 /** Rows of the PostgreSQL schema <-> the records of src/core/model.ts. */
-import { DEFAULT_LEAK_POLICY, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
+import { DEFAULT_LEAK_POLICY, type AddressUse, type AuditEvent, type CustomPermission, type CustomRole, type KeyRecord, type Organization, type UsageCount } from '../../core/model.ts';
 import type { RecentClient, Retirement } from '../../core/retirement.ts';
 import { DEFAULT_MAX_GRACE_PERIOD } from '../../core/rotation.ts';
 
@@ -213,6 +213,33 @@ export interface UsageRow {
   outcome: string;
   count: string | number;
 }
+
+export interface AddressUseRow {
+  organization_id: string;
+  key_id: string;
+  day: string;
+  ip: string;
+  outcome: string;
+  permission: string;
+  count: string | number;
+  first_seen: Date | string;
+  last_seen: Date | string;
+}
+
+/** usage_by_address keeps no address and no permission as '' (primary key columns). */
+export const addressUseFromRow = (row: AddressUseRow): AddressUse => ({
+  organizationId: row.organization_id,
+  keyId: row.key_id,
+  day: row.day,
+  ip: row.ip === '' ? null : row.ip,
+  outcome: row.outcome,
+  permission: row.permission === '' ? null : row.permission,
+  count: Number(row.count),
+  firstSeen: iso(row.first_seen),
+  lastSeen: iso(row.last_seen),
+});
+
+export const ADDRESS_USE_COLUMNS = 'organization_id, key_id, day::text AS day, ip, outcome, permission, count, first_seen, last_seen';
 
 export const usageFromRow = (row: UsageRow): UsageCount => ({
   organizationId: row.organization_id,

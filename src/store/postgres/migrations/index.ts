@@ -8,6 +8,7 @@ import * as m0003 from './0003_role_changed_at.ts';
 import * as m0004 from './0004_people.ts';
 import * as m0005 from './0005_key_retirement.ts';
 import * as m0006 from './0006_incidents_and_feed.ts';
+import * as m0007 from './0007_usage_by_address.ts';
 import * as m0008 from './0008_oidc_providers.ts';
 
 export interface Migration {
@@ -23,5 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: m0004.name, sql: m0004.sql },
   { version: 5, name: m0005.name, sql: m0005.sql },
   { version: 6, name: m0006.name, sql: m0006.sql },
+  { version: 7, name: m0007.name, sql: m0007.sql },
   { version: 8, name: m0008.name, sql: m0008.sql },
 ];
