@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook, SIGNATURE_HEADER } from '../../src/core/webhook-signature.ts';
 import { KeywardClient } from '../../src/client/index.ts';
+import { MAX_ADDRESS_ROWS_PER_KEY_DAY } from '../../src/core/model.ts';
 import { resolveConfig } from '../../src/server/config.ts';
 import { startServer } from '../../src/server/server.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
@@ -140,7 +141,7 @@ describe('the investigation view by client address', () => {
 
     const { incident } = await admin.compromiseKey(leaked.key.id, { reason: 'found in a pastebin', notify: false });
     const { investigation } = await admin.getIncident(incident.id);
-    const order = (rows: { ip: string | null; outcome: string }[]) => [...rows].sort((x, y) => `${x.ip}${x.outcome}`.localeCompare(`${y.ip}${y.outcome}`));
+    const order = <T extends { ip: string | null; outcome: string }>(rows: T[]) => [...rows].sort((x, y) => `${x.ip}${x.outcome}`.localeCompare(`${y.ip}${y.outcome}`));
     expect(order(investigation.addresses.map(({ firstSeen: _f, lastSeen: _l, ...row }) => row))).toEqual(
       order([
         { ip: a, outcome: 'VALID', permission: 'orders.read', count: 3, onlyThisKey: true },
@@ -158,6 +159,24 @@ describe('the investigation view by client address', () => {
     // The other key's incident sees b as shared too, and the refused use nowhere else.
     const { incident: second } = await admin.compromiseKey(other.key.id, { reason: 'same pastebin', notify: false });
     expect((await admin.getIncident(second.id)).investigation.addresses).toMatchObject([{ ip: b, outcome: 'VALID', permission: 'orders.read', count: 1, onlyThisKey: false }]);
+  });
+
+  it(`keeps at most ${MAX_ADDRESS_ROWS_PER_KEY_DAY} address rows per key and day, across flushes; the uses past it are counted as not itemized`, async () => {
+    const admin = service.client();
+    const busy = await admin.createKey({ name: 'Busy', role: 'viewer' });
+    const gateway = service.client((await admin.createKey({ name: 'Busy gateway', role: 'verifier' })).secret);
+    const address = (i: number) => `10.9.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+    for (let i = 0; i <= MAX_ADDRESS_ROWS_PER_KEY_DAY; i++) await gateway.verifyKey({ key: busy.secret, ip: address(i) });
+    await service.server.service.context.usage.flush();
+    // A later flush: a row already kept adds up, a new address past the bound is not kept.
+    await gateway.verifyKey({ key: busy.secret, ip: address(0) });
+    await gateway.verifyKey({ key: busy.secret, ip: '10.99.0.1' });
+    const { incident } = await admin.compromiseKey(busy.key.id, { reason: 'load test leaked it', notify: false });
+    const { investigation } = await admin.getIncident(incident.id);
+    expect(investigation.addresses).toHaveLength(MAX_ADDRESS_ROWS_PER_KEY_DAY);
+    expect(investigation.addresses.find((row) => row.ip === address(0))!.count).toBe(2);
+    expect(investigation.addresses.map((row) => row.ip)).not.toContain('10.99.0.1');
+    expect(investigation.unitemizedUses).toBe(2);
   });
 
   it('a compromise reported by a signed-in member names the member (email) in the incident and the audit log', async () => {

@@ -54,6 +54,9 @@ let lowdbView: Awaited<ReturnType<typeof observe>>;
 const secrets: Record<string, string> = {};
 let adminSecret: string;
 let lowdbOidc: unknown;
+/** A follower's cursor on the lowdb service, and what it saw after it there. */
+let feedCursor: string;
+let lowdbFeed: { cursor: string; action: string; keyId: string }[];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'keyward-migrate-'));
@@ -75,6 +78,7 @@ beforeAll(async () => {
   const doomed = await admin.createKey({ name: 'Doomed', role: 'viewer' });
   await admin.createInvitation({ email: 'migrated@example.com', role: 'viewer' });
   await admin.revokeKey(doomed.key.id);
+  feedCursor = (await admin.listEvents({})).cursor;
   const leaked = await admin.createKey({ name: 'Leaked', role: 'viewer' });
   await admin.compromiseKey(leaked.key.id, { reason: 'in a public gist', notify: false });
   Object.assign(secrets, { gateway: gateway.secret, app: app.secret, old: old.secret, successor: rotated.secret, doomed: doomed.secret });
@@ -90,6 +94,7 @@ beforeAll(async () => {
   );
   lowdbView = await observe(admin);
   lowdbOidc = await admin.getOrganizationOidc();
+  lowdbFeed = (await admin.listEvents({ after: feedCursor })).items.map(({ cursor, action, keyId }) => ({ cursor, action, keyId }));
   await running.close();
 });
 
@@ -137,6 +142,7 @@ describe('keyward migrate', () => {
       permissions: 1,
       keys: data.keys.length,
       usage: data.usage.length,
+      'usage-by-address': data.addressUses.length,
       audit: data.audit.length,
       invitations: data.invitations.length,
       members: data.members.length,
@@ -150,6 +156,7 @@ describe('keyward migrate', () => {
       expect(result.tables.find((t) => t.table === table), table).toEqual({ table, source: count, verified: count, inserted: count });
     }
     expect(expected.usage).toBeGreaterThan(0);
+    expect(expected['usage-by-address']).toBeGreaterThan(0);
 
     // Again: nothing new to insert, everything verified.
     const rerun = await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${url}`]);
@@ -176,8 +183,20 @@ describe('keyward migrate', () => {
       expect(await verifier.verifyKey({ key: secrets.doomed! })).toMatchObject({ valid: false, code: 'KEY_REVOKED' });
       expect(await verifier.verifyKey({ key: secrets.old! })).toMatchObject({ valid: true });
       expect(await verifier.verifyKey({ key: secrets.successor! })).toMatchObject({ valid: true });
+      // A change-feed follower of the lowdb service resumes from its cursor on PostgreSQL: what it had not seen yet, then what follows.
+      expect(lowdbFeed.map((e) => e.action)).toEqual(['key.created', 'key.compromised', 'key.created']);
+      const resumed = await admin.listEvents({ after: feedCursor });
+      expect(resumed.items.map(({ cursor, action, keyId }) => ({ cursor, action, keyId }))).toEqual(lowdbFeed);
+      const waiting = admin.listEvents({ after: resumed.cursor, wait: '30s' });
+      // `keyward migrate` against the live service (schema, and the copy again) changes nothing a follower holds.
+      expect((await keyward(['migrate', '--database-url', url])).code).toBe(0);
+      expect((await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${url}`])).code).toBe(0);
       // And it goes on from there.
-      expect((await admin.createKey({ name: 'After migration', role: 'viewer' })).key.id).toMatch(/^key_/);
+      const after = await admin.createKey({ name: 'After migration', role: 'viewer' });
+      expect(after.key.id).toMatch(/^key_/);
+      const next = await waiting;
+      expect(next.items.map((e) => [e.action, e.keyId])).toEqual([['key.created', after.key.id]]);
+      expect(Number(next.items[0]!.cursor)).toBeGreaterThan(Number(resumed.cursor));
     } finally {
       await running.close();
     }

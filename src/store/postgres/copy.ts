@@ -106,6 +106,17 @@ async function allAudit(source: Store, organizationId: string): Promise<AuditEve
   }
 }
 
+/** The change-feed position of each key event, by audit event id (a follower's cursor from the source stays good on the copy). */
+async function feedPositions(source: Store, organizationId: string, into: Map<string, number>): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const page = await source.listKeyEvents(organizationId, { after, limit: 10_000, operatorManaged: false });
+    for (const entry of page) into.set(entry.event.id, entry.seq);
+    if (page.length < 10_000) return;
+    after = page[page.length - 1]!.seq;
+  }
+}
+
 async function allIncidents(source: Store, organizationId: string): Promise<Incident[]> {
   const incidents: Incident[] = [];
   let before: string | undefined;
@@ -131,7 +142,9 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const passkeys: PasskeyRecord[] = [];
   const oidcProviders: OidcProviderRecord[] = [];
   const incidents: Incident[] = [];
+  const positions = new Map<string, number>();
   for (const org of organizations) {
+    await feedPositions(source, org.id, positions);
     const orgMembers = await source.people.listMembers(org.id);
     members.push(...orgMembers);
     invitations.push(...(await source.people.listInvitations(org.id)));
@@ -166,7 +179,7 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
     first_seen: u.firstSeen,
     last_seen: u.lastSeen,
   }));
-  const auditRows = audit.map((event) => rowObject(AUDIT_NAMES, auditParams(event)));
+  const auditRows = audit.map((event) => ({ ...rowObject(AUDIT_NAMES, auditParams(event)), feed_seq: positions.get(event.id) ?? null }));
   const memberRows = members.map((member) => rowObject(MEMBER_NAMES, memberParams(member)));
   const invitationRows = invitations.map((invitation) => rowObject(INVITATION_NAMES, invitationParams(invitation)));
   const passkeyRows = passkeys.map((passkey) => rowObject(PASSKEY_NAMES, passkeyParams(passkey)));
@@ -192,10 +205,15 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
       ['organization_id', 'key_id', 'day', 'ip', 'outcome', 'permission', 'count', 'first_seen', 'last_seen'],
       ['key_id', 'day', 'ip', 'outcome', 'permission'],
       addressRows,
-      'usage by address',
+      'usage-by-address',
     );
-    // Audit records keep no change-feed position: followers start from now after a move (their resync covers the gap).
-    await copy('audit_events', AUDIT_NAMES, ['id'], auditRows, 'audit');
+    // Key events keep their change-feed positions, and the feed goes on after the highest: a follower (the operator)
+    // resumes from the cursor the source's service gave it, missing nothing, when it is pointed at the copy.
+    await copy('audit_events', [...AUDIT_NAMES, 'feed_seq'], ['id'], auditRows, 'audit');
+    await client.query(
+      `SELECT setval('key_feed_seq', top) FROM (SELECT max(feed_seq) AS top FROM audit_events) AS m
+        WHERE top > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM key_feed_seq)`,
+    );
     await copy('members', MEMBER_NAMES, ['id', 'organization_id', 'email'], memberRows);
     // An invitation is the same one only with the same token hash.
     await copy('invitations', INVITATION_NAMES, ['id', 'token_hash'], invitationRows);
