@@ -55,10 +55,17 @@ export interface RouteSpec {
    * cookie (changes then need the X-CSRF-Token header and the service's own
    * Origin). 'key': keys only. 'session': a signed-in member only.
    * 'public': nobody is authenticated (the sign-in steps; an Origin, if
-   * sent, must be the service's own).
+   * sent, must be the service's own). 'signature': signed by a third party
+   * (GitHub secret scanning), no key and no session: the route reads its raw
+   * body and verifies the signature in `signatureHeaders` itself, outside
+   * the executor (server/secret-scanning.ts).
    */
-  auth?: 'key' | 'session' | 'public';
+  auth?: 'key' | 'session' | 'public' | 'signature';
+  /** auth 'signature': the request headers carrying the signature, by role. */
+  signatureHeaders?: Readonly<Record<string, string>>;
   body?: SchemaName;
+  /** Largest body taken, in bytes; unset: 64 KiB (server/body.ts, BODY_LIMIT_BYTES). Past it: PAYLOAD_TOO_LARGE naming the limit. */
+  bodyLimitBytes?: number;
   query?: SchemaName;
   /** Top-level body fields that can never be changed (answered with IMMUTABLE_FIELD). */
   immutableFields?: readonly string[];
@@ -69,6 +76,9 @@ export interface RouteSpec {
   /** What the operation itself can refuse with, beyond authentication, INSUFFICIENT_PERMISSIONS and VALIDATION_FAILED. */
   errors: readonly ErrorCode[];
 }
+
+/** The headers GitHub signs a secret scanning report with: ECDSA NIST P-256 with SHA-256 over the raw body, base64 DER. */
+export const GITHUB_SIGNATURE_HEADERS = { keyIdentifier: 'Github-Public-Key-Identifier', signature: 'Github-Public-Key-Signature' } as const;
 
 export const API = {
   whoami: {
@@ -668,6 +678,21 @@ export const API = {
     success: { status: 200, description: 'The incident', schema: 'IncidentDetail' },
     errors: ['INCIDENT_NOT_FOUND'],
   },
+  githubSecretScanning: {
+    method: 'POST',
+    path: '/v1/secret-scanning/github',
+    tag: 'Incidents',
+    summary: "GitHub secret scanning partner endpoint: tokens GitHub found in public places",
+    description:
+      "For GitHub's secret scanning partner program (served while KEYWARD_SECRET_SCANNING is on, the default). No key and no session: the raw body must be signed by one of GitHub's published keys (Github-Public-Key-Identifier names it, Github-Public-Key-Signature holds the signature); nothing is looked up before the signature holds, so an unsigned caller learns nothing about any token. Each token is judged by its checksum, then looked up; ours are accepted durably as incidents before the answer and handled after it by the organization's leak policy (rotate, revoke or notify). A token reported twice opens one incident. The answer is the program's feedback format.",
+    permission: null,
+    auth: 'signature',
+    signatureHeaders: GITHUB_SIGNATURE_HEADERS,
+    body: 'SecretScanningReport',
+    bodyLimitBytes: 4 * 1024 * 1024,
+    success: { status: 200, description: 'Feedback per reported token: true_positive (one of our keys) or false_positive', schema: 'SecretScanningFeedback' },
+    errors: ['SIGNATURE_INVALID'],
+  },
   listEvents: {
     method: 'GET',
     path: '/v1/events',
@@ -685,6 +710,9 @@ export const API = {
 export type Api = typeof API;
 export type OperationId = keyof Api;
 export const OPERATION_IDS = Object.keys(API) as OperationId[];
+/** The operations the executor runs: all but those signed by a third party (auth 'signature'), which verify their own signature. */
+export type ExecutedOperationId = { [K in OperationId]: Api[K] extends { auth: 'signature' } ? never : K }[OperationId];
+export const isExecuted = (operationId: OperationId): operationId is ExecutedOperationId => (API[operationId] as RouteSpec).auth !== 'signature';
 
 // ---- types derived from an entry (server handlers and the client share them) ----
 

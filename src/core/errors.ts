@@ -61,7 +61,7 @@ export const ERROR_CATALOG = {
     status: 400,
     hint: 'Send keys only in the "Authorization: Bearer <secret>" header, never in a URL: URLs are kept in proxy, browser and server logs. Rotate this key, since its secret has been exposed.',
   },
-  PAYLOAD_TOO_LARGE: { status: 413, hint: 'Request bodies are limited to 64 KiB.' },
+  PAYLOAD_TOO_LARGE: { status: 413, hint: "The body is larger than this route takes (the message names its limit; most take 64 KiB): send less in one request." },
   // Resources.
   ROUTE_NOT_FOUND: { status: 404, hint: 'Check the service URL: the API lives under /v1 (see /openapi.json).' },
   METHOD_NOT_ALLOWED: { status: 405, hint: 'See /openapi.json for the methods this path accepts.' },

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
+import { API } from '../core/api.ts';
 import { KeywardError } from '../core/errors.ts';
 import { requirePermission } from '../core/permissions.ts';
 import { holdsSecretShape } from '../core/token.ts';
@@ -162,7 +163,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     });
   }
 
-  // Signed by GitHub, not by a key: it reads its raw body itself (the signature covers the bytes), before the JSON parser.
+  // The route table's signed operation (auth 'signature'): GitHub signs it, not a key; it reads its raw body itself
+  // (the signature covers the bytes), before the JSON parser, with its own body limit.
   if (options.secretScanning) app.use(secretScanningRouter(env.service, options.secretScanning, logger));
 
   // The one body parser (body.ts), as on the bare verify path.
@@ -198,12 +200,16 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
     });
   }
 
-  const routePatterns = routes.map((r) => ({ route: r, pattern: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) }));
+  // Every path of the route table (the signed ones too), for METHOD_NOT_ALLOWED.
+  const routePatterns = Object.values(API).map((r) => ({ route: r, pattern: new RegExp(`^${r.path.replace(/:[A-Za-z]+/g, '[^/]+')}$`) }));
   app.use((req: Request, res: Response) => {
     const allowed = routePatterns.filter(({ pattern }) => pattern.test(req.path)).map(({ route }) => route);
+    // A path of the table with this very method that got here is one this service does not serve (secret scanning switched off).
     const error =
-      allowed.length > 0
-        ? new KeywardError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; use ${allowed.map((r) => r.method.toUpperCase()).join(', ')}.`)
+      allowed.some((r) => r.method === req.method)
+        ? new KeywardError('ROUTE_NOT_FOUND', `${req.method} ${req.path} is not served by this key service (switched off in its configuration).`)
+        : allowed.length > 0
+        ? new KeywardError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; use ${allowed.map((r) => r.method).join(', ')}.`)
         : new KeywardError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}.`);
     res.locals.errorCode = error.code;
     sendError(res, error);

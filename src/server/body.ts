@@ -42,7 +42,16 @@ function mediaRefusal(req: IncomingMessage): KeywardError | undefined {
   return undefined;
 }
 
-const tooLarge = () => new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.`);
+/** A body limit as messages and the API reference name it: 64 KiB, 4 MiB. */
+export const formatLimit = (bytes: number): string => (bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`);
+
+/** PAYLOAD_TOO_LARGE in the words of the route that refused the body: its own limit (the route table's bodyLimitBytes). */
+export const payloadTooLarge = (limitBytes: number): KeywardError =>
+  new KeywardError('PAYLOAD_TOO_LARGE', `The body is larger than ${formatLimit(limitBytes)}.`, {
+    hint: `Bodies of this request are limited to ${formatLimit(limitBytes)}: send less in one request.`,
+  });
+
+const tooLarge = () => payloadTooLarge(BODY_LIMIT_BYTES);
 
 /**
  * Reads a request's body as JSON, the one parser of both paths: `done(error)`

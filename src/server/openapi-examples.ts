@@ -249,6 +249,16 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
       },
     },
   },
+  githubSecretScanning: {
+    request: [
+      { token: 'kw_EXAMPLEnotArealKey0000G1tH', type: 'keyward_api_key', url: 'https://github.com/octo-org/octo-repo/blob/12345/config.env', source: 'content' },
+      { token: 'kw_EXAMPLEnotOursAtAll00000000', type: 'keyward_api_key', url: 'https://gist.github.com/octocat/abc123', source: 'gist' },
+    ],
+    response: [
+      { token_hash: '0d9b6e2bc6a1d54fe3a3b1f0b3c8e8d1b5f0b6c2a7e4d9f1c3b5a7e9d1f3b5a7', token_type: 'keyward_api_key', label: 'true_positive' },
+      { token_hash: '8f2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e6a8c0e2a', token_type: 'keyward_api_key', label: 'false_positive' },
+    ],
+  },
   listEvents: {
     response: {
       items: [

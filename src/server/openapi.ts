@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { API, OPERATION_IDS, pathParamNames, TAGS, type RouteSpec, type SchemaName } from '../core/api.ts';
 import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
 import * as schemas from '../core/schemas.ts';
+import { BODY_LIMIT_BYTES, formatLimit } from './body.ts';
 import { EXAMPLES } from './openapi-examples.ts';
 import { SESSION_COOKIE } from './people/cookies.ts';
 
@@ -91,9 +92,10 @@ export function errorCodesOf(route: RouteSpec): ErrorCode[] {
   const codes: ErrorCode[] = ['KEY_IN_URL', 'UNSUPPORTED_MEDIA_TYPE', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'SERVICE_UNAVAILABLE', 'INTERNAL'];
   const change = route.method !== 'GET';
   if (route.auth === 'public') codes.push('FOREIGN_ORIGIN');
+  else if (route.auth === 'signature') codes.push('SIGNATURE_INVALID');
   else if (route.auth === 'session') codes.push('SESSION_REQUIRED', 'UNKNOWN_SESSION', 'SESSION_EXPIRED', 'RATE_LIMITED', ...(change ? (['FOREIGN_ORIGIN', 'CSRF_TOKEN_MISSING'] as const) : []));
   else codes.push(...AUTHENTICATION_ERRORS, 'RATE_LIMITED', ...(route.auth === undefined && change ? (['FOREIGN_ORIGIN', 'CSRF_TOKEN_MISSING'] as const) : []));
-  if (route.permission !== null && route.auth !== 'public') codes.push('INSUFFICIENT_PERMISSIONS');
+  if (route.permission !== null && route.auth !== 'public' && route.auth !== 'signature') codes.push('INSUFFICIENT_PERMISSIONS');
   if (route.body || route.query || route.path.includes(':')) codes.push('VALIDATION_FAILED');
   if (route.immutableFields) codes.push('IMMUTABLE_FIELD');
   if (route.operatorFields) codes.push('SET_BY_OPERATOR');
@@ -101,9 +103,9 @@ export function errorCodesOf(route: RouteSpec): ErrorCode[] {
   return [...new Set(codes)];
 }
 
-/** Who may call, as OpenAPI security requirements (a public step needs nothing). */
+/** Who may call, as OpenAPI security requirements (a public step needs nothing; a signed one carries its signature in headers, listed as parameters). */
 const securityOf = (route: RouteSpec) =>
-  route.auth === 'public' ? [] : route.auth === 'session' ? [{ session: [] }] : route.auth === 'key' ? [{ bearer: [] }] : [{ bearer: [] }, { session: [] }];
+  route.auth === 'public' || route.auth === 'signature' ? [] : route.auth === 'session' ? [{ session: [] }] : route.auth === 'key' ? [{ bearer: [] }] : [{ bearer: [] }, { session: [] }];
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'The request is malformed or invalid',
@@ -162,7 +164,12 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
     const route: RouteSpec = API[operationId];
     const { success } = route;
     const example = (EXAMPLES[operationId] ?? {}) as { request?: unknown; query?: Record<string, unknown>; response?: unknown };
-    const permission = route.permission === null ? 'Any valid key may call this.' : `Requires permission \`${route.permission}\`.`;
+    const permission =
+      route.auth === 'signature'
+        ? `No key or session: the body must be signed (headers ${Object.values(route.signatureHeaders ?? {}).join(', ')}). Bodies up to ${formatLimit(route.bodyLimitBytes ?? BODY_LIMIT_BYTES)}.`
+        : route.permission === null
+          ? 'Any valid key may call this.'
+          : `Requires permission \`${route.permission}\`.`;
     if (route.body) bodies[route.body] ??= jsonSchema(schemas[route.body], 'input');
     (paths[toOpenApiPath(route.path)] ??= {})[route.method.toLowerCase()] = {
       operationId,
@@ -174,6 +181,7 @@ export function buildOpenApiDocument(version: string, options: OpenApiOptions = 
       parameters: [
         ...pathParamNames(route.path).map((name) => ({ name, in: 'path', required: true, description: name === 'id' ? `The ${route.tag === 'Roles' ? 'role id' : 'Key ID (key_…)'}` : name, schema: { type: 'string' } })),
         ...(route.query ? queryParameters(schemas[route.query], example.query) : []),
+        ...Object.entries(route.signatureHeaders ?? {}).map(([role, name]) => ({ name, in: 'header', required: true, description: `The signature's ${role === 'signature' ? 'value (base64)' : 'key identifier'}`, schema: { type: 'string' } })),
       ],
       ...(route.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: ref(route.body), ...(example.request === undefined ? {} : { example: example.request }) } } } }

@@ -7,7 +7,7 @@
  * the rules that need the target (escalation, last admin key).
  */
 import type { z } from 'zod';
-import { API, OPERATION_IDS, type Api, type OperationId, type ParsedBody, type ParsedQuery, type PathParams, type Result, type RouteSpec, type SchemaName } from '../core/api.ts';
+import { API, isExecuted, OPERATION_IDS, type Api, type ExecutedOperationId, type OperationId, type ParsedBody, type ParsedQuery, type PathParams, type Result, type RouteSpec, type SchemaName } from '../core/api.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import type { Permission } from '../core/permissions.ts';
@@ -42,7 +42,8 @@ type CallerOf<K extends OperationId> = Api[K] extends { auth: 'public' }
 /** A promise, or the answer itself when nothing had to wait (verify from memory). */
 type Handler<K extends OperationId> = (ctx: RouteContext<ParsedBody<K>, ParsedQuery<K>, PathParams<K>, CallerOf<K>>) => MaybePromise<Result<K>>;
 
-const handlers: { [K in OperationId]: Handler<K> } = {
+/** Every operation but those signed by a third party (secret-scanning.ts serves GitHub's). */
+const handlers: { [K in ExecutedOperationId]: Handler<K> } = {
   whoami: async ({ service, principal }) => service.whoami(principal),
   createKey: async ({ service, principal, body }) => service.keys.create(principal, body),
   listKeys: async ({ service, principal, query }) => service.keys.list(principal, query),
@@ -116,7 +117,7 @@ export interface Route {
 
 const schema = (name: SchemaName): z.ZodType => schemas[name];
 
-function route<K extends OperationId>(operationId: K): Route {
+function route<K extends ExecutedOperationId>(operationId: K): Route {
   const spec: RouteSpec = API[operationId];
   return {
     operationId,
@@ -135,4 +136,4 @@ function route<K extends OperationId>(operationId: K): Route {
   };
 }
 
-export const routes: readonly Route[] = OPERATION_IDS.map(route);
+export const routes: readonly Route[] = OPERATION_IDS.filter(isExecuted).map(route);

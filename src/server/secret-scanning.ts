@@ -16,16 +16,18 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { API, GITHUB_SIGNATURE_HEADERS } from '../core/api.ts';
 import { KeywardError, isKeywardError } from '../core/errors.ts';
 import type { KeyRecord } from '../core/model.ts';
 import { SecretScanningReport, type SecretScanningFeedback } from '../core/schemas.ts';
 import { hashSecret, secretFormatError } from '../core/token.ts';
+import { payloadTooLarge } from './body.ts';
 import type { Logger } from './logger.ts';
 import type { KeyService } from './service.ts';
 
-export const GITHUB_SECRET_SCANNING_PATH = '/v1/secret-scanning/github';
-/** A report of a few thousand tokens, with their URLs. */
-const REPORT_LIMIT_BYTES = 4 * 1024 * 1024;
+/** Its route table entry (src/core/api.ts): path, body limit (a report of a few thousand tokens, with their URLs), signature headers. */
+const ROUTE = API.githubSecretScanning;
+export const GITHUB_SECRET_SCANNING_PATH = ROUTE.path;
 
 const PublicKeyList = z.object({
   public_keys: z.array(z.object({ key_identifier: z.string().min(1), key: z.string().min(1) }).loose()),
@@ -90,12 +92,12 @@ function sendError(res: Response, error: KeywardError): void {
 
 export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys, logger: Logger): express.Router {
   const router = express.Router();
-  router.post(GITHUB_SECRET_SCANNING_PATH, express.raw({ type: () => true, limit: REPORT_LIMIT_BYTES, inflate: false }), async (req: Request, res: Response) => {
+  router.post(GITHUB_SECRET_SCANNING_PATH, express.raw({ type: () => true, limit: ROUTE.bodyLimitBytes, inflate: false }), async (req: Request, res: Response) => {
     try {
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const identifier = req.get('github-public-key-identifier');
-      const signature = req.get('github-public-key-signature');
-      if (!identifier || !signature) throw new KeywardError('SIGNATURE_INVALID', 'The Github-Public-Key-Identifier and Github-Public-Key-Signature headers are required.');
+      const identifier = req.get(GITHUB_SIGNATURE_HEADERS.keyIdentifier);
+      const signature = req.get(GITHUB_SIGNATURE_HEADERS.signature);
+      if (!identifier || !signature) throw new KeywardError('SIGNATURE_INVALID', `The ${GITHUB_SIGNATURE_HEADERS.keyIdentifier} and ${GITHUB_SIGNATURE_HEADERS.signature} headers are required.`);
       const publicKey = await keys.get(identifier);
       if (!publicKey) throw new KeywardError('SIGNATURE_INVALID', 'The signature names a key GitHub does not publish.');
       if (!verify('sha256', body, publicKey, Buffer.from(signature, 'base64'))) throw new KeywardError('SIGNATURE_INVALID', 'The signature does not match the body.');
@@ -135,6 +137,13 @@ export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys
       logger.error({ err: error }, 'secret scanning report failed');
       sendError(res, new KeywardError('INTERNAL', 'Internal error while accepting the report.'));
     }
+  });
+  // What express.raw refused, in this route's words: its own body limit, and no compressed body (it is signed as sent).
+  router.use(GITHUB_SECRET_SCANNING_PATH, (error: unknown, _req: Request, res: Response, next: (error?: unknown) => void) => {
+    const type = (error as { type?: unknown } | null)?.type;
+    if (type === 'entity.too.large') sendError(res, payloadTooLarge(ROUTE.bodyLimitBytes));
+    else if (type === 'encoding.unsupported') sendError(res, new KeywardError('UNSUPPORTED_MEDIA_TYPE', 'The report is sent compressed (Content-Encoding); send it as GitHub signed it, uncompressed.'));
+    else next(error);
   });
   return router;
 }

@@ -173,8 +173,8 @@ describe('what the service really answers is documented', () => {
 
   it('429 RATE_LIMITED with Retry-After, once an address failed too often', async () => {
     let host = 10;
-    // The operations a key may call (sign-in steps authenticate nobody; session routes count failed cookies, not keys).
-    for (const id of OPERATION_IDS.filter((op) => (API[op] as RouteSpec).auth !== 'public' && (API[op] as RouteSpec).auth !== 'session')) {
+    // The operations a key may call (sign-in steps authenticate nobody; session routes count failed cookies, not keys; a signed route takes no key).
+    for (const id of OPERATION_IDS.filter((op) => (API[op] as RouteSpec).auth === undefined || (API[op] as RouteSpec).auth === 'key')) {
       // Each operation from its own loopback address, so each one is throttled afresh.
       const from = `127.0.0.${host++}`;
       const url = `${service.url}${pathOf(id)}`;

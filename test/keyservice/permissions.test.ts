@@ -4,7 +4,8 @@
  * declared permission is refused with INSUFFICIENT_PERMISSIONS naming exactly
  * it (and nothing changes), and a key whose role grants only that permission
  * is not refused for want of a permission. Operations open to any valid key
- * declare `permission: null` and are listed here by name.
+ * declare `permission: null` and are listed here by name, as are those signed
+ * by a third party (GitHub secret scanning), which no key authenticates.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, OPERATION_IDS, pathParamNames, type OperationId, type RouteSpec } from '../../src/core/api.ts';
@@ -25,6 +26,8 @@ const PUBLIC: readonly OperationId[] = [
   'oidcCallback',
 ];
 /** A signed-in member's own session, sessions and passkeys (auth: 'session'): keys are refused. */
+/** Signed by a third party (auth: 'signature'): no key or session; a key, even an admin key, is not what lets it in. */
+const SIGNED: readonly OperationId[] = ['githubSecretScanning'];
 const SESSION_ONLY: readonly OperationId[] = ['getSession', 'signOut', 'listMySessions', 'signOutEverywhere', 'listMyPasskeys', 'myPasskeyOptions', 'addMyPasskey', 'removeMyPasskey'];
 
 const PERMISSIONS = Object.keys(BUILTIN_PERMISSIONS) as Permission[];
@@ -63,13 +66,15 @@ beforeAll(async () => {
 afterAll(async () => service?.stop());
 
 describe('every route declares its permission', () => {
-  it.each(OPERATION_IDS)('%s: a built-in permission, or null and listed as open to any key, public or session-only', (operationId) => {
+  it.each(OPERATION_IDS)('%s: a built-in permission, or null and listed as open to any key, public, session-only or signed', (operationId) => {
     const route: RouteSpec = API[operationId];
     const { permission } = route;
     expect(PUBLIC.includes(operationId), `${operationId}: auth 'public' iff listed in PUBLIC`).toBe(route.auth === 'public');
     expect(SESSION_ONLY.includes(operationId), `${operationId}: auth 'session' iff listed in SESSION_ONLY`).toBe(route.auth === 'session');
+    expect(SIGNED.includes(operationId), `${operationId}: auth 'signature' iff listed in SIGNED`).toBe(route.auth === 'signature');
+    if (route.auth === 'signature') expect(permission, `${operationId}: a signed route holds no key's permission`).toBeNull();
     if (permission === null) {
-      expect([...OPEN_TO_ANY_KEY, ...PUBLIC, ...SESSION_ONLY], `${operationId} declares no permission: list it in OPEN_TO_ANY_KEY if any key may call it`).toContain(operationId);
+      expect([...OPEN_TO_ANY_KEY, ...PUBLIC, ...SESSION_ONLY, ...SIGNED], `${operationId} declares no permission: list it in OPEN_TO_ANY_KEY if any key may call it`).toContain(operationId);
     } else expect(isBuiltinPermission(permission), `${operationId}: "${permission}" is not in the permission catalog`).toBe(true);
   });
 });
@@ -100,6 +105,14 @@ describe('the executor enforces the declared permission', () => {
     const response = await call(operationId, service.adminSecret);
     expect(response.status).toBe(401);
     expect(response.body.error.code).toBe('SESSION_REQUIRED');
+    expect(await service.store.snapshot()).toBe(before);
+  });
+
+  it.each(SIGNED)('%s: a key, even an admin key, does not authenticate it: SIGNATURE_INVALID without the signature; nothing changes', async (operationId) => {
+    const before = await service.store.snapshot();
+    const response = await call(operationId, service.adminSecret);
+    expect(response.status).toBe(401);
+    expect(response.body.error.code).toBe('SIGNATURE_INVALID');
     expect(await service.store.snapshot()).toBe(before);
   });
 

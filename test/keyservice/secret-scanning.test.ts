@@ -101,6 +101,42 @@ describe('GitHub secret scanning', () => {
     expect((await service.client(key.secret).whoami()).key.id).toBe(key.key.id);
   });
 
+  it("a body is refused past this route's own limit (4 MiB, not the API's 64 KiB), named in the message and the hint; compressed is refused", async () => {
+    const before = await service.store.snapshot();
+    // Over 64 KiB but under 4 MiB: taken (and judged by its signature).
+    const large = tokens(Array.from({ length: 700 }, () => ({ token: newSecret('other_'), url: `https://github.com/o/r/blob/x/${'p'.repeat(60)}` })));
+    expect(large.length).toBeGreaterThan(64 * 1024);
+    const taken = await report(large, null);
+    expect(taken.status).toBe(401);
+    expect(taken.body.error.code).toBe('SIGNATURE_INVALID');
+    const huge = `[${'"x",'.repeat(1_100_000)}"x"]`;
+    expect(huge.length).toBeGreaterThan(4 * 1024 * 1024);
+    const refused = await report(huge, current);
+    expect(refused.status).toBe(413);
+    expect(refused.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(refused.body.error.message).toContain('4 MiB');
+    expect(refused.body.error.hint).toContain('4 MiB');
+    expect(refused.body.error.hint).not.toContain('64 KiB');
+    const compressed = await report(tokens([{ token: newSecret() }]), current, { 'content-encoding': 'gzip' });
+    expect(compressed.status).toBe(415);
+    expect(compressed.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(await service.store.snapshot()).toBe(before);
+  });
+
+  it('is in the route table: the OpenAPI document lists it with its body, answer, signature headers and errors', async () => {
+    const doc = (await raw(service.url, '/openapi.json')).body;
+    const operation = doc.paths[PATH].post;
+    expect(operation.operationId).toBe('githubSecretScanning');
+    expect(operation.security).toEqual([]);
+    expect(operation.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['header:Github-Public-Key-Identifier', 'header:Github-Public-Key-Signature']);
+    expect(operation.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SecretScanningReport' });
+    expect(operation.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SecretScanningFeedback' });
+    expect(operation.responses['401']['x-keyward-error-codes']).toEqual(['SIGNATURE_INVALID']);
+    expect(operation.responses['413']['x-keyward-error-codes']).toEqual(['PAYLOAD_TOO_LARGE']);
+    expect(operation.description).toContain('4 MiB');
+    expect(Object.keys(operation.responses)).not.toContain('403');
+  });
+
   it('an unknown key identifier fetches the keys again, then judges', async () => {
     const rotated = signingKey('key-2');
     const key = await service.client().createKey({ name: 'After key rotation', role: 'viewer' });
@@ -133,5 +169,28 @@ describe('GitHub secret scanning', () => {
     expect(answer.filter((f) => f.label === 'true_positive')).toHaveLength(20);
     await service.server.service.incidents.idle();
     for (const key of ours) expect((await failure(service.client(key.secret).whoami())).code).toBe('KEY_REVOKED');
+  });
+});
+
+describe('GitHub secret scanning switched off', () => {
+  it('the path answers ROUTE_NOT_FOUND (served off), another method on it METHOD_NOT_ALLOWED when on', async () => {
+    const off = await startTestService({ secretScanning: 'off' });
+    try {
+      const body = tokens([{ token: newSecret() }]);
+      const posted = await raw(off.url, PATH, { method: 'POST', headers: signedHeaders(body, signingKey('key-1')), body });
+      expect(posted.status).toBe(404);
+      expect(posted.body.error.code).toBe('ROUTE_NOT_FOUND');
+      expect(posted.body.error.message).toContain('not served');
+    } finally {
+      await off.stop();
+    }
+    const on = await startTestService();
+    try {
+      const got = await raw(on.url, PATH);
+      expect(got.status).toBe(405);
+      expect(got.body.error.message).toContain('use POST');
+    } finally {
+      await on.stop();
+    }
   });
 });
