@@ -563,6 +563,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
   it('the Revoke dialog\'s "Compromised: revoke and replace": the replacement secret once, then the incident page', async () => {
     const leaky = await service.client().createKey({ name: 'Leaky Server', role: 'viewer' });
     await service.client(leaky.secret).whoami();
+    // Seen by a downstream API from an address that used no other key of the organization.
+    await service.client().verifyKey({ key: leaky.secret, ip: '203.0.113.77', permission: 'api.key.view' });
     await signIn(page, service.adminSecret);
     await openTab(page, 'API Keys');
     await page.getByRole('button', { name: 'Revoke Leaky Server' }).click();
@@ -582,7 +584,13 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(text).toContain('replacement-issued');
     expect(text).toContain('key.compromised');
     expect(text).not.toContain(secret);
+    // The uses by address: the downstream client's address stands out, the service's own (the admin key's too) does not.
+    const addresses = page.getByTestId('incident-addresses');
+    await addresses.waitFor();
+    expect(await addresses.getByRole('row', { name: /203\.0\.113\.77/ }).textContent()).toMatch(/VALID.*api\.key\.view.*1.*None: only this key/);
+    expect(await addresses.getByRole('row', { name: /127\.0\.0\.1/ }).textContent()).toMatch(/VALID.*Used others too/);
     await screenshot(page, '06c-incident-page');
+    await axe(page, 'incident page');
     expect(await errorCode(service.client(leaky.secret).whoami())).toBe('KEY_REVOKED');
     expect((await service.client(secret).whoami()).key.name).toBe('Leaky Server v2');
     await page.getByRole('link', { name: '← All incidents' }).click();
