@@ -131,6 +131,41 @@ describe('usage tracker', () => {
     expect(stored.lastUsedIp).toBe('10.0.0.6');
   });
 
+  it('counts uses by address, outcome and permission per UTC day (first/last seen), across a day that ends before the flush and a flush that fails', async () => {
+    const service = new KeyService(store, { tokenPrefix: 'kw_' });
+    const { organizationId, keyId } = await service.bootstrapOrganization('usage by address');
+    const key = (await store.findKeyById(keyId))!;
+    let now = Date.parse('2026-03-10T23:59:58.000Z');
+    let fail = true;
+    const failing = Object.create(store, {
+      recordUsage: { value: async (...args: Parameters<Store['recordUsage']>) => (fail ? Promise.reject(new Error('store down')) : store.recordUsage(...args)) },
+    }) as Store;
+    const tracker = new UsageTracker(failing, 3_600_000, () => now);
+    tracker.seen(key, '10.1.0.1', 'VALID', now, null, 'orders.read');
+    now += 1_000;
+    tracker.seen(key, '10.1.0.1', 'VALID', now, null, 'orders.read');
+    tracker.seen(key, '10.1.0.2', 'INSUFFICIENT_PERMISSIONS', now, null, 'orders.write');
+    tracker.seen(key, null);
+    now = Date.parse('2026-03-11T00:00:05.000Z');
+    tracker.seen(key, '10.1.0.1', 'VALID', now, null, 'orders.read');
+    await expect(tracker.flush()).rejects.toThrow('store down');
+    // Kept for the next flush, and added to what follows.
+    now += 1_000;
+    tracker.seen(key, '10.1.0.1', 'VALID', now, null, 'orders.read');
+    fail = false;
+    await tracker.stop();
+    const rows = await store.listAddressUses(organizationId, { keyId, from: '2026-03-10', to: '2026-03-11' });
+    // By day, then address (none last), then outcome.
+    const order = (row: { day: string; ip: string | null; outcome: string }) => `${row.day} ${row.ip ?? '~'} ${row.outcome}`;
+    const shown = rows.map(({ day, ip, outcome, permission, count, firstSeen, lastSeen }) => ({ day, ip, outcome, permission, count, firstSeen, lastSeen }));
+    expect(shown.sort((a, b) => (order(a) < order(b) ? -1 : 1))).toEqual([
+      { day: '2026-03-10', ip: '10.1.0.1', outcome: 'VALID', permission: 'orders.read', count: 2, firstSeen: '2026-03-10T23:59:58.000Z', lastSeen: '2026-03-10T23:59:59.000Z' },
+      { day: '2026-03-10', ip: '10.1.0.2', outcome: 'INSUFFICIENT_PERMISSIONS', permission: 'orders.write', count: 1, firstSeen: '2026-03-10T23:59:59.000Z', lastSeen: '2026-03-10T23:59:59.000Z' },
+      { day: '2026-03-10', ip: null, outcome: 'VALID', permission: null, count: 1, firstSeen: '2026-03-10T23:59:59.000Z', lastSeen: '2026-03-10T23:59:59.000Z' },
+      { day: '2026-03-11', ip: '10.1.0.1', outcome: 'VALID', permission: 'orders.read', count: 2, firstSeen: '2026-03-11T00:00:05.000Z', lastSeen: '2026-03-11T00:00:06.000Z' },
+    ]);
+  });
+
   it(`keeps the ${MAX_RECENT_CLIENTS} most recent clients of a key (address and user agent), in memory and in the store across flushes`, async () => {
     const service = new KeyService(store, { tokenPrefix: 'kw_' });
     const { keyId } = await service.bootstrapOrganization('recent clients');
