@@ -200,7 +200,7 @@ describe('keyward migrate', () => {
     } finally {
       await running.close();
     }
-  });
+  }, 60_000); // four `keyward migrate` starts (two against the live service) and a service start
 
   it('refuses to copy a store a running service owns (stop it first)', async () => {
     const running = await startServer(resolveConfig({ port: 0, host: '127.0.0.1', storeFile }), { logger: createLogger('silent') });
