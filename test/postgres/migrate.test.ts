@@ -187,7 +187,9 @@ describe('keyward migrate', () => {
       expect(lowdbFeed.map((e) => e.action)).toEqual(['key.created', 'key.compromised', 'key.created']);
       const resumed = await admin.listEvents({ after: feedCursor });
       expect(resumed.items.map(({ cursor, action, keyId }) => ({ cursor, action, keyId }))).toEqual(lowdbFeed);
-      const waiting = admin.listEvents({ after: resumed.cursor, wait: '30s' });
+      // A follower's long poll (the client's own timeout is longer than the wait).
+      const follower = new KeywardClient({ url: running.url, apiKey: adminSecret, timeoutMs: 60_000 });
+      const waiting = follower.listEvents({ after: resumed.cursor, wait: '50s' });
       // `keyward migrate` against the live service (schema, and the copy again) changes nothing a follower holds.
       expect((await keyward(['migrate', '--database-url', url])).code).toBe(0);
       expect((await keyward(['migrate', '--from', `lowdb:${storeFile}`, '--to', `postgres:${url}`])).code).toBe(0);
