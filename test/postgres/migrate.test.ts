@@ -56,6 +56,8 @@ let adminSecret: string;
 let lowdbOidc: unknown;
 /** A follower's cursor on the lowdb service, and what it saw after it there. */
 let feedCursor: string;
+/** A follower's cursor taken last on the lowdb service (its position counts every audit record, not only key changes). */
+let endCursor: string;
 let lowdbFeed: { cursor: string; action: string; keyId: string }[];
 
 beforeAll(async () => {
@@ -95,6 +97,8 @@ beforeAll(async () => {
   lowdbView = await observe(admin);
   lowdbOidc = await admin.getOrganizationOidc();
   lowdbFeed = (await admin.listEvents({ after: feedCursor })).items.map(({ cursor, action, keyId }) => ({ cursor, action, keyId }));
+  endCursor = (await admin.listEvents({})).cursor;
+  expect(Number(endCursor)).toBeGreaterThan(Number(lowdbFeed.at(-1)!.cursor));
   await running.close();
 });
 
@@ -199,6 +203,8 @@ describe('keyward migrate', () => {
       const next = await waiting;
       expect(next.items.map((e) => [e.action, e.keyId])).toEqual([['key.created', after.key.id]]);
       expect(Number(next.items[0]!.cursor)).toBeGreaterThan(Number(resumed.cursor));
+      // A follower that started last on lowdb (past every key change there) sees it too.
+      expect((await admin.listEvents({ after: endCursor })).items.map((e) => e.keyId)).toEqual([after.key.id]);
     } finally {
       await running.close();
     }

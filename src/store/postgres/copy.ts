@@ -143,8 +143,11 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
   const oidcProviders: OidcProviderRecord[] = [];
   const incidents: Incident[] = [];
   const positions = new Map<string, number>();
+  /** The source's newest cursor (lowdb counts every audit record, key change or not): the copy's feed goes on after it. */
+  let feedTop = 0;
   for (const org of organizations) {
     await feedPositions(source, org.id, positions);
+    feedTop = Math.max(feedTop, await source.latestKeyEvent(org.id));
     const orgMembers = await source.people.listMembers(org.id);
     members.push(...orgMembers);
     invitations.push(...(await source.people.listInvitations(org.id)));
@@ -207,12 +210,13 @@ export async function copyStoreToPostgres(source: Store, client: pg.ClientBase):
       addressRows,
       'usage-by-address',
     );
-    // Key events keep their change-feed positions, and the feed goes on after the highest: a follower (the operator)
-    // resumes from the cursor the source's service gave it, missing nothing, when it is pointed at the copy.
+    // Key events keep their change-feed positions, and the feed goes on after any cursor the source gave out: a
+    // follower (the operator) pointed at the copy resumes from the cursor it holds, missing nothing.
     await copy('audit_events', [...AUDIT_NAMES, 'feed_seq'], ['id'], auditRows, 'audit');
     await client.query(
-      `SELECT setval('key_feed_seq', top) FROM (SELECT max(feed_seq) AS top FROM audit_events) AS m
+      `SELECT setval('key_feed_seq', top) FROM (SELECT GREATEST($1::bigint, max(feed_seq)) AS top FROM audit_events) AS m
         WHERE top > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM key_feed_seq)`,
+      [feedTop],
     );
     await copy('members', MEMBER_NAMES, ['id', 'organization_id', 'email'], memberRows);
     // An invitation is the same one only with the same token hash.
