@@ -21,7 +21,7 @@ import {
   type Organization,
 } from '../core/model.ts';
 import { requireCanGrant } from '../core/permissions.ts';
-import { addressRowKey, mergedAddressUse } from '../store/rules.ts';
+import { addressRowKey, mergedAddressUse } from '../core/address-uses.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { Alert, Notifier } from './alerts.ts';
 import { actorId, isMember, type Principal } from './auth.ts';

@@ -21,6 +21,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
+import { addressRowKey, mergeAddressUses, mergedAddressUse } from '../core/address-uses.ts';
 import { KeywardError } from '../core/errors.ts';
 import {
   DEFAULT_LEAK_POLICY,
@@ -170,7 +171,7 @@ export class LowdbStore implements Store {
   /** Custom roles by organization and id (the records of data.roles). */
   readonly #roles = new Map<string, CustomRole>();
   readonly #usage = new Map<string, UsageCount>();
-  /** Address rows by rules.addressRowKey, and how many each key has per day (the bound). */
+  /** Address rows by addressRowKey, and how many each key has per day (the bound). */
   readonly #addressUses = new Map<string, AddressUse>();
   readonly #addressRows = new Map<string, number>();
   readonly #incidents = new Map<string, Incident>();
@@ -318,7 +319,7 @@ export class LowdbStore implements Store {
         return;
       }
       case 'addr': {
-        const existing = this.#addressUses.get(rules.addressRowKey(op.v));
+        const existing = this.#addressUses.get(addressRowKey(op.v));
         if (existing) Object.assign(existing, op.v);
         else {
           this.#indexAddressUse(op.v);
@@ -434,7 +435,7 @@ export class LowdbStore implements Store {
   }
 
   #indexAddressUse(row: AddressUse): void {
-    this.#addressUses.set(rules.addressRowKey(row), row);
+    this.#addressUses.set(addressRowKey(row), row);
     const perDay = `${row.keyId}\u0000${row.day}`;
     this.#addressRows.set(perDay, (this.#addressRows.get(perDay) ?? 0) + 1);
   }
@@ -599,11 +600,11 @@ export class LowdbStore implements Store {
       ops.push({ t: 'usage', v: { ...count, count: total } });
     }
     const added = new Map<string, number>();
-    for (const row of rules.mergeAddressUses(addresses)) {
+    for (const row of mergeAddressUses(addresses)) {
       if (!this.#keysById.has(row.keyId)) continue;
-      const existing = this.#addressUses.get(rules.addressRowKey(row));
+      const existing = this.#addressUses.get(addressRowKey(row));
       if (existing) {
-        ops.push({ t: 'addr', v: rules.mergedAddressUse(existing, row) });
+        ops.push({ t: 'addr', v: mergedAddressUse(existing, row) });
         continue;
       }
       const perDay = `${row.keyId}\u0000${row.day}`;

@@ -10,7 +10,7 @@
  * so a rule is a plain function of what was read.
  */
 import { KeywardError } from '../core/errors.ts';
-import { keyStatus, type AddressUse, type AuditEvent, type Incident, type KeyRecord } from '../core/model.ts';
+import { keyStatus, type AuditEvent, type Incident, type KeyRecord } from '../core/model.ts';
 import { grantsEverything } from '../core/permissions.ts';
 import type { EndRetirementInput } from './store.ts';
 
@@ -205,29 +205,4 @@ export function updatedIncident(current: Incident, update: { state?: Incident['s
     actions: [...current.actions, ...(update.actions ?? [])],
     notifications: [...current.notifications, ...(update.notifications ?? [])],
   };
-}
-
-// ---- usage by client address ----
-
-/** The identity of an address row: key, day, address, outcome, permission. */
-export const addressRowKey = (row: Pick<AddressUse, 'keyId' | 'day' | 'ip' | 'outcome' | 'permission'>): string =>
-  `${row.keyId}\u0000${row.day}\u0000${row.ip ?? ''}\u0000${row.outcome}\u0000${row.permission ?? ''}`;
-
-/** Two counts of the same row as one: the counts added, first and last seen widened. */
-export const mergedAddressUse = (a: AddressUse, b: AddressUse): AddressUse => ({
-  ...a,
-  count: a.count + b.count,
-  firstSeen: a.firstSeen < b.firstSeen ? a.firstSeen : b.firstSeen,
-  lastSeen: a.lastSeen > b.lastSeen ? a.lastSeen : b.lastSeen,
-});
-
-/** Rows of one flush with duplicates merged (a failed flush's rows come back with the next), in key order (the lock order across replicas). */
-export function mergeAddressUses(rows: readonly AddressUse[]): AddressUse[] {
-  const merged = new Map<string, AddressUse>();
-  for (const row of rows) {
-    const id = addressRowKey(row);
-    const existing = merged.get(id);
-    merged.set(id, existing ? mergedAddressUse(existing, row) : row);
-  }
-  return [...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
 }

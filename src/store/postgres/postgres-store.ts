@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import pRetry, { AbortError } from 'p-retry';
+import { mergeAddressUses } from '../../core/address-uses.ts';
 import { KeywardError } from '../../core/errors.ts';
 import {
   isKeyFeedAction,
@@ -766,7 +767,7 @@ export class PostgresStore implements Store {
 
   async recordUsage(updates: UsageUpdate[], counts: UsageCount[], addresses: AddressUse[] = []): Promise<void> {
     if (updates.length === 0 && counts.length === 0 && addresses.length === 0) return;
-    const byAddress = rules.mergeAddressUses(addresses);
+    const byAddress = mergeAddressUses(addresses);
     // Merge duplicates and sort, so concurrent flushes from several replicas lock rows in one order.
     const merged = new Map<string, UsageCount>();
     for (const count of counts) {
