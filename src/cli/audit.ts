@@ -1,16 +1,13 @@
 /** `keyward audit …`: the audit log: `list` (a table, newest first) and `export` (JSON lines, for archives and SIEMs). */
 import { Command } from 'commander';
 import type { AuditEvent, AuditQuery } from '../client/index.ts';
-import { actorShown } from '../core/actor.ts';
+import { actorLabel } from '../core/actor.ts';
 import { apiCommand, integer, type ApiFlags } from './command.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
 import { age, printList, progress, type View } from './output.ts';
 
 type FilterFlags = ApiFlags & { action?: AuditQuery['action']; actor?: string; target?: string; from?: string; to?: string; limit?: number };
-
-/** The ACTOR column: a member's email, a key's id, or <service> for what the service did itself. */
-const actorText = (actor: ReturnType<typeof actorShown>): string => (actor === null ? '<service>' : 'member' in actor ? actor.member : actor.key);
 
 export const AUDIT_VIEW: View<AuditEvent> = {
   kind: 'event',
@@ -19,7 +16,7 @@ export const AUDIT_VIEW: View<AuditEvent> = {
   columns: [
     { header: 'AT', value: (event) => event.at },
     { header: 'ACTION', value: (event) => event.action },
-    { header: 'ACTOR', value: (event) => actorText(actorShown(event)) },
+    { header: 'ACTOR', value: (event) => actorLabel(event, '<service>') },
     { header: 'TARGET', value: (event) => `${event.targetType}/${event.targetId}` },
     { header: 'IP', value: (event) => event.ip },
     { header: 'AGE', value: (event, now) => age(event.at, now), wide: true },

@@ -50,8 +50,10 @@ export type OperationArgs<K extends OperationId> = [
   ...Input<BodyInput<K>>,
   ...Input<QueryInput<K>>,
 ];
-/** One method per operation of the route table. */
-export type Operations = { [K in OperationId]: (...args: OperationArgs<K>) => Promise<Result<K>> };
+/** The operations a client can call: every one but those authenticated by a signature over the body (GitHub's reports), which a key or session cannot make. */
+export type ClientOperationId = { [K in OperationId]: Api[K] extends { auth: 'signature' } ? never : K }[OperationId];
+/** One method per operation of the route table a client can call. */
+export type Operations = { [K in ClientOperationId]: (...args: OperationArgs<K>) => Promise<Result<K>> };
 
 const queryString = (query: object): string => {
   const params = new URLSearchParams();
@@ -122,6 +124,7 @@ export class KeywardClient {
   static {
     for (const operationId of OPERATION_IDS) {
       const route = API[operationId];
+      if ('auth' in route && route.auth === 'signature') continue;
       const names = pathParamNames(route.path);
       const takesBody = 'body' in route;
       const takesQuery = 'query' in route;

@@ -8,3 +8,9 @@ import type { Actor } from './people.ts';
  */
 export const actorShown = (event: { actorKeyId: string | null; actor?: Actor | null }): { member: string } | { key: string } | null =>
   event.actor?.type === 'member' ? { member: event.actor.email } : event.actorKeyId !== null ? { key: event.actorKeyId } : null;
+
+/** The same as text: the member's email or the key's id; `nobody` for the service itself. */
+export const actorLabel = (event: { actorKeyId: string | null; actor?: Actor | null }, nobody: string): string => {
+  const actor = actorShown(event);
+  return actor === null ? nobody : 'member' in actor ? actor.member : actor.key;
+};

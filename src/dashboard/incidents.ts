@@ -2,6 +2,7 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Incident, IncidentSummary } from './api.ts';
+import { actorLabel, actorShown } from '../core/actor.ts';
 import type { Ctx } from './context.ts';
 import { describeChanges, formatDateTime } from './format.ts';
 import { Badge, LoadError, Loading } from './ui.ts';
@@ -141,7 +142,7 @@ function IncidentPage({ ctx, id }: { ctx: Ctx; id: string }) {
             : h('p', null, 'No uses in that window.'),
           h(AddressTable, { investigation: incident.investigation }),
           h('h3', null, 'Audit trail of the key'),
-          h('ul', null, incident.investigation.auditTrail.map((e) => h('li', { key: e.id }, `${formatDateTime(e.at)} ${e.action}${e.actorKeyId ? ` by ${e.actorKeyId}` : ''}${describeChanges(e.changes).length > 0 ? `: ${describeChanges(e.changes).join('; ')}` : ''}`))),
+          h('ul', null, incident.investigation.auditTrail.map((e) => h('li', { key: e.id }, `${formatDateTime(e.at)} ${e.action}${actorShown(e) ? ` by ${actorLabel(e, '')}` : ''}${describeChanges(e.changes).length > 0 ? `: ${describeChanges(e.changes).join('; ')}` : ''}`))),
         )
       : null,
   );

@@ -135,6 +135,11 @@ describe('GitHub secret scanning', () => {
     expect(operation.responses['413']['x-keyward-error-codes']).toEqual(['PAYLOAD_TOO_LARGE']);
     expect(operation.description).toContain('4 MiB');
     expect(Object.keys(operation.responses)).not.toContain('403');
+    // The typed client has no method for it: a key or session cannot sign GitHub's reports.
+    const client = service.client();
+    // @ts-expect-error not an operation of the client
+    expect(client.githubSecretScanning).toBeUndefined();
+    expect(typeof client.verifyKey).toBe('function');
   });
 
   it('an unknown key identifier fetches the keys again, then judges', async () => {
