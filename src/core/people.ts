@@ -53,6 +53,8 @@ export interface SessionRecord {
   expiresAt: string;
   method: SignInMethod;
   ip: string | null;
+  /** The browser's User-Agent at sign-in (storedUserAgent: bounded, no control characters); null when none was sent, or for sessions started before it was recorded. */
+  userAgent: string | null;
 }
 
 export type SignInMethod = 'passkey' | 'oidc' | 'invitation';
@@ -192,6 +194,8 @@ export const toSessionView = (session: SessionRecord, current: boolean) => ({
   expiresAt: session.expiresAt,
   method: session.method,
   ip: session.ip,
+  // Sessions stored before the User-Agent was recorded have none.
+  userAgent: session.userAgent ?? null,
   current,
 });
 

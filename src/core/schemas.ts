@@ -605,6 +605,7 @@ export const SessionInfo = z.object({
   expiresAt: z.string(),
   method: z.enum(['passkey', 'oidc', 'invitation']),
   ip: z.string().nullable(),
+  userAgent: z.string().nullable().meta({ description: `The browser's User-Agent at sign-in (its first ${USER_AGENT_MAX_LENGTH} characters, without control characters); null when none was sent` }),
   current: z.boolean(),
 });
 export const SessionList = z.object({ items: z.array(SessionInfo) });

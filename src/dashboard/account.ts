@@ -68,7 +68,7 @@ function Sessions({ ctx }: { ctx: Ctx }) {
             'table',
             { class: 'card-table' },
             h('caption', { class: 'visually-hidden' }, 'Your sessions'),
-            h('thead', null, h('tr', null, ['Signed in', 'With', 'Last seen', 'From', 'Ends'].map((c) => h('th', { key: c, scope: 'col' }, c)))),
+            h('thead', null, h('tr', null, ['Signed in', 'With', 'Last seen', 'From', 'Browser', 'Ends'].map((c) => h('th', { key: c, scope: 'col' }, c)))),
             h(
               'tbody',
               null,
@@ -80,6 +80,8 @@ function Sessions({ ctx }: { ctx: Ctx }) {
                   h('td', { 'data-label': 'With' }, METHODS[s.method]),
                   h('td', { 'data-label': 'Last seen' }, h(When, { iso: s.lastSeenAt, now, empty: '' })),
                   h('td', { 'data-label': 'From' }, s.ip ? h('code', null, s.ip) : h('span', { class: 'muted' }, 'unknown address')),
+                  // The User-Agent as the browser sent it at sign-in: the whole string, since no two browsers shorten alike.
+                  h('td', { 'data-label': 'Browser', class: 'user-agent' }, s.userAgent ?? h('span', { class: 'muted' }, 'not told')),
                   h('td', { 'data-label': 'Ends' }, h(When, { iso: s.expiresAt, now, empty: '' })),
                 ),
               ),

@@ -266,7 +266,7 @@ function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | 
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : {};
     const origin = env.service.people.origin(request.selfOrigin ?? '');
-    result = route.handle({ principal: caller as Principal, body, query, params: request.params, ip: request.ip, service: env.service, cookies, origin });
+    result = route.handle({ principal: caller as Principal, body, query, params: request.params, ip: request.ip, userAgent: request.userAgent ?? null, service: env.service, cookies, origin });
   } catch (error) {
     return failed(env, route.operationId, request, error, keyId);
   }

@@ -301,8 +301,8 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   listMySessions: {
     response: {
       items: [
-        { id: 'ses_1QaZ2wSx3EdC4rFv5TgB', createdAt: '2026-06-15T08:12:00.000Z', lastSeenAt: '2026-06-15T10:01:00.000Z', expiresAt: session.expiresAt, method: 'passkey', ip: '10.1.2.3', current: true },
-        { id: 'ses_6YhN7uJm8IkO9lP0qWeR', createdAt: '2026-06-14T17:40:00.000Z', lastSeenAt: '2026-06-14T18:02:00.000Z', expiresAt: '2026-06-15T05:40:00.000Z', method: 'oidc', ip: '192.0.2.44', current: false },
+        { id: 'ses_1QaZ2wSx3EdC4rFv5TgB', createdAt: '2026-06-15T08:12:00.000Z', lastSeenAt: '2026-06-15T10:01:00.000Z', expiresAt: session.expiresAt, method: 'passkey', ip: '10.1.2.3', userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36', current: true },
+        { id: 'ses_6YhN7uJm8IkO9lP0qWeR', createdAt: '2026-06-14T17:40:00.000Z', lastSeenAt: '2026-06-14T18:02:00.000Z', expiresAt: '2026-06-15T05:40:00.000Z', method: 'oidc', ip: '192.0.2.44', userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:145.0) Gecko/20100101 Firefox/145.0', current: false },
       ],
     },
   },

@@ -23,6 +23,8 @@ export interface RouteContext<Body, Query, Params = Record<string, string>, Call
   query: Query;
   params: Params;
   ip: string | null;
+  /** The request's User-Agent header (recorded with a session started by a sign-in step). */
+  userAgent: string | null;
   service: KeyService;
   /** The request's cookies, and those the answer sets (sign-in, sign-out). */
   cookies: CookieJar;
@@ -81,11 +83,11 @@ const handlers: { [K in ExecutedOperationId]: Handler<K> } = {
   signInMethods: async ({ service, query }) => service.people.methods(query.organization),
   previewInvitation: async ({ service, body }) => service.people.members.preview(body.token),
   invitationPasskeyOptions: async ({ service, body, cookies, origin }) => service.people.passkeys.invitationOptions(cookies, relyingParty(origin), body.token),
-  acceptInvitation: async ({ service, body, cookies, origin, ip }) => service.people.passkeys.acceptInvitation(cookies, relyingParty(origin), ip, body),
+  acceptInvitation: async ({ service, body, cookies, origin, ip, userAgent }) => service.people.passkeys.acceptInvitation(cookies, relyingParty(origin), { ip, userAgent }, body),
   passkeyOptions: async ({ service, cookies, origin }) => service.people.passkeys.signInOptions(cookies, relyingParty(origin)),
-  passkeySignIn: async ({ service, body, cookies, origin, ip }) => service.people.passkeys.signIn(cookies, relyingParty(origin), ip, body.credential),
+  passkeySignIn: async ({ service, body, cookies, origin, ip, userAgent }) => service.people.passkeys.signIn(cookies, relyingParty(origin), { ip, userAgent }, body.credential),
   oidcStart: async ({ service, body, cookies, origin }) => service.people.oidc.start(cookies, origin, body),
-  oidcCallback: async ({ service, body, cookies, ip }) => service.people.oidc.callback(cookies, ip, body.query),
+  oidcCallback: async ({ service, body, cookies, ip, userAgent }) => service.people.oidc.callback(cookies, { ip, userAgent }, body.query),
   getSession: async ({ service, principal, cookies }) => service.people.sessions.current(principal, cookies),
   signOut: async ({ service, principal, cookies }) => service.people.sessions.signOut(principal, cookies),
   listMySessions: async ({ service, principal }) => service.people.sessions.list(principal),

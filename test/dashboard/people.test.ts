@@ -292,7 +292,10 @@ describe.skipIf(!available)('people in the dashboard (Chromium)', () => {
     expect(await current.count()).toBe(1);
     expect(await current.textContent()).toContain('an invitation');
     expect(await sessionRows(page).filter({ hasNotText: 'This session' }).textContent()).toContain('a passkey');
-    for (const label of ['Signed in', 'Last seen']) expect(await page.getByRole('columnheader', { name: label }).count()).toBe(1);
+    for (const label of ['Signed in', 'Last seen', 'Browser']) expect(await page.getByRole('columnheader', { name: label }).count()).toBe(1);
+    // Each session names the browser it was started from: the User-Agent Chromium sent with the sign-in.
+    const userAgent = await page.evaluate(() => navigator.userAgent);
+    expect(await current.locator('td[data-label="Browser"]').textContent()).toBe(userAgent);
     expect(await current.locator('time').first().getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
 
     // The only passkey, and no identity provider: the service refuses, and the page says why and what to do.

@@ -142,7 +142,7 @@ describe('invitations', () => {
     }
     // The store refuses it by itself too (a deletion that raced the acceptance).
     const member = { id: newMemberId(), organizationId: service.organizationId, email: invitation.email, displayName: 'Orphan', roleId: 'retired-role', status: 'active' as const, oidcSubject: null, createdAt: now.toISOString(), updatedAt: now.toISOString(), lastSignInAt: now.toISOString() };
-    const { record } = keyService.people.sessions.mint(member, 'invitation', null);
+    const { record } = keyService.people.sessions.mint(member, 'invitation', { ip: null, userAgent: null });
     const accepted = keyService.store.people.acceptInvitation(
       { tokenHash: invitation.tokenHash, member, passkey: null, session: record, now: now.getTime() },
       keyService.context.audit(null, service.organizationId, 'invitation.accepted', 'invitation', invitation.id),
@@ -158,7 +158,7 @@ async function memberWithSessionFromToken(token: string) {
   const invitation = await keyService.people.members.pending(token);
   const now = keyService.now().toISOString();
   const member = { id: 'mem_' + 'T'.repeat(20), organizationId: invitation.organizationId, email: invitation.email, displayName: 'T', roleId: invitation.roleId, status: 'active' as const, oidcSubject: null, createdAt: now, updatedAt: now, lastSignInAt: now };
-  const { record } = keyService.people.sessions.mint(member, 'invitation', null);
+  const { record } = keyService.people.sessions.mint(member, 'invitation', { ip: null, userAgent: null });
   await keyService.store.people.acceptInvitation(
     { tokenHash: invitation.tokenHash, member, passkey: null, session: record, now: keyService.now().getTime() },
     keyService.context.audit(null, member.organizationId, 'invitation.accepted', 'invitation', invitation.id),
@@ -240,6 +240,19 @@ describe('sessions', () => {
     expect((await asMember(service, first, '/v1/session')).status).toBe(200);
     expect((await asMember(service, first, '/v1/me/sessions', { method: 'DELETE' })).status).toBe(204);
     for (const s of [first, second]) expect((await asMember(service, s, '/v1/session')).body.error.code).toBe('UNKNOWN_SESSION');
+  });
+
+  it("each session keeps the browser it was started from (the sign-in's User-Agent, bounded, without control characters)", async () => {
+    const first = await memberWithSession(service, 'browsers@example.com', 'viewer');
+    const keyService = service.server.service;
+    const userAgent = `Mozilla/5.0 (X11; Linux x86_64)\u0000\n${'A'.repeat(300)}`;
+    const { record } = keyService.people.sessions.mint(first.member, 'passkey', { ip: '192.0.2.7', userAgent });
+    await keyService.store.people.insertSession(record, { lastSignInAt: record.createdAt }, keyService.context.audit(null, first.member.organizationId, 'member.signed-in', 'member', first.member.id));
+    const listed = (await asMember(service, first, '/v1/me/sessions')).body.items as { id: string; ip: string | null; userAgent: string | null }[];
+    const stored = `Mozilla/5.0 (X11; Linux x86_64)${'A'.repeat(300)}`.slice(0, 200);
+    expect(listed.find((s) => s.id === record.id)).toMatchObject({ ip: '192.0.2.7', userAgent: stored });
+    // A sign-in that sent none has none.
+    expect(listed.find((s) => s.id !== record.id)!.userAgent).toBeNull();
   });
 
   it('session routes refuse keys, and keys-only routes are not served to a session', async () => {

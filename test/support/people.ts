@@ -35,7 +35,7 @@ export async function memberWithSession(service: TestService, email: string, rol
     updatedAt: now.toISOString(),
     lastSignInAt: now.toISOString(),
   };
-  const { record, token } = keyService.people.sessions.mint(member, 'invitation', null);
+  const { record, token } = keyService.people.sessions.mint(member, 'invitation', { ip: null, userAgent: null });
   const audit = keyService.context.audit(null, member.organizationId, 'invitation.accepted', 'invitation', invitation.id);
   await keyService.store.people.acceptInvitation({ tokenHash: invitation.tokenHash, member, passkey: null, session: record, now: now.getTime() }, audit);
   return { member, token, csrf: csrfTokenFor(token) };
@@ -44,7 +44,7 @@ export async function memberWithSession(service: TestService, email: string, rol
 /** Another session of the same member (a second browser). */
 export async function anotherSession(service: TestService, member: MemberRecord): Promise<TestSession> {
   const keyService = service.server.service;
-  const { record, token } = keyService.people.sessions.mint(member, 'passkey', null);
+  const { record, token } = keyService.people.sessions.mint(member, 'passkey', { ip: null, userAgent: null });
   await keyService.store.people.insertSession(record, { lastSignInAt: record.createdAt }, keyService.context.audit(null, member.organizationId, 'member.signed-in', 'member', member.id));
   return { member, token, csrf: csrfTokenFor(token) };
 }

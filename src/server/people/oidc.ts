@@ -14,7 +14,7 @@ import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
 import { openid, type OidcProviders } from './oidc-providers.ts';
-import type { Sessions } from './sessions.ts';
+import type { SignInClient, Sessions } from './sessions.ts';
 
 /** Where the provider sends the browser back: the dashboard, which posts the fragment to /v1/auth/oidc/callback. */
 export const oidcRedirectUri = (origin: string): string => `${origin}/`;
@@ -78,7 +78,7 @@ export class Oidc {
     return { authorizationUrl: url.href };
   }
 
-  async callback(jar: CookieJar, ip: string | null, query: string) {
+  async callback(jar: CookieJar, from: SignInClient, query: string) {
     const ctx = this.#ctx;
     const token = jar.get(CEREMONY_COOKIE);
     const ceremony = token === undefined ? undefined : await ctx.store.people.takeCeremony(hashPeopleToken('ceremony', token), ctx.nowMs());
@@ -113,7 +113,7 @@ export class Oidc {
     }
     const issuer = config.serverMetadata().issuer;
     const subject = `${issuer}|${claims.sub}`;
-    if (data.invitationToken) return this.#accept(jar, ip, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
+    if (data.invitationToken) return this.#accept(jar, from, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
     // A member added directly (POST /v1/members) is bound to this subject here, at their first sign-in.
     const member = await ctx.store.people.findMemberByEmail(data.organizationId, email);
     if (!member || member.status !== 'active') throw new KeywardError('NOT_A_MEMBER', `${email} is not a member of this organization.`);
@@ -121,10 +121,10 @@ export class Oidc {
     // provider the organization no longer uses: the one it chose since vouches for the email, and the member is bound to it.
     const boundHere = member.oidcSubject?.startsWith(`${issuer}|`) ?? false;
     if (boundHere && member.oidcSubject !== subject) throw new KeywardError('OIDC_FAILED', `${email} is linked to another account of the identity provider.`);
-    return this.#sessions.start(jar, member, 'oidc', ip, member.oidcSubject === subject ? {} : { oidcSubject: subject });
+    return this.#sessions.start(jar, member, 'oidc', from, member.oidcSubject === subject ? {} : { oidcSubject: subject });
   }
 
-  async #accept(jar: CookieJar, ip: string | null, invitationToken: string, email: string, subject: string, displayName: string) {
+  async #accept(jar: CookieJar, from: SignInClient, invitationToken: string, email: string, subject: string, displayName: string) {
     const ctx = this.#ctx;
     const invitation = await this.#members.pending(invitationToken);
     acceptedEmail(invitation, email);
@@ -141,10 +141,10 @@ export class Oidc {
       updatedAt: now,
       lastSignInAt: now,
     };
-    const { record: session, token } = this.#sessions.mint(member, 'oidc', ip);
+    const { record: session, token } = this.#sessions.mint(member, 'oidc', from);
     const audit = {
       ...ctx.audit(null, member.organizationId, 'invitation.accepted', 'invitation', invitation.id, { after: { memberId: member.id, email, role: member.roleId, method: 'oidc' } }),
-      ip,
+      ip: from.ip,
       actor: { type: 'member' as const, id: member.id, email },
     };
     await ctx.store.people.acceptInvitation({ tokenHash: invitation.tokenHash, member, passkey: null, session, now: ctx.nowMs() }, audit);

@@ -22,7 +22,7 @@ import type { MemberPrincipal } from '../auth.ts';
 import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
-import type { Sessions } from './sessions.ts';
+import type { SignInClient, Sessions } from './sessions.ts';
 
 /** Where the browser is: the origin WebAuthn responses must name, and the relying party id (its host name). */
 export interface RelyingParty {
@@ -126,7 +126,7 @@ export class Passkeys {
   async acceptInvitation(
     jar: CookieJar,
     rp: RelyingParty,
-    ip: string | null,
+    client: SignInClient,
     body: { token: string; email?: string | undefined; displayName: string; credential: Record<string, unknown>; passkeyName: string },
   ) {
     const ctx = this.#ctx;
@@ -150,10 +150,10 @@ export class Passkeys {
       lastSignInAt: now,
     };
     const passkey = this.#record(member, body.passkeyName, credential);
-    const { record: session, token } = this.#sessions.mint(member, 'invitation', ip);
+    const { record: session, token } = this.#sessions.mint(member, 'invitation', client);
     const audit = {
       ...ctx.audit(null, member.organizationId, 'invitation.accepted', 'invitation', invitation.id, { after: { memberId: member.id, email: member.email, role: member.roleId } }),
-      ip,
+      ip: client.ip,
       actor: { type: 'member' as const, id: member.id, email: member.email },
     };
     await ctx.store.people.acceptInvitation({ tokenHash: invitation.tokenHash, member, passkey, session, now: ctx.nowMs() }, audit);
@@ -166,7 +166,7 @@ export class Passkeys {
     return { options: options as unknown as Record<string, unknown> };
   }
 
-  async signIn(jar: CookieJar, rp: RelyingParty, ip: string | null, credential: Record<string, unknown>) {
+  async signIn(jar: CookieJar, rp: RelyingParty, client: SignInClient, credential: Record<string, unknown>) {
     const ctx = this.#ctx;
     const data = await this.#finish(jar, 'passkey-authentication');
     const response = credential as unknown as AuthenticationResponseJSON;
@@ -189,7 +189,7 @@ export class Passkeys {
     const member = await ctx.store.people.getMember(passkey.organizationId, passkey.memberId);
     if (!member || member.status !== 'active') throw rejected('its member was removed or suspended');
     await ctx.store.people.recordPasskeyUse(passkey.id, result.authenticationInfo.newCounter, ctx.clock().toISOString());
-    return this.#sessions.start(jar, member, 'passkey', ip);
+    return this.#sessions.start(jar, member, 'passkey', client);
   }
 
   async list(principal: MemberPrincipal) {

@@ -20,10 +20,17 @@ import {
   type SignInMethod,
 } from '../../core/people.ts';
 import type { Organization } from '../../core/model.ts';
+import { storedUserAgent } from '../../core/retirement.ts';
 import type { MemberPrincipal } from '../auth.ts';
 import type { ServiceContext } from '../context.ts';
 import { SESSION_COOKIE, type CookieJar } from './cookies.ts';
 import type { PeopleSettings } from './settings.ts';
+
+/** Who signs in from where: the address and the User-Agent header of the sign-in request (both shown in the member's list of sessions). */
+export interface SignInClient {
+  ip: string | null;
+  userAgent: string | null;
+}
 
 export class Sessions {
   readonly #ctx: ServiceContext;
@@ -35,7 +42,7 @@ export class Sessions {
   }
 
   /** A new session record and its token (the token only ever goes into the cookie). */
-  mint(member: MemberRecord, method: SignInMethod, ip: string | null): { record: SessionRecord; token: string } {
+  mint(member: MemberRecord, method: SignInMethod, client: SignInClient): { record: SessionRecord; token: string } {
     const now = this.#ctx.nowMs();
     const token = newPeopleToken();
     const record: SessionRecord = {
@@ -47,7 +54,8 @@ export class Sessions {
       lastSeenAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.#settings.sessionAbsoluteMs).toISOString(),
       method,
-      ip,
+      ip: client.ip,
+      userAgent: storedUserAgent(client.userAgent),
     };
     return { record, token };
   }
@@ -60,13 +68,13 @@ export class Sessions {
   }
 
   /** Starts a session for a member who proved who they are (passkey, identity provider). */
-  async start(jar: CookieJar, member: MemberRecord, method: SignInMethod, ip: string | null, changes: { oidcSubject?: string } = {}) {
-    const { record, token } = this.mint(member, method, ip);
+  async start(jar: CookieJar, member: MemberRecord, method: SignInMethod, client: SignInClient, changes: { oidcSubject?: string } = {}) {
+    const { record, token } = this.mint(member, method, client);
     const signedIn = { ...member, ...changes, lastSignInAt: record.createdAt };
     const audit = this.#ctx.audit(null, member.organizationId, 'member.signed-in', 'member', member.id, { after: { method } });
     await this.#ctx.store.people.insertSession(record, { lastSignInAt: record.createdAt, ...changes }, {
       ...audit,
-      ip,
+      ip: client.ip,
       actor: { type: 'member', id: member.id, email: member.email },
     });
     return this.signedIn(jar, signedIn, record, token);

@@ -112,8 +112,9 @@ interface SessionRow {
   expires_at: Date;
   method: SessionRecord['method'];
   ip: string | null;
+  user_agent: string | null;
 }
-const SESSION_COLUMNS = 'id, organization_id, member_id, token_hash, created_at, last_seen_at, expires_at, method, ip';
+const SESSION_COLUMNS = 'id, organization_id, member_id, token_hash, created_at, last_seen_at, expires_at, method, ip, user_agent';
 const sessionFromRow = (r: SessionRow): SessionRecord => ({
   id: r.id,
   organizationId: r.organization_id,
@@ -124,9 +125,10 @@ const sessionFromRow = (r: SessionRow): SessionRecord => ({
   expiresAt: r.expires_at.toISOString(),
   method: r.method,
   ip: r.ip,
+  userAgent: r.user_agent,
 });
-const INSERT_SESSION = `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-const sessionParams = (s: SessionRecord): unknown[] => [s.id, s.organizationId, s.memberId, s.tokenHash, s.createdAt, s.lastSeenAt, s.expiresAt, s.method, s.ip];
+const INSERT_SESSION = `INSERT INTO sessions (${SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
+const sessionParams = (s: SessionRecord): unknown[] => [s.id, s.organizationId, s.memberId, s.tokenHash, s.createdAt, s.lastSeenAt, s.expiresAt, s.method, s.ip, s.userAgent];
 
 interface PasskeyRow {
   id: string;
