@@ -532,12 +532,12 @@ export const API = {
     tag: 'SignIn',
     summary: 'Start signing in with the identity provider (authorization code + PKCE)',
     description:
-      "Returns the URL to send the browser to. The organization's provider is used: the invitation's organization with an invitation token (the sign-in then accepts it), else the organization named (its id), else the service's default organization.",
+      "Returns the URL to send the browser to. The organization's provider is used: the invitation's organization with an invitation token (the sign-in then accepts it), else the organization named (its id), else the one a work email finds (Sign in with SSO: the one organization whose provider allows the email's domain; none or several is SSO_NOT_FOUND, and nothing else about organizations is told), else the service's default organization. Email lookups that find nothing count per client address; too many in the failed-authentication window and every lookup from it is RATE_LIMITED for the throttle duration.",
     permission: null,
     auth: 'public',
     body: 'OidcStartBody',
     success: { status: 200, description: 'Where to go', schema: 'OidcStart' },
-    errors: ['OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNAVAILABLE', 'ORGANIZATION_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_EXPIRED', 'INVITATION_USED', 'INVITATION_REVOKED', 'INVITATION_ROLE_DELETED', 'FOREIGN_ORIGIN'],
+    errors: ['SSO_NOT_FOUND', 'RATE_LIMITED', 'OIDC_NOT_CONFIGURED', 'OIDC_PROVIDER_UNAVAILABLE', 'ORGANIZATION_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_EXPIRED', 'INVITATION_USED', 'INVITATION_REVOKED', 'INVITATION_ROLE_DELETED', 'FOREIGN_ORIGIN'],
   },
   oidcCallback: {
     method: 'POST',

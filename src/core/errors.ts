@@ -25,6 +25,10 @@ export const ERROR_CATALOG = {
   CEREMONY_EXPIRED: { status: 400, hint: 'The sign-in step took too long or was already used. Start again.' },
   OIDC_NOT_CONFIGURED: { status: 404, hint: 'No identity provider for this organization (PUT /v1/organization/oidc) nor for the service (KEYWARD_OIDC_ISSUER); sign in with a passkey.' },
   OIDC_FAILED: { status: 401, hint: 'The identity provider\'s answer could not be verified. Start the sign-in again.' },
+  SSO_NOT_FOUND: {
+    status: 404,
+    hint: "Sign in with a passkey, or at your organization's own sign-in address (#/sign-in?organization=…, on its Members page); its admin can add your email domain to its identity provider.",
+  },
   OIDC_PROVIDER_UNAVAILABLE: { status: 502, hint: "The identity provider's discovery document (<issuer>/.well-known/openid-configuration) could not be fetched or read: check the issuer and that the provider is up, then retry." },
   EMAIL_NOT_VERIFIED: { status: 403, hint: 'Your identity provider does not vouch for your email address (email_verified). Verify it there first.' },
   EMAIL_DOMAIN_NOT_ALLOWED: { status: 403, hint: 'Sign in with an account of one of the organization\'s allowed email domains.' },

@@ -534,13 +534,24 @@ export const SessionView = z.object({
 export const SignInMethods = z.object({
   passkey: z.boolean(),
   oidc: z.object({ name: z.string() }).nullable(),
+  ssoByEmail: z.boolean().meta({
+    description: 'Whether a work email can find an identity provider (POST /v1/auth/oidc/start {email}) besides the one in oidc: the page then offers "Sign in with SSO". False when the request names its organization.',
+  }),
   keySignIn: z.boolean().meta({ description: 'Break-glass: signing in to the dashboard with a pasted admin key (off unless the operator enabled it)' }),
 });
 
-export const OidcStartBody = z.strictObject({
-  invitationToken: PeopleToken.optional(),
-  organization: z.string().min(1).max(64).optional().meta({ description: 'The organization signing in (its id); an invitation names its own' }),
-});
+export const OidcStartBody = z
+  .strictObject({
+    invitationToken: PeopleToken.optional(),
+    organization: z.string().min(1).max(64).optional().meta({ description: 'The organization signing in (its id); an invitation names its own' }),
+    email: Email.optional().meta({
+      description: 'Sign in with SSO: the work email of the person signing in; the organization whose identity provider allows its domain is found (SSO_NOT_FOUND when none or several are), and the provider is told it as login_hint',
+    }),
+  })
+  .refine((body) => [body.invitationToken, body.organization, body.email].filter((v) => v !== undefined).length <= 1, {
+    message: 'name at most one of invitationToken, organization and email',
+    path: ['email'],
+  });
 export const OidcStart = z.object({ authorizationUrl: z.string() });
 export const OidcCallbackBody = z.strictObject({
   query: z.string().max(4096).meta({ description: 'The query string the identity provider redirected back with (code, state, iss)' }),

@@ -18,7 +18,7 @@ import { KeysTab } from './keys.ts';
 import { MembersTab } from './members.ts';
 import { RolesTab } from './roles.ts';
 import { useRoute, type Route } from './router.ts';
-import { AcceptInvitation, invitationInHash, oidcAnswerInHash, OidcReturn, SignIn } from './sign-in.ts';
+import { AcceptInvitation, invitationInHash, oidcAnswerInHash, OidcReturn, organizationInHash, SignIn } from './sign-in.ts';
 import { ErrorBox } from './ui.ts';
 import { UsageTab } from './usage.ts';
 
@@ -177,8 +177,9 @@ function App() {
     setState(null);
     if (!why || typeof why === 'string') clearAddress();
   }, []);
-  // The address stays (a reload, a deep link): the shell opens what it names.
+  // The address stays (a reload, a deep link): the shell opens what it names; an organization's sign-in address has done its job.
   const withSession = (view: SessionView) => {
+    if (organizationInHash(location.hash)) clearAddress();
     session.clear();
     setReason(null);
     setLanding(null);

@@ -4,7 +4,8 @@
  * suspending a member (their sessions end, they cannot sign in) and resuming
  * them, removing a member, and the pending invitations (revocable). The
  * service enforces no-escalation and the last-admin guard; its refusals are
- * shown.
+ * shown. The organization's own sign-in address (its identity provider's
+ * button, on a service of several organizations) is given to share.
  */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
@@ -12,6 +13,7 @@ import type { Result } from '../client/index.ts';
 import type { Ctx } from './context.ts';
 import { formatDateTime } from './format.ts';
 import { RoleOptions } from './roles-select.ts';
+import { signInAddress } from './sign-in.ts';
 import { Badge, ConfirmButton, CopyButton, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
 
 type Invitation = Result<'listInvitations'>['items'][number];
@@ -40,6 +42,7 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
     { 'aria-labelledby': 'tab-title' },
     h('div', { class: 'page-head' }, h('h1', { id: 'tab-title', tabIndex: -1 }, 'Members')),
     h('p', { class: 'summary' }, 'People who sign in to this dashboard. Keys are for machines; people are invited and sign in with a passkey.'),
+    h(SignInAddress, { organizationId: ctx.me.organization.id }),
     manage ? h(InviteForm, { ctx, onInvited: () => invitations.reload() }) : null,
     h(ErrorBox, { error, title: 'The change was refused' }),
     members.error ? h(LoadError, { error: members.error, feature: 'Members', operation: 'listMembers' }) : null,
@@ -123,6 +126,19 @@ function MemberActions({ ctx, member, act }: { ctx: Ctx; member: Member; act: (s
 }
 
 /** Invite by email with a role; the link is shown once (and mailed when the service has SMTP). */
+/** The address that opens this organization's sign-in (its identity provider's button, no email to type): to share with its people. */
+function SignInAddress({ organizationId }: { organizationId: string }) {
+  const address = signInAddress(location.origin, organizationId);
+  return h(
+    'p',
+    { class: 'sign-in-address' },
+    'Your organization’s sign-in address: ',
+    h('code', { 'data-testid': 'sign-in-address' }, address),
+    ' ',
+    h(CopyButton, { text: address, label: 'Copy the sign-in address' }),
+  );
+}
+
 function InviteForm({ ctx, onInvited }: { ctx: Ctx; onInvited: () => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');

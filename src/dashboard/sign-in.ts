@@ -1,7 +1,9 @@
 /**
  * Signing in to the dashboard: the sign-in page (a passkey, the identity
- * provider when the service has one, the break-glass key only where
- * /v1/auth/methods allows it), the invitation page a link opens
+ * provider of the organization the address names — `#/sign-in?organization=org_…`,
+ * given on the Members page — or of the service's default one, "Sign in with
+ * SSO" by a work email when other organizations have providers, the
+ * break-glass key only where /v1/auth/methods allows it), the invitation page a link opens
  * (`#invitation=<token>`: register a passkey, or accept through the identity
  * provider), and the identity provider's return (`#code=…&state=…`). The
  * WebAuthn ceremonies run through @simplewebauthn/browser; each ends in a
@@ -12,6 +14,7 @@ import { h, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ERROR_CATALOG } from '../core/errors.ts';
 import { Api, KeywardApiError, type InvitationPreview, type SessionView, type SignInMethods, type WhoAmI } from './api.ts';
+import { parseRoute } from './router.ts';
 import { ErrorBox } from './ui.ts';
 
 /** Before sign-in: no key, no CSRF token; the sign-in steps set the cookie. */
@@ -36,18 +39,29 @@ export const oidcAnswerInHash = (hash: string): string | null => {
   return params.has('state') && (params.has('code') || params.has('error')) ? hash.replace(/^#/, '') : null;
 };
 
-/** Sends the browser to the identity provider; it comes back to `/#code=…`. */
-async function startOidc(invitationToken?: string): Promise<void> {
-  const { authorizationUrl } = await publicApi().oidcStart(invitationToken ? { invitationToken } : {});
+/** The organization an organization's own sign-in address names (`#/sign-in?organization=org_…`), or undefined. */
+export const organizationInHash = (hash: string): string | undefined => {
+  const route = parseRoute(hash);
+  return (route.tab === 'sign-in' && route.query.get('organization')) || undefined;
+};
+
+/** The organization's own sign-in address: its provider's button, with no email to type (the Members page gives it). */
+export const signInAddress = (origin: string, organizationId: string): string => `${origin}/#/sign-in?organization=${encodeURIComponent(organizationId)}`;
+
+/** Sends the browser to the identity provider (of an invitation, an organization, or the one a work email finds); it comes back to `/#code=…`. */
+async function startOidc(body: { invitationToken?: string; organization?: string; email?: string }): Promise<void> {
+  const { authorizationUrl } = await publicApi().oidcStart(body);
   location.assign(authorizationUrl);
 }
 
-function useMethods(): SignInMethods | null {
+function useMethods(organization?: string): SignInMethods | null {
   const [methods, setMethods] = useState<SignInMethods | null>(null);
   useEffect(() => {
     // Unknown methods: passkeys only (the service always offers them), never the key form.
-    publicApi().signInMethods().then(setMethods, () => setMethods({ passkey: true, oidc: null, keySignIn: false }));
-  }, []);
+    publicApi()
+      .signInMethods(organization ? { organization } : {})
+      .then(setMethods, () => setMethods({ passkey: true, oidc: null, ssoByEmail: false, keySignIn: false }));
+  }, [organization]);
   return methods;
 }
 
@@ -64,7 +78,8 @@ export function SignIn({
   onSession: (session: SessionView) => void;
   onKey: (secret: string, me: WhoAmI) => void;
 }) {
-  const methods = useMethods();
+  const organization = organizationInHash(location.hash);
+  const methods = useMethods(organization);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const attempt = async (step: () => Promise<void>) => {
@@ -90,9 +105,38 @@ export function SignIn({
     // A sentence: the person signed out themselves (everywhere); anything else is why the session ended.
     typeof reason === 'string' ? h('p', { class: 'notice', role: 'status' }, reason) : reason ? h(ErrorBox, { error: reason, title: 'You were signed out' }) : null,
     h('button', { type: 'button', class: 'button primary', disabled: busy || !methods, onClick: withPasskey }, 'Sign in with a passkey'),
-    methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => attempt(() => startOidc()) }, `Sign in with ${methods.oidc.name}`) : null,
+    methods?.oidc
+      ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => attempt(() => startOidc(organization ? { organization } : {})) }, `Sign in with ${methods.oidc.name}`)
+      : null,
+    methods?.ssoByEmail ? h(SsoSignIn, { busy, onEmail: (email) => attempt(() => startOidc({ email })) }) : null,
     h(ErrorBox, { error, title: 'Sign-in failed' }),
     methods?.keySignIn ? h(KeySignIn, { onKey }) : null,
+  );
+}
+
+/** "Sign in with SSO": the work email finds the organization whose identity provider allows its domain, and the browser goes there. */
+function SsoSignIn({ busy, onEmail }: { busy: boolean; onEmail: (email: string) => void }) {
+  const [email, setEmail] = useState('');
+  const submit = (event: Event) => {
+    event.preventDefault();
+    onEmail(email.trim());
+  };
+  return h(
+    'form',
+    { class: 'form sso-sign-in', onSubmit: submit, 'aria-labelledby': 'sso-title' },
+    h('h2', { id: 'sso-title' }, 'Sign in with SSO'),
+    h('label', { for: 'sso-email' }, 'Work email'),
+    h('input', {
+      id: 'sso-email',
+      type: 'email',
+      required: true,
+      autocomplete: 'email',
+      value: email,
+      'aria-describedby': 'sso-email-help',
+      onInput: (e: Event) => setEmail((e.target as HTMLInputElement).value),
+    }),
+    h('p', { id: 'sso-email-help', class: 'help' }, "You continue at your organization's identity provider."),
+    h('button', { type: 'submit', class: 'button', disabled: busy }, 'Continue with SSO'),
   );
 }
 
@@ -150,8 +194,9 @@ function KeySignIn({ onKey }: { onKey: (secret: string, me: WhoAmI) => void }) {
 
 /** The page an invitation link opens: who it is for, then a passkey (or the identity provider) to accept it. */
 export function AcceptInvitation({ token, onSession }: { token: string; onSession: (session: SessionView) => void }) {
-  const methods = useMethods();
   const [preview, setPreview] = useState<InvitationPreview | null>(null);
+  // The invitation's own organization's provider (a service of several organizations has no default one).
+  const methods = useMethods(preview?.organization.id);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
@@ -202,7 +247,7 @@ export function AcceptInvitation({ token, onSession }: { token: string; onSessio
       h(ErrorBox, { error, title: 'Could not accept the invitation' }),
       h('button', { type: 'submit', class: 'button primary', disabled: busy }, busy ? 'Registering…' : 'Accept with a passkey'),
     ),
-    methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => startOidc(token).catch(setError) }, `Accept with ${methods.oidc.name}`) : null,
+    methods?.oidc ? h('button', { type: 'button', class: 'button', disabled: busy, onClick: () => startOidc({ invitationToken: token }).catch(setError) }, `Accept with ${methods.oidc.name}`) : null,
   );
 }
 

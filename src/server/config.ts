@@ -207,6 +207,7 @@ export function peopleSettings(config: ServerConfig): PeopleSettings {
             allowedDomains: config.oidcAllowedDomains,
           },
     keySignIn: config.dashboardKeySignIn === 'on',
+    ssoLookupThrottle: { threshold: config.failedAuthThreshold, windowMs: parseDuration(config.failedAuthWindow), throttleMs: parseDuration(config.throttleDuration) },
   };
 }
 

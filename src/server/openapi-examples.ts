@@ -282,7 +282,7 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   },
   listInvitations: { response: { items: [invitation] } },
   revokeInvitation: { response: { ...invitation, status: 'revoked', revokedAt: '2026-06-15T10:00:00.000Z' } },
-  signInMethods: { response: { passkey: true, oidc: { name: 'Acme SSO' }, keySignIn: false } },
+  signInMethods: { response: { passkey: true, oidc: { name: 'Acme SSO' }, ssoByEmail: false, keySignIn: false } },
   previewInvitation: { request: { token: INVITATION_TOKEN }, response: { email: invitation.email, role: invitation.role, organization: { id: ORG_ID, name: 'acme' }, expiresAt: invitation.expiresAt } },
   invitationPasskeyOptions: { request: { token: INVITATION_TOKEN }, response: { options: registrationOptions } },
   acceptInvitation: {
@@ -292,8 +292,8 @@ export const EXAMPLES: { [K in OperationId]: OperationExample<K> } = {
   passkeyOptions: { response: { options: { challenge: registrationOptions.challenge, timeout: 60000, rpId: 'keys.example.com', userVerification: 'preferred' } } },
   passkeySignIn: { request: { credential: authentication }, response: session },
   oidcStart: {
-    request: {},
-    response: { authorizationUrl: 'https://sso.example.com/authorize?client_id=keyward&response_type=code&scope=openid+email+profile&redirect_uri=https%3A%2F%2Fkeys.example.com%2F&code_challenge=EXAMPLEcodeChallenge&code_challenge_method=S256&state=EXAMPLEstate&nonce=EXAMPLEnonce' },
+    request: { email: 'ada@example.com' },
+    response: { authorizationUrl: 'https://sso.example.com/authorize?client_id=keyward&response_type=code&scope=openid+email+profile&redirect_uri=https%3A%2F%2Fkeys.example.com%2F&code_challenge=EXAMPLEcodeChallenge&code_challenge_method=S256&state=EXAMPLEstate&nonce=EXAMPLEnonce&login_hint=ada%40example.com' },
   },
   oidcCallback: { request: { query: 'code=EXAMPLEauthorizationCode&state=EXAMPLEstate&iss=https%3A%2F%2Fsso.example.com' }, response: { ...session, member: { ...member, oidcLinked: true } } },
   getSession: { response: session },

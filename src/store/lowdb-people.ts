@@ -294,6 +294,15 @@ export class LowdbPeople implements PeopleStore {
     return provider;
   }
 
+  async oidcProviderOrganizations(query: { domain?: string; limit: number }): Promise<string[]> {
+    const found: string[] = [];
+    for (const provider of this.#byId.oidcProviders.values()) {
+      if (found.length >= query.limit) break;
+      if (query.domain === undefined || provider.allowedDomains.includes(query.domain)) found.push(provider.organizationId);
+    }
+    return found;
+  }
+
   async putCeremony(ceremony: CeremonyRecord): Promise<void> {
     // Expired ceremonies nobody finished are dropped as new ones start.
     const now = Date.now();

@@ -75,6 +75,12 @@ export interface PeopleStore {
   putOidcProvider(provider: OidcProviderRecord, audit: Audit): Promise<OidcProviderRecord | undefined>;
   /** Throws OIDC_NOT_CONFIGURED when the organization has none; returns the one removed. */
   deleteOidcProvider(organizationId: string, audit: Audit): Promise<OidcProviderRecord>;
+  /**
+   * Organizations with a provider of their own (at most `limit`, in no
+   * particular order), only those allowing `domain` when it is given: what
+   * signing in by a work email looks for (limit 2 tells one from several).
+   */
+  oidcProviderOrganizations(query: { domain?: string; limit: number }): Promise<string[]>;
 
   putCeremony(ceremony: CeremonyRecord): Promise<void>;
   /** Removes and returns it when it exists and has not expired: each ceremony is used at most once. */

@@ -6,14 +6,16 @@
  * their organization's provider and is bound to the pre-provisioned member;
  * a domain the organization does not allow and an email the provider does
  * not vouch for are refused. The sign-in page's methods name each
- * organization's provider.
+ * organization's provider; on the dashboard's one sign-in page each person
+ * reaches their own provider by typing their work email ("Sign in with
+ * SSO"), or at their organization's own sign-in address.
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER } from '../support/browser.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
 import { TestOidcProvider } from '../support/oidc-provider.ts';
-import { freshPage, oidcSignIn } from '../support/people-browser.ts';
+import { freshPage, oidcSignIn, providerLogin } from '../support/people-browser.ts';
 import type { KeywardClient } from '../../src/client/index.ts';
 
 const available = browserAvailable();
@@ -107,6 +109,54 @@ describe.skipIf(!available)('identity providers per organization (Chromium)', ()
     } finally {
       await acme.admin.putOrganizationOidc({ issuer: acme.idp.issuer, clientId: 'keyward-acme.test', clientSecret: 'acme.test-client-secret-0123456789', name: 'Acme SSO', allowedDomains: ['acme.test'] });
     }
+  });
+
+  it('the same sign-in page: each person types their work email and reaches their own organization\'s provider, and is signed in there', async () => {
+    await acme.admin.createMember({ email: 'dee@acme.test', role: 'viewer' });
+    await globex.admin.createMember({ email: 'eve@globex.test', role: 'viewer' });
+    for (const [email, who, idp] of [
+      ['dee@acme.test', acme, acme.idp],
+      ['eve@globex.test', globex, globex.idp],
+    ] as const) {
+      const { context, page } = await freshPage(browser, local);
+      // No organization is the default: no provider's button, the email form instead.
+      const form = page.getByRole('form', { name: 'Sign in with SSO' });
+      await form.waitFor();
+      expect(await page.getByRole('button', { name: /^Sign in with .* SSO$/ }).count()).toBe(0);
+      await form.getByLabel('Work email').fill(email);
+      await form.getByRole('button', { name: 'Continue with SSO' }).click();
+      // Sent to the provider of the organization the email's domain names.
+      await page.waitForURL((url) => url.origin === idp.issuer);
+      await providerLogin(page, local, email);
+      await page.getByRole('navigation', { name: 'Dashboard sections' }).waitFor();
+      expect(await page.getByTestId('whoami').textContent()).toContain(email);
+      const session = await page.evaluate(async () => (await fetch('/v1/session')).json());
+      expect(session.organization.id).toBe(who.organizationId);
+      await context.close();
+    }
+    // An address no organization's provider allows: the page says so, and names none.
+    const { context, page } = await freshPage(browser, local);
+    await page.getByLabel('Work email').fill('zed@nowhere.test');
+    await page.getByRole('button', { name: 'Continue with SSO' }).click();
+    const refusal = page.getByRole('alert').filter({ hasText: 'SSO_NOT_FOUND' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).not.toContain('Globex');
+    await context.close();
+  });
+
+  it("an organization's own sign-in address (from its Members page) offers its provider's button", async () => {
+    await globex.admin.createMember({ email: 'fay@globex.test', role: 'admin' });
+    const { context, page } = await freshPage(browser, local);
+    await page.goto(`${local}/#/sign-in?organization=${globex.organizationId}`);
+    await page.getByRole('button', { name: 'Sign in with Globex SSO' }).click();
+    await page.waitForURL((url) => url.origin === globex.idp.issuer);
+    await providerLogin(page, local, 'fay@globex.test');
+    await page.getByRole('navigation', { name: 'Dashboard sections' }).waitFor();
+    // The sign-in address has done its job; the Members page gives it to share.
+    expect(new URL(page.url()).hash).not.toContain('sign-in');
+    await page.getByRole('link', { name: 'Members' }).click();
+    expect(await page.getByTestId('sign-in-address').textContent()).toBe(`${local}/#/sign-in?organization=${globex.organizationId}`);
+    await context.close();
   });
 
   it("an account of a domain the organization does not allow is refused, even one its provider vouches for", async () => {

@@ -36,6 +36,23 @@ export async function freshPage(browser: Browser, local: string): Promise<{ cont
   return { context, page };
 }
 
+/** On the provider's pages (the browser was sent there): its login and consent as `login`, until it sends the browser back to the dashboard at `local`. */
+export async function providerLogin(page: Page, local: string, login: string): Promise<void> {
+  const back = new RegExp(`^${local}/`);
+  await page.waitForURL((url) => !back.test(url.href), { waitUntil: 'domcontentloaded' });
+  while (!back.test(page.url())) {
+    if (await page.locator('input[name=login]').count()) {
+      await page.fill('input[name=login]', login);
+      await page.fill('input[name=password]', 'any password');
+      await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+    } else if (await page.locator('button[type=submit]').count()) {
+      await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
+    } else {
+      await page.waitForURL(back);
+    }
+  }
+}
+
 /**
  * The provider's round trip in `page`: start (with `start`'s body: an
  * invitation token, an organization), the provider's login and consent
@@ -49,18 +66,7 @@ export async function oidcSignIn(page: Page, local: string, login: string, start
   if (issuer !== undefined) expect(started.body.authorizationUrl.startsWith(`${issuer}/`), started.body.authorizationUrl).toBe(true);
   const finished = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/v1/auth/oidc/callback');
   await page.goto(started.body.authorizationUrl, { waitUntil: 'domcontentloaded' });
-  const back = new RegExp(`^${local}/`);
-  while (!back.test(page.url())) {
-    if (await page.locator('input[name=login]').count()) {
-      await page.fill('input[name=login]', login);
-      await page.fill('input[name=password]', 'any password');
-      await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
-    } else if (await page.locator('button[type=submit]').count()) {
-      await Promise.all([page.waitForNavigation({ waitUntil: 'domcontentloaded' }), page.click('button[type=submit]')]);
-    } else {
-      await page.waitForURL(back);
-    }
-  }
+  await providerLogin(page, local, login);
   const response = await finished;
   const fragment = (JSON.parse(response.request().postData()!) as { query: string }).query;
   expect(new URLSearchParams(fragment).get('code')).toBeTruthy();

@@ -15,6 +15,10 @@ import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
 import { openid, type OidcProviders } from './oidc-providers.ts';
 import type { SignInClient, Sessions } from './sessions.ts';
+import type { SsoLookup } from './sso-lookup.ts';
+
+/** What starts a sign-in: at most one of an invitation, an organization, a work email (OidcStartBody). */
+type StartBody = { invitationToken?: string | undefined; organization?: string | undefined; email?: string | undefined };
 
 /** Where the provider sends the browser back: the dashboard, which posts the fragment to /v1/auth/oidc/callback. */
 export const oidcRedirectUri = (origin: string): string => `${origin}/`;
@@ -24,21 +28,25 @@ export class Oidc {
   readonly #providers: OidcProviders;
   readonly #members: Members;
   readonly #sessions: Sessions;
+  readonly #sso: SsoLookup;
 
-  constructor(ctx: ServiceContext, providers: OidcProviders, members: Members, sessions: Sessions) {
+  constructor(ctx: ServiceContext, providers: OidcProviders, members: Members, sessions: Sessions, sso: SsoLookup) {
     this.#ctx = ctx;
     this.#providers = providers;
     this.#members = members;
     this.#sessions = sessions;
+    this.#sso = sso;
   }
 
   /**
    * The organization a sign-in is for: an invitation's own; else the one the
-   * browser names, or the service's default.
+   * browser names, the one a work email finds, or the service's default.
    */
-  async #organizationId(organization: string | undefined, invitationToken: string | undefined): Promise<string> {
+  async #organizationId(body: StartBody, ip: string | null): Promise<string> {
+    const { organization, invitationToken, email } = body;
     // A link that cannot be accepted is refused before the round trip to the provider.
     if (invitationToken !== undefined) return (await this.#members.pending(invitationToken)).organizationId;
+    if (email !== undefined) return this.#sso.organizationFor(email, ip);
     const organizationId = await this.#providers.organizationFor(organization);
     if (organizationId === undefined) {
       throw new KeywardError('VALIDATION_FAILED', 'organization: this service holds several organizations: name the one signing in (its id)', {
@@ -48,8 +56,8 @@ export class Oidc {
     return organizationId;
   }
 
-  async start(jar: CookieJar, origin: string, body: { invitationToken?: string | undefined; organization?: string | undefined }) {
-    const organizationId = await this.#organizationId(body.organization, body.invitationToken);
+  async start(jar: CookieJar, origin: string, ip: string | null, body: StartBody) {
+    const organizationId = await this.#organizationId(body, ip);
     const provider = await this.#providers.require(organizationId);
     const config = await this.#providers.configuration(provider);
     const client = await openid();
@@ -65,6 +73,8 @@ export class Oidc {
       code_challenge_method: 'S256',
       state,
       nonce,
+      // The provider may fill in the account the person already typed (OIDC Core 3.1.2.1).
+      ...(body.email !== undefined ? { login_hint: body.email } : {}),
     });
     const token = newPeopleToken();
     await this.#ctx.store.people.putCeremony({

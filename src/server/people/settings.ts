@@ -1,4 +1,5 @@
 /** What the people side needs from the service's settings (config.ts declares them; server.ts hands them over). */
+import type { FailedAuthPolicy } from '../failed-auth.ts';
 
 /** The service-wide identity provider (KEYWARD_OIDC_*): organizations without their own sign in with it. */
 export interface OidcSettings {
@@ -24,6 +25,8 @@ export interface PeopleSettings {
   oidc: OidcSettings | undefined;
   /** Break-glass: the dashboard offers signing in with a pasted key. */
   keySignIn: boolean;
+  /** Signing in by a work email: lookups that find nothing, per address, before it is refused for a while (the failed-authentication policy). */
+  ssoLookupThrottle: FailedAuthPolicy;
 }
 
 export const DEFAULT_PEOPLE_SETTINGS: PeopleSettings = {
@@ -34,4 +37,5 @@ export const DEFAULT_PEOPLE_SETTINGS: PeopleSettings = {
   mailFrom: 'keyward <keyward@localhost>',
   oidc: undefined,
   keySignIn: false,
+  ssoLookupThrottle: { threshold: 20, windowMs: 60_000, throttleMs: 5 * 60_000 },
 };

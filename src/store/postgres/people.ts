@@ -432,6 +432,15 @@ export class PostgresPeople implements PeopleStore {
     });
   }
 
+  async oidcProviderOrganizations(query: { domain?: string; limit: number }): Promise<string[]> {
+    // @> on the array is what the GIN index of migration 0010 serves.
+    const { rows } =
+      query.domain === undefined
+        ? await this.#db.query<{ organization_id: string }>('SELECT organization_id FROM oidc_providers LIMIT $1', [query.limit])
+        : await this.#db.query<{ organization_id: string }>('SELECT organization_id FROM oidc_providers WHERE allowed_domains @> ARRAY[$1::text] LIMIT $2', [query.domain, query.limit]);
+    return rows.map((r) => r.organization_id);
+  }
+
   async putCeremony(ceremony: CeremonyRecord): Promise<void> {
     await this.#db.transaction(async (client) => {
       // Expired ceremonies nobody finished are dropped as new ones start.

@@ -11,6 +11,7 @@ import * as m0006 from './0006_incidents_and_feed.ts';
 import * as m0007 from './0007_usage_by_address.ts';
 import * as m0008 from './0008_oidc_providers.ts';
 import * as m0009 from './0009_session_user_agent.ts';
+import * as m0010 from './0010_oidc_provider_domains.ts';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: m0007.name, sql: m0007.sql },
   { version: 8, name: m0008.name, sql: m0008.sql },
   { version: 9, name: m0009.name, sql: m0009.sql },
+  { version: 10, name: m0010.name, sql: m0010.sql },
 ];
