@@ -1,7 +1,7 @@
 /**
  * The keyward dashboard: people sign in (sign-in.ts: a passkey, the identity
  * provider, or an invitation link; a pasted key only as break-glass), then one section per tab
- * (TABS: keys, roles, allowlist, usage, audit, incidents, members), each a view of its own module
+ * (TABS: keys, roles, allowlist, identity provider, usage, audit, incidents, members), each a view of its own module
  * given the signed-in context and the route (router.ts). A new section is one
  * entry in TABS. A member also has their own page, Your account (#/account).
  */
@@ -13,6 +13,7 @@ import type { Permission } from '../core/permissions.ts';
 import { Api, grants, isNotAvailable, meOfKey, meOfSession, session, type Credentials, type Me, type Organization, type Role, type SessionView } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
+import { IdentityProviderTab } from './identity-provider.ts';
 import { IncidentsTab } from './incidents.ts';
 import { KeysTab } from './keys.ts';
 import { MembersTab } from './members.ts';
@@ -37,6 +38,7 @@ const TABS: Tab[] = [
   { id: 'keys', label: 'API Keys', permission: 'api.key.view', view: KeysTab },
   { id: 'roles', label: 'Roles', permission: 'role.view', view: RolesTab },
   { id: 'allowlist', label: 'IP allowlist', permission: 'org.view', view: AllowlistTab },
+  { id: 'identity-provider', label: 'Identity provider', permission: 'org.view', view: IdentityProviderTab },
   { id: 'usage', label: 'Usage', permission: 'usage.view', view: UsageTab },
   { id: 'audit', label: 'Audit log', permission: 'audit.view', view: AuditTab },
   { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },

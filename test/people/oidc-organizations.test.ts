@@ -12,6 +12,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible } from '../support/axe.ts';
 import { browserAvailable, CHROMIUM_PATH, launchChromium, REQUIRE_BROWSER } from '../support/browser.ts';
 import { failure, raw, startTestService, type TestService } from '../support/keyservice.ts';
 import { TestOidcProvider } from '../support/oidc-provider.ts';
@@ -123,6 +124,7 @@ describe.skipIf(!available)('identity providers per organization (Chromium)', ()
       const form = page.getByRole('form', { name: 'Sign in with SSO' });
       await form.waitFor();
       expect(await page.getByRole('button', { name: /^Sign in with .* SSO$/ }).count()).toBe(0);
+      await expectAccessible(page, 'sign-in with SSO');
       await form.getByLabel('Work email').fill(email);
       await form.getByRole('button', { name: 'Continue with SSO' }).click();
       // Sent to the provider of the organization the email's domain names.
