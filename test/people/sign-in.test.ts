@@ -145,7 +145,7 @@ describe.skipIf(!available)('people sign in (Chromium)', () => {
   it('OpenID Connect: an invitation accepted through the provider, then signing in with it again', async () => {
     const admin = service.client();
     const created = await admin.createInvitation({ email: 'grace@example.com', role: 'viewer' });
-    expect((await raw(service.url, '/v1/auth/methods')).body).toEqual({ passkey: true, oidc: { name: 'Test IdP' }, keySignIn: false });
+    expect((await raw(service.url, '/v1/auth/methods')).body).toEqual({ passkey: true, oidc: { name: 'Test IdP' }, ssoByEmail: false, keySignIn: false });
     const { context, page } = await freshPage();
     const accepted = await oidcSignIn(page, 'grace', invitationToken(created.link));
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(201);
