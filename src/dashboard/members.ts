@@ -13,7 +13,7 @@ import type { Result } from '../client/index.ts';
 import type { Ctx } from './context.ts';
 import { formatDateTime } from './format.ts';
 import { RoleOptions } from './roles-select.ts';
-import { signInAddress } from './sign-in.ts';
+import { signInAddress } from '../core/sign-in-address.ts';
 import { Badge, ConfirmButton, CopyButton, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
 
 type Invitation = Result<'listInvitations'>['items'][number];

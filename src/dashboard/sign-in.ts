@@ -45,9 +45,6 @@ export const organizationInHash = (hash: string): string | undefined => {
   return (route.tab === 'sign-in' && route.query.get('organization')) || undefined;
 };
 
-/** The organization's own sign-in address: its provider's button, with no email to type (the Members page gives it). */
-export const signInAddress = (origin: string, organizationId: string): string => `${origin}/#/sign-in?organization=${encodeURIComponent(organizationId)}`;
-
 /** Sends the browser to the identity provider (of an invitation, an organization, or the one a work email finds); it comes back to `/#code=…`. */
 async function startOidc(body: { invitationToken?: string; organization?: string; email?: string }): Promise<void> {
   const { authorizationUrl } = await publicApi().oidcStart(body);

@@ -7,6 +7,8 @@ export interface InvitationMail {
   role: string;
   link: string;
   expiresAt: string;
+  /** The organization's own sign-in address, for signing in again later. */
+  signInAddress: string;
 }
 
 export class Mailer {
@@ -35,6 +37,9 @@ export class Mailer {
         '',
         `Accept the invitation (the link works once, until ${mail.expiresAt}):`,
         mail.link,
+        '',
+        'Afterwards, sign in at:',
+        mail.signInAddress,
         '',
         'If you did not expect this, ignore this mail.',
       ].join('\n'),

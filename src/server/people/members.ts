@@ -25,6 +25,7 @@ import { invitationRoleDeleted, invitationUnusable, memberNotFound } from '../..
 import { actorOf, type Principal } from '../auth.ts';
 import type { ServiceContext } from '../context.ts';
 import type { Logger } from '../logger.ts';
+import { signInAddress } from '../../core/sign-in-address.ts';
 import type { Mailer } from './mailer.ts';
 import type { OidcProviders } from './oidc-providers.ts';
 
@@ -165,14 +166,14 @@ export class Members {
     });
     await ctx.store.people.insertInvitation(invitation, audit);
     const link = invitationLink(origin, token);
-    return { invitation: toInvitationView(invitation, now.getTime()), link, mailed: await this.#mail(invitation, principal.organization.name, link) };
+    return { invitation: toInvitationView(invitation, now.getTime()), link, mailed: await this.#mail(invitation, principal.organization.name, link, signInAddress(origin, invitation.organizationId)) };
   }
 
   /** Mails the link when SMTP is configured; a failed delivery is logged (without the link) and reported as not mailed. */
-  async #mail(invitation: InvitationRecord, organizationName: string, link: string): Promise<boolean> {
+  async #mail(invitation: InvitationRecord, organizationName: string, link: string, signIn: string): Promise<boolean> {
     if (!this.#mailer) return false;
     try {
-      await this.#mailer.sendInvitation({ to: invitation.email, organizationName, role: invitation.roleId, link, expiresAt: invitation.expiresAt });
+      await this.#mailer.sendInvitation({ to: invitation.email, organizationName, role: invitation.roleId, link, expiresAt: invitation.expiresAt, signInAddress: signIn });
       return true;
     } catch (error) {
       this.#logger?.warn({ invitationId: invitation.id, err: { message: (error as Error).message } }, 'could not mail an invitation');
