@@ -52,7 +52,7 @@ export const ERROR_CATALOG = {
     status: 401,
     hint: 'Only GitHub secret scanning may call this endpoint: the body must be signed (Github-Public-Key-Signature) with a key GitHub publishes (Github-Public-Key-Identifier).',
   },
-  RATE_LIMITED: { status: 429, hint: 'Too many failed authentication attempts from this address. Wait for Retry-After seconds and check the key you are sending.' },
+  RATE_LIMITED: { status: 429, hint: 'Too many failed attempts from this address (keys that did not authenticate, or sign-in lookups that found nothing). Wait for Retry-After seconds, then check the key or email you are sending.' },
   // Request shape.
   INVALID_JSON: { status: 400, hint: 'The request body must be valid JSON.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, hint: 'Send the body with "Content-Type: application/json".' },
