@@ -9,7 +9,8 @@
  * and this tree's (B) are measured from copies of one store, as in bench:ab.
  *
  *   npm run bench:instructions -- --base main
- *   npm run bench:instructions -- --base main --only B --measure 40000
+ *   npm run bench:instructions -- --base main --top 30         # and the functions that differ most
+ *   npm run bench:instructions -- --base main --only B
  *
  * It takes a few minutes per server (valgrind runs Node ~50 times slower).
  * The counts include the kernel-facing work in user space (libuv, the socket
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
+import { difference, functionTotals, largestChanges, split } from './cachegrind.ts';
 import { fmtInt, freePort, HOST, log, requirePinnedNode, type Child } from './util.ts';
 import { exportCommit, prepareVerifyStore, writeBaselineData, BASELINE, type VerifyFixture } from './verify-setup.ts';
 
@@ -35,9 +37,13 @@ const { values: flags } = parseArgs({
     base: { type: 'string', default: 'main' },
     only: { type: 'string', default: 'baseline,A,B' },
     keys: { type: 'string', default: '200' },
-    warm: { type: 'string', default: '5000' },
-    measure: { type: 'string', default: '20000' },
+    // Enough warm-up that V8 has compiled the hot path before the first total is taken: at 5,000 its
+    // compilers still spent ~27k instructions per request of the measured window (of the baseline's ~125k).
+    warm: { type: 'string', default: '20000' },
+    measure: { type: 'string', default: '40000' },
     connections: { type: 'string', default: '16' },
+    /** Also list the N functions (outside V8's compilers and collector) whose cost per request differs most between A and B. */
+    top: { type: 'string', default: '0' },
   },
 });
 requirePinnedNode('npm run bench:instructions');
@@ -105,8 +111,8 @@ function send(url: string, amount: number, requests: VerifyFixture['requests']):
   });
 }
 
-/** Total instructions of one server process that answered `amount` verify requests. */
-async function instructions(name: string, run: number, amount: number): Promise<number> {
+/** Runs one server process under cachegrind until it answered `amount` verify requests; returns its cachegrind file. */
+async function instructions(name: string, run: number, amount: number): Promise<string> {
   const port = await freePort();
   const out = join(workDir, `${name}-${run}.cachegrind`);
   let args: string[];
@@ -133,20 +139,33 @@ async function instructions(name: string, run: number, amount: number): Promise<
   } finally {
     await child.stop();
   }
-  const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
-  if (!summary) throw new Error(`${name}: no cachegrind summary in ${out}:\n${child.output()}`);
-  return Number(summary[1]);
+  if (!/^summary:\s+(\d+)/m.test(readFileSync(out, 'utf8'))) throw new Error(`${name}: no cachegrind summary in ${out}:\n${child.output()}`);
+  return out;
 }
 
-const results: string[] = [];
+const fmt = (n: number): string => fmtInt(Math.round(n));
+const rows: string[] = [];
+const perRequest = new Map<string, Map<string, number>>();
 for (const name of ['baseline', 'A', 'B'].filter((n) => only.has(n))) {
-  const short = await instructions(name, 1, warm);
-  const long = await instructions(name, 2, warm + measure);
-  const perRequest = (long - short) / measure;
+  const short = functionTotals(await instructions(name, 1, warm));
+  const long = functionTotals(await instructions(name, 2, warm + measure));
+  const diff = difference(short, long, measure);
+  perRequest.set(name, diff);
+  const parts = split(diff);
   const label = name === 'A' ? `A (${baseCommit})` : name === 'B' ? `B (${thisCode})` : 'baseline';
-  log(`${label}: ${fmtInt(short)} → ${fmtInt(long)} instructions; ${fmtInt(perRequest)} per request`);
-  results.push(`| ${label} | ${fmtInt(perRequest)} |`);
+  log(`${label}: ${fmt(parts.total)} instructions per request (mutator ${fmt(parts.mutator)}, collector ${fmt(parts.collector)}, compilers ${fmt(parts.compilers)})`);
+  rows.push(`| ${label} | ${fmt(parts.total)} | ${fmt(parts.mutator)} | ${fmt(parts.collector)} | ${fmt(parts.compilers)} |`);
 }
 process.stdout.write(
-  `\n${flags.keys} keys, ${warm} warm-up then ${measure} measured requests, ${flags.connections} connections\n\n| server | instructions per request |\n|---|---:|\n${results.join('\n')}\n`,
+  `\n${flags.keys} keys, ${warm} warm-up then ${measure} measured requests, ${flags.connections} connections; per request:\n\n` +
+    `| server | instructions | mutator | collector | compilers |\n|---|---:|---:|---:|---:|\n${rows.join('\n')}\n`,
 );
+// B against A, or against the baseline when A was not run.
+const refName = perRequest.has('A') ? 'A' : 'baseline';
+const [a, b] = [perRequest.get(refName), perRequest.get('B')];
+if (Number(flags.top) > 0 && a && b) {
+  process.stdout.write(
+    `\nLargest differences per request outside the compilers and collector (B - ${refName}; JIT code is "???"):\n\n| ${refName} | B | B - ${refName} | function |\n|---:|---:|---:|---|\n`,
+  );
+  for (const c of largestChanges(a, b, Number(flags.top))) process.stdout.write(`| ${fmt(c.a)} | ${fmt(c.b)} | ${fmt(c.b - c.a)} | \`${c.fn.slice(0, 120).replace(/\|/g, '\\|')}\` |\n`);
+}

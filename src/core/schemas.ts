@@ -182,9 +182,11 @@ export const VerifyBody = z.strictObject({
   ip: z
     .string()
     .max(64)
-    .superRefine((s, ctx) => {
+    // zod's low-level check (issues pushed as superRefine would add them): superRefine makes a closure per parse, and /v1/verify parses this per request.
+    .check((payload) => {
+      const s = payload.value;
       const problem = s.includes('/') ? 'must be one address, not a range' : addressProblem(s);
-      if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7)` });
+      if (problem) payload.issues.push({ code: 'custom', message: `${problem} (an IPv4 or IPv6 address, e.g. 203.0.113.7 or 2001:db8::7)`, input: s, continue: true });
     })
     .optional()
     .meta({ description: "The client's address, checked against the key's and organization's IP allowlists" }),

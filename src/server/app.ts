@@ -74,12 +74,9 @@ function send(res: ServerResponse, outcome: RouteOutcome): void {
     return;
   }
   const payload = JSON.stringify(outcome.body);
-  res.writeHead(outcome.status, {
-    ...outcome.headers,
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-  });
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), 'cache-control': 'no-store' };
+  // The common answer has no headers of its own: no copy then (verify answers every request with this).
+  res.writeHead(outcome.status, outcome.headers === undefined ? headers : { ...outcome.headers, ...headers });
   res.end(payload);
 }
 

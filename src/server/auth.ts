@@ -200,7 +200,8 @@ export function verifyVerdict(caller: Principal, facts: KeyFacts, body: z.output
     keyId: key.id,
     name: key.name,
     role: key.roleId,
-    permissions: [...facts.permissions],
+    // A copy (the role's own list stays the store's), by slice: spreading goes through the iterator protocol.
+    permissions: facts.permissions.slice(),
     organizationId: key.organizationId,
     environment: key.environment,
     expiresAt: key.expiresAt,

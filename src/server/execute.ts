@@ -256,6 +256,9 @@ function authorize(route: Route, caller: Principal): void {
   requirePermission(caller.permissions, route.permission);
 }
 
+/** The query of a route without a query schema (one frozen object, not one per request). */
+const NO_QUERY: Readonly<Record<string, never>> = Object.freeze({});
+
 function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | undefined, cookies: CookieJar): MaybePromise<RouteOutcome> {
   if (caller !== undefined && isOutcome(caller)) return caller;
   const keyId = caller === undefined ? undefined : actorId(caller);
@@ -264,15 +267,20 @@ function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | 
   try {
     if (caller !== undefined) authorize(route, caller);
     const body = validatedBody(route, request);
-    const query = route.query ? parseWith(route.query, request.query, 'query') : {};
+    const query = route.query ? parseWith(route.query, request.query, 'query') : NO_QUERY;
     const origin = env.service.people.origin(request.selfOrigin ?? '');
     result = route.handle({ principal: caller as Principal, body, query, params: request.params, ip: request.ip, userAgent: request.userAgent ?? null, service: env.service, cookies, origin });
   } catch (error) {
     return failed(env, route.operationId, request, error, keyId);
   }
-  const answered = (value: unknown): RouteOutcome => (keyId === undefined ? { status, body: value } : { status, body: value, keyId });
   if (result instanceof Promise) {
-    return result.then(answered, (error: unknown) => failed(env, route.operationId, request, error, keyId));
+    return result.then(
+      (value: unknown) => answered(status, value, keyId),
+      (error: unknown) => failed(env, route.operationId, request, error, keyId),
+    );
   }
-  return answered(result);
+  return answered(status, result, keyId);
 }
+
+/** A handler's result as the outcome (a function, not a closure per request: verify answers in the same tick). */
+const answered = (status: number, body: unknown, keyId: string | undefined): RouteOutcome => (keyId === undefined ? { status, body } : { status, body, keyId });

@@ -11,15 +11,24 @@ import type { Store } from '../store/store.ts';
 export class Tally<L extends string, K extends string | number> {
   readonly #cells = new Map<K, { labels: LabelValues<L>; n: number }>();
   readonly #labelsOf: (key: K) => LabelValues<L>;
+  /** The cell counted last: a run of one status (or code) is the common case, counted without a Map lookup. */
+  #lastKey: K | undefined;
+  #last: { labels: LabelValues<L>; n: number } | undefined;
 
   constructor(labelsOf: (key: K) => LabelValues<L>) {
     this.#labelsOf = labelsOf;
   }
 
   count(key: K): void {
-    const cell = this.#cells.get(key);
-    if (cell) cell.n++;
-    else this.#cells.set(key, { labels: this.#labelsOf(key), n: 1 });
+    if (key === this.#lastKey) {
+      this.#last!.n++;
+      return;
+    }
+    let cell = this.#cells.get(key);
+    if (!cell) this.#cells.set(key, (cell = { labels: this.#labelsOf(key), n: 0 }));
+    cell.n++;
+    this.#lastKey = key;
+    this.#last = cell;
   }
 
   addTo(counter: Counter<L>): void {
