@@ -38,12 +38,24 @@ export function difference(earlier: Map<string, number>, later: Map<string, numb
   return out;
 }
 
-const COMPILER = /v8::internal::(compiler|maglev|baseline|interpreter|wasm)::|v8::internal::(Parser|ParserBase|Scanner|Compiler|OptimizingCompileDispatcher|CodeGenerator|Assembler|Zone|AstValueFactory|DeclarationScope|Scope::)|v8::internal::.*(Compil|Deoptimiz)/;
+/** The qualified name of a symbol, without its return type, template arguments and parameters. */
+function qualifiedName(symbol: string): string {
+  let name = symbol.replaceAll('(anonymous namespace)', 'anon');
+  const paren = name.indexOf('(');
+  if (paren > 0) name = name.slice(0, paren);
+  while (/<[^<>]*>/.test(name)) name = name.replace(/<[^<>]*>/g, '');
+  return name.slice(name.lastIndexOf(' ') + 1);
+}
+
+const COMPILER = /^v8::internal::(compiler|maglev|baseline|interpreter|wasm)::|^v8::internal::(Parser|ParserBase|Scanner|Compiler|OptimizingCompileDispatcher|Zone|AstValueFactory|Deoptimizer|DeclarationScope|Scope|BytecodeGenerator)\w*::/;
 const COLLECTOR =
-  /v8::internal::.*(Heap|Scaveng|Mark|Sweep|Evacuat|Compact|GCTracer|RememberedSet|SlotSet|PagedSpace|NewSpace|SemiSpace|MemoryAllocator|MemoryChunk|PageMetadata|MutablePageMetadata|Marking|RootVisitor|VisitRootPointer|IterateObjectCache|WeakObjects|ObjectVisitor|LargeObjectSpace|ArrayBufferSweeper|Collector|GlobalHandles|TracedHandles|Safepoint|ConcurrentMarking)/;
+  /::(Heap|Scavenger\w*|\w*Collector|\w*Marking\w*|\w*Sweeper|\w*Evacuat\w*|GCTracer|RememberedSet\w*|SlotSet|\w*Space|MemoryAllocator|\w*PageMetadata|\w*Visitor|BodyDescriptorBase|WriteBarrier|FreeList\w*|HeapObject)::|::IterateObjectCache$|^heap::base::|^cppgc::/;
 
 export type Part = 'compilers' | 'collector' | 'mutator';
-export const partOf = (fn: string): Part => (COMPILER.test(fn) ? 'compilers' : COLLECTOR.test(fn) ? 'collector' : 'mutator');
+export function partOf(symbol: string): Part {
+  const name = qualifiedName(symbol);
+  return COMPILER.test(name) ? 'compilers' : COLLECTOR.test(name) ? 'collector' : 'mutator';
+}
 
 /** The per-request difference split into its parts (they add up to `total`). */
 export function split(diff: Map<string, number>): Record<Part | 'total', number> {
