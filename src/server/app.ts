@@ -74,8 +74,6 @@ function send(res: ServerResponse, outcome: RouteOutcome): void {
     return;
   }
   const payload = JSON.stringify(outcome.body);
-  // Built by spreading even when outcome.headers is undefined: passing writeHead a plain literal instead left
-  // ~4k instructions per verify of property loads in unoptimized code (measured, docs/benchmarks.md, third pass).
   res.writeHead(outcome.status, {
     ...outcome.headers,
     'content-type': 'application/json; charset=utf-8',
