@@ -86,7 +86,15 @@ export const errorOutcome = (error: KeywardError): RouteOutcome => ({
   status: error.status,
   body: { error: error.toBody() satisfies ErrorBody },
   errorCode: error.code,
+  ...retryAfterHeader(error),
 });
+
+/** A throttle that says when to come back (details.retryAfter, seconds) says it in Retry-After too, as RFC 9110 asks of a 429. */
+function retryAfterHeader(error: KeywardError): Pick<RouteOutcome, 'headers'> | undefined {
+  if (error.code !== 'RATE_LIMITED') return undefined;
+  const seconds = (error.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+  return typeof seconds === 'number' && seconds > 0 ? { headers: { 'retry-after': String(Math.ceil(seconds)) } } : undefined;
+}
 
 /**
  * The one error mapping, for every route, the bare verify path and Express's

@@ -103,6 +103,9 @@ describe('Sign in with SSO (a work email)', () => {
     // Now even a domain that would be found is refused: a throttled address learns nothing.
     const found = await start({ email: 'ann@acme.test' });
     expect([found.status, found.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+    // When to come back, in the header as well as the body.
+    expect(Number(found.headers.get('retry-after'))).toBe(found.body.error.details.retryAfter);
+    expect(found.body.error.details.retryAfter).toBeGreaterThan(0);
     // Signing in through an organization's own address still works.
     expect((await start({ organization: globex.organizationId })).status).toBe(200);
   });
