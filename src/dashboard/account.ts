@@ -10,7 +10,7 @@ import { useState } from 'preact/hooks';
 import type { Result } from '../client/index.ts';
 import type { Ctx } from './context.ts';
 import { createPasskey } from './sign-in.ts';
-import { Badge, ConfirmButton, ErrorBox, LoadError, Loading, useAsync, When } from './ui.ts';
+import { Badge, ConfirmButton, ErrorBox, LoadError, Loading, useAction, useAsync, When } from './ui.ts';
 
 type SessionInfo = Result<'listMySessions'>['items'][number];
 
@@ -149,22 +149,16 @@ function Passkeys({ ctx }: { ctx: Ctx }) {
 /** Registers another passkey (this device's authenticator, or a security key) and adds it to the account. */
 function AddPasskey({ ctx, onAdded }: { ctx: Ctx; onAdded: () => void }) {
   const [name, setName] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  const { busy, error, run } = useAction();
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const { options } = await ctx.api.myPasskeyOptions();
       const added = await ctx.api.addMyPasskey({ credential: await createPasskey(options), name: name.trim() });
       setName('');
       ctx.announce(`The passkey "${added.name}" was added: it signs you in from now on.`);
       onAdded();
-    } catch (e) {
-      setError(e);
-    }
-    setBusy(false);
+    });
   };
   return h(
     'form',

@@ -5,16 +5,15 @@ import { KeywardApiError } from './api.ts';
 import type { Ctx } from './context.ts';
 import { AllowlistEditor, allowlistProblems, isAddress } from './allowlist-editor.ts';
 import { fieldErrors, FormError, rowErrors } from './fields.ts';
-import { LoadError, Loading, useAsync } from './ui.ts';
+import { LoadError, Loading, useAction, useAsync } from './ui.ts';
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const loaded = useAsync(() => ctx.api.getIpAllowlist(), []);
   const [entries, setEntries] = useState<string[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, setError, run } = useAction();
   const [lockout, setLockout] = useState<KeywardApiError | null>(null);
-  const [busy, setBusy] = useState(false);
   const manage = ctx.can('org.manage');
 
   useEffect(() => {
@@ -26,23 +25,23 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const dirty = !sameList(entries, saved);
   const invalid = allowlistProblems(entries).size > 0;
 
-  const save = async (force: boolean) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = (force: boolean) =>
+    run(async () => {
       const trimmed = entries.map((e) => e.trim());
-      const result = await ctx.api.putIpAllowlist(force ? { entries: trimmed, force: true } : { entries: trimmed });
+      let result;
+      try {
+        result = await ctx.api.putIpAllowlist(force ? { entries: trimmed, force: true } : { entries: trimmed });
+      } catch (e) {
+        // The lock-out guard's refusal is a question (save anyway?), not an error.
+        if (!(e instanceof KeywardApiError && e.code === 'SELF_LOCKOUT')) throw e;
+        setLockout(e);
+        return;
+      }
       setLockout(null);
       loaded.setData(result);
       ctx.announce(result.entries.length === 0 ? 'IP allowlist cleared: keys work from any address.' : `IP allowlist saved: ${result.entries.length} entries.`);
       ctx.reloadOrg();
-    } catch (e) {
-      if (e instanceof KeywardApiError && e.code === 'SELF_LOCKOUT') setLockout(e);
-      else setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return h(
     'section',

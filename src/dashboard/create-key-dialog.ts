@@ -13,7 +13,7 @@ import { errorUnder, Field, fieldErrors, FormError, rowErrors } from './fields.t
 import { formatDateTime } from './format.ts';
 import { metadataOf, MetadataEditor, type MetadataRow } from './metadata-editor.ts';
 import { RoleOptions, roleDescription } from './roles-select.ts';
-import { Dialog, SecretReveal } from './ui.ts';
+import { Dialog, SecretReveal, useAction } from './ui.ts';
 
 const DAY_MS = 86_400_000;
 /** Expiry choices: never, a number of days from now, or a date typed in. */
@@ -47,19 +47,16 @@ export function CreateKeyDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose
   const [customExpiry, setCustomExpiry] = useState('');
   const [ipAllowlist, setIpAllowlist] = useState<string[]>([]);
   const [metadata, setMetadata] = useState<MetadataRow[]>([]);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   // The secret lives here, and only until "I have copied it".
   const [created, setCreated] = useState<{ keyId: string; secret: string } | null>(null);
 
   const errors = fieldErrors(error);
   const expiresAt = expiresAtOf(expiry, customExpiry, Date.now());
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
     if (allowlistProblems(ipAllowlist).size > 0) return;
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const result = await ctx.api.createKey({
         name,
         role,
@@ -71,11 +68,7 @@ export function CreateKeyDialog({ ctx, onClose, onCreated }: { ctx: Ctx; onClose
       setCreated({ keyId: result.key.id, secret: result.secret });
       onCreated(result.key);
       ctx.reloadOrg();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const done = () => {
     setCreated(null);

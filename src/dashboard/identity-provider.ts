@@ -16,7 +16,7 @@ import type { Result } from '../client/index.ts';
 import { KeywardApiError } from './api.ts';
 import type { Ctx } from './context.ts';
 import { Field, fieldErrors, FormError } from './fields.ts';
-import { ConfirmButton, ErrorBox, LoadError, Loading, useAsync, When } from './ui.ts';
+import { ConfirmButton, ErrorBox, LoadError, Loading, useAction, useAsync, When } from './ui.ts';
 
 type Provider = Result<'getOrganizationOidc'>;
 
@@ -86,8 +86,7 @@ function ProviderForm({ ctx, own, onSaved, onRemoved }: { ctx: Ctx; own: Provide
   const [clientSecret, setClientSecret] = useState('');
   const [name, setName] = useState(own?.name ?? '');
   const [domains, setDomains] = useState(own?.allowedDomains.join(', ') ?? '');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   const errors = fieldErrors(error);
   const typed = domainsOf(domains);
@@ -98,11 +97,9 @@ function ProviderForm({ ctx, own, onSaved, onRemoved }: { ctx: Ctx; own: Provide
   })[0];
   const unavailable = isCode(error, 'OIDC_PROVIDER_UNAVAILABLE') ? error : null;
 
-  const save = async (event: Event) => {
+  const save = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const saved = await ctx.api.putOrganizationOidc({
         issuer: issuer.trim(),
         clientId: clientId.trim(),
@@ -113,12 +110,9 @@ function ProviderForm({ ctx, own, onSaved, onRemoved }: { ctx: Ctx; own: Provide
       setClientSecret('');
       onSaved(saved);
       ctx.announce(`Identity provider saved: your people can sign in with ${saved.name}.`);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
+  // Not through run, which would disable and relabel Save while removing; a refusal shows where a save's does.
   const remove = async () => {
     setError(null);
     try {

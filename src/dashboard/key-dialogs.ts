@@ -10,7 +10,7 @@ import type { Ctx } from './context.ts';
 import { CreateKeyDialog } from './create-key-dialog.ts';
 import { RoleOptions, roleDescription } from './roles-select.ts';
 import { RotateDialog } from './rotate-dialog.ts';
-import { Dialog, ErrorBox, SecretReveal } from './ui.ts';
+import { Dialog, ErrorBox, SecretReveal, useAction } from './ui.ts';
 
 export type KeyDialog = { kind: 'create' } | { kind: 'edit'; key: KeyView } | { kind: 'rotate'; key: KeyView } | { kind: 'revoke'; key: KeyView } | null;
 
@@ -71,9 +71,9 @@ export function KeyDialogs({ ctx, dialog, close, changed }: { ctx: Ctx; dialog: 
 function EditKeyDialog({ ctx, apiKey, onClose, onSaved }: { ctx: Ctx; apiKey: KeyView; onClose: () => void; onSaved: (key: KeyView) => void }) {
   const [name, setName] = useState(apiKey.name);
   const [role, setRole] = useState(apiKey.role);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  // Saved, the dialog closes.
+  const { busy, error, run } = useAction({ keepBusyOnSuccess: true });
+  const submit = (event: Event) => {
     event.preventDefault();
     const body: { name?: string; role?: string } = {};
     if (name !== apiKey.name) body.name = name;
@@ -82,14 +82,7 @@ function EditKeyDialog({ ctx, apiKey, onClose, onSaved }: { ctx: Ctx; apiKey: Ke
       onClose();
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      onSaved(await ctx.api.updateKey(apiKey.id, body));
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    void run(async () => onSaved(await ctx.api.updateKey(apiKey.id, body)));
   };
   return h(
     Dialog,
@@ -121,22 +114,12 @@ function EditKeyDialog({ ctx, apiKey, onClose, onSaved }: { ctx: Ctx; apiKey: Ke
 }
 
 function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: KeyView; onClose: () => void; onRevoked: (key: KeyView) => void }) {
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  // Revoked, the dialog closes or shows the replacement.
+  const { busy, error, run } = useAction({ keepBusyOnSuccess: true });
   const [reason, setReason] = useState('');
   const [replaced, setReplaced] = useState<{ keyId: string; secret: string; incidentId: string; revoked: KeyView } | null>(null);
   const own = apiKey.id === ctx.me.key?.id;
   const mayReport = ctx.can('api.key.compromise');
-  const run = async (act: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await act();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
   // The reason, if given, goes into the audit record (DELETE /v1/keys/:id?reason=…).
   const revoke = () => run(async () => onRevoked(await ctx.api.revokeKey(apiKey.id, reason.trim() ? { reason: reason.trim() } : {})));
   // Revoke now, replace, open an incident: the replacement's secret is shown once, then the incident page.

@@ -18,7 +18,7 @@ import { KeyDialogs, type KeyDialog } from './key-dialogs.ts';
 import { StatusBadges } from './key-status.ts';
 import { href } from './router.ts';
 import { TransitionPanel } from './transition.ts';
-import { CopyButton, LoadError, Loading, useAsync, When } from './ui.ts';
+import { CopyButton, LoadError, Loading, useAction, useAsync, When } from './ui.ts';
 import { UsageView } from './usage.ts';
 
 const USAGE_DAYS = 30;
@@ -62,25 +62,17 @@ function Lineage({ apiKey, names }: { apiKey: KeyView; names: ReadonlyMap<string
 /** The key's own allowlist, saved with PATCH /v1/keys/:id. */
 function KeyAllowlist({ ctx, apiKey, onSaved }: { ctx: Ctx; apiKey: KeyView; onSaved: (key: KeyView) => void }) {
   const [entries, setEntries] = useState(apiKey.ipAllowlist);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   useEffect(() => setEntries(apiKey.ipAllowlist), [apiKey.ipAllowlist.join(',')]);
   const editable = apiKey.status === 'active' && ctx.can('api.key.update');
   const dirty = entries.join('\n') !== apiKey.ipAllowlist.join('\n');
   const invalid = allowlistProblems(entries).size > 0;
-  const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       const key = await ctx.api.updateKey(apiKey.id, { ipAllowlist: entries.map((e) => e.trim()) });
       ctx.announce(key.ipAllowlist.length === 0 ? `Key "${key.name}" works from any address again.` : `IP allowlist of "${key.name}" saved: ${key.ipAllowlist.length} entries.`);
       onSaved(key);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return h(
     'div',
     null,

@@ -5,7 +5,7 @@ import { holds } from '../core/permissions.ts';
 import type { PermissionView, Role } from './api.ts';
 import type { Ctx } from './context.ts';
 import { slugify } from './format.ts';
-import { Badge, Dialog, ErrorBox, LoadError, Loading, useAsync } from './ui.ts';
+import { Badge, Dialog, ErrorBox, LoadError, Loading, useAction, useAsync } from './ui.ts';
 
 function groupPermissions(permissions: readonly PermissionView[]): [string, PermissionView[]][] {
   const groups = new Map<string, PermissionView[]>();
@@ -24,8 +24,8 @@ function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; pe
   const [idTouched, setIdTouched] = useState(editing);
   const [description, setDescription] = useState(role?.description ?? '');
   const [chosen, setChosen] = useState<Set<string>>(new Set(role?.permissions ?? []));
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  // Saved, the dialog closes.
+  const { busy, error, run } = useAction({ keepBusyOnSuccess: true });
   const toggle = (perm: string, on: boolean) =>
     setChosen((s) => {
       const next = new Set(s);
@@ -33,17 +33,12 @@ function RoleDialog({ ctx, permissions, role, onClose, onSaved }: { ctx: Ctx; pe
       else next.delete(perm);
       return next;
     });
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const body = { name, description, permissions: [...chosen] };
       onSaved(await (editing ? ctx.api.updateRole(id, body) : ctx.api.createRole({ id, ...body })));
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    });
   };
   return h(
     Dialog,

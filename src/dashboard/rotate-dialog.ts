@@ -12,7 +12,7 @@ import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, type RevokeOld } from '../cor
 import type { Ctx } from './context.ts';
 import { Field, fieldErrors, FormError } from './fields.ts';
 import { formatDateTime, relativeTime } from './format.ts';
-import { Badge, Dialog, ErrorBox, SecretReveal } from './ui.ts';
+import { Badge, Dialog, ErrorBox, SecretReveal, useAction } from './ui.ts';
 
 const GRACE_PERIODS: [string, string][] = [
   ['0', 'None: the old key stops now'],
@@ -35,18 +35,15 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
   const [revokeOld, setRevokeOld] = useState<RevokeOld>(DEFAULT_REVOKE_OLD);
   const [quietPeriod, setQuietPeriod] = useState(DEFAULT_QUIET_PERIOD);
   const [name, setName] = useState(successorName(apiKey.name).slice(0, 100));
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [rotated, setRotated] = useState<{ keyId: string; secret: string } | null>(null);
   const [previous, setPrevious] = useState<KeyView | null>(null);
   const [refreshError, setRefreshError] = useState<unknown>(null);
   const [now, setNow] = useState(Date.now());
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const result = await ctx.api.rotateKey(apiKey.id, {
         gracePeriod: grace,
         revokeOld,
@@ -57,11 +54,7 @@ export function RotateDialog({ ctx, apiKey, onClose, onRotated }: { ctx: Ctx; ap
       setPrevious(result.previous);
       setNow(Date.now());
       onRotated();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const refresh = async () => {
     setRefreshError(null);

@@ -15,7 +15,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ERROR_CATALOG } from '../core/errors.ts';
 import { Api, KeywardApiError, type InvitationPreview, type SessionView, type SignInMethods, type WhoAmI } from './api.ts';
 import { parseRoute } from './router.ts';
-import { ErrorBox } from './ui.ts';
+import { ErrorBox, useAction } from './ui.ts';
 
 /** Before sign-in: no key, no CSRF token; the sign-in steps set the cookie. */
 const publicApi = () => new Api();
@@ -77,18 +77,8 @@ export function SignIn({
 }) {
   const organization = organizationInHash(location.hash);
   const methods = useMethods(organization);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const attempt = async (step: () => Promise<void>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await step();
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  };
+  // Success leaves this page (a session, or the identity provider): the buttons stay disabled until then.
+  const { busy, error, run: attempt } = useAction({ keepBusyOnSuccess: true });
   const withPasskey = () =>
     attempt(async () => {
       const api = publicApi();
@@ -140,13 +130,10 @@ function SsoSignIn({ busy, onEmail }: { busy: boolean; onEmail: (email: string) 
 /** Break-glass: a pasted admin key, shown only when the operator enabled it. */
 function KeySignIn({ onKey }: { onKey: (secret: string, me: WhoAmI) => void }) {
   const [secret, setSecret] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: Event) => {
+  const { busy, error, run } = useAction({ keepBusyOnSuccess: true });
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       // Not trimmed: the key is checked as pasted, and the cause is named (fetch would silently
       // strip spaces around a header value, so that one is caught here).
       if (/\s/.test(secret)) {
@@ -155,10 +142,7 @@ function KeySignIn({ onKey }: { onKey: (secret: string, me: WhoAmI) => void }) {
       const me = await new Api({ secret }).whoami();
       setSecret('');
       onKey(secret, me);
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    });
   };
   return h(
     'form',
@@ -197,8 +181,7 @@ export function AcceptInvitation({ token, onSession }: { token: string; onSessio
   const [loadError, setLoadError] = useState<unknown>(null);
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction({ keepBusyOnSuccess: true });
   useEffect(() => {
     publicApi().previewInvitation({ token }).then(setPreview, setLoadError);
   }, [token]);
@@ -206,19 +189,14 @@ export function AcceptInvitation({ token, onSession }: { token: string; onSessio
   if (loadError) return h(Page, { title: 'Invitation' }, h(ErrorBox, { error: loadError, title: 'This invitation cannot be used' }), h('a', { href: '/' }, 'Go to sign-in'));
   if (!preview) return h(Page, { title: 'Invitation' }, h('p', { role: 'status' }, 'Checking the invitation…'));
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void run(async () => {
       const api = publicApi();
       const { options } = await api.invitationPasskeyOptions({ token });
       const credential = await createPasskey(options);
       onSession(await api.acceptInvitation({ token, displayName, credential, ...(preview.email ? {} : { email }) }));
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
+    });
   };
   return h(
     Page,

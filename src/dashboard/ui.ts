@@ -189,6 +189,37 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): { data: T 
   return { ...state, reload: () => setTick((t) => t + 1), setData: (data: T) => setState({ data, error: null, loading: false }) };
 }
 
+/**
+ * A form's submission (or an action button's): `run(step)` marks it busy and
+ * clears the last error, runs the step, and keeps what it threw as `error`
+ * for the caller to show. Busy ends with the step; with `keepBusyOnSuccess`
+ * only when it fails, for steps whose success leaves the form (a new
+ * session, a navigation, a dialog that closes), so nothing is pressed twice
+ * meanwhile. A check before the request either stays outside `run` (nothing
+ * happens) or throws inside it (shown as the error).
+ */
+export function useAction({ keepBusyOnSuccess = false }: { keepBusyOnSuccess?: boolean } = {}): {
+  busy: boolean;
+  error: unknown;
+  setError: (error: unknown) => void;
+  run: (step: () => Promise<unknown>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async (step: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await step();
+      if (!keepBusyOnSuccess) setBusy(false);
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
+}
+
 export const Loading = ({ what }: { what: string }) => h('p', { class: 'loading', role: 'status' }, `Loading ${what}…`);
 
 /** An instant as date and time with how long ago (or ahead) it is; `empty` when there is none. */
