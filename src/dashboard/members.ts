@@ -125,7 +125,6 @@ function MemberActions({ ctx, member, act }: { ctx: Ctx; member: Member; act: (s
   );
 }
 
-/** Invite by email with a role; the link is shown once (and mailed when the service has SMTP). */
 /** The address that opens this organization's sign-in (its identity provider's button, no email to type): to share with its people. */
 function SignInAddress({ organizationId }: { organizationId: string }) {
   const address = signInAddress(location.origin, organizationId);
@@ -139,6 +138,7 @@ function SignInAddress({ organizationId }: { organizationId: string }) {
   );
 }
 
+/** Invite by email with a role; the link is shown once (and mailed when the service has SMTP). */
 function InviteForm({ ctx, onInvited }: { ctx: Ctx; onInvited: () => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');

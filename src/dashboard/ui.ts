@@ -26,10 +26,10 @@ function validationFields(details: unknown): string[] {
   return (details as { path?: unknown; message?: unknown }[]).slice(0, 8).map((i) => `${String(i.path ?? '')}: ${String(i.message ?? '')}`);
 }
 
-/** For tabs whose endpoint this service does not have yet. */
 /** "GET /v1/roles": how the route table names an operation on the wire. */
 const endpointOf = (operation: OperationId): string => `${API[operation].method} ${API[operation].path}`;
 
+/** For tabs whose endpoint this service does not have yet. */
 export function NotAvailable({ feature, operation }: { feature: string; operation: OperationId }) {
   return h(
     'div',
