@@ -167,7 +167,7 @@ const row = (label: string, samples: Samples) => {
 const MARKERS = { start: '<!-- generated:compromise:start -->', end: '<!-- generated:compromise:end -->' };
 const generated = [
   MARKERS.start,
-  `Run ${machine.date} on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; 1-minute load ${fmt(load0, 2)} at the start, ${fmt(load1, 2)} at the end (the machine was shared with other jobs).`,
+  `Run ${machine.date} on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; 1-minute load ${fmt(load0, 2)} at the start, ${fmt(load1, 2)} at the end${load0 > 1.5 ? ' (the machine was shared with other jobs)' : ' (the benchmark alone on the machine)'}.`,
   '',
   '| report → new key in the Secret | runs | p50 ms | p99 ms | max ms |',
   '|---|---|---|---|---|',
