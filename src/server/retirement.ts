@@ -54,23 +54,27 @@ export class RetirementSweeper {
   async #sweep(): Promise<SweepResult> {
     const ctx = this.#ctx;
     const result: SweepResult = { revoked: [], deadline: [] };
-    const read = <T>(fn: () => Promise<T>) => ctx.usage.readSettled(fn);
-    for (const listed of await read(() => ctx.store.listOpenRetirements(SWEEP_LIMIT))) {
-      // Each key read again with its successor, so both are as current as the usage pending with them.
-      const [stored, successorRecord] = await read(() =>
-        Promise.all([ctx.store.findKeyById(listed.id), listed.rotatedToId === null ? undefined : ctx.store.findKeyById(listed.rotatedToId)]),
-      );
-      if (!stored) continue;
-      const now = ctx.nowMs();
+    // Gather: the open transitions and their successors in one settled read, so the usage pending after it covers
+    // every use the records lack; decide for all of them before any write (a flush during the writes cannot skew them).
+    const gathered = await ctx.usage.readSettled(async () => {
+      const open = await ctx.store.listOpenRetirements(SWEEP_LIMIT);
+      return Promise.all(open.map(async (stored) => ({ stored, successor: stored.rotatedToId === null ? undefined : await ctx.store.findKeyById(stored.rotatedToId) })));
+    });
+    const now = ctx.nowMs();
+    const ends = gathered.flatMap(({ stored, successor: successorRecord }) => {
       const old = ctx.withPending(stored);
       const successor = successorRecord && ctx.withPending(successorRecord);
       const decision = retirementDecision(old, successor, now);
-      if (decision?.do !== 'revoke' && decision?.do !== 'record-deadline') continue;
+      if (decision?.do !== 'revoke' && decision?.do !== 'record-deadline') return [];
       const endedBy: RetirementEnd = decision.do === 'revoke' ? 'unused' : 'deadline';
+      return [{ stored, old, endedBy, audit: this.#audit(old, successor?.lastUsedAt ?? null, endedBy, now) }];
+    });
+    // Act: the store applies each end only while the transition is open and the key unused since the decision.
+    for (const { stored, old, endedBy, audit } of ends) {
       const endedAt = new Date(endedBy === 'deadline' ? Date.parse(old.expiresAt!) : now).toISOString();
       const ended = await ctx.store.endRetirement(
-        { organizationId: old.organizationId, keyId: old.id, endedAt, endedBy, lastUsedAt: decision.do === 'revoke' ? stored.lastUsedAt : null },
-        this.#audit(old, successor?.lastUsedAt ?? null, endedBy, now),
+        { organizationId: old.organizationId, keyId: old.id, endedAt, endedBy, lastUsedAt: endedBy === 'unused' ? stored.lastUsedAt : null },
+        audit,
       );
       if (!ended) continue;
       result[endedBy === 'unused' ? 'revoked' : 'deadline'].push(old.id);
