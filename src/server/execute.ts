@@ -157,12 +157,11 @@ function authenticationFailed(env: RouteEnv, request: Pick<RawRequest, 'ip'>, er
   if (AUTH_FAILURES.has(error.code)) {
     const retryAfter = env.failedAuth.retryAfterSeconds(request.ip);
     if (retryAfter > 0) {
-      return {
-        ...errorOutcome(
-          new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${env.failedAuth.bucketOf(request.ip!)}; retry in ${retryAfter} s.`),
-        ),
-        headers: { 'retry-after': String(retryAfter) },
-      };
+      return errorOutcome(
+        new KeywardError('RATE_LIMITED', `Too many failed authentication attempts from ${env.failedAuth.bucketOf(request.ip!)}; retry in ${retryAfter} s.`, {
+          details: { retryAfter },
+        }),
+      );
     }
     const details = error.details as { keyId?: string } | undefined;
     env.metrics?.failedAuth.inc({ code: error.code });

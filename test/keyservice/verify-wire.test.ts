@@ -83,6 +83,7 @@ describe('/v1/verify on the wire', () => {
     expect(last!.status).toBe(429);
     expect(last!.body.error.code).toBe('RATE_LIMITED');
     expect(Number(last!.headers['retry-after'])).toBeGreaterThan(200);
+    expect(last!.body.error.details).toEqual({ retryAfter: Number(last!.headers['retry-after']) });
     expect(last!.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(last!.headers['content-length']).toBe(String(Buffer.byteLength(JSON.stringify(last!.body))));
     expect(last!.headers['cache-control']).toBe('no-store');
