@@ -1,15 +1,18 @@
 /**
  * What the operator asks of the API server, counted by the API server itself
  * (apiserver_request_total on its /metrics, by verb and resource), with the
- * real operator, key service and control plane: an issue is three writes
- * (and its Event) and no reads; a steady resync of many ApiKeys writes
+ * real operator, key service and control plane: an issue (a first key, a
+ * rotation) is three writes (and its Event) and no reads, and the Secret
+ * cache holds only the Secrets the operator manages; an operator started
+ * over ApiKeys that are all Ready writes nothing, reads only its lists and
+ * asks the key service in one batch; a steady resync of many ApiKeys writes
  * nothing and reads nothing (the caches answer), and asks the key service in
  * batches; a watch restart lists again but queues only what changed. The test
  * itself reads through the operator's cache while it counts, so the counts
  * are the operator's (and the controller manager's, which leaves these
  * resources alone).
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Operator } from '../../src/operator/operator.ts';
 import type { ApiKeyResource } from '../../src/operator/types.ts';
@@ -45,7 +48,7 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
     apiKey = await operatorKey(service);
     k = kubeHelpers(cp());
     custom = cp().kubeConfig.makeApiClient(CustomObjectsApi);
-    for (const ns of ['issue', 'steady', 'restart']) await cp().kubectl(['create', 'namespace', ns]);
+    for (const ns of ['issue', 'rotate', 'steady', 'started', 'restart']) await cp().kubectl(['create', 'namespace', ns]);
   }, 60_000);
   afterAll(async () => {
     await service?.stop();
@@ -85,6 +88,8 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
   const delta = (before: Map<string, number>, after: Map<string, number>, key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
 
   it('issuing a first key: three writes (finalizer, Secret, status) and its Event; no reads', async () => {
+    // A Secret the operator does not manage (no managed-by label): its Secret cache must not hold it.
+    await cp().kubectl(['create', 'secret', 'generic', 'not-ours', '-n', 'issue', '--from-literal=password=not-for-the-operator']);
     const operator = await startOperator(cp(), service, apiKey, { namespaces: ['issue'], resyncMs: 600_000 });
     try {
       const before = await apiServerRequests(cp());
@@ -105,9 +110,72 @@ describeControlPlane('what the operator asks of the API server', (cp) => {
       const reported = await operatorMetrics(operator);
       const { 'POST apikeys': _created, ...operatorsOwn } = served;
       expect(reported.kubeRequests).toEqual(operatorsOwn);
-      expect(reported.cacheObjects).toEqual({ ApiKey: 1, Secret: 1 });
+      expect(reported.cacheObjects, 'the Secret it wrote, not the one it does not manage').toEqual({ ApiKey: 1, Secret: 1 });
       expect(reported.cacheBytes.ApiKey).toBeGreaterThan(0);
       expect(reported.cacheBytes.Secret).toBeGreaterThan(0);
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('a rotation (a token bump): three writes (intent, Secret, status) and its Event; no reads', async () => {
+    const operator = await startOperator(cp(), service, apiKey, { namespaces: ['rotate'], resyncMs: 600_000 });
+    try {
+      await create('rotate', 'bumped');
+      await allReady(operator, 'rotate', ['bumped']);
+      const first = operator.cache.apiKey('rotate', 'bumped')!.status!.keyId;
+
+      const before = await apiServerRequests(cp());
+      // Through the API (one PATCH), not kubectl, which reads the object before it patches.
+      await custom.patchNamespacedCustomObject(
+        { group: 'keyward.dev', version: 'v1alpha1', namespace: 'rotate', plural: 'apikeys', name: 'bumped', body: { spec: { rotation: { token: 't-2' } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      await until('the rotation to a new key', async () => {
+        const resource = operator.cache.apiKey('rotate', 'bumped');
+        return isReady(resource) && resource!.status!.keyId !== first && resource!.status!.observedRotationToken === 't-2';
+      });
+      await settled(operator);
+      const served = requestsBetween(before, await apiServerRequests(cp()), RESOURCES);
+      expect(served).toEqual({
+        'PATCH apikeys': 1, // the test's token bump
+        'PATCH apikeys/status': 2, // the intent (crash safety), then the result
+        'APPLY secrets': 1,
+        'POST events': 1, // Rotated
+      });
+    } finally {
+      await operator.stop();
+    }
+  });
+
+  it('an operator started over ApiKeys that are all Ready writes nothing, reads only its two lists, and asks the key service in one batch', async () => {
+    const names = Array.from({ length: 30 }, (_, i) => `started-${i}`);
+    const first = await startOperator(cp(), service, apiKey, { namespaces: ['started'], resyncMs: 600_000 });
+    try {
+      for (const name of names) await create('started', name);
+      await allReady(first, 'started', names);
+    } finally {
+      await first.stop();
+    }
+
+    const before = await apiServerRequests(cp());
+    const serviceBefore = await keyServiceRequests();
+    // As after a roll-out or a fail-over: a fresh operator, empty caches, every ApiKey looked at once.
+    const operator = await startOperator(cp(), service, apiKey, { namespaces: ['started'], resyncMs: 600_000 });
+    try {
+      const reconciles = async () => (await operator.metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
+      await until(`all ${names.length} ApiKeys reconciled`, async () => (await reconciles()) >= names.length, 60_000, 50);
+      await settled(operator);
+      const served = requestsBetween(before, await apiServerRequests(cp()), RESOURCES);
+      const serviceAfter = await keyServiceRequests();
+
+      expect(countOf(served, WRITE_VERBS), JSON.stringify(served)).toBe(0);
+      expect(
+        Object.fromEntries(Object.entries(served).filter(([key]) => READ_VERBS.some((verb) => key.startsWith(`${verb} `)))),
+        'reads: the informers\' lists, nothing per ApiKey',
+      ).toEqual({ 'LIST apikeys': 1, 'LIST secrets': 1 });
+      expect(delta(serviceBefore, serviceAfter, 'POST /v1/keys/batch-get'), 'one batch for all 30 keys').toBe(1);
+      expect(delta(serviceBefore, serviceAfter, 'GET /v1/keys/:id'), 'one key at a time').toBe(0);
     } finally {
       await operator.stop();
     }
