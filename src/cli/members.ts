@@ -57,6 +57,11 @@ export function membersCommand(): Command {
   });
   examples(list, ['keyward members list', 'keyward members list -o wide', "keyward members list -o jsonpath='{[*].email}'"]);
 
+  const get = apiCommand(members, 'get <memberId>', 'show one member as a table row').action(async (memberId: string, o: Flags) =>
+    printOne(await (await clientFor(o, ['getMember'])).getMember(memberId), MEMBER_VIEW, o.output),
+  );
+  examples(get, ['keyward members get mem_…', 'keyward members get mem_… -o yaml']);
+
   const invite = apiCommand(members, 'invite', 'invite a person: prints the one-time link once (and mails it when the service has SMTP)', {
     quiet: 'print the link alone (for $(…) in scripts)',
   })

@@ -3,14 +3,16 @@
  * (the pinned Node running src/cli/main.ts) against the real key service on
  * a loopback port, each shown by its effect on the service. Exit codes:
  * 0 ok, 1 the API refused, 2 usage (and refused without --yes), 3 a key that
- * does not verify. Each case runs several processes one after another
+ * does not verify. Incidents and the change feed (`events`, and
+ * `events --watch` as a long-running child) too. Each case runs several processes one after another
  * (about half a second each, seconds on a loaded machine): longer timeouts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { KeyView } from '../../src/client/index.ts';
-import { run } from '../support/cli-process.ts';
+import { killAll, run, startKeyward } from '../support/cli-process.ts';
 import { errorCode, startTestService, type TestService } from '../support/keyservice.ts';
+import { until } from '../support/webhook.ts';
 
 const SECRET = /kw_[0-9A-Za-z]{28}/;
 let service: TestService;
@@ -351,5 +353,111 @@ describe('verify: the exit code is the answer', { timeout: 120_000 }, () => {
     expect(refused.stderr).toContain('(INSUFFICIENT_PERMISSIONS)');
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('never as an argument');
+  });
+});
+
+describe('incidents', { timeout: 120_000 }, () => {
+  it('list, get and describe show a compromise report and its investigation; an unknown id is exit 1 with a CLI hint', async () => {
+    const created = await admin().createKey({ name: 'Leaked', role: 'viewer' });
+    await service.client(created.secret).whoami(); // a use the investigation shows
+    const reported = await keyward(['keys', 'compromise', created.key.id, '--reason', 'pasted in chat', '--no-notify', '-o', 'json']);
+    expect(reported.code, reported.stderr).toBe(0);
+    const { incident, replacement } = reported.json() as { incident: { id: string }; replacement: { key: { id: string } } };
+
+    const [table, wide, json, quiet, name] = await Promise.all([
+      keyward(['incidents', 'list', '--key', created.key.id]),
+      keyward(['incidents', 'list', '--key', created.key.id, '-o', 'wide']),
+      keyward(['incidents', 'list', '-o', 'json']),
+      keyward(['incidents', 'list', '-q']),
+      keyward(['incidents', 'get', incident.id, '-o', 'name']),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]!.split(/\s{2,}/)).toEqual(['ID', 'KEY ID', 'KEY NAME', 'RESPONSE', 'STATE', 'REPORTED BY', 'AGE']);
+    expect(lines.slice(1).map((line) => line.split(/\s{2,}/).slice(0, 6))).toEqual([[incident.id, created.key.id, 'Leaked', 'compromise', 'handled', service.adminKeyId]]);
+    expect(wide.stdout).toMatch(new RegExp(`${replacement.key.id}\\s+pasted in chat\\n$`));
+    expect((json.json() as { id: string }[]).map((i) => i.id)).toContain(incident.id);
+    expect(quiet.stdout.split('\n')).toContain(incident.id);
+    expect(name.stdout).toBe(`incident/${incident.id}\n`);
+
+    const describe = await keyward(['incidents', 'describe', incident.id]);
+    expect(describe.code, describe.stderr).toBe(0);
+    expect(describe.stdout).toMatch(new RegExp(`^ID:\\s+${incident.id}\\nKey:\\s+${created.key.id} \\(Leaked\\)\\nReason:\\s+pasted in chat\\n`));
+    expect(describe.stdout).toMatch(/\nActions:\n {2}\S+ {2}revoked: .*\n {2}\S+ {2}replacement-issued: /);
+    expect(describe.stdout).toMatch(/\nAddresses:\n {2}127\.0\.0\.1 {2}VALID {2}1×, /);
+    expect(describe.stdout).toMatch(new RegExp(`\\nAudit trail:\\n(  .*\\n)*  \\S+  key\\.compromised by ${service.adminKeyId}\\n`));
+    expect(describe.stdout).not.toContain(created.secret);
+    const detail = await keyward(['incidents', 'describe', incident.id, '-o', 'json']);
+    expect(detail.json()).toMatchObject({ id: incident.id, investigation: { addresses: [expect.objectContaining({ ip: '127.0.0.1', outcome: 'VALID', count: 1 })] } });
+
+    const missing = await keyward(['incidents', 'describe', 'inc_000000000nothere0']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('(INCIDENT_NOT_FOUND)');
+    expect(missing.stderr).toContain('hint: List the incidents with `keyward incidents list`.');
+  });
+});
+
+describe('events: the change feed of keys', { timeout: 120_000 }, () => {
+  it('-q prints where the feed is; --after lists what followed in every format; a bad cursor is the API’s validation error', async () => {
+    const start = await keyward(['events', '-q']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stdout).toMatch(/^\d+\n$/);
+    const cursor = start.stdout.trim();
+    const created = await admin().createKey({ name: 'Followed', role: 'viewer', metadata: { app: 'feed' } });
+    await admin().updateKey(created.key.id, { name: 'Followed (renamed)' });
+    await admin().revokeKey(created.key.id);
+
+    const [table, wide, json, name, quiet] = await Promise.all([
+      keyward(['events', '--after', cursor]),
+      keyward(['events', '--after', cursor, '-o', 'wide']),
+      keyward(['events', '--after', cursor, '-o', 'json']),
+      keyward(['events', '--after', cursor, '-o', 'name']),
+      keyward(['events', '--after', cursor, '-q']),
+    ]);
+    expect(table.code, table.stderr).toBe(0);
+    const events = json.json() as { cursor: string; action: string; keyId: string }[];
+    expect(events.map((e) => [e.action, e.keyId])).toEqual([
+      ['key.created', created.key.id],
+      ['key.updated', created.key.id],
+      ['key.revoked', created.key.id],
+    ]);
+    const last = events.at(-1)!.cursor;
+    const rows = table.stdout.trimEnd().split('\n');
+    expect(rows[0]!.split(/\s{2,}/)).toEqual(['CURSOR', 'AT', 'ACTION', 'KEY ID', 'CHANGED']);
+    expect(rows[2]!.split(/\s{2,}/)).toEqual([events[1]!.cursor, expect.any(String), 'key.updated', created.key.id, 'name']);
+    expect(wide.stdout).toMatch(/key\.revoked\s+key_\S+\s+\S+\s+app=feed\n$/);
+    expect(table.stderr).toBe(`cursor ${last}: continue with --after ${last}\n`);
+    expect(name.stdout).toBe(events.map((e) => `event/${e.cursor}\n`).join(''));
+    expect(quiet.stdout).toBe(`${last}\n`);
+
+    const nothingNew = await keyward(['events', '--after', last]);
+    expect(nothingNew.stdout).toBe('');
+    expect(nothingNew.stderr).toBe(`No key events found.\ncursor ${last}: continue with --after ${last}\n`);
+    const bad = await keyward(['events', '--after', 'yesterday']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/\n {2}- after \(--after\): must be a cursor/);
+    const watchQuiet = await keyward(['events', '--watch', '-q']);
+    expect(watchQuiet.code).toBe(2);
+  });
+
+  it('--watch prints each change as it is committed, one JSON object a line, until stopped', async () => {
+    const watch = startKeyward(['events', '--watch', '-o', 'json'], service.adminEnv);
+    try {
+      await until(() => watch.stderr.includes('watching key events after cursor'));
+      const first = await admin().createKey({ name: 'Watched 1', role: 'viewer' });
+      await until(() => watch.stdout.includes(first.key.id));
+      const second = await admin().createKey({ name: 'Watched 2', role: 'viewer' });
+      await admin().revokeKey(second.key.id);
+      await until(() => watch.stdout.split('\n').filter(Boolean).length === 3);
+      const lines = watch.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { action: string; keyId: string });
+      expect(lines.map((e) => [e.action, e.keyId])).toEqual([
+        ['key.created', first.key.id],
+        ['key.created', second.key.id],
+        ['key.revoked', second.key.id],
+      ]);
+      expect(watch.process.exitCode).toBeNull();
+    } finally {
+      await killAll();
+    }
   });
 });

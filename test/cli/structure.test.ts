@@ -6,12 +6,15 @@
  * the version is package.json's; `completion bash` completes in real bash.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands.ts';
+import { CLI_HINTS } from '../../src/cli/failure.ts';
+import { API, OPERATION_IDS, type RouteSpec } from '../../src/core/api.ts';
+import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../../src/core/errors.ts';
 import { MAIN, ROOT, cleanEnv, run } from '../support/cli-process.ts';
 
 const leaves = (command: Command, path: string[] = []): { path: string; command: Command }[] =>
@@ -54,6 +57,31 @@ describe('the command tree', { timeout: 120_000 }, () => {
       expect(flags, path).toEqual(expect.arrayContaining(['--url', '--context']));
       if (flags.includes('--output')) expect(command.options.find((o) => o.long === '--output')!.flags, path).toBe('-o, --output <format>');
     }
+  });
+});
+
+/** The operations a key can call (the CLI calls with a key): not those for a signed-in person, the sign-in steps or GitHub's signed reports. */
+const keyOperations = OPERATION_IDS.filter((id) => {
+  const auth = (API[id] as RouteSpec).auth;
+  return auth === undefined || auth === 'key';
+});
+
+describe('the route table and the CLI', () => {
+  it('every operation a key can call has a command: its id is in the operations some command asks clientFor for', () => {
+    const dir = join(ROOT, 'src', 'cli');
+    const called = new Set<string>();
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+      // clientFor(o, ['getKey', 'updateKey']) names the operations a command calls (and what its key must grant).
+      for (const call of readFileSync(join(dir, file), 'utf8').matchAll(/clientFor\(\s*\w+\s*,([^)]*)\)/g)) for (const id of call[1]!.matchAll(/'(\w+)'/g)) called.add(id[1]!);
+    }
+    expect(keyOperations.length).toBeGreaterThan(30);
+    expect(keyOperations.filter((id) => !called.has(id))).toEqual([]);
+  });
+
+  it('the hint of every refusal a command can meet names CLI commands and flags, not HTTP calls or body fields', () => {
+    const codes = new Set<ErrorCode>([...AUTHENTICATION_ERRORS, 'INSUFFICIENT_PERMISSIONS', 'VALIDATION_FAILED', 'ROUTE_NOT_FOUND', ...keyOperations.flatMap((id) => (API[id] as RouteSpec).errors)]);
+    const inHttpTerms = [...codes].filter((code) => /\b(GET|POST|PUT|PATCH|DELETE) \/v1\/|"\w+": |\bdetails\b/.test(CLI_HINTS[code] ?? ERROR_CATALOG[code].hint));
+    expect(inHttpTerms).toEqual([]);
   });
 });
 
