@@ -3,9 +3,10 @@
  * EXIT in errors.ts). An API refusal shows the service's code, message and
  * hint, with the hint in CLI terms where the service's names an HTTP call
  * (`keyward roles list`, not `GET /v1/roles`), and its validation details
- * field by field with the flag that sets each field. Loaded only on failure.
+ * field by field with the flag or argument of the command that sets each.
+ * Loaded only on failure.
  */
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { KeywardApiError, KeywardUnreachableError } from '../client/index.ts';
 import type { ErrorCode } from '../core/errors.ts';
 import { KeywardError } from '../core/errors.ts';
@@ -39,16 +40,36 @@ export const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 /** The flag that sets a body or query field, where it differs from the field's kebab-case name. */
-const FLAG_OF: Record<string, string> = { keyId: '--key', actorKeyId: '--actor', targetId: '--target', entries: '<entries>', key: 'the presented key' };
-const flagOf = (field: string): string => FLAG_OF[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const FLAG_OF: Record<string, string> = { keyId: '--key', actorKeyId: '--actor', targetId: '--target' };
 
-function detailLines(details: unknown): string[] {
+/** What the command line calls the parts of what the user typed, for naming the one a field came from. */
+export interface CommandShape {
+  flags: readonly string[];
+  args: readonly string[];
+}
+
+export const shapeOf = (command: Command): CommandShape => ({ flags: command.options.map((o) => o.long ?? ''), args: command.registeredArguments.map((a) => a.name()) });
+
+/**
+ * Where the command that failed took a field from: its flag (`--expires-at`),
+ * or its argument (`<roleId>` for a role's id). Null when it has neither
+ * (stdin, a prompt, or a field the CLI fills in itself), so no flag the
+ * command lacks is ever named.
+ */
+function sourceOf(field: string, shape: CommandShape): string | null {
+  const flag = FLAG_OF[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (shape.flags.includes(flag)) return flag;
+  const arg = shape.args.find((name) => name === field || (field === 'id' && name.endsWith('Id')));
+  return arg ? `<${arg}>` : null;
+}
+
+function detailLines(details: unknown, shape: CommandShape): string[] {
   if (!Array.isArray(details)) return [];
   return details
     .filter((d): d is { path: string; message: string } => typeof d?.path === 'string' && typeof d?.message === 'string')
     .map((d) => {
-      const field = d.path.split('.')[0]!;
-      return `  - ${d.path} (${flagOf(field)}): ${d.message}`;
+      const source = sourceOf(d.path.split('.')[0]!, shape);
+      return `  - ${d.path}${source ? ` (${source})` : ''}: ${d.message}`;
     });
 }
 
@@ -57,14 +78,15 @@ export interface Failure {
   exitCode: number;
 }
 
-export function describeFailure(error: unknown): Failure {
+/** What to print for an error, and the exit code; `command` is the one whose action ran (for the flags it has). */
+export function describeFailure(error: unknown, command?: CommandShape): Failure {
   const red = errorColours.red;
   const head = (message: string) => `${red('error:')} ${message}`;
   if (error instanceof CommanderError) return { text: '', exitCode: error.exitCode === 0 ? EXIT.OK : EXIT.USAGE };
   if (error instanceof CliUsageError || error instanceof SettingsError) return { text: head(error.message), exitCode: EXIT.USAGE };
   if (error instanceof KeywardApiError || error instanceof KeywardError) {
     const hint = CLI_HINTS[error.code as ErrorCode] ?? error.hint;
-    const lines = [head(`${error.message} (${error.code})`), ...(error.code === 'VALIDATION_FAILED' ? detailLines(error.details) : []), `hint: ${hint}`];
+    const lines = [head(`${error.message} (${error.code})`), ...(error.code === 'VALIDATION_FAILED' ? detailLines(error.details, command ?? { flags: [], args: [] }) : []), `hint: ${hint}`];
     return { text: lines.join('\n'), exitCode: EXIT.FAILED };
   }
   if (error instanceof CliError) return { text: [head(error.message), ...(error.hint ? [`hint: ${error.hint}`] : [])].join('\n'), exitCode: EXIT.FAILED };

@@ -48,14 +48,17 @@ const overrideExits = (command: Command): void => {
   command.commands.forEach(overrideExits);
 };
 overrideExits(program);
+// The command whose action runs: a failure names its flags and arguments (and no flag it lacks).
+let running: Command | undefined;
+program.hook('preAction', (_program, action) => void (running = action));
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   // Help and version are successes; anything else commander reports (it printed it) is a usage error.
   if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-  const { describeFailure } = await import('./failure.ts');
-  const failure = describeFailure(error);
+  const { describeFailure, shapeOf } = await import('./failure.ts');
+  const failure = describeFailure(error, running && shapeOf(running));
   if (failure.text) process.stderr.write(`${failure.text}\n`);
   process.exit(failure.exitCode);
 }

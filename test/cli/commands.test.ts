@@ -135,6 +135,19 @@ describe('keys', { timeout: 120_000 }, () => {
     expect(unknownRole.stderr).not.toContain('/v1/');
   });
 
+  it('a field given as an argument is named as that argument, and a field no flag sets names no flag', async () => {
+    const [permission, role, tooLong] = await Promise.all([
+      keyward(['permissions', 'create', 'api.key.mine']),
+      keyward(['roles', 'create', 'Not An Id', '--name', 'x', '--permissions', 'api.key.view']),
+      keyward(['verify'], service.adminEnv, 'x'.repeat(600)),
+    ]);
+    expect([permission.code, role.code, tooLong.code]).toEqual([1, 1, 1]);
+    expect(permission.stderr).toMatch(/\n {2}- name \(<name>\): /);
+    expect(role.stderr).toMatch(/\n {2}- id \(<roleId>\): must be lowercase/);
+    // verify reads the key from stdin: there is no --key to name.
+    expect(tooLong.stderr).toMatch(/\n {2}- key: must be at most 512 characters\n/);
+  });
+
   it('describe shows every field like kubectl describe; after a rotation STATUS says rotating and EXPIRES the end of the grace period', async () => {
     const created = await admin().createKey({ name: 'Described', role: 'viewer', metadata: { team: 'ops' } });
     const rotated = await admin().rotateKey(created.key.id, { gracePeriod: '2h' });
