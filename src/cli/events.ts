@@ -97,9 +97,9 @@ export function eventsCommand(): Command {
     }
   });
   return examples(command, [
-    'keyward events -q > cursor.txt                       # where the feed is now',
-    'keyward events --after "$(cat cursor.txt)"            # what changed since',
-    'keyward events --watch                                # follow changes as they happen',
-    'keyward events --watch --managed operator -o json     # one JSON object a line',
+    'keyward events -q > cursor.txt                      # where the feed is now',
+    'keyward events --after "$(cat cursor.txt)"          # what changed since',
+    'keyward events --watch                              # follow changes as they happen',
+    'keyward events --watch --managed operator -o json   # one JSON object a line',
   ]);
 }

@@ -44,12 +44,19 @@ describe('keyward members', () => {
     expect(again.stderr).toContain('INVITATION_REVOKED');
   });
 
-  it('list, update and remove members; the last admin member is kept (exit 1, LAST_ADMIN_MEMBER)', { timeout: 120_000 }, async () => {
+  it('list, get, update and remove members; the last admin member is kept (exit 1, LAST_ADMIN_MEMBER)', { timeout: 120_000 }, async () => {
     const { member } = await memberWithSession(service, 'grace@example.com', 'admin');
     const listed = await keyward(['members', 'list'], service.adminEnv);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(/^EMAIL\s+MEMBER ID\s+NAME\s+ROLE\s+STATUS\s+LAST SIGN-IN\s+AGE$/m);
     expect(listed.stdout).toMatch(new RegExp(`^grace@example\\.com\\s+${member.id}\\s+grace@example\\.com\\s+admin\\s+active\\s+`, 'm'));
+
+    const [got, missing] = await Promise.all([keyward(['members', 'get', member.id, '-o', 'json'], service.adminEnv), keyward(['members', 'get', 'mem_00000000000000000000'], service.adminEnv)]);
+    expect(got.code, got.stderr).toBe(0);
+    expect(JSON.parse(got.stdout)).toMatchObject({ id: member.id, email: 'grace@example.com', role: 'admin' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('(MEMBER_NOT_FOUND)');
+    expect(missing.stderr).toContain('hint: List the members with `keyward members list`.');
 
     const refused = await keyward(['members', 'update', member.id, '--role', 'viewer'], service.adminEnv);
     expect(refused.code).toBe(1);
