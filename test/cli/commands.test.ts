@@ -403,6 +403,13 @@ describe('incidents', { timeout: 120_000 }, () => {
     const detail = await keyward(['incidents', 'describe', incident.id, '-o', 'json']);
     expect(detail.json()).toMatchObject({ id: incident.id, investigation: { addresses: [expect.objectContaining({ ip: '127.0.0.1', outcome: 'VALID', count: 1 })] } });
 
+    // -q: the replacement's secret alone, and it works.
+    const quietly = await keyward(['keys', 'compromise', replacement.key.id, '--reason', 'again', '--no-notify', '-q']);
+    expect(quietly.code, quietly.stderr).toBe(0);
+    expect(quietly.stderr).toBe('');
+    expect(quietly.stdout).toMatch(new RegExp(`^${SECRET.source}\\n$`));
+    expect((await service.client(quietly.stdout.trim()).whoami()).key.rotatedFromId).toBe(replacement.key.id);
+
     const missing = await keyward(['incidents', 'describe', 'inc_000000000nothere0']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('(INCIDENT_NOT_FOUND)');
