@@ -84,7 +84,7 @@ export const ERROR_CATALOG = {
   KEY_ALREADY_ROTATED: { status: 409, hint: 'Rotate the successor key instead.' },
   LAST_ADMIN_KEY: {
     status: 409,
-    hint: 'Create another admin key first (role "admin"), then revoke or change this one: an organization always keeps one active key that holds every permission.',
+    hint: 'Create another admin key first (role "admin", without an expiry), then revoke or change this one: an organization always keeps an active key that holds every permission and works as long as its longest-lived admin key.',
   },
   SELF_LOCKOUT: { status: 409, hint: 'Add your own address (or its range) to the list, or send "force": true if you really mean to lock this address out.' },
   ROLE_IN_USE: { status: 409, hint: 'Move the keys and members that hold this role to another role (or revoke the keys), and revoke the pending invitations that give it, then delete the role.' },

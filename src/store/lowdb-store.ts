@@ -485,11 +485,14 @@ export class LowdbStore implements Store {
     return n;
   }
 
-  /** Throws LAST_ADMIN_KEY unless another working all-granting key of the organization remains. */
+  /** Throws LAST_ADMIN_KEY unless another admin key of the organization remains (rules.remainingAdmin). */
   #keepAnAdmin(key: KeyRecord, now: number, change: 'revoke' | 'demote', newRoleId?: string): void {
     if (!rules.removesAnAdmin(key, now, newRoleId)) return;
-    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && rules.isWorkingAdmin(other, now));
-    rules.refuse(rules.lastAdminRefusal(key, change, another));
+    rules.refuse(rules.lastAdminRefusal(key, change, this.#anotherAdminRemains(key, now)));
+  }
+
+  #anotherAdminRemains(key: KeyRecord, now: number): boolean {
+    return (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => rules.remainingAdmin(other, key, now));
   }
 
   async listOrganizations(): Promise<Organization[]> {
@@ -638,8 +641,7 @@ export class LowdbStore implements Store {
     const key = this.#keysById.get(input.keyId);
     if (!key || key.organizationId !== input.organizationId) return undefined;
     const now = Date.parse(input.endedAt);
-    const another = (this.#keysByOrg.get(key.organizationId) ?? []).some((other) => other.id !== key.id && rules.isWorkingAdmin(other, now));
-    const ended = rules.endedRetirement(key, input, another);
+    const ended = rules.endedRetirement(key, input, this.#anotherAdminRemains(key, now));
     if (!ended) return undefined;
     await this.#change({ t: 'key', v: ended }, { t: 'audit', v: audit });
     return key;

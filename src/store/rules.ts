@@ -139,6 +139,22 @@ export function withRotationExpiries(audit: AuditEvent, expiries: ReturnType<typ
 /** A key that works now and whose role grants every permission. */
 export const isWorkingAdmin = (key: KeyRecord, now: number): boolean => grantsEverything(key.roleId) && working(key, now);
 
+/** Whether `other` works at least as long as `key` does (no expiry outlasts any). */
+export const outlasts = (other: KeyRecord, key: KeyRecord): boolean =>
+  other.expiresAt === null || (key.expiresAt !== null && Date.parse(other.expiresAt) >= Date.parse(key.expiresAt));
+
+/**
+ * Whether `other` may be the admin key that remains when `key` is taken away:
+ * a working admin key that works at least as long as `key`. So the latest an
+ * organization's admin keys work never moves sooner: an organization that has
+ * an admin key without expiry keeps one, and a rotated admin key still in its
+ * grace period (or one created with an expiry) cannot be the one that remains
+ * when the last lasting one is revoked (it would end the organization's admin
+ * access when it expires).
+ */
+export const remainingAdmin = (other: KeyRecord, key: KeyRecord, now: number): boolean =>
+  other.id !== key.id && other.organizationId === key.organizationId && isWorkingAdmin(other, now) && outlasts(other, key);
+
 /** Whether revoking `key` (or moving it to `newRoleId`) takes a working admin key away, so another must remain. */
 export function removesAnAdmin(key: KeyRecord, now: number, newRoleId?: string): boolean {
   return isWorkingAdmin(key, now) && (newRoleId === undefined || !grantsEverything(newRoleId));
@@ -151,10 +167,12 @@ export function lastAdminRefusal(key: KeyRecord, change: 'revoke' | 'demote', an
 
 function lastAdminError(key: KeyRecord, change: 'revoke' | 'demote'): KeywardError {
   const what = change === 'revoke' ? 'Revoking it' : 'Changing its role';
+  const lasting = key.expiresAt === null ? 'without an expiry' : `working until ${key.expiresAt}`;
   return new KeywardError(
     'LAST_ADMIN_KEY',
-    `Key ${key.id} is the last active admin key of this organization. ${what} would leave no key that can manage every key and role, and nothing in the API could bring one back.`,
-    { details: { keyId: key.id } },
+    `Key ${key.id} is the last active admin key of this organization ${lasting}. ${what} would leave no key that can manage every key and role ` +
+      '(any other admin key expires sooner), and nothing in the API could bring one back.',
+    { details: { keyId: key.id, expiresAt: key.expiresAt } },
   );
 }
 

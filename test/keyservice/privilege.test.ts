@@ -156,6 +156,33 @@ describe('the last admin key', () => {
     expect((await asThird.whoami()).key.id).toBe(third.key.id);
   });
 
+  it('an admin key that expires sooner cannot be the one that remains (rotating the only admin key, then revoking its successor, locked the organization out when the grace ended)', async () => {
+    const { admin, keyId } = await organization('grace-lockout');
+    const rotated = await admin.rotateKey(keyId, { gracePeriod: '1h' });
+    expect(rotated.previous).toMatchObject({ status: 'active', expiresAt: expect.any(String) });
+    const successor = service.client(rotated.secret);
+    const before = await service.store.snapshot();
+    const revoke = await failure(successor.revokeKey(rotated.key.id));
+    expect(revoke.status).toBe(409);
+    expect(revoke.code).toBe('LAST_ADMIN_KEY');
+    expect(revoke.message).toContain(`${rotated.key.id} is the last active admin key of this organization without an expiry`);
+    expect(revoke.hint).toMatch(/without an expiry/);
+    expect((await failure(successor.updateKey(rotated.key.id, { role: 'viewer' }))).code).toBe('LAST_ADMIN_KEY');
+    expect(await service.store.snapshot()).toBe(before);
+    // A compromise without a replacement is the same revocation.
+    expect((await failure(successor.compromiseKey(rotated.key.id, { reason: 'test', replace: false, notify: false }))).code).toBe('LAST_ADMIN_KEY');
+
+    // An admin key created with an expiry does not let the lasting one go either…
+    const temporary = await successor.createKey({ name: 'Temporary admin', role: 'admin', expiresAt: new Date(Date.now() + 86_400_000).toISOString() });
+    expect((await failure(successor.revokeKey(rotated.key.id))).code).toBe('LAST_ADMIN_KEY');
+    // …while the keys that end sooner may go: the lasting one outlasts them.
+    expect((await successor.revokeKey(keyId)).status).toBe('revoked');
+    expect((await successor.revokeKey(temporary.key.id)).status).toBe('revoked');
+    // Another admin key without an expiry does.
+    await successor.createKey({ name: 'Lasting admin', role: 'admin' });
+    expect((await successor.revokeKey(rotated.key.id)).status).toBe('revoked');
+  });
+
   it('concurrent revocations of every admin key leave exactly one (atomic in the store)', async () => {
     for (let round = 0; round < 3; round++) {
       const { admin, keyId } = await organization(`contended-admins-${round}`);

@@ -10,6 +10,7 @@ import {
   insertLimitRefusal,
   isWorkingAdmin,
   lastAdminRefusal,
+  remainingAdmin,
   removesAnAdmin,
   revokeRefusal,
   roleDeleteRefusal,
@@ -109,6 +110,21 @@ describe('refusals, each worded once for both stores', () => {
     const predecessor = key({ rotatedToId: head.id, expiresAt: at(1) });
     expect(rotationLimitRefusal(head, predecessor, 2, 3)).toBeUndefined();
     expect(rotationLimitRefusal(head, predecessor, 3, 3)).toMatchObject({ code: 'KEY_LIMIT_REACHED', details: { predecessorId: predecessor.id } });
+  });
+
+  it('the admin key that remains works at least as long as the one taken away (no expiry outlasts any)', () => {
+    const lasting = key({ roleId: 'admin' });
+    const inGrace = key({ roleId: 'admin', expiresAt: at(1), rotatedToId: lasting.id });
+    const later = key({ roleId: 'admin', expiresAt: at(2) });
+    expect(remainingAdmin(inGrace, lasting, NOW)).toBe(false);
+    expect(remainingAdmin(lasting, inGrace, NOW)).toBe(true);
+    expect(remainingAdmin(later, inGrace, NOW)).toBe(true);
+    expect(remainingAdmin(inGrace, later, NOW)).toBe(false);
+    expect(remainingAdmin(key({ roleId: 'admin', expiresAt: at(1) }), inGrace, NOW)).toBe(true);
+    expect(remainingAdmin(lasting, lasting, NOW)).toBe(false);
+    expect(remainingAdmin(key({ roleId: 'admin', revokedAt: at(-1) }), inGrace, NOW)).toBe(false);
+    expect(remainingAdmin(key({ roleId: 'viewer' }), inGrace, NOW)).toBe(false);
+    expect(remainingAdmin(key({ roleId: 'admin', organizationId: 'org_y' }), inGrace, NOW)).toBe(false);
   });
 
   it('the last admin key stays; a role is deleted only once no unrevoked key holds it', () => {

@@ -490,11 +490,12 @@ export class PostgresStore implements Store {
     rules.refuse(rules.lastAdminRefusal(key, change, await this.#anotherAdminRemains(client, key, now)));
   }
 
-  /** Whether the organization has a working admin key besides `key` (one that rules.isWorkingAdmin holds to be one). */
+  /** Whether the organization has an admin key besides `key` that rules.remainingAdmin takes: working, and working at least as long. */
   async #anotherAdminRemains(client: pg.PoolClient, key: KeyRecord, now: number): Promise<boolean> {
     const { rowCount } = await client.query(
-      'SELECT 1 FROM keys WHERE organization_id = $1 AND id <> $2 AND role_id = ANY($3::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4) LIMIT 1',
-      [key.organizationId, key.id, ALL_GRANTING_ROLE_IDS, new Date(now).toISOString()],
+      'SELECT 1 FROM keys WHERE organization_id = $1 AND id <> $2 AND role_id = ANY($3::text[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $4) ' +
+        'AND (expires_at IS NULL OR expires_at >= $5::timestamptz) LIMIT 1',
+      [key.organizationId, key.id, ALL_GRANTING_ROLE_IDS, new Date(now).toISOString(), key.expiresAt],
     );
     return rowCount !== 0;
   }
