@@ -590,7 +590,7 @@ export const PutOidcProviderBody = z.strictObject({
     .max(1024)
     .optional()
     .meta({ writeOnly: true, description: 'Write-only: never answered, logged or audited. Required the first time; leave out to keep the current one.' }),
-  name: z.string().min(1).max(40).default('your identity provider').meta({ description: 'Shown on the sign-in button: "Sign in with <name>"' }),
+  name: shownText(40).min(1, 'must not be empty').default('your identity provider').meta({ description: 'Shown on the sign-in button: "Sign in with <name>"' }),
   allowedDomains: z.array(EmailDomain).min(1, 'name at least one email domain').max(50).meta({ description: 'Email domains whose accounts may sign in (the email must also be verified)' }),
 });
 export type PutOidcProviderBody = z.input<typeof PutOidcProviderBody>;

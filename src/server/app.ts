@@ -54,6 +54,11 @@ const keyInUrl = () =>
 export function createMetricsHandler(metrics: Metrics) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0];
+    // As on the main port: a secret in the URL is refused (it is in the proxies' logs already).
+    if (holdsSecretShape(req.url ?? '')) {
+      sendError(res, keyInUrl());
+      return;
+    }
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       sendError(res, new KeywardError('ROUTE_NOT_FOUND', 'This listener serves GET /metrics only.'));
       return;

@@ -195,6 +195,12 @@ describe('names and descriptions refuse control, bidi and invisible characters',
     ['role description', 'POST', () => '/v1/roles', (text) => ({ id: 'spoof', name: 'Spoof', description: `read${text}only`, permissions: ['api.key.view'] })],
     ['permission description', 'POST', () => '/v1/permissions', (text) => ({ name: 'geo.spoof', description: `read${text}only` })],
     ['organization name', 'PATCH', () => '/v1/organization', (text) => ({ name: `ac${text}me` })],
+    [
+      'identity provider name (the sign-in button)',
+      'PUT',
+      () => '/v1/organization/oidc',
+      (text) => ({ issuer: 'https://login.example.com', clientId: 'keyward', clientSecret: 'not-a-real-secret', name: `Ac${text}me SSO`, allowedDomains: ['example.com'] }),
+    ],
   ];
 
   for (const [what, character] of spoofers) {

@@ -85,6 +85,10 @@ describe('/metrics on KEYWARD_METRICS_ADDRESS', () => {
     expect(scraped.text).toMatch(new RegExp(`keyward_active_keys\\{organization="${service.organizationId}"\\} \\d+`));
     // That listener serves metrics only, not the API.
     expect((await raw(metricsUrl, '/v1/whoami', { headers: bearer(service.adminSecret) })).status).toBe(404);
+    // A secret in its URL is refused as on the main port.
+    const keyInUrl = await raw(metricsUrl, `/metrics?api_key=${service.adminSecret}`);
+    expect([keyInUrl.status, keyInUrl.body.error.code]).toEqual([400, 'KEY_IN_URL']);
+    expect(keyInUrl.text).not.toContain('keyward_');
   });
 });
 
