@@ -263,6 +263,32 @@ function authorize(route: Route, caller: Principal): void {
   requirePermission(caller.permissions, route.permission);
 }
 
+/** Where (as validation errors name it: id, targetId, metadata.team) a value first holds U+0000, if anywhere. */
+function nulAt(value: unknown, path: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'body' : undefined;
+  if (typeof value !== 'object' || value === null || depth > 16) return undefined;
+  for (const name in value) {
+    const at = path ? `${path}.${name}` : name;
+    if (name.includes('\u0000')) return at;
+    const found = nulAt((value as Record<string, unknown>)[name], at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * U+0000 in a path parameter, a query value or a string in the body is refused
+ * before any schema or store sees it: no keyward value holds one, and
+ * PostgreSQL text cannot (a role id or audit cursor holding one was a 500 there).
+ */
+function refuseNul(route: Route, request: RawRequest): void {
+  // Only what the route reads (a query or body it has no schema for is ignored, as before).
+  const at = nulAt(request.params, '') ?? (route.query ? nulAt(request.query, '') : undefined) ?? (route.body ? nulAt(request.body, '') : undefined);
+  if (at === undefined) return;
+  const message = 'must not contain the character U+0000';
+  throw new KeywardError('VALIDATION_FAILED', `${at}: ${message}`, { details: [{ path: at, message }] });
+}
+
 /** The query of a route without a query schema (one frozen object, not one per request). */
 const NO_QUERY: Readonly<Record<string, never>> = Object.freeze({});
 
@@ -273,6 +299,7 @@ function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | 
   let result: unknown;
   try {
     if (caller !== undefined) authorize(route, caller);
+    refuseNul(route, request);
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : NO_QUERY;
     const origin = env.service.people.origin(request.selfOrigin ?? '');

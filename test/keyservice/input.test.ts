@@ -110,6 +110,33 @@ describe('dates and ranges in query parameters', () => {
   });
 });
 
+describe('U+0000 anywhere a route reads text', () => {
+  // PostgreSQL text cannot hold U+0000: each of these was a 500 there (the role id, audit filter and cursor went to SQL as they came).
+  it.each([
+    ['GET', '/v1/roles/%00', undefined, /^id: /],
+    ['PATCH', '/v1/roles/geo%00', { name: 'x' }, /^id: /],
+    ['DELETE', '/v1/roles/%00', undefined, /^id: /],
+    ['GET', '/v1/members/mem_%00', undefined, /^id: /],
+    ['DELETE', '/v1/invitations/%00', undefined, /^id: /],
+    ['GET', '/v1/incidents/%00', undefined, /^id: /],
+    ['GET', '/v1/incidents?cursor=%00', undefined, /^cursor: /],
+    ['GET', '/v1/audit-log?targetId=%00', undefined, /^targetId: /],
+    ['GET', '/v1/audit-log?cursor=a%00b', undefined, /^cursor: /],
+    ['GET', '/v1/auth/methods?organization=%00', undefined, /^organization: /],
+    ['POST', '/v1/auth/oidc/start', { organization: '\u0000' }, /^organization: /],
+    ['POST', '/v1/verify', { key: 'kw_\u0000' }, /^key: /],
+    ['POST', '/v1/keys', { name: 'x', role: 'viewer', metadata: { team: 'a\u0000' } }, /^metadata\.team: /],
+  ] as const)('%s %s -> 400 naming where, and nothing changes', async (method, path, body, mentions) => {
+    const before = await service.store.snapshot();
+    const response = await send(method, path, body === undefined ? {} : { body: JSON.stringify(body) });
+    expect(response.status, JSON.stringify(response.body)).toBe(400);
+    expect(response.body.error.code).toBe('VALIDATION_FAILED');
+    expect(response.body.error.message).toMatch(mentions);
+    expect(response.body.error.message).toContain('U+0000');
+    expect(await service.store.snapshot()).toBe(before);
+  });
+});
+
 describe('bodies: one rule and one parser for both body paths', () => {
   const verifyBody = () => JSON.stringify({ key: appSecret });
   const cases: [label: string, headers: Record<string, string>, body: () => string | Buffer, status: number, code?: string][] = [
