@@ -278,8 +278,9 @@ function nulAt(value: unknown, path: string, depth = 0): string | undefined {
 
 /**
  * U+0000 in a path parameter, a query value or a string in the body is refused
- * before any schema or store sees it: no keyward value holds one, and
- * PostgreSQL text cannot (a role id or audit cursor holding one was a 500 there).
+ * before the handler or the store sees it (after the schemas, whose own words
+ * come first where they refuse it): no keyward value holds one, and PostgreSQL
+ * text cannot (a role id or audit cursor holding one was a 500 there).
  */
 function refuseNul(route: Route, request: RawRequest): void {
   // Only what the route reads (a query or body it has no schema for is ignored, as before).
@@ -299,9 +300,9 @@ function run(route: Route, request: RawRequest, env: RouteEnv, caller: Caller | 
   let result: unknown;
   try {
     if (caller !== undefined) authorize(route, caller);
-    refuseNul(route, request);
     const body = validatedBody(route, request);
     const query = route.query ? parseWith(route.query, request.query, 'query') : NO_QUERY;
+    refuseNul(route, request);
     const origin = env.service.people.origin(request.selfOrigin ?? '');
     result = route.handle({ principal: caller as Principal, body, query, params: request.params, ip: request.ip, userAgent: request.userAgent ?? null, service: env.service, cookies, origin });
   } catch (error) {

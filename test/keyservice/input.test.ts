@@ -125,7 +125,7 @@ describe('U+0000 anywhere a route reads text', () => {
     ['GET', '/v1/auth/methods?organization=%00', undefined, /^organization: /],
     ['POST', '/v1/auth/oidc/start', { organization: '\u0000' }, /^organization: /],
     ['POST', '/v1/verify', { key: 'kw_\u0000' }, /^key: /],
-    ['POST', '/v1/keys', { name: 'x', role: 'viewer', metadata: { team: 'a\u0000' } }, /^metadata\.team: /],
+    ['PUT', '/v1/organization/oidc', { issuer: 'https://login.example.com', clientId: 'a\u0000', clientSecret: 'not-a-real-secret', allowedDomains: ['example.com'] }, /^clientId: /],
   ] as const)('%s %s -> 400 naming where, and nothing changes', async (method, path, body, mentions) => {
     const before = await service.store.snapshot();
     const response = await send(method, path, body === undefined ? {} : { body: JSON.stringify(body) });
