@@ -190,11 +190,12 @@ export interface Store {
   insertKey(key: KeyRecord, options: InsertKeyOptions, audit: Audit): Promise<void>;
   /**
    * Throws KEY_NOT_FOUND, KEY_NOT_ACTIVE for a revoked or expired key, or
-   * LAST_ADMIN_KEY when it would move the organization's last active
-   * all-granting key to another role (checked atomically with the change).
+   * LAST_ADMIN_KEY when it would move an all-granting key to another role
+   * with no other one left that works as long (rules.remainingAdmin; checked
+   * atomically with the change).
    */
   updateKey(organizationId: string, keyId: string, patch: KeyPatch, now: number, audit: Audit): Promise<KeyRecord>;
-  /** Throws KEY_NOT_FOUND, KEY_ALREADY_REVOKED, or LAST_ADMIN_KEY for the last active all-granting key (atomically). */
+  /** Throws KEY_NOT_FOUND, KEY_ALREADY_REVOKED, or LAST_ADMIN_KEY for an all-granting key no other one outlasts (rules.remainingAdmin; atomically). */
   revokeKey(organizationId: string, keyId: string, at: string, audit: Audit): Promise<KeyRecord>;
   /**
    * Inserts the successor and sets both expiries (rules.ts, rotationExpiries) in one step.
