@@ -71,6 +71,13 @@ export interface RouteSpec {
   immutableFields?: readonly string[];
   /** Top-level body fields only the service operator changes, outside the API (answered with SET_BY_OPERATOR). */
   operatorFields?: readonly string[];
+  /**
+   * The body's strings never reach the store as text, so U+0000 in them is not
+   * refused up front (every other route answers it 400): /v1/verify hashes the
+   * presented key (one holding U+0000 is answered valid:false MALFORMED_KEY, as
+   * any malformed key) and records the user agent without control characters.
+   */
+  bodyNeverStored?: true;
   /** No schema: no body (204). */
   success: { status: 200 | 201 | 204; description: string; schema?: SchemaName };
   /** What the operation itself can refuse with, beyond authentication, INSUFFICIENT_PERMISSIONS and VALIDATION_FAILED. */
@@ -195,6 +202,7 @@ export const API = {
     description: 'Answers 200 whatever the presented key is: valid:true with the key\'s role, permissions and metadata, or valid:false with the code that says why (revoked, expired, unknown, wrong address, missing permission). Only keys of the caller\'s organization are valid.',
     permission: 'api.key.verify',
     body: 'VerifyBody',
+    bodyNeverStored: true,
     success: { status: 200, description: 'valid:true with the key, or valid:false with the code that says why', schema: 'VerifyResult' },
     errors: [],
   },

@@ -284,7 +284,7 @@ function nulAt(value: unknown, path: string, depth = 0): string | undefined {
  */
 function refuseNul(route: Route, request: RawRequest): void {
   // Only what the route reads (a query or body it has no schema for is ignored, as before).
-  const at = nulAt(request.params, '') ?? (route.query ? nulAt(request.query, '') : undefined) ?? (route.body ? nulAt(request.body, '') : undefined);
+  const at = nulAt(request.params, '') ?? (route.query ? nulAt(request.query, '') : undefined) ?? (route.body && !route.bodyNeverStored ? nulAt(request.body, '') : undefined);
   if (at === undefined) return;
   const message = 'must not contain the character U+0000';
   throw new KeywardError('VALIDATION_FAILED', `${at}: ${message}`, { details: [{ path: at, message }] });

@@ -112,6 +112,7 @@ export interface Route {
   query?: z.ZodType;
   immutableFields?: readonly string[];
   operatorFields?: readonly string[];
+  bodyNeverStored?: true;
   success: { status: number; description: string; schema?: z.ZodType };
   errors: readonly ErrorCode[];
   handle(ctx: RouteContext<unknown, unknown, Record<string, string>, Principal>): MaybePromise<unknown>;
@@ -141,6 +142,7 @@ function route<K extends ExecutedOperationId>(operationId: K): Route {
     ...(spec.query ? { query: schema(spec.query) } : {}),
     ...(spec.immutableFields ? { immutableFields: spec.immutableFields } : {}),
     ...(spec.operatorFields ? { operatorFields: spec.operatorFields } : {}),
+    ...(spec.bodyNeverStored ? { bodyNeverStored: spec.bodyNeverStored } : {}),
     success: { status: spec.success.status, description: spec.success.description, ...(spec.success.schema ? { schema: schema(spec.success.schema) } : {}) },
     errors: spec.errors,
     // The executor hands over what it validated against this entry's schemas and path.

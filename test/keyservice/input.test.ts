@@ -124,7 +124,6 @@ describe('U+0000 anywhere a route reads text', () => {
     ['GET', '/v1/audit-log?cursor=a%00b', undefined, /^cursor: /],
     ['GET', '/v1/auth/methods?organization=%00', undefined, /^organization: /],
     ['POST', '/v1/auth/oidc/start', { organization: '\u0000' }, /^organization: /],
-    ['POST', '/v1/verify', { key: 'kw_\u0000' }, /^key: /],
     ['PUT', '/v1/organization/oidc', { issuer: 'https://login.example.com', clientId: 'a\u0000', clientSecret: 'not-a-real-secret', allowedDomains: ['example.com'] }, /^clientId: /],
   ] as const)('%s %s -> 400 naming where, and nothing changes', async (method, path, body, mentions) => {
     const before = await service.store.snapshot();
@@ -135,6 +134,12 @@ describe('U+0000 anywhere a route reads text', () => {
     expect(response.body.error.message).toContain('U+0000');
     expect(await service.store.snapshot()).toBe(before);
   });
+});
+
+it('/v1/verify answers a presented key holding U+0000 as any malformed key (its body is never stored)', async () => {
+  const response = await send('POST', '/v1/verify', { body: JSON.stringify({ key: 'kw_\u0000' }) });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  expect(response.body).toMatchObject({ valid: false, code: 'MALFORMED_KEY' });
 });
 
 describe('bodies: one rule and one parser for both body paths', () => {
