@@ -87,6 +87,8 @@ describeTofu('cdktf synth as users type it', { provider: false }, () => {
   }, 120_000);
 
   it('npx cdktf synth (the machine npx, no install) writes the example stack', async () => {
+    // npx puts node_modules/.bin (the pinned node) first on PATH for what it runs, so this case would pass
+    // with a bare `node` app too: it shows `npx cdktf synth` works; the case above shows PATH does not matter.
     const npx = path.join(path.dirname(node), 'npx');
     expect(isExecutable(npx), `no npx next to ${node}`).toBe(true);
     const out = path.join(work, 'npx');
