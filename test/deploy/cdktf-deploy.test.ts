@@ -243,6 +243,34 @@ function deploySuite(cli: TerraformCli, cp: () => ControlPlane, world: () => Wor
     }, 600_000);
   });
 
+  // A well-formed role the organization does not have: neither the construct nor the API server knows the
+  // organization's roles, so apply goes through; the key service refuses it and the operator says so on the
+  // ApiKey, while the key keeps its role and keeps working. (docs/testing.md, "bad input")
+  it('a role the organization does not have: applied, the operator says UNKNOWN_ROLE on the ApiKey, the key and its Secret stay; putting it back makes it Ready', async () => {
+    const { k, gateway, service } = w();
+    const before = await status('checkout-api');
+    const secretBefore = k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')!;
+    const res = await cdktf('deploy', { edit: { role: 'no-such-role' } });
+    expect(res.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    const generation = (await w().k.apiKey(ns, 'checkout-api'))!.metadata.generation;
+    const refused = await until('checkout-api Ready=False (KeyServiceRefused)', async () => {
+      const ready = (await status('checkout-api')).conditions?.find((c) => c.type === 'Ready') as { status: string; reason?: string; message?: string; observedGeneration?: number } | undefined;
+      return ready?.status === 'False' && ready.reason === 'KeyServiceRefused' ? ready : undefined;
+    }, 60_000);
+    expect(refused.message).toMatch(/UNKNOWN_ROLE: There is no role "no-such-role" in this organization\./);
+    expect(refused.observedGeneration).toBe(generation);
+    expect((await status('checkout-api')).keyId).toBe(before.keyId);
+    expect(await service.client().getKey(before.keyId!)).toMatchObject({ status: 'active', role: 'viewer' });
+    expect(k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')).toBe(secretBefore);
+    expect(await verifies(gateway, secretBefore)).toBe('VALID');
+
+    const back = await cdktf('deploy');
+    expect(back.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
+    const again = await ready('checkout-api');
+    expect(again.keyId).toBe(before.keyId);
+    expect(k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')).toBe(secretBefore);
+  }, 600_000);
+
   it('an ApiKey deleted out of band is re-created by the next deploy, and the operator issues it a working key', async () => {
     const { k, gateway, service } = w();
     const before = await status('checkout-api');
