@@ -130,7 +130,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect(storage.local).toBe(0);
     expect(storage.cookie).toBe('');
     expect(storage.url).not.toContain(service.adminSecret);
-    expect(row(page, 'acme admin (this session)')).toBeDefined();
+    // The signed-in key is listed, marked as this session's.
+    await expect.poll(() => row(page, 'acme admin (this session)').count(), { timeout: 15_000 }).toBe(1);
     await expect.poll(() => page.getByText('Active', { exact: true }).count()).toBeGreaterThan(0);
   });
 
