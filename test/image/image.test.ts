@@ -39,10 +39,18 @@ async function runDetached(args: string[]): Promise<string> {
   containers.push(id);
   return id;
 }
+/** A container's output, for a failure message (never fails itself). */
 const logsOf = async (id: string): Promise<string> => {
   const { stdout, stderr } = await execFileAsync('podman', ['logs', id]).catch((e: { stdout: string; stderr: string }) => e);
   return `${stdout}${stderr}`;
 };
+/** A container's output for a "no secret in the logs" check: fails if podman cannot read it, and must hold `expected` (the capture works). */
+async function logsHolding(id: string, expected: string): Promise<string> {
+  const { stdout, stderr } = await execFileAsync('podman', ['logs', id]);
+  const logs = `${stdout}${stderr}`;
+  expect(logs, 'the container log').toContain(expected);
+  return logs;
+}
 
 function suite(): void {
   let work: string;
@@ -96,7 +104,7 @@ function suite(): void {
     expect(inside).toEqual({ status: 200, body: { status: 'ok' }, uid: 65532, readOnlyRoot: true });
     const secret = (await podman(['exec', id, 'node', '-e', "process.stdout.write(require('fs').readFileSync('/var/lib/keyward/admin-secret', 'utf8'))"])).trim();
     expect(secret).toMatch(/^kw_/);
-    expect(await logsOf(id)).not.toContain(secret);
+    expect(await logsHolding(id, 'keyward key service listening')).not.toContain(secret);
   }, 120_000);
 
   describeControlPlane('keyward operator from the image', (cp) => {
@@ -142,7 +150,7 @@ function suite(): void {
         throw new Error(`${error.message}\n${await logsOf(id)}`);
       });
       expect(await verifies(service.client(), Buffer.from(secret, 'base64').toString('utf8'))).toBe('VALID');
-      expect(await logsOf(id)).not.toContain(Buffer.from(secret, 'base64').toString('utf8'));
+      expect(await logsHolding(id, 'keyward operator started')).not.toContain(Buffer.from(secret, 'base64').toString('utf8'));
     }, 180_000);
   });
 }
