@@ -699,7 +699,8 @@ export const API = {
     body: 'SecretScanningReport',
     bodyLimitBytes: 4 * 1024 * 1024,
     success: { status: 200, description: 'Feedback per reported token: true_positive (one of our keys) or false_positive', schema: 'SecretScanningFeedback' },
-    errors: ['SIGNATURE_INVALID'],
+    // ROUTE_NOT_FOUND: what a service with KEYWARD_SECRET_SCANNING=off answers here.
+    errors: ['SIGNATURE_INVALID', 'ROUTE_NOT_FOUND'],
   },
   listEvents: {
     method: 'GET',

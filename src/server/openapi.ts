@@ -107,16 +107,21 @@ export function errorCodesOf(route: RouteSpec): ErrorCode[] {
 const securityOf = (route: RouteSpec) =>
   route.auth === 'public' || route.auth === 'signature' ? [] : route.auth === 'session' ? [{ session: [] }] : route.auth === 'key' ? [{ bearer: [] }] : [{ bearer: [] }, { session: [] }];
 
-const STATUS_TEXT: Record<number, string> = {
+/** Every status of the error catalog, said in words (the compiler asks for a new one's). */
+type ErrorStatus = (typeof ERROR_CATALOG)[ErrorCode]['status'];
+const STATUS_TEXT: Record<ErrorStatus, string> = {
   400: 'The request is malformed or invalid',
   401: 'The key is missing, malformed, unknown, revoked or expired',
   403: 'The key may not do this',
   404: 'Not found',
+  405: 'This path does not take this method',
   409: 'Conflicts with the current state',
+  410: 'No longer usable: expired or revoked',
   413: 'The body is too large',
   415: 'The body is not JSON',
   429: 'Too many failed authentications from this address',
   500: 'A bug in keyward',
+  502: 'The identity provider could not be reached or read',
   503: 'The store cannot be reached; retry shortly',
 };
 
@@ -127,7 +132,7 @@ const errorExample = (code: ErrorCode) => ({
 
 /** The errors an operation can answer with, by HTTP status; each lists its codes (also as x-keyward-error-codes) with an example each. */
 function errorResponses(route: RouteSpec): Record<string, unknown> {
-  const byStatus = new Map<number, ErrorCode[]>();
+  const byStatus = new Map<ErrorStatus, ErrorCode[]>();
   for (const code of errorCodesOf(route)) {
     const status = ERROR_CATALOG[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
@@ -136,7 +141,7 @@ function errorResponses(route: RouteSpec): Record<string, unknown> {
     [...byStatus].sort(([a], [b]) => a - b).map(([status, codes]) => [
       status,
       {
-        description: `${STATUS_TEXT[status] ?? 'Error'}. Error codes: ${codes.join(', ')}`,
+        description: `${STATUS_TEXT[status]}. Error codes: ${codes.join(', ')}`,
         'x-keyward-error-codes': codes,
         ...(status === 429 ? { headers: { 'Retry-After': { description: 'Seconds until this address may try again', schema: { type: 'integer', minimum: 1 } } } } : {}),
         content: { 'application/json': { schema: ref('Error'), examples: Object.fromEntries(codes.map((code) => [code, errorExample(code)])) } },

@@ -6,7 +6,7 @@
  * status an operation really answers with: each error code of the route
  * table, and what the running service answers each operation when provoked
  * (no key, a key in the URL, a key without the permission, bad bodies,
- * throttling with Retry-After, a closed store).
+ * throttling with Retry-After, a closed store, an endpoint switched off).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -128,6 +128,8 @@ describe('the OpenAPI document', () => {
         const documented = operationOf(id).responses[ERROR_CATALOG[code].status];
         expect(documented, `${id}: ${code} (${ERROR_CATALOG[code].status})`).toBeDefined();
         expect(documented!['x-keyward-error-codes'], `${id}: ${code}`).toContain(code);
+        // Each status says in words what it means (410 and 502 included), not a bare "Error".
+        expect(documented!.description, `${id}: ${ERROR_CATALOG[code].status}`).not.toMatch(/^(undefined|Error)\./);
       }
     }
   });
@@ -185,6 +187,18 @@ describe('what the service really answers is documented', () => {
       check(id, { ...throttled, headers: throttled.headers });
       expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
       expect(operationOf(id).responses['429']!.headers).toHaveProperty('Retry-After');
+    }
+  });
+
+  it('404 ROUTE_NOT_FOUND from the secret scanning endpoint of a service that switched it off', async () => {
+    const off = await startTestService({ secretScanning: 'off' });
+    try {
+      const answer = await send('githubSecretScanning', { to: off, headers: { 'content-type': 'application/json' }, body: '[]' });
+      expect(answer.status).toBe(404);
+      expect(answer.body.error.code).toBe('ROUTE_NOT_FOUND');
+      check('githubSecretScanning', answer);
+    } finally {
+      await off.stop();
     }
   });
 
