@@ -1,6 +1,6 @@
 /** IP allowlist tab: the organization's allowed addresses, the caller's own address, and the lock-out guard. */
 import { h } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { KeywardApiError } from './api.ts';
 import type { Ctx } from './context.ts';
 import { AllowlistEditor, allowlistProblems, isAddress } from './allowlist-editor.ts';
@@ -15,6 +15,14 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const { busy, error, setError, run } = useAction();
   const [lockout, setLockout] = useState<KeywardApiError | null>(null);
   const manage = ctx.can('org.manage');
+  const guardRef = useRef<HTMLDivElement>(null);
+  const saveRef = useRef<HTMLButtonElement>(null);
+  // The lock-out question is an alertdialog: focus moves into it, and Escape answers "not now" (nothing saved) as every dialog's does.
+  useEffect(() => void (lockout && guardRef.current?.querySelector<HTMLButtonElement>('button')?.focus()), [lockout]);
+  const dismissLockout = () => {
+    setLockout(null);
+    saveRef.current?.focus();
+  };
 
   useEffect(() => {
     if (loaded.data) setEntries(loaded.data.entries);
@@ -74,7 +82,18 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
           lockout
             ? h(
                 'div',
-                { class: 'confirm-box', role: 'alertdialog', 'aria-labelledby': 'lockout-title', 'aria-describedby': 'lockout-text' },
+                {
+                  class: 'confirm-box',
+                  role: 'alertdialog',
+                  ref: guardRef,
+                  'aria-labelledby': 'lockout-title',
+                  'aria-describedby': 'lockout-text',
+                  onKeyDown: (event: KeyboardEvent) => {
+                    if (event.key !== 'Escape') return;
+                    event.preventDefault();
+                    dismissLockout();
+                  },
+                },
                 h('h2', { id: 'lockout-title' }, 'This would lock you out'),
                 h('p', { id: 'lockout-text' }, lockout.message, ' ', lockout.hint),
                 h(
@@ -89,7 +108,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
             ? h(
                 'div',
                 { class: 'form-actions' },
-                h('button', { type: 'button', class: 'button primary', onClick: () => save(false), disabled: busy || !dirty || invalid }, busy ? 'Saving…' : 'Save allowlist'),
+                h('button', { type: 'button', class: 'button primary', ref: saveRef, onClick: () => save(false), disabled: busy || !dirty || invalid }, busy ? 'Saving…' : 'Save allowlist'),
                 dirty ? h('button', { type: 'button', class: 'button', onClick: () => (setEntries(saved), setLockout(null), setError(null)) }, 'Discard changes') : null,
                 dirty ? h('span', { class: 'muted' }, invalid ? 'Fix the marked entries to save' : 'Unsaved changes') : null,
               )

@@ -64,6 +64,8 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await p.getByRole('heading', { level: 1, name }).waitFor();
   };
 
+  /** Issue 20's items are each shown at desktop and phone width. */
+  const WIDTHS = [1280, 390] as const;
   const row = (p: Page, name: string) => p.getByRole('row').filter({ has: p.getByRole('rowheader', { name, exact: true }) });
   const dialog = (p: Page) => p.getByRole('dialog');
 
@@ -178,24 +180,32 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     expect((await service.client(productionSecret).whoami()).key.id).toBe(productionKeyId);
   });
 
-  it("the rotation hints follow the organization's rotation settings", async () => {
+  it("the rotation hints follow the organization's rotation settings, at 1280 and 390 px", async () => {
     const admin = service.client();
-    await admin.updateOrganization({ rotationDays: { staging: 30 } });
-    try {
-      // The Refresh button reloads the organization's settings too.
-      await page.getByRole('button', { name: 'Refresh' }).click();
-      await expect.poll(() => page.getByTestId('rotation-hint').textContent()).toContain('staging keys every 30 days');
-      await page.getByRole('button', { name: '+ Create New Key' }).click();
-      const d = dialog(page);
-      await d.getByLabel('Environment').selectOption('staging');
-      expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 30 days.');
-      await d.getByLabel('Environment').selectOption('development');
-      expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 180 days.');
-      await d.getByRole('button', { name: 'Cancel' }).click();
-      await expect.poll(() => dialog(page).count()).toBe(0);
-    } finally {
-      await admin.updateOrganization({ rotationDays: { staging: 90 } });
-      await page.getByRole('button', { name: 'Refresh' }).click();
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await expect.poll(() => p.getByTestId('rotation-hint').textContent()).toContain('staging keys every 90 days');
+      await admin.updateOrganization({ rotationDays: { staging: 30 } });
+      try {
+        // The Refresh button reloads the organization's settings too.
+        await p.getByRole('button', { name: 'Refresh' }).click();
+        await expect.poll(() => p.getByTestId('rotation-hint').textContent()).toContain('staging keys every 30 days');
+        await p.getByRole('button', { name: '+ Create New Key' }).click();
+        const d = dialog(p);
+        await d.getByLabel('Environment').selectOption('staging');
+        expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 30 days.');
+        await d.getByLabel('Environment').selectOption('development');
+        expect(await d.locator('#create-environment-help').textContent()).toContain('Rotation due every 180 days.');
+        expect(await sidewaysOverflow(p), `width ${width}`).toBeLessThanOrEqual(0);
+        await axe(p, `create dialog with the organization's rotation hint at ${width} px`);
+        await screenshot(p, `02b-rotation-hint-${width}`);
+        await d.getByRole('button', { name: 'Cancel' }).click();
+        await expect.poll(() => dialog(p).count()).toBe(0);
+      } finally {
+        await admin.updateOrganization({ rotationDays: { staging: 90 } });
+        await ctx.close();
+      }
     }
   });
 
@@ -604,8 +614,6 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
   });
 
-  const WIDTHS = [1280, 390] as const;
-
   it("a key's page: Key ID, the secret's hint, role and permissions, dates, last use and address, metadata, lineage, usage and audit trail, at 1280 and 390 px", async () => {
     const admin = service.client();
     const expiresAt = new Date(Date.now() + 40 * DAY).toISOString();
@@ -623,6 +631,13 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       const facts = p.getByTestId('key-facts');
       const text = (await facts.textContent())!;
       expect(text).toContain(key.id);
+      await facts.getByRole('button', { name: 'Copy Key ID' }).click();
+      await expect.poll(() => p.evaluate(() => navigator.clipboard.readText())).toBe(key.id);
+      await expect.poll(() => facts.getByRole('status').textContent()).toBe('Copied to the clipboard');
+      // When it was made and by whom (by name once the key names have loaded), when it was last used and from where.
+      expect(text).toMatch(/Created.+\((just now|\d+ \w+ ago)\) by /);
+      await expect.poll(() => facts.textContent()).toContain(`by acme admin ${service.adminKeyId}`);
+      expect(text).toMatch(/Last used.+\((just now|\d+ \w+ ago)\) from 127\.0\.0\.1/);
       expect(await p.getByTestId('key-hint').textContent()).toBe(key.hint);
       expect(created.secret.endsWith(key.hint.slice(-4))).toBe(true);
       expect(text).not.toContain(created.secret);
@@ -865,35 +880,73 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     await ctx.close();
   });
 
-  it('Escape closes every dialog except the once-only secret, which needs "I have copied it"', async () => {
-    const { context: ctx, page: p } = await newPage();
-    await signIn(p, service.adminSecret);
-    const escapes = async (open: () => Promise<void>, what: string) => {
-      await open();
-      await dialog(p).waitFor();
+  it('Escape closes every dialog (the lock-out question too) except the three once-only secrets, which need "I have copied it", at 1280 and 390 px', { timeout: 120_000 }, async () => {
+    const admin = service.client();
+    for (const width of WIDTHS) {
+      const { context: ctx, page: p } = await newPage(width, 900);
+      await signIn(p, service.adminSecret);
+      await row(p, 'Mobile App').waitFor();
+      const escapes = async (open: () => Promise<void>, what: string) => {
+        await open();
+        await dialog(p).waitFor();
+        await p.keyboard.press('Escape');
+        await expect.poll(() => dialog(p).count(), { message: what }).toBe(0);
+      };
+      /** A once-only secret stays through Escape (pressed twice: Chromium closes a dialog on the second whatever its cancel handler says). */
+      const staysOpen = async (what: string) => {
+        const secret = dialog(p).getByTestId('secret');
+        await secret.waitFor();
+        shownSecrets.push((await secret.textContent())!);
+        await p.keyboard.press('Escape');
+        await p.keyboard.press('Escape');
+        expect(await secret.count(), what).toBe(1);
+        await screenshot(p, `21-${what.replace(/ /g, '-')}-after-escape-${width}`);
+        await dialog(p).getByRole('button', { name: 'I have copied it' }).click();
+        await expect.poll(() => dialog(p).count(), { message: what }).toBe(0);
+      };
+      await escapes(() => p.getByRole('button', { name: '+ Create New Key' }).click(), 'create');
+      await escapes(() => p.getByRole('button', { name: 'Edit Mobile App' }).click(), 'edit');
+      await escapes(() => p.getByRole('button', { name: 'Rotate Mobile App' }).click(), 'rotate');
+      await escapes(() => p.getByRole('button', { name: 'Revoke Mobile App' }).click(), 'revoke');
+      await openTab(p, 'Roles');
+      await escapes(() => p.getByRole('button', { name: '+ New Role' }).click(), 'new role');
+      await escapes(() => p.getByRole('button', { name: '+ New Permission' }).click(), 'new permission');
+      const custom = p.locator('tr[data-role-id="key-auditor"]');
+      await escapes(() => custom.getByRole('button', { name: /^Edit role/ }).click(), 'edit role');
+      await escapes(() => custom.getByRole('button', { name: /^Delete role/ }).click(), 'delete role');
+      expect((await admin.listRoles()).items.some((r) => r.id === 'key-auditor')).toBe(true);
+      // The lock-out question: focus moves into it, Escape answers "not now", nothing is saved, focus goes back to Save.
+      await openTab(p, 'IP allowlist');
+      await p.getByLabel('Address or range').fill('10.0.0.0/8');
+      await p.getByRole('button', { name: 'Add', exact: true }).click();
+      await p.getByRole('button', { name: 'Save allowlist' }).click();
+      const guard = p.getByRole('alertdialog', { name: 'This would lock you out' });
+      await guard.waitFor();
+      await expect.poll(() => p.evaluate(() => document.activeElement?.textContent)).toBe('Add my address instead');
+      await screenshot(p, `21-lockout-question-${width}`);
       await p.keyboard.press('Escape');
-      await expect.poll(() => dialog(p).count(), { message: what }).toBe(0);
-    };
-    await escapes(() => p.getByRole('button', { name: '+ Create New Key' }).click(), 'create');
-    await escapes(() => p.getByRole('button', { name: 'Edit Mobile App' }).click(), 'edit');
-    await escapes(() => p.getByRole('button', { name: 'Rotate Mobile App' }).click(), 'rotate');
-    await escapes(() => p.getByRole('button', { name: 'Revoke Mobile App' }).click(), 'revoke');
-    await openTab(p, 'Roles');
-    await escapes(() => p.getByRole('button', { name: '+ New Role' }).click(), 'new role');
-    await escapes(() => p.getByRole('button', { name: '+ New Permission' }).click(), 'new permission');
-    await openTab(p, 'API Keys');
-    await p.getByRole('button', { name: '+ Create New Key' }).click();
-    await dialog(p).getByLabel('Name').fill('Escape Test');
-    await dialog(p).getByLabel('Role').selectOption('viewer');
-    await dialog(p).getByRole('button', { name: 'Create Key' }).click();
-    await dialog(p).getByTestId('secret').waitFor();
-    shownSecrets.push((await dialog(p).getByTestId('secret').textContent())!);
-    await p.keyboard.press('Escape');
-    await p.keyboard.press('Escape');
-    expect(await dialog(p).getByTestId('secret').count()).toBe(1);
-    await dialog(p).getByRole('button', { name: 'I have copied it' }).click();
-    await expect.poll(() => dialog(p).count()).toBe(0);
-    await ctx.close();
+      await expect.poll(() => guard.count()).toBe(0);
+      expect(await p.evaluate(() => document.activeElement?.textContent)).toBe('Save allowlist');
+      expect((await admin.getIpAllowlist()).entries).toEqual([]);
+      await p.getByRole('button', { name: 'Discard changes' }).click();
+      // The three once-only secrets: a new key's, a rotation's, a compromised key's replacement.
+      await openTab(p, 'API Keys');
+      await p.getByRole('button', { name: '+ Create New Key' }).click();
+      await dialog(p).getByLabel('Name').fill(`Escape Test ${width}`);
+      await dialog(p).getByLabel('Role').selectOption('viewer');
+      await dialog(p).getByRole('button', { name: 'Create Key' }).click();
+      await staysOpen('created secret');
+      await row(p, `Escape Test ${width}`).waitFor();
+      await p.getByRole('button', { name: `Rotate Escape Test ${width}` }).click();
+      await dialog(p).getByRole('button', { name: 'Rotate Key' }).click();
+      await staysOpen('rotated secret');
+      await row(p, `Escape Test ${width} v2`).waitFor();
+      await p.getByRole('button', { name: `Revoke Escape Test ${width} v2` }).click();
+      await dialog(p).getByLabel(/^Reason/).fill('Escape test');
+      await dialog(p).getByRole('button', { name: 'Compromised: revoke and replace' }).click();
+      await staysOpen('replacement secret');
+      await ctx.close();
+    }
   });
 
   // Swagger UI renders the whole document (over 40 operations) twice, and axe reads it twice: more than the default 30 s on a busy machine.
