@@ -561,13 +561,14 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
     shownSecrets.push((await dialog(p).getByTestId('secret').textContent())!);
     await screenshot(p, '13-phone-secret');
     await dialog(p).getByRole('button', { name: 'I have copied it' }).click();
-    for (const tab of ['Roles', 'Usage', 'Audit log']) {
+    await axe(p, 'keys at phone width');
+    for (const tab of ['Roles', 'IP allowlist', 'Usage', 'Audit log', 'Incidents']) {
       await openTab(p, tab);
       await p.waitForLoadState('networkidle');
       expect(await sidewaysOverflow(p), tab).toBeLessThanOrEqual(0);
+      await axe(p, `${tab} at phone width`);
       await screenshot(p, `13-phone-${tab.toLowerCase().replace(/ /g, '-')}`);
     }
-    await axe(p, 'phone width');
     await ctx.close();
   });
 
@@ -808,6 +809,7 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       expect(await row(p, 'Old Cron').textContent()).toContain('Revoked');
       expect(await row(p, 'Old Cron').getByRole('button', { name: /^(Edit|Rotate|Revoke) / }).count()).toBe(0);
       expect(p.url()).toContain('status=revoked');
+      await axe(p, `revoked keys at ${width} px`);
       await screenshot(p, `17-revoked-keys-${width}`);
       // The filter is in the address: a reload keeps it.
       await p.reload();
@@ -848,6 +850,21 @@ describe.skipIf(!available)('dashboard in Chromium', () => {
       await expect.poll(() => table.locator('tbody tr').count()).toBe(1);
       await p.getByLabel('From').fill('2030-01-01T00:00');
       await p.getByLabel('From').dispatchEvent('change');
+      await expect.poll(() => table.textContent()).toContain('No events.');
+      expect(p.url()).toContain('from=2030-01-01');
+      // The range's end: up to tomorrow keeps the target's events, up to a day long past finds none.
+      await p.getByRole('button', { name: 'Clear filters' }).click();
+      await p.getByLabel('Target key').selectOption(target);
+      const targetEvents = (await service.client().listAuditLog({ targetId: target, limit: 50 })).items.length;
+      expect(targetEvents).toBeGreaterThan(1);
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(targetEvents);
+      const to = p.getByLabel('To', { exact: true });
+      await to.fill(new Date(Date.now() + DAY).toISOString().slice(0, 16));
+      await to.dispatchEvent('change');
+      await expect.poll(() => p.url()).toContain('to=');
+      await expect.poll(() => table.locator('tbody tr').count()).toBe(targetEvents);
+      await to.fill('2000-01-01T00:00');
+      await to.dispatchEvent('change');
       await expect.poll(() => table.textContent()).toContain('No events.');
       expect(await sidewaysOverflow(p)).toBeLessThanOrEqual(0);
       await axe(p, `filtered audit log at ${width} px`);
