@@ -94,6 +94,18 @@ describe('the OpenAPI document', () => {
     expect(doc.servers).toEqual([{ url: service.url, description: expect.any(String) }]);
   });
 
+  it("`servers` names where the document was fetched from: behind a trusted proxy the proxy's address, else the forwarded headers are ignored", async () => {
+    const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'keys.example.com' };
+    // This service trusts no proxy: a caller cannot make the document point clients elsewhere.
+    expect((await raw(service.url, '/openapi.json', { headers: forwarded })).body.servers).toEqual([{ url: service.url, description: expect.any(String) }]);
+    const proxied = await startTestService({ trustProxy: 'loopback' });
+    try {
+      expect((await raw(proxied.url, '/openapi.json', { headers: forwarded })).body.servers).toEqual([{ url: 'https://keys.example.com', description: expect.any(String) }]);
+    } finally {
+      await proxied.stop();
+    }
+  });
+
   it('every operation has a tag, a description and examples the schemas accept', () => {
     for (const id of OPERATION_IDS) {
       const route: RouteSpec = API[id];
