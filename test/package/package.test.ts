@@ -225,7 +225,7 @@ describe.each(NODE_VERSIONS)('installed with Node %s first on PATH', (nodeVersio
     await serveAnswers(path.join(prefix, 'bin', 'keyward'), serveDir);
   }, 600_000);
 
-  it('a fresh CDKTF app importing keyward/constructs type-checks against the declarations and synthesizes', async () => {
+  it('a fresh CDKTF app importing keyward/constructs type-checks against the declarations and synthesizes an ApiKey and an ApiKeySecret with its bundled Lambda', async () => {
     const app = await cdktfApp(env);
     const out = path.join(home, 'cdktf.out');
     const cdktf = path.join(REPO_ROOT, 'node_modules', 'cdktf-cli', 'bundle', 'bin', 'cdktf');
@@ -242,6 +242,15 @@ describe.each(NODE_VERSIONS)('installed with Node %s first on PATH', (nodeVersio
     const json = JSON.parse(readFileSync(path.join(out, 'stacks', 'fresh-app', 'cdk.tf.json'), 'utf8'));
     const manifests = Object.values(json.resource.kubernetes_manifest as Record<string, { manifest: { kind: string; metadata: { name: string; namespace: string }; spec: { role: string } } }>);
     expect(manifests.map((m) => [m.manifest.kind, m.manifest.metadata.namespace, m.manifest.metadata.name, m.manifest.spec.role])).toEqual([['ApiKey', 'shop', 'checkout-api', 'viewer']]);
+    // ApiKeySecret: the secret, and the rotation Lambda whose archive holds the handler esbuild bundled.
+    expect(Object.values(json.resource.aws_secretsmanager_secret as Record<string, { name: string }>).map((r) => r.name)).toEqual(['prod/billing/api-key']);
+    const lambdas = Object.values(json.resource.aws_lambda_function as Record<string, { filename: string; handler: string }>);
+    expect(lambdas.map((l) => l.handler)).toEqual(['index.handler']);
+    const archives = readdirSync(path.join(out, 'stacks', 'fresh-app', 'assets'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.zip'));
+    expect(archives).toHaveLength(1);
+    const zip = readFileSync(path.join(out, 'stacks', 'fresh-app', 'assets', archives[0]!));
+    expect(zip.includes('index.js'), 'the archive holds index.js').toBe(true);
+    expect(zip.length).toBeGreaterThan(10_000);
   }, 600_000);
 });
 
@@ -263,10 +272,11 @@ function cdktfApp(env: NodeJS.ProcessEnv): Promise<string> {
     writeFileSync(
       path.join(app, 'main.ts'),
       [
+        "import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';",
         "import { KubernetesProvider } from '@cdktf/provider-kubernetes/lib/provider/index.js';",
         "import { App, TerraformStack } from 'cdktf';",
         "import type { Construct } from 'constructs';",
-        "import { ApiKey, RotationPolicy, type ApiKeyProps } from 'keyward/constructs';",
+        "import { ApiKey, ApiKeySecret, RotationPolicy, type ApiKeyProps } from 'keyward/constructs';",
         '',
         "const props: ApiKeyProps = { name: 'checkout-api', namespace: 'shop', role: 'viewer', rotation: { policy: RotationPolicy.production(), token: '1' } };",
         'class FreshStack extends TerraformStack {',
@@ -274,6 +284,9 @@ function cdktfApp(env: NodeJS.ProcessEnv): Promise<string> {
         '    super(scope, id);',
         "    new KubernetesProvider(this, 'kubernetes', { configPath: '~/.kube/config' });",
         "    new ApiKey(this, 'checkout', props);",
+        "    new AwsProvider(this, 'aws', { region: 'eu-west-1' });",
+        // The AWS construct bundles its rotation Lambda with esbuild from the installed package's own files.
+        "    new ApiKeySecret(this, 'billing', { name: 'prod/billing/api-key', role: 'viewer', keyService: { url: 'https://keys.example', adminKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:keyward-admin-AbCdEf' } });",
         '  }',
         '}',
         'const app = new App();',
