@@ -9,7 +9,8 @@
  * `npm ci`) or the registry, as a user's npm does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,10 +63,11 @@ beforeAll(async () => {
   for (const version of NODE_VERSIONS) log(`Node ${version}: ${nodeBinary(version, log)}`);
 }, 600_000);
 
-afterAll(() => {
+afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+  // About 1.2 GB (the CDKTF app's providers, four installs of keyward's dependencies): minutes to delete on a busy disk.
+  if (work) await rm(work, { recursive: true, force: true });
+}, 300_000);
 
 /** `tar -tzf`, without the leading package/. */
 async function tarballFiles(): Promise<string[]> {
