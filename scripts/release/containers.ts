@@ -52,10 +52,12 @@ export function containerEngine(name: string | undefined = process.env.KEYWARD_C
   if (!command || !ENGINES.includes(command)) {
     throw new Error(`no container engine: install podman, docker or buildah (or set KEYWARD_CONTAINER_ENGINE to one of ${ENGINES.join(', ')})`);
   }
-  const inspect = (image: string): { Config?: { Labels?: Record<string, string> }; config?: { Labels?: Record<string, string> } } => {
+  // podman and docker: [{Config: {Labels}}]; buildah: {OCIv1: {config: {Labels}}} (its top-level Config is a JSON string).
+  type Inspected = { Config?: { Labels?: Record<string, string> }; OCIv1?: { config?: { Labels?: Record<string, string> } } };
+  const inspect = (image: string): Inspected => {
     const args = command === 'buildah' ? ['inspect', '--type', 'image', image] : ['image', 'inspect', image];
     const out = JSON.parse(exec(command, args)) as unknown;
-    return (Array.isArray(out) ? out[0] : out) as ReturnType<typeof inspect>;
+    return (Array.isArray(out) ? out[0] : out) as Inspected;
   };
   return {
     command,
@@ -90,7 +92,7 @@ export function containerEngine(name: string | undefined = process.env.KEYWARD_C
     },
     labels: (image) => {
       const info = inspect(image);
-      return info.Config?.Labels ?? info.config?.Labels ?? {};
+      return (command === 'buildah' ? info.OCIv1?.config?.Labels : info.Config?.Labels) ?? {};
     },
     saveOciArchive: (image, file) => {
       if (command === 'docker') exec('docker', ['save', '-o', file, image]);

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBaseImage } from '../../scripts/image-base.ts';
+import { containerEngine } from '../../scripts/release/containers.ts';
 import { buildImage, stageImageContext } from '../../scripts/release/image.ts';
 import { packPackage, readPackageJson, sourceUrl, stagePackage } from '../../scripts/release/package.ts';
 import { freePort } from '../support/cli-process.ts';
@@ -28,7 +29,9 @@ import { apiKeyManifest, operatorKey, until, verifies } from '../support/operato
 const execFileAsync = promisify(execFile);
 const PKG = readPackageJson();
 const IMAGE = `localhost/keyward-test:${PKG.version}`;
+const IMAGE_BUILDAH = `localhost/keyward-test-buildah:${PKG.version}`;
 const hasPodman = spawnSync('podman', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasBuildah = spawnSync('buildah', ['--version'], { stdio: 'ignore' }).status === 0;
 const required = process.env.KEYWARD_REQUIRE_PODMAN === '1' || process.env.KEYWARD_REQUIRE_PODMAN === 'true';
 
 const podman = async (args: string[]): Promise<string> => (await execFileAsync('podman', args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
@@ -54,13 +57,15 @@ async function logsHolding(id: string, expected: string): Promise<string> {
 
 function suite(): void {
   let work: string;
+  let baseImage: string;
 
   beforeAll(async () => {
     work = mkdtempSync(path.join(tmpdir(), 'keyward-image-'));
     await stagePackage(path.join(work, 'package'));
     const tarball = packPackage(path.join(work, 'package'), work);
     stageImageContext(tarball, path.join(work, 'context'));
-    buildImage({ context: path.join(work, 'context'), baseImage: ensureBaseImage(), tag: IMAGE });
+    baseImage = ensureBaseImage();
+    buildImage({ context: path.join(work, 'context'), baseImage, tag: IMAGE });
   }, 900_000);
 
   afterAll(async () => {
@@ -68,7 +73,7 @@ function suite(): void {
     // graceful stop may wait its 10 s). With vfs storage every container and the image are full copies on disk,
     // so removing them takes minutes under load.
     if (containers.length > 0) await execFileAsync('podman', ['rm', '-f', '-t', '0', ...containers]).catch(() => {});
-    await execFileAsync('podman', ['rmi', '-f', IMAGE]).catch(() => {});
+    await execFileAsync('podman', ['rmi', '-f', IMAGE, IMAGE_BUILDAH]).catch(() => {});
     if (work) rmSync(work, { recursive: true, force: true });
   }, 300_000);
 
@@ -85,6 +90,20 @@ function suite(): void {
     expect(info!.Config.Cmd).toEqual(['serve']);
     expect(info!.Config.User).toBe('65532:65532');
   });
+
+  // (Docker builds the same Containerfile; none is installed here.) Without buildah this case skips, unless KEYWARD_REQUIRE_PODMAN=1.
+  it.skipIf(!hasBuildah && !required)('the same Containerfile and context build with buildah: the same labels, entrypoint and user, and podman runs it', async () => {
+    if (!hasBuildah) throw new Error('buildah not found: apt-get install buildah (.ci/run does)');
+    const buildah = containerEngine('buildah');
+    buildImage({ context: path.join(work, 'context'), baseImage, tag: IMAGE_BUILDAH, engine: buildah });
+    const { 'io.buildah.version': _, ...labels } = buildah.labels(IMAGE_BUILDAH);
+    const { 'io.buildah.version': __, ...podmanLabels } = containerEngine('podman').labels(IMAGE);
+    expect(labels).toEqual(podmanLabels);
+    expect(labels['org.opencontainers.image.version']).toBe(PKG.version);
+    const [info] = JSON.parse(await podman(['image', 'inspect', IMAGE_BUILDAH])) as { Config: { User: string; Entrypoint: string[]; Cmd: string[] } }[];
+    expect([info!.Config.Entrypoint, info!.Config.Cmd, info!.Config.User]).toEqual([['keyward'], ['serve'], '65532:65532']);
+    expect(await podman(['run', '--rm', '--network', 'host', '--read-only', IMAGE_BUILDAH, '--version'])).toBe(`${PKG.version}\n`);
+  }, 300_000);
 
   it('keyward serve on a read-only root filesystem answers /healthz from inside the container, as uid 65532', async () => {
     const port = await freePort();
