@@ -1,6 +1,6 @@
 /** Renders benchmark results as Markdown and splices them into docs/benchmarks.md. */
 import type { LoadStats } from './load.ts';
-import { fmt, fmtInt, writeGeneratedSection, type MachineInfo } from './util.ts';
+import { fmt, fmtInt, writeGeneratedSection, type CpuPinning, type MachineInfo } from './util.ts';
 
 
 export interface VerifyRun extends LoadStats {
@@ -26,7 +26,7 @@ export interface BenchResults {
   mode: 'quick' | 'full';
   git: string;
   command: string;
-  verify: { keys: number; connections: number; durationS: number; responseBytes: number; runs: VerifyRun[] } | null;
+  verify: { keys: number; connections: number; durationS: number; responseBytes: number; pinning: CpuPinning | null; runs: VerifyRun[] } | null;
   create: CreateRow[];
   totalS: number;
 }
@@ -100,7 +100,9 @@ export function renderResults(results: BenchResults): string {
     lines.push(
       `${fmtInt(v.keys)} keys cycled round-robin, ${v.durationS} s per measured run after a warm-up, keep-alive, loopback; ` +
         `response ≈ ${v.responseBytes} bytes of JSON from both servers. Latency is per request as seen by the load generator ` +
-        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second (100% = one core).',
+        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second (100% = one core). ' +
+        'Each round starts a fresh process of each server' +
+        (v.pinning ? `; servers run on CPU ${v.pinning.server}, the load generator on CPU ${v.pinning.load}.` : '; not pinned to CPUs.'),
     );
     lines.push('');
     lines.push('| server | round | requests | req/s | p50 ms | p99 ms | max ms | server CPU | server µs/req | load-gen CPU | other processes |');

@@ -14,7 +14,9 @@
  * around them is kept) and to a JSON file next to the temp stores.
  *
  * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
- *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof).
+ *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof),
+ *        --rounds N (verify rounds, 5; each starts fresh server processes),
+ *        --no-pin (leave servers and load generator to the scheduler instead of one CPU each).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -27,7 +29,7 @@ import { load, type LoadStats } from './load.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
 import { prepareVerify, startBaseline } from './verify-setup.ts';
-import { log, machineInfo, requirePinnedNode, rssMiB, runNode, startKeywardServer, fmt, fmtInt } from './util.ts';
+import { log, machineInfo, pinCpus, requirePinnedNode, rssMiB, runNode, startKeywardServer, fmt, fmtInt, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
@@ -41,26 +43,31 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    pin: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 
 requirePinnedNode('npm run bench');
 
 const QUICK = flags.quick;
 const PLAN = QUICK
-  ? { verifyKeys: 200, rounds: 1, firstWarmupS: 1, warmupS: 1, durationS: 3, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
-  : { verifyKeys: 1_000, rounds: 3, firstWarmupS: 5, warmupS: 2, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
+  ? { verifyKeys: 200, rounds: 1, warmupS: 1, durationS: 3, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
+  : { verifyKeys: 1_000, rounds: Number(flags.rounds ?? 5), warmupS: 5, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
 const sizes = flags.sizes ? flags.sizes.split(',').map((s) => Number(s.trim())) : PLAN.sizes;
 const CONNECTIONS = 64;
 
+// Servers on one CPU, this process (the load generator) on the rest; --no-pin leaves both to the scheduler.
+const PIN = flags.pin ? pinCpus() : null;
 const workDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
 const profileDir = join(workDir, 'profiles');
-log(`mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; work dir ${workDir}`);
+log(`mode ${QUICK ? 'quick' : 'full'}; node ${process.version}; ${PIN ? `servers on CPU ${PIN.server}, load generator on CPU ${PIN.load}` : 'not pinned to CPUs'}; work dir ${workDir}`);
 
 // ---------------------------------------------------------------- helpers
 
 const startKeyward = (name: string, storeFile: string) =>
-  startKeywardServer(CLI, name, storeFile, flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+  startKeywardServer(CLI, name, storeFile, flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [], PIN?.server);
 
 const describe = (r: LoadStats): string =>
   `${fmtInt(r.ok)} ok in ${fmt(r.seconds, 2)} s = ${fmtInt(r.perSecond)}/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms` +
@@ -76,39 +83,44 @@ async function benchVerify(): Promise<BenchResults['verify']> {
     organizationId: string;
     secret: string;
   };
-  const keyward = await startKeyward('keyward-verify', storeFile);
+  const setup = await startKeyward('keyward-verify-setup', storeFile);
   log(`verify: creating ${PLAN.verifyKeys} viewer keys via POST /v1/keys, checking every one verifies (valid:true) and recording keyward's answers for the baseline`);
-  const fixture = await prepareVerify(keyward.url, boot.secret, PLAN.verifyKeys);
-  const baselineArgs = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=baseline-verify.cpuprofile'] : [];
-  const { child: baseline, url: baselineUrl } = await startBaseline(fixture, boot.organizationId, join(workDir, 'verify', 'baseline.json'), baselineArgs);
+  const fixture = await prepareVerify(setup.url, boot.secret, PLAN.verifyKeys);
+  await setup.child.stop();
   const { requests, responseBytes } = fixture;
-  const targets = [
-    { server: 'keyward' as const, url: keyward.url, pid: keyward.child.pid, child: keyward.child },
-    { server: 'baseline' as const, url: baselineUrl, pid: baseline.pid, child: baseline },
-  ];
+  // A fresh process of each server per round: a process settles at its own CPU per request (JIT and memory-layout luck),
+  // so the rounds sample that scatter instead of repeating one draw of it.
+  const start = async (server: VerifyRun['server'], round: number): Promise<{ url: string; child: Child }> => {
+    const profile = (name: string) => (flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}-${round}.cpuprofile`] : []);
+    return server === 'keyward'
+      ? startKeywardServer(CLI, `keyward-verify-${round}`, storeFile, profile('keyward-verify'), PIN?.server)
+      : startBaseline(fixture, boot.organizationId, join(workDir, 'verify', 'baseline.json'), profile('baseline-verify'), PIN?.server);
+  };
   const runs: VerifyRun[] = [];
   for (let round = 1; round <= PLAN.rounds; round++) {
     // Alternate who goes first so drift (thermal, noisy neighbours) hits both.
-    const order = round % 2 === 1 ? targets : [...targets].reverse();
-    for (const target of order) {
-      const warm = round === 1 ? PLAN.firstWarmupS : PLAN.warmupS;
-      log(`verify: round ${round}/${PLAN.rounds} ${target.server}: warm-up ${warm} s, then ${PLAN.durationS} s at ${CONNECTIONS} connections`);
-      await load({ url: target.url, connections: CONNECTIONS, duration: warm, requests }, target.pid);
-      const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.durationS, timeout: 30, requests }, target.pid);
-      log(`verify:   ${target.server}: ${describe(r)}`);
-      if (r.other > 0 || r.errors > 0) {
-        const exit = target.child.process.exitCode ?? target.child.process.signalCode;
-        throw new Error(
-          `${target.server} answered ${r.other} non-2xx and ${r.errors} errors` +
-            `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
-        );
+    const order: VerifyRun['server'][] = round % 2 === 1 ? ['keyward', 'baseline'] : ['baseline', 'keyward'];
+    for (const server of order) {
+      const target = await start(server, round);
+      const pid = target.child.pid;
+      try {
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: warm-up ${PLAN.warmupS} s, then ${PLAN.durationS} s at ${CONNECTIONS} connections`);
+        await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.warmupS, requests }, pid);
+        const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.durationS, timeout: 30, requests }, pid);
+        log(`verify:   ${server}: ${describe(r)}`);
+        if (r.other > 0 || r.errors > 0) {
+          const exit = target.child.process.exitCode ?? target.child.process.signalCode;
+          throw new Error(
+            `${server} answered ${r.other} non-2xx and ${r.errors} errors` + `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
+          );
+        }
+        runs.push({ server, round, ...r });
+      } finally {
+        await target.child.stop();
       }
-      runs.push({ server: target.server, round, ...r });
     }
   }
-  await keyward.child.stop();
-  await baseline.stop();
-  return { keys: PLAN.verifyKeys, connections: CONNECTIONS, durationS: PLAN.durationS, responseBytes, runs };
+  return { keys: PLAN.verifyKeys, connections: CONNECTIONS, durationS: PLAN.durationS, responseBytes, pinning: PIN, runs };
 }
 
 // ---------------------------------------------------------------- 2. create

@@ -1,5 +1,5 @@
 /** Helpers for the benchmarks: child processes, free ports, /proc readings, statistics. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { cpus, totalmem } from 'node:os';
@@ -57,9 +57,36 @@ process.on('exit', () => {
   for (const child of children) child.process.kill('SIGKILL');
 });
 
-/** Starts `node <args>` (the same Node binary as this process) and keeps its output for diagnostics. */
-export function startNode(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Which CPUs the benchmark's processes run on: the servers on the last CPU,
+ * the load generator (this process, every thread) on the others. Unpinned,
+ * the scheduler moves a server and the load generator between the cores and
+ * now and then onto one core, and a process's CPU per request then depends
+ * on where it happened to run (25-38 µs for one and the same baseline on this
+ * 2-core VM). null when the machine has one CPU or no `taskset`.
+ */
+export interface CpuPinning {
+  server: string;
+  load: string;
+}
+
+export function pinCpus(): CpuPinning | null {
+  const count = cpus().length;
+  if (count < 2) return null;
+  const pinning = { server: String(count - 1), load: count === 2 ? '0' : `0-${count - 2}` };
+  try {
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', pinning.load, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return pinning;
+}
+
+/** Starts `node <args>` (the same Node binary as this process, on `cpus` when given) and keeps its output for diagnostics. */
+export function startNode(name: string, args: string[], env: NodeJS.ProcessEnv, cpus?: string): Child {
+  // taskset execs node, so the child's pid is node's.
+  const [command, argv] = cpus === undefined ? [process.execPath, args] : ['taskset', ['--cpu-list', cpus, process.execPath, ...args]];
+  const proc = spawn(command, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (chunk: Buffer) => {
     out += chunk.toString('utf8');
@@ -87,14 +114,19 @@ export function startNode(name: string, args: string[], env: NodeJS.ProcessEnv):
 }
 
 /** Starts `keyward serve` (the CLI at `cli`) on a free loopback port with a lowdb store, and waits until it answers. */
-export async function startKeywardServer(cli: string, name: string, storeFile: string, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+export async function startKeywardServer(cli: string, name: string, storeFile: string, nodeArgs: string[] = [], cpus?: string): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = startNode(name, [...nodeArgs, cli, 'serve'], {
-    KEYWARD_PORT: String(port),
-    KEYWARD_HOST: HOST,
-    KEYWARD_STORE: storeFile,
-    KEYWARD_LOG_LEVEL: 'warn',
-  });
+  const child = startNode(
+    name,
+    [...nodeArgs, cli, 'serve'],
+    {
+      KEYWARD_PORT: String(port),
+      KEYWARD_HOST: HOST,
+      KEYWARD_STORE: storeFile,
+      KEYWARD_LOG_LEVEL: 'warn',
+    },
+    cpus,
+  );
   const url = `http://${HOST}:${port}`;
   await waitReady(child, `${url}/healthz`, 180_000);
   return { child, url };

@@ -88,10 +88,10 @@ export function writeBaselineData(fixture: VerifyFixture, organizationId: string
 }
 
 /** Starts the bare node:http baseline serving the fixture's answers (data file in `dataFile`), and checks it answers alike. */
-export async function startBaseline(fixture: VerifyFixture, organizationId: string, dataFile: string, nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+export async function startBaseline(fixture: VerifyFixture, organizationId: string, dataFile: string, nodeArgs: string[] = [], cpus?: string): Promise<{ child: Child; url: string }> {
   writeBaselineData(fixture, organizationId, dataFile);
   const port = await freePort();
-  const child = startNode('baseline', [...nodeArgs, BASELINE], { BASELINE_PORT: String(port), BASELINE_DATA: dataFile });
+  const child = startNode('baseline', [...nodeArgs, BASELINE], { BASELINE_PORT: String(port), BASELINE_DATA: dataFile }, cpus);
   const url = `http://${HOST}:${port}`;
   await waitReady(child, `${url}/healthz`);
   await checkSameAnswers(url, fixture, 'the baseline');
