@@ -9,6 +9,9 @@
  *   npm run bench:ab -- --base main              # 4 rounds of 10 s each
  *   npm run bench:ab -- --base 3327f02 --rounds 6 --duration 8 --profile
  *
+ * Servers run on one CPU and the load generator on the others (--no-pin:
+ * wherever the scheduler puts them), as in `npm run bench`.
+ *
  * Each round starts fresh keyward processes (--no-restart keeps one each):
  * a process settles at its own cost per request, some microseconds apart
  * from the next one of the same code, so one process per side would compare
@@ -28,7 +31,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { load, type LoadStats } from './load.ts';
-import { fmt, fmtInt, log, requirePinnedNode, startKeywardServer, type Child } from './util.ts';
+import { fmt, fmtInt, log, pinCpus, requirePinnedNode, startKeywardServer, type Child } from './util.ts';
 import { checkSameAnswers, exportCommit, prepareVerifyStore, startBaseline } from './verify-setup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -44,10 +47,14 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     profile: { type: 'boolean', default: false },
     'no-restart': { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 requirePinnedNode('npm run bench:ab');
 
+// Servers on one CPU, this process (the load generator) on the rest, as in `npm run bench`; --no-pin leaves them to the scheduler.
+const PIN = flags.pin ? pinCpus() : null;
 const rounds = Number(flags.rounds);
 const durationS = Number(flags.duration);
 const warmupS = Number(flags.warmup);
@@ -62,14 +69,14 @@ const thisCode = `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porce
 
 // The other commit's code, beside this tree's dependencies.
 const baseCli = exportCommit(ROOT, baseCommit, join(workDir, 'base'));
-log(`A = ${baseCommit} (${flags.base}), B = ${thisCode}; work dir ${workDir}`);
+log(`A = ${baseCommit} (${flags.base}), B = ${thisCode}; ${PIN ? `servers on CPU ${PIN.server}, load generator on CPU ${PIN.load}` : 'not pinned to CPUs'}; work dir ${workDir}`);
 
 // One store, made and filled by this tree; each keyward gets its own copy (a lowdb store has one owner).
 const { organizationId, store: storeB, fixture } = await prepareVerifyStore(CLI, join(workDir, 'b'), Number(flags.keys));
 const storeA = join(workDir, 'a', 'db.json');
 mkdirSync(join(workDir, 'a'));
 copyFileSync(storeB, storeA);
-const baseline = await startBaseline(fixture, organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'));
+const baseline = await startBaseline(fixture, organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'), PIN?.server);
 
 type Name = 'A' | 'B' | 'baseline';
 interface Server {
@@ -82,7 +89,7 @@ interface Server {
 const keyward = { A: { cli: baseCli, store: storeA }, B: { cli: CLI, store: storeB } };
 async function startSide(name: 'A' | 'B', round: number): Promise<Server> {
   const side = keyward[name];
-  const started = await startKeywardServer(side.cli, `keyward-${name}`, side.store, profileArgs(`keyward-${name.toLowerCase()}-${round}`));
+  const started = await startKeywardServer(side.cli, `keyward-${name}`, side.store, profileArgs(`keyward-${name.toLowerCase()}-${round}`), PIN?.server);
   await checkSameAnswers(started.url, fixture, name === 'A' ? `A (${baseCommit})` : 'B (this tree)');
   return { name, ...started, served: fixture.secrets.length };
 }
