@@ -217,6 +217,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
         ? new KeywardError('METHOD_NOT_ALLOWED', `${req.method} is not supported on ${req.path}; use ${allowed.map((r) => r.method).join(', ')}.`)
         : new KeywardError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.path}.`);
     res.locals.errorCode = error.code;
+    // RFC 9110 (15.5.6): a 405 says which methods the path takes (Express answers HEAD wherever it answers GET).
+    if (error.code === 'METHOD_NOT_ALLOWED') res.setHeader('allow', allowHeader(allowed.map((r) => r.method)));
     sendError(res, error);
   });
 
@@ -228,6 +230,10 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   });
   return app;
 }
+
+/** The Allow header for a path's methods, HEAD beside GET. */
+const allowHeader = (methods: readonly string[]): string =>
+  [...new Set(methods.flatMap((method) => (method === 'GET' ? ['GET', 'HEAD'] : [method])))].sort().join(', ');
 
 /**
  * The verify route without Express: the same body parser and executor as the

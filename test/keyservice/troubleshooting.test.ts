@@ -63,6 +63,8 @@ describe('each troubleshooting cause has its own code', () => {
     const wrongMethod = await raw(service.url, '/v1/keys', { method: 'PUT', headers: { authorization: `Bearer ${viewer.secret}` } });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.body.error.code).toBe('METHOD_NOT_ALLOWED');
+    // RFC 9110: a 405 names the methods the path takes.
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 
   it('an expired key -> KEY_EXPIRED naming its successor', async () => {
