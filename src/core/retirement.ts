@@ -8,6 +8,7 @@
  * the operator read the same functions.
  */
 import { parseDuration } from './duration.ts';
+import { withoutHidden } from './text.ts';
 
 export const REVOKE_OLD_MODES = ['afterGrace', 'whenUnused'] as const;
 export type RevokeOld = (typeof REVOKE_OLD_MODES)[number];
@@ -54,7 +55,7 @@ export const USER_AGENT_MAX_LENGTH = 200;
 
 /** A user agent as it is stored and shown: cut to length, without control, bidi or invisible characters. */
 export const storedUserAgent = (userAgent: string | null): string | null =>
-  userAgent === null ? null : userAgent.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, '').slice(0, USER_AGENT_MAX_LENGTH) || null;
+  userAgent === null ? null : withoutHidden(userAgent).slice(0, USER_AGENT_MAX_LENGTH) || null;
 
 const sameClient = (a: RecentClient, b: RecentClient): boolean => a.ip === b.ip && a.userAgent === b.userAgent;
 

@@ -12,19 +12,11 @@ import { AUDIT_ACTIONS, LEAK_POLICIES, MAX_ADDRESS_ROWS_PER_KEY_DAY } from './mo
 import { PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, quietPeriodProblem, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
+import { HIDDEN_OR_CONTROL, withoutHidden } from './text.ts';
 import { KEY_ID_PATTERN } from './token.ts';
 
 export const NAME_MAX_LENGTH = 100;
 
-/**
- * Characters that hide or reorder what a label shows: control characters
- * (Cc, line breaks included), format characters (Cf: bidi embeddings,
- * overrides and isolates U+202A–U+202E, U+2066–U+2069, zero-width characters
- * U+200B–U+200F, the byte order mark, the soft hyphen, tags …), lone
- * surrogates (Cs) and the line and paragraph separators. In a name they allow
- * display spoofing in the dashboard and the audit log.
- */
-const HIDDEN_OR_CONTROL = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 const HIDDEN_OR_CONTROL_MESSAGE = 'must not contain control characters or line breaks, nor bidi or invisible formatting characters (such as U+202E or U+200B)';
 
 /** Free text shown to people: no control, bidi or invisible characters. */
@@ -45,6 +37,17 @@ export const Name = z
   .meta({ description: 'Descriptive label, e.g. "Production Server"', example: 'Production Server' });
 
 export const Description = shownText(500);
+
+/**
+ * A member's display name from their identity provider's name claim (any
+ * text the provider holds): without hidden or control characters and cut to
+ * a Name's length; their email when nothing of it makes a Name.
+ */
+export function displayNameFromClaim(claim: unknown, email: string): string {
+  if (typeof claim !== 'string') return email;
+  const parsed = Name.safeParse(withoutHidden(claim).trim().slice(0, NAME_MAX_LENGTH).trim());
+  return parsed.success ? parsed.data : email;
+}
 
 export const RoleId = z
   .string()

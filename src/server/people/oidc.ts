@@ -10,6 +10,7 @@
  */
 import { KeywardError } from '../../core/errors.ts';
 import { emailDomainAllowed, hashPeopleToken, newMemberId, newPeopleToken, normalizeEmail, type MemberRecord } from '../../core/people.ts';
+import { displayNameFromClaim } from '../../core/schemas.ts';
 import type { ServiceContext } from '../context.ts';
 import { CEREMONY_COOKIE, CEREMONY_TTL_MS, type CookieJar } from './cookies.ts';
 import { acceptedEmail, type Members } from './members.ts';
@@ -123,7 +124,7 @@ export class Oidc {
     }
     const issuer = config.serverMetadata().issuer;
     const subject = `${issuer}|${claims.sub}`;
-    if (data.invitationToken) return this.#accept(jar, from, data.invitationToken, email, subject, typeof claims.name === 'string' ? claims.name : email);
+    if (data.invitationToken) return this.#accept(jar, from, data.invitationToken, email, subject, displayNameFromClaim(claims.name, email));
     // A member added directly (POST /v1/members) is bound to this subject here, at their first sign-in.
     const member = await ctx.store.people.findMemberByEmail(data.organizationId, email);
     if (!member || member.status !== 'active') throw new KeywardError('NOT_A_MEMBER', `${email} is not a member of this organization.`);
@@ -143,7 +144,7 @@ export class Oidc {
       id: newMemberId(),
       organizationId: invitation.organizationId,
       email,
-      displayName: displayName.slice(0, 100),
+      displayName,
       roleId: invitation.roleId,
       status: 'active',
       oidcSubject: subject,
