@@ -34,6 +34,7 @@ export const CLI_HINTS: Partial<Record<ErrorCode, string>> = {
   OIDC_NOT_CONFIGURED: 'Set one with `keyward org oidc set --issuer … --client-id … --allowed-domain …`.',
   BUILTIN_ROLE: 'Built-in roles cannot change; create a custom role instead: `keyward roles create`.',
   KEY_NOT_ACTIVE: 'Only active keys can be rotated or edited: rotate or edit its successor (`keyward keys describe` names it).',
+  IP_NOT_ALLOWED: 'Add the address to the organization\'s list (`keyward allowlist add <cidr>`) or to the key\'s own (`keyward keys update <keyId> --ip-allowlist …`), or call from an allowed network.',
   INCIDENT_NOT_FOUND: 'List the incidents with `keyward incidents list`.',
   MEMBER_NOT_FOUND: 'List the members with `keyward members list`.',
   KEY_ALREADY_ROTATED: 'Rotate its successor instead (`keyward keys describe` names it).',

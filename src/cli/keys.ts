@@ -48,7 +48,9 @@ export function applyMetadataEdits(current: Record<string, string | number | boo
 function expiryOf(flags: CreateFlags, now = Date.now()): string | undefined {
   if (flags.expiresIn !== undefined && flags.expiresAt !== undefined) throw new CliUsageError('give --expires-in or --expires-at, not both');
   if (flags.expiresIn === undefined) return flags.expiresAt;
-  if (!isDuration(flags.expiresIn) || parseDuration(flags.expiresIn) === 0) throw new CliUsageError(`--expires-in "${flags.expiresIn}" is not a duration such as 12h, 30d or 52w`);
+  if (!isDuration(flags.expiresIn)) throw new CliUsageError(`--expires-in "${flags.expiresIn}" is not a duration such as 12h, 30d or 52w`);
+  // A key that expires as it is made would be refused by everything it is given to.
+  if (parseDuration(flags.expiresIn) === 0) throw new CliUsageError(`--expires-in ${flags.expiresIn} would expire the key as it is created; give a lifetime such as 12h, 30d or 52w`);
   return new Date(now + parseDuration(flags.expiresIn)).toISOString();
 }
 

@@ -112,12 +112,23 @@ describe('keys', { timeout: 120_000 }, () => {
       keyward(['keys', 'create', '--name', 'x', '--role', 'viewer', '--expires-in', '1d', '--expires-at', '2099-01-01T00:00:00Z']),
       keyward(['keys', 'create', '--name', 'x', '--role', 'viewer', '--expires-in', 'a month']),
       keyward(['keys', 'create', '--name', 'x', '--role', 'viewer', '--metadata', 'novalue']),
+      keyward(['keys', 'create', '--name', 'x', '--role', 'viewer', '--expires-in', '0']),
     ]);
-    expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2]);
+    // Zero is a duration: the message says why it is refused instead of calling it none.
+    expect(runs[3]!.stderr).toContain('--expires-in 0 would expire the key as it is created');
     expect(runs[0]!.stderr).toContain('--expires-in or --expires-at, not both');
     expect(runs[1]!.stderr).toContain('--expires-in "a month" is not a duration');
     expect(runs[2]!.stderr).toContain('"novalue" is not key=value');
     expect((await admin().listKeys({ status: 'all', limit: 500 })).items).toHaveLength(count);
+  });
+
+  it('a key used from outside its allowlist: IP_NOT_ALLOWED with a hint naming the allowlist commands', async () => {
+    const fenced = await admin().createKey({ name: 'Fenced', role: 'viewer', ipAllowlist: ['10.0.0.0/8'] });
+    const run = await keyward(['whoami'], { KEYWARD_URL: service.url, KEYWARD_API_KEY: fenced.secret });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('(IP_NOT_ALLOWED)');
+    expect(run.stderr).toMatch(/hint: .*`keyward allowlist add <cidr>`.*`keyward keys update <keyId> --ip-allowlist …`/);
   });
 
   it("the API's validation details are listed field by field with their flags, and hints name CLI commands", async () => {
