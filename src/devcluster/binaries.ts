@@ -338,7 +338,8 @@ export function controlPlaneBinaries(env: NodeJS.ProcessEnv = process.env): Cont
   if (missing.length > 0) {
     throw new Error(
       `control-plane binaries missing (${missing.map((m) => `${m.name}: ${m.looked}`).join('; ')}); ` +
-        'run `npm run testbin` or set KUBEBUILDER_ASSETS',
+        // An installed package has no testbin script: say what both kinds of user can do.
+        'set KUBEBUILDER_ASSETS to a directory holding kube-apiserver, etcd, kube-controller-manager and kubectl (as envtest\'s setup-envtest installs them), or in a keyward checkout run `npm run testbin`',
     );
   }
   return found as ControlPlaneBinaries;
