@@ -9,8 +9,8 @@
  *   npm run bench:ab -- --base main              # 4 rounds of 10 s each
  *   npm run bench:ab -- --base 3327f02 --rounds 6 --duration 8 --profile
  *
- * Servers run on one CPU and the load generator on the others (--no-pin:
- * wherever the scheduler puts them), as in `npm run bench`.
+ * With --pin, servers run on one CPU and the load generator on the others,
+ * as `npm run bench -- --pin` does.
  *
  * Each round starts fresh keyward processes (--no-restart keeps one each):
  * a process settles at its own cost per request, some microseconds apart
@@ -47,13 +47,12 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '64' },
     profile: { type: 'boolean', default: false },
     'no-restart': { type: 'boolean', default: false },
-    pin: { type: 'boolean', default: true },
+    pin: { type: 'boolean', default: false },
   },
-  allowNegative: true,
 });
 requirePinnedNode('npm run bench:ab');
 
-// Servers on one CPU, this process (the load generator) on the rest, as in `npm run bench`; --no-pin leaves them to the scheduler.
+// --pin: servers on one CPU, this process (the load generator) on the rest, as `npm run bench -- --pin` does.
 const PIN = flags.pin ? pinCpus() : null;
 const rounds = Number(flags.rounds);
 const durationS = Number(flags.duration);

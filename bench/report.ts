@@ -52,6 +52,20 @@ export interface VerifySummary {
   ratio: number;
   roundRatios: number[];
   medianRatio: number;
+  /** The mean of the round ratios and its 95% interval (Student's t over the rounds): how far the process-to-process scatter leaves the ratio open. */
+  meanRoundRatio: number;
+  interval: [number, number] | null;
+}
+
+/** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96). */
+const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
+
+function meanInterval(xs: number[]): { mean: number; interval: [number, number] | null } {
+  const m = mean(xs);
+  if (xs.length < 2) return { mean: m, interval: null };
+  const sd = Math.sqrt(xs.reduce((sum, x) => sum + (x - m) ** 2, 0) / (xs.length - 1));
+  const half = (T95[xs.length - 2] ?? 1.96) * (sd / Math.sqrt(xs.length));
+  return { mean: m, interval: [m - half, m + half] };
 }
 
 export function summariseVerify(runs: VerifyRun[]): VerifySummary {
@@ -74,7 +88,8 @@ export function summariseVerify(runs: VerifyRun[]): VerifySummary {
   });
   const sorted = [...roundRatios].sort((a, b) => a - b);
   const medianRatio = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-  return { keyward, baseline, ratio: keyward.perSecond / baseline.perSecond, roundRatios, medianRatio };
+  const { mean: meanRoundRatio, interval } = meanInterval(roundRatios);
+  return { keyward, baseline, ratio: keyward.perSecond / baseline.perSecond, roundRatios, medianRatio, meanRoundRatio, interval };
 }
 
 export function renderResults(results: BenchResults): string {
@@ -121,7 +136,8 @@ export function renderResults(results: BenchResults): string {
     lines.push(`| server CPU µs/request | ${fmtInt(s.keyward.usPerRequest)} | ${fmtInt(s.baseline.usPerRequest)} | ${fmt(s.keyward.usPerRequest / s.baseline.usPerRequest, 2)}× (efficiency ${fmt(s.baseline.usPerRequest / s.keyward.usPerRequest, 2)}) |`);
     lines.push('');
     lines.push(
-      `Per-round ratios (keyward/baseline req/s): ${s.roundRatios.map((r) => fmt(r, 2)).join(', ')}; median ${fmt(s.medianRatio, 2)}.  `,
+      `Per-round ratios (keyward/baseline req/s): ${s.roundRatios.map((r) => fmt(r, 2)).join(', ')}; median ${fmt(s.medianRatio, 2)}; ` +
+        `mean ${fmt(s.meanRoundRatio, 2)}${s.interval ? ` (95% interval ${fmt(s.interval[0], 2)}–${fmt(s.interval[1], 2)})` : ''}.  `,
     );
     lines.push(`Target keyward/baseline throughput ≥ ${TARGETS.verifyRatio}: ${verdict(s.ratio >= TARGETS.verifyRatio)} (${fmt(s.ratio, 2)}).`);
     lines.push('');

@@ -15,8 +15,8 @@
  *
  * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
  *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof),
- *        --rounds N (verify rounds, 5; each starts fresh server processes),
- *        --no-pin (leave servers and load generator to the scheduler instead of one CPU each).
+ *        --rounds N (verify rounds, 10; each starts fresh server processes),
+ *        --pin (servers on the last CPU, the load generator on the others, with taskset).
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -44,9 +44,8 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     rounds: { type: 'string' },
-    pin: { type: 'boolean', default: true },
+    pin: { type: 'boolean', default: false },
   },
-  allowNegative: true,
 });
 
 requirePinnedNode('npm run bench');
@@ -54,11 +53,11 @@ requirePinnedNode('npm run bench');
 const QUICK = flags.quick;
 const PLAN = QUICK
   ? { verifyKeys: 200, rounds: 1, warmupS: 1, durationS: 3, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
-  : { verifyKeys: 1_000, rounds: Number(flags.rounds ?? 5), warmupS: 5, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
+  : { verifyKeys: 1_000, rounds: Number(flags.rounds ?? 10), warmupS: 4, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
 const sizes = flags.sizes ? flags.sizes.split(',').map((s) => Number(s.trim())) : PLAN.sizes;
 const CONNECTIONS = 64;
 
-// Servers on one CPU, this process (the load generator) on the rest; --no-pin leaves both to the scheduler.
+// --pin: servers on one CPU, this process (the load generator) on the rest; by default both are left to the scheduler.
 const PIN = flags.pin ? pinCpus() : null;
 const workDir = mkdtempSync(join(tmpdir(), 'keyward-bench-'));
 const profileDir = join(workDir, 'profiles');

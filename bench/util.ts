@@ -58,12 +58,12 @@ process.on('exit', () => {
 });
 
 /**
- * Which CPUs the benchmark's processes run on: the servers on the last CPU,
- * the load generator (this process, every thread) on the others. Unpinned,
- * the scheduler moves a server and the load generator between the cores and
- * now and then onto one core, and a process's CPU per request then depends
- * on where it happened to run (25-38 µs for one and the same baseline on this
- * 2-core VM). null when the machine has one CPU or no `taskset`.
+ * Which CPUs the benchmark's processes run on, with --pin: the servers on the
+ * last CPU, the load generator (this process, every thread) on the others, so
+ * the scheduler never puts both on one core. Measured on this project's 2-core
+ * VM it did not narrow the process-to-process scatter (docs/benchmarks.md) and
+ * lowered both servers' throughput, so it is not the default. null when the
+ * machine has one CPU or no `taskset`.
  */
 export interface CpuPinning {
   server: string;
