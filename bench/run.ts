@@ -1,5 +1,5 @@
 /**
- * keyward benchmarks (issue 2). `npm run bench` (full, ~3-4 min on 2 cores) or
+ * keyward benchmarks (issue 2). `npm run bench` (full, ~6.5 min on 2 cores: 10 verify rounds of fresh processes, then the create sizes) or
  * `npm run bench -- --quick` (smoke run, ~1 min).
  *
  *   1. verify: POST /v1/verify at 64 connections against the real key service
