@@ -203,6 +203,12 @@ export class KubeApi {
     );
   }
 
+  /** The operator's own ConfigMap (the published role ids, role-admission.ts), by server-side apply. */
+  async applyConfigMap(body: { metadata: { name: string; namespace: string } }): Promise<void> {
+    const { name, namespace } = body.metadata;
+    await this.#request('APPLY', 'configmaps', () => this.core.patchNamespacedConfigMap({ namespace, name, body, fieldManager: FIELD_MANAGER, force: true }, applyPatch));
+  }
+
   /** Takes entries out of a Secret (a previous secret whose overlap ended), without rewriting the others: the cache does not hold their values. */
   async removeSecretEntries(namespace: string, name: string, entries: readonly string[]): Promise<V1Secret> {
     const body = { data: Object.fromEntries(entries.map((entry) => [entry, null])) };

@@ -20,6 +20,7 @@ import { LeaderElector } from './leader.ts';
 import { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
 import { ApiKeyReconciler, type ReconcilerOptions } from './reconciler.ts';
+import { RolePublisher } from './roles.ts';
 import type { ApiKeyResource } from './types.ts';
 
 export interface OperatorConfig {
@@ -38,6 +39,8 @@ export interface OperatorConfig {
   metricsHost: string;
   metricsPort: number;
   deletionGiveUpMs: number;
+  /** Publish the organization's role ids in ConfigMap keyward-roles in this namespace (the operator's own), for the admission policy (role-admission.ts); unset: not published. */
+  rolesNamespace?: string;
   identity?: string;
   /** JSON lines on stdout at this level (default info), unless a logger is given. */
   logLevel?: string;
@@ -70,6 +73,7 @@ export class Operator {
   #workers: Promise<void>[] = [];
   #server: Server | undefined;
   readonly #feed: FeedFollower;
+  readonly #roles: RolePublisher | undefined;
   #stopped = false;
   #started = false;
   metricsUrl = '';
@@ -94,9 +98,12 @@ export class Operator {
       onResync: (apiKeys) => this.#resync(apiKeys),
       onError: (kind, error, restartInMs) => this.logger.warn({ err: String((error as Error)?.message ?? error), restartInMs }, `${kind} watch failed; restarting`),
     });
+    const kube = new KubeApi(config.kubeConfig, this.logger, { limit: requestBudget(config.kubeApiRate), written: this.cache, metrics: this.metrics });
+    const keys = new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey, fetch: budgetedFetch(requestBudget(config.keyServiceRate)) });
+    this.#roles = config.rolesNamespace ? new RolePublisher({ keys, kube, namespace: config.rolesNamespace, logger: this.logger }) : undefined;
     this.#reconciler = new ApiKeyReconciler({
-      kube: new KubeApi(config.kubeConfig, this.logger, { limit: requestBudget(config.kubeApiRate), written: this.cache, metrics: this.metrics }),
-      keys: new KeywardClient({ url: config.keyServiceUrl, apiKey: config.keyServiceApiKey, fetch: budgetedFetch(requestBudget(config.keyServiceRate)) }),
+      kube,
+      keys,
       cache: this.cache,
       metrics: this.metrics,
       logger: this.logger,
@@ -163,7 +170,10 @@ export class Operator {
   /** Every ApiKey, after the key service was asked about their keys in batches; behind any change in the queue. */
   #resync(apiKeys: readonly ApiKeyResource[]): void {
     this.metrics.resyncs.inc();
-    if (this.#leading) this.#reconciler.prefetch(apiKeys);
+    if (this.#leading) {
+      this.#reconciler.prefetch(apiKeys);
+      void this.#roles?.refresh();
+    }
     for (const object of apiKeys) this.#queue.add(`${object.metadata.namespace}/${object.metadata.name}`, 'resync');
   }
 
@@ -172,7 +182,7 @@ export class Operator {
     this.#leading = true;
     this.metrics.leader.set({ name: CONTROLLER }, 1);
     this.logger.info({ identity: this.identity }, 'became leader; reconciling');
-    this.#resync(this.cache.apiKeys());
+    this.#resync(this.cache.apiKeys()); // also publishes the organization's roles
     this.#workers = Array.from({ length: this.config.workers }, () => this.#work());
     this.#feed.start();
   }

@@ -1,0 +1,67 @@
+/**
+ * Publishes the organization's role ids (GET /v1/roles) in the ConfigMap the
+ * ValidatingAdmissionPolicy reads (role-admission.ts), so the API server
+ * refuses an ApiKey naming a role the organization does not have. Refreshed
+ * when this replica starts leading and at each resync: the change feed
+ * carries key changes only, not role changes, so a role created in the key
+ * service is usable in ApiKeys within one resync (--resync). Applied at every
+ * refresh (an unchanged apply changes nothing on the server, and it puts back
+ * a ConfigMap deleted or edited by hand); a failure is logged and the next
+ * refresh tries again (meanwhile the last list stays, and the key service
+ * still refuses an unknown role).
+ */
+import type { Logger } from 'pino';
+import type { KeywardClient } from '../client/index.ts';
+import type { KubeApi } from './kube.ts';
+import { ROLES_CONFIGMAP, rolesConfigMap, rolesData } from './role-admission.ts';
+
+export interface RolePublisherOptions {
+  keys: Pick<KeywardClient, 'listRoles'>;
+  kube: Pick<KubeApi, 'applyConfigMap'>;
+  /** The operator's own namespace, where the policy's binding looks for the ConfigMap. */
+  namespace: string;
+  logger: Logger;
+}
+
+export class RolePublisher {
+  readonly #options: RolePublisherOptions;
+  /** What the ConfigMap holds, as last written by this process (undefined: not written yet, or the last write failed): the log says when it changes. */
+  #published: string | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+
+  constructor(options: RolePublisherOptions) {
+    this.#options = options;
+  }
+
+  /** Ask the key service and write the ConfigMap if the list changed; calls during one run make one more run after it. */
+  refresh(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = this.#publish().finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
+        void this.refresh();
+      }
+    });
+    return this.#running;
+  }
+
+  async #publish(): Promise<void> {
+    const { keys, kube, namespace, logger } = this.#options;
+    try {
+      const ids = (await keys.listRoles()).items.map((role) => role.id);
+      const data = rolesData(ids);
+      await kube.applyConfigMap(rolesConfigMap(namespace, ids));
+      if (data === this.#published) return;
+      this.#published = data;
+      logger.info({ configMap: `${namespace}/${ROLES_CONFIGMAP}`, roles: ids.length }, 'published the organization\'s roles');
+    } catch (error) {
+      this.#published = undefined;
+      logger.warn({ err: (error as Error).message }, 'could not publish the organization\'s roles; trying again at the next resync');
+    }
+  }
+}
