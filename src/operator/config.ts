@@ -31,7 +31,7 @@ export const OperatorSettings = z.object({
   keyServiceBurst: Burst.default(100).meta({ flag: '--key-service-burst <n>', description: 'requests to the key service that may go at once, above the sustained rate' }),
   resync: Duration.default('10m').meta({ flag: '--resync <duration>', description: 'look at every ApiKey at least this often' }),
   leaderElect: z.boolean().default(false).meta({ flag: '--leader-elect', description: 'run leader election so only one replica acts' }),
-  leaseNamespace: Namespace.default('keyward-system').meta({ flag: '--lease-namespace <ns>', env: 'POD_NAMESPACE', description: 'the operator\'s own namespace: its leader-election Lease and the ConfigMap keyward-roles it publishes the organization\'s roles in' }),
+  leaseNamespace: Namespace.default('keyward-system').meta({ flag: '--lease-namespace <ns>', env: 'POD_NAMESPACE', description: 'the operator\'s own namespace: its leader-election Lease and the ConfigMap keyward-roles (the organization\'s roles)' }),
   leaseName: z.string().min(1).max(253).default('keyward-operator').meta({ flag: '--lease-name <name>', description: 'name of the leader-election Lease' }),
   leaseDuration: Duration.default('15s').meta({ flag: '--lease-duration <duration>', description: 'how long a silent leader keeps the lease' }),
   metricsBindAddress: z

@@ -20,7 +20,7 @@ describe('keyward operator settings', () => {
     expect(text).toContain('--workers <n> concurrent reconciles (default: 4)');
     expect(text).toContain('--kube-api-qps <n> requests per second to the Kubernetes API server, sustained (watches not counted) (default: 50)');
     expect(text).toContain('--key-service-burst <n> requests to the key service that may go at once, above the sustained rate (default: 100)');
-    expect(text).toContain('--lease-namespace <ns> namespace of the leader-election Lease (default: "keyward-system", env: POD_NAMESPACE)');
+    expect(text).toContain('--lease-namespace <ns> the operator\'s own namespace: its leader-election Lease and the ConfigMap keyward-roles (the organization\'s roles) (default: "keyward-system", env: POD_NAMESPACE)');
     expect(text).toContain('--log-level <level> fatal|error|warn|info|debug|trace|silent (default: "info", env: KEYWARD_LOG_LEVEL)');
     expect(text).toMatch(/Environment: KEYWARD_API_KEY API key of the key service/);
     // Every flag of the schema, and the test hook nowhere.

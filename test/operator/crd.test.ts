@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isAlias, isNode, parse, parseDocument, stringify, visit } from 'yaml';
 import { validateApiKeySpec } from '../../src/core/apikey.ts';
-import { CRD_FILE, renderCrd } from '../../scripts/gen-crd.ts';
+import { CRD_FILE, renderCrd, renderRolePolicy, ROLE_POLICY_FILE } from '../../scripts/gen-crd.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 
 describe('deploy/crds/apikeys.keyward.dev.yaml', () => {
@@ -20,6 +20,10 @@ describe('deploy/crds/apikeys.keyward.dev.yaml', () => {
 
   it('is what src/core/apikey.ts generates (run `npm run gen:crd` after changing the schema)', () => {
     expect(text).toBe(renderCrd());
+  });
+
+  it('deploy/apikey-role-policy.yaml is what src/operator/role-admission.ts generates (npm run gen:crd)', () => {
+    expect(readFileSync(ROLE_POLICY_FILE, 'utf8')).toBe(renderRolePolicy());
   });
 
   it('has no YAML anchors or aliases (controller-gen never writes them; older kustomize refuses them)', () => {

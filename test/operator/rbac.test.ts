@@ -62,7 +62,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
     const rbac = parseAllDocuments(rendered)
       .map((doc) => doc.toJS() as { kind: string } | null)
       .filter((o): o is { kind: string } => !!o && RBAC_KINDS.has(o.kind));
-    expect(rbac.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount']);
+    expect(rbac.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'Namespace', 'Role', 'Role', 'RoleBinding', 'RoleBinding', 'ServiceAccount']);
     await cp().kubectl(['apply', '--validate=strict', '-f', '-'], { input: rbac.map((o) => JSON.stringify(o)).join('\n') });
 
     const admin = cp().kubeConfig.makeApiClient(CoreV1Api);
@@ -80,6 +80,7 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
       kubeConfig: saConfig,
       // Leader election under the same rights is its own test below.
       leaderElection: null,
+      rolesNamespace: NS,
       logger,
     });
   }, 120_000);
@@ -96,6 +97,12 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
     expect(token).toBeTruthy();
     const review = await operator.config.kubeConfig.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: {} });
     expect(review.status?.userInfo?.username).toBe(AS);
+  });
+
+  it('the organization\'s roles published under the ServiceAccount: the ConfigMap keyward-system/keyward-roles is created', async () => {
+    const cm = await until('the roles ConfigMap', async () => (await k.core.readNamespacedConfigMap({ namespace: NS, name: 'keyward-roles' }).catch(() => undefined))?.data?.roles);
+    expect(cm.split('\n')).toContain('key-manager');
+    expect(forbidden()).toEqual([]);
   });
 
   it('leader election under the ServiceAccount: the Lease keyward-system/keyward-operator can be created, read and renewed', async () => {
@@ -242,6 +249,11 @@ describeControlPlane('operator RBAC from deploy/', (cp) => {
       [['create', 'pods', '-n', 'x'], 'no'],
       [['create', 'pods/exec', '-n', 'x'], 'no'],
       [['get', 'configmaps', '-n', 'x'], 'no'],
+      // ConfigMaps: only its own (the published roles), only in keyward-system.
+      [['patch', 'configmaps/keyward-roles', '-n', NS], 'yes'],
+      [['patch', 'configmaps/other', '-n', NS], 'no'],
+      [['list', 'configmaps', '-n', NS], 'no'],
+      [['patch', 'configmaps/keyward-roles', '-n', 'default'], 'no'],
       [['patch', 'namespaces'], 'no'],
       // ApiKeys are the users' to create and delete.
       [['create', 'apikeys.keyward.dev', '-n', 'x'], 'no'],
