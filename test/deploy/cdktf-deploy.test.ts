@@ -16,10 +16,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeywardClient } from '../../src/client/index.ts';
 import { REPO_ROOT } from '../../src/devcluster/binaries.ts';
 import { operatorLogger, type Operator } from '../../src/operator/operator.ts';
+import { DEFAULT_OPERATOR_NAMESPACE } from '../../src/operator/role-admission.ts';
 import { describeControlPlane, type ControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
 import { run as keyward } from '../support/cli-process.ts';
-import { kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
+import { installRolePolicy, kubeHelpers, operatorKey, startOperator, until, verifies } from '../support/operator.ts';
 import { createTofuToolchain, describeCliConfig, describeTerraform, describeTofu, offlineOrSay, type RunResult, type TerraformCli, type TofuToolchain } from '../support/tofu.ts';
 
 const STACK = 'keyward-deploy-test';
@@ -241,35 +242,16 @@ function deploySuite(cli: TerraformCli, cp: () => ControlPlane, world: () => Wor
     it('the same role past the construct (escape hatch): the API server rejects it at apply, quoting the CRD rule', async () => {
       await failsCleanly({ manifestRole: 'Super-Admin' }, /ApiKey\.keyward\.dev "checkout-api" is invalid: spec\.role: Invalid value: "Super-Admin": spec\.role in body should match '\^\[a-z\]\[a-z0-9-\]\{0,62\}\$'/);
     }, 600_000);
+
+    // Well-formed, but not one of the organization's roles: neither the construct nor the CRD knows them; the role
+    // admission policy (deploy/apikey-role-policy.yaml) does, from the ConfigMap the operator publishes them in.
+    it('a role the organization does not have: the API server refuses it at apply, naming the role and `keyward roles list`', async () => {
+      await failsCleanly(
+        { role: 'no-such-role' },
+        /ValidatingAdmissionPolicy 'keyward-apikey-role' with binding 'keyward-apikey-role' denied request: spec\.role: the organization has no role "no-such-role" \(run `keyward roles list` for its roles/,
+      );
+    }, 600_000);
   });
-
-  // A well-formed role the organization does not have: neither the construct nor the API server knows the
-  // organization's roles, so apply goes through; the key service refuses it and the operator says so on the
-  // ApiKey, while the key keeps its role and keeps working. (docs/testing.md, "bad input")
-  it('a role the organization does not have: applied, the operator says UNKNOWN_ROLE on the ApiKey, the key and its Secret stay; putting it back makes it Ready', async () => {
-    const { k, gateway, service } = w();
-    const before = await status('checkout-api');
-    const secretBefore = k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')!;
-    const res = await cdktf('deploy', { edit: { role: 'no-such-role' } });
-    expect(res.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
-    const generation = (await w().k.apiKey(ns, 'checkout-api'))!.metadata.generation;
-    const refused = await until('checkout-api Ready=False (KeyServiceRefused)', async () => {
-      const ready = (await status('checkout-api')).conditions?.find((c) => c.type === 'Ready') as { status: string; reason?: string; message?: string; observedGeneration?: number } | undefined;
-      return ready?.status === 'False' && ready.reason === 'KeyServiceRefused' ? ready : undefined;
-    }, 60_000);
-    expect(refused.message).toMatch(/UNKNOWN_ROLE: There is no role "no-such-role" in this organization\./);
-    expect(refused.observedGeneration).toBe(generation);
-    expect((await status('checkout-api')).keyId).toBe(before.keyId);
-    expect(await service.client().getKey(before.keyId!)).toMatchObject({ status: 'active', role: 'viewer' });
-    expect(k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')).toBe(secretBefore);
-    expect(await verifies(gateway, secretBefore)).toBe('VALID');
-
-    const back = await cdktf('deploy');
-    expect(back.stdout).toMatch(/Apply complete! Resources: 0 added, 1 changed, 0 destroyed/);
-    const again = await ready('checkout-api');
-    expect(again.keyId).toBe(before.keyId);
-    expect(k.value(await k.secret(ns, 'checkout-api'), 'API_KEY')).toBe(secretBefore);
-  }, 600_000);
 
   it('an ApiKey deleted out of band is re-created by the next deploy, and the operator issues it a working key', async () => {
     const { k, gateway, service } = w();
@@ -349,10 +331,13 @@ describeTofu('cdktf deploy end to end', { provider: true }, () => {
       const service = await startTestService();
       const gateway = service.client((await service.client().createKey({ name: 'gateway', role: 'verifier' })).secret);
       const operatorLogs: string[] = [];
-      // The operator's own logger, every line as written (debug and up).
+      const policy = await installRolePolicy(cp());
+      // The operator's own logger, every line as written (debug and up); it publishes the roles the policy reads.
       const operator = await startOperator(cp(), service, await operatorKey(service), {
         logger: operatorLogger('debug', { write: (line: string) => void operatorLogs.push(line) }),
+        rolesNamespace: DEFAULT_OPERATOR_NAMESPACE,
       });
+      await policy.enforced();
       world = { service, gateway, operator, k: kubeHelpers(cp()), operatorLogs, secrets: new Set() };
     }, 120_000);
     afterAll(async () => {

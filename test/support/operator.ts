@@ -13,6 +13,8 @@ import { isNotFound } from '../../src/operator/kube.ts';
 import type { Logger } from 'pino';
 import { OperatorSettings } from '../../src/operator/config.ts';
 import { Operator, operatorLogger, type OperatorConfig } from '../../src/operator/operator.ts';
+import { DEFAULT_OPERATOR_NAMESPACE } from '../../src/operator/role-admission.ts';
+import { REPO_ROOT } from '../../src/devcluster/binaries.ts';
 import type { ApiKeyResource, ApiKeyStatus } from '../../src/operator/types.ts';
 import type { ControlPlane } from './controlplane.ts';
 import type { TestService } from './keyservice.ts';
@@ -223,4 +225,20 @@ export const countOf = (counts: Record<string, number>, verbs: readonly string[]
 /** The operator has nothing left to do: its queue is empty, no reconcile is under way, and the watches have brought back its own writes. */
 export async function settled(operator: Operator, what = 'the operator to settle'): Promise<void> {
   await until(what, async () => operator.idle && operator.cache.unseenWrites === 0, 60_000, 50);
+}
+
+/**
+ * deploy/apikey-role-policy.yaml on the control plane (and the operator's namespace its binding looks in), then,
+ * once an operator started with `rolesNamespace: DEFAULT_OPERATOR_NAMESPACE` has published the roles, wait until
+ * the API server enforces it (it loads a policy and its parameter asynchronously): a server-side dry run of an
+ * ApiKey naming a role no organization has is refused.
+ */
+export async function installRolePolicy(cp: ControlPlane): Promise<{ enforced: () => Promise<void> }> {
+  await cp.kubectl(['create', 'namespace', DEFAULT_OPERATOR_NAMESPACE], { allowFailure: true });
+  await cp.kubectl(['apply', '-f', join(REPO_ROOT, 'deploy', 'apikey-role-policy.yaml')]);
+  const probe = stringify(apiKeyManifest('default', 'role-policy-probe', { role: 'role-policy-probe' }));
+  return {
+    enforced: async () =>
+      void (await until('the role admission policy to be enforced', async () => (await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: probe, allowFailure: true })).exitCode !== 0)),
+  };
 }
