@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { examples, summaryOf } from './commands.ts';
 import { startControlPlane, DEFAULT_CRD_DIR, type ControlPlane } from '../devcluster/controlplane.ts';
+import { DEFAULT_OPERATOR_NAMESPACE, roleAdmissionPolicy } from '../operator/role-admission.ts';
 
 interface ClusterOptions {
   crds: string[];
@@ -48,6 +49,14 @@ export async function runDevCluster(options: ClusterOptions): Promise<number> {
       log: info,
     });
     if (signalled) return 0;
+    // With keyward's own CRD, also what deploy/ installs beside it: the policy refusing a role the organization does not have
+    // (it allows everything until an operator, run with its namespace, has published the roles there).
+    if (options.crds.includes(DEFAULT_CRD_DIR)) {
+      const { policy, binding } = roleAdmissionPolicy();
+      await cp.kubectl(['create', 'namespace', DEFAULT_OPERATOR_NAMESPACE]);
+      await cp.kubectl(['apply', '-f', '-'], { input: [policy, binding].map((o) => JSON.stringify(o)).join('\n') });
+      info(`installed the ApiKey role policy ${policy.metadata.name} (its roles: ConfigMap ${DEFAULT_OPERATOR_NAMESPACE}/${binding.spec.paramRef.name}, which keyward operator writes)`);
+    }
     let kubeconfig = cp.kubeconfigPath;
     if (options.kubeconfig) {
       kubeconfig = path.resolve(options.kubeconfig);

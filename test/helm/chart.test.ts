@@ -102,6 +102,9 @@ function suite(): void {
       expect(find(chart, 'CustomResourceDefinition', 'apikeys.keyward.dev').spec).toEqual(find(deploy, 'CustomResourceDefinition', 'apikeys.keyward.dev').spec);
       expect(find(chart, 'ClusterRole', 'keyward-operator').rules).toEqual(find(deploy, 'ClusterRole', 'keyward-operator').rules);
       expect(find(chart, 'Role', 'keyward-operator-leader-election').rules).toEqual(find(deploy, 'Role', 'keyward-operator-leader-election').rules);
+      expect(find(chart, 'Role', 'keyward-operator-roles').rules).toEqual(find(deploy, 'Role', 'keyward-operator-roles').rules);
+      // The role admission policy; its binding looks for the roles ConfigMap in the release namespace (keyward-system here, as in deploy/).
+      for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) expect(find(chart, kind, 'keyward-apikey-role').spec, kind).toEqual(find(deploy, kind, 'keyward-apikey-role').spec);
       for (const name of ['keyward-operator', 'keyward-server']) {
         const [c, d] = [find(chart, 'Deployment', name), find(deploy, 'Deployment', name)];
         expect(c.spec.replicas, name).toBe(d.spec.replicas);

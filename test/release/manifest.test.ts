@@ -72,7 +72,7 @@ function suite(): void {
           const got = await cp().kubectl(['get', o.kind, o.metadata.name, ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []), '-o', 'name'], { allowFailure: true });
           expect(got.exitCode, `${o.kind}/${o.metadata.name}: ${got.stderr}`).toBe(0);
         }
-        expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'Deployment']));
+        expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['Namespace', 'CustomResourceDefinition', 'ClusterRole', 'Deployment', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']));
       });
 
       it('applied again, it changes nothing (every object keeps its resourceVersion)', async () => {
