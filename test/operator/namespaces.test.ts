@@ -37,10 +37,13 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
   let url: string;
 
   beforeAll(async () => {
-    // From deploy/: the namespace, the ServiceAccount and the ClusterRole; bound per namespace instead of cluster-wide.
+    // From deploy/: the namespace, the ServiceAccount and the ClusterRole, bound per namespace instead of cluster-wide;
+    // and, as deploy/ has it, the Role for the roles ConfigMap in the operator's own namespace.
     const rendered = parseAllDocuments((await cp().kubectl(['kustomize', join(ROOT, 'deploy')])).stdout).map((doc) => doc.toJS() as { kind: string; metadata: { name: string } });
-    const identity = rendered.filter((o) => ['Namespace', 'ServiceAccount'].includes(o.kind) || (o.kind === 'ClusterRole' && o.metadata.name === 'keyward-operator'));
-    expect(identity.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'Namespace', 'ServiceAccount']);
+    const identity = rendered.filter(
+      (o) => ['Namespace', 'ServiceAccount'].includes(o.kind) || (o.kind === 'ClusterRole' && o.metadata.name === 'keyward-operator') || (['Role', 'RoleBinding'].includes(o.kind) && o.metadata.name === 'keyward-operator-roles'),
+    );
+    expect(identity.map((o) => o.kind).sort()).toEqual(['ClusterRole', 'Namespace', 'Role', 'RoleBinding', 'ServiceAccount']);
     await cp().kubectl(['apply', '-f', '-'], { input: identity.map((o) => JSON.stringify(o)).join('\n') });
     for (const ns of [...WATCHED, OTHER]) await cp().kubectl(['create', 'namespace', ns]);
     for (const ns of WATCHED) await cp().kubectl(['create', 'rolebinding', 'keyward-operator', '-n', ns, '--clusterrole=keyward-operator', `--serviceaccount=${NS}:${SA}`]);
@@ -131,6 +134,9 @@ describeControlPlane('keyward operator -n team-a -n team-b --api-key-file', (cp)
     expect(names.filter((name) => name.startsWith(`${OTHER}/`))).toEqual([]);
     expect(`${operator.stdout}${operator.stderr}`).not.toMatch(/forbidden|403|UNAUTHENTICATED|KEY_REVOKED/i);
     expect(exitedEarly()).toBe(false);
+    // keyward operator publishes the organization's roles in its own namespace (POD_NAMESPACE, default keyward-system).
+    const roles = await k.core.readNamespacedConfigMap({ namespace: NS, name: 'keyward-roles' });
+    expect(roles.data?.roles?.split('\n')).toEqual(['admin', 'key-manager', 'verifier', 'viewer']);
   });
 
   it('without -n, under the same RBAC, it is not ready: the cluster-wide list is forbidden, and /readyz says 503 while it retries', async () => {
