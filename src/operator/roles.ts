@@ -28,25 +28,14 @@ export class RolePublisher {
   /** What the ConfigMap holds, as last written by this process (undefined: not written yet, or the last write failed): the log says when it changes. */
   #published: string | undefined;
   #running: Promise<void> | undefined;
-  #again = false;
 
   constructor(options: RolePublisherOptions) {
     this.#options = options;
   }
 
-  /** Ask the key service and write the ConfigMap if the list changed; calls during one run make one more run after it. */
+  /** Ask the key service and apply the ConfigMap; a call while one is under way joins it (the next resync asks again). */
   refresh(): Promise<void> {
-    if (this.#running) {
-      this.#again = true;
-      return this.#running;
-    }
-    this.#running = this.#publish().finally(() => {
-      this.#running = undefined;
-      if (this.#again) {
-        this.#again = false;
-        void this.refresh();
-      }
-    });
+    this.#running ??= this.#publish().finally(() => (this.#running = undefined));
     return this.#running;
   }
 
