@@ -18,6 +18,7 @@ import {
   type KubeConfig,
   type V1DaemonSet,
   type V1Deployment,
+  type V1ConfigMap,
   type V1Secret,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -201,6 +202,16 @@ export class KubeApi {
     return this.#write<V1Secret>('Secret', write.namespace, write.name, 'APPLY', 'secrets', () =>
       this.core.patchNamespacedSecret({ namespace: write.namespace, name: write.name, body, fieldManager: FIELD_MANAGER, force: true }, applyPatch),
     );
+  }
+
+  /** One ConfigMap (the operator's published role ids), undefined when there is none. */
+  async getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    try {
+      return await this.#request('GET', 'configmaps', () => this.core.readNamespacedConfigMap({ namespace, name }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   /** The operator's own ConfigMap (the published role ids, role-admission.ts), by server-side apply. */

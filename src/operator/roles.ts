@@ -4,20 +4,21 @@
  * refuses an ApiKey naming a role the organization does not have. Refreshed
  * when this replica starts leading and at each resync: the change feed
  * carries key changes only, not role changes, so a role created in the key
- * service is usable in ApiKeys within one resync (--resync). Applied at every
- * refresh (an unchanged apply changes nothing on the server, and it puts back
- * a ConfigMap deleted or edited by hand); a failure is logged and the next
- * refresh tries again (meanwhile the last list stays, and the key service
- * still refuses an unknown role).
+ * service is usable in ApiKeys within one resync (--resync). Each refresh
+ * reads the ConfigMap and applies it only when it differs (missing, edited by
+ * hand, or the roles changed): a resync that finds nothing to do writes
+ * nothing to the API server (issue 24), at the cost of one GET. A failure is
+ * logged and the next refresh tries again (meanwhile the last list stays, and
+ * the key service still refuses an unknown role).
  */
 import type { Logger } from 'pino';
 import type { KeywardClient } from '../client/index.ts';
 import type { KubeApi } from './kube.ts';
-import { ROLES_CONFIGMAP, rolesConfigMap, rolesData } from './role-admission.ts';
+import { ROLES_CONFIGMAP, ROLES_DATA_KEY, rolesConfigMap, rolesData } from './role-admission.ts';
 
 export interface RolePublisherOptions {
   keys: Pick<KeywardClient, 'listRoles'>;
-  kube: Pick<KubeApi, 'applyConfigMap'>;
+  kube: Pick<KubeApi, 'getConfigMap' | 'applyConfigMap'>;
   /** The operator's own namespace, where the policy's binding looks for the ConfigMap. */
   namespace: string;
   logger: Logger;
@@ -44,7 +45,8 @@ export class RolePublisher {
     try {
       const ids = (await keys.listRoles()).items.map((role) => role.id);
       const data = rolesData(ids);
-      await kube.applyConfigMap(rolesConfigMap(namespace, ids));
+      const current = await kube.getConfigMap(namespace, ROLES_CONFIGMAP);
+      if (current?.data?.[ROLES_DATA_KEY] !== data) await kube.applyConfigMap(rolesConfigMap(namespace, ids));
       if (data === this.#published) return;
       this.#published = data;
       logger.info({ configMap: `${namespace}/${ROLES_CONFIGMAP}`, roles: ids.length }, 'published the organization\'s roles');

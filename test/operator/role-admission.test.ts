@@ -13,7 +13,7 @@ import type { Operator } from '../../src/operator/operator.ts';
 import { DEFAULT_OPERATOR_NAMESPACE, ROLES_CONFIGMAP } from '../../src/operator/role-admission.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 import { startTestService, type TestService } from '../support/keyservice.ts';
-import { apiKeyManifest, installRolePolicy, kubeHelpers, operatorKey, startOperator, until } from '../support/operator.ts';
+import { apiKeyManifest, apiServerRequests, installRolePolicy, kubeHelpers, operatorKey, requestsBetween, startOperator, until, WRITE_VERBS } from '../support/operator.ts';
 
 const OPERATOR_NS = DEFAULT_OPERATOR_NAMESPACE;
 const REFUSED = (role: string) =>
@@ -50,6 +50,17 @@ describeControlPlane('the role admission policy', (cp) => {
     expect(await until('the roles ConfigMap', publishedRoles)).toEqual(['admin', 'key-manager', 'verifier', 'viewer']);
     const cm = await k.core.readNamespacedConfigMap({ namespace: OPERATOR_NS, name: ROLES_CONFIGMAP });
     expect(cm.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'keyward' });
+  }, 120_000);
+
+  it('resyncs that find the roles unchanged write nothing to the ConfigMap (one GET each)', async () => {
+    await until('the roles ConfigMap', publishedRoles);
+    const before = await apiServerRequests(cp());
+    const resyncs = async () => (await operator!.metrics.resyncs.get()).values[0]?.value ?? 0;
+    const from = await resyncs();
+    await until('two more resyncs', async () => (await resyncs()) >= from + 2);
+    const served = requestsBetween(before, await apiServerRequests(cp()), ['configmaps']);
+    expect(Object.keys(served).filter((key) => WRITE_VERBS.some((verb) => key.startsWith(`${verb} `)))).toEqual([]);
+    expect(served['GET configmaps']).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('kubectl apply of an ApiKey naming a role the organization does not have: refused by the API server with the message; nothing is created', async () => {
