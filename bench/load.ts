@@ -21,6 +21,13 @@ export interface LoadStats {
   clientCpu: number;
   otherCpu: number;
   stoppedEarly: boolean;
+  /** Seconds from the start to the first 2xx response (the load generator's own start-up is most of it). */
+  firstResponseS: number;
+  /** Wall-clock seconds of the run and the CPU-seconds behind the fractions above, so that runs can be combined. */
+  wall: number;
+  serverCpuSeconds: number;
+  clientCpuSeconds: number;
+  otherCpuSeconds: number;
 }
 
 /**
@@ -28,12 +35,15 @@ export interface LoadStats {
  * event (exact, sub-millisecond; autocannon's own histogram has 1 ms
  * resolution), throughput is 2xx responses / (last response - start).
  */
-export function load(options: AutocannonOptions, serverPid: number, capSeconds?: number): Promise<LoadStats> {
+export function load(options: AutocannonOptions, serverPid: number, capSeconds?: number, into: Samples = new Samples()): Promise<LoadStats> {
   return new Promise((resolve, reject) => {
-    const samples = new Samples();
+    // Latencies go into `into` (a shared one combines several runs' percentiles); this run's own are computed from its part.
+    const samples = into;
+    const first = samples.count;
     let ok = 0;
     let other = 0;
     let last = 0;
+    let firstAt = 0;
     let stoppedEarly = false;
     const cpu0 = cpuSeconds(serverPid);
     const client0 = process.cpuUsage();
@@ -53,7 +63,8 @@ export function load(options: AutocannonOptions, serverPid: number, capSeconds?:
       const serverCpuSeconds = cpuSeconds(serverPid) - cpu0;
       const serverCpu = serverCpuSeconds / wall;
       const clientCpu = (client.user + client.system) / 1e6 / wall;
-      const [p50, p99, max] = samples.percentiles(50, 99, 100);
+      const [p50, p99, max] = samples.percentilesFrom(first, 50, 99, 100);
+      const otherCpuSeconds = Math.max(0, machine1.busy - machine0.busy - serverCpuSeconds - (client.user + client.system) / 1e6);
       resolve({
         ok,
         other,
@@ -67,8 +78,13 @@ export function load(options: AutocannonOptions, serverPid: number, capSeconds?:
         serverCpu,
         serverUsPerRequest: (serverCpuSeconds * 1e6) / Math.max(1, ok),
         clientCpu,
-        otherCpu: Math.max(0, (machine1.busy - machine0.busy) / wall - serverCpu - clientCpu),
+        otherCpu: otherCpuSeconds / wall,
         stoppedEarly,
+        firstResponseS: firstAt > 0 ? (firstAt - start) / 1000 : Number.NaN,
+        wall,
+        serverCpuSeconds,
+        clientCpuSeconds: (client.user + client.system) / 1e6,
+        otherCpuSeconds,
       });
     });
     instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
@@ -76,6 +92,7 @@ export function load(options: AutocannonOptions, serverPid: number, capSeconds?:
         ok++;
         samples.add(responseTime);
         last = performance.now();
+        if (firstAt === 0) firstAt = last;
       } else other++;
     });
     const cap =
@@ -86,6 +103,45 @@ export function load(options: AutocannonOptions, serverPid: number, capSeconds?:
             instance.stop();
           }, capSeconds * 1000);
   });
+}
+
+/**
+ * Several short runs against one server as one: totals over their time,
+ * percentiles over all their samples (collected in `samples`). Throughput
+ * counts each run from its first response to its last: the load generator's
+ * own start-up (building its requests, opening the connections: most of a
+ * second each time) is not the server's time, and in short runs its scatter
+ * would be a large part of the figure.
+ */
+export function combine(runs: readonly LoadStats[], samples: Samples): LoadStats {
+  const sum = (pick: (r: LoadStats) => number): number => runs.reduce((total, r) => total + pick(r), 0);
+  const ok = sum((r) => r.ok);
+  const seconds = sum((r) => r.seconds - r.firstResponseS);
+  const wall = sum((r) => r.wall);
+  const serverCpuSeconds = sum((r) => r.serverCpuSeconds);
+  const [p50, p99, max] = samples.percentiles(50, 99, 100);
+  return {
+    ok,
+    other: sum((r) => r.other),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    seconds,
+    // Each run's first response starts its clock, so it is not counted in its rate.
+    perSecond: (ok - runs.length) / seconds,
+    p50: p50!,
+    p99: p99!,
+    max: max!,
+    serverCpu: serverCpuSeconds / wall,
+    serverUsPerRequest: (serverCpuSeconds * 1e6) / Math.max(1, ok),
+    clientCpu: sum((r) => r.clientCpuSeconds) / wall,
+    otherCpu: sum((r) => r.otherCpuSeconds) / wall,
+    stoppedEarly: runs.some((r) => r.stoppedEarly),
+    firstResponseS: sum((r) => r.firstResponseS),
+    wall,
+    serverCpuSeconds,
+    clientCpuSeconds: sum((r) => r.clientCpuSeconds),
+    otherCpuSeconds: sum((r) => r.otherCpuSeconds),
+  };
 }
 
 export async function api(url: string, secret: string, method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<{ status: number; json: any }> {

@@ -3,9 +3,14 @@ import type { LoadStats } from './load.ts';
 import { fmt, fmtInt, writeGeneratedSection, type CpuPinning, type MachineInfo } from './util.ts';
 
 
+/** One server's part of a verify round: its slices combined. */
 export interface VerifyRun extends LoadStats {
   server: 'keyward' | 'baseline';
   round: number;
+  /** req/s of each of its slices, in order. */
+  slices: number[];
+  /** The CPU it used (in cores) while the other server's slices ran: its background work that fell outside its own slices. */
+  idleCpu: number;
 }
 
 export interface CreateRow {
@@ -26,7 +31,7 @@ export interface BenchResults {
   mode: 'quick' | 'full';
   git: string;
   command: string;
-  verify: { keys: number; connections: number; durationS: number; responseBytes: number; pinning: CpuPinning | null; runs: VerifyRun[] } | null;
+  verify: { keys: number; connections: number; slices: number; sliceS: number; responseBytes: number; pinning: CpuPinning | null; runs: VerifyRun[] } | null;
   create: CreateRow[];
   totalS: number;
 }
@@ -113,18 +118,19 @@ export function renderResults(results: BenchResults): string {
     lines.push(`### 1. Verify: \`POST /v1/verify\`, ${v.connections} connections`);
     lines.push('');
     lines.push(
-      `${fmtInt(v.keys)} keys cycled round-robin, ${v.durationS} s per measured run after a warm-up, keep-alive, loopback; ` +
-        `response ≈ ${v.responseBytes} bytes of JSON from both servers. Latency is per request as seen by the load generator ` +
-        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second (100% = one core). ' +
-        'Each round starts a fresh process of each server' +
+      `${fmtInt(v.keys)} keys cycled round-robin, keep-alive, loopback; response ≈ ${v.responseBytes} bytes of JSON from both servers. ` +
+        `Each round starts a fresh process of each server, warms each up, then measures them in ${v.slices} alternating slices of ${v.sliceS} s each ` +
+        '(A B B A …); a row combines one server\'s slices of one round. Latency is per request as seen by the load generator ' +
+        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second (100% = one core); *idle CPU* is what the server used ' +
+        'while the other one was measured' +
         (v.pinning ? `; servers run on CPU ${v.pinning.server}, the load generator on CPU ${v.pinning.load}.` : '; not pinned to CPUs.'),
     );
     lines.push('');
-    lines.push('| server | round | requests | req/s | p50 ms | p99 ms | max ms | server CPU | server µs/req | load-gen CPU | other processes |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push('| server | round | requests | req/s | slices req/s (min–max) | p50 ms | p99 ms | max ms | server CPU | server µs/req | idle CPU | load-gen CPU | other processes |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of v.runs) {
       lines.push(
-        `| ${r.server} | ${r.round} | ${fmtInt(r.ok)} | ${fmtInt(r.perSecond)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${pct(r.serverCpu)} | ${fmtInt(r.serverUsPerRequest)} | ${pct(r.clientCpu)} | ${pct(r.otherCpu)} |`,
+        `| ${r.server} | ${r.round} | ${fmtInt(r.ok)} | ${fmtInt(r.perSecond)} | ${fmtInt(Math.min(...r.slices))}–${fmtInt(Math.max(...r.slices))} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${pct(r.serverCpu)} | ${fmtInt(r.serverUsPerRequest)} | ${fmt(r.idleCpu * 100, 1)}% | ${pct(r.clientCpu)} | ${pct(r.otherCpu)} |`,
       );
     }
     lines.push('');

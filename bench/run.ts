@@ -1,5 +1,6 @@
 /**
- * keyward benchmarks (issue 2). `npm run bench` (full, ~6.5 min on 2 cores: 10 verify rounds of fresh processes, then the create sizes) or
+ * keyward benchmarks (issue 2). `npm run bench` (full, ~10.5 min on 2 cores: 8 verify rounds of fresh processes measured in
+ * alternating slices, then the create sizes) or
  * `npm run bench -- --quick` (smoke run, ~1 min).
  *
  *   1. verify: POST /v1/verify at 64 connections against the real key service
@@ -15,7 +16,8 @@
  *
  * Flags: --quick, --only verify|create, --sizes 1000,10000, --out FILE,
  *        --no-write (print only), --profile (run keyward and the baseline with --cpu-prof),
- *        --rounds N (verify rounds, 10; each starts fresh server processes),
+ *        --rounds N (verify rounds, 8; each starts fresh server processes), --slices N (slices per server and round, 6 of 3 s),
+ *        --keys N (keys to verify, 1,000),
  *        --pin (servers on the last CPU, the load generator on the others, with taskset).
  */
 import { execFileSync } from 'node:child_process';
@@ -25,11 +27,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { load, type LoadStats } from './load.ts';
+import { combine, load, type LoadStats } from './load.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
 import { prepareVerify, startBaseline } from './verify-setup.ts';
-import { log, machineInfo, pinCpus, requirePinnedNode, rssMiB, runNode, startKeywardServer, fmt, fmtInt, type Child } from './util.ts';
+import { cpuSeconds, log, machineInfo, pinCpus, requirePinnedNode, rssMiB, runNode, Samples, startKeywardServer, fmt, fmtInt, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
@@ -45,6 +47,8 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    slices: { type: 'string' },
+    keys: { type: 'string' },
   },
 });
 
@@ -52,8 +56,8 @@ requirePinnedNode('npm run bench');
 
 const QUICK = flags.quick;
 const PLAN = QUICK
-  ? { verifyKeys: 200, rounds: 1, warmupS: 1, durationS: 3, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
-  : { verifyKeys: 1_000, rounds: Number(flags.rounds ?? 10), warmupS: 4, durationS: 10, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
+  ? { verifyKeys: 200, rounds: 1, warmupS: 1, slices: 2, sliceS: 2, sizes: [1_000, 10_000], seq: 50, conc: 500, seqCapS: 10, concCapS: 10, warmCreates: 5, sizeVerifyS: 3 }
+  : { verifyKeys: Number(flags.keys ?? 1_000), rounds: Number(flags.rounds ?? 8), warmupS: 4, slices: Number(flags.slices ?? 6), sliceS: 3, sizes: [1_000, 10_000, 100_000], seq: 300, conc: 3_000, seqCapS: 40, concCapS: 60, warmCreates: 20, sizeVerifyS: 10 };
 const sizes = flags.sizes ? flags.sizes.split(',').map((s) => Number(s.trim())) : PLAN.sizes;
 const CONNECTIONS = 64;
 
@@ -99,27 +103,47 @@ async function benchVerify(): Promise<BenchResults['verify']> {
   for (let round = 1; round <= PLAN.rounds; round++) {
     // Alternate who goes first so drift (thermal, noisy neighbours) hits both.
     const order: VerifyRun['server'][] = round % 2 === 1 ? ['keyward', 'baseline'] : ['baseline', 'keyward'];
-    for (const server of order) {
-      const target = await start(server, round);
-      const pid = target.child.pid;
-      try {
-        log(`verify: round ${round}/${PLAN.rounds} ${server}: warm-up ${PLAN.warmupS} s, then ${PLAN.durationS} s at ${CONNECTIONS} connections`);
-        await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.warmupS, requests }, pid);
-        const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.durationS, timeout: 30, requests }, pid);
-        log(`verify:   ${server}: ${describe(r)}`);
-        if (r.other > 0 || r.errors > 0) {
-          const exit = target.child.process.exitCode ?? target.child.process.signalCode;
-          throw new Error(
-            `${server} answered ${r.other} non-2xx and ${r.errors} errors` + `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
-          );
-        }
-        runs.push({ server, round, ...r });
-      } finally {
-        await target.child.stop();
+    // Both processes run for the whole round; the slices alternate between them (below), and the idle one waits.
+    const targets = new Map<VerifyRun['server'], { url: string; child: Child }>();
+    try {
+      for (const server of order) targets.set(server, await start(server, round));
+      for (const server of order) {
+        const target = targets.get(server)!;
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: warm-up ${PLAN.warmupS} s at ${CONNECTIONS} connections`);
+        await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.warmupS, requests }, target.child.pid);
       }
+      const slices = { keyward: [] as LoadStats[], baseline: [] as LoadStats[] };
+      const samples = { keyward: new Samples(), baseline: new Samples() };
+      // CPU each server used while the other one was measured (timers, background GC): reported, so a slice boundary hides nothing.
+      const idleCpuSeconds = { keyward: 0, baseline: 0 };
+      // A B B A A B …: each server's slices sit as often before as after the other's, so a drift within the round cancels.
+      for (let pair = 0; pair < PLAN.slices; pair++) {
+        for (const server of pair % 2 === 0 ? order : [...order].reverse()) {
+          const target = targets.get(server)!;
+          const idle = order.find((other) => other !== server)!;
+          const idleBefore = cpuSeconds(targets.get(idle)!.child.pid);
+          const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.sliceS, timeout: 30, requests }, target.child.pid, undefined, samples[server]);
+          idleCpuSeconds[idle] += cpuSeconds(targets.get(idle)!.child.pid) - idleBefore;
+          if (r.other > 0 || r.errors > 0) {
+            const exit = target.child.process.exitCode ?? target.child.process.signalCode;
+            throw new Error(
+              `${server} answered ${r.other} non-2xx and ${r.errors} errors` + `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
+            );
+          }
+          slices[server].push(r);
+        }
+      }
+      for (const server of order) {
+        const r = combine(slices[server], samples[server]);
+        const otherWall = slices[order.find((other) => other !== server)!].reduce((total, slice) => total + slice.wall, 0);
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: ${describe(r)}; slices ${slices[server].map((x) => fmtInt(x.perSecond)).join(' ')}/s`);
+        runs.push({ server, round, ...r, slices: slices[server].map((x) => x.perSecond), idleCpu: idleCpuSeconds[server] / otherWall });
+      }
+    } finally {
+      for (const target of targets.values()) await target.child.stop();
     }
   }
-  return { keys: PLAN.verifyKeys, connections: CONNECTIONS, durationS: PLAN.durationS, responseBytes, pinning: PIN, runs };
+  return { keys: PLAN.verifyKeys, connections: CONNECTIONS, slices: PLAN.slices, sliceS: PLAN.sliceS, responseBytes, pinning: PIN, runs };
 }
 
 // ---------------------------------------------------------------- 2. create
@@ -218,7 +242,7 @@ writeFileSync(jsonFile, JSON.stringify(results, null, 2));
 log(`raw results: ${jsonFile}`);
 if (flags.profile) log(`CPU profiles: ${profileDir} (summarise with: npx node bench/profile-summary.ts <file>)`);
 
-const out = flags.out ?? (QUICK || flags['no-write'] || flags.only || flags.sizes ? undefined : DOC);
+const out = flags.out ?? (QUICK || flags['no-write'] || flags.only || flags.sizes || flags.keys ? undefined : DOC);
 if (out) {
   writeReport(out, text);
   log(`wrote ${out}`);

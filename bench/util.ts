@@ -219,7 +219,11 @@ export class Samples {
   }
   /** Exact percentiles (nearest rank) of the samples. */
   percentiles(...ps: number[]): number[] {
-    const sorted = this.#data.slice(0, this.#n).sort();
+    return this.percentilesFrom(0, ...ps);
+  }
+  /** The same over the samples added from index `from` on (one run's part of a shared collector). */
+  percentilesFrom(from: number, ...ps: number[]): number[] {
+    const sorted = this.#data.slice(from, this.#n).sort();
     return ps.map((p) => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!));
   }
 }
