@@ -70,12 +70,23 @@ export const actorOf = (principal: Principal): Actor =>
 export const actorId = (principal: Principal): string => (isMember(principal) ? principal.member.id : principal.key.id);
 
 
-/** Pure: the presented secret of an Authorization header value, or why there is none. */
-export function secretFromAuthorization(header: string | undefined): string | KeywardError {
-  // The common case first: "Bearer <secret>" with nothing else to explain.
-  if (header !== undefined && header.startsWith('Bearer ')) {
-    const secret = header.slice(7);
-    if (secret.length > 0 && !/\s/.test(secret)) return secret;
+/** A presented secret whose format was checked (so typos and truncation never reach the store), or why it cannot be a key. */
+export type CheckedSecret = string & { readonly formatChecked: unique symbol };
+export type PresentedSecret = CheckedSecret | KeywardError;
+
+/** Pure: a secret presented in a body (verify's `key`), its format checked. */
+export function checkedSecret(secret: string, prefix: string): PresentedSecret {
+  return secretFormatError(secret, prefix) ?? (secret as CheckedSecret);
+}
+
+/** Pure: the presented secret of an Authorization header value, its format checked, or why there is none. */
+export function secretFromAuthorization(header: string | undefined, prefix: string): PresentedSecret {
+  // The common case first: "Bearer <secret>", checked in place (a well-formed secret holds no whitespace, so nothing is left to explain).
+  if (header !== undefined && header.length > 7 && header.startsWith('Bearer ')) {
+    const formatError = secretFormatError(header, prefix, 7);
+    if (formatError === undefined) return header.slice(7) as CheckedSecret;
+    // Whitespace is the header's to explain (below); any other fault is the secret's.
+    if (!/\s/.test(header.slice(7))) return formatError;
   }
   if (header === undefined || header.length === 0) return new KeywardError('MISSING_AUTHORIZATION', 'No Authorization header was sent.');
   // The scheme ends at the first whitespace, whatever it is ("Bearer<TAB>secret" is a Bearer header with the wrong separator).
@@ -108,17 +119,16 @@ function rolePermissions(reads: AuthReads, organizationId: string, roleId: strin
 }
 
 /**
- * Gathers the facts for a presented secret. Its format is checked before any
- * lookup (typos and truncation never reach the store). Secrets are never
- * compared: the store is indexed by SHA-256(secret), and the timing of a
- * lookup by digest tells nothing about any stored secret. `scope` is the
- * organization a presented key must belong to for more to be read (the
- * caller's); without it, the key is a caller's and its organization is read.
+ * Gathers the facts for a presented secret. It comes with its format checked
+ * (secretFromAuthorization, checkedSecret; the type says so), so typos and
+ * truncation never reach the store. Secrets are never compared: the store is
+ * indexed by SHA-256(secret), and the timing of a lookup by digest tells
+ * nothing about any stored secret. `scope` is the organization a presented
+ * key must belong to for more to be read (the caller's); without it, the key
+ * is a caller's and its organization is read.
  */
-export function gatherKey(reads: AuthReads, secret: string | KeywardError, prefix: string, now: number, scope?: Organization): MaybePromise<KeyFacts> {
+export function gatherKey(reads: AuthReads, secret: PresentedSecret, now: number, scope?: Organization): MaybePromise<KeyFacts> {
   if (typeof secret !== 'string') return malformed(secret);
-  const formatError = secretFormatError(secret, prefix);
-  if (formatError) return malformed(formatError);
   const key = reads.keyByHash(hashSecret(secret));
   // Branches rather than a callback: no closure is made when the key is in memory.
   return key instanceof Promise ? key.then((found) => keyFacts(reads, found, now, scope)) : keyFacts(reads, key, now, scope);

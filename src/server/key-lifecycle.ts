@@ -11,7 +11,7 @@ import { successorName } from '../core/rotation.ts';
 import { KEY_ID_PATTERN } from '../core/token.ts';
 import type * as schemas from '../core/schemas.ts';
 import type { KeyCursor, KeyPatch } from '../store/store.ts';
-import { actorId, gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
+import { actorId, checkedSecret, gatherKey, verifyVerdict, type KeyFacts, type Principal, type VerifyResult } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 
 type Parsed<T extends z.ZodType> = z.output<T>;
@@ -199,7 +199,7 @@ export class KeyLifecycle {
   verify(principal: Principal, body: Parsed<typeof schemas.VerifyBody>): MaybePromise<VerifyResult> {
     // The request's clock reading, taken when it was authenticated: one per request.
     const now = principal.at;
-    const facts = gatherKey(this.#ctx.store.reads, body.key, this.#ctx.tokenPrefix, now, principal.organization);
+    const facts = gatherKey(this.#ctx.store.reads, checkedSecret(body.key, this.#ctx.tokenPrefix), now, principal.organization);
     return facts instanceof Promise ? facts.then((gathered) => this.#decide(principal, body, gathered, now)) : this.#decide(principal, body, facts, now);
   }
 

@@ -79,7 +79,7 @@ export class KeyService {
   authenticate(authorization: string | undefined, ip: string | null, userAgent: string | null = null): MaybePromise<KeyPrincipal | KeywardError> {
     const ctx = this.context;
     const now = ctx.nowMs();
-    const facts = gatherKey(ctx.store.reads, secretFromAuthorization(authorization), ctx.tokenPrefix, now);
+    const facts = gatherKey(ctx.store.reads, secretFromAuthorization(authorization, ctx.tokenPrefix), now);
     return facts instanceof Promise ? facts.then((gathered) => this.#decide(gathered, ip, userAgent, now)) : this.#decide(facts, ip, userAgent, now);
   }
 

@@ -78,6 +78,22 @@ describe('token format', () => {
     fc.assert(fc.property(near, (text) => answered(text) === expected(text)), { numRuns: 5_000 });
   });
 
+  it('checks a secret in place inside a longer text (an Authorization header) exactly as the secret on its own', () => {
+    const alphabet = 'kw_0123456789AZaz_ \u00e9';
+    const text = fc.oneof(
+      fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 40 }),
+      fc.tuple(fc.nat(40), fc.constantFrom(...alphabet), fc.constantFrom('set', 'cut', 'add', 'keep'), fc.boolean()).map(([at, c, how, keyId]) => {
+        const secret = keyId ? `key_${newSecret().slice(3)}` : newSecret();
+        const i = at % secret.length;
+        return how === 'keep' ? secret : how === 'set' ? secret.slice(0, i) + c + secret.slice(i + 1) : how === 'cut' ? secret.slice(0, i) : secret.slice(0, i) + c + secret.slice(i);
+      }),
+    );
+    const head = fc.constantFrom('Bearer ', 'x', 'kw_', 'abcdefghijklmnopqrstuvwxyz_');
+    const same = (a: KeywardError | undefined, b: KeywardError | undefined) => a?.code === b?.code && a?.message === b?.message;
+    fc.assert(fc.property(head, text, (before, secret) => same(secretFormatError(before + secret, 'kw_', before.length), secretFormatError(secret, 'kw_'))), { numRuns: 5_000 });
+    expect(secretFormatError(`Bearer ${newSecret()}`, 'kw_', 7)).toBeUndefined();
+  });
+
   it('hashes with SHA-256 and shows only a short hint', () => {
     const secret = newSecret();
     expect(hashSecret(secret)).toMatch(/^[0-9a-f]{64}$/);
