@@ -105,6 +105,9 @@ export function load(options: AutocannonOptions, serverPid: number, capSeconds?:
   });
 }
 
+/** A run's rate from its first response to its last (what a short run says about the server; see combine). */
+export const steadyRate = (r: LoadStats): number => (r.ok - 1) / (r.seconds - r.firstResponseS);
+
 /**
  * Several short runs against one server as one: totals over their time,
  * percentiles over all their samples (collected in `samples`). Throughput

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { combine, load, type LoadStats } from './load.ts';
+import { combine, load, steadyRate, type LoadStats } from './load.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
 import { prepareVerify, startBaseline } from './verify-setup.ts';
@@ -136,8 +136,8 @@ async function benchVerify(): Promise<BenchResults['verify']> {
       for (const server of order) {
         const r = combine(slices[server], samples[server]);
         const otherWall = slices[order.find((other) => other !== server)!].reduce((total, slice) => total + slice.wall, 0);
-        log(`verify: round ${round}/${PLAN.rounds} ${server}: ${describe(r)}; slices ${slices[server].map((x) => fmtInt(x.perSecond)).join(' ')}/s`);
-        runs.push({ server, round, ...r, slices: slices[server].map((x) => x.perSecond), idleCpu: idleCpuSeconds[server] / otherWall });
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: ${describe(r)}; slices ${slices[server].map((x) => fmtInt(steadyRate(x))).join(' ')}/s`);
+        runs.push({ server, round, ...r, slices: slices[server].map(steadyRate), idleCpu: idleCpuSeconds[server] / otherWall });
       }
     } finally {
       for (const target of targets.values()) await target.child.stop();
