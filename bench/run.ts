@@ -1,5 +1,5 @@
 /**
- * keyward benchmarks (issue 2). `npm run bench` (full, ~10.5 min on 2 cores: 8 verify rounds of fresh processes measured in
+ * keyward benchmarks (issue 2). `npm run bench` (full, ~9 min on 2 cores: 8 verify rounds of fresh processes measured in
  * alternating slices, then the create sizes) or
  * `npm run bench -- --quick` (smoke run, ~1 min).
  *
