@@ -121,7 +121,7 @@ export function renderResults(results: BenchResults): string {
       `${fmtInt(v.keys)} keys cycled round-robin, keep-alive, loopback; response ≈ ${v.responseBytes} bytes of JSON from both servers. ` +
         `Each round starts a fresh process of each server, warms each up, then measures them in ${v.slices} alternating slices of ${v.sliceS} s each ` +
         '(A B B A …); a row combines one server\'s slices of one round. Latency is per request as seen by the load generator ' +
-        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second (100% = one core); *idle CPU* is what the server used ' +
+        '(exact percentiles over every 2xx response). CPU is CPU-seconds per wall-second of the slices, the load generator\'s start-up in each included (100% = one core); *idle CPU* is what the server used ' +
         'while the other one was measured' +
         (v.pinning ? `; servers run on CPU ${v.pinning.server}, the load generator on CPU ${v.pinning.load}.` : '; not pinned to CPUs.'),
     );
