@@ -95,6 +95,16 @@ export class KubeApi {
   }
 
   /** One request: its turn in the budget, then the call, counted by verb, resource and outcome. */
+  /** One GET within the request budget; undefined when the object does not exist. */
+  async #getIfExists<R>(resource: string, read: () => Promise<R>): Promise<R | undefined> {
+    try {
+      return await this.#request('GET', resource, read);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async #request<R>(verb: string, resource: string, call: () => Promise<R>): Promise<R> {
     await this.#limit();
     try {
@@ -121,12 +131,9 @@ export class KubeApi {
   }
 
   async getApiKey(namespace: string, name: string): Promise<ApiKeyResource | undefined> {
-    try {
-      return (await this.#request('GET', 'apikeys', () => this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL, name }))) as ApiKeyResource;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return (await this.#getIfExists('apikeys', () => this.custom.getNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural: API_PLURAL, name }))) as
+      | ApiKeyResource
+      | undefined;
   }
 
   /**
@@ -169,13 +176,8 @@ export class KubeApi {
     );
   }
 
-  async getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-    try {
-      return await this.#request('GET', 'secrets', () => this.core.readNamespacedSecret({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  getSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    return this.#getIfExists('secrets', () => this.core.readNamespacedSecret({ namespace, name }));
   }
 
   /** Server-side apply: the operator owns exactly the fields it sets. */
@@ -205,13 +207,8 @@ export class KubeApi {
   }
 
   /** One ConfigMap (the operator's published role ids), undefined when there is none. */
-  async getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-    try {
-      return await this.#request('GET', 'configmaps', () => this.core.readNamespacedConfigMap({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  getConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    return this.#getIfExists('configmaps', () => this.core.readNamespacedConfigMap({ namespace, name }));
   }
 
   /** The operator's own ConfigMap (the published role ids, role-admission.ts), by server-side apply. */
@@ -245,19 +242,13 @@ export class KubeApi {
     }
   }
 
-  /** Rolls a workload by changing an annotation of its pod template (what `kubectl rollout restart` does). */
   /** A restart target as it is now (its rollout status), undefined when it does not exist. */
-  async getWorkload(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string): Promise<V1Deployment | V1StatefulSet | V1DaemonSet | undefined> {
+  getWorkload(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string): Promise<V1Deployment | V1StatefulSet | V1DaemonSet | undefined> {
     // Within the request budget, like every request of the reconciler (not cached: only WhenUnused transitions read workloads).
     const resource = `${kind.toLowerCase()}s`;
-    try {
-      if (kind === 'Deployment') return await this.#request('GET', resource, () => this.apps.readNamespacedDeployment({ namespace, name }));
-      if (kind === 'StatefulSet') return await this.#request('GET', resource, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
-      return await this.#request('GET', resource, () => this.apps.readNamespacedDaemonSet({ namespace, name }));
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    if (kind === 'Deployment') return this.#getIfExists(resource, () => this.apps.readNamespacedDeployment({ namespace, name }));
+    if (kind === 'StatefulSet') return this.#getIfExists(resource, () => this.apps.readNamespacedStatefulSet({ namespace, name }));
+    return this.#getIfExists(resource, () => this.apps.readNamespacedDaemonSet({ namespace, name }));
   }
 
   async annotatePodTemplate(namespace: string, kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', name: string, annotations: Record<string, string>): Promise<void> {
