@@ -81,3 +81,29 @@ function npmCliPath(): string {
   }
   throw new Error('npm not found on PATH (outside node_modules)');
 }
+
+/**
+ * What a user's shell gives npm to reach the registry: the machine's CA
+ * bundle (a Node build of its own trusts only its built-in roots, so behind
+ * a TLS-inspecting proxy it needs NODE_EXTRA_CA_CERTS) and proxy settings.
+ * The installs run with nothing else of this process's environment.
+ */
+const NETWORK_VARIABLES = [
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'HTTP_PROXY',
+  'http_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'npm_config_registry',
+  'npm_config_cafile',
+  'npm_config_proxy',
+  'npm_config_https_proxy',
+];
+
+export function machineNetworkEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(NETWORK_VARIABLES.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+}

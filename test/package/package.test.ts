@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/devcluster/binaries.ts';
 import { freePort } from '../../src/devcluster/ports.ts';
 import { CHECKOUT_ONLY_FIELDS, packPackage, readPackageJson, stagePackage } from '../../scripts/release/package.ts';
-import { claimedNodeVersions, nodeBinDir, nodeBinary } from './node.ts';
+import { claimedNodeVersions, machineNetworkEnv, nodeBinDir, nodeBinary } from './node.ts';
 
 const VERSION = readPackageJson().version;
 const NODE_VERSIONS = claimedNodeVersions();
@@ -130,6 +130,7 @@ describe.each(NODE_VERSIONS)('installed with Node %s first on PATH', (nodeVersio
     const bin = nodeBinDir(path.join(home, 'bin'), nodeBinary(nodeVersion));
     // Only this Node and npm, then the system's tools (tar, sh); nothing of the checkout's node_modules.
     env = {
+      ...machineNetworkEnv(),
       HOME: process.env.HOME,
       PATH: [bin, '/usr/bin', '/bin'].join(path.delimiter),
       npm_config_audit: 'false',
