@@ -6,8 +6,9 @@
  * tell who still uses the old key: the same client again is two comparisons.
  * And per key and day it counts uses by client address, outcome and
  * requested permission, accepted and refused (an incident's investigation
- * view): one Map lookup per use, and the same address, outcome and
- * permission as the key's last use is three comparisons more.
+ * view). Both are kept in one record per key: one Map lookup per use, and
+ * the same address, outcome and permission as the key's last use is three
+ * comparisons more.
  */
 import { MAX_ADDRESS_ROWS_PER_KEY_DAY, type AddressUse, type KeyRecord, type UsageCount } from '../core/model.ts';
 import { MAX_RECENT_CLIENTS, mergeRecentClients, storedUserAgent, type RecentClient } from '../core/retirement.ts';
@@ -25,7 +26,6 @@ interface ClientUse {
 
 /** A key's accepted uses since the last flush: the latest one, how many today, and by which clients (bounded). */
 interface KeyUse {
-  organizationId: string;
   at: number;
   ip: string | null;
   valid: number;
@@ -68,9 +68,15 @@ interface AddressCount {
 
 /** A key's address counts since the last flush (of one day, bounded), and the one of its latest use. */
 interface KeyAddresses {
-  organizationId: string;
   rows: Map<string, AddressCount>;
   last: AddressCount;
+}
+
+/** What one key's uses since the last flush left: accepted uses (if any) and today's address counts (if any yet). */
+interface KeyUsage {
+  organizationId: string;
+  use: KeyUse | undefined;
+  addresses: KeyAddresses | undefined;
 }
 
 const addressId = (ip: string | null, outcome: string, permission: string | null): string => `${ip ?? ''}\u0000${outcome}\u0000${permission ?? ''}`;
@@ -100,12 +106,10 @@ const toUpdate = (keyId: string, use: KeyUse): UsageUpdate => ({
 
 export class UsageTracker implements UsageSink {
   readonly #store: Store;
-  /** Accepted uses by key id: one lookup per verify, the hot path's common case. */
-  #uses = new Map<string, KeyUse>();
+  /** Accepted uses and today's uses by address, outcome and permission, by key id: one lookup per use, the hot path's common case. */
+  #keys = new Map<string, KeyUsage>();
   /** Refused uses of the current UTC day, by "keyId|outcome". */
   #refused = new Map<string, UsageCount>();
-  /** Uses by address, outcome and permission of the current UTC day, by key id. */
-  #addresses = new Map<string, KeyAddresses>();
   /** Counts of days that ended since the last flush. */
   #earlier: UsageCount[] = [];
   /** Address rows of days that ended since the last flush (and of a flush that failed). */
@@ -120,7 +124,7 @@ export class UsageTracker implements UsageSink {
    * the store has them (else a read between the hand-over and the commit sees
    * neither, and a whenUnused sweep could take a key in use for an unused one).
    */
-  #writing = new Map<string, KeyUse>();
+  #writing = new Map<string, KeyUsage>();
   /** Flushes ended (written or not): readSettled's way to tell a read that may have raced a commit. */
   #flushesEnded = 0;
 
@@ -139,19 +143,21 @@ export class UsageTracker implements UsageSink {
   seen(key: KeyRecord, ip: string | null, outcome = 'VALID', at?: number, userAgent: string | null = null, permission: string | null = null): void {
     const now = at ?? this.#now();
     if (now >= this.#dayEnds) this.#newDay(now);
-    const byKey = this.#addresses.get(key.id);
-    if (byKey === undefined) {
+    let usage = this.#keys.get(key.id);
+    if (usage === undefined) this.#keys.set(key.id, (usage = { organizationId: key.organizationId, use: undefined, addresses: undefined }));
+    const byAddress = usage.addresses;
+    if (byAddress === undefined) {
       const row = { ip, outcome, permission, count: 1, first: now, last: now };
-      this.#addresses.set(key.id, { organizationId: key.organizationId, rows: new Map([[addressId(ip, outcome, permission), row]]), last: row });
+      usage.addresses = { rows: new Map([[addressId(ip, outcome, permission), row]]), last: row };
     } else {
-      const last = byKey.last;
+      const last = byAddress.last;
       if (last.ip === ip && last.outcome === outcome && last.permission === permission) {
         last.count++;
         last.last = now;
-      } else otherAddress(byKey, ip, outcome, permission, now);
+      } else otherAddress(byAddress, ip, outcome, permission, now);
     }
     if (outcome === 'VALID') {
-      const use = this.#uses.get(key.id);
+      const use = usage.use;
       if (use) {
         use.at = now;
         use.ip = ip;
@@ -161,7 +167,7 @@ export class UsageTracker implements UsageSink {
         else otherClient(use, ip, userAgent, now);
       } else {
         const client = { ip, userAgent, at: now };
-        this.#uses.set(key.id, { organizationId: key.organizationId, at: now, ip, valid: 1, clients: [client], last: client });
+        usage.use = { at: now, ip, valid: 1, clients: [client], last: client };
       }
       return;
     }
@@ -174,8 +180,8 @@ export class UsageTracker implements UsageSink {
   /** The counts of the day so far, as rows (accepted uses with outcome VALID). */
   #todaysCounts(): UsageCount[] {
     const rows = [...this.#refused.values()];
-    for (const [keyId, use] of this.#uses) {
-      if (use.valid > 0) rows.push({ organizationId: use.organizationId, keyId, day: this.#day, outcome: 'VALID', count: use.valid });
+    for (const [keyId, { organizationId, use }] of this.#keys) {
+      if (use && use.valid > 0) rows.push({ organizationId, keyId, day: this.#day, outcome: 'VALID', count: use.valid });
     }
     return rows;
   }
@@ -183,10 +189,11 @@ export class UsageTracker implements UsageSink {
   /** The address counts of the day so far, as rows. */
   #todaysAddresses(): AddressUse[] {
     const rows: AddressUse[] = [];
-    for (const [keyId, byKey] of this.#addresses) {
-      for (const row of byKey.rows.values()) {
+    for (const [keyId, { organizationId, addresses }] of this.#keys) {
+      if (!addresses) continue;
+      for (const row of addresses.rows.values()) {
         rows.push({
-          organizationId: byKey.organizationId,
+          organizationId,
           keyId,
           day: this.#day,
           ip: row.ip,
@@ -204,17 +211,19 @@ export class UsageTracker implements UsageSink {
   #newDay(now: number): void {
     this.#earlier.push(...this.#todaysCounts());
     this.#earlierAddresses.push(...this.#todaysAddresses());
-    this.#addresses = new Map();
     this.#refused = new Map();
-    for (const use of this.#uses.values()) use.valid = 0;
+    for (const usage of this.#keys.values()) {
+      usage.addresses = undefined;
+      if (usage.use) usage.use.valid = 0;
+    }
     const start = now - (now % DAY_MS);
     this.#day = new Date(start).toISOString().slice(0, 10);
     this.#dayEnds = start + DAY_MS;
   }
 
   pending(keyId: string): UsageUpdate | undefined {
-    const use = this.#uses.get(keyId);
-    const writing = this.#writing.get(keyId);
+    const use = this.#keys.get(keyId)?.use;
+    const writing = this.#writing.get(keyId)?.use;
     if (!writing) return use ? toUpdate(keyId, use) : undefined;
     if (!use) return toUpdate(keyId, writing);
     // Uses counted since the flush began are the newer ones.
@@ -235,22 +244,23 @@ export class UsageTracker implements UsageSink {
     this.#flushing = this.#flushing
       .catch(() => {})
       .then(async () => {
-        if (this.#uses.size === 0 && this.#refused.size === 0 && this.#earlier.length === 0 && this.#addresses.size === 0 && this.#earlierAddresses.length === 0) return;
+        if (this.#keys.size === 0 && this.#refused.size === 0 && this.#earlier.length === 0 && this.#earlierAddresses.length === 0) return;
         const counts = [...this.#earlier, ...this.#todaysCounts()];
         const addresses = [...this.#earlierAddresses, ...this.#todaysAddresses()];
-        const uses = this.#uses;
-        this.#uses = new Map();
+        // The keys with accepted uses (their records leave #keys: uses counted from now on start afresh).
+        const uses = new Map<string, KeyUsage & { use: KeyUse }>();
+        for (const [keyId, usage] of this.#keys) if (usage.use) uses.set(keyId, usage as KeyUsage & { use: KeyUse });
+        this.#keys = new Map();
         this.#refused = new Map();
-        this.#addresses = new Map();
         this.#earlier = [];
         this.#earlierAddresses = [];
-        const updates = [...uses].map(([keyId, use]) => toUpdate(keyId, use));
+        const updates = [...uses].map(([keyId, { use }]) => toUpdate(keyId, use));
         this.#writing = uses;
         try {
           await this.#store.recordUsage(updates, counts, addresses);
         } catch (error) {
           // Keep what could not be written for the next flush (the counts as rows; a newer last use wins).
-          for (const [keyId, use] of uses) if (!this.#uses.has(keyId)) this.#uses.set(keyId, { ...use, valid: 0 });
+          for (const [keyId, usage] of uses) this.#restore(keyId, usage);
           // (A key used again meanwhile keeps its newer clients; the older ones of the failed flush go, as a bounded record may.)
           this.#earlier.push(...counts);
           this.#earlierAddresses.push(...addresses);
@@ -261,6 +271,13 @@ export class UsageTracker implements UsageSink {
         }
       });
     return this.#flushing;
+  }
+
+  /** A use a failed flush could not write, kept for the next one unless the key was used again meanwhile (its own count was kept as a row). */
+  #restore(keyId: string, { organizationId, use }: KeyUsage & { use: KeyUse }): void {
+    const usage = this.#keys.get(keyId);
+    if (usage === undefined) this.#keys.set(keyId, { organizationId, use: { ...use, valid: 0 }, addresses: undefined });
+    else usage.use ??= { ...use, valid: 0 };
   }
 
   async stop(): Promise<void> {
