@@ -82,12 +82,7 @@ function npmCliPath(): string {
   throw new Error('npm not found on PATH (outside node_modules)');
 }
 
-/**
- * What a user's shell gives npm to reach the registry: the machine's CA
- * bundle (a Node build of its own trusts only its built-in roots, so behind
- * a TLS-inspecting proxy it needs NODE_EXTRA_CA_CERTS) and proxy settings.
- * The installs run with nothing else of this process's environment.
- */
+/** The variables through which a machine tells npm (and Node) how to reach the registry. */
 const NETWORK_VARIABLES = [
   'NODE_EXTRA_CA_CERTS',
   'SSL_CERT_FILE',
@@ -104,6 +99,12 @@ const NETWORK_VARIABLES = [
   'npm_config_https_proxy',
 ];
 
+/**
+ * What a user's shell gives npm to reach the registry: the machine's CA
+ * bundle (a Node build of its own trusts only its built-in roots, so behind
+ * a TLS-inspecting proxy it needs NODE_EXTRA_CA_CERTS) and proxy settings.
+ * The installs run with nothing else of this process's environment.
+ */
 export function machineNetworkEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(NETWORK_VARIABLES.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
 }
