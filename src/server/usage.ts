@@ -79,6 +79,10 @@ interface KeyUsage {
   addresses: KeyAddresses | undefined;
 }
 
+/** A key's record as a flush takes it: with accepted uses to write. */
+type UsageToWrite = KeyUsage & { use: KeyUse };
+const hasUse = (usage: KeyUsage): usage is UsageToWrite => usage.use !== undefined;
+
 const addressId = (ip: string | null, outcome: string, permission: string | null): string => `${ip ?? ''}\u0000${outcome}\u0000${permission ?? ''}`;
 
 /** A use whose address, outcome or permission differs from the key's last one: found, else added while under the bound (past it, the daily totals still count it). */
@@ -124,7 +128,7 @@ export class UsageTracker implements UsageSink {
    * the store has them (else a read between the hand-over and the commit sees
    * neither, and a whenUnused sweep could take a key in use for an unused one).
    */
-  #writing = new Map<string, KeyUsage>();
+  #writing = new Map<string, UsageToWrite>();
   /** Flushes ended (written or not): readSettled's way to tell a read that may have raced a commit. */
   #flushesEnded = 0;
 
@@ -248,8 +252,8 @@ export class UsageTracker implements UsageSink {
         const counts = [...this.#earlier, ...this.#todaysCounts()];
         const addresses = [...this.#earlierAddresses, ...this.#todaysAddresses()];
         // The keys with accepted uses (their records leave #keys: uses counted from now on start afresh).
-        const uses = new Map<string, KeyUsage & { use: KeyUse }>();
-        for (const [keyId, usage] of this.#keys) if (usage.use) uses.set(keyId, usage as KeyUsage & { use: KeyUse });
+        const uses = new Map<string, UsageToWrite>();
+        for (const [keyId, usage] of this.#keys) if (hasUse(usage)) uses.set(keyId, usage);
         this.#keys = new Map();
         this.#refused = new Map();
         this.#earlier = [];
@@ -274,7 +278,7 @@ export class UsageTracker implements UsageSink {
   }
 
   /** A use a failed flush could not write, kept for the next one unless the key was used again meanwhile (its own count was kept as a row). */
-  #restore(keyId: string, { organizationId, use }: KeyUsage & { use: KeyUse }): void {
+  #restore(keyId: string, { organizationId, use }: UsageToWrite): void {
     const usage = this.#keys.get(keyId);
     if (usage === undefined) this.#keys.set(keyId, { organizationId, use: { ...use, valid: 0 }, addresses: undefined });
     else usage.use ??= { ...use, valid: 0 };

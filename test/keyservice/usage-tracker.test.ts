@@ -166,6 +166,27 @@ describe('usage tracker', () => {
     ]);
   });
 
+  it('keeps the accepted uses of a flush that fails for the next one, also for a key not used again', async () => {
+    const service = new KeyService(store, { tokenPrefix: 'kw_' });
+    const { keyId } = await service.bootstrapOrganization('usage kept after a failed flush');
+    const key = (await store.findKeyById(keyId))!;
+    let fail = true;
+    const failing = Object.create(store, {
+      recordUsage: { value: async (...args: Parameters<Store['recordUsage']>) => (fail ? Promise.reject(new Error('store down')) : store.recordUsage(...args)) },
+    }) as Store;
+    const now = Date.parse('2026-03-12T08:00:00.000Z');
+    const tracker = new UsageTracker(failing, 3_600_000, () => now);
+    tracker.seen(key, '10.2.0.9', 'VALID', now, 'batch/2');
+    await expect(tracker.flush()).rejects.toThrow('store down');
+    expect(tracker.pending(keyId)).toMatchObject({ lastUsedAt: '2026-03-12T08:00:00.000Z', lastUsedIp: '10.2.0.9' });
+    fail = false;
+    await tracker.stop();
+    const stored = (await store.findKeyById(keyId))!;
+    expect(stored.lastUsedAt).toBe('2026-03-12T08:00:00.000Z');
+    expect(stored.lastUsedIp).toBe('10.2.0.9');
+    expect(stored.recentClients).toEqual([{ ip: '10.2.0.9', userAgent: 'batch/2', lastUsedAt: '2026-03-12T08:00:00.000Z' }]);
+  });
+
   it(`keeps the ${MAX_RECENT_CLIENTS} most recent clients of a key (address and user agent), in memory and in the store across flushes`, async () => {
     const service = new KeyService(store, { tokenPrefix: 'kw_' });
     const { keyId } = await service.bootstrapOrganization('recent clients');
