@@ -1,23 +1,24 @@
 /**
- * A/B for the verify path: this tree's keyward against another commit's, and
- * the bare node:http baseline, on the same keys, interleaved. For a shared
- * machine, where a full `npm run bench` measures mostly the neighbours: the
- * three servers take turns in rotating order, so load drifting over minutes
- * hits each alike, and the figures that matter are per round (each server
- * against the baseline measured next to it) and CPU per request from /proc.
+ * A/B for the verify path: this tree's keyward (B) against another commit's
+ * (A), and the bare node:http baseline, on the same keys. All three run for
+ * the whole round and are measured in alternating slices (slices.ts, as
+ * `npm run bench` does), the order rotating from round to round, so the
+ * host's swings over seconds hit each alike. The figures that matter are
+ * per round: each keyward against the baseline and against the other
+ * keyward measured beside it, and CPU per request from /proc.
  *
- *   npm run bench:ab -- --base main              # 4 rounds of 10 s each
- *   npm run bench:ab -- --base 3327f02 --rounds 6 --duration 8 --profile
+ *   npm run bench:ab -- --base main                  # 4 rounds of 6 slices of 3 s per server
+ *   npm run bench:ab -- --base 3327f02 --rounds 8 --profile
  *
  * With --pin, servers run on one CPU and the load generator on the others,
  * as `npm run bench -- --pin` does.
  *
- * Each round starts fresh keyward processes (--no-restart keeps one each):
- * a process settles at its own cost per request, some microseconds apart
- * from the next one of the same code, so one process per side would compare
- * two draws instead of two versions. With --profile every keyward process
- * writes a CPU profile (profile-summary.ts; the run prints how many requests
- * each served, to read its times per request).
+ * Each round starts fresh processes (--no-restart keeps the first ones): a
+ * process settles at its own cost per request, some microseconds apart from
+ * the next one of the same code, so one process per side would compare two
+ * draws instead of two versions. With --profile every process writes a CPU
+ * profile (profile-summary.ts; the run prints how many requests each
+ * served, to read its times per request).
  *
  * The other commit's src/ and package.json are exported with `git archive`
  * into the temp dir and run with this tree's node_modules. Both keywards
@@ -30,8 +31,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { load, type LoadStats } from './load.ts';
-import { fmt, fmtInt, log, pinCpus, requirePinnedNode, startKeywardServer, type Child } from './util.ts';
+import { meanInterval } from './report.ts';
+import { measureInSlices, type SlicedResult, type SliceTarget } from './slices.ts';
+import { fmt, fmtInt, log, pinCpus, requirePinnedNode, startKeywardServer } from './util.ts';
 import { checkSameAnswers, exportCommit, prepareVerifyStore, startBaseline } from './verify-setup.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -41,8 +43,9 @@ const { values: flags } = parseArgs({
   options: {
     base: { type: 'string', default: 'main' },
     rounds: { type: 'string', default: '4' },
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
+    slices: { type: 'string', default: '6' },
+    slice: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '4' },
     keys: { type: 'string', default: '1000' },
     connections: { type: 'string', default: '64' },
     profile: { type: 'boolean', default: false },
@@ -55,7 +58,8 @@ requirePinnedNode('npm run bench:ab');
 // --pin: servers on one CPU, this process (the load generator) on the rest, as `npm run bench -- --pin` does.
 const PIN = flags.pin ? pinCpus() : null;
 const rounds = Number(flags.rounds);
-const durationS = Number(flags.duration);
+const slices = Number(flags.slices);
+const sliceS = Number(flags.slice);
 const warmupS = Number(flags.warmup);
 const connections = Number(flags.connections);
 const workDir = mkdtempSync(join(tmpdir(), 'keyward-ab-'));
@@ -75,84 +79,78 @@ const { organizationId, store: storeB, fixture } = await prepareVerifyStore(CLI,
 const storeA = join(workDir, 'a', 'db.json');
 mkdirSync(join(workDir, 'a'));
 copyFileSync(storeB, storeA);
-const baseline = await startBaseline(fixture, organizationId, join(workDir, 'baseline.json'), profileArgs('baseline'), PIN?.server);
+const baselineStore = join(workDir, 'baseline.json');
 
 type Name = 'A' | 'B' | 'baseline';
-interface Server {
-  name: Name;
-  url: string;
-  child: Child;
-  /** Requests it answered, warm-ups and checks included (to read a profile per request). */
-  served: number;
-}
+const NAMES: readonly Name[] = ['A', 'B', 'baseline'];
 const keyward = { A: { cli: baseCli, store: storeA }, B: { cli: CLI, store: storeB } };
-async function startSide(name: 'A' | 'B', round: number): Promise<Server> {
+async function start(name: Name, round: number): Promise<SliceTarget> {
+  if (name === 'baseline') return startBaseline(fixture, organizationId, baselineStore, profileArgs(`baseline-${round}`), PIN?.server);
   const side = keyward[name];
   const started = await startKeywardServer(side.cli, `keyward-${name}`, side.store, profileArgs(`keyward-${name.toLowerCase()}-${round}`), PIN?.server);
   await checkSameAnswers(started.url, fixture, name === 'A' ? `A (${baseCommit})` : 'B (this tree)');
-  return { name, ...started, served: fixture.secrets.length };
+  return started;
 }
-const servers: Server[] = [await startSide('A', 1), await startSide('B', 1), { name: 'baseline', ...baseline, served: fixture.secrets.length }];
-const runs: { name: Name; round: number; stats: LoadStats }[] = [];
+const plan = { connections, warmupS, slices, sliceS, requests: fixture.requests };
+const runs: { name: Name; round: number; stats: SlicedResult }[] = [];
+let targets = new Map<Name, SliceTarget>();
 for (let round = 1; round <= rounds; round++) {
-  if (round > 1 && !flags['no-restart']) {
-    for (const [i, server] of servers.entries()) {
-      if (server.name === 'baseline') continue;
-      log(`${server.name} (round ${round - 1}) served ${fmtInt(server.served)} requests`);
-      await server.child.stop();
-      servers[i] = await startSide(server.name, round);
-    }
-  }
-  // Rotate the order: each server goes first, second and third in turn.
-  const order = servers.map((_, i) => servers[(i + round - 1) % servers.length]!);
-  for (const server of order) {
-    const warm = await load({ url: server.url, connections, duration: warmupS, requests: fixture.requests }, server.child.pid);
-    const stats = await load({ url: server.url, connections, duration: durationS, timeout: 30, requests: fixture.requests }, server.child.pid);
-    if (stats.other > 0 || stats.errors > 0) throw new Error(`${server.name}: ${stats.other} non-2xx, ${stats.errors} errors; its output:\n${server.child.output().slice(-4000)}`);
-    server.served += warm.ok + stats.ok;
-    runs.push({ name: server.name, round, stats });
+  // Rotate the order: each server goes first, second and third in turn (the slices then run forwards and backwards).
+  const order = NAMES.map((_, i) => NAMES[(i + round - 1) % NAMES.length]!);
+  // Fresh processes each round (--no-restart keeps the first ones): a process settles at its own cost per request.
+  if (round === 1 || !flags['no-restart']) for (const name of order) targets.set(name, await start(name, round));
+  const results = await measureInSlices(order, targets, plan, (name) => log(`round ${round}/${rounds} ${name}: warm-up ${warmupS} s`));
+  for (const name of order) {
+    const stats = results.get(name)!;
+    runs.push({ name, round, stats });
     log(
-      `round ${round} ${server.name.padEnd(8)} ${fmtInt(stats.perSecond).padStart(7)} req/s  ${fmt(stats.serverUsPerRequest, 1).padStart(5)} µs/req  ` +
-        `p50 ${fmt(stats.p50, 2)} ms  other processes ${fmt(stats.otherCpu * 100, 0)}%`,
+      `round ${round} ${name.padEnd(8)} ${fmtInt(stats.perSecond).padStart(7)} req/s  ${fmt(stats.serverUsPerRequest, 1).padStart(5)} µs/req  ` +
+        `p50 ${fmt(stats.p50, 2)} ms  idle CPU ${fmt(stats.idleCpu * 100, 1)}%  other processes ${fmt(stats.otherCpu * 100, 0)}%  served ${fmtInt(stats.served)}`,
     );
   }
-}
-for (const server of servers) {
-  log(`${server.name} (last round) served ${fmtInt(server.served)} requests`);
-  await server.child.stop();
+  if (!flags['no-restart'] || round === rounds) {
+    for (const target of targets.values()) await target.child.stop();
+    targets = new Map();
+  }
 }
 
 const mean = (xs: number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const of = (name: Name, round: number) => runs.find((r) => r.name === name && r.round === round)!.stats;
+const perRound = Array.from({ length: rounds }, (_, i) => {
+  const [a, b, base] = [of('A', i + 1), of('B', i + 1), of('baseline', i + 1)];
+  return { a, b, base, aRatio: a.perSecond / base.perSecond, bRatio: b.perSecond / base.perSecond, bOverA: b.perSecond / a.perSecond };
+});
 const lines = [
-  `| round | A req/s | B req/s | baseline req/s | A / baseline | B / baseline | A µs/req | B µs/req | baseline µs/req | other processes (mean) |`,
-  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  `| round | A req/s | B req/s | baseline req/s | A / baseline | B / baseline | B / A | A µs/req | B µs/req | baseline µs/req | A idle CPU | B idle CPU | other processes (mean) |`,
+  `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+  ...perRound.map(
+    ({ a, b, base, aRatio, bRatio, bOverA }, i) =>
+      `| ${i + 1} | ${fmtInt(a.perSecond)} | ${fmtInt(b.perSecond)} | ${fmtInt(base.perSecond)} | ${fmt(aRatio, 2)} | ${fmt(bRatio, 2)} | ${fmt(bOverA, 2)} | ` +
+      `${fmt(a.serverUsPerRequest, 1)} | ${fmt(b.serverUsPerRequest, 1)} | ${fmt(base.serverUsPerRequest, 1)} | ${fmt(a.idleCpu * 100, 1)}% | ${fmt(b.idleCpu * 100, 1)}% | ` +
+      `${fmt(mean([a, b, base].map((s) => s.otherCpu)) * 100, 0)}% |`,
+  ),
 ];
-const ratio = { A: [] as number[], B: [] as number[] };
-const us = { A: [] as number[], B: [] as number[], baseline: [] as number[] };
-for (let round = 1; round <= rounds; round++) {
-  const [sa, sb, sbase] = [of('A', round), of('B', round), of('baseline', round)];
-  ratio.A.push(sa.perSecond / sbase.perSecond);
-  ratio.B.push(sb.perSecond / sbase.perSecond);
-  us.A.push(sa.serverUsPerRequest);
-  us.B.push(sb.serverUsPerRequest);
-  us.baseline.push(sbase.serverUsPerRequest);
-  const other = mean([sa, sb, sbase].map((s) => s.otherCpu));
-  lines.push(
-    `| ${round} | ${fmtInt(sa.perSecond)} | ${fmtInt(sb.perSecond)} | ${fmtInt(sbase.perSecond)} | ${fmt(ratio.A.at(-1)!, 2)} | ${fmt(ratio.B.at(-1)!, 2)} | ` +
-      `${fmt(sa.serverUsPerRequest, 1)} | ${fmt(sb.serverUsPerRequest, 1)} | ${fmt(sbase.serverUsPerRequest, 1)} | ${fmt(other * 100, 0)}% |`,
-  );
-}
-lines.push(
-  `| **median** | | | | **${fmt(median(ratio.A), 2)}** | **${fmt(median(ratio.B), 2)}** | **${fmt(median(us.A), 1)}** | **${fmt(median(us.B), 1)}** | **${fmt(median(us.baseline), 1)}** | |`,
-);
-process.stdout.write(`\nA = ${baseCommit} (${flags.base}), B = ${thisCode}; ${rounds} rounds, ${durationS} s each, ${connections} connections, ${flags.keys} keys\n\n${lines.join('\n')}\n\n`);
+const summary = (label: string, xs: number[]): string => {
+  const { mean: m, interval } = meanInterval(xs);
+  return `| ${label} | ${xs.map((x) => fmt(x, 2)).join(', ')} | **${fmt(m, 2)}** | ${interval ? `${fmt(interval[0], 2)}–${fmt(interval[1], 2)}` : 'n/a'} |`;
+};
+const us = (pick: (r: (typeof perRound)[number]) => SlicedResult): number => mean(perRound.map((r) => pick(r).serverUsPerRequest));
 process.stdout.write(
-  `CPU efficiency (baseline µs / keyward µs, medians): A ${fmt(median(us.baseline) / median(us.A), 2)}, B ${fmt(median(us.baseline) / median(us.B), 2)}; ` +
-    `B uses ${fmt(median(us.B) - median(us.A), 1)} µs per request more than A (negative: less).\n`,
+  [
+    '',
+    `A = ${baseCommit} (${flags.base}), B = ${thisCode}; ${rounds} rounds of ${slices} alternating slices of ${sliceS} s per server, ${connections} connections, ${flags.keys} keys`,
+    '',
+    ...lines,
+    '',
+    '| per-round ratio of req/s | rounds | mean | 95% interval |',
+    '|---|---|---:|---:|',
+    summary('A / baseline', perRound.map((r) => r.aRatio)),
+    summary('B / baseline', perRound.map((r) => r.bRatio)),
+    summary('B / A', perRound.map((r) => r.bOverA)),
+    '',
+    `Server CPU per request, mean over rounds: A ${fmt(us((r) => r.a), 1)} µs, B ${fmt(us((r) => r.b), 1)} µs, baseline ${fmt(us((r) => r.base), 1)} µs; ` +
+      `B uses ${fmt(us((r) => r.b) - us((r) => r.a), 1)} µs per request more than A (negative: less).`,
+    '',
+  ].join('\n'),
 );
 if (flags.profile) log(`CPU profiles: ${profileDir} (summarise with: npx node bench/profile-summary.ts <file>)`);

@@ -65,7 +65,7 @@ export interface VerifySummary {
 /** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal's 1.96). */
 const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04];
 
-function meanInterval(xs: number[]): { mean: number; interval: [number, number] | null } {
+export function meanInterval(xs: number[]): { mean: number; interval: [number, number] | null } {
   const m = mean(xs);
   if (xs.length < 2) return { mean: m, interval: null };
   const sd = Math.sqrt(xs.reduce((sum, x) => sum + (x - m) ** 2, 0) / (xs.length - 1));

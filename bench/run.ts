@@ -27,11 +27,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { combine, load, steadyRate, type LoadStats } from './load.ts';
+import { load, type LoadStats } from './load.ts';
+import { measureInSlices } from './slices.ts';
 import { renderResults, writeReport, type BenchResults, type CreateRow, type VerifyRun } from './report.ts';
 import { seedStore } from './seed.ts';
 import { prepareVerify, startBaseline } from './verify-setup.ts';
-import { cpuSeconds, log, machineInfo, pinCpus, requirePinnedNode, rssMiB, runNode, Samples, startKeywardServer, fmt, fmtInt, type Child } from './util.ts';
+import { log, machineInfo, pinCpus, requirePinnedNode, rssMiB, runNode, startKeywardServer, fmt, fmtInt, type Child } from './util.ts';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const DOC = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
@@ -100,44 +101,21 @@ async function benchVerify(): Promise<BenchResults['verify']> {
       : startBaseline(fixture, boot.organizationId, join(workDir, 'verify', 'baseline.json'), profile('baseline-verify'), PIN?.server);
   };
   const runs: VerifyRun[] = [];
+  const plan = { connections: CONNECTIONS, warmupS: PLAN.warmupS, slices: PLAN.slices, sliceS: PLAN.sliceS, requests };
   for (let round = 1; round <= PLAN.rounds; round++) {
     // Alternate who goes first so drift (thermal, noisy neighbours) hits both.
     const order: VerifyRun['server'][] = round % 2 === 1 ? ['keyward', 'baseline'] : ['baseline', 'keyward'];
-    // Both processes run for the whole round; the slices alternate between them (below), and the idle one waits.
+    // Both processes run for the whole round; the slices alternate between them, and the idle one waits.
     const targets = new Map<VerifyRun['server'], { url: string; child: Child }>();
     try {
       for (const server of order) targets.set(server, await start(server, round));
+      const results = await measureInSlices(order, targets, plan, (server) =>
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: warm-up ${PLAN.warmupS} s at ${CONNECTIONS} connections`),
+      );
       for (const server of order) {
-        const target = targets.get(server)!;
-        log(`verify: round ${round}/${PLAN.rounds} ${server}: warm-up ${PLAN.warmupS} s at ${CONNECTIONS} connections`);
-        await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.warmupS, requests }, target.child.pid);
-      }
-      const slices = { keyward: [] as LoadStats[], baseline: [] as LoadStats[] };
-      const samples = { keyward: new Samples(), baseline: new Samples() };
-      // CPU each server used while the other one was measured (timers, background GC): reported, so a slice boundary hides nothing.
-      const idleCpuSeconds = { keyward: 0, baseline: 0 };
-      // A B B A A B …: each server's slices sit as often before as after the other's, so a drift within the round cancels.
-      for (let pair = 0; pair < PLAN.slices; pair++) {
-        for (const server of pair % 2 === 0 ? order : [...order].reverse()) {
-          const target = targets.get(server)!;
-          const idle = order.find((other) => other !== server)!;
-          const idleBefore = cpuSeconds(targets.get(idle)!.child.pid);
-          const r = await load({ url: target.url, connections: CONNECTIONS, duration: PLAN.sliceS, timeout: 30, requests }, target.child.pid, undefined, samples[server]);
-          idleCpuSeconds[idle] += cpuSeconds(targets.get(idle)!.child.pid) - idleBefore;
-          if (r.other > 0 || r.errors > 0) {
-            const exit = target.child.process.exitCode ?? target.child.process.signalCode;
-            throw new Error(
-              `${server} answered ${r.other} non-2xx and ${r.errors} errors` + `${exit === null ? '' : ` (it exited: ${exit})`}; its output:\n${target.child.output().slice(-4000)}`,
-            );
-          }
-          slices[server].push(r);
-        }
-      }
-      for (const server of order) {
-        const r = combine(slices[server], samples[server]);
-        const otherWall = slices[order.find((other) => other !== server)!].reduce((total, slice) => total + slice.wall, 0);
-        log(`verify: round ${round}/${PLAN.rounds} ${server}: ${describe(r)}; slices ${slices[server].map((x) => fmtInt(steadyRate(x))).join(' ')}/s`);
-        runs.push({ server, round, ...r, slices: slices[server].map(steadyRate), idleCpu: idleCpuSeconds[server] / otherWall });
+        const { served: _served, ...r } = results.get(server)!;
+        log(`verify: round ${round}/${PLAN.rounds} ${server}: ${describe(r)}; slices ${r.slices.map(fmtInt).join(' ')}/s`);
+        runs.push({ server, round, ...r });
       }
     } finally {
       for (const target of targets.values()) await target.child.stop();
