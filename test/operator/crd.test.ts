@@ -6,9 +6,11 @@
  * readable messages.
  */
 import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlias, isNode, parse, parseDocument, stringify, visit } from 'yaml';
 import { validateApiKeySpec } from '../../src/core/apikey.ts';
+import { CHART_DIR, outOfDate } from '../../scripts/gen-chart.ts';
 import { CRD_FILE, renderCrd, renderRolePolicy, ROLE_POLICY_FILE } from '../../scripts/gen-crd.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 
@@ -24,6 +26,11 @@ describe('deploy/crds/apikeys.keyward.dev.yaml', () => {
 
   it('deploy/apikey-role-policy.yaml is what src/operator/role-admission.ts generates (npm run gen:crd)', () => {
     expect(readFileSync(ROLE_POLICY_FILE, 'utf8')).toBe(renderRolePolicy());
+  });
+
+  it('the Helm chart\'s copies (charts/keyward/files/: the CRD, the role admission policy) are up to date (npm run gen:crd writes them too)', () => {
+    expect(readFileSync(join(CHART_DIR, 'files', 'crds', basename(CRD_FILE)), 'utf8')).toBe(renderCrd());
+    expect(outOfDate().filter((file) => file.startsWith('charts/keyward/files/'))).toEqual([]);
   });
 
   it('has no YAML anchors or aliases (controller-gen never writes them; older kustomize refuses them)', () => {
