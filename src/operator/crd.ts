@@ -12,7 +12,7 @@ import { API_GROUP, API_KIND, API_PLURAL, API_VERSION, ApiKeySpec, ApiKeyStatus 
 import { MAX_DURATION_MS } from '../core/duration.ts';
 import { DEFAULT_QUIET_PERIOD } from '../core/retirement.ts';
 import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
-import { COMPONENT_LABEL, NAME_LABEL, PART_OF } from './types.ts';
+import { APP_NAME, COMPONENT_LABEL, NAME_LABEL } from './types.ts';
 
 type JsonSchema = { [keyword: string]: unknown };
 interface CelRule {
@@ -128,7 +128,7 @@ export function apiKeyCrd() {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { [NAME_LABEL]: PART_OF, [COMPONENT_LABEL]: 'crds' } },
+    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { [NAME_LABEL]: APP_NAME, [COMPONENT_LABEL]: 'crds' } },
     spec: {
       group: API_GROUP,
       scope: 'Namespaced',
