@@ -1,7 +1,7 @@
 // npm run gen:chart — the files of charts/keyward and deploy/ that follow
 // another source, written from it (there is one place to change each):
 //
-//   charts/keyward/files/crds/*.yaml      copies of deploy/crds/ (npm run gen:crd writes those)
+//   charts/keyward/files/crds/*.yaml      copies of deploy/crds/ (npm run gen:crd writes those, then runs this)
 //   charts/keyward/files/operator-rbac.yaml  the operator's ClusterRole and leader-election
 //                                         Role rules, from deploy/operator-rbac.yaml
 //   charts/keyward/files/apikey-role-policy.yaml  the ValidatingAdmissionPolicy and its binding, from
@@ -13,8 +13,9 @@
 //   npm run gen:chart -- --check    exit 1 naming each file that is not up to date
 //
 // `npm version` runs it (package.json's "version" script), so a bump changes
-// every artifact's version. test/helm/chart.test.ts also renders the chart
-// and compares it with `kubectl kustomize deploy/`.
+// every artifact's version. test/helm/chart.test.ts checks the files are up
+// to date (without helm too) and renders the chart to compare it with
+// `kubectl kustomize deploy/`.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, parseAllDocuments, type YAMLMap } from 'yaml';
@@ -100,6 +101,18 @@ export function outOfDate(root: string = REPO_ROOT): string[] {
   return stale.map((f) => path.relative(root, f));
 }
 
+/** Writes every generated file (npm run gen:chart; npm run gen:crd too, after the CRD); returns their paths, relative to the repository. */
+export function writeGeneratedFiles(): string[] {
+  const files = generatedFiles();
+  const crdCopies = path.join(CHART_DIR, 'files', 'crds');
+  rmSync(crdCopies, { recursive: true, force: true });
+  for (const [file, text] of files) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  return [...files.keys()].map((f) => path.relative(REPO_ROOT, f));
+}
+
 if (import.meta.main) {
   if (process.argv.includes('--check')) {
     const stale = outOfDate();
@@ -109,13 +122,6 @@ if (import.meta.main) {
     }
     console.log('charts/keyward and deploy/ are up to date with deploy/ and package.json');
   } else {
-    const files = generatedFiles();
-    const crdCopies = path.join(CHART_DIR, 'files', 'crds');
-    rmSync(crdCopies, { recursive: true, force: true });
-    for (const [file, text] of files) {
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(file, text);
-    }
-    console.log(`wrote ${[...files.keys()].map((f) => path.relative(REPO_ROOT, f)).join(', ')}`);
+    console.log(`wrote ${writeGeneratedFiles().join(', ')}`);
   }
 }

@@ -2,11 +2,13 @@
 //   deploy/crds/apikeys.keyward.dev.yaml   the CRD (src/operator/crd.ts)
 //   deploy/apikey-role-policy.yaml         the ValidatingAdmissionPolicy and binding that refuse a role the
 //                                          organization does not have (src/operator/role-admission.ts)
+// and then, as `npm run gen:chart` does, the Helm chart's copies of both (charts/keyward/files/).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { apiKeyCrd } from '../src/operator/crd.ts';
 import { roleAdmissionPolicy } from '../src/operator/role-admission.ts';
+import { writeGeneratedFiles } from './gen-chart.ts';
 
 export const CRD_FILE = join(import.meta.dirname, '..', 'deploy', 'crds', 'apikeys.keyward.dev.yaml');
 export const ROLE_POLICY_FILE = join(import.meta.dirname, '..', 'deploy', 'apikey-role-policy.yaml');
@@ -28,4 +30,6 @@ if (import.meta.main) {
   writeFileSync(CRD_FILE, renderCrd());
   writeFileSync(ROLE_POLICY_FILE, renderRolePolicy());
   console.log(`wrote ${CRD_FILE}, ${ROLE_POLICY_FILE}`);
+  // The chart carries copies of both: one command keeps every copy in step.
+  console.log(`wrote ${writeGeneratedFiles().join(', ')}`);
 }

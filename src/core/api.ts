@@ -17,7 +17,7 @@
  */
 import type { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
-import type { Permission } from './permissions.ts';
+import { BUILTIN_ROLE_IDS, type Permission } from './permissions.ts';
 import type * as schemas from './schemas.ts';
 
 type Schemas = typeof schemas;
@@ -211,7 +211,7 @@ export const API = {
     path: '/v1/roles',
     tag: 'Roles',
     summary: 'Built-in and custom roles',
-    description: 'The built-in roles (admin, key-manager, viewer, verifier) and the organization\'s own, with the permissions each grants.',
+    description: `The built-in roles (${BUILTIN_ROLE_IDS.join(', ')}) and the organization's own, with the permissions each grants.`,
     permission: 'role.view',
     success: { status: 200, description: 'Roles', schema: 'RoleList' },
     errors: [],

@@ -71,6 +71,8 @@ export const BUILTIN_ROLES: readonly RoleDefinition[] = [
 const BUILTIN_ROLE_BY_ID = new Map(BUILTIN_ROLES.map((role) => [role.id, role]));
 /** admin, key-manager, viewer, verifier: what help texts and pickers list. */
 export const BUILTIN_ROLE_IDS: readonly string[] = BUILTIN_ROLES.map((role) => role.id);
+/** The role an invitation form starts at: the built-in read-only one (the least a member can do anything with). */
+export const DEFAULT_INVITATION_ROLE_ID = 'viewer';
 
 /**
  * Roles that grant every permission (`*`): the built-in admin role. Custom

@@ -9,7 +9,7 @@ import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
 import { ERROR_CATALOG } from './errors.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
 import { AUDIT_ACTIONS, LEAK_POLICIES, MAX_ADDRESS_ROWS_PER_KEY_DAY } from './model.ts';
-import { PERMISSION_NAME_PATTERN } from './permissions.ts';
+import { BUILTIN_ROLE_IDS, PERMISSION_NAME_PATTERN } from './permissions.ts';
 import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, MAX_RECENT_CLIENTS, quietPeriodProblem, REVOKE_OLD_MODES, USER_AGENT_MAX_LENGTH } from './retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from './rotation.ts';
 import { HIDDEN_OR_CONTROL, withoutHidden } from './text.ts';
@@ -52,7 +52,7 @@ export function displayNameFromClaim(claim: unknown, email: string): string {
 export const RoleId = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes, starting with a letter (e.g. "key-manager")')
-  .meta({ description: 'Role id: built-in (admin, key-manager, viewer, verifier) or custom', example: 'key-manager' });
+  .meta({ description: `Role id: built-in (${BUILTIN_ROLE_IDS.join(', ')}) or custom`, example: 'key-manager' });
 
 export const KeyId = z.string().regex(KEY_ID_PATTERN, 'must be a Key ID like key_ followed by 20 letters and digits');
 

@@ -11,6 +11,7 @@ import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Result } from '../client/index.ts';
 import type { Ctx } from './context.ts';
+import { DEFAULT_INVITATION_ROLE_ID } from '../core/permissions.ts';
 import { formatDateTime } from './format.ts';
 import { RoleOptions } from './roles-select.ts';
 import { signInAddress } from '../core/sign-in-address.ts';
@@ -141,7 +142,7 @@ function SignInAddress({ organizationId }: { organizationId: string }) {
 /** Invite by email with a role; the link is shown once (and mailed when the service has SMTP). */
 function InviteForm({ ctx, onInvited }: { ctx: Ctx; onInvited: () => void }) {
   const [email, setEmail] = useState('');
-  const [role, setRole] = useState('viewer');
+  const [role, setRole] = useState(DEFAULT_INVITATION_ROLE_ID);
   const [error, setError] = useState<unknown>(null);
   const [made, setMade] = useState<Result<'createInvitation'> | null>(null);
   const submit = async (event: Event) => {

@@ -7,6 +7,7 @@
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import type { KeyView } from './api.ts';
+import { parseDuration } from '../core/duration.ts';
 import { DEFAULT_ROTATION_OVERLAP, successorName } from '../core/rotation.ts';
 import { DEFAULT_QUIET_PERIOD, DEFAULT_REVOKE_OLD, type RevokeOld } from '../core/retirement.ts';
 import type { Ctx } from './context.ts';
@@ -14,12 +15,16 @@ import { Field, fieldErrors, FormError } from './fields.ts';
 import { formatDateTime, relativeTime } from './format.ts';
 import { Badge, Dialog, ErrorBox, SecretReveal, useAction } from './ui.ts';
 
+const UNITS: Record<string, string> = { ms: 'millisecond', s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week' };
+/** "24h" → "24 hours"; a duration of several parts as written. */
+const spelled = (duration: string): string => {
+  const [, count, unit] = /^(\d+)(ms|s|m|h|d|w)$/.exec(duration) ?? [];
+  return count && unit ? `${count} ${UNITS[unit]}${count === '1' ? '' : 's'}` : duration;
+};
+/** The choices, shortest first: none, some presets, and the default overlap (core/rotation.ts) wherever it falls. */
 const GRACE_PERIODS: [string, string][] = [
   ['0', 'None: the old key stops now'],
-  ['1h', '1 hour'],
-  ['24h', '24 hours'],
-  ['7d', '7 days'],
-  ['30d', '30 days'],
+  ...[...new Set(['1h', DEFAULT_ROTATION_OVERLAP, '7d', '30d'])].sort((a, b) => parseDuration(a) - parseDuration(b)).map((d): [string, string] => [d, spelled(d)]),
 ];
 
 const ENDINGS: [RevokeOld, string][] = [

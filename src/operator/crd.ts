@@ -9,9 +9,10 @@
  */
 import { z } from 'zod';
 import { API_GROUP, API_KIND, API_PLURAL, API_VERSION, ApiKeySpec, ApiKeyStatus } from '../core/apikey.ts';
+import { MAX_DURATION_MS } from '../core/duration.ts';
 import { DEFAULT_QUIET_PERIOD } from '../core/retirement.ts';
 import { DEFAULT_ROTATION_OVERLAP } from '../core/rotation.ts';
-import { COMPONENT_LABEL, NAME_LABEL, PART_OF } from './types.ts';
+import { APP_NAME, COMPONENT_LABEL, NAME_LABEL } from './types.ts';
 
 type JsonSchema = { [keyword: string]: unknown };
 interface CelRule {
@@ -19,18 +20,21 @@ interface CelRule {
   message: string;
 }
 
-/**
- * Checks zod makes with refinements, as CEL (x-kubernetes-validations), by
- * path in the generated schema ("items" steps into an array). Keep each in
- * step with the refinement it mirrors (src/core/schemas.ts): the control-plane
- * test in crd.test.ts feeds both the same specs.
- */
 /** CEL: one of our durations (src/core/duration.ts) in milliseconds, so two can be compared (CEL's duration() knows no days or weeks). */
 const celMs = (text: string): string =>
   `${text}.findAll('[0-9]+(ms|s|m|h|d|w)').map(p, int(p.findAll('[0-9]+')[0]) * ` +
   "(p.endsWith('ms') ? 1 : p.endsWith('s') ? 1000 : p.endsWith('m') ? 60000 : p.endsWith('h') ? 3600000 : p.endsWith('d') ? 86400000 : 604800000)).sum()";
 const WHEN_UNUSED = "has(self.revokeOld) && self.revokeOld == 'WhenUnused'";
+/** Duration's refinement (src/core/schemas.ts): the pattern is in the schema, the bound is not. */
+const AT_MOST_TEN_YEARS: CelRule[] = [{ rule: `${celMs('self')} <= ${MAX_DURATION_MS}`, message: 'must be at most ten years' }];
 
+/**
+ * Checks zod makes with refinements, as CEL (x-kubernetes-validations), by
+ * path in the generated schema ("items" steps into an array). Keep each in
+ * step with the refinement it mirrors (src/core/apikey.ts and the schemas it
+ * uses from src/core/schemas.ts): crd.test.ts fails when a refinement has no
+ * rule here, and its control-plane test feeds both the same specs.
+ */
 const CEL_RULES: Record<string, CelRule[]> = {
   // core/retirement.ts's quietPeriodProblem, as the ApiKey spec words it.
   'spec.rotation': [
@@ -41,6 +45,9 @@ const CEL_RULES: Record<string, CelRule[]> = {
       message: `quietPeriod (default ${DEFAULT_QUIET_PERIOD}) must be shorter than overlap (default ${DEFAULT_ROTATION_OVERLAP}), the hard deadline`,
     },
   ],
+  'spec.rotation.interval': AT_MOST_TEN_YEARS,
+  'spec.rotation.overlap': AT_MOST_TEN_YEARS,
+  'spec.rotation.quietPeriod': AT_MOST_TEN_YEARS,
   'spec.displayName': [
     { rule: 'self.trim() == self', message: 'displayName must not start or end with whitespace' },
     // Name's HIDDEN_OR_CONTROL: control, format (bidi, zero-width), surrogate, line and paragraph separator characters.
@@ -121,7 +128,7 @@ export function apiKeyCrd() {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { [NAME_LABEL]: PART_OF, [COMPONENT_LABEL]: 'crds' } },
+    metadata: { name: `${API_PLURAL}.${API_GROUP}`, labels: { [NAME_LABEL]: APP_NAME, [COMPONENT_LABEL]: 'crds' } },
     spec: {
       group: API_GROUP,
       scope: 'Namespaced',

@@ -5,6 +5,8 @@
  * connection or a key-service restart resumes from it and misses nothing; an
  * operator restart starts from now, and its first resync looks at every key.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry from 'p-retry';
 import { KeywardClient, type KeyEvent } from '../client/index.ts';
 
 export interface FeedFollowerOptions {
@@ -27,7 +29,6 @@ export class FeedFollower {
   #cursor: string | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
-  #abortWait: (() => void) | undefined;
 
   constructor(options: FeedFollowerOptions) {
     this.#options = options;
@@ -54,7 +55,6 @@ export class FeedFollower {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#abortWait?.();
     this.#abort.abort();
     await this.#running;
   }
@@ -63,31 +63,30 @@ export class FeedFollower {
     const { onEvent, onError } = this.#options;
     const keys = this.#keys;
     const wait = `${this.#options.waitSeconds ?? 25}s`;
-    let backoff = 100;
+    const page = () => (this.#cursor === undefined ? keys.listEvents({ managed: 'operator' }) : keys.listEvents({ after: this.#cursor, wait, managed: 'operator' }));
     while (!this.#stopped) {
+      const signal = this.#abort.signal;
       try {
-        const page = this.#cursor === undefined ? await keys.listEvents({ managed: 'operator' }) : await keys.listEvents({ after: this.#cursor, wait, managed: 'operator' });
+        // Each page: retried with backoff (100 ms doubling up to MAX_BACKOFF_MS, back to 100 ms after an answer), until stop aborts it.
+        const { items, cursor } = await pRetry(page, {
+          retries: Infinity,
+          factor: 2,
+          minTimeout: 100,
+          maxTimeout: MAX_BACKOFF_MS,
+          randomize: false,
+          unref: true,
+          signal,
+          onFailedAttempt: ({ error, retryDelay }) => onError(error, retryDelay),
+        });
         if (this.#stopped) return;
-        for (const event of page.items) onEvent(event);
-        this.#cursor = page.cursor;
-        backoff = 100;
+        for (const event of items) onEvent(event);
+        this.#cursor = cursor;
       } catch (error) {
         if (this.#stopped) return;
-        onError(error, backoff);
-        await this.#sleep(backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+        // p-retry does not retry a TypeError (a bug, not an outage): say so, and go on following after the longest backoff.
+        onError(error, MAX_BACKOFF_MS);
+        await sleep(MAX_BACKOFF_MS, undefined, { signal, ref: false }).catch(() => undefined);
       }
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#abortWait = done;
-    });
   }
 }

@@ -17,7 +17,7 @@
  *   only moving to a role that is not there is refused.
  */
 import { API_GROUP, API_PLURAL } from '../core/apikey.ts';
-import { COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, PART_OF } from './types.ts';
+import { APP_NAME, COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL } from './types.ts';
 
 export const ROLES_CONFIGMAP = 'keyward-roles';
 /** The data key holding the role ids, one per line, sorted. */
@@ -26,7 +26,7 @@ export const ROLE_POLICY_NAME = 'keyward-apikey-role';
 /** Where deploy/ runs the operator (the chart uses its release namespace). */
 export const DEFAULT_OPERATOR_NAMESPACE = 'keyward-system';
 
-const labels = { [NAME_LABEL]: PART_OF, [COMPONENT_LABEL]: 'operator' };
+const labels = { [NAME_LABEL]: APP_NAME, [COMPONENT_LABEL]: 'operator' };
 
 /** The ConfigMap the operator writes (server-side apply): the organization's role ids. */
 export function rolesConfigMap(namespace: string, roleIds: readonly string[]) {

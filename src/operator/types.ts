@@ -6,10 +6,15 @@ export type { ApiKeyStatus, Condition, ConditionType, HistoryEntry, PendingIssue
 
 export const FINALIZER = 'keyward.dev/revoke-key';
 export const FIELD_MANAGER = 'keyward-operator';
-/** Recommended labels (app.kubernetes.io/*): the CRD and every object in deploy/ carry name and component. */
+/**
+ * Recommended labels (app.kubernetes.io/*): the CRD and every object in
+ * deploy/ carry name (APP_NAME) and component; the shared Namespace, which
+ * holds every component, carries name only (test/operator/deploy.test.ts).
+ */
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
-export const PART_OF = 'keyward';
+/** The value of NAME_LABEL on everything keyward installs. */
+export const APP_NAME = 'keyward';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'keyward';
 /** Secret annotations: which ApiKey, which key and which issue sequence the Secret holds. */

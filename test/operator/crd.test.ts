@@ -6,9 +6,12 @@
  * readable messages.
  */
 import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlias, isNode, parse, parseDocument, stringify, visit } from 'yaml';
-import { validateApiKeySpec } from '../../src/core/apikey.ts';
+import type { z } from 'zod';
+import { ApiKeySpec, validateApiKeySpec } from '../../src/core/apikey.ts';
+import { CHART_DIR, outOfDate } from '../../scripts/gen-chart.ts';
 import { CRD_FILE, renderCrd, renderRolePolicy, ROLE_POLICY_FILE } from '../../scripts/gen-crd.ts';
 import { describeControlPlane } from '../support/controlplane.ts';
 
@@ -24,6 +27,31 @@ describe('deploy/crds/apikeys.keyward.dev.yaml', () => {
 
   it('deploy/apikey-role-policy.yaml is what src/operator/role-admission.ts generates (npm run gen:crd)', () => {
     expect(readFileSync(ROLE_POLICY_FILE, 'utf8')).toBe(renderRolePolicy());
+  });
+
+  it('the Helm chart\'s copies (charts/keyward/files/: the CRD, the role admission policy) are up to date (npm run gen:crd writes them too)', () => {
+    expect(readFileSync(join(CHART_DIR, 'files', 'crds', basename(CRD_FILE)), 'utf8')).toBe(renderCrd());
+    expect(outOfDate().filter((file) => file.startsWith('charts/keyward/files/'))).toEqual([]);
+  });
+
+  it('has a CEL rule wherever the zod schema refines or transforms a field (a JSON schema cannot say what they check)', () => {
+    // Transforms that refuse nothing need no rule.
+    const refusesNothing = new Set(['spec.ipAllowlist' /* removes duplicates */]);
+    const refined: string[] = [];
+    const walk = (field: z.ZodType, path: string): void => {
+      const def = field._zod.def as unknown as { type: string; checks?: { _zod: { def: { check: string } } }[]; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; shape?: Record<string, z.ZodType>; element?: z.ZodType };
+      const custom = (def.checks ?? []).some((check) => check._zod.def.check === 'custom');
+      if ((custom || def.type === 'transform') && !refusesNothing.has(path)) refined.push(path);
+      if (def.innerType) walk(def.innerType, path);
+      if (def.in) walk(def.in, path);
+      if (def.out) walk(def.out, path);
+      for (const [name, child] of Object.entries(def.shape ?? {})) walk(child, `${path}.${name}`);
+      if (def.element) walk(def.element, `${path}.items`);
+    };
+    walk(ApiKeySpec, 'spec');
+    expect(refined.length).toBeGreaterThan(0);
+    const at = (path: string) => path.split('.').reduce((node, step) => (step === 'items' ? node?.items : node?.properties?.[step]), schema);
+    expect([...new Set(refined)].filter((path) => !at(path)?.['x-kubernetes-validations'])).toEqual([]);
   });
 
   it('has no YAML anchors or aliases (controller-gen never writes them; older kustomize refuses them)', () => {
@@ -106,6 +134,8 @@ const INVALID: [label: string, spec: Record<string, unknown>, message: RegExp][]
   ['zero quiet period', { role: 'viewer', rotation: { revokeOld: 'WhenUnused', quietPeriod: '0' } }, /quietPeriod must be more than 0/],
   ['zero quiet period in minutes', { role: 'viewer', rotation: { revokeOld: 'WhenUnused', quietPeriod: '0m' } }, /quietPeriod must be more than 0/],
   ['quiet period without WhenUnused', { role: 'viewer', rotation: { quietPeriod: '5m' } }, /quietPeriod applies only when the old key is revoked when unused/],
+  ['interval longer than ten years', { role: 'viewer', rotation: { interval: '3651d' } }, /spec.rotation.interval: .*must be at most ten years/],
+  ['overlap longer than ten years', { role: 'viewer', rotation: { overlap: '522w' } }, /spec.rotation.overlap: .*must be at most ten years/],
   ['bad data key', { role: 'viewer', secret: { keys: { secret: 'API KEY' } } }, /spec.secret.keys.secret/],
 ];
 
