@@ -4,7 +4,7 @@
  * dashboard's Content-Security-Policy. Chosen over Redoc, Scalar, RapiDoc and
  * Stoplight Elements because it is the one that renders with `style-src
  * 'self'` (the others inject <style> elements or style attributes, and Scalar
- * needs eval; measured in Chromium, see docs/architecture.md). Its stylesheet
+ * needs eval; measured in Chromium, see docs/internals.md). Its stylesheet
  * draws icons from data: URLs, which `img-src 'self'` refuses: each becomes
  * an asset file of its own here, so the policy stays as strict.
  */
