@@ -21,7 +21,8 @@ import { orgOidcCommands } from './org-oidc.ts';
 import { storeOptions, withStoreService, type StoreFlags } from './serve.ts';
 
 type Flags = StoreFlags & { output: OutputFormat; org: string };
-type OrganizationView = { id: string; name: string; plan: string; activeKeys: number; activeKeyLimit: number | null; maxGracePeriod: string; createdAt: string };
+/** What `org list`, `set-plan` and `set-max-grace-period` print: the API's organization view, as the service's operator settings return it. */
+type OrganizationView = ApiOrganization;
 
 const keys = (org: OrganizationView) => `${org.activeKeys}/${org.activeKeyLimit ?? 'unlimited'}`;
 

@@ -9,6 +9,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import pc from 'picocolors';
+import { terminalTakesColour } from './settings.ts';
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name' | `jsonpath=${string}`;
 const FORMATS = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath=…'] as const;
@@ -27,7 +28,7 @@ export const outputOption = (formats: readonly string[] = FORMATS) =>
   new Option('-o, --output <format>', `output format: ${formats.join('|')}`).argParser(parseOutputFormat).default('table');
 
 /** Colours for stdout (tables) and stderr (errors), each only on a terminal. */
-const colourful = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+const colourful = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && terminalTakesColour();
 export const colours = pc.createColors(colourful(process.stdout));
 export const errorColours = pc.createColors(colourful(process.stderr));
 

@@ -60,6 +60,9 @@ export function resolveCommandSources<S extends Schema>(schema: S, flags: Record
   return { flags: resolveSettings(schema, byKey, {}), env: resolveSettings(schema, {}, process.env) };
 }
 
+/** Whether the environment lets output be coloured (the NO_COLOR convention; TERM=dumb). Whether a stream is a terminal is output.ts's. */
+export const terminalTakesColour = (): boolean => !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+
 /**
  * The key service API key a command needs, or the one usage error every
  * command gives without it: what to set, and what the key must be allowed.

@@ -84,6 +84,14 @@ export interface RouteSpec {
   errors: readonly ErrorCode[];
 }
 
+/**
+ * The one endpoint outside /v1 that takes a key: Prometheus' scrape of the
+ * main port (text exposition, not a JSON operation, so not in the table). Its
+ * permission is declared here and checked by the app from this declaration;
+ * test/keyservice/permissions.test.ts holds it to it as it does the table.
+ */
+export const METRICS_ENDPOINT = { path: '/metrics', permission: 'metrics.view' } as const satisfies { path: string; permission: Permission };
+
 /** The headers GitHub signs a secret scanning report with: ECDSA NIST P-256 with SHA-256 over the raw body, base64 DER. */
 export const GITHUB_SIGNATURE_HEADERS = { keyIdentifier: 'Github-Public-Key-Identifier', signature: 'Github-Public-Key-Signature' } as const;
 

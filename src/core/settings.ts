@@ -35,8 +35,11 @@ export interface Setting {
 
 type Shape = Record<string, z.ZodType>;
 
-export const DEFAULT_KEY_SERVICE_URL = 'http://127.0.0.1:8080';
-export const HttpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL, e.g. http://127.0.0.1:8080' });
+/** Where `keyward serve` listens by default (ServerConfig), and so where its clients look for it by default. */
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_KEY_SERVICE_URL = `http://${DEFAULT_HOST}:${DEFAULT_PORT}`;
+export const HttpUrl = z.url({ protocol: /^https?$/, message: `must be an http(s) URL, e.g. ${DEFAULT_KEY_SERVICE_URL}` });
 
 /** The key service URL, as every client of it (CLI, operator) takes it. */
 export const KeyServiceUrl = HttpUrl.default(DEFAULT_KEY_SERVICE_URL)

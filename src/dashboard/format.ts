@@ -1,4 +1,5 @@
 /** Pure helpers: dates, key attention badges, filtering. No DOM. */
+import type { ListKeysQuery } from '../client/index.ts';
 
 export const DAY_MS = 86_400_000;
 export const UNUSED_DAYS = 30;
@@ -25,7 +26,7 @@ export const unusedFor30Days = (key: KeyLike, now: number): boolean =>
 export type Attention = 'all' | 'rotation-due' | 'unused';
 
 /** Which keys the service lists (the API's status filter). */
-export type KeyStatusFilter = 'active' | 'expired' | 'revoked' | 'all';
+export type KeyStatusFilter = NonNullable<ListKeysQuery['status']>;
 
 export interface KeyQuery {
   search: string;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
-import { API } from '../core/api.ts';
+import { API, METRICS_ENDPOINT } from '../core/api.ts';
 import { KeywardError } from '../core/errors.ts';
 import { requirePermission } from '../core/permissions.ts';
 import { holdsSecretShape } from '../core/token.ts';
@@ -59,7 +59,7 @@ export function createMetricsHandler(metrics: Metrics) {
       sendError(res, keyInUrl());
       return;
     }
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (path !== METRICS_ENDPOINT.path || (req.method !== 'GET' && req.method !== 'HEAD')) {
       sendError(res, new KeywardError('ROUTE_NOT_FOUND', 'This listener serves GET /metrics only.'));
       return;
     }
@@ -147,8 +147,8 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
   // The dashboard (static assets; its own security headers and CSP).
   app.use(dashboardRouter(options.dashboard));
   if (metrics && options.metricsOnMainPort) {
-    // On the main port, metrics are read by keys holding metrics.view (failed attempts count as any failed authentication).
-    app.get('/metrics', async (req: Request, res: Response) => {
+    // On the main port, metrics are read by keys holding METRICS_ENDPOINT.permission (failed attempts count as any failed authentication).
+    app.get(METRICS_ENDPOINT.path, async (req: Request, res: Response) => {
       const caller = await authenticate(env, 'metrics', { authorization: req.headers.authorization, ip: req.ip ?? null, requestId: String(req.id) });
       if (!('key' in caller)) {
         res.locals.errorCode = caller.errorCode;
@@ -157,7 +157,7 @@ export function createApp(env: RouteEnv, state: AppState, options: AppOptions) {
       }
       res.locals.keyId = caller.key.id;
       try {
-        requirePermission(caller.permissions, 'metrics.view');
+        requirePermission(caller.permissions, METRICS_ENDPOINT.permission);
       } catch (error) {
         res.locals.errorCode = (error as KeywardError).code;
         sendError(res, error as KeywardError);

@@ -3,11 +3,19 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { Duration } from '../core/schemas.ts';
 import type { PeopleSettings } from './people/settings.ts';
-import { describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
 import { DEFAULT_TOKEN_PREFIX, TOKEN_PREFIX_PATTERN } from '../core/token.ts';
 
 /** Where GitHub publishes the keys that sign secret scanning reports. */
 export const GITHUB_PUBLIC_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
+/** Plans and their active-key limits (null: unlimited) when none are configured, and the plan of a new organization. */
+export const DEFAULT_PLANS: Readonly<Record<string, number | null>> = { free: 3, team: 50, enterprise: null };
+export const DEFAULT_PLAN = 'enterprise';
+
+/** Plans as KEYWARD_PLANS writes them (parsePlans reads them back). */
+export const formatPlans = (plans: Readonly<Record<string, number | null>>): string =>
+  Object.entries(plans).map(([name, limit]) => `${name}=${limit ?? 'unlimited'}`).join(',');
 
 /** "free=3,team=50,enterprise=unlimited" -> { free: 3, team: 50, enterprise: null } */
 export function parsePlans(text: string): Record<string, number | null> {
@@ -55,8 +63,8 @@ const parsedBy =
  * it (src/cli/settings.ts); tests and embedders pass values to resolveConfig.
  */
 export const ServerConfig = z.object({
-  port: z.coerce.number().int().min(0).max(65_535).default(8080).meta({ flag: '-p, --port <port>', env: 'KEYWARD_PORT', description: 'listen port' }),
-  host: z.string().min(1).default('127.0.0.1').meta({ flag: '--host <host>', env: 'KEYWARD_HOST', description: 'listen address' }),
+  port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_PORT).meta({ flag: '-p, --port <port>', env: 'KEYWARD_PORT', description: 'listen port' }),
+  host: z.string().min(1).default(DEFAULT_HOST).meta({ flag: '--host <host>', env: 'KEYWARD_HOST', description: 'listen address' }),
   storeFile: z.string().min(1).default('./.keyward/db.json').meta({ flag: '--store <file>', env: 'KEYWARD_STORE', description: 'lowdb store file' }),
   databaseUrl: z.string().min(1).optional().meta({ flag: '--database-url <url>', env: 'KEYWARD_DATABASE_URL', description: 'PostgreSQL URL; selects that store' }),
   tokenPrefix: z
@@ -84,10 +92,10 @@ export const ServerConfig = z.object({
     .meta({ env: 'KEYWARD_BOOTSTRAP_INVITATION', description: 'with the first admin key, a one-time link that makes the first person an admin member (signs in with a passkey or the identity provider)' }),
   plans: z
     .string()
-    .default('free=3,team=50,enterprise=unlimited')
+    .default(formatPlans(DEFAULT_PLANS))
     .transform(parsedBy(parsePlans))
     .meta({ env: 'KEYWARD_PLANS', description: 'plans and their active-key limits, name=N or name=unlimited, comma-separated' }),
-  defaultPlan: z.string().min(1).default('enterprise').meta({ env: 'KEYWARD_DEFAULT_PLAN', description: 'plan of a new organization' }),
+  defaultPlan: z.string().min(1).default(DEFAULT_PLAN).meta({ env: 'KEYWARD_DEFAULT_PLAN', description: 'plan of a new organization' }),
   trustProxy: z
     .string()
     .default('false')

@@ -7,6 +7,7 @@ import type { Store, UsageUpdate } from '../store/store.ts';
 import { actorOf, isMember, type Principal } from './auth.ts';
 import type { Notifier } from './alerts.ts';
 import { RoleResolver } from './role-resolver.ts';
+import { DEFAULT_PLAN, DEFAULT_PLANS } from './config.ts';
 
 /** Plan name -> most active keys (null = unlimited). */
 export type Plans = Readonly<Record<string, number | null>>;
@@ -43,8 +44,8 @@ export interface ServiceOptions {
   onBackgroundError?: (error: unknown, what: string) => void;
 }
 
-export const DEFAULT_PLANS: Plans = { free: 3, team: 50, enterprise: null };
-export const DEFAULT_PLAN = 'enterprise';
+// The service schema's defaults (config.ts), for a context built without a configuration (tests, embedders).
+export { DEFAULT_PLAN, DEFAULT_PLANS };
 
 export class ServiceContext {
   readonly store: Store;

@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { API, OPERATION_IDS, pathParamNames, TAGS, type RouteSpec, type SchemaName } from '../core/api.ts';
 import { AUTHENTICATION_ERRORS, ERROR_CATALOG, type ErrorCode } from '../core/errors.ts';
 import * as schemas from '../core/schemas.ts';
+import { DEFAULT_KEY_SERVICE_URL } from '../core/settings.ts';
 import { BODY_LIMIT_BYTES, formatLimit } from './body.ts';
 import { EXAMPLES } from './openapi-examples.ts';
 import { SESSION_COOKIE } from './people/cookies.ts';
@@ -154,7 +155,7 @@ function errorResponses(route: RouteSpec): Record<string, unknown> {
 export const openApiServers = (serverUrl?: string) => [
   serverUrl
     ? { url: serverUrl, description: 'This key service (where this document was fetched from)' }
-    : { url: 'http://127.0.0.1:8080', description: 'A key service started with `keyward serve` (its default address)' },
+    : { url: DEFAULT_KEY_SERVICE_URL, description: 'A key service started with `keyward serve` (its default address)' },
 ];
 
 export interface OpenApiOptions {

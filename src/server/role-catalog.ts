@@ -13,6 +13,7 @@ import {
   type RoleDefinition,
 } from '../core/permissions.ts';
 import type * as schemas from '../core/schemas.ts';
+import { builtinRoleExists, roleNotFound, unknownRole } from '../store/rules.ts';
 import type { Principal } from './auth.ts';
 import type { ServiceContext } from './context.ts';
 import { toRoleDefinition } from './role-resolver.ts';
@@ -32,7 +33,7 @@ export class RoleCatalog {
 
   async get(principal: Principal, roleId: string): Promise<RoleDefinition> {
     const role = await this.#ctx.roleResolver.find(principal.organization.id, roleId);
-    if (!role) throw new KeywardError('ROLE_NOT_FOUND', `No role "${roleId}" in this organization.`);
+    if (!role) throw unknownRole(roleId);
     return role;
   }
 
@@ -46,7 +47,7 @@ export class RoleCatalog {
 
   async create(principal: Principal, body: Parsed<typeof schemas.CreateRoleBody>): Promise<RoleDefinition> {
     const ctx = this.#ctx;
-    if (builtinRole(body.id)) throw new KeywardError('ROLE_EXISTS', `"${body.id}" is a built-in role.`);
+    if (builtinRole(body.id)) throw builtinRoleExists(body.id);
     const permissions = [...new Set(body.permissions)];
     await this.#requireKnownPermissions(principal.organization.id, permissions);
     const draft: RoleDefinition = { id: body.id, name: body.name, description: body.description, permissions, builtin: false };
@@ -61,7 +62,7 @@ export class RoleCatalog {
     const ctx = this.#ctx;
     const existing = await ctx.roleResolver.find(principal.organization.id, roleId);
     if (existing?.builtin) throw new KeywardError('BUILTIN_ROLE', `"${roleId}" is a built-in role and cannot be changed.`);
-    if (!existing) throw new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+    if (!existing) throw roleNotFound(roleId);
     requireCanGrant(principal.permissions, existing);
     const patch: { name?: string; description?: string; permissions?: string[] } = {};
     if (body.name !== undefined) patch.name = body.name;

@@ -22,7 +22,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Low } from 'lowdb';
 import { addressRowKey, mergeAddressUses, mergedAddressUse } from '../core/address-uses.ts';
-import { KeywardError } from '../core/errors.ts';
 import {
   DEFAULT_LEAK_POLICY,
   isKeyFeedAction,
@@ -418,7 +417,7 @@ export class LowdbStore implements Store {
    * journals them, and resolves once they are durable.
    */
   #change(...ops: Op[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.'));
+    if (this.#closed) return Promise.reject(rules.storeClosed());
     for (const op of ops) this.#apply(op);
     this.#pendingOps.push(...ops);
     const committed = this.#commit.commit();
@@ -447,7 +446,7 @@ export class LowdbStore implements Store {
 
   #orgIncident(organizationId: string, incidentId: string): Incident {
     const incident = this.#incidents.get(incidentId);
-    if (!incident || incident.organizationId !== organizationId) throw new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
+    if (!incident || incident.organizationId !== organizationId) throw rules.incidentNotFound(incidentId);
     return incident;
   }
 
@@ -680,7 +679,7 @@ export class LowdbStore implements Store {
 
   async compromiseKey(input: CompromiseInput, audits: Audit[]): Promise<{ revoked: KeyRecord; replacement: KeyRecord | null; incident: Incident }> {
     const key = this.#orgKey(input.organizationId, input.keyId);
-    if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${input.keyId} was already revoked at ${key.revokedAt}.`);
+    rules.refuse(rules.revokeRefusal(key));
     // A replacement of the same role keeps the organization's admin; without one the last admin key stays.
     if (input.replacement === null) this.#keepAnAdmin(key, Date.parse(input.at), 'revoke');
     const ops: Op[] = [{ t: 'key', v: { ...key, revokedAt: input.at, ...(input.replacement ? { rotatedToId: input.replacement.id } : {}) } }];

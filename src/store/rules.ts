@@ -24,6 +24,14 @@ export function refuse(refusal: KeywardError | undefined): void {
 export const keyNotFound = (keyId: string): KeywardError => new KeywardError('KEY_NOT_FOUND', `No key ${keyId} in this organization.`);
 export const organizationNotFound = (id: string): KeywardError => new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${id}.`);
 export const roleNotFound = (roleId: string): KeywardError => new KeywardError('ROLE_NOT_FOUND', `No custom role "${roleId}" in this organization.`);
+/** A role id that is neither built in nor the organization's own (looking one up, where either kind will do). */
+export const unknownRole = (roleId: string): KeywardError => new KeywardError('ROLE_NOT_FOUND', `No role "${roleId}" in this organization.`);
+export const incidentNotFound = (incidentId: string): KeywardError => new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
+
+// ---- the store itself ----
+
+/** Any operation after close(). */
+export const storeClosed = (): KeywardError => new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.');
 
 // ---- keys ----
 
@@ -193,6 +201,8 @@ export function roleDeleteRefusal(roleId: string, holders: { count: number; keyI
 }
 
 export const roleExists = (roleId: string): KeywardError => new KeywardError('ROLE_EXISTS', `Role "${roleId}" already exists.`);
+/** A custom role may not take a built-in role's id (checked before the store is asked: built-in roles are not stored). */
+export const builtinRoleExists = (roleId: string): KeywardError => new KeywardError('ROLE_EXISTS', `"${roleId}" is a built-in role.`);
 export const permissionExists = (name: string): KeywardError => new KeywardError('PERMISSION_EXISTS', `Permission "${name}" already exists.`);
 
 /** Whether a whenUnused transition is open: the service's sweep looks at these. */

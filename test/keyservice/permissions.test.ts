@@ -6,9 +6,12 @@
  * is not refused for want of a permission. Operations open to any valid key
  * declare `permission: null` and are listed here by name, as are those signed
  * by a third party (GitHub secret scanning), which no key authenticates.
+ * The one endpoint outside the table that takes a key, /metrics (Prometheus'
+ * text format, not a JSON operation), declares its permission beside the
+ * table (METRICS_ENDPOINT) and is held to it the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, OPERATION_IDS, pathParamNames, type OperationId, type RouteSpec } from '../../src/core/api.ts';
+import { API, METRICS_ENDPOINT, OPERATION_IDS, pathParamNames, type OperationId, type RouteSpec } from '../../src/core/api.ts';
 import { BUILTIN_PERMISSIONS, isBuiltinPermission, type Permission } from '../../src/core/permissions.ts';
 import { raw, startTestService, type TestService } from '../support/keyservice.ts';
 
@@ -93,6 +96,16 @@ describe('the executor enforces the declared permission', () => {
     const allowed = await call(operationId, secrets.get(roleId('only', permission))!);
     expect(allowed.body?.error?.code, `${operationId} with only ${permission}: HTTP ${allowed.status}`).not.toBe('INSUFFICIENT_PERMISSIONS');
     expect(allowed.status).toBeLessThan(500);
+  });
+
+  it(`${METRICS_ENDPOINT.path} (outside /v1, declared beside the table): refused without exactly its permission, answered with only it`, async () => {
+    const { path, permission } = METRICS_ENDPOINT;
+    expect(isBuiltinPermission(permission)).toBe(true);
+    const denied = await raw(service.url, path, { headers: { authorization: `Bearer ${secrets.get(roleId('without', permission))!}` } });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error).toMatchObject({ code: 'INSUFFICIENT_PERMISSIONS', details: { required: permission } });
+    const allowed = await raw(service.url, path, { headers: { authorization: `Bearer ${secrets.get(roleId('only', permission))!}` } });
+    expect(allowed.status).toBe(200);
   });
 
   it.each(OPEN_TO_ANY_KEY)('%s: answered for a key whose role grants none of keyward\'s permissions', async (operationId) => {

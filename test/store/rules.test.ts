@@ -1,5 +1,6 @@
 /** The invariants both stores share, as pure decisions (src/store/rules.ts). */
 import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
 import { issueKey } from '../../src/core/issue.ts';
 import type { KeyRecord } from '../../src/core/model.ts';
 import {
@@ -141,5 +142,21 @@ describe('refusals, each worded once for both stores', () => {
       message: 'Role "ops" is still assigned to 25 key(s).',
       details: { keyIds: ids.slice(0, 20) },
     });
+  });
+});
+
+describe('the adapters word no refusal of their own', () => {
+  // Every refusal an adapter throws is a rule's (rules.ts, people-rules.ts), so both stores answer in the same words.
+  // The one exception is PostgreSQL's own: the database being unreachable, which lowdb has no counterpart of.
+  const ADAPTERS = ['src/store/lowdb-store.ts', 'src/store/lowdb-people.ts', ...readdirSync('src/store/postgres').filter((f) => f.endsWith('.ts')).map((f) => `src/store/postgres/${f}`)];
+  const OWN: Readonly<Record<string, readonly string[]>> = { 'src/store/postgres/postgres-store.ts': ["new KeywardError('SERVICE_UNAVAILABLE', 'The database is not reachable right now"] };
+
+  it.each(ADAPTERS)('%s builds no KeywardError', (file) => {
+    const built = [...readFileSync(file, 'utf8').matchAll(/new KeywardError\([^\n]*/g)].map((m) => m[0]);
+    expect(built.filter((line) => !(OWN[file] ?? []).some((own) => line.startsWith(own)))).toEqual([]);
+  });
+
+  it('nor does the role catalog word a refusal a rule words', () => {
+    expect(readFileSync('src/server/role-catalog.ts', 'utf8')).not.toMatch(/new KeywardError\('(ROLE_NOT_FOUND|ROLE_EXISTS)'/);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { KeywardError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { requireCanGrant } from '../../core/permissions.ts';
+import { holds, requireCanGrant } from '../../core/permissions.ts';
 import {
   actorRef,
   emailDomainAllowed,
@@ -125,7 +125,7 @@ export class Members {
       const next = await ctx.roleResolver.require(principal.organization.id, body.role);
       requireCanGrant(principal.permissions, next);
       // A role that takes any permission away ends the member's sessions: they sign in again with what is left.
-      lowers ||= (current?.permissions ?? []).some((p) => !next.permissions.includes(p) && !next.permissions.includes('*'));
+      lowers ||= (current?.permissions ?? []).some((p) => !holds(next.permissions, p));
     }
     const patch = { roleId: body.role, displayName: body.displayName, status: body.status };
     const audit = ctx.audit(principal, principal.organization.id, 'member.updated', 'member', memberId);

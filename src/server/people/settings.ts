@@ -1,4 +1,5 @@
 /** What the people side needs from the service's settings (config.ts declares them; server.ts hands them over). */
+import { peopleSettings, resolveConfig } from '../config.ts';
 import type { FailedAuthPolicy } from '../failed-auth.ts';
 
 /** The service-wide identity provider (KEYWARD_OIDC_*): organizations without their own sign in with it. */
@@ -29,13 +30,5 @@ export interface PeopleSettings {
   ssoLookupThrottle: FailedAuthPolicy;
 }
 
-export const DEFAULT_PEOPLE_SETTINGS: PeopleSettings = {
-  publicOrigin: undefined,
-  sessionIdleMs: 60 * 60_000,
-  sessionAbsoluteMs: 12 * 60 * 60_000,
-  smtpUrl: undefined,
-  mailFrom: 'keyward <keyward@localhost>',
-  oidc: undefined,
-  keySignIn: false,
-  ssoLookupThrottle: { threshold: 20, windowMs: 60_000, throttleMs: 5 * 60_000 },
-};
+/** The service schema's defaults (config.ts), for a service built without a configuration (tests, embedders). */
+export const DEFAULT_PEOPLE_SETTINGS: PeopleSettings = peopleSettings(resolveConfig());

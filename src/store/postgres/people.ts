@@ -7,7 +7,6 @@
  * member's session fails on its next request on every replica.
  */
 import type pg from 'pg';
-import { KeywardError } from '../../core/errors.ts';
 import { ALL_GRANTING_ROLE_IDS } from '../../core/permissions.ts';
 import type { AuditEvent } from '../../core/model.ts';
 import { BUILTIN_ROLE_IDS } from '../../core/permissions.ts';
@@ -25,6 +24,7 @@ import {
   passkeyNotFound,
   removesAdminMember,
 } from '../people-rules.ts';
+import { organizationNotFound } from '../rules.ts';
 import { applyPatch, changesOf, type Audit } from '../store.ts';
 import { INSERT_AUDIT, auditParams } from './rows.ts';
 
@@ -187,7 +187,7 @@ const insertAudit = (client: pg.PoolClient, event: AuditEvent) => client.query(I
 
 async function lockOrganization(client: pg.PoolClient, organizationId: string): Promise<void> {
   const { rowCount } = await client.query('SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE', [organizationId]);
-  if (rowCount === 0) throw new KeywardError('ORGANIZATION_NOT_FOUND', `No organization ${organizationId}.`);
+  if (rowCount === 0) throw organizationNotFound(organizationId);
 }
 
 export class PostgresPeople implements PeopleStore {

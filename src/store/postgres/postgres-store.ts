@@ -402,7 +402,7 @@ export class PostgresStore implements Store {
    * (p-retry: up to 4 more attempts, a few jittered milliseconds apart).
    */
   async #transaction<T>(work: (client: pg.PoolClient, changed: Changed) => Promise<T>, mutations = 1): Promise<T> {
-    if (this.#closed) throw new KeywardError('SERVICE_UNAVAILABLE', 'The store is closed.');
+    if (this.#closed) throw rules.storeClosed();
     try {
       return await pRetry(() => this.#attempt(work, mutations), { retries: 4, minTimeout: 5, maxTimeout: 100, randomize: true, shouldRetry: ({ error }) => isRetryable(error) });
     } catch (error) {
@@ -942,7 +942,7 @@ export class PostgresStore implements Store {
     const revoked = await this.#transaction(async (client, changed) => {
       await this.#lockOrganization(client, input.organizationId);
       const key = await this.#lockKey(client, input.organizationId, input.keyId);
-      if (key.revokedAt !== null) throw new KeywardError('KEY_ALREADY_REVOKED', `Key ${input.keyId} was already revoked at ${key.revokedAt}.`);
+      rules.refuse(rules.revokeRefusal(key));
       // A replacement of the same role keeps the organization's admin; without one the last admin key stays.
       if (input.replacement === null) await this.#keepAnAdmin(client, key, Date.parse(input.at), 'revoke');
       if (input.replacement) {
@@ -982,7 +982,7 @@ export class PostgresStore implements Store {
   async updateIncident(organizationId: string, incidentId: string, update: IncidentUpdate, audit?: Audit): Promise<Incident> {
     return this.#transaction(async (client) => {
       const { rows } = await client.query<{ record: Incident }>('SELECT record FROM incidents WHERE id = $1 AND organization_id = $2 FOR UPDATE', [incidentId, organizationId]);
-      if (!rows[0]) throw new KeywardError('INCIDENT_NOT_FOUND', `No incident ${incidentId} in this organization.`);
+      if (!rows[0]) throw rules.incidentNotFound(incidentId);
       const next = rules.updatedIncident(rows[0].record, update);
       await client.query(UPSERT_INCIDENT, incidentParams(next));
       if (audit) await this.#insertAudit(client, audit);
