@@ -50,8 +50,11 @@ const builtin = (id: string, name: string, description: string, permissions: rea
   builtin: true,
 });
 
+/** The built-in role that holds every permission: an organization's first key and first member get it. */
+export const ADMIN_ROLE_ID = 'admin';
+
 export const BUILTIN_ROLES: readonly RoleDefinition[] = [
-  builtin('admin', 'Admin', 'Everything, including roles and organization settings.', [ALL_PERMISSIONS]),
+  builtin(ADMIN_ROLE_ID, 'Admin', 'Everything, including roles and organization settings.', [ALL_PERMISSIONS]),
   builtin('key-manager', 'Key manager', 'Creates, edits, rotates and revokes keys; cannot manage roles.', [
     'api.key.create',
     'api.key.view',

@@ -10,6 +10,8 @@ import { issueKey, newOrganization } from '../core/issue.ts';
 import type { MaybePromise } from '../core/maybe.ts';
 import { Name } from '../core/schemas.ts';
 import type { KeyRecord, KeyView } from '../core/model.ts';
+import { ADMIN_ROLE_ID } from '../core/permissions.ts';
+import { DEFAULT_ENVIRONMENT } from '../core/rotation.ts';
 import type { Store } from '../store/store.ts';
 import { authenticationVerdict, gatherKey, secretFromAuthorization, type KeyFacts, type KeyPrincipal } from './auth.ts';
 import { ServiceContext, type ServiceOptions } from './context.ts';
@@ -109,8 +111,8 @@ export class KeyService {
     const { record, secret } = issueKey({
       organizationId: org.id,
       name: `${org.name} admin`,
-      roleId: 'admin',
-      environment: 'production',
+      roleId: ADMIN_ROLE_ID,
+      environment: DEFAULT_ENVIRONMENT,
       createdBy: null,
       tokenPrefix: ctx.tokenPrefix,
       rotationDays: org.rotationDays,

@@ -3,8 +3,11 @@
  * built-in role id, environment, default duration or Secret data key as a
  * string literal (it imports them from src/core, or asks the service: an
  * organization's rotation days), and nothing outside the permission catalog
- * writes out the list of built-in roles. A copy would drift the day the
- * declaration changes; this test fails the day a copy is made.
+ * writes out the list of built-in roles. The code of the service, the stores,
+ * the operator, the CLI and the client names a built-in role or an
+ * environment through core's constants too (its examples and help texts
+ * may show one). A copy would drift the day the declaration changes; this
+ * test fails the day a copy is made.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,6 +56,26 @@ describe('one declaration, no copies', () => {
       for (const { text, line } of literals(file)) {
         const what = declared.get(text);
         if (what) copies.push(`${path.relative(SRC, file)}:${line}: '${text}' is ${what}`);
+      }
+    }
+    expect(copies).toEqual([]);
+  });
+
+  it('the service, stores, operator, CLI, client and GitOps code name built-in roles and environments through core (examples aside)', () => {
+    const declared = new Set<string>([...BUILTIN_ROLE_IDS, ...ENVIRONMENTS]);
+    // Example values for people to read, not defaults: the OpenAPI document's examples.
+    const examples = new Set([path.join('server', 'openapi-examples.ts')]);
+    const copies: string[] = [];
+    for (const dir of ['server', 'store', 'operator', 'cli', 'client', 'gitops']) {
+      for (const file of sources(path.join(SRC, dir))) {
+        const relative = path.relative(SRC, file);
+        // Released migrations are never edited (their CHECK constraints spell the environments of their day).
+        if (examples.has(relative) || relative.includes(path.join('postgres', 'migrations'))) continue;
+        const lines = readFileSync(file, 'utf8').split('\n');
+        for (const { text, line } of literals(file)) {
+          // NODE_ENV's 'production' is Node's convention, not a key's environment.
+          if (declared.has(text) && !/\bnodeEnv\b/.test(lines[line - 1]!)) copies.push(`${relative}:${line}: '${text}'`);
+        }
       }
     }
     expect(copies).toEqual([]);

@@ -6,7 +6,7 @@
  */
 import { KeywardError } from '../../core/errors.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { holds, requireCanGrant } from '../../core/permissions.ts';
+import { ADMIN_ROLE_ID, holds, requireCanGrant } from '../../core/permissions.ts';
 import {
   actorRef,
   emailDomainAllowed,
@@ -192,7 +192,7 @@ export class Members {
       id: newInvitationId(),
       organizationId,
       email: '',
-      roleId: 'admin',
+      roleId: ADMIN_ROLE_ID,
       tokenHash: hashPeopleToken('invitation', token),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + BOOTSTRAP_INVITATION_MS).toISOString(),
@@ -201,7 +201,7 @@ export class Members {
       revokedAt: null,
       memberId: null,
     };
-    const audit = this.#ctx.audit(null, organizationId, 'invitation.created', 'invitation', invitation.id, { after: { role: 'admin', bootstrap: true, expiresAt: invitation.expiresAt } });
+    const audit = this.#ctx.audit(null, organizationId, 'invitation.created', 'invitation', invitation.id, { after: { role: ADMIN_ROLE_ID, bootstrap: true, expiresAt: invitation.expiresAt } });
     await this.#ctx.store.people.insertInvitation(invitation, audit);
     return token;
   }

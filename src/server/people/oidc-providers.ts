@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import type * as OpenIdClient from 'openid-client';
 import type { z } from 'zod';
 import { KeywardError } from '../../core/errors.ts';
-import { builtinRole, requireCanGrant } from '../../core/permissions.ts';
+import { ADMIN_ROLE_ID, builtinRole, requireCanGrant } from '../../core/permissions.ts';
 import { toOidcProviderView, type OidcProviderRecord, type OidcProviderSource } from '../../core/people.ts';
 import type * as schemas from '../../core/schemas.ts';
 import { oidcNotConfigured } from '../../store/people-rules.ts';
@@ -56,7 +56,7 @@ const configurationKey = (p: Pick<ResolvedProvider, 'issuer' | 'clientId' | 'cli
 type Parsed<S extends z.ZodType> = z.output<S>;
 
 /** The role whose every permission setting the provider takes (it signs in admins too). */
-const ADMIN_ROLE = builtinRole('admin')!;
+const ADMIN_ROLE = builtinRole(ADMIN_ROLE_ID)!;
 
 export class OidcProviders {
   readonly #ctx: ServiceContext;

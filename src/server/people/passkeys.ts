@@ -116,7 +116,7 @@ export class Passkeys {
   async invitationOptions(jar: CookieJar, rp: RelyingParty, token: string) {
     const invitation = await this.#members.pending(token);
     const memberId = newMemberId();
-    const userName = invitation.email || 'admin';
+    const userName = invitation.email || invitation.roleId;
     const options = await this.#registrationOptions(rp, { id: memberId, email: userName, displayName: userName }, []);
     await this.#begin(jar, 'passkey-registration', { challenge: options.challenge, memberId, invitationId: invitation.id });
     return { options: options as unknown as Record<string, unknown> };
