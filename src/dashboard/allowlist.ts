@@ -14,7 +14,7 @@ export function AllowlistTab({ ctx }: { ctx: Ctx }) {
   const [entries, setEntries] = useState<string[]>([]);
   const { busy, error, setError, run } = useAction();
   const [lockout, setLockout] = useState<KeywardApiError | null>(null);
-  const manage = ctx.can('org.manage');
+  const manage = ctx.mayCall('putIpAllowlist');
   const guardRef = useRef<HTMLDivElement>(null);
   const saveRef = useRef<HTMLButtonElement>(null);
   // The lock-out question is an alertdialog: focus moves into it, and Escape answers "not now" (nothing saved) as every dialog's does.

@@ -8,6 +8,7 @@
  * a URL).
  */
 import { KeywardApiError, KeywardClient, KeywardUnreachableError, type ListKeysQuery, type KeyView, type Result } from '../client/index.ts';
+import { API, type OperationId } from '../core/api.ts';
 import { holds, type Permission } from '../core/permissions.ts';
 
 export { KeywardApiError };
@@ -90,5 +91,12 @@ export class Api extends KeywardClient {
   }
 }
 
-/** Whether a permission list (from whoami) grants a permission. */
-export const grants = (permissions: readonly string[], permission: Permission): boolean => holds(permissions, permission);
+/**
+ * Whether a permission list (from whoami) may call an operation: the
+ * permission is the one the route table declares for it, so a button and
+ * the service's check cannot disagree.
+ */
+export const mayCall = (permissions: readonly string[], operation: OperationId): boolean => {
+  const permission: Permission | null = API[operation].permission;
+  return permission === null || holds(permissions, permission);
+};

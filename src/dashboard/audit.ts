@@ -41,7 +41,7 @@ export function KeyName({ id, names }: { id: string; names: ReadonlyMap<string, 
 
 /** Key names by id, for showing keys by name (every status; empty without api.key.view). */
 export function useKeyNames(ctx: Ctx): ReadonlyMap<string, string> {
-  const keys = useAsync<KeyView[]>(() => (ctx.can('api.key.view') ? ctx.api.keysUpTo({ status: 'all' }) : Promise.resolve([])), []);
+  const keys = useAsync<KeyView[]>(() => (ctx.mayCall('listKeys') ? ctx.api.keysUpTo({ status: 'all' }) : Promise.resolve([])), []);
   return new Map((keys.data ?? []).map((k) => [k.id, k.name]));
 }
 

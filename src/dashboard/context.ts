@@ -1,12 +1,13 @@
 /** What every tab gets from the signed-in shell. */
-import type { Permission } from '../core/permissions.ts';
+import type { OperationId } from '../core/api.ts';
 import { ENVIRONMENTS, rotationDays, type Environment } from '../core/rotation.ts';
 import type { Api, Me, Organization, Role } from './api.ts';
 
 export interface Ctx {
   api: Api;
   me: Me;
-  can: (permission: Permission) => boolean;
+  /** Whether the signed-in caller holds what the route table requires for this operation. */
+  mayCall: (operation: OperationId) => boolean;
   /** Roles of the organization (null when they could not be listed). */
   roles: Role[] | null;
   reloadRoles: () => void;

@@ -31,7 +31,7 @@ const loadProvider = (ctx: Ctx): Promise<Provider | null> => ctx.api.getOrganiza
 export function IdentityProviderTab({ ctx }: { ctx: Ctx }) {
   const loaded = useAsync(() => loadProvider(ctx), []);
   // The API's own rule: org.manage, and every permission.
-  const manage = ctx.can('org.manage') && ctx.me.permissions.includes(ALL_PERMISSIONS);
+  const manage = ctx.mayCall('putOrganizationOidc') && ctx.me.permissions.includes(ALL_PERMISSIONS);
   const provider = loaded.data;
   const own = provider?.source === 'organization' ? provider : null;
   return h(

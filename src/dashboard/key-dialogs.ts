@@ -119,7 +119,7 @@ function RevokeDialog({ ctx, apiKey, onClose, onRevoked }: { ctx: Ctx; apiKey: K
   const [reason, setReason] = useState('');
   const [replaced, setReplaced] = useState<{ keyId: string; secret: string; incidentId: string; revoked: KeyView } | null>(null);
   const own = apiKey.id === ctx.me.key?.id;
-  const mayReport = ctx.can('api.key.compromise');
+  const mayReport = ctx.mayCall('compromiseKey');
   // The reason, if given, goes into the audit record (DELETE /v1/keys/:id?reason=…).
   const revoke = () => run(async () => onRevoked(await ctx.api.revokeKey(apiKey.id, reason.trim() ? { reason: reason.trim() } : {})));
   // Revoke now, replace, open an incident: the replacement's secret is shown once, then the incident page.

@@ -7,6 +7,7 @@
  */
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { ALL_PERMISSIONS } from '../core/permissions.ts';
 import type { AuditEvent, KeyView } from './api.ts';
 import { AllowlistEditor, allowlistProblems } from './allowlist-editor.ts';
 import { AuditTable, KeyName, useKeyNames } from './audit.ts';
@@ -25,7 +26,7 @@ const USAGE_DAYS = 30;
 
 function Facts({ ctx, apiKey, names, now }: { ctx: Ctx; apiKey: KeyView; names: ReadonlyMap<string, string>; now: number }) {
   const role = ctx.roles?.find((r) => r.id === apiKey.role);
-  const grants = role ? (role.permissions.includes('*') ? ['every permission (*)'] : role.permissions) : null;
+  const grants = role ? (role.permissions.includes(ALL_PERMISSIONS) ? ['every permission (*)'] : role.permissions) : null;
   const fact = (term: string, ...value: preact.ComponentChildren[]) => [h('dt', { key: `${term}-t` }, term), h('dd', { key: `${term}-d` }, ...value)];
   return h(
     'dl',
@@ -64,7 +65,7 @@ function KeyAllowlist({ ctx, apiKey, onSaved }: { ctx: Ctx; apiKey: KeyView; onS
   const [entries, setEntries] = useState(apiKey.ipAllowlist);
   const { busy, error, setError, run } = useAction();
   useEffect(() => setEntries(apiKey.ipAllowlist), [apiKey.ipAllowlist.join(',')]);
-  const editable = apiKey.status === 'active' && ctx.can('api.key.update');
+  const editable = apiKey.status === 'active' && ctx.mayCall('updateKey');
   const dirty = entries.join('\n') !== apiKey.ipAllowlist.join('\n');
   const invalid = allowlistProblems(entries).size > 0;
   const save = () =>
@@ -132,9 +133,9 @@ export function KeyPage({ ctx, keyId }: { ctx: Ctx; keyId: string }) {
 
   const active = apiKey.status === 'active';
   const actions = [
-    active && ctx.can('api.key.update') ? h('button', { key: 'e', type: 'button', class: 'button', onClick: () => setDialog({ kind: 'edit', key: apiKey }) }, 'Edit') : null,
-    active && ctx.can('api.key.rotate') && !apiKey.rotatedToId ? h('button', { key: 'r', type: 'button', class: 'button', onClick: () => setDialog({ kind: 'rotate', key: apiKey }) }, 'Rotate') : null,
-    active && ctx.can('api.key.delete') ? h('button', { key: 'x', type: 'button', class: 'button danger', onClick: () => setDialog({ kind: 'revoke', key: apiKey }) }, 'Revoke') : null,
+    active && ctx.mayCall('updateKey') ? h('button', { key: 'e', type: 'button', class: 'button', onClick: () => setDialog({ kind: 'edit', key: apiKey }) }, 'Edit') : null,
+    active && ctx.mayCall('rotateKey') && !apiKey.rotatedToId ? h('button', { key: 'r', type: 'button', class: 'button', onClick: () => setDialog({ kind: 'rotate', key: apiKey }) }, 'Rotate') : null,
+    active && ctx.mayCall('revokeKey') ? h('button', { key: 'x', type: 'button', class: 'button danger', onClick: () => setDialog({ kind: 'revoke', key: apiKey }) }, 'Revoke') : null,
   ].filter(Boolean);
   const part = (id: string, title: string, ...children: preact.ComponentChildren[]) =>
     h('section', { class: 'key-part', 'aria-labelledby': id }, h('h2', { id }, title), ...children);
@@ -155,8 +156,8 @@ export function KeyPage({ ctx, keyId }: { ctx: Ctx; keyId: string }) {
     part('key-metadata-title', 'Metadata', h(Metadata, { metadata: apiKey.metadata })),
     apiKey.transition ? part('key-transition-title', 'Transition to the successor', h(TransitionPanel, { ctx, apiKey, onLoaded: loaded.setData })) : null,
     part('key-lineage-title', 'Rotation lineage', h(Lineage, { apiKey, names })),
-    ctx.can('usage.view') ? part('key-usage-title', `Usage, last ${USAGE_DAYS} days`, h(KeyUsage, { ctx, apiKey })) : null,
-    ctx.can('audit.view') ? part('key-audit-title', 'Audit trail', h(KeyAudit, { ctx, apiKey, names })) : null,
+    ctx.mayCall('getUsage') ? part('key-usage-title', `Usage, last ${USAGE_DAYS} days`, h(KeyUsage, { ctx, apiKey })) : null,
+    ctx.mayCall('listAuditLog') ? part('key-audit-title', 'Audit trail', h(KeyAudit, { ctx, apiKey, names })) : null,
     h(KeyDialogs, { ctx, dialog, close: () => setDialog(null), changed: loaded.reload }),
   );
 }

@@ -20,10 +20,10 @@ function KeyRow({ ctx, apiKey, now, open }: { ctx: Ctx; apiKey: KeyView; now: nu
   const roleName = ctx.roles?.find((r) => r.id === apiKey.role)?.name ?? apiKey.role;
   const actions = [];
   const active = apiKey.status === 'active';
-  if (active && ctx.can('api.key.update')) actions.push(h('button', { key: 'e', type: 'button', class: 'button small', 'aria-label': `Edit ${apiKey.name}`, onClick: () => open({ kind: 'edit', key: apiKey }) }, 'Edit'));
-  if (active && ctx.can('api.key.rotate') && !apiKey.rotatedToId)
+  if (active && ctx.mayCall('updateKey')) actions.push(h('button', { key: 'e', type: 'button', class: 'button small', 'aria-label': `Edit ${apiKey.name}`, onClick: () => open({ kind: 'edit', key: apiKey }) }, 'Edit'));
+  if (active && ctx.mayCall('rotateKey') && !apiKey.rotatedToId)
     actions.push(h('button', { key: 'r', type: 'button', class: 'button small', 'aria-label': `Rotate ${apiKey.name}`, onClick: () => open({ kind: 'rotate', key: apiKey }) }, 'Rotate'));
-  if (active && ctx.can('api.key.delete'))
+  if (active && ctx.mayCall('revokeKey'))
     actions.push(h('button', { key: 'x', type: 'button', class: 'button small danger', 'aria-label': `Revoke ${apiKey.name}`, onClick: () => open({ kind: 'revoke', key: apiKey }) }, 'Revoke'));
   return h(
     'tr',
@@ -128,7 +128,7 @@ function KeysTable({ ctx, route }: { ctx: Ctx; route: Route }) {
       'div',
       { class: 'page-head' },
       h('h1', { id: 'tab-title', tabIndex: -1 }, 'API Keys'),
-      ctx.can('api.key.create') ? h('button', { type: 'button', class: 'button primary', onClick: () => setDialog({ kind: 'create' }) }, '+ Create New Key') : null,
+      ctx.mayCall('createKey') ? h('button', { type: 'button', class: 'button primary', onClick: () => setDialog({ kind: 'create' }) }, '+ Create New Key') : null,
     ),
     org
       ? h(

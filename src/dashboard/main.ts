@@ -9,8 +9,8 @@ import { h, render, type ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { AccountPage } from './account.ts';
 import { AllowlistTab } from './allowlist.ts';
-import type { Permission } from '../core/permissions.ts';
-import { Api, grants, isNotAvailable, meOfKey, meOfSession, session, type Credentials, type Me, type Organization, type Role, type SessionView } from './api.ts';
+import type { OperationId } from '../core/api.ts';
+import { Api, isNotAvailable, mayCall, meOfKey, meOfSession, session, type Credentials, type Me, type Organization, type Role, type SessionView } from './api.ts';
 import { AuditTab } from './audit.ts';
 import type { Ctx } from './context.ts';
 import { IdentityProviderTab } from './identity-provider.ts';
@@ -31,18 +31,19 @@ interface Section {
 }
 
 interface Tab extends Section {
-  permission: Permission;
+  /** The operation that lists what the tab shows: a caller who may call it sees the tab. */
+  lists: OperationId;
 }
 
 const TABS: Tab[] = [
-  { id: 'keys', label: 'API Keys', permission: 'api.key.view', view: KeysTab },
-  { id: 'roles', label: 'Roles', permission: 'role.view', view: RolesTab },
-  { id: 'allowlist', label: 'IP allowlist', permission: 'org.view', view: AllowlistTab },
-  { id: 'identity-provider', label: 'Identity provider', permission: 'org.view', view: IdentityProviderTab },
-  { id: 'usage', label: 'Usage', permission: 'usage.view', view: UsageTab },
-  { id: 'audit', label: 'Audit log', permission: 'audit.view', view: AuditTab },
-  { id: 'incidents', label: 'Incidents', permission: 'incident.view', view: IncidentsTab },
-  { id: 'members', label: 'Members', permission: 'member.view', view: MembersTab },
+  { id: 'keys', label: 'API Keys', lists: 'listKeys', view: KeysTab },
+  { id: 'roles', label: 'Roles', lists: 'listRoles', view: RolesTab },
+  { id: 'allowlist', label: 'IP allowlist', lists: 'getIpAllowlist', view: AllowlistTab },
+  { id: 'identity-provider', label: 'Identity provider', lists: 'getOrganizationOidc', view: IdentityProviderTab },
+  { id: 'usage', label: 'Usage', lists: 'getUsage', view: UsageTab },
+  { id: 'audit', label: 'Audit log', lists: 'listAuditLog', view: AuditTab },
+  { id: 'incidents', label: 'Incidents', lists: 'listIncidents', view: IncidentsTab },
+  { id: 'members', label: 'Members', lists: 'listMembers', view: MembersTab },
 ];
 
 /** Every member's own page (sessions, passkeys): no permission needed, and nothing for a key. */
@@ -57,7 +58,7 @@ function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; 
   const [rolesTick, setRolesTick] = useState(0);
   const [orgTick, setOrgTick] = useState(0);
   const api = useMemo(() => new Api(credentials, (error) => signOut(error)), [credentials]);
-  const can = useCallback((p: Permission) => grants(me.permissions, p), [me]);
+  const may = useCallback((operation: OperationId) => mayCall(me.permissions, operation), [me]);
   const mainRef = useRef<HTMLElement>(null);
 
   // A new page (not a filter change): clear the status line and move focus to its heading.
@@ -70,18 +71,18 @@ function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; 
     requestAnimationFrame(() => mainRef.current?.querySelector<HTMLElement>('h1')?.focus());
   }, [page]);
   useEffect(() => {
-    if (!can('role.view')) return setRoles(null);
+    if (!may('listRoles')) return setRoles(null);
     api.listRoles().then((roles) => setRoles(roles.items), () => setRoles(null));
   }, [rolesTick, me]);
   useEffect(() => {
-    if (!can('org.view')) return setOrg(null);
+    if (!may('getOrganization')) return setOrg(null);
     api.getOrganization().then(setOrg, (e: unknown) => setOrg(isNotAvailable(e) ? 'unavailable' : null));
   }, [orgTick, me]);
 
   const ctx: Ctx = {
     api,
     me,
-    can,
+    mayCall: may,
     roles,
     reloadRoles: () => setRolesTick((t) => t + 1),
     org,
@@ -90,7 +91,7 @@ function Shell({ credentials, initialMe, signOut }: { credentials: Credentials; 
     announce: setAnnouncement,
     signOut,
   };
-  const visible = TABS.filter((t) => can(t.permission));
+  const visible = TABS.filter((t) => may(t.lists));
   const onAccount = route.tab === ACCOUNT.id && me.member !== null;
   const current: Section | undefined = onAccount ? ACCOUNT : (visible.find((t) => t.id === (route.tab || 'keys')) ?? visible[0]);
   const myRole = me.member?.role ?? me.key?.role ?? '';

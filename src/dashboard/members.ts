@@ -24,7 +24,9 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
   const members = useAsync(() => ctx.api.listMembers(), []);
   const invitations = useAsync(() => ctx.api.listInvitations(), []);
   const [error, setError] = useState<unknown>(null);
-  const manage = ctx.can('member.manage');
+  const mayInvite = ctx.mayCall('createInvitation');
+  const mayChange = ctx.mayCall('updateMember') && ctx.mayCall('removeMember');
+  const mayRevoke = ctx.mayCall('revokeInvitation');
   const act = async (step: () => Promise<unknown>, done: string) => {
     setError(null);
     try {
@@ -44,7 +46,7 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
     h('div', { class: 'page-head' }, h('h1', { id: 'tab-title', tabIndex: -1 }, 'Members')),
     h('p', { class: 'summary' }, 'People who sign in to this dashboard. Keys are for machines; people are invited and sign in with a passkey.'),
     h(SignInAddress, { organizationId: ctx.me.organization.id }),
-    manage ? h(InviteForm, { ctx, onInvited: () => invitations.reload() }) : null,
+    mayInvite ? h(InviteForm, { ctx, onInvited: () => invitations.reload() }) : null,
     h(ErrorBox, { error, title: 'The change was refused' }),
     members.error ? h(LoadError, { error: members.error, feature: 'Members', operation: 'listMembers' }) : null,
     members.loading && !members.data ? h(Loading, { what: 'the members' }) : null,
@@ -69,7 +71,7 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
                   h(
                     'td',
                     { 'data-label': 'Role' },
-                    manage
+                    mayChange
                       ? h(
                           'select',
                           {
@@ -86,7 +88,7 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
                   ),
                   h('td', { 'data-label': 'Status' }, m.status === 'active' ? h(Badge, { tone: 'success' }, 'Active') : h(Badge, { tone: 'warning' }, 'Suspended')),
                   h('td', { 'data-label': 'Last sign-in' }, m.lastSignInAt ? formatDateTime(m.lastSignInAt) : 'never'),
-                  h('td', { 'data-label': 'Actions' }, manage ? h(MemberActions, { ctx, member: m, act }) : h('span', { class: 'muted' }, '—')),
+                  h('td', { 'data-label': 'Actions' }, mayChange ? h(MemberActions, { ctx, member: m, act }) : h('span', { class: 'muted' }, '—')),
                 ),
               ),
             ),
@@ -105,7 +107,7 @@ export function MembersTab({ ctx }: { ctx: Ctx }) {
               { key: i.id },
               h('strong', null, i.email || '(first admin)'),
               ` as ${i.role}, until ${formatDateTime(i.expiresAt)} `,
-              manage ? h('button', { type: 'button', class: 'button small', onClick: () => act(() => ctx.api.revokeInvitation(i.id), `The invitation for ${i.email} was revoked.`) }, `Revoke invitation for ${i.email}`) : null,
+              mayRevoke ? h('button', { type: 'button', class: 'button small', onClick: () => act(() => ctx.api.revokeInvitation(i.id), `The invitation for ${i.email} was revoked.`) }, `Revoke invitation for ${i.email}`) : null,
             ),
           ),
         )

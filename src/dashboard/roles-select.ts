@@ -1,7 +1,7 @@
 /** Choosing a role for a key: every role, those granting more than the signed-in key disabled, and what the chosen one grants. */
 import { h } from 'preact';
 import type { Role } from './api.ts';
-import { BUILTIN_ROLE_IDS, missingPermissions } from '../core/permissions.ts';
+import { ALL_PERMISSIONS, BUILTIN_ROLE_IDS, missingPermissions } from '../core/permissions.ts';
 import type { Ctx } from './context.ts';
 
 /** Role choices for a select: every role, with those granting more than the signed-in key disabled. */
@@ -23,6 +23,6 @@ export function RoleOptions({ ctx, current }: { ctx: Ctx; current?: string }) {
 export function roleDescription(ctx: Ctx, roleId: string): string {
   const role = ctx.roles?.find((r) => r.id === roleId);
   if (!role) return '';
-  const perms = role.permissions.includes('*') ? 'every permission' : role.permissions.join(', ');
+  const perms = role.permissions.includes(ALL_PERMISSIONS) ? 'every permission' : role.permissions.join(', ');
   return `${role.description ? `${role.description} ` : ''}Grants: ${perms}.`;
 }

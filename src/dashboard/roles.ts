@@ -1,7 +1,7 @@
 /** Roles tab: built-in and custom roles; define or change a custom role with a permission picker. */
 import { h } from 'preact';
 import { useState } from 'preact/hooks';
-import { holds } from '../core/permissions.ts';
+import { ALL_PERMISSIONS, holds } from '../core/permissions.ts';
 import type { PermissionView, Role } from './api.ts';
 import type { Ctx } from './context.ts';
 import { slugify } from './format.ts';
@@ -165,7 +165,8 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
   const permissions = useAsync(async () => (await ctx.api.listPermissions()).items, []);
   const [dialog, setDialog] = useState<'role' | 'permission' | { edit: Role } | { delete: Role } | null>(null);
   const [deleteError, setDeleteError] = useState<unknown>(null);
-  const manage = ctx.can('role.manage');
+  const mayCreate = ctx.mayCall('createRole') && ctx.mayCall('createPermission');
+  const mayChange = ctx.mayCall('updateRole') && ctx.mayCall('deleteRole');
   const editing = dialog && typeof dialog === 'object' && 'edit' in dialog ? dialog.edit : undefined;
 
   const remove = async (role: Role) => {
@@ -188,7 +189,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
       'div',
       { class: 'page-head' },
       h('h1', { id: 'tab-title', tabIndex: -1 }, 'Roles'),
-      manage
+      mayCreate
         ? h(
             'span',
             { class: 'actions' },
@@ -220,13 +221,13 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
                   h(
                     'td',
                     { 'data-label': 'Permissions' },
-                    h('ul', { class: 'chips' }, (role.permissions.includes('*') ? ['* (all)'] : role.permissions).map((p) => h('li', { key: p }, h('code', null, p)))),
+                    h('ul', { class: 'chips' }, (role.permissions.includes(ALL_PERMISSIONS) ? ['* (all)'] : role.permissions).map((p) => h('li', { key: p }, h('code', null, p)))),
                   ),
                   h('td', { 'data-label': 'Type' }, role.builtin ? h(Badge, { tone: 'neutral' }, 'Built-in') : h(Badge, { tone: 'info' }, 'Custom')),
                   h(
                     'td',
                     { 'data-label': 'Actions' },
-                    manage && !role.builtin
+                    mayChange && !role.builtin
                       ? h(
                           'span',
                           { class: 'actions' },
@@ -241,7 +242,7 @@ export function RolesTab({ ctx }: { ctx: Ctx }) {
           ),
         )
       : null,
-    permissions.error && manage ? h(LoadError, { error: permissions.error, feature: 'Permissions', operation: 'listPermissions' }) : null,
+    permissions.error && mayCreate ? h(LoadError, { error: permissions.error, feature: 'Permissions', operation: 'listPermissions' }) : null,
     (dialog === 'role' || editing) && permissions.data
       ? h(RoleDialog, {
           ctx,

@@ -100,7 +100,7 @@ export function UsageTab({ ctx }: { ctx: Ctx }) {
   const from = days[0]!;
   const to = days[days.length - 1]!;
   const usage = useAsync(() => ctx.api.getUsage({ from, to, ...(keyId ? { keyId } : {}) }).then((usage) => usage.items), [from, to, keyId]);
-  const keys = useAsync<KeyView[]>(() => (ctx.can('api.key.view') ? ctx.api.keysUpTo({ status: 'all' }) : Promise.resolve([])), []);
+  const keys = useAsync<KeyView[]>(() => (ctx.mayCall('listKeys') ? ctx.api.keysUpTo({ status: 'all' }) : Promise.resolve([])), []);
   const names = new Map((keys.data ?? []).map((k) => [k.id, k.name]));
   const label = (id: string) => (id === OTHER_KEYS ? 'Other keys' : names.has(id) ? `${names.get(id)} (${id.slice(0, 10)}…)` : id);
 

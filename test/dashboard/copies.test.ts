@@ -14,7 +14,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DATA_KEYS } from '../../src/core/data-keys.ts';
-import { BUILTIN_ROLE_IDS } from '../../src/core/permissions.ts';
+import { ALL_PERMISSIONS, BUILTIN_PERMISSIONS, BUILTIN_ROLE_IDS } from '../../src/core/permissions.ts';
 import { DEFAULT_QUIET_PERIOD } from '../../src/core/retirement.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../../src/core/rotation.ts';
 
@@ -57,6 +57,15 @@ describe('one declaration, no copies', () => {
         const what = declared.get(text);
         if (what) copies.push(`${path.relative(SRC, file)}:${line}: '${text}' is ${what}`);
       }
+    }
+    expect(copies).toEqual([]);
+  });
+
+  it('the dashboard spells no permission: what a caller may do is asked of the route table (ctx.mayCall(operationId))', () => {
+    const names = new Set<string>([...Object.keys(BUILTIN_PERMISSIONS), ALL_PERMISSIONS]);
+    const copies: string[] = [];
+    for (const file of sources(path.join(SRC, 'dashboard'))) {
+      for (const { text, line } of literals(file)) if (names.has(text)) copies.push(`${path.relative(SRC, file)}:${line}: '${text}'`);
     }
     expect(copies).toEqual([]);
   });
