@@ -32,6 +32,7 @@ import { firstPerField, KeywardConstructError } from '../errors.ts';
 import { RotationPolicy, type AwsRotationRules } from '../rotation-policy.ts';
 import { bundleRotationHandler, DEFAULT_LAMBDA_RUNTIME, HANDLER_ENTRY } from './bundle.ts';
 import { KEY_ID_FIELD, SECRET_FIELD } from './fields.ts';
+import { rotationEnvironment } from './rotation-config.ts';
 
 export interface ApiKeySecretProps {
   /** Secrets Manager secret name, e.g. "prod/payments/api-key". */
@@ -231,17 +232,17 @@ export class ApiKeySecret extends Construct {
       timeout: props.lambda?.timeoutSeconds ?? 30,
       memorySize: props.lambda?.memorySize ?? 256,
       environment: {
-        variables: {
-          KEYWARD_URL: url,
-          KEYWARD_ADMIN_KEY_SECRET_ARN: adminArn,
-          KEYWARD_KEY_NAME: parsed.displayName ?? props.name,
-          KEYWARD_KEY_ROLE: parsed.role,
-          KEYWARD_KEY_ENVIRONMENT: parsed.environment,
-          KEYWARD_ROTATION_OVERLAP: parsed.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
-          KEYWARD_REVOKE_OLD: retirement.revokeOld,
-          KEYWARD_QUIET_PERIOD: retirement.quietPeriod ?? '',
-          KEYWARD_KEY_IP_ALLOWLIST: (parsed.ipAllowlist ?? []).join(','),
-        },
+        variables: rotationEnvironment({
+          url,
+          adminKeySecretArn: adminArn,
+          keyName: parsed.displayName ?? props.name,
+          role: parsed.role,
+          environment: parsed.environment,
+          overlap: parsed.rotation?.overlap ?? DEFAULT_ROTATION_OVERLAP,
+          revokeOld: retirement.revokeOld,
+          ...(retirement.quietPeriod ? { quietPeriod: retirement.quietPeriod } : {}),
+          ipAllowlist: parsed.ipAllowlist ?? [],
+        }),
       },
       ...(props.lambda?.subnetIds?.length
         ? { vpcConfig: { subnetIds: props.lambda.subnetIds, securityGroupIds: props.lambda.securityGroupIds ?? [] } }

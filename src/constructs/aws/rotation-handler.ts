@@ -25,13 +25,8 @@
  * the key service (expiry, or the whenUnused sweep, which records its own
  * reason).
  *
- * Configuration (set by the ApiKeySecret construct): KEYWARD_URL,
- * KEYWARD_ADMIN_KEY_SECRET_ARN (the admin key itself is read from Secrets
- * Manager at each invocation, never from a variable), KEYWARD_KEY_NAME,
- * KEYWARD_KEY_ROLE, KEYWARD_KEY_ENVIRONMENT, KEYWARD_ROTATION_OVERLAP,
- * KEYWARD_KEY_IP_ALLOWLIST (comma-separated), KEYWARD_REVOKE_OLD
- * (afterGrace or whenUnused: how the old key ends, sent with each rotate) and
- * KEYWARD_QUIET_PERIOD (whenUnused only; empty = the service's default).
+ * Configuration: the variables of ROTATION_ENV (rotation-config.ts), which
+ * the ApiKeySecret construct writes from the same table.
  * Logs carry key ids, never
  * secrets.
  */
@@ -44,12 +39,12 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { KeywardApiError, KeywardClient, type KeyView } from '../../client/index.ts';
-import { DEFAULT_REVOKE_OLD, REVOKE_OLD_MODES, type RevokeOld } from '../../core/retirement.ts';
-import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS, type Environment } from '../../core/rotation.ts';
+import { configFromEnv, RotationError, type RotationConfig } from './rotation-config.ts';
 
 import { KEY_ID_FIELD, SECRET_FIELD } from './fields.ts';
 
 export { KEY_ID_FIELD, SECRET_FIELD };
+export { configFromEnv, RotationError, type RotationConfig };
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
 const MAX_CHAIN = 20;
@@ -66,60 +61,12 @@ export interface RotationEvent {
   RotationToken?: string;
 }
 
-export interface RotationConfig {
-  url: string;
-  adminKeySecretArn: string;
-  keyName: string;
-  role: string;
-  environment: Environment;
-  overlap: string;
-  ipAllowlist: string[];
-  /** How the old key ends; with whenUnused the key service revokes it once unused for quietPeriod (overlap stays the deadline). */
-  revokeOld: RevokeOld;
-  quietPeriod?: string;
-}
-
 export interface RotationHandlerOptions {
   secretsManager: SecretsManagerClient;
   /** Builds the key service client for the admin key read from Secrets Manager. */
   keywardClient?: (options: { url: string; apiKey: string }) => KeywardClient;
   config?: RotationConfig;
   log?: (event: Record<string, unknown>) => void;
-}
-
-export class RotationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RotationError';
-  }
-}
-
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): RotationConfig {
-  const need = (name: string): string => {
-    const value = env[name];
-    if (!value) throw new RotationError(`${name} is not set (the ApiKeySecret construct sets it)`);
-    return value;
-  };
-  const environment = env.KEYWARD_KEY_ENVIRONMENT ?? DEFAULT_ENVIRONMENT;
-  if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-    throw new RotationError(`KEYWARD_KEY_ENVIRONMENT must be ${ENVIRONMENTS.slice(0, -1).join(', ')} or ${ENVIRONMENTS.at(-1)}, not "${environment}"`);
-  }
-  const revokeOld = env.KEYWARD_REVOKE_OLD || DEFAULT_REVOKE_OLD;
-  if (!(REVOKE_OLD_MODES as readonly string[]).includes(revokeOld)) {
-    throw new RotationError(`KEYWARD_REVOKE_OLD must be ${REVOKE_OLD_MODES.join(' or ')}, not "${revokeOld}"`);
-  }
-  const quietPeriod = env.KEYWARD_QUIET_PERIOD || undefined;
-  return {
-    url: need('KEYWARD_URL'),
-    adminKeySecretArn: need('KEYWARD_ADMIN_KEY_SECRET_ARN'),
-    keyName: need('KEYWARD_KEY_NAME'),
-    role: need('KEYWARD_KEY_ROLE'),
-    environment: environment as Environment,
-    overlap: env.KEYWARD_ROTATION_OVERLAP || DEFAULT_ROTATION_OVERLAP,
-    ipAllowlist: (env.KEYWARD_KEY_IP_ALLOWLIST ?? '').split(',').filter(Boolean),
-    revokeOld: revokeOld as RevokeOld,
-    ...(quietPeriod ? { quietPeriod } : {}),
-  };
 }
 
 const isNotFound = (error: unknown): boolean => (error as { name?: string })?.name === 'ResourceNotFoundException';
