@@ -27,7 +27,7 @@ const code = (file: string): string =>
 
 describe('each process reads its environment in one place', () => {
   // The keyward process (CLI, key service, operator): src/cli/settings.ts. Test support that the CLI does not
-  // configure (src/devcluster) and the rotation Lambda (its own process, src/constructs/aws/rotation-handler.ts's
+  // configure (src/devcluster) and the rotation Lambda (its own process, src/constructs/aws/rotation-config.ts's
   // configFromEnv) are outside.
   const ONE_PLACE = 'src/cli/settings.ts';
   const files = ['src/cli', 'src/server', 'src/operator', 'src/store', 'src/core', 'src/client', 'src/dashboard', 'src/gitops'].flatMap(sources);
