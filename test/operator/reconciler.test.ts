@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterCache } from '../../src/operator/cache.ts';
+import { apiKeyCrd } from '../../src/operator/crd.ts';
 import { KubeApi, type SecretWrite } from '../../src/operator/kube.ts';
 import { OperatorMetrics } from '../../src/operator/metrics.ts';
 import { operatorLogger } from '../../src/operator/operator.ts';
@@ -176,8 +177,28 @@ describeControlPlane('what a reconcile writes', (cp) => {
   });
 
   it('an invalid spec is said once (status and Event), not on every reconcile', async () => {
-    // Past the CRD (the pattern holds) but not past zod (at most ten years): only the operator can refuse it.
-    await k.apply([apiKeyManifest(ns, 'too-long', { role: 'viewer', rotation: { interval: '100000d' } })]);
+    // The CRD refuses what zod refuses (crd.test.ts), so an invalid spec reaches the operator only as an object stored
+    // before a rule existed: the API server does not check stored objects again when a CRD gains a rule. That upgrade,
+    // here: the CRD without the interval's ten-year rule, the object, then the CRD as it is.
+    const older = apiKeyCrd();
+    type Node = { properties: Record<string, Node> } & Record<string, unknown>;
+    const rotation = (older.spec.versions[0]!.schema.openAPIV3Schema as unknown as Node).properties.spec!.properties.rotation!;
+    delete rotation.properties.interval!['x-kubernetes-validations'];
+    const tooLong = apiKeyManifest(ns, 'too-long', { role: 'viewer', rotation: { interval: '100000d' } });
+    await k.apply([older]);
+    try {
+      // A CRD's new schema takes effect a moment after the write.
+      await until('the CRD without the rule to be in effect', async () => {
+        try {
+          await k.apply([tooLong]);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    } finally {
+      await k.apply([apiKeyCrd()]);
+    }
     const refused = await reconcile('too-long');
     expect(refused.writes).toEqual(['finalizers', 'status conditions,observedGeneration', 'event InvalidSpec']);
     expect((await k.apiKey(ns, 'too-long'))!.status!.conditions).toEqual([
