@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { AuditEvent, AuditQuery } from '../client/index.ts';
 import { actorLabel } from '../core/actor.ts';
+import { PAGE_LIMITS } from '../core/api-defaults.ts';
 import { apiCommand, integer, type ApiFlags } from './command.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
@@ -38,10 +39,10 @@ const queryOf = (o: FilterFlags) => ({ action: o.action, actorKeyId: o.actor, ta
 export function auditCommand(): Command {
   const audit = new Command('audit').description(summaryOf('audit'));
 
-  const list = filters(apiCommand(audit, 'list', 'list audit events, newest first')).option('--limit <n>', 'at most this many events', integer, 100);
+  const list = filters(apiCommand(audit, 'list', 'list audit events, newest first')).option('--limit <n>', 'at most this many events', integer, PAGE_LIMITS.default);
   list.action(async (o: FilterFlags) => {
     const items: AuditEvent[] = [];
-    for await (const event of (await clientFor(o, ['listAuditLog'])).allAuditEvents({ ...queryOf(o), limit: Math.min(o.limit!, 1000) })) {
+    for await (const event of (await clientFor(o, ['listAuditLog'])).allAuditEvents({ ...queryOf(o), limit: Math.min(o.limit!, PAGE_LIMITS.auditEvents) })) {
       items.push(event);
       if (items.length >= o.limit!) break;
     }

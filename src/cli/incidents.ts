@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { Incident, QueryInput, Result } from '../client/index.ts';
 import { actorLabel } from '../core/actor.ts';
+import { PAGE_LIMITS } from '../core/api-defaults.ts';
 import { apiCommand, integer, type ApiFlags } from './command.ts';
 import { clientFor } from './client.ts';
 import { examples, summaryOf } from './commands.ts';
@@ -68,11 +69,11 @@ export function incidentsCommand(): Command {
 
   const list = apiCommand(incidents, 'list', 'list compromise and leak reports, newest first', { quiet: 'print the incident ids alone' })
     .option('--key <keyId>', 'only incidents about this key')
-    .option('--limit <n>', 'at most this many incidents', integer, 100);
+    .option('--limit <n>', 'at most this many incidents', integer, PAGE_LIMITS.default);
   list.action(async (o: ApiFlags & { key?: string; limit: number }) => {
     const client = await clientFor(o, ['listIncidents']);
     const items: IncidentRow[] = [];
-    const query: NonNullable<QueryInput<'listIncidents'>> = { limit: Math.min(o.limit, 500), ...(o.key ? { keyId: o.key } : {}) };
+    const query: NonNullable<QueryInput<'listIncidents'>> = { limit: Math.min(o.limit, PAGE_LIMITS.incidents), ...(o.key ? { keyId: o.key } : {}) };
     let cursor: string | undefined;
     do {
       const page = await client.listIncidents({ ...query, ...(cursor ? { cursor } : {}) });

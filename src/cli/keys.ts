@@ -1,6 +1,7 @@
 /** `keyward keys …`: the key lifecycle against a running service. */
 import { Command, Option } from 'commander';
 import type { BodyInput, KeyView, ListKeysQuery } from '../client/index.ts';
+import { PAGE_LIMITS } from '../core/api-defaults.ts';
 import { isDuration, parseDuration } from '../core/duration.ts';
 import { DEFAULT_ENVIRONMENT, DEFAULT_ROTATION_OVERLAP, ENVIRONMENTS } from '../core/rotation.ts';
 import { DEFAULT_QUIET_PERIOD, type RevokeOld } from '../core/retirement.ts';
@@ -102,7 +103,7 @@ export function keysCommand(): Command {
       const shown = progress();
       let cursor: string | undefined;
       do {
-        const page = await client.listKeys({ ...query, limit: 500, ...(cursor ? { cursor } : {}) });
+        const page = await client.listKeys({ ...query, limit: PAGE_LIMITS.keys, ...(cursor ? { cursor } : {}) });
         items.push(...page.items);
         cursor = page.nextCursor ?? undefined;
         if (cursor) shown.update(`fetched ${items.length} keys…`);

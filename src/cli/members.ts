@@ -1,6 +1,7 @@
 /** `keyward members …`: the people of the organization (they sign in to the dashboard), and their invitations. */
 import { Command, Option } from 'commander';
 import type { Result } from '../client/index.ts';
+import { DEFAULT_INVITATION_EXPIRY } from '../core/api-defaults.ts';
 import { BUILTIN_ROLE_IDS } from '../core/permissions.ts';
 import { clientFor } from './client.ts';
 import { CliUsageError } from './errors.ts';
@@ -67,9 +68,9 @@ export function membersCommand(): Command {
   })
     .requiredOption('--email <email>', 'their email address')
     .requiredOption('--role <role>', `role id (${BUILTIN_ROLE_IDS.join(', ')} or custom)`)
-    .option('--expires-in <duration>', 'how long the link works, e.g. 7d', '7d')
-    .action(async (o: Flags<{ email: string; role: string; expiresIn: string }>) => {
-      const created = await (await clientFor(o, ['createInvitation'])).createInvitation({ email: o.email, role: o.role, expiresIn: o.expiresIn });
+    .option('--expires-in <duration>', `how long the link works (default ${DEFAULT_INVITATION_EXPIRY})`)
+    .action(async (o: Flags<{ email: string; role: string; expiresIn?: string }>) => {
+      const created = await (await clientFor(o, ['createInvitation'])).createInvitation({ email: o.email, role: o.role, ...(o.expiresIn ? { expiresIn: o.expiresIn } : {}) });
       if (o.quiet) return void process.stdout.write(`${created.link}\n`);
       if (!tabular(o.output)) return printResult(created, o.output, `invitation/${created.invitation.id}`);
       await printOne(created.invitation, INVITATION_VIEW, o.output);

@@ -1,6 +1,8 @@
 /** `keyward serve` and `keyward bootstrap`: run the service, or seed its store directly. */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { formatDuration } from '../core/duration.ts';
+import { BOOTSTRAP_INVITATION_MS } from '../core/api-defaults.ts';
 import { checkServerConfig, ServeSettings, ServerConfig } from '../server/config.ts';
 import { checkBootstrapSecret, parseSecretRef, writeBootstrapSecret as writeBootstrapSecretK8s } from './bootstrap-secret.ts';
 import { examples, summaryOf } from './commands.ts';
@@ -25,7 +27,7 @@ export const storeOptions = (command: Command): Command => addSettings(command, 
 
 /** The first admin's invitation link, for people (the dashboard signs in with passkeys, not keys). */
 const invitationLines = (link: string | undefined): string =>
-  link ? `The first admin signs in to the dashboard by opening this one-time link (it works once, for 7 days):\n  ${link}\n\n` : '';
+  link ? `The first admin signs in to the dashboard by opening this one-time link (it works once, for ${formatDuration(BOOTSTRAP_INVITATION_MS)}):\n  ${link}\n\n` : '';
 
 function printBootstrapped(result: { organizationId: string; keyId: string; secret: string; invitationLink?: string }, organization: string): void {
   process.stderr.write(

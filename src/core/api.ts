@@ -16,6 +16,7 @@
  * modules the schemas use; their types still come from the schemas.
  */
 import type { z } from 'zod';
+import { DEFAULT_INVITATION_EXPIRY } from './api-defaults.ts';
 import type { ErrorCode } from './errors.ts';
 import { BUILTIN_ROLE_IDS, type Permission } from './permissions.ts';
 import type * as schemas from './schemas.ts';
@@ -444,7 +445,7 @@ export const API = {
     path: '/v1/invitations',
     tag: 'People',
     summary: 'Invite a person: a one-time link, shown once (and mailed when SMTP is configured)',
-    description: 'The link holds a random token stored only as a hash; it works once, until it expires (expiresIn, default 7d) or is revoked. Only with a role the caller may grant.',
+    description: `The link holds a random token stored only as a hash; it works once, until it expires (expiresIn, default ${DEFAULT_INVITATION_EXPIRY}) or is revoked. Only with a role the caller may grant.`,
     permission: 'member.manage',
     body: 'CreateInvitationBody',
     success: { status: 201, description: 'The invitation and its link (shown once)', schema: 'CreatedInvitation' },

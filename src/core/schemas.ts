@@ -5,6 +5,7 @@
  * (api.ts) names which schema each operation takes and returns.
  */
 import { z } from 'zod';
+import { DEFAULT_INVITATION_EXPIRY, PAGE_LIMITS } from './api-defaults.ts';
 import { DURATION_PATTERN, isDuration, parseDuration } from './duration.ts';
 import { ERROR_CATALOG } from './errors.ts';
 import { addressProblem, MAX_ALLOWLIST_ENTRIES, parseAllowlistEntry } from './ip.ts';
@@ -168,11 +169,13 @@ export type RevokeKeyQuery = z.input<typeof RevokeKeyQuery>;
 
 export const KeyStatusFilter = z.enum(['active', 'expired', 'revoked', 'all']);
 
+const pageLimit = (most: number) => z.coerce.number().int().min(1).max(most).default(PAGE_LIMITS.default);
+
 export const ListKeysQuery = z.strictObject({
   status: KeyStatusFilter.default('active'),
   role: RoleId.optional(),
   environment: Environment.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: pageLimit(PAGE_LIMITS.keys),
   cursor: z.string().max(200).optional(),
   unusedFor: Duration.optional().meta({ description: 'Only keys not used for this long, e.g. 30d (review and revoke unused keys)' }),
   rotationDue: z.enum(['true', 'false']).optional().meta({ description: 'true: only keys whose rotation is due' }),
@@ -420,7 +423,7 @@ export const AuditQuery = z.strictObject({
   targetId: z.string().max(100).optional(),
   from: DateTime.optional(),
   to: DateTime.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: pageLimit(PAGE_LIMITS.auditEvents),
   cursor: z.string().max(100).optional(),
 });
 export type AuditQuery = z.input<typeof AuditQuery>;
@@ -476,7 +479,7 @@ export type UpdateMemberBody = z.input<typeof UpdateMemberBody>;
 export const CreateInvitationBody = z.strictObject({
   email: Email,
   role: RoleId,
-  expiresIn: Duration.default('7d').meta({ description: 'How long the link works (default 7d)' }),
+  expiresIn: Duration.default(DEFAULT_INVITATION_EXPIRY).meta({ description: `How long the link works (default ${DEFAULT_INVITATION_EXPIRY})` }),
 });
 export type CreateInvitationBody = z.input<typeof CreateInvitationBody>;
 
@@ -701,7 +704,7 @@ export const IncidentList = z.object({ items: z.array(IncidentView), nextCursor:
 
 export const ListIncidentsQuery = z.strictObject({
   keyId: KeyId.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: pageLimit(PAGE_LIMITS.incidents),
   cursor: z.string().max(100).optional(),
 });
 export type ListIncidentsQuery = z.input<typeof ListIncidentsQuery>;

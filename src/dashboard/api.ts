@@ -8,12 +8,14 @@
  * a URL).
  */
 import { KeywardApiError, KeywardClient, KeywardUnreachableError, type ListKeysQuery, type KeyView, type Result } from '../client/index.ts';
+import { PAGE_LIMITS } from '../core/api-defaults.ts';
 import { API, type OperationId } from '../core/api.ts';
 import { holds, type Permission } from '../core/permissions.ts';
 
 export { KeywardApiError };
 export type { AuditEvent, Incident, KeyView, PermissionView, Role, WhoAmI } from '../client/index.ts';
 export type SessionView = Result<'getSession'>;
+export type AuditPage = Result<'listAuditLog'>;
 export type SignInMethods = Result<'signInMethods'>;
 export type Member = Result<'getMember'>;
 export type InvitationPreview = Result<'previewInvitation'>;
@@ -83,7 +85,7 @@ export class Api extends KeywardClient {
   /** Every key the query selects (all pages, up to 10,000). */
   async keysUpTo(query: Omit<ListKeysQuery, 'cursor' | 'limit'> = {}, most = 10_000): Promise<KeyView[]> {
     const keys: KeyView[] = [];
-    for await (const key of this.allKeys({ ...query, limit: 500 })) {
+    for await (const key of this.allKeys({ ...query, limit: PAGE_LIMITS.keys })) {
       keys.push(key);
       if (keys.length >= most) break;
     }

@@ -8,7 +8,7 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ALL_PERMISSIONS } from '../core/permissions.ts';
-import type { AuditEvent, KeyView } from './api.ts';
+import type { AuditPage, KeyView } from './api.ts';
 import { AllowlistEditor, allowlistProblems } from './allowlist-editor.ts';
 import { AuditTable, KeyName, useKeyNames } from './audit.ts';
 import { summarizeUsage } from './chart.ts';
@@ -110,7 +110,7 @@ function KeyUsage({ ctx, apiKey }: { ctx: Ctx; apiKey: KeyView }) {
 }
 
 function KeyAudit({ ctx, apiKey, names }: { ctx: Ctx; apiKey: KeyView; names: ReadonlyMap<string, string> }) {
-  const trail = useAsync<{ items: AuditEvent[]; nextCursor: string | null }>(() => ctx.api.listAuditLog({ targetId: apiKey.id, limit: 50 }), [apiKey.id, apiKey.name, apiKey.role, apiKey.status]);
+  const trail = useAsync<AuditPage>(() => ctx.api.listAuditLog({ targetId: apiKey.id, limit: 50 }), [apiKey.id, apiKey.name, apiKey.role, apiKey.status]);
   if (trail.error) return h(LoadError, { error: trail.error, feature: 'The audit log', operation: 'listAuditLog' });
   if (!trail.data) return h(Loading, { what: 'the audit trail' });
   return h(

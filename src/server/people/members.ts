@@ -5,6 +5,7 @@
  * whose tokens exist in the clear only in the creation's answer (and mail).
  */
 import { KeywardError } from '../../core/errors.ts';
+import { BOOTSTRAP_INVITATION_MS } from '../../core/api-defaults.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ADMIN_ROLE_ID, holds, requireCanGrant } from '../../core/permissions.ts';
 import {
@@ -31,8 +32,6 @@ import type { OidcProviders } from './oidc-providers.ts';
 
 type Parsed<S extends z.ZodType> = z.output<S>;
 
-/** How long the first admin's link works. */
-const BOOTSTRAP_INVITATION_MS = 7 * 24 * 60 * 60_000;
 
 /** The email an accepted invitation makes the member's: the invitation's, or for an open one (bootstrap) the one given. */
 export function acceptedEmail(invitation: Pick<InvitationRecord, 'email'>, given: string | undefined): string {
