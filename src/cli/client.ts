@@ -15,7 +15,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { KeywardClient } from '../client/index.ts';
+import { KeywardClient, type ClientOperationId } from '../client/index.ts';
 import { API, type OperationId } from '../core/api.ts';
 import { DEFAULT_KEY_SERVICE_URL, HttpUrl } from '../core/settings.ts';
 import { configPath, readConfig, requireContext, findContext, type Context } from './config-file.ts';
@@ -74,8 +74,18 @@ function needs(operations: readonly OperationId[]): string {
   return permissions.length === 0 ? 'any valid key' : `a key whose role grants ${permissions.join(' and ')}`;
 }
 
-/** A client for a command that calls these operations, from its flags, the environment and the config file. */
-export async function clientFor(flags: Record<string, unknown>, operations: readonly OperationId[]): Promise<KeywardClient> {
+/** The client's pagers, each standing for the operation it pages through. */
+type Pagers = { allKeys: 'listKeys'; allAuditEvents: 'listAuditLog' };
+/** A client that has only these operations (and their pagers): a call the command did not name is a type error. */
+export type ClientFor<K extends ClientOperationId> = Pick<KeywardClient, K | 'url' | { [P in keyof Pagers]: Pagers[P] extends K ? P : never }[keyof Pagers]>;
+
+/**
+ * A client for a command that calls these operations, from its flags, the
+ * environment and the config file. The operations say what the key needs
+ * when there is none ("a key whose role grants …"), and the client has only
+ * them, so that message cannot drift from the calls the command makes.
+ */
+export async function clientFor<const K extends ClientOperationId>(flags: Record<string, unknown>, operations: readonly K[]): Promise<ClientFor<K>> {
   const connection = await resolveConnection(flags);
   return new KeywardClient({ url: connection.url, apiKey: requireApiKey(connection.apiKey, needs(operations), '--api-key, or log in (`keyward login`)') });
 }
