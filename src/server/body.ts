@@ -73,6 +73,9 @@ export const payloadTooLarge = (limitBytes: number): KeywardError =>
 
 const tooLarge = () => payloadTooLarge(BODY_LIMIT_BYTES);
 
+/** The one refusal of a body that is not JSON. */
+export const invalidJson = (): KeywardError => new KeywardError('INVALID_JSON', 'The body is not valid JSON.');
+
 /**
  * Reads a request's body as JSON, the one parser of both paths: `done(error)`
  * with what refuses it (UNSUPPORTED_MEDIA_TYPE, at once; PAYLOAD_TOO_LARGE,
@@ -121,7 +124,7 @@ export function readJsonBody(req: IncomingMessage, done: (error: KeywardError | 
     try {
       body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch {
-      done(new KeywardError('INVALID_JSON', 'The body is not valid JSON.'));
+      done(invalidJson());
       return;
     }
     done(undefined, body);

@@ -66,7 +66,8 @@ export interface RouteEnv {
 const NOT_ATTEMPTS: readonly string[] = ['MISSING_AUTHORIZATION', 'IP_NOT_ALLOWED', 'SESSION_EXPIRED'];
 const AUTH_FAILURES = new Set<string>(AUTHENTICATION_ERRORS.filter((code) => !NOT_ATTEMPTS.includes(code)));
 
-function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
+/** The one VALIDATION_FAILED for a schema's issues: each at its path (or `where`), the first in the message. */
+export function validationError(issues: readonly z.core.$ZodIssue[], where: string): KeywardError {
   const details = issues.map((issue) => ({
     path: issue.path.length > 0 ? issue.path.join('.') : where,
     message: issue.message,

@@ -14,14 +14,15 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { API, GITHUB_SIGNATURE_HEADERS } from '../core/api.ts';
-import { KeywardError, isKeywardError } from '../core/errors.ts';
+import { KeywardError } from '../core/errors.ts';
 import type { KeyRecord } from '../core/model.ts';
 import { SecretScanningReport, type SecretScanningFeedback } from '../core/schemas.ts';
 import { hashSecret, secretFormatError } from '../core/token.ts';
-import { payloadTooLarge } from './body.ts';
+import { invalidJson, payloadTooLarge } from './body.ts';
+import { validationError } from './execute.ts';
 import type { Logger } from './logger.ts';
 import type { KeyService } from './service.ts';
 
@@ -85,14 +86,9 @@ function looksOurs(token: string, prefix: string): boolean {
   return token.startsWith(prefix) && secretFormatError(token, prefix) === undefined;
 }
 
-function sendError(res: Response, error: KeywardError): void {
-  res.locals.errorCode = error.code;
-  res.status(error.status).set('cache-control', 'no-store').json({ error: error.toBody() });
-}
-
 export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys, logger: Logger): express.Router {
   const router = express.Router();
-  router.post(GITHUB_SECRET_SCANNING_PATH, express.raw({ type: () => true, limit: ROUTE.bodyLimitBytes, inflate: false }), async (req: Request, res: Response) => {
+  router.post(GITHUB_SECRET_SCANNING_PATH, express.raw({ type: () => true, limit: ROUTE.bodyLimitBytes, inflate: false }), async (req: Request, res: Response, next: NextFunction) => {
     try {
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const identifier = req.get(GITHUB_SIGNATURE_HEADERS.keyIdentifier);
@@ -106,14 +102,10 @@ export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys
       try {
         json = JSON.parse(body.toString('utf8'));
       } catch {
-        throw new KeywardError('INVALID_JSON', 'The body is not valid JSON.');
+        throw invalidJson();
       }
       const report = SecretScanningReport.safeParse(json);
-      if (!report.success) {
-        const issue = report.error.issues[0]!;
-        const path = issue.path.length > 0 ? issue.path.join('.') : 'body';
-        throw new KeywardError('VALIDATION_FAILED', `${path}: ${issue.message}`, { details: [{ path, message: issue.message }] });
-      }
+      if (!report.success) throw validationError(report.error.issues, 'body');
       const prefix = service.context.tokenPrefix;
       const judged = await Promise.all(
         report.data.map(async (item) => {
@@ -130,19 +122,15 @@ export function secretScanningRouter(service: KeyService, keys: GitHubPublicKeys
       logger.info({ tokens: feedback.length, ours: feedback.filter((f) => f.label === 'true_positive').length }, 'secret scanning report accepted');
       res.status(200).set('cache-control', 'no-store').json(feedback);
     } catch (error) {
-      if (isKeywardError(error)) {
-        sendError(res, error);
-        return;
-      }
-      logger.error({ err: error }, 'secret scanning report failed');
-      sendError(res, new KeywardError('INTERNAL', 'Internal error while accepting the report.'));
+      // Mapped, logged and answered by the app's one error handler (failureOutcome), as every route's failures are.
+      next(error);
     }
   });
   // What express.raw refused, in this route's words: its own body limit, and no compressed body (it is signed as sent).
-  router.use(GITHUB_SECRET_SCANNING_PATH, (error: unknown, _req: Request, res: Response, next: (error?: unknown) => void) => {
+  router.use(GITHUB_SECRET_SCANNING_PATH, (error: unknown, _req: Request, _res: Response, next: NextFunction) => {
     const type = (error as { type?: unknown } | null)?.type;
-    if (type === 'entity.too.large') sendError(res, payloadTooLarge(ROUTE.bodyLimitBytes));
-    else if (type === 'encoding.unsupported') sendError(res, new KeywardError('UNSUPPORTED_MEDIA_TYPE', 'The report is sent compressed (Content-Encoding); send it as GitHub signed it, uncompressed.'));
+    if (type === 'entity.too.large') next(payloadTooLarge(ROUTE.bodyLimitBytes));
+    else if (type === 'encoding.unsupported') next(new KeywardError('UNSUPPORTED_MEDIA_TYPE', 'The report is sent compressed (Content-Encoding); send it as GitHub signed it, uncompressed.'));
     else next(error);
   });
   return router;
