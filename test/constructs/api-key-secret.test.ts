@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -190,6 +191,22 @@ describe('ApiKeySecret (AWS Secrets Manager)', () => {
     expect(typeof handler.handler).toBe('function');
     expect(typeof handler.createRotationHandler).toBe('function');
     expect(readFileSync(file, 'utf8').length).toBeGreaterThan(10_000);
+  });
+
+  it('the bundled handler logs JSON lines with pino on stdout (what CloudWatch collects), in its own process', () => {
+    const file = join(bundleRotationHandler(), 'index.js');
+    // A version that is already current: the handler's first step logs and returns, no AWS and no key service needed.
+    const script = `
+      const h = require(${JSON.stringify(file)}).createRotationHandler({
+        secretsManager: { send: async () => ({ RotationEnabled: true, VersionIdsToStages: { t1: ['AWSCURRENT'] } }) },
+        config: { url: 'http://127.0.0.1:1', adminKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:a', keyName: 'k', role: 'viewer', environment: 'production', overlap: '24h', ipAllowlist: [], revokeOld: 'afterGrace' },
+      });
+      h({ SecretId: 'prod/app', ClientRequestToken: 't1', Step: 'createSecret' });`;
+    const stdout = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      { level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), name: 'keyward-rotation', step: 'createSecret', secretId: 'prod/app', token: 't1', outcome: 'already current', msg: 'already current' },
+    ]);
   });
 
   describe('invalid props fail with the construct path', () => {

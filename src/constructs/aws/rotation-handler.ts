@@ -31,6 +31,7 @@
  * secrets.
  */
 import { createHash } from 'node:crypto';
+import { pino } from 'pino';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -99,10 +100,16 @@ function idempotencyKey(secretId: string, token: string, attempt: number): strin
   return `aws-sm:${hash(secretId)}:${hash(token)}:${attempt}`;
 }
 
+/** JSON lines on stdout (what CloudWatch collects), with pino as every keyward process logs; events carry key ids, never secrets. */
+function lambdaLog(): (event: Record<string, unknown>) => void {
+  const logger = pino({ name: 'keyward-rotation', base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } });
+  return (event) => logger.info(event, String(event.outcome ?? 'rotation'));
+}
+
 export function createRotationHandler(options: RotationHandlerOptions): (event: RotationEvent) => Promise<void> {
   const sm = options.secretsManager;
   const makeClient = options.keywardClient ?? ((o: { url: string; apiKey: string }) => new KeywardClient(o));
-  const log = options.log ?? ((event: Record<string, unknown>) => console.log(JSON.stringify(event)));
+  const log = options.log ?? lambdaLog();
 
   return async function rotate(event: RotationEvent): Promise<void> {
     const { SecretId: secretId, ClientRequestToken: token, Step: step } = event;
