@@ -97,6 +97,21 @@ const fromEnv = (setting: Setting, text: string): unknown => {
 };
 
 /**
+ * What the environment gives for a schema's settings, keyed like the schema:
+ * each setting's variable when it is set and not empty, read as the setting
+ * reads it (a switch's true/false/1/0, a list's commas). Not validated:
+ * the caller parses it with the schema, with anything else it merges in.
+ */
+export function settingsFromEnv<S extends z.ZodObject<Shape>>(schema: S, env: Record<string, string | undefined>): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
+  for (const setting of describeSettings(schema)) {
+    const text = setting.env ? env[setting.env] : undefined;
+    if (text !== undefined && text !== '') given[setting.key] = fromEnv(setting, text);
+  }
+  return given;
+}
+
+/**
  * The settings' values: a flag given (not undefined) wins, then a non-empty
  * environment variable, then the field's default. `flags` is keyed like the
  * schema (commander's attribute names).

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { Duration } from '../core/schemas.ts';
 import type { PeopleSettings } from './people/settings.ts';
-import { DEFAULT_HOST, DEFAULT_PORT, describeSettings, LogLevel, SettingsError } from '../core/settings.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, settingsFromEnv, LogLevel, SettingsError } from '../core/settings.ts';
 import { DEFAULT_TOKEN_PREFIX, TOKEN_PREFIX_PATTERN } from '../core/token.ts';
 
 /** Where GitHub publishes the keys that sign secret scanning reports. */
@@ -241,12 +241,7 @@ export function checkServerConfig<C extends ServerConfig>(config: C): C {
  * environment (`process.env`), so reading it stays in one place.
  */
 export function configFromEnv(env: Record<string, string | undefined>): ServerConfigInput {
-  const given: Record<string, string> = {};
-  for (const setting of describeSettings(ServerConfig)) {
-    const value = setting.env ? env[setting.env] : undefined;
-    if (value !== undefined && value !== '') given[setting.key] = value;
-  }
-  return given as ServerConfigInput;
+  return settingsFromEnv(ServerConfig, env) as ServerConfigInput;
 }
 
 /** The settings from values given in code (tests, embedders): later sources win; undefined never overrides. */

@@ -8,8 +8,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_KEY_SERVICE_URL } from '../../src/core/settings.ts';
-import { peopleSettings, resolveConfig } from '../../src/server/config.ts';
+import { DEFAULT_KEY_SERVICE_URL, resolveSettings } from '../../src/core/settings.ts';
+import { configFromEnv, peopleSettings, resolveConfig, ServerConfig } from '../../src/server/config.ts';
 import { DEFAULT_PLAN, DEFAULT_PLANS } from '../../src/server/context.ts';
 import { openApiServers } from '../../src/server/openapi.ts';
 import { DEFAULT_PEOPLE_SETTINGS } from '../../src/server/people/settings.ts';
@@ -34,6 +34,14 @@ describe('each process reads its environment in one place', () => {
 
   it.each(files.filter((f) => f !== ONE_PLACE))('%s reads no process.env', (file) => {
     expect(code(file)).not.toMatch(/process\.env/);
+  });
+});
+
+describe('the environment is read one way', () => {
+  it("embedders' configFromEnv reads the service's variables as keyward serve does (core/settings.ts)", () => {
+    const env = { KEYWARD_PORT: '9123', KEYWARD_HOST: '', KEYWARD_STORE: '/tmp/x/db.json', KEYWARD_USAGE_FLUSH_MS: '250', KEYWARD_PLANS: 'free=3,team=50', KEYWARD_DEFAULT_PLAN: 'team', UNRELATED: 'x' };
+    expect(resolveConfig(configFromEnv(env))).toEqual(resolveSettings(ServerConfig, {}, env));
+    expect(resolveConfig(configFromEnv(env))).toMatchObject({ port: 9123, storeFile: '/tmp/x/db.json', usageFlushMs: 250, defaultPlan: 'team' });
   });
 });
 
