@@ -44,9 +44,6 @@ export interface ServiceOptions {
   onBackgroundError?: (error: unknown, what: string) => void;
 }
 
-// The service schema's defaults (config.ts), for a context built without a configuration (tests, embedders).
-export { DEFAULT_PLAN, DEFAULT_PLANS };
-
 export class ServiceContext {
   readonly store: Store;
   /** Role ids to definitions (built-in and the organization's own), for the rules that compare roles. */

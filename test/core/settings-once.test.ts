@@ -9,8 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_KEY_SERVICE_URL, resolveSettings } from '../../src/core/settings.ts';
-import { configFromEnv, peopleSettings, resolveConfig, ServerConfig } from '../../src/server/config.ts';
-import { DEFAULT_PLAN, DEFAULT_PLANS } from '../../src/server/context.ts';
+import { configFromEnv, DEFAULT_PLAN, DEFAULT_PLANS, peopleSettings, resolveConfig, ServerConfig } from '../../src/server/config.ts';
 import { openApiServers } from '../../src/server/openapi.ts';
 import { DEFAULT_PEOPLE_SETTINGS } from '../../src/server/people/settings.ts';
 
